@@ -1,0 +1,75 @@
+# The account assistant. Two Python environments, hidden behind these targets:
+#   .venv/app   a current Python: billing backend, gateway, tests, benchmarks
+#   .venv/rasa  Python 3.10: Rasa 3.6, the action server, the shared billing client
+# Each is rebuilt only when its lock file changes.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+UV        := $(VENV)/uv/bin/uv
+APP_PY    := $(VENV)/app/bin/python
+RASA_PY   := $(VENV)/rasa/bin/python
+UV_VERSION := 0.13.8
+export UV_CACHE_DIR ?= $(HOME)/.cache/uv
+export PYTHONPATH := $(CURDIR)
+
+# PostgreSQL used by the second run of the backend tests and by the bench.
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: help run test test-app test-app-sqlite test-app-postgres test-rasa bench shell envs lock clean
+
+help:
+	@echo "make run    start the billing backend on SQLite (data/), seeded on first start"
+	@echo "make test   run every test suite (SQLite, then PostgreSQL, then the Rasa environment)"
+	@echo "make bench  print the benchmark table and write bench-results.json"
+	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
+
+$(UV):
+	@mkdir -p $(VENV)
+	$$(scripts/find-python app) -m venv $(VENV)/uv
+	$(VENV)/uv/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(VENV)/app/.installed: requirements/app.lock | $(UV)
+	@test -x $(APP_PY) || $(UV) venv -q --python "$$(scripts/find-python app)" $(VENV)/app
+	$(UV) pip sync -q --python $(APP_PY) requirements/app.lock
+	@touch $@
+
+$(VENV)/rasa/.installed: requirements/rasa.lock | $(UV)
+	@test -x $(RASA_PY) || $(UV) venv -q --python "$$(scripts/find-python rasa)" $(VENV)/rasa
+	$(UV) pip sync -q --python $(RASA_PY) requirements/rasa.lock
+	@touch $@
+
+envs: $(VENV)/app/.installed $(VENV)/rasa/.installed
+
+lock: | $(UV)
+	$(UV) pip compile -q pyproject.toml --extra app --extra test --universal --python-version 3.11 -o requirements/app.lock
+	$(UV) pip compile -q pyproject.toml --extra rasa --python-version 3.10 --python-platform x86_64-manylinux_2_28 -o requirements/rasa.lock
+
+run: $(VENV)/app/.installed
+	$(APP_PY) -m bot.billing
+
+test: test-app test-rasa
+
+test-app: test-app-sqlite test-app-postgres
+
+test-app-sqlite: $(VENV)/app/.installed
+	@echo "== backend and client tests on SQLite =="
+	$(APP_PY) -m pytest -q tests/billing tests/client
+
+test-app-postgres: $(VENV)/app/.installed
+	@echo "== backend tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m pytest -q tests/billing
+
+test-rasa: $(VENV)/rasa/.installed
+	@echo "== Rasa environment (Python 3.10) =="
+	$(RASA_PY) -m pytest -q -p no:cacheprovider tests/rasa_env
+
+bench: $(VENV)/app/.installed
+	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m tests.bench
+
+shell:
+	@echo "make shell arrives with the assistant (issue 3)."; exit 1
+
+clean:
+	rm -rf $(VENV) data bench-results.json .pytest_cache
