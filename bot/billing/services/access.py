@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ..adapters.orm import User
 from ..domain.errors import Forbidden
 
-CHANNELS = {"slack", "widget", "shell", "api", "test", "phone"}
+CHANNELS = {"slack", "widget", "shell", "api", "web", "test", "phone"}
 
 
 @dataclass(frozen=True)

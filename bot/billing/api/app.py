@@ -1,0 +1,58 @@
+"""The billing backend's HTTP API (FastAPI): /v1, with OpenAPI at /docs."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ..adapters.db import Database
+from ..config import get_settings
+from ..domain.errors import BillingError
+from .routes import account, card_page, catalog, invoices, orders, people
+
+log = logging.getLogger("billing.api")
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def create_app(db: Database | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Account assistant billing API",
+        version="1.0.0",
+        description="System of record for the account assistant: catalog, contracts, quotes, orders, "
+                    "invoices, payments, support cases and handoffs. Callers send a service token "
+                    "(`Authorization: Bearer ...`), the acting user's email in `X-Acting-User` and the "
+                    "channel in `X-Channel`.",
+    )
+    app.state.db = db or Database.connect(get_settings().database_url)
+
+    @app.exception_handler(BillingError)
+    async def billing_error(_request: Request, exc: BillingError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = {}
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"] if p not in ("body", "query", "path", "header")]
+            fields[".".join(loc) or "body"] = err["msg"]
+        return JSONResponse(error_body("invalid", "Some fields are not valid; nothing was changed.",
+                                       {"fields": fields}), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal", "Something went wrong on our side; nothing was changed."),
+                            status_code=500)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"ok": True}
+
+    for module in (catalog, account, orders, invoices, people, card_page):
+        app.include_router(module.router)
+    return app

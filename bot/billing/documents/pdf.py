@@ -1,0 +1,176 @@
+"""Invoice PDF: a Jinja2 HTML template rendered by fpdf2's ``write_html`` (pure Python).
+
+Font: the core Helvetica font, so no font file has to ship (fpdf2's wheel bundles none and no
+installed package carries a TTF). Core fonts are written with WinAnsiEncoding (Windows-1252),
+which covers Latin-1 plus €, £, —, “ ”, ‘ ’, … and •. Anything outside it is transliterated
+by ``pdf_safe`` ("Łódź" -> "Lodz"), and what cannot be transliterated (e.g. CJK) becomes "?":
+a name we cannot draw must never stop an invoice from rendering.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from email.utils import parseaddr
+from pathlib import Path
+
+from fpdf import FPDF, TextStyle
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ..adapters.orm import Invoice, Org
+from ..config import get_settings
+from ..domain.money import format_money
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SALES_PHONE = "1-800-667-6389"
+DEFAULT_VENDOR_NAME = "Vendor Cloud"
+PDF_ENCODING = "windows-1252"
+# Letters that have no Unicode decomposition to a Latin base letter.
+_TRANSLIT = str.maketrans({
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "ŀ": "l", "Ŀ": "L",
+    "\t": " ", "‐": "-", "‑": "-", "‒": "-", "−": "-", "⁄": "/", "\u2009": " ", "\u202f": " ", "\u200b": "",
+})
+
+HEADING_STYLES = {
+    "h2": TextStyle(font_style="B", font_size_pt=16, color="#1f2937", t_margin=2, b_margin=1),
+    "h3": TextStyle(font_style="B", font_size_pt=11, color="#1f2937", t_margin=1, b_margin=1),
+}
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "xml"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str
+    email: str
+    phone: str
+
+
+def vendor() -> Vendor:
+    """Who issues the invoices. ``VENDOR_NAME`` is honoured once Settings grows that field."""
+    settings = get_settings()
+    name = getattr(settings, "vendor_name", "") or DEFAULT_VENDOR_NAME
+    return Vendor(name=name, email=parseaddr(settings.mail_from)[1], phone=SALES_PHONE)
+
+
+def pdf_safe(text: str) -> str:
+    """Make text drawable with a core font: keep Windows-1252 characters, transliterate the rest."""
+    out = []
+    for ch in text.translate(_TRANSLIT):
+        if _encodable(ch):
+            out.append(ch)
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cf"):  # control and format characters: drop
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(base if base and all(_encodable(c) for c in base) else "?")
+    return "".join(out)
+
+
+def _encodable(ch: str) -> bool:
+    if unicodedata.category(ch) == "Cc" and ch not in "\n\t":
+        return False
+    try:
+        ch.encode(PDF_ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_overdue(invoice: Invoice, today: date) -> bool:
+    return invoice.status == "open" and invoice.due_date < today
+
+
+def _status(invoice: Invoice, today: date) -> tuple[str, str, str]:
+    """(label, colour, note)"""
+    if invoice.status == "paid":
+        paid = f"on {invoice.paid_at.date().isoformat()}" if invoice.paid_at else ""
+        return "PAID", "#1a7f37", paid
+    if invoice.status == "void":
+        return "VOID", "#555555", "(cancelled: nothing is owed on this invoice)"
+    if is_overdue(invoice, today):
+        days = (today - invoice.due_date).days
+        return "OVERDUE", "#c00000", f"(open, {days} day{'s' if days != 1 else ''} past due)"
+    return "OPEN", "#000000", f"(payment due {invoice.due_date.isoformat()})"
+
+
+def _bill_to(org: Org) -> list[str]:
+    profile = org.billing_profile
+    if profile is None:
+        return [org.name]
+    city_line = " ".join(p for p in [
+        ", ".join(p for p in [profile.city, profile.region] if p), profile.postal_code,
+    ] if p)
+    lines = [org.name, profile.contact_name and f"Attn: {profile.contact_name}", profile.contact_email,
+             profile.address_line1, profile.address_line2, city_line, profile.country]
+    return [line for line in lines if line]
+
+
+def _period(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f"{start.isoformat()} – {end.isoformat()}"
+    return (start or end).isoformat() if (start or end) else ""
+
+
+def invoice_context(invoice: Invoice, org: Org, *, today: date | None = None) -> dict:
+    """Display values for the templates (PDF and email): every amount already formatted."""
+    today = today or date.today()
+    cur = invoice.currency
+    status, color, note = _status(invoice, today)
+    return {
+        "vendor": vendor(),
+        "number": invoice.number,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "status": status,
+        "status_color": color,
+        "status_note": note,
+        "bill_to": _bill_to(org),
+        "org_name": org.name,
+        "currency": cur,
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": format_money(line.unit_amount, cur),
+                "period": _period(line.period_start, line.period_end),
+                "amount": format_money(line.amount, cur),
+            }
+            for line in invoice.lines
+        ],
+        "subtotal": format_money(invoice.subtotal, cur),
+        "tax": format_money(invoice.tax, cur),
+        "total": format_money(invoice.total, cur),
+    }
+
+
+class _InvoicePDF(FPDF):
+    def __init__(self, number: str) -> None:
+        super().__init__(format="A4")
+        self.number = number
+        self.core_fonts_encoding = PDF_ENCODING
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("helvetica", size=8)
+        self.set_text_color(120)
+        self.cell(0, 8, f"{self.number} · page {self.page_no()}/{{nb}} · Sales {SALES_PHONE}", align="C")
+
+
+def render_invoice_pdf(invoice: Invoice, org: Org, *, today: date | None = None) -> bytes:
+    """The invoice as PDF bytes. ``today`` decides OVERDUE (defaults to the current date)."""
+    context = invoice_context(invoice, org, today=today)
+    html = pdf_safe(env.get_template("invoice.html").render(**context))
+    pdf = _InvoicePDF(pdf_safe(invoice.number))
+    pdf.set_title(f"Invoice {invoice.number}")
+    pdf.set_author(context["vendor"].name)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    pdf.write_html(html, font_family="helvetica", table_line_separators=True, tag_styles=HEADING_STYLES)
+    return bytes(pdf.output())

@@ -1,0 +1,112 @@
+"""Handoffs to a person (sales leads, support escalations) and callback requests."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..adapters.orm import CallbackRequest, Handoff, Org, User
+from ..domain.errors import Invalid, NotFound
+from . import audit
+from .access import Actor, find_user
+from .numbering import next_number
+from .subscriptions import active_contract, edition_line
+from .validation import normalise_email, normalise_phone, required_text
+
+QUEUES = ("sales", "support")
+MAX_TRANSCRIPT = 50
+
+
+def _queue(queue: str) -> str:
+    if queue not in QUEUES:
+        raise Invalid("The queue is sales or support.", fields={"queue": "sales or support"})
+    return queue
+
+
+def open_handoff(
+    session: Session, actor: Actor, *, queue: str, reason: str, intent: str | None = None,
+    org_id: int | None = None, user: User | None = None, edition: str | None = None,
+    lead: dict[str, str | None] | None = None, transcript: list[dict] | None = None,
+    page_url: str | None = None, conversation_id: str | None = None, now: datetime | None = None,
+) -> Handoff:
+    _queue(queue)
+    reason = required_text(reason, "reason", max_len=200)
+    lead = lead or {}
+    if user is None and not lead:
+        raise Invalid("A visitor's handoff needs their name and work email.",
+                      fields={"lead": "name and email required"})
+    handoff = Handoff(
+        number=next_number(session, "handoff"), queue=queue, reason=reason, intent=intent,
+        org_id=org_id, user_id=user.id if user else None, edition=edition,
+        lead_name=required_text(lead["name"], "lead.name", max_len=200, label="name") if lead else None,
+        lead_email=normalise_email(lead.get("email") or "", field="lead.email") if lead else None,
+        lead_company=(lead.get("company") or "").strip()[:200] or None if lead else None,
+        lead_phone=normalise_phone(lead["phone"], field="lead.phone") if lead.get("phone") else None,
+        transcript=list(transcript or [])[-MAX_TRANSCRIPT:], page_url=(page_url or None),
+        channel=actor.channel, conversation_id=conversation_id, status="open",
+        created_at=now or datetime.now(timezone.utc),
+    )
+    session.add(handoff)
+    session.flush()
+    audit.record(session, actor, action="handoff.open", entity="handoff", entity_id=handoff.number,
+                 org_id=org_id, after={"queue": queue, "reason": reason})
+    return handoff
+
+
+def request_handoff(session: Session, actor: Actor, **fields) -> Handoff:
+    """From the API: a known user (the acting user) or an anonymous visitor with lead details."""
+    user = find_user(session, actor.email) if actor.email else None
+    org_id = edition = None
+    if user is not None:
+        org_id = user.org_id
+        try:
+            edition = edition_line(active_contract(session, org_id)).product.name
+        except NotFound:
+            edition = None
+    return open_handoff(session, actor, org_id=org_id, user=user, edition=edition, **fields)
+
+
+def get_handoff(session: Session, number: str) -> Handoff:
+    handoff = session.scalar(select(Handoff).where(Handoff.number == number))
+    if handoff is None:
+        raise NotFound(f"There is no handoff {number}.", code="unknown_handoff")
+    return handoff
+
+
+def request_callback(
+    session: Session, actor: Actor, *, queue: str, name: str, phone: str, window_start: datetime,
+    window_end: datetime, timezone_name: str, note: str = "", handoff_number: str | None = None,
+) -> CallbackRequest:
+    _queue(queue)
+    errors = {}
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = "an IANA time zone such as America/New_York"
+    if window_start.tzinfo is None or window_end.tzinfo is None:
+        errors["window"] = "times need a UTC offset"
+    elif window_end <= window_start:
+        errors["window"] = "the window must end after it starts"
+    elif window_end <= datetime.now(timezone.utc):
+        errors["window"] = "the window is in the past"
+    if errors:
+        raise Invalid("That callback time doesn't work.", fields=errors)
+    handoff = get_handoff(session, handoff_number) if handoff_number else None
+    user = find_user(session, actor.email) if actor.email else None
+    callback = CallbackRequest(
+        number=next_number(session, "callback"), queue=queue, handoff_id=handoff.id if handoff else None,
+        org_id=user.org_id if user else (handoff.org_id if handoff else None),
+        name=required_text(name, "name", max_len=200), phone=normalise_phone(phone), window_start=window_start,
+        window_end=window_end, timezone=timezone_name, note=(note or "")[:2000], status="pending",
+    )
+    session.add(callback)
+    session.flush()
+    audit.record(session, actor, action="callback.request", entity="callback", entity_id=callback.number,
+                 org_id=callback.org_id, after={"queue": queue, "phone": callback.phone})
+    return callback
+
+
+def org_of(session: Session, handoff: Handoff) -> Org | None:
+    return session.get(Org, handoff.org_id) if handoff.org_id else None

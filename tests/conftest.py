@@ -1,0 +1,133 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL), seeded
+afresh for every test, and the billing API served by a real uvicorn on loopback."""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.billing.adapters.db import Database, normalise_url
+from bot.billing.adapters.orm import Base
+from bot.billing.migrate import upgrade
+from bot.billing.seed import seed
+from bot.billing.services.access import Actor
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The demo identities (bot/billing/seed/demo.json).
+ALEX = Actor("alex@acme.example", channel="test")  # Acme (Enterprise), system admin + Manage Billing
+PRIYA = Actor("priya@acme.example", channel="test")  # Acme, Manage Billing only
+SAM = Actor("sam@acme.example", channel="test")  # Acme, no Manage Billing
+OLIVIA = Actor("olivia@bluebird.example", channel="test")  # Bluebird (Essentials, EUR), admin
+TOM = Actor("tom@bluebird.example", channel="test")  # Bluebird, no Manage Billing
+
+
+def _postgres_database(base_url: str) -> Iterator[str]:
+    """A throw-away database on the PostgreSQL server, dropped afterwards."""
+    url = make_url(normalise_url(base_url))
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with admin.connect() as conn:
+            name = f"aa_test_{secrets.token_hex(4)}"
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        admin.dispose()
+        message = f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable ({exc.__class__.__name__}: {exc})"
+        if IN_CI:
+            pytest.fail(message + "; under CI=true the PostgreSQL tests never skip", pytrace=False)
+        pytest.skip(message + "; start it (see README) to run the PostgreSQL tests")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base and not base.startswith("sqlite"):
+        yield from _postgres_database(base)
+    else:
+        yield base or f"sqlite:///{tmp_path_factory.mktemp('db') / 'billing.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def database(database_url) -> Iterator[Database]:
+    upgrade(database_url)
+    db = Database.connect(database_url)
+    yield db
+    db.dispose()
+
+
+def reset(db: Database) -> None:
+    """Empty every table and load the demo data again."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.session(write=True) as s:
+        if db.is_sqlite:
+            for name in tables:
+                s.execute(text(f"DELETE FROM {name}"))
+        else:
+            s.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        seed(s)
+
+
+@pytest.fixture
+def db(database) -> Database:
+    reset(database)
+    return database
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, app) -> None:  # noqa: ANN001
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the billing API did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def billing_server(database) -> Iterator[LiveServer]:
+    """The billing API on a real socket, on the test database."""
+    from bot.billing.api.app import create_app
+    from bot.billing.config import get_settings
+
+    with LiveServer(create_app(database)) as server:
+        settings = get_settings()
+        old = settings.billing_public_url
+        settings.billing_public_url = server.url
+        yield server
+        settings.billing_public_url = old
+
+
+SERVICE_TOKEN = "dev-service-token"
