@@ -20,7 +20,9 @@ from bot.billing.documents.pdf import render_invoice_pdf
 from bot.billing.domain.errors import Unavailable
 
 
-def make_invoice(status: str = "open", currency: str = "USD", description: str = "Sales Cloud Enterprise") -> Invoice:
+def make_invoice(
+    status: str = "open", currency: str = "USD", description: str = "Sales Cloud Enterprise"
+) -> Invoice:
     return Invoice(
         number="INV-1042", issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1), status=status,
         currency=currency, subtotal=123456, tax=0, total=123456,
@@ -74,10 +76,11 @@ def test_pdf_status(status, today, label):
 
 def test_pdf_survives_non_latin1_text_and_shows_euros():
     invoice = make_invoice(currency="EUR", description="Sales Cloud — “Pro” für Łódź 東京 😀")
-    text = pdf_text(render_invoice_pdf(invoice, make_org(name="Zoë Müller GmbH", contact="Zoë Ødegård", currency="EUR")))
+    org = make_org(name="Zoë Müller GmbH", contact="Zoë Ødegård", currency="EUR")
+    text = pdf_text(render_invoice_pdf(invoice, org))
     assert "€1,234.56" in text
     assert "Zoë Müller GmbH" in text and "Zoë Ødegård" in text
-    assert "Sales Cloud — “Pro” für Lodz" in text  # transliterated where the core font has no glyph
+    assert "Sales Cloud — “Pro” für Lódz ??" in text  # ź has no glyph in the core font: z; CJK: ?
 
 
 def test_pdf_without_billing_profile_and_many_lines():

@@ -3,8 +3,8 @@
 Font: the core Helvetica font, so no font file has to ship (fpdf2's wheel bundles none and no
 installed package carries a TTF). Core fonts are written with WinAnsiEncoding (Windows-1252),
 which covers Latin-1 plus €, £, —, “ ”, ‘ ’, … and •. Anything outside it is transliterated
-by ``pdf_safe`` ("Łódź" -> "Lodz"), and what cannot be transliterated (e.g. CJK) becomes "?":
-a name we cannot draw must never stop an invoice from rendering.
+by ``pdf_safe`` ("Łódź" -> "Lódz": ó is in the code page), and what cannot be transliterated
+(e.g. CJK) becomes "?": a name we cannot draw must never stop an invoice from rendering.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 SALES_PHONE = "1-800-667-6389"
 DEFAULT_VENDOR_NAME = "Vendor Cloud"
 PDF_ENCODING = "windows-1252"
-# Letters that have no Unicode decomposition to a Latin base letter.
+# Letters with no decomposition to a Latin base letter, and dashes/spaces the code page lacks.
 _TRANSLIT = str.maketrans({
     "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "ŀ": "l", "Ŀ": "L",
     "\t": " ", "‐": "-", "‑": "-", "‒": "-", "−": "-", "⁄": "/", "\u2009": " ", "\u202f": " ", "\u200b": "",
