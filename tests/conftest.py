@@ -2,6 +2,8 @@
 afresh for every test, and the billing API served by a real uvicorn on loopback."""
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import secrets
 import socket
@@ -10,6 +12,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -131,3 +135,39 @@ def billing_server(database) -> Iterator[LiveServer]:
 
 
 SERVICE_TOKEN = "dev-service-token"
+
+
+# -- a real SMTP server on loopback ---------------------------------------------------------------
+
+class Collector:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=True)
+
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
+                            authenticator=authenticator, auth_require_tls=False)
+    controller.start()
+    handler.port, handler.logins = controller.port, logins
+    yield handler
+    controller.stop()

@@ -9,8 +9,6 @@ import time
 from datetime import date
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from pypdf import PdfReader
 
 from bot.billing.adapters.orm import BillingProfile, Invoice, InvoiceLine, Org
@@ -94,46 +92,6 @@ def test_pdf_without_billing_profile_and_many_lines():
 
 
 # -- email ----------------------------------------------------------------------------------------
-
-class Collector:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    logins: list[tuple[bytes, bytes]] = []
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=True)
-
-    handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
-                            authenticator=authenticator, auth_require_tls=False)
-    controller.start()
-    handler.port, handler.logins = controller.port, logins
-    yield handler
-    controller.stop()
-
 
 def share(**kwargs) -> None:
     kwargs.setdefault("to", ["ap@acme.example", "cfo@acme.example"])

@@ -1,0 +1,41 @@
+"""`make bench`: a registry of benchmarks, each returning figures (name -> number).
+
+A benchmark is a function registered under a short name; every figure it returns starts with
+that name (``billing_...``), so a later run of the same benchmark replaces exactly its own
+figures in bench-results.json and leaves the others alone.
+
+    @benchmark("billing")
+    def run() -> Figures: ...
+
+A benchmark that measured but found something wrong (a lost update, failed requests) raises
+``BenchFailed`` with the figures it has: they are still recorded, and the run exits non-zero.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Figures = dict[str, float]
+
+REGISTRY: dict[str, Callable[[], Figures]] = {}
+
+
+def benchmark(name: str) -> Callable[[Callable[[], Figures]], Callable[[], Figures]]:
+    def register(fn: Callable[[], Figures]) -> Callable[[], Figures]:
+        if name in REGISTRY:
+            raise ValueError(f"benchmark {name!r} is registered twice")
+        REGISTRY[name] = fn
+        return fn
+    return register
+
+
+class BenchFailed(Exception):
+    """Measured, but something is wrong; ``figures`` holds what was measured anyway."""
+
+    def __init__(self, message: str, figures: Figures | None = None) -> None:
+        super().__init__(message)
+        self.figures = figures or {}
+
+
+def load_all() -> None:
+    """Import every module that registers benchmarks (add new ones here)."""
+    from . import billing  # noqa: F401

@@ -1,0 +1,112 @@
+"""`python -m tests.bench [name ...]`: run the registered benchmarks (all, or those named), print
+a table and merge the figures into bench-results.json at the repo root.
+
+Each benchmark owns the figures named ``<name>_...``: a run replaces those and keeps the rest,
+so running a subset leaves the other benchmarks' figures in the file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import REGISTRY, BenchFailed, Figures, load_all
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench-results.json"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def meta(ran: list[str]) -> dict:
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "commit": _git("rev-parse", "HEAD") or "unknown",
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "ran": ran,
+    }
+
+
+def _unit(name: str) -> str:
+    return "ms" if "_ms_" in name or name.endswith("_ms") else "/s" if name.endswith("_per_s") else ""
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def print_table(results: dict[str, Figures]) -> None:
+    rows = [(k, _fmt(v), _unit(k)) for figures in results.values() for k, v in figures.items()]
+    if not rows:
+        print("\n(no figures)")
+        return
+    width = max(len(k) for k, _, _ in rows)
+    vwidth = max(len(v) for _, v, _ in rows)
+    print(f"\n{'figure':<{width}}  {'value':>{vwidth}}")
+    print(f"{'-' * width}  {'-' * vwidth}")
+    for name, figures in results.items():
+        for k, v in figures.items():
+            print(f"{k:<{width}}  {_fmt(v):>{vwidth}} {_unit(k)}")
+
+
+def merge(results: dict[str, Figures]) -> dict:
+    try:
+        old = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        old = {}
+    kept = {k: v for k, v in old.items()
+            if k != "meta" and not any(k.startswith(name + "_") for name in results)}
+    figures = {**kept, **{k: v for figures in results.values() for k, v in figures.items()}}
+    return {"meta": meta(list(results)), **dict(sorted(figures.items()))}
+
+
+def main(argv: list[str]) -> int:
+    load_all()
+    names = argv or list(REGISTRY)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}", file=sys.stderr)
+        return 2
+    results: dict[str, Figures] = {}
+    failures: list[str] = []
+    for name in names:
+        print(f"== {name}", flush=True)
+        started = time.perf_counter()
+        try:
+            figures = REGISTRY[name]()
+        except BenchFailed as exc:
+            figures = exc.figures
+            failures.append(f"{name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the other benchmarks still run
+            traceback.print_exc()
+            figures = {}
+            failures.append(f"{name}: {exc.__class__.__name__}: {exc}")
+        stray = [k for k in figures if not k.startswith(name + "_")]
+        if stray:
+            failures.append(f"{name}: figures must start with '{name}_': {', '.join(stray)}")
+            figures = {k: v for k, v in figures.items() if k not in stray}
+        results[name] = figures
+        print(f"== {name}: {time.perf_counter() - started:.1f} s", flush=True)
+    print_table(results)
+    RESULTS.write_text(json.dumps(merge(results), indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
