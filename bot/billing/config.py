@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     # smtp://user:pass@host:port (smtps:// for TLS). Empty: mails are written to data/outbox/.
     smtp_url: str = ""
     smtp_timeout_s: float = 10.0
+    vendor_name: str = "Vendor Cloud"
     mail_from: str = "Billing <billing@vendor.example>"
     outbox_dir: Path = ROOT / "data" / "outbox"
     quote_ttl_minutes: int = 30

@@ -207,6 +207,10 @@ class Invoice(Base):
     lines: Mapped[list[InvoiceLine]] = relationship(back_populates="invoice", order_by="InvoiceLine.id")
     org: Mapped[Org] = relationship()
 
+    def is_overdue(self, today: date) -> bool:
+        """Open past its due date (due on the 1st: overdue from the 2nd)."""
+        return self.status == "open" and self.due_date < today
+
 
 class InvoiceLine(Base):
     __tablename__ = "invoice_lines"

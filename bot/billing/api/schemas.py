@@ -7,7 +7,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..adapters.orm import Handoff, Invoice, Order, Product, Quote, SupportCase
 from ..domain.money import Money, format_money
-from ..services.invoices import is_overdue
 from ..services.quotes import quote_status
 
 
@@ -161,7 +160,7 @@ class InvoiceOut(Out):
     def of(cls, i: Invoice, today: date | None = None) -> InvoiceOut:
         cur = i.currency
         return cls(number=i.number, issue_date=i.issue_date, due_date=i.due_date, status=i.status,
-                   overdue=is_overdue(i, today or date.today()), subtotal=MoneyOut.of(i.subtotal, cur),
+                   overdue=i.is_overdue(today or date.today()), subtotal=MoneyOut.of(i.subtotal, cur),
                    tax=MoneyOut.of(i.tax, cur), total=MoneyOut.of(i.total, cur), paid_at=i.paid_at,
                    lines=[InvoiceLineOut(description=x.description, quantity=x.quantity,
                                          unit_price=MoneyOut.of(x.unit_amount, cur), period_start=x.period_start,

@@ -52,9 +52,9 @@ class Vendor:
 
 
 def vendor() -> Vendor:
-    """Who issues the invoices. ``VENDOR_NAME`` is honoured once Settings grows that field."""
+    """Who issues the invoices (``VENDOR_NAME``)."""
     settings = get_settings()
-    name = getattr(settings, "vendor_name", "") or DEFAULT_VENDOR_NAME
+    name = settings.vendor_name or DEFAULT_VENDOR_NAME
     return Vendor(name=name, email=parseaddr(settings.mail_from)[1], phone=SALES_PHONE)
 
 
@@ -82,10 +82,6 @@ def _encodable(ch: str) -> bool:
     return True
 
 
-def is_overdue(invoice: Invoice, today: date) -> bool:
-    return invoice.status == "open" and invoice.due_date < today
-
-
 def _status(invoice: Invoice, today: date) -> tuple[str, str, str]:
     """(label, colour, note)"""
     if invoice.status == "paid":
@@ -93,7 +89,7 @@ def _status(invoice: Invoice, today: date) -> tuple[str, str, str]:
         return "PAID", "#1a7f37", paid
     if invoice.status == "void":
         return "VOID", "#555555", "(cancelled: nothing is owed on this invoice)"
-    if is_overdue(invoice, today):
+    if invoice.is_overdue(today):
         days = (today - invoice.due_date).days
         return "OVERDUE", "#c00000", f"(open, {days} day{'s' if days != 1 else ''} past due)"
     return "OPEN", "#000000", f"(payment due {invoice.due_date.isoformat()})"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..adapters.orm import Price, Product
@@ -35,7 +35,8 @@ def list_products(session: Session, kind: str | None = None) -> list[Product]:
     query = select(Product).where(Product.active.is_(True)).options(selectinload(Product.prices))
     if kind:
         query = query.where(Product.kind == kind)
-    return list(session.scalars(query.order_by(Product.kind, Product.rank, Product.name)))
+    kind_order = case({"edition": 0, "addon": 1}, value=Product.kind, else_=2)
+    return list(session.scalars(query.order_by(kind_order, Product.rank, Product.name)))
 
 
 def get_product(session: Session, code: str) -> Product:

@@ -54,10 +54,6 @@ def issue_invoice(
     return invoice
 
 
-def is_overdue(invoice: Invoice, today: date) -> bool:
-    return invoice.status == "open" and invoice.due_date < today
-
-
 def list_invoices(
     session: Session, actor: Actor, *, status: str | None = None, year: int | None = None,
     month: int | None = None, since: date | None = None, until: date | None = None, limit: int = 20,
@@ -117,7 +113,7 @@ def balance(session: Session, actor: Actor, *, today: date | None = None) -> Bal
         select(Invoice).where(Invoice.org_id == org.id, Invoice.status == "open").order_by(Invoice.due_date)
     ))
     open_total = Money(sum(i.total for i in open_invoices), org.currency)
-    overdue = Money(sum(i.total for i in open_invoices if is_overdue(i, today)), org.currency)
+    overdue = Money(sum(i.total for i in open_invoices if i.is_overdue(today)), org.currency)
     upcoming = [i.due_date for i in open_invoices if i.due_date >= today]
     return Balance(org.currency, open_total, overdue, open_invoices, min(upcoming) if upcoming else None)
 

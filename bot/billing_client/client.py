@@ -1,0 +1,328 @@
+"""``BillingClient``: the one typed async client for the billing API (/v1).
+
+    async with BillingClient.from_env() as billing:
+        prices = await billing.catalog("EUR")                      # public: no user needed
+        alex = billing.as_user("alex@acme.example", channel="slack")
+        quote = await alex.quote_add_licenses(2, product="enterprise")
+        order = await alex.place_order(quote)                      # the quote's idempotency key
+
+Everything about an account goes through an ``ActingClient`` (``as_user`` / ``as_visitor``):
+there is no way to call a billing method without saying whom it is for and through which
+channel. The backend checks the permissions itself; this client never decides them.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Callable, Literal, TypeVar
+from urllib.parse import quote as _quote
+
+import httpx
+
+from ._http import Http, Safety
+from .errors import Unavailable
+from .models import (
+    PROFILE_FIELDS, Balance, BillingProfile, Callback, Card, Case, Contract, Estimate, Handoff, Invoice, Lead,
+    Link, Me, Order, Payment, Product, Quote, SharedInvoice, UpgradeOutcome,
+)
+
+__all__ = ["ActingClient", "BillingClient", "CHANNELS", "Channel"]
+
+T = TypeVar("T")
+Channel = Literal["slack", "widget", "shell", "api", "web", "test", "phone"]
+CHANNELS: tuple[str, ...] = ("slack", "widget", "shell", "api", "web", "test", "phone")
+DEFAULT_URL = "http://127.0.0.1:8001"
+DEFAULT_TOKEN = "dev-service-token"
+
+
+def _parse(parse: Callable[[Any], T], data: Any) -> T:
+    try:
+        return parse(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise Unavailable("Billing gave an answer I couldn't read.", code="bad_response") from exc
+
+
+def _many(parse: Callable[[Any], T]) -> Callable[[Any], list[T]]:
+    def parse_list(data: Any) -> list[T]:
+        if not isinstance(data, list):
+            raise TypeError("expected a list")
+        return [parse(x) for x in data]
+    return parse_list
+
+
+def _segment(value: str, what: str) -> str:
+    """A path segment from a user-supplied number: stripped, required, and escaped."""
+    text = str(value or "").strip()
+    if not text:
+        raise ValueError(f"{what} number is required")
+    return _quote(text, safe="")
+
+
+class BillingClient:
+    """Connection to the billing API: service token, timeouts and retry policy.
+
+    ``timeout`` bounds each call end to end, retries included (seconds; default 5, so the bot
+    can answer within 5 s even when billing is down); ``connect_timeout`` bounds opening a
+    connection (default 2). ``retries`` (default 2) applies to GETs and to POSTs carrying an
+    Idempotency-Key only, on connection errors and 502/503/504. ``transport`` is handed to
+    ``httpx.AsyncClient`` (tests, custom TLS).
+    """
+
+    def __init__(self, base_url: str, service_token: str, *, timeout: float = 5.0, connect_timeout: float = 2.0,
+                 retries: int = 2, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = Http(self.base_url, service_token, timeout=timeout, connect_timeout=connect_timeout,
+                          retries=retries, transport=transport)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> BillingClient:
+        """From BILLING_URL (default http://127.0.0.1:8001), BILLING_SERVICE_TOKEN (default
+        dev-service-token) and BILLING_TIMEOUT_S (default 5). ``options`` override."""
+        env = os.environ if environ is None else environ
+        if env.get("BILLING_TIMEOUT_S"):
+            options.setdefault("timeout", float(env["BILLING_TIMEOUT_S"]))
+        return cls(env.get("BILLING_URL") or DEFAULT_URL, env.get("BILLING_SERVICE_TOKEN") or DEFAULT_TOKEN, **options)
+
+    async def __aenter__(self) -> BillingClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"BillingClient({self.base_url!r})"
+
+    # -- identity ---------------------------------------------------------------------------------
+
+    def as_user(self, email: str, *, channel: Channel) -> ActingClient:
+        """Calls on behalf of a verified user (the gateway verified them: Slack, a signed JWT)."""
+        email = (email or "").strip()
+        if "@" not in email:
+            raise ValueError("as_user needs the acting user's email address")
+        return ActingClient(self._http, email, _channel(channel))
+
+    def as_visitor(self, *, channel: Channel) -> ActingClient:
+        """Calls for an anonymous visitor: prices, sales handoffs with lead details, callbacks.
+        Account calls made this way are refused by the backend (``Forbidden``, no_acting_user)."""
+        return ActingClient(self._http, None, _channel(channel))
+
+    # -- public catalog ---------------------------------------------------------------------------
+
+    async def catalog(self, currency: str = "USD", kind: str | None = None) -> list[Product]:
+        """Products with their list price per unit per month in ``currency``; ``kind``: edition,
+        addon or product."""
+        params = {"currency": currency, **({"kind": kind} if kind else {})}
+        _, data = await self._http.call("GET", "/v1/catalog", safety="read", params=params)
+        return _parse(_many(Product.from_json), data)
+
+    async def estimate(self, product: str, quantity: int, currency: str = "USD") -> Estimate:
+        """List price of ``quantity`` units: 'how much is Enterprise for 40 users?'."""
+        params = {"product": product, "quantity": quantity, "currency": currency}
+        _, data = await self._http.call("GET", "/v1/catalog/estimate", safety="read", params=params)
+        return _parse(Estimate.from_json, data)
+
+
+def _channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
+    return channel
+
+
+class ActingClient:
+    """The billing API as seen by one acting user (or visitor) on one channel. Cheap: make one
+    per conversation turn with ``BillingClient.as_user``/``as_visitor``."""
+
+    __slots__ = ("_http", "email", "channel")
+
+    def __init__(self, http: Http, email: str | None, channel: str) -> None:
+        self._http = http
+        self.email = email
+        self.channel = channel
+
+    def __repr__(self) -> str:
+        return f"ActingClient(email={self.email!r}, channel={self.channel!r})"
+
+    async def _call(self, method: str, path: str, parse: Callable[[Any], T], *, safety: Safety = "read",
+                    params: dict[str, Any] | None = None, body: Any = None, key: str | None = None,
+                    deadline: float | None = None) -> tuple[int, T]:
+        headers = {"X-Channel": self.channel}
+        if self.email:
+            headers["X-Acting-User"] = self.email
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        status, data = await self._http.call(method, path, safety=safety, params=params, body=body,
+                                             headers=headers, deadline=deadline)
+        return status, _parse(parse, data)
+
+    async def _get(self, path: str, parse: Callable[[Any], T], params: dict[str, Any] | None = None) -> T:
+        return (await self._call("GET", path, parse, params=params))[1]
+
+    async def _write(self, method: str, path: str, parse: Callable[[Any], T], body: Any = None) -> T:
+        return (await self._call(method, path, parse, safety="write", body=body))[1]
+
+    # -- catalog (same as on BillingClient) -------------------------------------------------------
+
+    async def catalog(self, currency: str = "USD", kind: str | None = None) -> list[Product]:
+        params = {"currency": currency, **({"kind": kind} if kind else {})}
+        return await self._get("/v1/catalog", _many(Product.from_json), params)
+
+    async def estimate(self, product: str, quantity: int, currency: str = "USD") -> Estimate:
+        params = {"product": product, "quantity": quantity, "currency": currency}
+        return await self._get("/v1/catalog/estimate", Estimate.from_json, params)
+
+    # -- account ----------------------------------------------------------------------------------
+
+    async def me(self) -> Me:
+        """Who the user is, their org and edition; the contract only with Manage Billing."""
+        return await self._get("/v1/me", Me.from_json)
+
+    async def contracts(self) -> list[Contract]:
+        return await self._get("/v1/contracts", _many(Contract.from_json))
+
+    async def billing_profile(self) -> BillingProfile:
+        return await self._get("/v1/billing-profile", BillingProfile.from_json)
+
+    async def update_billing_profile(self, **fields: str | None) -> BillingProfile:
+        """Change some of: contact_name, contact_email, contact_phone, address_line1, address_line2,
+        city, region, postal_code, country. The backend checks every field before saving any."""
+        unknown = sorted(set(fields) - set(PROFILE_FIELDS))
+        if unknown:
+            raise TypeError(f"unknown billing profile field(s): {', '.join(unknown)}")
+        return await self._write("PATCH", "/v1/billing-profile", BillingProfile.from_json, fields)
+
+    async def payment_method(self) -> Card | None:
+        """The card on file, or None."""
+        return await self._get("/v1/payment-method", lambda d: None if d is None else Card.from_json(d))
+
+    async def payment_method_link(self) -> Link:
+        """A short-lived signed link to the card form: card numbers never pass through the bot."""
+        return await self._write("POST", "/v1/payment-method/link", Link.from_json)
+
+    # -- quotes and orders ------------------------------------------------------------------------
+
+    async def quote_add_licenses(self, quantity: int, product: str | None = None) -> Quote:
+        """Quote more units of a product already on the contract (``product`` may be omitted when
+        the contract has a single per-user product)."""
+        return await self._write("POST", "/v1/quotes/add-licenses", Quote.from_json,
+                                 {"quantity": quantity, "product": product})
+
+    async def quote_add_product(self, product: str, quantity: int = 1) -> Quote:
+        """Quote a product or add-on the contract does not have yet."""
+        return await self._write("POST", "/v1/quotes/add-product", Quote.from_json,
+                                 {"product": product, "quantity": quantity})
+
+    async def request_upgrade(self, edition: str) -> UpgradeOutcome:
+        """A quote to confirm, or (from Essentials) a sales handoff."""
+        return await self._write("POST", "/v1/upgrades", UpgradeOutcome.from_json, {"edition": edition})
+
+    async def get_quote(self, number: str) -> Quote:
+        return await self._get(f"/v1/quotes/{_segment(number, 'a quote')}", Quote.from_json)
+
+    async def place_order(self, quote: Quote | str, *, idempotency_key: str | None = None) -> Order:
+        """Apply a quote, exactly once. Given a ``Quote``, its own idempotency key is used; given a
+        quote number, the quote is read first for its key (unless ``idempotency_key`` is given).
+        Retried on connection errors and 502/503/504; a replay returns the first order with
+        ``created=False``."""
+        deadline = self._http.deadline()
+        if isinstance(quote, Quote):
+            number, key = quote.number, idempotency_key or quote.idempotency_key
+        else:
+            number, key = quote, idempotency_key
+            if not key:
+                _, found = await self._call("GET", f"/v1/quotes/{_segment(number, 'a quote')}", Quote.from_json,
+                                            deadline=deadline)
+                number, key = found.number, found.idempotency_key
+        status, order = await self._call("POST", "/v1/orders", Order.from_json, safety="keyed",
+                                         body={"quote": number}, key=key, deadline=deadline)
+        return order if status == 201 else _replayed(order)
+
+    async def get_order(self, number: str) -> Order:
+        return await self._get(f"/v1/orders/{_segment(number, 'an order')}", Order.from_json)
+
+    # -- invoices and payments --------------------------------------------------------------------
+
+    async def invoices(self, *, status: str | None = None, year: int | None = None, month: int | None = None,
+                       since: date | None = None, until: date | None = None, limit: int = 20) -> list[Invoice]:
+        """Newest first. ``status``: open, paid, void or overdue."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("status", status), ("year", year), ("month", month)):
+            if value is not None:
+                params[name] = value
+        for name, day in (("since", since), ("until", until)):
+            if day is not None:
+                params[name] = day.isoformat()
+        return await self._get("/v1/invoices", _many(Invoice.from_json), params)
+
+    async def invoice(self, number: str) -> Invoice:
+        return await self._get(f"/v1/invoices/{_segment(number, 'an invoice')}", Invoice.from_json)
+
+    async def download_link(self, number: str) -> Link:
+        """A signed, short-lived link to the invoice PDF."""
+        return await self._write("POST", f"/v1/invoices/{_segment(number, 'an invoice')}/download-link",
+                                 Link.from_json)
+
+    async def share_invoice(self, number: str, to: str | Sequence[str], note: str = "") -> SharedInvoice:
+        """Email the invoice PDF to one or more addresses (at most 5)."""
+        recipients = [to] if isinstance(to, str) else list(to)
+        return await self._write("POST", f"/v1/invoices/{_segment(number, 'an invoice')}/share",
+                                 SharedInvoice.from_json, {"to": recipients, "note": note})
+
+    async def pay_invoice(self, number: str, idempotency_key: str) -> Payment:
+        """Pay an open invoice with the card on file. The same key never charges twice (a replay
+        returns the first payment with ``created=False``); retried like ``place_order``."""
+        if not idempotency_key:
+            raise ValueError("pay_invoice needs an idempotency key (e.g. derived from the invoice and conversation)")
+        path = f"/v1/invoices/{_segment(number, 'an invoice')}/payments"
+        status, payment = await self._call("POST", path, Payment.from_json, safety="keyed", key=idempotency_key)
+        return payment if status == 201 else _replayed(payment)
+
+    async def balance(self) -> Balance:
+        """What is owed, what is overdue, and the next due date."""
+        return await self._get("/v1/balance", Balance.from_json)
+
+    # -- people: support cases, handoffs, callbacks -----------------------------------------------
+
+    async def open_case(self, subject: str, description: str, priority: str = "normal") -> Case:
+        """priority: low, normal, high or urgent."""
+        return await self._write("POST", "/v1/cases", Case.from_json,
+                                 {"subject": subject, "description": description, "priority": priority})
+
+    async def cases(self, open_only: bool = False) -> list[Case]:
+        return await self._get("/v1/cases", _many(Case.from_json), {"open_only": open_only})
+
+    async def case(self, number: str) -> Case:
+        return await self._get(f"/v1/cases/{_segment(number, 'a case')}", Case.from_json)
+
+    async def open_handoff(
+        self, queue: str, reason: str, *, intent: str | None = None, lead: Lead | None = None,
+        transcript: Sequence[Mapping[str, Any]] = (), page_url: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Handoff:
+        """Hand the conversation to a person (``queue``: sales or support). A visitor needs
+        ``lead``; a known user is recognised from the acting identity."""
+        body = {"queue": queue, "reason": reason, "intent": intent, "lead": lead.to_json() if lead else None,
+                "transcript": [dict(t) for t in transcript], "page_url": page_url, "conversation_id": conversation_id}
+        return await self._write("POST", "/v1/handoffs", Handoff.from_json, body)
+
+    async def handoff(self, number: str) -> Handoff:
+        return await self._get(f"/v1/handoffs/{_segment(number, 'a handoff')}", Handoff.from_json)
+
+    async def request_callback(
+        self, name: str, phone: str, *, window_start: datetime, window_end: datetime, timezone: str,
+        queue: str = "sales", note: str = "", handoff: str | None = None,
+    ) -> Callback:
+        """Ask for a call back between two aware datetimes; ``timezone`` is the caller's IANA zone."""
+        body = {"queue": queue, "name": name, "phone": phone, "window_start": window_start.isoformat(),
+                "window_end": window_end.isoformat(), "timezone": timezone, "note": note, "handoff": handoff}
+        return await self._write("POST", "/v1/callbacks", Callback.from_json, body)
+
+
+def _replayed(obj: T) -> T:
+    """The same object, marked as the one an earlier request created (HTTP 200, not 201)."""
+    from dataclasses import replace
+
+    return replace(obj, created=False)  # type: ignore[type-var]
