@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Callable, Literal, TypeVar
 from urllib.parse import quote as _quote
@@ -115,15 +116,11 @@ class BillingClient:
     async def catalog(self, currency: str = "USD", kind: str | None = None) -> list[Product]:
         """Products with their list price per unit per month in ``currency``; ``kind``: edition,
         addon or product."""
-        params = {"currency": currency, **({"kind": kind} if kind else {})}
-        _, data = await self._http.call("GET", "/v1/catalog", safety="read", params=params)
-        return _parse(_many(Product.from_json), data)
+        return await self.as_visitor(channel="api").catalog(currency, kind)
 
     async def estimate(self, product: str, quantity: int, currency: str = "USD") -> Estimate:
         """List price of ``quantity`` units: 'how much is Enterprise for 40 users?'."""
-        params = {"product": product, "quantity": quantity, "currency": currency}
-        _, data = await self._http.call("GET", "/v1/catalog/estimate", safety="read", params=params)
-        return _parse(Estimate.from_json, data)
+        return await self.as_visitor(channel="api").estimate(product, quantity, currency)
 
 
 def _channel(channel: str) -> str:
@@ -167,6 +164,7 @@ class ActingClient:
     # -- catalog (same as on BillingClient) -------------------------------------------------------
 
     async def catalog(self, currency: str = "USD", kind: str | None = None) -> list[Product]:
+        """See ``BillingClient.catalog``."""
         params = {"currency": currency, **({"kind": kind} if kind else {})}
         return await self._get("/v1/catalog", _many(Product.from_json), params)
 
@@ -323,6 +321,4 @@ class ActingClient:
 
 def _replayed(obj: T) -> T:
     """The same object, marked as the one an earlier request created (HTTP 200, not 201)."""
-    from dataclasses import replace
-
     return replace(obj, created=False)  # type: ignore[type-var]

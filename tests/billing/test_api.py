@@ -191,3 +191,12 @@ def test_openapi_describes_the_v1_api(billing_server, db):
     paths = set(spec["paths"])
     assert {"/v1/catalog", "/v1/quotes/add-licenses", "/v1/orders", "/v1/invoices/{number}/payments",
             "/v1/balance", "/v1/handoffs", "/v1/callbacks", "/v1/payment-method/link"} <= paths
+
+
+def test_users_update_their_own_contact_details(api, db):
+    c = api("sam@acme.example")  # no Manage Billing needed for one's own details
+    r = c.patch("/v1/me", json={"phone": "415 555 0142"})
+    assert r.status_code == 200 and r.json()["phone"] == "+14155550142" and r.json()["name"] == "Sam Lee"
+    bad = c.patch("/v1/me", json={"name": "  ", "phone": "12"})
+    assert bad.status_code == 422 and set(bad.json()["error"]["details"]["fields"]) == {"name", "phone"}
+    assert c.get("/v1/me").json()["name"] == "Sam Lee"

@@ -1,4 +1,4 @@
-"""The org's billing contact and billing address."""
+"""The org's billing contact and billing address, and a user's own contact details."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from ..adapters.orm import BillingProfile
 from ..domain.errors import Invalid
 from . import audit
-from .access import Actor, billing_user
-from .validation import normalise_email, normalise_phone
+from .access import Actor, billing_user, member
+from .validation import normalise_email, normalise_phone, required_text
 
 LIMITS = {
     "contact_name": 200, "contact_email": 254, "contact_phone": 32, "address_line1": 200,
@@ -68,3 +68,31 @@ def update_profile(session: Session, actor: Actor, changes: dict[str, str | None
     audit.record(session, actor, action="billing_profile.update", entity="org", entity_id=user.org_id,
                  org_id=user.org_id, before=before, after=_fields(profile))
     return profile
+
+
+def update_contact(session: Session, actor: Actor, *, name: str | None = None, phone: str | None = None):
+    """A user's own contact details (any member may change their own)."""
+    user = member(session, actor)
+    errors: dict[str, str] = {}
+    clean: dict[str, str | None] = {}
+    if name is not None:
+        try:
+            clean["name"] = required_text(name, "name", max_len=200)
+        except Invalid as exc:
+            errors.update(exc.details["fields"])
+    if phone is not None:
+        try:
+            clean["phone"] = normalise_phone(phone) if phone.strip() else None
+        except Invalid as exc:
+            errors.update(exc.details["fields"])
+    if errors:
+        raise Invalid("Some contact details are not valid; nothing was changed.", fields=errors)
+    if not clean:
+        raise Invalid("Tell me what to change: your name or phone number.", fields={"body": "no changes"})
+    before = {"name": user.name, "phone": user.phone}
+    for key, value in clean.items():
+        setattr(user, key, value)
+    session.flush()
+    audit.record(session, actor, action="user.contact_update", entity="user", entity_id=user.id,
+                 org_id=user.org_id, before=before, after={"name": user.name, "phone": user.phone})
+    return user

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from ...services import payments, profile, subscriptions
 from ...services.access import billing_user
@@ -23,6 +24,25 @@ def me(db: Db, actor: ActorDep) -> MeOut:
                      manage_billing=summary.user.manage_billing, is_system_admin=summary.user.is_system_admin,
                      admins=[PersonOut(name=a.name, email=a.email) for a in summary.admins],
                      contract=ContractOut.of(contract) if contract and summary.user.manage_billing else None)
+
+
+class ContactIn(BaseModel):
+    name: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=32)
+
+
+class ContactOut(BaseModel):
+    email: str
+    name: str
+    phone: str | None
+
+
+@router.patch("/me", response_model=ContactOut)
+def update_contact(db: Db, actor: ActorDep, body: ContactIn) -> ContactOut:
+    """The acting user's own contact details: name and phone (stored as E.164)."""
+    with db.session(write=True) as s:
+        user = profile.update_contact(s, actor, name=body.name, phone=body.phone)
+        return ContactOut(email=user.email, name=user.name, phone=user.phone)
 
 
 @router.get("/contracts", response_model=list[ContractOut])
