@@ -2,7 +2,8 @@
 
 Per database: a fresh database with the demo data plus one Acme clone per client, the real
 backend as a subprocess, a warm-up round, then two measured phases of CLIENTS concurrent
-clients each doing up to ROUNDS quote -> order pairs (or until BUDGET_S runs out):
+clients each doing up to ROUNDS quote -> order pairs (or until BUDGET_S runs out; both can be
+set with BENCH_BILLING_ROUNDS and BENCH_BILLING_BUDGET_S):
 
 * spread: every client acts for its own customer (latency percentiles, orders per second);
 * same contract: every client adds licences to Acme's one contract (the lock's cost).
@@ -87,22 +88,20 @@ def _bench(kind: str, url: str, tmp: Path) -> tuple[Figures, list[str]]:
 def _run_on(kind: str, opener: Callable[[Path], AbstractContextManager[str]]) -> tuple[Figures, list[str]]:
     tmp = Path(tempfile.mkdtemp(prefix=f"aa-bench-{kind}-"))
     print(f"  {kind}: {CLIENTS} clients x {ROUNDS} rounds (at most {BUDGET_S:.0f} s a phase)", flush=True)
+    figures, problems = {}, []
     try:
         with opener(tmp) as url:
             figures, problems = _bench(kind, url, tmp)
     except Unavailable as exc:
         if IN_CI:
             print(f"  {kind}: FAIL: {exc}; under CI=true it never skips")
-            return {}, [f"{kind}: {exc}"]
-        print(f"  {kind}: skipped: {exc}")
-        figures, problems = {}, []
-    except Exception as exc:  # noqa: BLE001 - report and go on with the other database
-        log = tmp / "server.log"
+            problems = [f"{kind}: {exc}"]
+        else:
+            print(f"  {kind}: skipped: {exc}")
+    except Exception as exc:  # noqa: BLE001 - report it and go on with the other database
         print(f"  {kind}: FAIL: {exc.__class__.__name__}: {exc}")
-        if log.exists():
-            print(f"    server log {log} kept")
-        return {}, [f"{kind}: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"]
-    if problems:
+        problems = [f"{kind}: {exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"]
+    if problems and (tmp / "server.log").exists():
         print(f"    temp dir kept: {tmp}")
     else:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -47,7 +47,8 @@ def postgres_database() -> Iterator[str]:
     except Exception as exc:  # noqa: BLE001
         admin.dispose()
         where = url.render_as_string(hide_password=True)
-        raise Unavailable(f"PostgreSQL at {where} is not reachable ({exc.__class__.__name__}: {exc})") from exc
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise Unavailable(f"PostgreSQL at {where} is not reachable ({reason})") from exc
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
