@@ -21,7 +21,7 @@ from .errors import (
     BillingError, Conflict, Forbidden, Invalid, NotFound, PaymentFailed, Unauthorized, Unavailable,
 )
 from .models import (
-    Balance, BillingProfile, Callback, Card, Case, Contract, ContractLine, Estimate, Handoff, Invoice,
+    Balance, BillingProfile, Callback, Card, Case, Contact, Contract, ContractLine, Estimate, Handoff, Invoice,
     InvoiceLine, Lead, Link, Me, Money, Order, Payment, Person, Product, Quote, SharedInvoice, UpgradeOutcome,
 )
 
@@ -31,7 +31,7 @@ __all__ = [
     # errors
     "BillingError", "Unauthorized", "PaymentFailed", "Forbidden", "NotFound", "Conflict", "Invalid", "Unavailable",
     # data
-    "Money", "Person", "Product", "Estimate", "Me", "Contract", "ContractLine", "Quote", "UpgradeOutcome", "Order",
-    "Invoice", "InvoiceLine", "Balance", "Link", "Payment", "Card", "BillingProfile", "SharedInvoice", "Case",
+    "Money", "Person", "Product", "Estimate", "Me", "Contact", "Contract", "ContractLine", "Quote", "UpgradeOutcome",
+    "Order", "Invoice", "InvoiceLine", "Balance", "Link", "Payment", "Card", "BillingProfile", "SharedInvoice", "Case",
     "Lead", "Handoff", "Callback",
 ]

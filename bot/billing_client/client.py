@@ -24,7 +24,7 @@ import httpx
 from ._http import Http, Safety
 from .errors import Unavailable
 from .models import (
-    PROFILE_FIELDS, Balance, BillingProfile, Callback, Card, Case, Contract, Estimate, Handoff, Invoice, Lead,
+    PROFILE_FIELDS, Balance, BillingProfile, Callback, Card, Case, Contact, Contract, Estimate, Handoff, Invoice, Lead,
     Link, Me, Order, Payment, Product, Quote, SharedInvoice, UpgradeOutcome,
 )
 
@@ -177,6 +177,11 @@ class ActingClient:
     async def me(self) -> Me:
         """Who the user is, their org and edition; the contract only with Manage Billing."""
         return await self._get("/v1/me", Me.from_json)
+
+    async def update_contact(self, *, name: str | None = None, phone: str | None = None) -> Contact:
+        """The user's own name and/or phone (no Manage Billing needed); "" as phone removes it."""
+        body = {k: v for k, v in (("name", name), ("phone", phone)) if v is not None}
+        return await self._write("PATCH", "/v1/me", Contact.from_json, body)
 
     async def contracts(self) -> list[Contract]:
         return await self._get("/v1/contracts", _many(Contract.from_json))

@@ -16,7 +16,7 @@ from ._json import (
 )
 
 __all__ = [
-    "Balance", "BillingProfile", "Callback", "Card", "Case", "Contract", "ContractLine", "Estimate",
+    "Balance", "BillingProfile", "Callback", "Card", "Case", "Contact", "Contract", "ContractLine", "Estimate",
     "Handoff", "Invoice", "InvoiceLine", "Lead", "Link", "Me", "Money", "Order", "Payment", "Person",
     "Product", "Quote", "SharedInvoice", "UpgradeOutcome", "PROFILE_FIELDS",
 ]
@@ -134,6 +134,19 @@ class Me:
         return cls(_str(d, "email"), _str(d, "name"), _str(d, "org"), _str(d, "currency"), _str(d, "timezone"),
                    _ostr(d, "edition"), _bool(d, "manage_billing"), _bool(d, "is_system_admin"),
                    _list(d, "admins", Person.from_json), _oobj(d, "contract", Contract.from_json))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The acting user's own contact details (phone in E.164)."""
+
+    email: str
+    name: str
+    phone: str | None
+
+    @classmethod
+    def from_json(cls, d: Json) -> Contact:
+        return cls(_str(d, "email"), _str(d, "name"), _ostr(d, "phone"))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -47,8 +48,26 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+class NumberedById:
+    """A document number derived from the primary key (ORD-10001 is order 1): nothing to lock,
+    so concurrent writers don't queue for it. Only invoices need gap-free numbers (Counter)."""
+
+    PREFIX: ClassVar[str]
+    OFFSET: ClassVar[int]
+
+    @property
+    def number(self) -> str:
+        return f"{self.PREFIX}{self.OFFSET + self.id}"
+
+    @classmethod
+    def id_for(cls, number: str) -> int | None:
+        text = (number or "").strip().upper()
+        digits = text[len(cls.PREFIX):] if text.startswith(cls.PREFIX) else ""
+        return int(digits) - cls.OFFSET if digits.isdigit() and cls.OFFSET < int(digits) < 2**31 else None
+
+
 class Counter(Base):
-    """Gap-free document numbers (INV-1042, ORD-10001...), one row per series."""
+    """Gap-free document numbers (INV-1042), one row per series."""
 
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -112,10 +131,10 @@ class Price(Base):
     product: Mapped[Product] = relationship(back_populates="prices")
 
 
-class Contract(Base):
+class Contract(NumberedById, Base):
     __tablename__ = "contracts"
+    PREFIX, OFFSET = "C-", 100
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     term_start: Mapped[date] = mapped_column(Date)
     term_end: Mapped[date] = mapped_column(Date)
@@ -142,10 +161,10 @@ class SubscriptionLine(Base):
     product: Mapped[Product] = relationship()
 
 
-class Quote(Base):
+class Quote(NumberedById, Base):
     __tablename__ = "quotes"
+    PREFIX, OFFSET = "Q-", 5000
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     kind: Mapped[str] = mapped_column(String(24))  # add_licenses | add_product | change_edition
@@ -171,10 +190,10 @@ class Quote(Base):
     order: Mapped[Order | None] = relationship(back_populates="quote")
 
 
-class Order(Base):
+class Order(NumberedById, Base):
     __tablename__ = "orders"
+    PREFIX, OFFSET = "ORD-", 10000
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
@@ -242,10 +261,10 @@ class PaymentMethod(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Payment(Base):
+class Payment(NumberedById, Base):
     __tablename__ = "payments"
+    PREFIX, OFFSET = "PAY-", 7000
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     payment_method_id: Mapped[int] = mapped_column(ForeignKey("payment_methods.id"))
@@ -279,10 +298,10 @@ class BillingProfile(Base):
     org: Mapped[Org] = relationship(back_populates="billing_profile")
 
 
-class SupportCase(Base):
+class SupportCase(NumberedById, Base):
     __tablename__ = "support_cases"
+    PREFIX, OFFSET = "CS-", 2000
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     subject: Mapped[str] = mapped_column(String(200))
@@ -294,12 +313,12 @@ class SupportCase(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Handoff(Base):
+class Handoff(NumberedById, Base):
     """A request for a person: a sales lead or a support escalation."""
 
     __tablename__ = "handoffs"
+    PREFIX, OFFSET = "HO-", 3000
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     queue: Mapped[str] = mapped_column(String(16))  # sales | support
     reason: Mapped[str] = mapped_column(String(200))
     intent: Mapped[str | None] = mapped_column(String(64))
@@ -321,10 +340,10 @@ class Handoff(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CallbackRequest(Base):
+class CallbackRequest(NumberedById, Base):
     __tablename__ = "callback_requests"
+    PREFIX, OFFSET = "CB-", 4000
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
     queue: Mapped[str] = mapped_column(String(16))
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))

@@ -20,7 +20,7 @@ from ..domain.periods import add_months, period_containing
 from ..domain.proration import prorate
 from ..payments.sandbox import get_provider
 from ..services.invoices import InvoiceItem, issue_invoice
-from ..services.numbering import ensure_counters, next_number
+from ..services.numbering import ensure_counters
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,7 +75,7 @@ def seed_org(session: Session, spec: dict, products: dict[str, Product], today: 
 
     c = spec["contract"]
     start = add_months(today.replace(day=1), -c["term_start_months_ago"])
-    contract = Contract(number=next_number(session, "contract"), org_id=org.id, term_start=start,
+    contract = Contract(org_id=org.id, term_start=start,
                         term_end=add_months(start, c["term_months"]) - timedelta(days=1),
                         billing_period_months=c["billing_period_months"], currency=org.currency)
     session.add(contract)
@@ -131,7 +131,7 @@ def _period_items(contract: Contract, products: dict[str, Product], unit: dict[s
 def _mark_paid(session: Session, invoice: Invoice, method: PaymentMethod, user: User) -> None:
     paid_at = _at(min(invoice.due_date, invoice.issue_date + timedelta(days=7)))
     invoice.status, invoice.paid_at = "paid", paid_at
-    session.add(Payment(number=next_number(session, "payment"), invoice_id=invoice.id, org_id=invoice.org_id,
+    session.add(Payment(invoice_id=invoice.id, org_id=invoice.org_id,
                         payment_method_id=method.id, amount=invoice.total, currency=invoice.currency,
                         status="succeeded", provider_ref=f"seed-{invoice.number}",
                         idempotency_key=f"seed-{invoice.number}", created_by_id=user.id, created_at=paid_at))

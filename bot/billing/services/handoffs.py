@@ -11,7 +11,7 @@ from ..adapters.orm import CallbackRequest, Handoff, Org, User
 from ..domain.errors import Invalid, NotFound
 from . import audit
 from .access import Actor, find_user
-from .numbering import next_number
+from .numbering import by_number
 from .subscriptions import active_contract, edition_line
 from .validation import normalise_email, normalise_phone, required_text
 
@@ -38,7 +38,7 @@ def open_handoff(
         raise Invalid("A visitor's handoff needs their name and work email.",
                       fields={"lead": "name and email required"})
     handoff = Handoff(
-        number=next_number(session, "handoff"), queue=queue, reason=reason, intent=intent,
+        queue=queue, reason=reason, intent=intent,
         org_id=org_id, user_id=user.id if user else None, edition=edition,
         lead_name=required_text(lead["name"], "lead.name", max_len=200, label="name") if lead else None,
         lead_email=normalise_email(lead.get("email") or "", field="lead.email") if lead else None,
@@ -69,7 +69,7 @@ def request_handoff(session: Session, actor: Actor, **fields) -> Handoff:
 
 
 def get_handoff(session: Session, number: str) -> Handoff:
-    handoff = session.scalar(select(Handoff).where(Handoff.number == number))
+    handoff = by_number(session, Handoff, number)
     if handoff is None:
         raise NotFound(f"There is no handoff {number}.", code="unknown_handoff")
     return handoff
@@ -96,7 +96,7 @@ def request_callback(
     handoff = get_handoff(session, handoff_number) if handoff_number else None
     user = find_user(session, actor.email) if actor.email else None
     callback = CallbackRequest(
-        number=next_number(session, "callback"), queue=queue, handoff_id=handoff.id if handoff else None,
+        queue=queue, handoff_id=handoff.id if handoff else None,
         org_id=user.org_id if user else (handoff.org_id if handoff else None),
         name=required_text(name, "name", max_len=200), phone=normalise_phone(phone), window_start=window_start,
         window_end=window_end, timezone=timezone_name, note=(note or "")[:2000], status="pending",

@@ -17,7 +17,7 @@ from ..domain.errors import Conflict, Invalid, NotFound
 from . import audit
 from .access import Actor, billing_user
 from .invoices import InvoiceItem, issue_invoice
-from .numbering import next_number
+from .numbering import by_number
 from .quotes import _check_limit, quote_status
 from .subscriptions import active_contract, edition_line
 
@@ -45,7 +45,7 @@ def place_order(
     user = billing_user(session, actor)
     # Lock the contract first: every order on it queues here, then re-reads what it depends on.
     contract = active_contract(session, user.org_id, lock=True)
-    quote = session.scalar(select(Quote).where(Quote.number == quote_number))
+    quote = by_number(session, Quote, quote_number)
     if quote is None or quote.org_id != user.org_id:
         raise NotFound(f"There is no quote {quote_number}.", code="unknown_quote")
     session.refresh(quote)
@@ -64,20 +64,20 @@ def place_order(
     if quote.kind == "change_edition":
         monthly_unit_charge -= edition_line(contract).unit_amount
     resulting = _apply(session, quote, contract, product)
+    order = Order(
+        quote_id=quote.id, idempotency_key=idempotency_key, org_id=user.org_id, contract_id=contract.id,
+        placed_by_id=user.id, placed_at=now, channel=actor.channel, resulting_quantity=resulting,
+    )
+    session.add(order)
+    session.flush()
     invoice = None
-    if quote.prorated_amount > 0:
+    if quote.prorated_amount > 0:  # last: the invoice counter stays locked until commit
         invoice = issue_invoice(session, contract, now=now, lines=[InvoiceItem(
             description=_invoice_text(quote, product), product_id=product.id, quantity=quote.quantity,
             unit_amount=monthly_unit_charge, period_start=quote.effective_date, period_end=quote.period_end,
             amount=quote.prorated_amount,
         )])
-    order = Order(
-        number=next_number(session, "order"), quote_id=quote.id, idempotency_key=idempotency_key,
-        org_id=user.org_id, contract_id=contract.id, placed_by_id=user.id, placed_at=now,
-        channel=actor.channel, resulting_quantity=resulting, invoice_id=invoice.id if invoice else None,
-    )
-    session.add(order)
-    session.flush()
+        order.invoice_id = invoice.id
     session.refresh(contract)
     audit.record(session, actor, action=f"order.{quote.kind}", entity="contract", entity_id=contract.number,
                  org_id=user.org_id, before=before,
@@ -129,7 +129,7 @@ def _snapshot(contract) -> dict:
 
 def get_order(session: Session, actor: Actor, number: str) -> Order:
     user = billing_user(session, actor)
-    order = session.scalar(select(Order).where(Order.number == number))
+    order = by_number(session, Order, number)
     if order is None or order.org_id != user.org_id:
         raise NotFound(f"There is no order {number}.", code="unknown_order")
     return order

@@ -15,7 +15,6 @@ from ..domain.money import Money
 from ..payments.provider import Card, Declined, PaymentProvider, ProviderUnavailable
 from . import audit
 from .access import Actor, billing_user, find_user
-from .numbering import next_number
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def pay_invoice(
         raise Unavailable("The payment service isn't answering right now; nothing was charged. "
                           "Please try again in a few minutes.", code="provider_unavailable") from exc
     payment = Payment(
-        number=next_number(session, "payment"), invoice_id=invoice.id, org_id=user.org_id,
+        invoice_id=invoice.id, org_id=user.org_id,
         payment_method_id=method.id, amount=invoice.total, currency=invoice.currency, status="succeeded",
         provider_ref=charge.reference, idempotency_key=idempotency_key, created_by_id=user.id,
     )

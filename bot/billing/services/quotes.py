@@ -21,7 +21,7 @@ from . import audit
 from .access import Actor, billing_user
 from .catalog import get_product, list_price, validate_quantity
 from .handoffs import open_handoff
-from .numbering import next_number
+from .numbering import by_number
 from .subscriptions import active_contract, current_period, edition_line, monthly_total
 
 ESSENTIALS = "essentials"
@@ -76,7 +76,6 @@ def _make_quote(
     except PeriodEnded as exc:
         raise Conflict(f"Your contract has ended ({exc}); it needs renewing first.", code="contract_ended") from exc
     quote = Quote(
-        number=next_number(session, "quote"),
         org_id=contract.org_id,
         contract_id=contract.id,
         kind=kind,
@@ -215,7 +214,7 @@ def request_upgrade(
 
 def get_quote(session: Session, actor: Actor, number: str) -> Quote:
     user = billing_user(session, actor)
-    quote = session.scalar(select(Quote).where(Quote.number == number))
+    quote = by_number(session, Quote, number)
     if quote is None or quote.org_id != user.org_id:
         raise NotFound(f"There is no quote {number}.", code="unknown_quote")
     return quote

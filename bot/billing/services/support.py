@@ -10,7 +10,7 @@ from ..adapters.orm import SupportCase
 from ..domain.errors import Invalid, NotFound
 from . import audit
 from .access import Actor, member
-from .numbering import next_number
+from .numbering import by_number
 from .validation import required_text
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -25,7 +25,7 @@ def open_case(
     if priority not in PRIORITIES:
         raise Invalid("Priority is low, normal, high or urgent.", fields={"priority": "one of " + ", ".join(PRIORITIES)})
     case = SupportCase(
-        number=next_number(session, "case"), org_id=user.org_id, created_by_id=user.id, subject=subject,
+        org_id=user.org_id, created_by_id=user.id, subject=subject,
         description=description, priority=priority, status="new", channel=actor.channel,
     )
     session.add(case)
@@ -38,7 +38,7 @@ def open_case(
 def get_case(session: Session, actor: Actor, number: str) -> SupportCase:
     """Members see their org's cases; another org's case does not exist for them."""
     user = member(session, actor)
-    case = session.scalar(select(SupportCase).where(SupportCase.number == number.strip().upper()))
+    case = by_number(session, SupportCase, number)
     if case is None or case.org_id != user.org_id:
         raise NotFound(f"I can't find case {number}.", code="unknown_case")
     return case
@@ -56,7 +56,7 @@ def set_status(session: Session, actor: Actor, number: str, status: str) -> Supp
     """Agents' side (service callers): move a case along."""
     if status not in ("new", "open", "pending", "closed"):
         raise Invalid("Unknown status.", fields={"status": "new, open, pending or closed"})
-    case = session.scalar(select(SupportCase).where(SupportCase.number == number).with_for_update())
+    case = by_number(session, SupportCase, number, lock=True)
     if case is None:
         raise NotFound(f"I can't find case {number}.", code="unknown_case")
     before = case.status

@@ -2,11 +2,10 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:05:48.510841
+Create Date: 2026-11-27 10:13:12.658310
 """
 from alembic import op
 import sqlalchemy as sa
-
 
 
 revision = '0001'
@@ -80,7 +79,6 @@ def upgrade() -> None:
     )
     op.create_table('contracts',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('term_start', sa.Date(), nullable=False),
     sa.Column('term_end', sa.Date(), nullable=False),
@@ -88,8 +86,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('number')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contracts_org_id'), ['org_id'], unique=False)
@@ -138,7 +135,6 @@ def upgrade() -> None:
 
     op.create_table('handoffs',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('queue', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('intent', sa.String(length=64), nullable=True),
@@ -160,8 +156,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('number')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_handoffs_conversation_id'), ['conversation_id'], unique=False)
@@ -191,7 +186,6 @@ def upgrade() -> None:
 
     op.create_table('quotes',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('contract_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=24), nullable=False),
@@ -217,8 +211,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], ),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('idempotency_key'),
-    sa.UniqueConstraint('number')
+    sa.UniqueConstraint('idempotency_key')
     )
     with op.batch_alter_table('quotes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quotes_org_id'), ['org_id'], unique=False)
@@ -239,7 +232,6 @@ def upgrade() -> None:
 
     op.create_table('support_cases',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
@@ -251,15 +243,13 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('number')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('support_cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_support_cases_org_id'), ['org_id'], unique=False)
 
     op.create_table('callback_requests',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('queue', sa.String(length=16), nullable=False),
     sa.Column('handoff_id', sa.Integer(), nullable=True),
     sa.Column('org_id', sa.Integer(), nullable=True),
@@ -273,8 +263,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['handoff_id'], ['handoffs.id'], ),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('number')
+    sa.PrimaryKeyConstraint('id')
     )
     op.create_table('invoice_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -295,7 +284,6 @@ def upgrade() -> None:
 
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('quote_id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=64), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -312,7 +300,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['quote_id'], ['quotes.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key'),
-    sa.UniqueConstraint('number'),
     sa.UniqueConstraint('quote_id')
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
@@ -320,7 +307,6 @@ def upgrade() -> None:
 
     op.create_table('payments',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('invoice_id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('payment_method_id', sa.Integer(), nullable=False),
@@ -336,19 +322,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], ),
     sa.ForeignKeyConstraint(['payment_method_id'], ['payment_methods.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('idempotency_key'),
-    sa.UniqueConstraint('number')
+    sa.UniqueConstraint('idempotency_key')
     )
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payments_invoice_id'), ['invoice_id'], unique=False)
 
-    # Document-number counters start one below each series' first number (see services/numbering.py).
+    # The invoice counter starts one below the first number (see services/numbering.py).
     counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger))
-    op.bulk_insert(counters, [
-        {"name": "invoice", "value": 1038}, {"name": "order", "value": 10000}, {"name": "quote", "value": 5000},
-        {"name": "payment", "value": 7000}, {"name": "case", "value": 2000}, {"name": "handoff", "value": 3000},
-        {"name": "callback", "value": 4000}, {"name": "contract", "value": 100},
-    ])
+    op.bulk_insert(counters, [{"name": "invoice", "value": 1038}])
 
 
 def downgrade() -> None:
