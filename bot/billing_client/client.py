@@ -191,11 +191,13 @@ class ActingClient:
 
     async def update_billing_profile(self, **fields: str | None) -> BillingProfile:
         """Change some of: contact_name, contact_email, contact_phone, address_line1, address_line2,
-        city, region, postal_code, country. The backend checks every field before saving any."""
+        city, region, postal_code, country. None leaves a field as it is, "" clears it. The backend
+        checks every field before saving any (``Invalid`` with ``fields``)."""
         unknown = sorted(set(fields) - set(PROFILE_FIELDS))
         if unknown:
             raise TypeError(f"unknown billing profile field(s): {', '.join(unknown)}")
-        return await self._write("PATCH", "/v1/billing-profile", BillingProfile.from_json, fields)
+        body = {name: value for name, value in fields.items() if value is not None}
+        return await self._write("PATCH", "/v1/billing-profile", BillingProfile.from_json, body)
 
     async def payment_method(self) -> Card | None:
         """The card on file, or None."""
