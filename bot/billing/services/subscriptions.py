@@ -20,6 +20,7 @@ def active_contract(session: Session, org_id: int, *, lock: bool = False) -> Con
         .where(Contract.org_id == org_id, Contract.status == "active")
         .order_by(Contract.term_start.desc())
         .limit(1)
+        .options(selectinload(Contract.lines).selectinload(SubscriptionLine.product))
     )
     if lock:
         query = query.with_for_update()
