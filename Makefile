@@ -63,7 +63,7 @@ test-app-postgres: $(VENV)/app/.installed
 
 test-rasa: $(VENV)/rasa/.installed
 	@echo "== Rasa environment (Python 3.10) =="
-	$(RASA_PY) -m pytest -q -p no:cacheprovider tests/rasa_env
+	$(RASA_PY) -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env tests/rasa_env
 
 bench: $(VENV)/app/.installed
 	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m tests.bench

@@ -313,16 +313,19 @@ class ActingClient:
                 "transcript": [dict(t) for t in transcript], "page_url": page_url, "conversation_id": conversation_id}
         return await self._write("POST", "/v1/handoffs", Handoff.from_json, body)
 
-    async def handoff(self, number: str) -> Handoff:
-        return await self._get(f"/v1/handoffs/{_segment(number, 'a handoff')}", Handoff.from_json)
+    async def handoff(self, number: str, *, conversation_id: str | None = None) -> Handoff:
+        """Members of the handoff's org see it; a visitor's handoff needs its ``conversation_id``."""
+        params = {"conversation_id": conversation_id} if conversation_id else None
+        return await self._get(f"/v1/handoffs/{_segment(number, 'a handoff')}", Handoff.from_json, params)
 
     async def request_callback(
         self, name: str, phone: str, *, window_start: datetime, window_end: datetime, timezone: str,
-        queue: str = "sales", note: str = "", handoff: str | None = None,
+        queue: str = "sales", note: str = "", handoff: str | None = None, conversation_id: str | None = None,
     ) -> Callback:
         """Ask for a call back between two aware datetimes; ``timezone`` is the caller's IANA zone."""
         body = {"queue": queue, "name": name, "phone": phone, "window_start": window_start.isoformat(),
-                "window_end": window_end.isoformat(), "timezone": timezone, "note": note, "handoff": handoff}
+                "window_end": window_end.isoformat(), "timezone": timezone, "note": note, "handoff": handoff,
+                "conversation_id": conversation_id}
         return await self._write("POST", "/v1/callbacks", Callback.from_json, body)
 
 

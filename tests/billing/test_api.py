@@ -169,8 +169,18 @@ def test_cases_handoffs_and_callbacks(api, db):
     assert api("olivia@bluebird.example").get(f"/v1/cases/{case.json()['number']}").status_code == 404
     lead = {"name": "Jo Visitor", "email": "jo@prospect.example", "company": "Prospect", "phone": "+44 20 7946 0958"}
     h = api(user=None).post("/v1/handoffs", json={"queue": "sales", "reason": "Pricing for 40 users",
-                                                  "lead": lead, "page_url": "https://vendor.example/pricing"})
+                                                  "lead": lead, "page_url": "https://vendor.example/pricing",
+                                                  "conversation_id": "visitor-abc"})
     assert h.status_code == 201 and h.json()["lead_phone"] == "+442079460958" and h.json()["org_id"] is None
+    number = h.json()["number"]
+    # A visitor's handoff is visible only with its conversation id: not to guessers, not to customers.
+    assert api(user=None).get(f"/v1/handoffs/{number}").status_code == 404
+    assert api(user=None).get(f"/v1/handoffs/{number}", params={"conversation_id": "visitor-x"}).status_code == 404
+    assert api().get(f"/v1/handoffs/{number}").status_code == 404
+    assert api(user=None).get(f"/v1/handoffs/{number}", params={"conversation_id": "visitor-abc"}).status_code == 200
+    acme = api("sam@acme.example").post("/v1/handoffs", json={"queue": "support", "reason": "Help"}).json()
+    assert api().get(f"/v1/handoffs/{acme['number']}").status_code == 200  # same org
+    assert api("olivia@bluebird.example").get(f"/v1/handoffs/{acme['number']}").status_code == 404
     bad = api(user=None).post("/v1/handoffs", json={"queue": "sales", "reason": "x",
                                                     "lead": {**lead, "email": "nope"}})
     assert bad.status_code == 422
@@ -178,7 +188,7 @@ def test_cases_handoffs_and_callbacks(api, db):
     cb = api(user=None).post("/v1/callbacks", json={
         "queue": "sales", "name": "Jo Visitor", "phone": "415-555-0100", "timezone": "America/Los_Angeles",
         "window_start": f"{tomorrow}T09:00:00-08:00", "window_end": f"{tomorrow}T11:00:00-08:00",
-        "handoff": h.json()["number"]})
+        "handoff": number, "conversation_id": "visitor-abc"})
     assert cb.status_code == 201 and cb.json()["phone"] == "+14155550100"
     past = api(user=None).post("/v1/callbacks", json={
         "name": "Jo", "phone": "+14155550100", "timezone": "Mars/Olympus",

@@ -153,9 +153,13 @@ async def test_invoices_payments_and_people(billing, db):
     assert (await alex.case(case.number)) == case and case in await alex.cases(open_only=True)
     handoff = await alex.open_handoff("support", "wants a person", transcript=[{"role": "user", "text": "hi"}])
     assert handoff.org_id is not None and (await alex.handoff(handoff.number)).number == handoff.number
-    lead = await billing.as_visitor(channel="widget").open_handoff(
-        "sales", "pricing question", lead=Lead("Vi Visitor", "vi@prospect.example"))
+    visitor = billing.as_visitor(channel="widget")
+    lead = await visitor.open_handoff("sales", "pricing question", lead=Lead("Vi Visitor", "vi@prospect.example"),
+                                      conversation_id="widget-visitor-1")
     assert (lead.org_id, lead.lead_email, lead.channel) == (None, "vi@prospect.example", "widget")
+    assert (await visitor.handoff(lead.number, conversation_id="widget-visitor-1")).number == lead.number
+    with pytest.raises(NotFound):
+        await visitor.handoff(lead.number)  # a guessed number shows nothing
 
 
 async def test_profile_contact_sharing_and_callbacks(billing, db, monkeypatch, tmp_path):

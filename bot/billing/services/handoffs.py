@@ -68,9 +68,16 @@ def request_handoff(session: Session, actor: Actor, **fields) -> Handoff:
     return open_handoff(session, actor, org_id=org_id, user=user, edition=edition, **fields)
 
 
-def get_handoff(session: Session, number: str) -> Handoff:
+def get_handoff(session: Session, actor: Actor, number: str, *, conversation_id: str | None = None) -> Handoff:
+    """A handoff is visible to members of its org, and to the conversation it came from (an
+    anonymous visitor's: the caller passes the conversation id it derived). Others: 404."""
     handoff = by_number(session, Handoff, number)
-    if handoff is None:
+    user = find_user(session, actor.email) if actor.email else None
+    mine = handoff is not None and (
+        (user is not None and handoff.org_id is not None and user.org_id == handoff.org_id)
+        or (conversation_id is not None and handoff.conversation_id == conversation_id)
+    )
+    if not mine:
         raise NotFound(f"There is no handoff {number}.", code="unknown_handoff")
     return handoff
 
@@ -78,6 +85,7 @@ def get_handoff(session: Session, number: str) -> Handoff:
 def request_callback(
     session: Session, actor: Actor, *, queue: str, name: str, phone: str, window_start: datetime,
     window_end: datetime, timezone_name: str, note: str = "", handoff_number: str | None = None,
+    conversation_id: str | None = None,
 ) -> CallbackRequest:
     _queue(queue)
     errors = {}
@@ -93,7 +101,7 @@ def request_callback(
         errors["window"] = "the window is in the past"
     if errors:
         raise Invalid("That callback time doesn't work.", fields=errors)
-    handoff = get_handoff(session, handoff_number) if handoff_number else None
+    handoff = get_handoff(session, actor, handoff_number, conversation_id=conversation_id) if handoff_number else None
     user = find_user(session, actor.email) if actor.email else None
     callback = CallbackRequest(
         queue=queue, handoff_id=handoff.id if handoff else None,

@@ -66,9 +66,10 @@ def open_handoff(db: Db, actor: ActorDep, body: HandoffIn) -> HandoffOut:
 
 
 @router.get("/handoffs/{number}", response_model=HandoffOut)
-def get_handoff(db: Db, actor: ActorDep, number: str) -> HandoffOut:
+def get_handoff(db: Db, actor: ActorDep, number: str, conversation_id: str | None = None) -> HandoffOut:
+    """Members of the handoff's org see it; an anonymous visitor's only with its conversation id."""
     with db.session() as s:
-        return HandoffOut.of(handoffs.get_handoff(s, number))
+        return HandoffOut.of(handoffs.get_handoff(s, actor, number, conversation_id=conversation_id))
 
 
 class CallbackIn(BaseModel):
@@ -80,6 +81,7 @@ class CallbackIn(BaseModel):
     timezone: str
     note: str = Field("", max_length=2000)
     handoff: str | None = None
+    conversation_id: str | None = Field(None, max_length=200, description="needed to attach a visitor's handoff")
 
 
 @router.post("/callbacks", response_model=CallbackOut, status_code=201)
@@ -88,5 +90,6 @@ def request_callback(db: Db, actor: ActorDep, body: CallbackIn) -> CallbackOut:
         cb = handoffs.request_callback(
             s, actor, queue=body.queue, name=body.name, phone=body.phone, window_start=body.window_start,
             window_end=body.window_end, timezone_name=body.timezone, note=body.note, handoff_number=body.handoff,
+            conversation_id=body.conversation_id,
         )
         return CallbackOut.model_validate(cb)
