@@ -58,8 +58,8 @@ test-app-sqlite: $(VENV)/app/.installed
 	$(APP_PY) -m pytest -q tests/billing tests/client
 
 test-app-postgres: $(VENV)/app/.installed
-	@echo "== backend tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="
-	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m pytest -q tests/billing
+	@echo "== backend and client tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m pytest -q tests/billing tests/client
 
 test-rasa: $(VENV)/rasa/.installed
 	@echo "== Rasa environment (Python 3.10) =="
