@@ -2,14 +2,16 @@
 
 Two engines share one database: ``reader`` for queries and ``writer`` for changes. On SQLite the
 writer starts every transaction with ``BEGIN IMMEDIATE`` so concurrent writers queue on the
-busy timeout instead of failing half-way; on PostgreSQL both are the same pool and rows that a
+busy timeout instead of failing half-way (and, within one process, on a lock first: SQLite's
+busy handler polls with sleeps of up to 100 ms, which makes a long latency tail); on PostgreSQL both are the same pool and rows that a
 change depends on are locked with ``SELECT ... FOR UPDATE``.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,6 +85,8 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
 
+    _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.reader, expire_on_commit=False)
         self._write = sessionmaker(self.writer, expire_on_commit=False)
@@ -90,10 +94,18 @@ class Database:
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """One transaction: committed if the block finishes, rolled back if it raises."""
-        factory = self._write if write else self._read
-        with factory() as session:
-            with session.begin():
+        if write and self.is_sqlite:
+            with self._writer_lock, self._transaction(self._write) as session:
                 yield session
+        else:
+            with self._transaction(self._write if write else self._read) as session:
+                yield session
+
+    @staticmethod
+    @contextmanager
+    def _transaction(factory: sessionmaker) -> Iterator[Session]:
+        with factory() as session, session.begin():
+            yield session
 
     def dispose(self) -> None:
         self.reader.dispose()
