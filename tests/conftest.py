@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import secrets
 import socket
 import threading
 import time
@@ -14,14 +13,14 @@ from collections.abc import Iterator
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
-from bot.billing.adapters.db import Database, normalise_url
+from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Base
 from bot.billing.migrate import upgrade
 from bot.billing.seed import seed
 from bot.billing.services.access import Actor
+from tests.throwaway_db import PostgresUnavailable, throwaway_postgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -34,25 +33,13 @@ TOM = Actor("tom@bluebird.example", channel="test")  # Bluebird, no Manage Billi
 
 
 def _postgres_database(base_url: str) -> Iterator[str]:
-    """A throw-away database on the PostgreSQL server, dropped afterwards."""
-    url = make_url(normalise_url(base_url))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     try:
-        with admin.connect() as conn:
-            name = f"aa_test_{secrets.token_hex(4)}"
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        message = f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable ({exc.__class__.__name__}: {exc})"
+        with throwaway_postgres(base_url, "aa_test") as url:
+            yield url
+    except PostgresUnavailable as exc:
         if IN_CI:
-            pytest.fail(message + "; under CI=true the PostgreSQL tests never skip", pytrace=False)
-        pytest.skip(message + "; start it (see README) to run the PostgreSQL tests")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            pytest.fail(f"{exc}; under CI=true the PostgreSQL tests never skip", pytrace=False)
+        pytest.skip(f"{exc}; start it (see README) to run the PostgreSQL tests")
 
 
 @pytest.fixture(scope="session")

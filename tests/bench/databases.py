@@ -5,29 +5,24 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-from bot.billing.adapters.db import Database, normalise_url
+from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Contract, Order, Product, SubscriptionLine, User
 from bot.billing.migrate import upgrade
 from bot.billing.seed import load, seed, seed_org
 from bot.billing.services.subscriptions import active_contract
+from tests.throwaway_db import throwaway_postgres
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ACME_ADMIN = "alex@acme.example"
-
-
-class Unavailable(Exception):
-    """The database server is not reachable: the caller skips (or fails under CI=true)."""
 
 
 @contextmanager
@@ -37,24 +32,9 @@ def sqlite_database(tmp: Path) -> Iterator[str]:
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    """CREATE DATABASE aa_bench_<random> on the server at TEST_POSTGRES_URL; dropped afterwards."""
-    url = make_url(normalise_url(os.environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    name = f"aa_bench_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        where = url.render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise Unavailable(f"PostgreSQL at {where} is not reachable ({reason})") from exc
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """A fresh aa_bench_<random> database on the server at TEST_POSTGRES_URL; dropped afterwards."""
+    with throwaway_postgres(os.environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL, "aa_bench") as url:
+        yield url
 
 
 def prepare(url: str, customers: int) -> list[str]:

@@ -210,3 +210,19 @@ def test_users_update_their_own_contact_details(api, db):
     bad = c.patch("/v1/me", json={"name": "  ", "phone": "12"})
     assert bad.status_code == 422 and set(bad.json()["error"]["details"]["fields"]) == {"name", "phone"}
     assert c.get("/v1/me").json()["name"] == "Sam Lee"
+
+
+def test_a_double_click_on_yes_over_http_places_one_order(api, db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    q = api().post("/v1/quotes/add-licenses", json={"quantity": 3, "product": "enterprise"}).json()
+
+    def click(_):
+        with api() as c:
+            return c.post("/v1/orders", json={"quote": q["number"]}, headers={"Idempotency-Key": q["idempotency_key"]})
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(click, range(6)))
+    assert sorted(r.status_code for r in answers) == [200] * 5 + [201]
+    assert len({r.json()["number"] for r in answers}) == 1
+    assert quantity(db, "Acme Corp", "enterprise") == 43 and count(db, Order) == 1

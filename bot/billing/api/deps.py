@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..adapters.db import Database
 from ..config import get_settings
@@ -36,6 +39,26 @@ def acting(
         raise Invalid("Unknown channel.", fields={"X-Channel": "one of " + ", ".join(sorted(CHANNELS))})
     email = (x_acting_user or "").strip().lower() or None
     return Actor(email=email, channel=x_channel)
+
+
+T = TypeVar("T")
+
+
+def keyed_write(db: Database, response: Response, work: Callable[[Session], tuple[T, bool]]) -> T:
+    """Run a write keyed by an Idempotency-Key. ``work`` returns (body, created); a replay answers
+    200 instead of 201. If a concurrent twin with the same key commits first (a unique-key
+    violation), run once more: it then finds the twin's result and returns that."""
+    for attempt in range(2):
+        try:
+            with db.session(write=True) as s:
+                body, created = work(s)
+            break
+        except IntegrityError:
+            if attempt:
+                raise
+    if not created:
+        response.status_code = 200
+    return body
 
 
 Db = Annotated[Database, Depends(get_db)]

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
 
 from ...documents.pdf import render_invoice_pdf
 from ...payments.sandbox import get_provider
 from ...services import invoices, payments
-from ..deps import ActorDep, Db, IdempotencyKey
+from ..deps import ActorDep, Db, IdempotencyKey, keyed_write
 from ..schemas import BalanceOut, InvoiceOut, LinkOut, MoneyOut, PaymentOut
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
@@ -79,21 +78,14 @@ def share(db: Db, actor: ActorDep, number: str, body: ShareIn) -> SharedOut:
              responses={200: {"description": "already paid: the existing payment"}})
 def pay(db: Db, actor: ActorDep, number: str, key: IdempotencyKey, response: Response) -> PaymentOut:
     """Pay an open invoice with the card on file. Paying twice never charges twice."""
-    for attempt in range(2):
-        try:
-            with db.session(write=True) as s:
-                paid = payments.pay_invoice(s, actor, number, key, get_provider())
-                p = paid.payment
-                out = PaymentOut(number=p.number, invoice=number.strip().upper(),
-                                 amount=MoneyOut.of(p.amount, p.currency), status=p.status,
-                                 card=f"{p.payment_method.brand} {p.payment_method.last4}", created_at=p.created_at)
-            break
-        except IntegrityError:
-            if attempt:
-                raise
-    if not paid.created:
-        response.status_code = 200
-    return out
+    def work(s):
+        paid = payments.pay_invoice(s, actor, number, key, get_provider())
+        p = paid.payment
+        return PaymentOut(number=p.number, invoice=number.strip().upper(), amount=MoneyOut.of(p.amount, p.currency),
+                          status=p.status, card=f"{p.payment_method.brand} {p.payment_method.last4}",
+                          created_at=p.created_at), paid.created
+
+    return keyed_write(db, response, work)
 
 
 @router.get("/balance", response_model=BalanceOut)

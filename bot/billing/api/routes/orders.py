@@ -5,11 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
 
 from ...services import orders, quotes
 from ...services.catalog import MAX_QUANTITY
-from ..deps import ActorDep, Db, IdempotencyKey
+from ..deps import ActorDep, Db, IdempotencyKey, keyed_write
 from ..schemas import HandoffOut, OrderOut, QuoteOut, UpgradeOut
 
 router = APIRouter(prefix="/v1", tags=["orders"])
@@ -66,18 +65,11 @@ def get_quote(db: Db, actor: ActorDep, number: str) -> QuoteOut:
              responses={200: {"description": "the order an earlier request with this key placed"}})
 def place_order(db: Db, actor: ActorDep, body: OrderIn, key: IdempotencyKey, response: Response) -> OrderOut:
     """Apply a quote. The same Idempotency-Key (or quote) again returns the same order, with 200."""
-    for attempt in range(2):
-        try:
-            with db.session(write=True) as s:
-                placed = orders.place_order(s, actor, body.quote, key)
-                out = OrderOut.of(placed.order)
-            break
-        except IntegrityError:  # a concurrent twin committed first: read what it placed
-            if attempt:
-                raise
-    if not placed.created:
-        response.status_code = 200
-    return out
+    def work(s):
+        placed = orders.place_order(s, actor, body.quote, key)
+        return OrderOut.of(placed.order), placed.created
+
+    return keyed_write(db, response, work)
 
 
 @router.get("/orders/{number}", response_model=OrderOut)
