@@ -1,6 +1,7 @@
 """Invoices: issue, list, read, balance, download links, sharing by email."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -39,7 +40,7 @@ def issue_invoice(
     issue_date = issue_date or now.date()
     subtotal = sum(item.amount for item in lines)
     invoice = Invoice(
-        number=next_number(session, "invoice"), org_id=contract.org_id, contract_id=contract.id,
+        number=f"draft-{secrets.token_hex(8)}", org_id=contract.org_id, contract_id=contract.id,
         issue_date=issue_date, due_date=issue_date + timedelta(days=get_settings().invoice_net_days),
         status="open", currency=contract.currency, subtotal=subtotal, tax=0, total=subtotal,
     )
@@ -51,6 +52,8 @@ def issue_invoice(
     ]
     session.add(invoice)
     session.flush()
+    # Numbered last: the gap-free counter stays locked until the transaction ends.
+    invoice.number = next_number(session, "invoice")
     return invoice
 
 

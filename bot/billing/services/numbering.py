@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import Counter, NumberedById
@@ -29,13 +29,14 @@ def ensure_counters(session: Session) -> None:
 
 
 def next_number(session: Session, series: str) -> str:
+    """Increment and read the counter in one statement (it locks the row until commit)."""
     prefix, _ = SERIES[series]
-    row = session.scalar(select(Counter).where(Counter.name == series).with_for_update())
-    if row is None:
+    value = session.scalar(
+        update(Counter).where(Counter.name == series).values(value=Counter.value + 1).returning(Counter.value)
+    )
+    if value is None:
         raise LookupError(f"counter {series!r} missing: run the migrations")
-    row.value += 1
-    session.flush()
-    return f"{prefix}{row.value}"
+    return f"{prefix}{value}"
 
 
 def by_number(session: Session, model: type[T], number: str, *, lock: bool = False) -> T | None:

@@ -48,7 +48,6 @@ def place_order(
     quote = by_number(session, Quote, quote_number)
     if quote is None or quote.org_id != user.org_id:
         raise NotFound(f"There is no quote {quote_number}.", code="unknown_quote")
-    session.refresh(quote)
     existing = _existing(session, idempotency_key, quote)
     if existing is not None:
         return Placed(existing, created=False)
@@ -57,7 +56,6 @@ def place_order(
                        code="quote_expired")
     if quote.contract_id != contract.id:
         raise Conflict("This quote was made for an earlier contract.", code="quote_stale")
-    session.refresh(contract)  # lines as they are now, under the lock
     before = _snapshot(contract)
     product = session.get(Product, quote.product_id)
     monthly_unit_charge = quote.unit_amount  # what one unit adds per month
@@ -78,7 +76,6 @@ def place_order(
             amount=quote.prorated_amount,
         )])
         order.invoice_id = invoice.id
-    session.refresh(contract)
     audit.record(session, actor, action=f"order.{quote.kind}", entity="contract", entity_id=contract.number,
                  org_id=user.org_id, before=before,
                  after={**_snapshot(contract), "order": order.number, "quote": quote.number,
@@ -98,8 +95,8 @@ def _apply(session: Session, quote: Quote, contract, product: Product) -> int:
     if quote.kind == "add_product":
         line = lines.get(product.id)
         if line is None:
-            session.add(SubscriptionLine(contract_id=contract.id, product_id=product.id,
-                                         quantity=quote.quantity, unit_amount=quote.unit_amount))
+            contract.lines.append(SubscriptionLine(product=product, quantity=quote.quantity,
+                                                   unit_amount=quote.unit_amount))
             return quote.quantity
         _check_limit(product, line.quantity + quote.quantity)
         line.quantity += quote.quantity

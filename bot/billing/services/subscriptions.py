@@ -22,8 +22,8 @@ def active_contract(session: Session, org_id: int, *, lock: bool = False) -> Con
         .limit(1)
         .options(selectinload(Contract.lines).selectinload(SubscriptionLine.product))
     )
-    if lock:
-        query = query.with_for_update()
+    if lock:  # and re-read: what this session may hold from before the lock is stale
+        query = query.with_for_update().execution_options(populate_existing=True)
     contract = session.scalar(query)
     if contract is None:
         raise NotFound("Your organisation has no active contract.", code="no_contract")
