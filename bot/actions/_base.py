@@ -1,0 +1,84 @@
+"""What every billing action shares: the acting identity, the billing client, and turning the
+backend's refusals and outages into clear replies (nothing is ever half applied: the backend
+either did the whole change or none of it)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.billing_client import (
+    ActingClient, BillingClient, BillingError, Conflict, Forbidden, Invalid, NotFound, PaymentFailed, Unavailable,
+)
+
+from ._identity import Identity, identity
+from ._render import PHONE, buttons, render
+
+log = logging.getLogger(__name__)
+
+_clients: dict[int, BillingClient] = {}
+
+
+def billing() -> BillingClient:
+    """One client (one connection pool) per event loop of the action server."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(id(loop))
+    if client is None:
+        client = _clients[id(loop)] = BillingClient.from_env()
+    return client
+
+
+def acting(who: Identity) -> ActingClient:
+    channel = who.channel if who.channel in ("slack", "widget", "shell", "api", "test") else "api"
+    return billing().as_user(who.email, channel=channel) if who.email else billing().as_visitor(channel=channel)
+
+
+OFFER_PERSON = buttons(("Talk to a person", "/talk_to_human"))
+
+
+def explain(dispatcher: CollectingDispatcher, error: BillingError) -> None:
+    """Say what went wrong, in the customer's terms, and what they can do."""
+    if isinstance(error, Forbidden) and error.code == "needs_manage_billing":
+        dispatcher.utter_message(text=render("errors/needs_manage_billing", admins=error.admins))
+    elif isinstance(error, Forbidden) and error.code in ("unknown_user", "no_acting_user"):
+        dispatcher.utter_message(text=render("errors/not_signed_in", code=error.code))
+    elif isinstance(error, Unavailable):
+        dispatcher.utter_message(text=render("errors/unavailable", message=error.message), buttons=OFFER_PERSON)
+    elif isinstance(error, (NotFound, Conflict, Invalid, PaymentFailed, Forbidden)):
+        dispatcher.utter_message(text=error.message)
+    else:
+        log.warning("billing error %s %s", error.code, error.message)
+        dispatcher.utter_message(text=render("errors/unexpected", phone=PHONE), buttons=OFFER_PERSON)
+
+
+class BillingAction(Action):
+    """Subclasses implement ``act``; billing errors become replies, and the events the action
+    returned so far are kept only when it succeeded."""
+
+    def name(self) -> str:  # pragma: no cover - subclasses set it
+        raise NotImplementedError
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+                  who: Identity, client: ActingClient) -> list[EventType]:
+        raise NotImplementedError
+
+    def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:
+        """Events to return after a failure (e.g. clear a pending quote). Default: none."""
+        return []
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        who = identity(tracker)
+        try:
+            return await self.act(dispatcher, tracker, domain, who, acting(who))
+        except BillingError as error:
+            explain(dispatcher, error)
+            return self.on_error(error, tracker)
+
+
+def clear(*slots: str) -> list[EventType]:
+    return [SlotSet(slot, None) for slot in slots]
