@@ -14,14 +14,22 @@ UV_VERSION := 0.13.8
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 export PYTHONPATH := $(CURDIR)
 
+RASA      := $(VENV)/rasa/bin/rasa
+MODEL     := models/account-assistant.tar.gz
+TRAIN_INPUTS := config.yml $(wildcard bot/domain/*.yml nlu_data/*.yml stories/*.yml bot/nlu/*.py)
+RASA_DATA := --domain bot/domain --data nlu_data stories --config config.yml
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+
 # PostgreSQL used by the second run of the backend tests and by the bench.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help run test test-app test-app-sqlite test-app-postgres test-rasa bench shell envs lock clean
+.PHONY: help run test test-app test-app-sqlite test-app-postgres test-rasa test-dialogue validate train bench shell envs lock clean
 
 help:
-	@echo "make run    start the billing backend on SQLite (data/), seeded on first start"
-	@echo "make test   run every test suite (SQLite, then PostgreSQL, then the Rasa environment)"
+	@echo "make run    start billing backend, action server and Rasa (data/ on SQLite), training if needed"
+	@echo "make shell  chat in the terminal as a demo user (AS=alex|priya|sam|olivia|tom|visitor)"
+	@echo "make test   every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end"
 	@echo "make bench  print the benchmark table and write bench-results.json"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 
@@ -46,10 +54,22 @@ lock: | $(UV)
 	$(UV) pip compile -q pyproject.toml --extra app --extra test --universal --python-version 3.11 -o requirements/app.lock
 	$(UV) pip compile -q pyproject.toml --extra rasa --python-version 3.10 --python-platform x86_64-manylinux_2_28 -o requirements/rasa.lock
 
-run: $(VENV)/app/.installed
-	$(APP_PY) -m bot.billing
+$(MODEL): $(TRAIN_INPUTS) | $(VENV)/rasa/.installed
+	$(RASA) train $(RASA_DATA) --out models --fixed-model-name account-assistant
+	@touch $@
 
-test: test-app test-rasa
+train: $(MODEL)
+
+validate: $(VENV)/rasa/.installed
+	$(RASA) data validate $(RASA_DATA) --fail-on-warnings
+
+run: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
+	$(APP_PY) -m bot.runner
+
+shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
+	@$(APP_PY) -m bot.shell
+
+test: test-app test-rasa test-dialogue
 
 test-app: test-app-sqlite test-app-postgres
 
@@ -65,11 +85,14 @@ test-rasa: $(VENV)/rasa/.installed
 	@echo "== Rasa environment (Python 3.10) =="
 	$(RASA_PY) -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env tests/rasa_env
 
+test-dialogue: validate $(MODEL) $(VENV)/app/.installed
+	@echo "== conversation tests (tests/conversations) =="
+	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out data/test-results
+	@echo "== end to end: Rasa, action server and billing backend over HTTP =="
+	$(APP_PY) -m pytest -q tests/e2e
+
 bench: $(VENV)/app/.installed
 	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m tests.bench
 
-shell:
-	@echo "make shell arrives with the assistant (issue 3)."; exit 1
-
 clean:
-	rm -rf $(VENV) data bench-results.json .pytest_cache
+	rm -rf $(VENV) data models bench-results.json .pytest_cache

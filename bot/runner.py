@@ -1,0 +1,192 @@
+"""Start the processes of the assistant on one machine: billing backend, action server, Rasa.
+
+    python -m bot.runner            # make run: fixed ports, data/ folder, until Ctrl-C
+
+Tests and benchmarks use ``Stack`` with free ports and a temporary folder. The Rasa processes run
+in the Rasa environment (.venv/rasa), the billing backend in the app environment (.venv/app).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
+RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+MODEL = ROOT / "models" / "account-assistant.tar.gz"
+DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    health_url: str
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(self.health_url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def failed(self) -> str | None:
+        if self.process is not None and self.process.poll() is not None:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-40:]
+            return f"{self.name} exited with {self.process.returncode}:\n" + "\n".join(tail)
+        return None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@dataclass
+class Stack:
+    """Billing backend + action server + Rasa server, with their data in ``data_dir``."""
+
+    data_dir: Path
+    model: Path = MODEL
+    billing_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    rasa_port: int = field(default_factory=free_port)
+    database_url: str | None = None
+    gateway_token: str = DEFAULT_GATEWAY_TOKEN
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def billing_url(self) -> str:
+        return f"http://127.0.0.1:{self.billing_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/gateway/webhook"
+
+    @property
+    def tracker_db(self) -> Path:
+        return self.data_dir / "rasa-tracker.sqlite3"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+        env.update({
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": self.database_url or f"sqlite:///{self.data_dir / 'billing.sqlite3'}",
+            "BILLING_HOST": "127.0.0.1", "BILLING_PORT": str(self.billing_port),
+            "BILLING_PUBLIC_URL": os.environ.get("BILLING_PUBLIC_URL", self.billing_url),
+            "BILLING_URL": self.billing_url,
+            "OUTBOX_DIR": str(self.data_dir / "outbox"),
+            "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
+            "RASA_TRACKER_DB": str(self.tracker_db),
+            "GATEWAY_TOKEN": self.gateway_token,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 240) -> Stack:
+        if not self.model.exists():
+            raise FileNotFoundError(f"no trained model at {self.model}: run `make train`")
+        env, logs = self.env(), self.data_dir / "logs"
+        self.services = [
+            Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
+                    logs / "billing.log"),
+            Service("actions", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port",
+                                str(self.actions_port)], env, f"{self.actions_url}/health", logs / "actions.log"),
+            Service("rasa", [str(RASA), "run", "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
+                             "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1",
+                             "--port", str(self.rasa_port)], env, f"{self.rasa_url}/", logs / "rasa.log"),
+        ]
+        for service in self.services:
+            service.start()
+        deadline = time.monotonic() + timeout
+        waiting = list(self.services)
+        try:
+            while waiting:
+                for service in list(waiting):
+                    if (problem := service.failed()) is not None:
+                        raise RuntimeError(problem)
+                    if service.healthy():
+                        waiting.remove(service)
+                if time.monotonic() > deadline:
+                    raise TimeoutError("not ready in time: " + ", ".join(s.name for s in waiting))
+                time.sleep(0.3)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    stack = Stack(data_dir=ROOT / "data", billing_port=int(os.environ.get("BILLING_PORT", 8001)),
+                  actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
+                  rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+                  database_url=os.environ.get("DATABASE_URL"),
+                  gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN))
+    print("starting the billing backend, the action server and Rasa (logs in data/logs/) ...", flush=True)
+    stack.start()
+    print(f"""
+  Billing API:    {stack.billing_url}/v1/catalog   (OpenAPI docs: {stack.billing_url}/docs)
+  Rasa:           {stack.webhook_url}   (the gateway's channel; token GATEWAY_TOKEN)
+  Action server:  {stack.actions_url}/health
+  Chat here:      make shell      Stop: Ctrl-C
+""", flush=True)
+    try:
+        while all(s.failed() is None for s in stack.services):
+            time.sleep(1)
+        print(next(s.failed() for s in stack.services if s.failed()), file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
