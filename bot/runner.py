@@ -157,6 +157,22 @@ class Stack:
         for service in reversed(self.services):
             service.stop()
 
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def restart(self, name: str, timeout: float = 120) -> None:
+        """Start a stopped service again and wait until it answers."""
+        service = self.service(name)
+        service.stop()
+        service.start()
+        deadline = time.monotonic() + timeout
+        while not service.healthy():
+            if (problem := service.failed()) is not None:
+                raise RuntimeError(problem)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready in time")
+            time.sleep(0.3)
+
     def __enter__(self) -> Stack:
         return self.start()
 
