@@ -1,0 +1,219 @@
+"""Billing details: show the billing contact and address on file, and change the billing contact's
+email or the address through one form, ``billing_details_form``:
+
+    billing_field            "contact" or "address" (from the request, or asked with what is on file)
+    contact -> email         a real address; help after two failed tries
+    address -> address_street ("500 Market Street, Floor 12": a comma starts line 2),
+               address_city ("Austin, TX": a comma gives the state/region),
+               address_postal_code, address_country (two letters, or a common country name)
+
+then ``action_update_billing_details`` saves it with ``update_billing_profile`` (the backend checks
+every field and saves all or nothing).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
+
+from bot.billing_client import BillingError, Invalid
+
+from ._base import BillingAction, acting, explain
+from ._identity import identity
+from ._render import buttons, render
+from .invoices import email_candidate, entity, valid_email
+
+ADDRESS_SLOTS = ("address_street", "address_city", "address_postal_code", "address_country")
+FORM_SLOTS = ("billing_field", "email_tries", *ADDRESS_SLOTS)
+ADDRESS_WORDS = re.compile(r"\b(address|street|city|postal|post ?code|zip|moved|relocat\w*|suite|floor)\b", re.I)
+CONTACT_WORDS = re.compile(r"\b(contact|e-?mail|mail|ap|accounts payable|recipient|send (the )?invoices)\b", re.I)
+# Intents that are another request, not an answer to the form's question (they interrupt it).
+OTHER_REQUESTS = {
+    "check_balance", "list_invoices", "get_invoice", "download_invoice", "share_invoice", "pay_invoice",
+    "update_payment_method", "give_card_number", "add_licenses", "buy_product", "upgrade_edition",
+    "view_subscription", "cancel_subscription", "contact_support", "case_status", "talk_to_human",
+    "request_callback", "ask_pricing", "product_info", "faq", "greet", "goodbye", "thank", "bot_challenge",
+    "help", "out_of_scope", "deny", "affirm",
+}
+COUNTRIES = {
+    "usa": "US", "united states": "US", "united states of america": "US", "america": "US",
+    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "england": "GB", "ireland": "IE",
+    "canada": "CA", "germany": "DE", "france": "FR", "spain": "ES", "italy": "IT", "netherlands": "NL",
+    "australia": "AU", "india": "IN", "mexico": "MX", "brazil": "BR", "japan": "JP",
+}
+
+
+def intent_of(tracker: Tracker) -> tuple[str | None, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def answering(tracker: Tracker) -> bool:
+    """Is the latest message an answer to the form's question (not a confident other request)?"""
+    name, confidence = intent_of(tracker)
+    return not (name in OTHER_REQUESTS and confidence >= 0.7)
+
+
+def which_field(tracker: Tracker) -> str | None:
+    text = tracker.latest_message.get("text") or ""
+    if entity(tracker, "email"):
+        return "contact"
+    if ADDRESS_WORDS.search(text):
+        return "address"
+    if CONTACT_WORDS.search(text):
+        return "contact"
+    return None
+
+
+def country_code(value: str) -> str | None:
+    text = value.strip().strip(".").lower()
+    if re.fullmatch(r"[a-z]{2}", text):
+        return text.upper()
+    return COUNTRIES.get(text)
+
+
+class ValidateBillingDetailsForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_billing_details_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            if tracker.get_slot(REQUESTED_SLOT) is None:
+                # On activation: may this user see and change billing details? (Refused centrally.)
+                await acting(identity(tracker)).billing_profile()
+            return await super().run(dispatcher, tracker, domain)
+        except BillingError as error:
+            explain(dispatcher, error)
+            return [*(SlotSet(slot, None) for slot in FORM_SLOTS), SlotSet(REQUESTED_SLOT, None), ActiveLoop(None)]
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        field = tracker.slots.get("billing_field")
+        if field == "contact":
+            return ["billing_field", "email"]
+        if field == "address":
+            return ["billing_field", *ADDRESS_SLOTS]
+        return ["billing_field"]
+
+    async def extract_billing_field(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) not in (None, "billing_field") or tracker.get_slot("billing_field"):
+            return {}
+        if tracker.get_slot(REQUESTED_SLOT) and not answering(tracker):
+            return {}
+        field = which_field(tracker)
+        return {"billing_field": field} if field else {}
+
+    def validate_billing_field(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+        return {"billing_field": value if value in ("contact", "address") else None}
+
+    async def extract_email(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) != "email" or entity(tracker, "email") or not answering(tracker):
+            return {}
+        return {"email": email_candidate(tracker) or tracker.latest_message.get("text") or ""}
+
+    async def validate_email(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) in (None, "billing_field") and not email_candidate(tracker):
+            return {"email": None}  # an address from earlier in the conversation: ask, don't assume
+        address = value.strip().lower() if isinstance(value, str) else ""
+        if valid_email(address):
+            return {"email": address, "email_tries": None}
+        tries = int(tracker.get_slot("email_tries") or 0) + 1
+        dispatcher.utter_message(response="utter_invalid_email_help" if tries >= 2 else "utter_invalid_email")
+        return {"email": None, "email_tries": float(tries)}
+
+    def _text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) != slot or not answering(tracker):
+            return {}
+        return {slot: (tracker.latest_message.get("text") or "").strip()}
+
+    async def extract_address_street(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._text(tracker, "address_street")
+
+    async def extract_address_city(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._text(tracker, "address_city")
+
+    async def extract_address_postal_code(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._text(tracker, "address_postal_code")
+
+    async def extract_address_country(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._text(tracker, "address_country")
+
+    def _sized(self, slot: str, value: Any, limit: int, dispatcher) -> dict[str, Any]:
+        text = value.strip() if isinstance(value, str) else ""
+        if not text or len(text) > limit:
+            dispatcher.utter_message(response=f"utter_invalid_{slot}")
+            return {slot: None}
+        return {slot: text}
+
+    def validate_address_street(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._sized("address_street", value, 200, dispatcher)
+
+    def validate_address_city(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._sized("address_city", value, 120, dispatcher)
+
+    def validate_address_postal_code(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._sized("address_postal_code", value, 20, dispatcher)
+
+    def validate_address_country(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        code = country_code(value) if isinstance(value, str) else None
+        if code is None:
+            dispatcher.utter_message(response="utter_invalid_address_country")
+        return {"address_country": code}
+
+
+class ActionAskBillingField(BillingAction):
+    """What is on file, and which of it to change."""
+
+    def name(self) -> str:
+        return "action_ask_billing_field"
+
+    async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
+        profile = await client.billing_profile()
+        dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, ask=True),
+                                 buttons=buttons(("The billing contact email", "change the billing contact email"),
+                                                 ("The billing address", "change the billing address")))
+        return []
+
+
+def split_once(value: str) -> tuple[str, str]:
+    head, _, tail = value.partition(",")
+    return head.strip(), tail.strip()
+
+
+def address_changes(tracker: Tracker) -> dict[str, str]:
+    line1, line2 = split_once(tracker.get_slot("address_street") or "")
+    city, region = split_once(tracker.get_slot("address_city") or "")
+    return {"address_line1": line1, "address_line2": line2, "city": city, "region": region,
+            "postal_code": (tracker.get_slot("address_postal_code") or "").strip(),
+            "country": tracker.get_slot("address_country") or ""}
+
+
+class ActionUpdateBillingDetails(BillingAction):
+    """The form's submit: save the contact email or the address, all or nothing."""
+
+    def name(self) -> str:
+        return "action_update_billing_details"
+
+    async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
+        field = tracker.get_slot("billing_field")
+        if field == "contact" and valid_email(tracker.get_slot("email")):
+            changes = {"contact_email": tracker.get_slot("email").strip().lower()}
+        elif field == "address" and all(tracker.get_slot(s) for s in ADDRESS_SLOTS):
+            changes = address_changes(tracker)
+        else:  # the form stopped early and said why
+            return self.on_error(None, tracker)
+        try:
+            profile = await client.update_billing_profile(**changes)
+        except Invalid as error:
+            dispatcher.utter_message(text=render("payments/billing_invalid", message=error.message,
+                                                 fields=error.fields))
+            return self.on_error(error, tracker)
+        dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, changed=field, ask=False))
+        return self.on_error(None, tracker)
+
+    def on_error(self, error: BillingError | None, tracker: Tracker) -> list[EventType]:
+        return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("email", None)]
