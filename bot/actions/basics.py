@@ -61,7 +61,7 @@ class ActionGreet(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         who = identity(tracker)
-        dispatcher.utter_message(text=render("basics/greet", name=first_name(who.name), known=who.known),
+        dispatcher.utter_message(text=render("basics/greet", first_name=first_name(who.name), known=who.known),
                                  buttons=CUSTOMER_BUTTONS if who.known else VISITOR_BUTTONS)
         return []
 

@@ -323,10 +323,10 @@ class ValidateCallbackForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> list[str]:
-        # A visitor who hasn't given a name yet is asked for one first.
+        # Only a visitor who hasn't given a name yet is asked for one (first).
         if identity(tracker).known or tracker.get_slot("lead_name"):
             return [s for s in domain_slots if s != "lead_name"]
-        return ["lead_name", *[s for s in domain_slots if s != "lead_name"]]
+        return domain_slots
 
     def validate_lead_name(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         return ValidateLeadForm.validate_lead_name(self, value, dispatcher, tracker, domain)  # type: ignore[arg-type]

@@ -1,0 +1,291 @@
+"""Basics, pricing, support cases, handoffs and callbacks: the actions against the real billing
+backend (the ``billing_url`` fixture), driven with hand-built trackers.
+
+Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
+           tests/rasa_env/test_actions_basics.py
+"""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+if sys.version_info[:2] != (3, 10):
+    pytest.skip("runs under the Rasa environment (.venv/rasa, Python 3.10): make test-rasa",
+                allow_module_level=True)
+
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.events import FollowupAction, SlotSet  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+from bot.actions.basics import ActionFallback, ActionGreet  # noqa: E402
+from bot.actions.handoff import (  # noqa: E402
+    ActionHandoff, ActionRequestCallback, ValidateCallbackForm, ValidateLeadForm, parse_window,
+)
+from bot.actions.pricing import ActionPricing, ActionProductInfo  # noqa: E402
+from bot.actions.support import ActionCaseStatus, ActionOpenCase, ValidateSupportForm  # noqa: E402
+from bot.billing_client import BillingClient  # noqa: E402
+
+
+DOMAIN: dict[str, Any] = {
+    "forms": {
+        "support_form": {"required_slots": ["case_description"]},
+        "lead_form": {"required_slots": ["lead_name", "lead_email", "lead_company", "lead_phone"]},
+        "callback_form": {"required_slots": ["lead_name", "callback_phone", "callback_time"]},
+    },
+    "slots": {}, "responses": {}, "intents": [], "entities": [], "actions": [],
+}
+
+
+def user(text: str, intent: str, entities: list[dict[str, Any]] | None = None,
+         email: str | None = None, **meta: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"channel": "test", **meta}
+    if email:
+        metadata["identity"] = {"email": email, "name": {"alex@acme.example": "Alex Rivera"}.get(email, "")}
+    return {"event": "user", "text": text, "metadata": metadata,
+            "parse_data": {"text": text, "intent": {"name": intent, "confidence": 0.9},
+                           "entities": entities or []}}
+
+
+def bot(text: str) -> dict[str, Any]:
+    return {"event": "bot", "text": text}
+
+
+def tracker(*events: dict[str, Any], slots: dict[str, Any] | None = None, sender: str = "conv-1",
+            active_loop: str | None = None) -> Tracker:
+    latest = next(e for e in reversed(events) if e["event"] == "user")
+    return Tracker(sender, dict(slots or {}), dict(latest["parse_data"]), list(events), False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def ent(entity: str, value: Any) -> dict[str, Any]:
+    return {"entity": entity, "value": value}
+
+
+async def run(action, t: Tracker) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, t, DOMAIN)
+    return dispatcher.messages, events
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("text") or m.get("response") or "" for m in messages)
+
+
+@pytest.fixture
+def backend(billing_url, monkeypatch):
+    monkeypatch.setenv("BILLING_URL", billing_url)
+    return billing_url
+
+
+# -- pricing -----------------------------------------------------------------------------------------
+
+async def test_pricing_estimate_for_a_visitor(backend):
+    t = tracker(user("how much is Enterprise for 40 users?", "ask_pricing",
+                     [ent("product", "enterprise"), ent("quantity", 40)]))
+    messages, _ = await run(ActionPricing(), t)
+    reply = texts(messages)
+    assert "$165.00 per user/month" in reply
+    assert "$6,600.00 per month" in reply and "$79,200.00 a year" in reply
+    assert messages[0]["buttons"] == [{"title": "Talk to sales", "payload": "/talk_to_human"}]
+
+
+async def test_pricing_in_the_customers_currency(backend):
+    t = tracker(user("how much would 3 more dialer seats be", "ask_pricing",
+                     [ent("product", "dialer"), ent("quantity", 3)], email="olivia@bluebird.example"))
+    messages, _ = await run(ActionPricing(), t)
+    reply = texts(messages)
+    assert "€" in reply and "EUR" in reply and "3 users" in reply
+    assert not messages[0]["buttons"]  # customers get no sales button
+
+
+async def test_pricing_product_only_and_nothing(backend):
+    messages, _ = await run(ActionPricing(), tracker(user("price of dialer?", "ask_pricing", [ent("product", "dialer")])))
+    assert "Dialer is $75.00 per user/month" in texts(messages)
+    messages, _ = await run(ActionPricing(), tracker(user("what are your prices", "ask_pricing")))
+    reply = texts(messages)
+    for line in ("Essentials: $25.00", "Professional: $80.00", "Enterprise: $165.00", "Unlimited: $330.00",
+                 "Data Storage: $125.00 per 1 GB block", "Dialer: $75.00 per user"):
+        assert line in reply
+
+
+async def test_a_bare_quantity_keeps_the_product_asked_about(backend):
+    t = tracker(user("and for 50?", "ask_pricing", [ent("quantity", 50)]), slots={"product": "professional"})
+    messages, _ = await run(ActionPricing(), t)
+    assert "Professional for 50 users" in texts(messages) and "$4,000.00 per month" in texts(messages)
+
+
+async def test_product_info_says_which_editions_can_add_it(backend):
+    messages, _ = await run(ActionProductInfo(), tracker(user("what is dialer", "product_info", [ent("product", "dialer")])))
+    assert "Click-to-call" in texts(messages) and "Essentials, Professional, Enterprise, Unlimited" in texts(messages)
+    messages, _ = await run(ActionProductInfo(), tracker(user("what's field service", "product_info",
+                                                             [ent("product", "field_service")])))
+    assert "Professional, Enterprise, Unlimited (not Essentials)" in texts(messages)
+
+
+# -- basics: no billing at all -----------------------------------------------------------------------
+
+async def test_out_of_scope_answers_without_billing(monkeypatch):
+    from bot.billing_client import BillingClient as Client
+
+    monkeypatch.setenv("BILLING_URL", "http://127.0.0.1:9")  # nothing listens there
+
+    def no_billing(*args, **kwargs):
+        raise AssertionError("out of scope must not call billing")
+    monkeypatch.setattr(Client, "from_env", classmethod(no_billing))
+
+    first = tracker(user("what's the weather", "out_of_scope", email="alex@acme.example"))
+    messages, events = await run(ActionFallback(), first)
+    assert events == []
+    assert "I can help with licenses and products, invoices and payments, upgrades, pricing" in texts(messages)
+    assert not messages[0]["buttons"]
+
+    second = tracker(user("what's the weather", "out_of_scope"), bot(texts(messages)),
+                     user("asdf qwer", "nlu_fallback"))
+    messages, _ = await run(ActionFallback(), second)
+    assert "Would you like a person" in texts(messages)
+    assert {"title": "Talk to a person", "payload": "/talk_to_human"} in messages[0]["buttons"]
+
+    broken_run = tracker(user("what's the weather", "out_of_scope"), user("hi", "greet"),
+                         user("sing me a song", "out_of_scope"))
+    messages, _ = await run(ActionFallback(), broken_run)
+    assert "Would you like a person" not in texts(messages)
+
+    messages, _ = await run(ActionGreet(), tracker(user("hello", "greet", email="alex@acme.example")))
+    assert texts(messages).startswith("Hi Alex!") and "licenses" in texts(messages)
+
+
+# -- support cases -----------------------------------------------------------------------------------
+
+async def test_support_case_opened_and_its_status(backend):
+    alex = "alex@acme.example"
+    events = [user("I need to open a support case, it's urgent", "contact_support", email=alex),
+              bot("Please describe the problem"),
+              user("The CSV export of reports fails with an error since this morning.", "inform", email=alex)]
+    messages, out = await run(ActionOpenCase(), tracker(*events, slots={
+        "case_description": "The CSV export of reports fails with an error since this morning."}))
+    reply = texts(messages)
+    assert reply.startswith("Opened case CS-") and "reply by email to alex@acme.example" in reply
+    assert "priority urgent" in reply
+    assert SlotSet("case_description", None) in out
+    number = reply.split()[2].rstrip(":")
+
+    async with BillingClient.from_env() as billing:
+        case = await billing.as_user(alex, channel="test").case(number)
+    assert case.priority == "urgent" and case.subject.startswith("The CSV export of reports fails")
+
+    messages, _ = await run(ActionCaseStatus(), tracker(user("any news on my case?", "case_status", email=alex)))
+    assert f"Case {number}" in texts(messages) and "is new" in texts(messages)
+    messages, _ = await run(ActionCaseStatus(), tracker(user(f"status of {number.lower()}", "case_status",
+                                                             email="priya@acme.example")))
+    assert f"Case {number}" in texts(messages)
+    messages, _ = await run(ActionCaseStatus(), tracker(user("status of CS-999999", "case_status", email=alex)))
+    assert "can't find case CS-999999" in texts(messages)
+
+
+async def test_a_visitor_cannot_open_a_case(backend):
+    validate = ValidateSupportForm()
+    t = tracker(user("open a ticket", "contact_support"))
+    assert await validate.required_slots(["case_description"], CollectingDispatcher(), t, DOMAIN) == []
+    messages, events = await run(ActionOpenCase(), t)
+    assert "signed in" in texts(messages) and events == []
+
+
+# -- handoffs --------------------------------------------------------------------------------------------
+
+async def test_visitor_lead_handoff(backend):
+    validate = ValidateLeadForm()
+    t = tracker(user("can I talk to someone?", "talk_to_human"))
+    domain_slots = DOMAIN["forms"]["lead_form"]["required_slots"]
+    assert await validate.required_slots(domain_slots, CollectingDispatcher(), t, DOMAIN) == domain_slots
+    known = tracker(user("can I talk to someone?", "talk_to_human", email="alex@acme.example"))
+    assert await validate.required_slots(domain_slots, CollectingDispatcher(), known, DOMAIN) == []
+    d = CollectingDispatcher()
+    assert validate.validate_lead_email("it's jane at example", d, t, DOMAIN) == {"lead_email": None}
+    assert validate.validate_lead_email("Jane.Doe@Globex.example", d, t, DOMAIN) == {"lead_email": "jane.doe@globex.example"}
+    assert validate.validate_lead_name("I'm Jane Doe", d, t, DOMAIN) == {"lead_name": "Jane Doe"}
+    assert validate.validate_lead_phone("skip", d, t, DOMAIN) == {"lead_phone": "none"}
+    assert validate.validate_lead_phone("415 555 0199", d, t, DOMAIN) == {"lead_phone": "+14155550199"}
+
+    events = [user("how much is Enterprise for 40 users?", "ask_pricing", [ent("product", "enterprise")],
+                   page_url="https://vendor.example/pricing"),
+              bot("Enterprise for 40 users: $165.00 per user/month ..."),
+              user("can I talk to someone?", "talk_to_human", page_url="https://vendor.example/pricing")]
+    slots = {"lead_name": "Jane Doe", "lead_email": "jane@globex.example", "lead_company": "Globex",
+             "lead_phone": "none"}
+    messages, out = await run(ActionHandoff(), tracker(*events, slots=slots, sender="visitor-42"))
+    reply = texts(messages)
+    assert "I've asked a person from Sales to join" in reply and "1-800-667-6389" in reply
+    number = next(e["value"] for e in out if e["name"] == "handoff_number")
+
+    async with BillingClient.from_env() as billing:
+        handoff = await billing.as_visitor(channel="test").handoff(number, conversation_id="visitor-42")
+    assert (handoff.queue, handoff.lead_name, handoff.lead_email, handoff.lead_company, handoff.lead_phone) == (
+        "sales", "Jane Doe", "jane@globex.example", "Globex", None)
+    assert handoff.conversation_id == "visitor-42" and "ask pricing" in handoff.reason
+
+
+async def test_customer_handoff_goes_to_support_or_sales(backend):
+    alex = "alex@acme.example"
+    messages, out = await run(ActionHandoff(), tracker(
+        user("the dashboard is broken", "contact_support", email=alex), user("get me a human", "talk_to_human", email=alex),
+        sender="slack-alex"))
+    assert "a person from Support" in texts(messages)
+    number = next(e["value"] for e in out if e["name"] == "handoff_number")
+    async with BillingClient.from_env() as billing:
+        handoff = await billing.as_user(alex, channel="test").handoff(number)
+    assert handoff.queue == "support" and handoff.edition == "Enterprise" and handoff.lead_email is None
+
+    messages, _ = await run(ActionHandoff(), tracker(
+        user("upgrade to unlimited", "upgrade_edition", email=alex), user("talk to sales", "talk_to_human", email=alex)))
+    assert "a person from Sales" in texts(messages)
+
+
+# -- callbacks -----------------------------------------------------------------------------------------
+
+async def test_callback_stored_with_an_e164_phone(backend):
+    alex = "alex@acme.example"
+    validate = ValidateCallbackForm()
+    t = tracker(user("call me back", "request_callback", email=alex))
+    d = CollectingDispatcher()
+    slots = DOMAIN["forms"]["callback_form"]["required_slots"]
+    assert await validate.required_slots(slots, d, t, DOMAIN) == ["callback_phone", "callback_time"]
+    assert await validate.required_slots(slots, d, tracker(user("call me", "request_callback")), DOMAIN) == slots
+    assert validate.validate_callback_phone("call me at 12", d, t, DOMAIN) == {"callback_phone": None}
+    assert validate.validate_callback_phone("(415) 555-0199", d, t, DOMAIN) == {"callback_phone": "+14155550199"}
+    assert (await validate.validate_callback_time("when pigs fly", d, t, DOMAIN)) == {"callback_time": None}
+    window = (await validate.validate_callback_time("tomorrow 9-12", d, t, DOMAIN))["callback_time"]
+    assert window["timezone"] == "America/New_York"
+    start = datetime.fromisoformat(window["start"])
+    assert start.tzinfo is not None and (start.hour, datetime.fromisoformat(window["end"]).hour) == (9, 12)
+
+    messages, out = await run(ActionRequestCallback(), tracker(
+        user("tomorrow 9-12", "inform", email=alex), slots={"callback_phone": "+14155550199", "callback_time": window}))
+    reply = texts(messages)
+    assert reply.startswith("Done: we'll call you on +14155550199") and "9 am–12 pm" in reply
+    assert "America/New_York" in reply and "Reference " in reply
+    assert SlotSet("callback_phone", None) in out
+
+
+async def test_callback_phone_refused_by_the_backend_is_asked_again(backend):
+    start = datetime.now(timezone.utc) + timedelta(days=1)
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat(), "timezone": "Europe/Dublin"}
+    messages, out = await run(ActionRequestCallback(), tracker(
+        user("+1", "inform", email="olivia@bluebird.example"), slots={"callback_phone": "+1", "callback_time": window}))
+    assert messages == [{"response": "utter_phone_invalid", **{k: v for k, v in messages[0].items() if k != "response"}}]
+    assert SlotSet("callback_phone", None) in out and FollowupAction("callback_form") in out
+
+
+def test_parse_window_reads_buttons_and_simple_text():
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 3, 4, 10, 30, tzinfo=ZoneInfo("America/New_York"))  # a Wednesday
+    cases = {"today 2-5 pm": (4, 14, 17), "tomorrow 9-12": (5, 9, 12), "Tomorrow 1–5 pm": (5, 13, 17),
+             "friday morning": (6, 9, 12), "at 3pm": (4, 15, 16), "11-2pm tomorrow": (5, 11, 14)}
+    for text, (day, h1, h2) in cases.items():
+        w = parse_window(text, now)
+        assert w is not None and (w.start.day, w.start.hour, w.end.hour) == (day, h1, h2), text
+        assert w.start.tzinfo is not None
+    assert parse_window("415-555-0199", now) is None and parse_window("no idea", now) is None
