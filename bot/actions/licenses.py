@@ -1,0 +1,73 @@
+"""Adding licenses: ``license_form`` (product, quantity) -> quote -> "yes" -> order.
+
+"add 5 licenses" names no product: with one per-user product on the contract it is taken
+without asking; with several (Acme: Enterprise, Inbox, Dialer) the user picks one.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.billing_client import ActingClient, Quote
+
+from ._base import BillingAction
+from ._render import buttons, render
+from .quotes import (
+    PENDING, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, per_user_lines,
+    product_name,
+)
+
+
+class ValidateLicenseForm(ChangeFormValidation):
+    form = "license_form"
+    slots = ("product", "quantity")
+    triggers = ("add_licenses",)
+
+    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: ActingClient,
+                   values: dict[str, Any], mentioned: set[str]) -> tuple[dict[str, Any], Refusals]:
+        refused: Refusals = {}
+        quantity = check_quantity(values["quantity"], refused)
+        product = values["product"]
+        pending = tracker.get_slot(PENDING)
+        if product is None and pending and "quantity" in mentioned:
+            # "actually, 7 licenses" while a quote waits: the same product
+            quote = await client.get_quote(pending)
+            product = quote.product if quote.kind == "add_licenses" else None
+        if product is None or "product" in mentioned:
+            contract = await active_contract(client)
+            seats = per_user_lines(contract)
+            owned = {line.product for line in (contract.lines if contract else ())}
+            if product is None and len(seats) == 1:
+                product = seats[0].product
+            elif product is not None and product not in owned:
+                dispatcher.utter_message(response="utter_not_on_contract", product_name=product_name(product),
+                                         buttons=buttons((f"Buy {product_name(product)}",
+                                                          f'/buy_product{{"product":"{product}"}}')))
+                raise Stop
+        return {"product": product, "quantity": quantity}, refused
+
+
+class ActionAskLicenseFormProduct(BillingAction):
+    """ "Which product?" with one button per per-user product on the contract."""
+
+    def name(self) -> str:
+        return "action_ask_license_form_product"
+
+    async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
+        lines = per_user_lines(await active_contract(client))
+        dispatcher.utter_message(
+            text=render("changes/which_product", lines=lines),
+            buttons=buttons(*((line.product_name, f'/inform{{"product":"{line.product}"}}') for line in lines)),
+        )
+        return []
+
+
+class ActionQuoteLicenses(QuoteAction):
+    def name(self) -> str:
+        return "action_quote_licenses"
+
+    async def quote(self, client: ActingClient, product: str, quantity: int | None) -> Quote:
+        return await client.quote_add_licenses(quantity or 0, product=product)

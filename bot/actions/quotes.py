@@ -1,0 +1,257 @@
+"""What every subscription change shares: quote -> confirm -> order.
+
+- ``show_quote``: the quote as a rich reply with Yes/No buttons; sets ``pending_quote``.
+- ``confirm_quote`` (registered with ``@on_confirm("pending_quote")``): "yes" re-reads the quote,
+  re-quotes it if it expired, else places the order with the quote's idempotency key.
+- ``ActionChangeQuantity``: "make it 7" while a quote waits -> the same change, re-quoted.
+- ``ChangeFormValidation``: the forms' validation (license, product, upgrade forms): values only
+  from the message that starts a form, friendly re-asks, help after two failed tries, and any
+  billing refusal ends the form with the central explanation.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.billing_client import ActingClient, BillingError, Conflict, Contract, ContractLine, Quote
+
+from ._base import BillingAction, OFFER_PERSON, acting, clear, explain
+from ._identity import Identity, identity
+from ._render import YES_NO, buttons, render
+from .confirm import on_confirm
+
+MIN_QUANTITY, MAX_QUANTITY = 1, 10_000
+EDITIONS = ("essentials", "professional", "enterprise", "unlimited")
+UPGRADE_TARGETS = ("professional", "enterprise", "unlimited")
+PENDING = "pending_quote"
+TRIES = "change_tries"
+REQUESTED = "requested_slot"
+
+Refusals = dict[str, dict[str, Any]]  # slot -> what to say (dispatcher.utter_message arguments)
+
+
+class Stop(Exception):
+    """A form cannot go on (what to say was said already): end it without a quote."""
+
+
+# -- small helpers ---------------------------------------------------------------------------------
+
+def product_name(code: str) -> str:
+    """Canonical code -> display name (the catalog's names are the title-cased codes)."""
+    return code.replace("_", " ").title()
+
+
+def as_quantity(value: Any) -> int | None:
+    """5, 5.0, "5" -> 5; anything else (2.5, "lots", None, True) -> None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def mentioned_entities(tracker: Tracker) -> set[str]:
+    return {e.get("entity") for e in tracker.latest_message.get("entities") or []}
+
+
+async def active_contract(client: ActingClient) -> Contract | None:
+    contracts = await client.contracts()
+    return next((c for c in contracts if c.status == "active"), contracts[0] if contracts else None)
+
+
+def per_user_lines(contract: Contract | None) -> list[ContractLine]:
+    return [line for line in (contract.lines if contract else ()) if line.unit == "user"]
+
+
+def upgrade_buttons(current: str | None = None) -> list[dict[str, str]]:
+    targets = [e for e in UPGRADE_TARGETS if current is None or EDITIONS.index(e) > EDITIONS.index(current)]
+    return buttons(*((f"Upgrade to {product_name(e)}", f'/upgrade_edition{{"product":"{e}"}}') for e in targets))
+
+
+# -- quote, re-quote, order ------------------------------------------------------------------------
+
+def show_quote(dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool = False) -> list[EventType]:
+    """The quote with Yes/No buttons; "yes" will order exactly this quote."""
+    dispatcher.utter_message(text=render("changes/quote", quote=quote, requoted=requoted,
+                                         from_name=product_name(quote.from_product or ""),
+                                         expires=f"{quote.expires_at.astimezone(timezone.utc):%H:%M} UTC"),
+                             buttons=YES_NO)
+    return [SlotSet(PENDING, quote.number)]
+
+
+async def requote(client: ActingClient, quote: Quote, quantity: int | None = None) -> Quote:
+    """The same change as ``quote``, priced again today (optionally for another quantity)."""
+    if quote.kind == "add_licenses":
+        return await client.quote_add_licenses(quantity or quote.quantity, product=quote.product)
+    if quote.kind == "add_product":
+        return await client.quote_add_product(quote.product, quantity or quote.quantity)
+    outcome = await client.request_upgrade(quote.product)
+    if outcome.quote is None:  # pragma: no cover - only Essentials hands off, and it never quotes
+        raise Conflict("This upgrade now goes through your account executive.", code="upgrade_handoff")
+    return outcome.quote
+
+
+def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, quantity: int | None = None) -> None:
+    """A refused change, with the way forward where there is one; other errors centrally."""
+    product = str(error.details.get("product") or "")
+    if isinstance(error, Conflict) and error.code == "edition_limit":
+        dispatcher.utter_message(text=render("changes/edition_limit", message=error.message),
+                                 buttons=upgrade_buttons("essentials"))
+    elif isinstance(error, Conflict) and error.code == "not_subscribed" and product:
+        dispatcher.utter_message(text=error.message, buttons=buttons(
+            (f"Buy {product_name(product)}", f'/buy_product{{"product":"{product}"}}')))
+    elif isinstance(error, Conflict) and error.code == "already_subscribed" and product:
+        entities = f'{{"product":"{product}"' + (f',"quantity":{quantity}}}' if quantity else "}")
+        dispatcher.utter_message(text=error.message, buttons=buttons(
+            (f"Add {product_name(product)} licenses", f"/add_licenses{entities}")))
+    elif isinstance(error, Conflict) and error.code in ("not_on_essentials", "use_upgrade"):
+        dispatcher.utter_message(text=error.message, buttons=upgrade_buttons())
+    else:
+        explain(dispatcher, error)
+
+
+@on_confirm(PENDING, declined_response="utter_quote_cancelled")
+async def confirm_quote(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
+                        number: str) -> list[EventType]:
+    """ "Yes" to a quote: order it once; an expired quote is priced again and asked again."""
+    quote = await client.get_quote(number)
+    if quote.status == "expired" or (quote.status == "open" and quote.expires_at <= datetime.now(timezone.utc)):
+        return show_quote(dispatcher, await requote(client, quote), requoted=True)
+    try:
+        order = await client.place_order(quote)
+    except Conflict as error:
+        if error.code != "quote_expired":
+            raise
+        return show_quote(dispatcher, await requote(client, quote), requoted=True)
+    dispatcher.utter_message(text=render("changes/order", order=order, quote=order.quote))
+    return []
+
+
+class ActionChangeQuantity(BillingAction):
+    """ "Make it 7" / "actually 7" while a quote waits: the same change, re-quoted."""
+
+    def name(self) -> str:
+        return "action_change_quantity"
+
+    async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
+        number = tracker.get_slot(PENDING)
+        quantity = as_quantity(tracker.get_slot("quantity"))
+        if not number:
+            dispatcher.utter_message(response="utter_quantity_without_change")
+            return clear("quantity")
+        if quantity is None or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+            dispatcher.utter_message(response="utter_invalid_quantity")
+            return clear("quantity")
+        quote = await client.get_quote(number)
+        if quote.kind == "change_edition":
+            dispatcher.utter_message(response="utter_upgrade_covers_all", quantity=quote.quantity)
+            return clear("quantity")
+        try:
+            fresh = await requote(client, quote, quantity)
+        except BillingError as error:
+            explain_change(dispatcher, error, quantity=quantity)
+            return clear("quantity")  # the earlier quote still stands
+        return [*show_quote(dispatcher, fresh), *clear("quantity", "product")]
+
+    def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:
+        return clear("quantity")
+
+
+class QuoteAction(BillingAction, ABC):
+    """A form's submit action: quote the change the form collected and ask for a yes."""
+
+    @abstractmethod
+    async def quote(self, client: ActingClient, product: str, quantity: int | None) -> Quote:
+        raise NotImplementedError
+
+    async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
+        product = tracker.get_slot("product")
+        quantity = as_quantity(tracker.get_slot("quantity"))
+        if not product:
+            return clear("product", "quantity", TRIES)  # the form was stopped: it said why
+        try:
+            quote = await self.quote(client, product, quantity)
+        except BillingError as error:  # nothing was changed: say why, and the way forward
+            explain_change(dispatcher, error, quantity=quantity)
+            return clear("product", "quantity", TRIES)
+        return [*show_quote(dispatcher, quote), *clear("product", "quantity", TRIES)]
+
+
+# -- forms -----------------------------------------------------------------------------------------
+
+class ChangeFormValidation(Action, ABC):
+    """``validate_<form>`` for the change forms.
+
+    Answers only messages that are about the form (its trigger intents, ``inform``, or its
+    entities); anything else returns no events, so Rasa rejects the form for this turn and the
+    interruption rules answer it, then the form asks again.
+    """
+
+    form: str = ""
+    slots: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+
+    def name(self) -> str:
+        return f"validate_{self.form}"
+
+    @abstractmethod
+    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: ActingClient,
+                   values: dict[str, Any], mentioned: set[str]) -> tuple[dict[str, Any], Refusals]:
+        """Defaults and validation: the new values, and for each refused value what to say."""
+        raise NotImplementedError
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        intent = latest_intent(tracker)
+        mentioned = mentioned_entities(tracker)
+        starting = intent in self.triggers
+        if not (starting or intent == "inform" or mentioned & set(self.slots)):
+            return []
+        values = {slot: tracker.get_slot(slot) for slot in self.slots}
+        if starting:  # only what this message says: nothing left over from earlier turns
+            values = {slot: value if slot in mentioned else None for slot, value in values.items()}
+        stop = [*clear(*self.slots, TRIES), SlotSet(REQUESTED, None)]
+        try:
+            values, refused = await self.fill(dispatcher, tracker, acting(identity(tracker)), values, mentioned)
+        except Stop:
+            return stop
+        except BillingError as error:
+            explain(dispatcher, error)
+            return stop
+        events: list[EventType] = [SlotSet(slot, value) for slot, value in values.items()]
+        requested = tracker.get_slot(REQUESTED)
+        if not starting and requested in self.slots and values.get(requested) is None:
+            tries = int(tracker.get_slot(TRIES) or 0) + 1
+            events.append(SlotSet(TRIES, tries))
+            if tries >= 2:  # help instead of the same complaint again
+                refused.pop(requested, None)
+                refused[requested] = {"response": f"utter_help_{requested}", "buttons": OFFER_PERSON}
+            else:
+                refused.setdefault(requested, {"response": f"utter_not_understood_{requested}"})
+        elif requested in self.slots:
+            events.append(SlotSet(TRIES, None))
+        for message in refused.values():
+            dispatcher.utter_message(**message)
+        return events
+
+
+def check_quantity(value: Any, refused: Refusals) -> int | None:
+    """1-10,000 whole units; else None, and what to say goes into ``refused``."""
+    if value is None:
+        return None
+    quantity = as_quantity(value)
+    if quantity is None or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+        refused["quantity"] = {"response": "utter_invalid_quantity"}
+        return None
+    return quantity

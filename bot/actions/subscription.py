@@ -1,0 +1,47 @@
+"""The subscription as a whole: what is on it (``action_view_subscription``) and cancelling it,
+which is never self-served: a sales handoff record, and an account manager calls
+(``action_cancel_subscription``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+
+from ._base import BillingAction
+from ._render import PHONE, render
+
+TRANSCRIPT_TURNS = 10
+
+
+def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
+    """The last few user and bot texts, oldest first, for the person taking over."""
+    said = [{"from": e["event"], "text": e["text"], "at": e.get("timestamp")}
+            for e in tracker.events if e.get("event") in ("user", "bot") and e.get("text")]
+    return said[-turns:]
+
+
+class ActionViewSubscription(BillingAction):
+    def name(self) -> str:
+        return "action_view_subscription"
+
+    async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
+        me = await client.me()
+        dispatcher.utter_message(text=render("changes/subscription", me=me, contract=me.contract))
+        return []
+
+
+class ActionCancelSubscription(BillingAction):
+    def name(self) -> str:
+        return "action_cancel_subscription"
+
+    async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
+        if not who.known:
+            dispatcher.utter_message(response="utter_cancel_not_signed_in", phone=PHONE)
+            return []
+        handoff = await client.open_handoff(
+            "sales", "Cancellation request", intent="cancel_subscription",
+            conversation_id=tracker.sender_id, transcript=transcript(tracker),
+        )
+        dispatcher.utter_message(text=render("changes/cancellation", handoff=handoff))
+        return []
