@@ -1,0 +1,122 @@
+"""The floor: the stock bot of `rasa init`, served by `rasa run --enable-api`, measured through its
+REST channel exactly as our turns are (tests/bench/turnload.py): one conversation alone, then 20
+concurrent ones, with the turns "hello" and "I am sad" (greet -> utter_greet; mood_unhappy ->
+utter_cheer_up + utter_did_that_help), alternating in each conversation.
+
+The stock project and its trained model are kept in .bench-cache/floor-rasa-<version>/ (gitignored),
+so `make bench` trains it only once per Rasa version (delete that folder to retrain).
+
+Figures: floor_turn_ms_p50/p95 and floor_turns_per_s (alone), floor_turn_concurrent_ms_p50/p95 and
+floor_turns_concurrent_per_s (20 conversations at once).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from . import BenchFailed, Figures, benchmark
+from .rasa_env import CACHE, RASA, rasa_env, rasa_version, run, tmp_dir
+from .server import free_port
+from .turnload import measure
+
+MESSAGES = ["hello", "I am sad"]
+INIT_TIMEOUT_S = 900
+START_TIMEOUT_S = 240
+
+
+def floor_model() -> tuple[Path, Path]:
+    """(project folder, model) of the stock bot, trained once per Rasa version."""
+    project = CACHE / f"floor-rasa-{rasa_version()}"
+    model = project / "floor.tar.gz"
+    if model.is_file():
+        print(f"  stock bot from the cache: {model.relative_to(CACHE.parent)}", flush=True)
+        return project, model
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    log = CACHE / f"floor-init-{project.name}.log"
+    log.unlink(missing_ok=True)
+    print(f"  rasa init --no-prompt in {project.relative_to(CACHE.parent)} (trains the stock bot once) ...",
+          flush=True)
+    seconds = run([RASA, "init", "--no-prompt", "--init-dir", project], log=log, timeout=INIT_TIMEOUT_S,
+                  cwd=project, RASA_CACHE_DIRECTORY=str(tmp_dir("floor-cache-")))
+    trained = sorted((project / "models").glob("*.tar.gz"))
+    if not trained:
+        raise RuntimeError(f"rasa init trained no model; log {log}")
+    trained[-1].rename(model)
+    print(f"  stock bot trained in {seconds:.0f} s", flush=True)
+    return project, model
+
+
+class RasaServer:
+    """`rasa run --enable-api` of a project on a free loopback port, in its own process group."""
+
+    def __init__(self, project: Path, model: Path, log: Path) -> None:
+        self.project, self.model, self.log = project, model, log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> RasaServer:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [str(RASA), "run", "--enable-api", "--model", str(self.model), "--interface", "127.0.0.1",
+                 "--port", str(self.port), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+                cwd=self.project, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-25:])
+                raise RuntimeError(f"rasa run exited with {self.proc.returncode}:\n{tail}")
+            try:
+                status = httpx.get(f"{self.url}/status", timeout=2)
+                if status.status_code == 200 and status.json().get("model_file"):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"rasa run did not load its model within {START_TIMEOUT_S} s; log {self.log}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@benchmark("floor")
+def run_floor() -> Figures:
+    project, model = floor_model()
+    log = tmp_dir("floor-run-") / "rasa.log"
+    with RasaServer(project, model, log) as server:
+        alone, together = measure(f"{server.url}/webhooks/rest/webhook", MESSAGES,
+                                  body=lambda sender, text: {"sender": sender, "message": text}, label="stock bot")
+    figures = {**alone.latency("floor_turn_ms"), "floor_turns_per_s": round(alone.per_s, 2),
+               **together.latency("floor_turn_concurrent_ms"),
+               "floor_turns_concurrent_per_s": round(together.per_s, 2)}
+    if alone.errors or together.errors:
+        raise BenchFailed(f"{len(alone.errors) + len(together.errors)} failed turns of the stock bot; log {log}",
+                          figures)
+    return figures
+

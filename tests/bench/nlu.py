@@ -1,0 +1,220 @@
+"""NLU quality: 5-fold cross-validation on our data, and the external evaluation set.
+
+Cross-validation (`rasa test nlu --nlu nlu_data --config config.yml --domain bot/domain
+--cross-validation --folds 5`, figures from the accumulated test folds):
+* nlu_cv_intent_macro_f1: "macro avg" F1 of intent_report.json (mean over our intents, each
+  weighted equally; an nlu_fallback prediction counts as an error).
+* nlu_cv_entity_f1: Rasa scores every entity extractor (DIETClassifier, our custom extractors)
+  against all annotated entities, token by token (<extractor>_report.json). For each entity type
+  we take the extractor that scores best on it (the one that owns it), and report the mean of
+  those per-type F1 scores weighted by each type's support (annotated tokens).
+
+External set (every *.jsonl in ../shared/eval, or BENCH_EVAL_DIR), parsed by this run's model
+(tests/bench/rasa_side.py; a predicted nlu_fallback counts as out_of_scope), scored as its
+README's "Suggested scoring" says:
+* nlu_external_accuracy: intent accuracy on the lines whose intent is not out_of_scope, all files;
+  nlu_external_accuracy_<file stem>: the same per file (a file without such lines has none).
+  On Bitext's check_invoice rows, list_invoices also counts as correct (the README says so).
+* nlu_external_accuracy_lenient: the same, also accepting out_of_scope on CLINC and NatCS
+  positives (README caveat 1: their bills and plans are someone else's).
+* nlu_false_action_rate: share of the out_of_scope lines predicted as a state-changing billing
+  action (STATE_CHANGING below); printed per source_intent too.
+* nlu_oos_any_intent_rate: the README's secondary measure, the share of the out_of_scope lines
+  predicted as any intent other than out_of_scope.
+* nlu_wrong_action_rate: share of the in-scope lines predicted as a state-changing action other
+  than their own intent (a wrong action, not just a miss).
+* nlu_parse_per_s: messages parsed per second by the model alone (sequential, in-process).
+The confusion matrix over all lines (out_of_scope included) goes to bench-nlu-confusion.png.
+Only aggregate figures are printed; no utterance leaves the temporary folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from . import BenchFailed, Figures, benchmark
+from .rasa_env import RASA, RASA_PY, RASA_SIDE, ROOT, our_model, run, tmp_dir
+
+EVAL_DIR = Path(os.environ.get("BENCH_EVAL_DIR", ROOT.parent / "shared" / "eval"))
+FOLDS = int(os.environ.get("BENCH_NLU_FOLDS", "5"))
+CV_TIMEOUT_S = float(os.environ.get("BENCH_CV_TIMEOUT_S", "2400"))
+PARSE_TIMEOUT_S = 900
+CONFUSION_PNG = ROOT / "bench-nlu-confusion.png"
+
+OOS = "out_of_scope"
+STATE_CHANGING = frozenset({"add_licenses", "buy_product", "upgrade_edition", "pay_invoice", "update_payment_method",
+                            "update_billing_details", "cancel_subscription", "share_invoice"})
+LENIENT_SOURCES = frozenset({"clinc150", "natcs"})
+NOT_ENTITY_REPORTS = {"intent_report.json", "response_selection_report.json"}
+SUMMARY_ROWS = {"accuracy", "micro avg", "macro avg", "weighted avg"}
+
+
+def _r(value: float) -> float:
+    return round(value, 4)
+
+
+# ---- cross-validation -----------------------------------------------------------------------------
+
+def _entity_f1(out: Path) -> tuple[float | None, dict[str, tuple[str, float, int]]]:
+    """(support-weighted F1 of the best extractor per entity type, {type: (extractor, f1, support)})."""
+    best: dict[str, tuple[str, float, int]] = {}
+    for path in sorted(out.glob("*_report.json")):
+        if path.name in NOT_ENTITY_REPORTS:
+            continue
+        extractor = path.name.removesuffix("_report.json")
+        for label, row in json.loads(path.read_text()).items():
+            if label in SUMMARY_ROWS or not isinstance(row, dict) or not row.get("support"):
+                continue
+            f1, support = float(row["f1-score"]), int(row["support"])
+            if label not in best or f1 > best[label][1]:
+                best[label] = (extractor, f1, support)
+        micro = json.loads(path.read_text()).get("micro avg", {})
+        print(f"    {extractor}: micro F1 {micro.get('f1-score', float('nan')):.3f} over all entity tokens")
+    total = sum(s for _, _, s in best.values())
+    return (sum(f * s for _, f, s in best.values()) / total if total else None), best
+
+
+def cross_validation() -> Figures:
+    out = tmp_dir("cv-")
+    print(f"  {FOLDS}-fold cross-validation of nlu_data (trains {FOLDS} NLU models) ...", flush=True)
+    seconds = run([RASA, "test", "nlu", "--nlu", "nlu_data", "--config", "config.yml", "--domain", "bot/domain",
+                   "--cross-validation", "--folds", str(FOLDS), "--out", out / "report", "--disable-plotting"],
+                  log=out / "cv.log", timeout=CV_TIMEOUT_S, RASA_CACHE_DIRECTORY=str(out / "cache"))
+    report = json.loads((out / "report" / "intent_report.json").read_text())
+    macro = float(report["macro avg"]["f1-score"])
+    print(f"  cross-validation took {seconds:.0f} s; intent macro F1 {macro:.3f}, "
+          f"accuracy {report.get('accuracy', float('nan')):.3f}", flush=True)
+    weak = sorted((row["f1-score"], label) for label, row in report.items()
+                  if label not in SUMMARY_ROWS and isinstance(row, dict) and row.get("support"))
+    print("    weakest intents: " + ", ".join(f"{label} {f1:.2f}" for f1, label in weak[:6]))
+    entity, per_type = _entity_f1(out / "report")
+    for label, (extractor, f1, support) in sorted(per_type.items()):
+        print(f"    entity {label}: F1 {f1:.3f} ({extractor}, {support} tokens)")
+    figures = {"nlu_cv_intent_macro_f1": _r(macro)}
+    if entity is not None:
+        figures["nlu_cv_entity_f1"] = _r(entity)
+        print(f"  entity F1 (best extractor per type, support-weighted) {entity:.3f}", flush=True)
+    return figures
+
+
+# ---- external evaluation set ----------------------------------------------------------------------
+
+def _load_eval() -> list[dict]:
+    files = sorted(EVAL_DIR.glob("*.jsonl"))
+    if not files:
+        raise FileNotFoundError(f"no *.jsonl in {EVAL_DIR} (set BENCH_EVAL_DIR)")
+    rows = []
+    for path in files:
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rows.append({**json.loads(line), "file": path.stem})
+    return rows
+
+
+def _predict(rows: list[dict]) -> float:
+    """Fill row["pred"] (nlu_fallback -> out_of_scope); return messages parsed per second."""
+    work = tmp_dir("parse-")
+    (work / "texts.json").write_text(json.dumps([row["text"] for row in rows]))
+    print(f"  parsing {len(rows)} external lines with the model ...", flush=True)
+    run([RASA_PY, RASA_SIDE, "parse", our_model(), work / "texts.json", work / "predictions.json"],
+        log=work / "parse.log", timeout=PARSE_TIMEOUT_S)
+    result = json.loads((work / "predictions.json").read_text())
+    for row, pred in zip(rows, result["predictions"], strict=True):
+        row["pred"] = OOS if pred["intent"] in ("nlu_fallback", "") else pred["intent"]
+    for path in work.glob("*.json"):
+        path.unlink()  # the utterances stay nowhere
+    return len(rows) / result["parse_seconds"] if result["parse_seconds"] else 0.0
+
+
+def _correct(row: dict, lenient: bool = False) -> bool:
+    if row["pred"] == row["intent"]:
+        return True
+    if row["source"] == "bitext" and row["source_intent"] == "check_invoice" and row["pred"] == "list_invoices":
+        return True
+    return lenient and row["source"] in LENIENT_SOURCES and row["pred"] == OOS
+
+
+def _share(hits: int, n: int) -> float:
+    return hits / n if n else float("nan")
+
+
+def _confusion_png(rows: list[dict]) -> None:
+    labels = sorted({row["intent"] for row in rows} | {row["pred"] for row in rows},
+                    key=lambda label: (label == OOS, label))
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for row in rows:
+        matrix[index[row["intent"]]][index[row["pred"]]] += 1
+    work = tmp_dir("confusion-")
+    (work / "matrix.json").write_text(json.dumps({
+        "labels": labels, "matrix": matrix,
+        "title": f"external eval, {len(rows)} lines (rows: true intent; nlu_fallback counted as out_of_scope)"}))
+    run([RASA_PY, RASA_SIDE, "confusion", work / "matrix.json", CONFUSION_PNG], log=work / "confusion.log",
+        timeout=300)
+    print(f"  confusion matrix: {CONFUSION_PNG.relative_to(ROOT)}", flush=True)
+
+
+def external() -> Figures:
+    rows = _load_eval()
+    parse_per_s = _predict(rows)
+    positives = [row for row in rows if row["intent"] != OOS]
+    negatives = [row for row in rows if row["intent"] == OOS]
+    figures = {
+        "nlu_external_accuracy": _r(_share(sum(map(_correct, positives)), len(positives))),
+        "nlu_external_accuracy_lenient": _r(_share(sum(_correct(r, lenient=True) for r in positives), len(positives))),
+    }
+    for stem in sorted({row["file"] for row in rows}):
+        mine = [row for row in positives if row["file"] == stem]
+        if mine:
+            figures[f"nlu_external_accuracy_{stem}"] = _r(_share(sum(map(_correct, mine)), len(mine)))
+        else:
+            print(f"    {stem}: no in-scope lines (negatives only)")
+    figures["nlu_false_action_rate"] = _r(_share(sum(r["pred"] in STATE_CHANGING for r in negatives), len(negatives)))
+    figures["nlu_oos_any_intent_rate"] = _r(_share(sum(r["pred"] != OOS for r in negatives), len(negatives)))
+    figures["nlu_wrong_action_rate"] = _r(_share(
+        sum(r["pred"] in STATE_CHANGING and not _correct(r) for r in positives), len(positives)))
+    figures["nlu_parse_per_s"] = round(parse_per_s, 1)
+
+    print(f"  {len(positives)} in-scope and {len(negatives)} out-of-scope lines; "
+          f"accuracy {figures['nlu_external_accuracy']:.3f}, false actions {figures['nlu_false_action_rate']:.2%}")
+    by_intent: dict[str, list[dict]] = defaultdict(list)
+    for row in positives:
+        by_intent[row["intent"]].append(row)
+    print("    per intent (accuracy, lines, most frequent wrong predictions):")
+    for intent, mine in sorted(by_intent.items()):
+        wrong = Counter(r["pred"] for r in mine if not _correct(r)).most_common(3)
+        print(f"      {intent:<24} {_share(sum(map(_correct, mine)), len(mine)):6.1%}  {len(mine):4}  "
+              + ", ".join(f"{p} {n}" for p, n in wrong))
+    by_source_intent: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in negatives:
+        by_source_intent[(row["source"], row["source_intent"])].append(row)
+    acted = [(key, mine) for key, mine in sorted(by_source_intent.items())
+             if any(r["pred"] in STATE_CHANGING for r in mine)]
+    print("    out_of_scope source intents with false actions (actions / lines: predicted actions):")
+    for (source, source_intent), mine in acted or []:
+        hits = Counter(r["pred"] for r in mine if r["pred"] in STATE_CHANGING)
+        print(f"      {source}:{source_intent:<28} {sum(hits.values())}/{len(mine)}: "
+              + ", ".join(f"{p} {n}" for p, n in hits.most_common()))
+    if not acted:
+        print("      none")
+    _confusion_png(rows)
+    return figures
+
+
+@benchmark("nlu")
+def run_nlu() -> Figures:
+    figures: Figures = {}
+    problems = []
+    for part in (cross_validation, external):
+        try:
+            figures.update(part())
+        except Exception as exc:  # noqa: BLE001 - the other part still runs
+            print(f"  {part.__name__}: FAIL: {exc}", flush=True)
+            problems.append(f"{part.__name__}: {(str(exc).splitlines() or [''])[0]}")
+    for name, value in figures.items():
+        print(f"  {name:<44} {value:.4f}")
+    if problems:
+        raise BenchFailed("; ".join(problems), figures)
+    return figures

@@ -1,0 +1,70 @@
+"""Bench helpers that need the Rasa environment; run as a script by .venv/rasa/bin/python.
+
+    python rasa_side.py parse MODEL TEXTS.json OUT.json
+        TEXTS.json: a list of strings. OUT.json: {"predictions": [{"intent": str, "confidence": float}],
+        "parse_seconds": float} (the parse loop alone, model loading excluded).
+    python rasa_side.py confusion MATRIX.json OUT.png
+        MATRIX.json: {"labels": [...], "matrix": [[count, ...], ...] (rows = true), "title": str}.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+
+async def _parse(model: str, texts: list[str]) -> dict:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    out = []
+    if texts:
+        await agent.parse_message(texts[0])  # warm-up, not timed
+    started = time.perf_counter()
+    for text in texts:
+        intent = (await agent.parse_message(text)).get("intent") or {}
+        out.append({"intent": intent.get("name") or "", "confidence": float(intent.get("confidence") or 0.0)})
+    return {"predictions": out, "parse_seconds": time.perf_counter() - started}
+
+
+def parse(model: str, texts_path: str, out_path: str) -> None:
+    texts = json.loads(Path(texts_path).read_text())
+    Path(out_path).write_text(json.dumps(asyncio.run(_parse(model, texts))))
+
+
+def confusion(matrix_path: str, out_path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    spec = json.loads(Path(matrix_path).read_text())
+    labels, counts = spec["labels"], np.array(spec["matrix"], dtype=float)
+    rows = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    size = max(6.0, 0.42 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(labels)), [f"{label} ({int(n)})" for label, n in zip(labels, rows[:, 0])], fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (rows)")
+    ax.set_title(spec.get("title", ""), fontsize=10)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if counts[i, j]:
+                ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if share[i, j] > 0.5 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.04, label="share of the row")
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=110)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    command, *args = sys.argv[1:]
+    {"parse": parse, "confusion": confusion}[command](*args)

@@ -1,0 +1,110 @@
+"""Turns through a Rasa REST-style channel: one conversation alone, then N concurrent conversations.
+
+A turn is one POST of a user message and the wait for the bot's answer (the list of bot messages):
+its latency is the round trip seen by the client. Rasa serialises the turns of one conversation
+(lock store), so each concurrent conversation has its own sender id. Every phase is bounded in
+turns and in time.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from .stats import percentile
+
+Body = Callable[[str, str], dict]  # (sender, text) -> JSON body
+Check = Callable[[str, list], "str | None"]  # (text, bot messages) -> problem or None
+
+ALONE_TURNS = 100
+CONCURRENT = 20
+CONCURRENT_ROUNDS = 15  # turns per concurrent conversation
+PHASE_BUDGET_S = 45.0
+WARMUP_TURNS = 4
+REQUEST_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Phase:
+    ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def per_s(self) -> float:
+        return len(self.ms) / self.wall_s if self.wall_s else 0.0
+
+    def latency(self, prefix: str) -> dict[str, float]:
+        return {f"{prefix}_p50": round(percentile(self.ms, 50), 1), f"{prefix}_p95": round(percentile(self.ms, 95), 1)}
+
+
+async def _conversation(client: httpx.AsyncClient, url: str, body: Body, check: Check, messages: list[str],
+                        sender: str, turns: int, deadline: float, out: Phase) -> None:
+    for i in range(turns):
+        if time.monotonic() > deadline:
+            return
+        text = messages[i % len(messages)]
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, json=body(sender, text))
+        except httpx.HTTPError as exc:
+            out.errors.append(f"{text!r}: {exc.__class__.__name__}: {exc}")
+            continue
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            out.errors.append(f"{text!r}: HTTP {response.status_code}: {response.text[:200]}")
+            continue
+        answer = response.json()
+        if (problem := check(text, answer)) is not None:
+            out.errors.append(f"{text!r}: {problem}")
+            continue
+        out.ms.append(elapsed)
+
+
+async def _phase(url: str, headers: dict, body: Body, check: Check, messages: list[str], conversations: int,
+                 turns: int, budget_s: float) -> Phase:
+    out = Phase()
+    run = uuid.uuid4().hex[:8]
+    limits = httpx.Limits(max_connections=conversations + 2, max_keepalive_connections=conversations + 2)
+    async with httpx.AsyncClient(headers=headers, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
+        deadline = time.monotonic() + budget_s
+        started = time.perf_counter()
+        await asyncio.gather(*(_conversation(client, url, body, check, messages, f"bench-{run}-{n}", turns,
+                                             deadline, out) for n in range(conversations)))
+        out.wall_s = time.perf_counter() - started
+    return out
+
+
+def nonempty(_text: str, answer: list) -> str | None:
+    """The default check: the bot said something."""
+    if not isinstance(answer, list) or not any(isinstance(m, dict) and (m.get("text") or m.get("custom"))
+                                               for m in answer):
+        return f"no bot message in the answer: {str(answer)[:200]}"
+    return None
+
+
+def measure(url: str, messages: list[str], *, body: Body, headers: dict | None = None,
+            check: Check = nonempty, label: str = "") -> tuple[Phase, Phase]:
+    """Warm up, then measure one conversation alone and CONCURRENT conversations at once."""
+    headers = headers or {}
+
+    async def both() -> tuple[Phase, Phase]:
+        warm = await _phase(url, headers, body, check, messages, 1, WARMUP_TURNS, PHASE_BUDGET_S)
+        if warm.errors:
+            raise RuntimeError(f"{label} warm-up failed: {warm.errors[0]}")
+        alone = await _phase(url, headers, body, check, messages, 1, ALONE_TURNS, PHASE_BUDGET_S)
+        together = await _phase(url, headers, body, check, messages, CONCURRENT, CONCURRENT_ROUNDS, PHASE_BUDGET_S)
+        return alone, together
+
+    alone, together = asyncio.run(both())
+    for name, phase in (("alone", alone), (f"{CONCURRENT} concurrent", together)):
+        print(f"  {label} {name}: {len(phase.ms)} turns in {phase.wall_s:.1f} s, {len(phase.errors)} failed; "
+              f"p50 {percentile(phase.ms, 50):.0f} ms, p95 {percentile(phase.ms, 95):.0f} ms, "
+              f"{phase.per_s:.1f} turns/s", flush=True)
+        for error in dict.fromkeys(phase.errors[:3]):
+            print(f"    failed turn: {error}")
+    return alone, together
