@@ -67,13 +67,14 @@ def topic_intent(tracker: Tracker) -> str | None:
     return next((i for i in user_intents(tracker) if i not in skip), None)
 
 
-def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, str]]:
-    """The last ``turns`` user and bot texts, oldest first."""
+def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
+    """The last ``turns`` user and bot texts, oldest first (the same shape as the cancellation
+    handoff's: from, text, at)."""
     lines = []
     for event in reversed(tracker.events):
         kind = event.get("event")
         if kind in ("user", "bot") and event.get("text"):
-            lines.append({"from": kind, "text": str(event["text"])[:2000]})
+            lines.append({"from": kind, "text": str(event["text"])[:2000], "at": event.get("timestamp")})
             if len(lines) >= turns:
                 break
     return list(reversed(lines))

@@ -19,6 +19,7 @@ from ._identity import Identity
 from ._render import buttons, render
 
 DEFAULT_CURRENCY = "USD"
+MIN_QUANTITY, MAX_QUANTITY = 1, 10_000
 TALK_TO_SALES = buttons(("Talk to sales", "/talk_to_human"))
 
 
@@ -76,6 +77,9 @@ class ActionPricing(BillingAction):
         product, quantity = asked(tracker)
         currency = await currency_for(who, client)
         extra = {} if who.known else {"buttons": TALK_TO_SALES}
+        if quantity is not None and not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+            dispatcher.utter_message(text=render("basics/pricing_quantity", low=MIN_QUANTITY, high=MAX_QUANTITY))
+            return []
         if product and quantity:
             estimate = await client.estimate(product, quantity, currency)
             dispatcher.utter_message(text=render("basics/pricing_estimate", e=estimate,

@@ -117,6 +117,13 @@ async def test_a_bare_quantity_keeps_the_product_asked_about(backend):
     assert "Professional for 50 users" in texts(messages) and "$4,000.00 per month" in texts(messages)
 
 
+async def test_a_quantity_out_of_range_is_asked_again(backend):
+    t = tracker(user("price for 20000 enterprise users", "ask_pricing",
+                     [ent("product", "enterprise"), ent("quantity", 20000)]))
+    messages, _ = await run(ActionPricing(), t)
+    assert "I can price 1 to 10,000 units" in texts(messages)
+
+
 async def test_product_info_says_which_editions_can_add_it(backend):
     messages, _ = await run(ActionProductInfo(), tracker(user("what is dialer", "product_info", [ent("product", "dialer")])))
     assert "Click-to-call" in texts(messages) and "Essentials, Professional, Enterprise, Unlimited" in texts(messages)
