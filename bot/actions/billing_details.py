@@ -105,7 +105,11 @@ class ValidateBillingDetailsForm(FormValidationAction):
         if tracker.get_slot(REQUESTED_SLOT) and not answering(tracker):
             return {}
         field = which_field(tracker)
-        return {"billing_field": field} if field else {}
+        if not field:
+            return {}
+        if field == "contact" and tracker.get_slot("email") and not email_candidate(tracker):
+            return {"billing_field": field, "email": None}  # an earlier address: ask, don't assume
+        return {"billing_field": field}
 
     def validate_billing_field(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         return {"billing_field": value if value in ("contact", "address") else None}

@@ -420,3 +420,12 @@ async def test_backend_down_is_said_within_5_seconds(action, message, slots, mon
     assert "can't be reached" in reply and "nothing was changed" in reply and "1-800-667-6389" in reply
     assert not slots_set(events).get("pending_payment")
     assert json.dumps(messages)  # replies are plain data
+
+
+async def test_an_earlier_address_is_not_taken_as_the_new_billing_contact(client):
+    # "change the billing contact" after an invoice was emailed to ap@acme.example earlier
+    messages, events = await run(ValidateBillingDetailsForm(), tracker(
+        user("change the billing contact", "update_billing_details"),
+        slots={"email": "ap@acme.example", "requested_slot": None}, active_loop="billing_details_form"))
+    got = slots_set(events)
+    assert got["billing_field"] == "contact" and got["email"] is None and got["requested_slot"] == "email"
