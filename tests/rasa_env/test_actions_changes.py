@@ -340,7 +340,7 @@ def test_buy_a_product_and_already_subscribed(billing):
         quote = text(await alex.run(ActionQuoteProduct()))
         assert "Add 3 × Field Service: $150.00 each per month" in quote and alex.slots["pending_quote"], quote
         alex.user("yes", "affirm")
-        assert "You now have 3 Field Service" in text(await alex.run(ActionConfirm()))
+        assert "Field Service is now on your contract, quantity 3" in text(await alex.run(ActionConfirm()))
         assert (await lines("alex@acme.example", billing))["field_service"] == 3
 
         alex.user("buy inbox", "buy_product", product="inbox")
