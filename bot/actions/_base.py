@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -55,16 +56,17 @@ def explain(dispatcher: CollectingDispatcher, error: BillingError) -> None:
         dispatcher.utter_message(text=render("errors/unexpected", phone=PHONE), buttons=OFFER_PERSON)
 
 
-class BillingAction(Action):
-    """Subclasses implement ``act``; billing errors become replies, and the events the action
-    returned so far are kept only when it succeeded."""
+class BillingAction(Action, ABC):
+    """Subclasses implement ``name`` and ``act``; billing errors become replies, and the events
+    the action returned so far are kept only when it succeeded. (Abstract, so the action server
+    does not register it as an action itself.)"""
 
-    def name(self) -> str:  # pragma: no cover - subclasses set it
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
+    @abstractmethod
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]:
-        raise NotImplementedError
+                  who: Identity, client: ActingClient) -> list[EventType]: ...
 
     def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:
         """Events to return after a failure (e.g. clear a pending quote). Default: none."""
