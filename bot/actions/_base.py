@@ -48,7 +48,10 @@ def explain(dispatcher: CollectingDispatcher, error: BillingError) -> None:
     elif isinstance(error, Forbidden) and error.code in ("unknown_user", "no_acting_user"):
         dispatcher.utter_message(text=render("errors/not_signed_in", code=error.code))
     elif isinstance(error, Unavailable):
-        dispatcher.utter_message(text=render("errors/unavailable", message=error.message), buttons=OFFER_PERSON)
+        # A write that timed out may have gone through: then the client's message says so honestly.
+        certain = error.code not in ("timeout", "no_answer") or "nothing was changed" in error.message
+        dispatcher.utter_message(text=render("errors/unavailable", message=error.message, certain=certain),
+                                 buttons=OFFER_PERSON)
     elif isinstance(error, (NotFound, Conflict, Invalid, PaymentFailed, Forbidden)):
         dispatcher.utter_message(text=error.message)
     else:
