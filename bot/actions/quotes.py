@@ -87,7 +87,7 @@ def show_quote(dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool
                                          from_name=product_name(quote.from_product or ""),
                                          expires=f"{quote.expires_at.astimezone(timezone.utc):%H:%M} UTC"),
                              buttons=YES_NO)
-    return [SlotSet(PENDING, quote.number)]
+    return [SlotSet(PENDING, quote.number), SlotSet("pending_payment", None)]  # a "yes" answers the latest question
 
 
 async def requote(client: ActingClient, quote: Quote, quantity: int | None = None) -> Quote:
