@@ -8,6 +8,7 @@ turns and in time.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -100,7 +101,10 @@ def measure(url: str, messages: list[str], *, body: Body, headers: dict | None =
         together = await _phase(url, headers, body, check, messages, CONCURRENT, CONCURRENT_ROUNDS, PHASE_BUDGET_S)
         return alone, together
 
+    load = os.getloadavg()[0]
     alone, together = asyncio.run(both())
+    print(f"  {label}: load average {load:.1f} before, {os.getloadavg()[0]:.1f} after "
+          f"({os.cpu_count()} cores; other work on the machine slows every figure)", flush=True)
     for name, phase in (("alone", alone), (f"{CONCURRENT} concurrent", together)):
         print(f"  {label} {name}: {len(phase.ms)} turns in {phase.wall_s:.1f} s, {len(phase.errors)} failed; "
               f"p50 {percentile(phase.ms, 50):.0f} ms, p95 {percentile(phase.ms, 95):.0f} ms, "

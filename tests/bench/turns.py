@@ -19,7 +19,6 @@ measurement per process.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from bot.runner import DEFAULT_GATEWAY_TOKEN, Stack
 
 from . import BenchFailed, Figures, benchmark
 from .rasa_env import our_model, tmp_dir
-from .turnload import Phase, measure, nonempty
+from .turnload import WARMUP_TURNS, Phase, measure, nonempty
 
 MESSAGES = ["what's my balance?", "show me my latest invoice"]
 IDENTITY = {"email": "alex@acme.example"}
@@ -69,8 +68,7 @@ def _measure_once() -> tuple[Phase, Phase, float, list[str]]:
     if _measured is None:
         model = our_model()
         data = tmp_dir("stack-")
-        print(f"  starting billing + actions + Rasa (model {model.name}); load average {os.getloadavg()[0]:.1f}",
-              flush=True)
+        print(f"  starting billing + actions + Rasa (model {model.name})", flush=True)
         with Stack(data_dir=data, model=model) as stack:
             billing_log = data / "logs" / "billing.log"
             before = _billing_calls(billing_log)
@@ -81,7 +79,7 @@ def _measure_once() -> tuple[Phase, Phase, float, list[str]]:
                                            "metadata": {"identity": IDENTITY, "channel": "api"}},
                 check=_check)
             calls = _billing_calls(billing_log) - before
-        turns = len(alone.ms) + len(together.ms) + len(alone.errors) + len(together.errors)
+        turns = WARMUP_TURNS + len(alone.ms) + len(together.ms) + len(alone.errors) + len(together.errors)
         per_turn = calls / turns if turns else 0.0
         print(f"  billing calls: {calls} for {turns} measured turns ({per_turn:.2f} a turn)", flush=True)
         problems = [f"{len(p.errors)} failed turns ({name}), first: {p.errors[0]}"
