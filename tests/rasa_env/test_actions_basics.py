@@ -271,7 +271,7 @@ async def test_callback_stored_with_an_e164_phone(backend):
     messages, out = await run(ActionRequestCallback(), tracker(
         user("tomorrow 9-12", "inform", email=alex), slots={"callback_phone": "+14155550199", "callback_time": window}))
     reply = texts(messages)
-    assert reply.startswith("Done: we'll call you on +14155550199") and "9 am–12 pm" in reply
+    assert reply.startswith("Done: we'll call +14155550199 on ") and "9 am–12 pm" in reply
     assert "America/New_York" in reply and "Reference " in reply
     assert SlotSet("callback_phone", None) in out
 
