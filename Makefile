@@ -61,7 +61,7 @@ $(MODEL): $(TRAIN_INPUTS) | $(VENV)/rasa/.installed
 train: $(MODEL)
 
 validate: $(VENV)/rasa/.installed
-	$(RASA) data validate $(RASA_DATA) --fail-on-warnings
+	$(RASA_PY) scripts/validate_data.py
 
 run: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 	$(APP_PY) -m bot.runner
