@@ -85,5 +85,16 @@ class BillingAction(Action, ABC):
             return self.on_error(error, tracker)
 
 
+TRANSCRIPT_TURNS = 10
+
+
+def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
+    """The last ``turns`` user and bot texts, oldest first, for the person taking over a handoff:
+    [{"from": "user"|"bot", "text": ..., "at": timestamp}]."""
+    said = [{"from": e["event"], "text": str(e["text"])[:2000], "at": e.get("timestamp")}
+            for e in tracker.events if e.get("event") in ("user", "bot") and e.get("text")]
+    return said[-turns:]
+
+
 def clear(*slots: str) -> list[EventType]:
     return [SlotSet(slot, None) for slot in slots]

@@ -25,14 +25,13 @@ from rasa_sdk.types import DomainDict
 
 from bot.billing_client import ActingClient, BillingError, Invalid, Lead
 
-from ._base import BillingAction, acting
+from ._base import BillingAction, acting, transcript
 from ._identity import Identity, identity
 from ._render import buttons, render
 
 SALES_INTENTS = {"ask_pricing", "product_info", "upgrade_edition", "buy_product", "add_licenses",
                  "cancel_subscription"}
 DEFAULT_TIMEZONE = "America/New_York"
-TRANSCRIPT_TURNS = 10
 SKIP = re.compile(r"^\s*(no|nope|none|n/?a|skip|no thanks|no thank you|-|rather not|not now|no phone)\W*$",
                   re.IGNORECASE)
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -65,19 +64,6 @@ def topic_intent(tracker: Tracker) -> str | None:
     person, the form answers or the small talk)."""
     skip = {"talk_to_human", "request_callback", "inform", "affirm", "deny", "greet", "thank", "nlu_fallback", ""}
     return next((i for i in user_intents(tracker) if i not in skip), None)
-
-
-def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
-    """The last ``turns`` user and bot texts, oldest first (the same shape as the cancellation
-    handoff's: from, text, at)."""
-    lines = []
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind in ("user", "bot") and event.get("text"):
-            lines.append({"from": kind, "text": str(event["text"])[:2000], "at": event.get("timestamp")})
-            if len(lines) >= turns:
-                break
-    return list(reversed(lines))
 
 
 def reason_for(tracker: Tracker, queue: str, who: Identity) -> str:

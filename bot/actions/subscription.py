@@ -3,23 +3,11 @@ which is never self-served: a sales handoff record, and an account manager calls
 (``action_cancel_subscription``)."""
 from __future__ import annotations
 
-from typing import Any
 
-from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
-from ._base import BillingAction
+from ._base import BillingAction, transcript
 from ._render import PHONE, render
-
-TRANSCRIPT_TURNS = 10
-
-
-def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
-    """The last few user and bot texts, oldest first, for the person taking over."""
-    said = [{"from": e["event"], "text": e["text"], "at": e.get("timestamp")}
-            for e in tracker.events if e.get("event") in ("user", "bot") and e.get("text")]
-    return said[-turns:]
-
 
 class ActionViewSubscription(BillingAction):
     def name(self) -> str:
