@@ -3,11 +3,11 @@ which is never self-served: a sales handoff record, and an account manager calls
 (``action_cancel_subscription``)."""
 from __future__ import annotations
 
-
 from rasa_sdk.events import EventType
 
 from ._base import BillingAction, transcript
 from ._render import PHONE, render
+
 
 class ActionViewSubscription(BillingAction):
     def name(self) -> str:
