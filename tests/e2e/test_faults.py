@@ -30,3 +30,19 @@ def test_a_question_mid_form_is_answered_and_the_form_resumes(chat, billing_db):
     interrupted = alex.text("what's my balance?")
     assert "$" in interrupted, interrupted
     assert "which" in interrupted.lower() or "how many" in interrupted.lower(), interrupted  # the form asks again
+
+
+def test_asking_for_a_person_mid_form_stops_the_form_and_hands_over(chat, billing_db):
+    from sqlalchemy import select
+
+    from bot.billing.adapters.orm import Handoff
+
+    alex = chat("alex")
+    alex.text("add licenses")
+    reply = alex.text("can i talk to a real person please")
+    assert "HO-" in reply, reply
+    with billing_db.session() as s:
+        handoff = s.scalar(select(Handoff))
+        assert handoff is not None and handoff.conversation_id == alex.sender
+        assert any("add licenses" in line["text"] for line in handoff.transcript)
+    assert "which" not in alex.text("thanks").lower()  # the form is over
