@@ -274,9 +274,12 @@ def test_entity_extractor_strips_its_types_from_training_data():
 # ---------------------------------------------------------------- training data agrees with the rules
 
 def test_training_annotations_match_the_extractor():
+    """Where the training data annotates a rule-extracted entity, the rules find exactly that.
+    (Annotating them is optional: the extractor removes them before DIET trains.)"""
     from rasa.shared.nlu.training_data.loading import load_data
     owned = {"quantity", "invoice_number", "email", "period"}
     mismatches = []
+    checked = 0
     for path in sorted(glob.glob(str(ROOT / "nlu_data" / "*.yml"))):
         for ex in load_data(path).training_examples:
             text = ex.get("text")
@@ -284,10 +287,13 @@ def test_training_annotations_match_the_extractor():
                 continue
             gold = sorted((e["start"], e["end"], e["entity"]) for e in ex.get("entities") or []
                           if e["entity"] in owned)
+            if not gold:
+                continue
+            checked += 1
             got = sorted((e["start"], e["end"], e["entity"]) for e in extract_entities(text, TODAY))
             if gold != got:
                 mismatches.append((path.rsplit("/", 1)[-1], text, gold, got))
-    assert mismatches == []
+    assert checked > 20 and mismatches == []
 
 
 def test_no_card_numbers_in_training_data():
