@@ -131,6 +131,15 @@ def _is_year(value: int, text: str, end: int) -> bool:
     return 1900 <= value <= 2099 and not _followed_by_unit(text, end)
 
 
+_DURATION_RE = re.compile(r"\s*(?:-\s*)?(?:hours?|hrs?|h|minutes?|mins?|days?|weeks?|months?|years?|yrs?|"
+                          r"am|pm|a\.m\.|p\.m\.|o'?clock|%|percent)\b", re.I)
+
+
+def _is_duration(text: str, end: int) -> bool:
+    """ "24 hours", "30 days", "9 am", "15%": a time or a rate, not a count of anything we sell."""
+    return _DURATION_RE.match(text[end:]) is not None
+
+
 def find_quantities(text: str, blocked: Optional[list[Span]] = None) -> list[Span]:
     """Spans (start, end, int value) of the counts in `text`, left to right."""
     taken = list(blocked or []) + _blocked_spans(text)
@@ -141,7 +150,7 @@ def find_quantities(text: str, blocked: Optional[list[Span]] = None) -> list[Spa
         if not free(span, taken):
             continue
         value = parse_number(m.group())
-        if value is None or _is_year(value, text, m.end()):
+        if value is None or _is_year(value, text, m.end()) or _is_duration(text, m.end()):
             continue
         found.append(Span(m.start(), m.end(), value, "quantity"))
     for m in _WORDS_RE.finditer(text):
@@ -150,7 +159,7 @@ def find_quantities(text: str, blocked: Optional[list[Span]] = None) -> list[Spa
             continue
         phrase = m.group().lower()
         value = parse_number(phrase)
-        if value is None:
+        if value is None or _is_duration(text, m.end()):
             continue
         if phrase == "one" and not _one_is_a_count(text, m.start(), m.end(), whole):
             continue

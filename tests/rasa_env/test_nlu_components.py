@@ -300,3 +300,9 @@ def test_no_card_numbers_in_training_data():
     for path in glob.glob(str(ROOT / "nlu_data" / "*.yml")):
         for line in Path(path).read_text().splitlines():
             assert redact(line)[1] == 0, line
+
+
+@pytest.mark.parametrize("text", ["are you open 24 hours", "net 30 days?", "call me at 9 am", "is there a 10% discount",
+                                  "the quote is valid for thirty minutes"])
+def test_times_and_rates_are_not_quantities(text):
+    assert find_quantities(text) == []
