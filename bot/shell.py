@@ -30,8 +30,9 @@ def show(messages: list[dict]) -> list[dict]:
     offered: list[dict] = []
     for message in messages:
         if message.get("text"):
-            for paragraph in message["text"].split("\n"):
-                print(textwrap.fill(paragraph, 100, initial_indent="bot> ", subsequent_indent="     ")
+            for i, paragraph in enumerate(message["text"].split("\n")):
+                lead = "bot> " if i == 0 else "     "
+                print(textwrap.fill(paragraph, 100, initial_indent=lead, subsequent_indent="     ")
                       if paragraph else "")
         if message.get("image"):
             print(f"bot> [image] {message['image']}")
