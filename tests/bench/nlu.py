@@ -93,13 +93,17 @@ def _cv_key() -> str:
 
 def cross_validation() -> Figures:
     """The cross-validation figures, reused from .bench-cache/ while their inputs are unchanged."""
-    cached = CACHE / f"nlu-cv-{_cv_key()}.json"
+    key = _cv_key()
+    cached = CACHE / f"nlu-cv-{key}.json"
     if cached.is_file() and not os.environ.get("BENCH_NLU_CV_FRESH"):
         figures = json.loads(cached.read_text())
         print(f"  cross-validation: inputs unchanged, figures from {cached.relative_to(ROOT)} "
               "(BENCH_NLU_CV_FRESH=1 reruns it)", flush=True)
         return figures
     figures = _cross_validate()
+    if _cv_key() != key:
+        print("  the inputs changed during the cross-validation: figures not cached", flush=True)
+        return figures
     CACHE.mkdir(exist_ok=True)
     for old in CACHE.glob("nlu-cv-*.json"):
         old.unlink()
