@@ -1,0 +1,59 @@
+"""A higher bar for intents that change something (money, licences, cards, contacts).
+
+Misreading "cancel my flight" as ``cancel_subscription`` costs far more than asking again, so
+when the classifier's top intent is one of these and its confidence is under ``threshold``, the
+message becomes ``nlu_fallback`` (as Rasa's FallbackClassifier does for every intent at a lower
+bar). Read-only intents keep the normal bar. Place it after the intent classifier and before
+FallbackClassifier.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+STATE_CHANGING = (
+    "add_licenses", "buy_product", "upgrade_edition", "pay_invoice", "share_invoice",
+    "update_payment_method", "update_billing_details", "cancel_subscription",
+)
+
+
+def guarded(intent: Dict[Text, Any] | None, intents: set[str], threshold: float) -> Dict[Text, Any] | None:
+    """The fallback intent to use instead of ``intent``, or None to keep it."""
+    if not intent or intent.get(INTENT_NAME_KEY) not in intents:
+        return None
+    confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+    if confidence >= threshold:
+        return None
+    return {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class StateChangeGuard(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"threshold": 0.7, "intents": list(STATE_CHANGING)}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.threshold = float(config["threshold"])
+        self.intents = set(config["intents"])
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "StateChangeGuard":
+        return cls({**cls.get_default_config(), **config})
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            fallback = guarded(message.get(INTENT), self.intents, self.threshold)
+            if fallback is None:
+                continue
+            message.data[INTENT] = fallback
+            message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
+        return messages
