@@ -45,7 +45,10 @@ def _unit(name: str) -> str:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    """Whole numbers as they are, ratios and rates under 10 to three decimals, the rest to one."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
 def print_table(results: dict[str, Figures]) -> None:
