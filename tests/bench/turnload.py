@@ -43,15 +43,20 @@ class Phase:
         return {f"{prefix}_p50": round(percentile(self.ms, 50), 1), f"{prefix}_p95": round(percentile(self.ms, 95), 1)}
 
 
+CONVERSATION_TURNS = 10  # a new conversation (sender) every so many turns, as real ones are short
+
+
 async def _conversation(client: httpx.AsyncClient, url: str, body: Body, check: Check, messages: list[str],
                         sender: str, turns: int, deadline: float, out: Phase) -> None:
+    """``turns`` turns from one client, as consecutive conversations of CONVERSATION_TURNS turns
+    (a tracker that grows for hundreds of turns would measure the tracker store, not a turn)."""
     for i in range(turns):
         if time.monotonic() > deadline:
             return
         text = messages[i % len(messages)]
         started = time.perf_counter()
         try:
-            response = await client.post(url, json=body(sender, text))
+            response = await client.post(url, json=body(f"{sender}-{i // CONVERSATION_TURNS}", text))
         except httpx.HTTPError as exc:
             out.errors.append(f"{text!r}: {exc.__class__.__name__}: {exc}")
             continue
