@@ -64,7 +64,9 @@ _NOT_COUNTS = [
     re.compile(r"\b(?:cvv2?|cvc2?|cv2|csc|security\s+code|pin)\s*:?\s*\d{3,4}\b", re.I),  # card codes
     re.compile(r"(?<![\d,])\d{7,}(?![\d,])"),                              # long ids, phones
     re.compile(r"(?<!\d)\d{2,5}(?:[ \-]\d{2,5})+(?!\d)"),                   # grouped phone digits
-    re.compile(r"\b(?:case|ticket|order|quote|q|po|ref(?:erence)?)\s*(?:number|no\.?|#)?\s*[-#]?\s*\d+\b", re.I),
+    # references: "case #12", "order number 5", "ticket 20014" (but "order 5 more licenses" is a count)
+    re.compile(r"\b(?:case|ticket|order|quote|q|po|ref(?:erence)?)\s*(?:number|no\.?|#)\s*[-#]?\s*\d+\b", re.I),
+    re.compile(r"\b(?:case|ticket|order|quote|q|po|ref(?:erence)?)\s*[-#]?\s*\d{4,}\b", re.I),
 ]
 
 

@@ -306,3 +306,10 @@ def test_no_card_numbers_in_training_data():
                                   "the quote is valid for thirty minutes"])
 def test_times_and_rates_are_not_quantities(text):
     assert find_quantities(text) == []
+
+
+@pytest.mark.parametrize("text,expected", [("order 5 more user licenses", [5]), ("order 12 seats", [12]),
+                                           ("status of case 2001?", []), ("order #5 looks wrong", []),
+                                           ("where is order number 3", [])])
+def test_order_as_a_verb_is_not_an_order_number(text, expected):
+    assert [s.value for s in find_quantities(text)] == expected
