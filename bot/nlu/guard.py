@@ -38,7 +38,7 @@ def guarded(intent: Dict[Text, Any] | None, intents: set[str], threshold: float)
 class StateChangeGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"threshold": 0.7, "intents": list(STATE_CHANGING)}
+        return {"threshold": 0.85, "intents": list(STATE_CHANGING)}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.threshold = float(config["threshold"])
