@@ -25,7 +25,7 @@ from bot.billing_client import BillingError, Invalid
 from ._base import BillingAction, acting, explain
 from ._identity import identity
 from ._render import buttons, render
-from .invoices import email_candidate, entity, valid_email
+from .invoices import check_email, email_candidate, entity, valid_email
 
 ADDRESS_SLOTS = ("address_street", "address_city", "address_postal_code", "address_country")
 FORM_SLOTS = ("billing_field", "email_tries", *ADDRESS_SLOTS)
@@ -120,14 +120,7 @@ class ValidateBillingDetailsForm(FormValidationAction):
         return {"email": email_candidate(tracker) or tracker.latest_message.get("text") or ""}
 
     async def validate_email(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED_SLOT) in (None, "billing_field") and not email_candidate(tracker):
-            return {"email": None}  # an address from earlier in the conversation: ask, don't assume
-        address = value.strip().lower() if isinstance(value, str) else ""
-        if valid_email(address):
-            return {"email": address, "email_tries": None}
-        tries = int(tracker.get_slot("email_tries") or 0) + 1
-        dispatcher.utter_message(response="utter_invalid_email_help" if tries >= 2 else "utter_invalid_email")
-        return {"email": None, "email_tries": float(tries)}
+        return check_email(value, dispatcher, tracker, not_asked=(None, "billing_field"))
 
     def _text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         if tracker.get_slot(REQUESTED_SLOT) != slot or not answering(tracker):

@@ -226,6 +226,21 @@ def email_candidate(tracker: Tracker) -> str | None:
     return found.group(0).strip(".").lower() if found else None
 
 
+def check_email(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                not_asked: tuple[str | None, ...]) -> dict[str, Any]:
+    """Validate the ``email`` slot of a form; help after the second failed try. While the form
+    has not asked for it yet (``not_asked``), an address from earlier in the conversation is not
+    taken: ask, don't assume."""
+    if tracker.get_slot(REQUESTED_SLOT) in not_asked and not email_candidate(tracker):
+        return {"email": None}
+    address = value.strip().lower() if isinstance(value, str) else ""
+    if valid_email(address):
+        return {"email": address, "email_tries": None}
+    tries = int(tracker.get_slot("email_tries") or 0) + 1
+    dispatcher.utter_message(response="utter_invalid_email_help" if tries >= 2 else "utter_invalid_email")
+    return {"email": None, "email_tries": float(tries)}
+
+
 def valid_email(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= 254 and EMAIL.fullmatch(value.strip()) is not None
 
@@ -291,14 +306,7 @@ class ValidateShareInvoiceForm(FormValidationAction):
         return {}
 
     async def validate_email(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED_SLOT) is None and not email_candidate(tracker):
-            return {"email": None}  # an address from earlier in the conversation: ask, don't assume
-        address = value.strip().lower() if isinstance(value, str) else ""
-        if valid_email(address):
-            return {"email": address, "email_tries": None}
-        tries = int(tracker.get_slot("email_tries") or 0) + 1
-        dispatcher.utter_message(response="utter_invalid_email_help" if tries >= 2 else "utter_invalid_email")
-        return {"email": None, "email_tries": float(tries)}
+        return check_email(value, dispatcher, tracker, not_asked=(None,))
 
 
 class ActionShareInvoice(BillingAction):
