@@ -6,27 +6,23 @@ Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=t
 """
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-if sys.version_info[:2] != (3, 10):
-    pytest.skip("runs under the Rasa environment (.venv/rasa, Python 3.10): make test-rasa",
-                allow_module_level=True)
 
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.events import FollowupAction, SlotSet  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.basics import ActionFallback, ActionGreet  # noqa: E402
-from bot.actions.handoff import (  # noqa: E402
+from bot.actions.basics import ActionFallback, ActionGreet
+from bot.actions.handoff import (
     ActionHandoff, ActionRequestCallback, ValidateCallbackForm, ValidateLeadForm, parse_window,
 )
-from bot.actions.pricing import ActionPricing, ActionProductInfo  # noqa: E402
-from bot.actions.support import ActionCaseStatus, ActionOpenCase, ValidateSupportForm  # noqa: E402
-from bot.billing_client import BillingClient  # noqa: E402
+from bot.actions.pricing import ActionPricing, ActionProductInfo
+from bot.actions.support import ActionCaseStatus, ActionOpenCase, ValidateSupportForm
+from bot.billing_client import BillingClient
 
 
 DOMAIN: dict[str, Any] = {

@@ -14,28 +14,24 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import sys
 import time
 from typing import Any
 
 import pytest
 
-if sys.version_info[:2] != (3, 10):
-    pytest.skip("runs under the Rasa environment (.venv/rasa, Python 3.10): make test-rasa",
-                allow_module_level=True)
 
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions import _base  # noqa: E402
-from bot.actions.confirm import ActionConfirm, ActionDecline  # noqa: E402
-from bot.actions.licenses import ActionAskLicenseFormProduct, ActionQuoteLicenses, ValidateLicenseForm  # noqa: E402
-from bot.actions.products import ActionQuoteProduct, ValidateProductForm  # noqa: E402
-from bot.actions.quotes import ActionChangeQuantity  # noqa: E402
-from bot.actions.subscription import ActionCancelSubscription, ActionViewSubscription  # noqa: E402
-from bot.actions.upgrades import ActionRequestUpgrade, ValidateUpgradeForm  # noqa: E402
-from bot.billing_client import BillingClient  # noqa: E402
-from tests.rasa_env.conftest import free_port  # noqa: E402
+from bot.actions import _base
+from bot.actions.confirm import ActionConfirm, ActionDecline
+from bot.actions.licenses import ActionAskLicenseFormProduct, ActionQuoteLicenses, ValidateLicenseForm
+from bot.actions.products import ActionQuoteProduct, ValidateProductForm
+from bot.actions.quotes import ActionChangeQuantity
+from bot.actions.subscription import ActionCancelSubscription, ActionViewSubscription
+from bot.actions.upgrades import ActionRequestUpgrade, ValidateUpgradeForm
+from bot.billing_client import BillingClient
+from tests.rasa_env.conftest import free_port
 
 SLOTS = ("product", "quantity", "pending_quote", "pending_payment", "change_tries", "requested_slot")
 

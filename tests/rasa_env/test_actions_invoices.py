@@ -10,7 +10,6 @@ from __future__ import annotations
 import email
 import json
 import re
-import sys
 import time
 from email import policy
 from typing import Any
@@ -18,24 +17,21 @@ from typing import Any
 import httpx
 import pytest
 
-if sys.version_info[:2] != (3, 10):
-    pytest.skip("runs under the Rasa environment (.venv/rasa, Python 3.10): make test-rasa",
-                allow_module_level=True)
 
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.events import ActiveLoop, SlotSet  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions import _base  # noqa: E402
-from bot.actions.billing_details import ActionUpdateBillingDetails, ValidateBillingDetailsForm  # noqa: E402
-from bot.actions.confirm import ActionConfirm, ActionDecline  # noqa: E402
-from bot.actions.invoices import (  # noqa: E402
+from bot.actions import _base
+from bot.actions.billing_details import ActionUpdateBillingDetails, ValidateBillingDetailsForm
+from bot.actions.confirm import ActionConfirm, ActionDecline
+from bot.actions.invoices import (
     ActionDownloadInvoice, ActionGetInvoice, ActionListInvoices, ActionShareInvoice, ValidateShareInvoiceForm,
 )
-from bot.actions.payments import (  # noqa: E402
+from bot.actions.payments import (
     ActionCheckBalance, ActionPayInvoice, ActionPaymentMethodLink, payment_key,
 )
-from bot.billing_client import BillingClient  # noqa: E402
+from bot.billing_client import BillingClient
 
 DOMAIN: dict[str, Any] = {
     "forms": {

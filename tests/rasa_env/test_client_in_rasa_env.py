@@ -7,14 +7,10 @@ Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=t
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import httpx
 import pytest
 
-if sys.version_info[:2] != (3, 10):
-    pytest.skip("runs under the Rasa environment (.venv/rasa, Python 3.10): make test-rasa",
-                allow_module_level=True)
 
 
 def test_this_is_the_rasa_environment():
