@@ -58,6 +58,16 @@ class Service:
             return f"{self.name} exited with {self.process.returncode}:\n" + "\n".join(tail)
         return None
 
+    def wait_ready(self, timeout: float) -> None:
+        """Until the health URL answers; raises with the log's tail if the process exits first."""
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if (problem := self.failed()) is not None:
+                raise RuntimeError(problem)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} not ready within {timeout:.0f} s (log: {self.log_path})")
+            time.sleep(0.2)
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -165,13 +175,7 @@ class Stack:
         service = self.service(name)
         service.stop()
         service.start()
-        deadline = time.monotonic() + timeout
-        while not service.healthy():
-            if (problem := service.failed()) is not None:
-                raise RuntimeError(problem)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} not ready in time")
-            time.sleep(0.3)
+        service.wait_ready(timeout)
 
     def __enter__(self) -> Stack:
         return self.start()

@@ -2,23 +2,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from bot.runner import Service, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_TOKEN = "dev-service-token"
 START_TIMEOUT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class BillingServer:
@@ -30,7 +21,8 @@ class BillingServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "server.log"
         self.outbox = tmp / "outbox"
-        self.proc: subprocess.Popen | None = None
+        self.service = Service("billing", [sys.executable, "-m", "bot.billing"], self._env(),
+                               f"{self.url}/healthz", self.log)
 
     def _env(self) -> dict[str, str]:
         return {
@@ -46,38 +38,16 @@ class BillingServer:
         }
 
     def __enter__(self) -> BillingServer:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.billing"], cwd=ROOT, env=self._env(),
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.service.start()
         try:
-            self._wait_ready()
-        except BaseException:
+            self.service.wait_ready(START_TIMEOUT_S)
+        except BaseException as exc:
             self.stop()
-            raise
+            raise RuntimeError(f"the billing backend did not start: {exc}\n{self.tail()}") from exc
         return self
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the billing backend exited with {self.proc.returncode} on start\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the billing backend did not answer /healthz within {START_TIMEOUT_S} s\n{self.tail()}")
-
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.service.stop()
 
     def __exit__(self, *exc) -> None:  # noqa: ANN002
         self.stop()
