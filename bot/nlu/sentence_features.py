@@ -1,0 +1,96 @@
+"""A Rasa dense featurizer: the message's MiniLM sentence embedding as its sentence feature.
+
+Counting words and character n-grams (CountVectorsFeaturizer) only knows the words of our own
+examples; customers who say "what do I owe you" when we wrote "what's my balance" need a
+representation that knows both mean the same. This adds the 384-dimensional all-MiniLM-L6-v2
+embedding (bot/nlu/minilm.py) of the text as a dense *sentence* feature, beside the sparse ones,
+for DIETClassifier and ResponseSelector. No sequence features: entities stay with the rules and
+DIET's sparse features.
+
+Embeddings are cached per text in the process (bounded), so cross-validation folds and repeated
+messages ("yes", "no") are embedded once.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.minilm import MiniLM
+
+CACHE_SIZE = 50_000
+
+
+class _Cache:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.vectors: "OrderedDict[str, np.ndarray]" = OrderedDict()
+
+    def get_many(self, encoder: MiniLM, texts: List[str]) -> List[np.ndarray]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:
+            for text, vector in zip(missing, encoder.encode(missing)):
+                self.vectors[text] = vector
+        result = []
+        for text in texts:
+            self.vectors.move_to_end(text)
+            result.append(self.vectors[text])
+        while len(self.vectors) > self.size:
+            self.vectors.popitem(last=False)
+        return result
+
+
+_CACHE = _Cache(CACHE_SIZE)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**DenseFeaturizer.get_default_config(), "scale": 1.0}
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if float(config.get("scale", 1.0)) <= 0:
+            raise ValueError("SentenceEmbeddingFeaturizer: scale must be positive")
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["tokenizers", "safetensors"]
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+        self.scale = float(config.get("scale", 1.0))
+        self.encoder = MiniLM.load()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
+        return cls({**cls.get_default_config(), **config}, execution_context.node_name)
+
+    def _featurize(self, messages: List[Message]) -> None:
+        todo = [m for m in messages if m.get(TEXT)]
+        vectors = _CACHE.get_many(self.encoder, [m.get(TEXT) for m in todo])
+        for message, vector in zip(todo, vectors):
+            sentence = (vector * self.scale).astype(np.float32).reshape(1, -1)
+            self.add_features_to_message(sequence=None, sentence=sentence, attribute=TEXT, message=message)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    def embed(self, texts: List[str]) -> Optional[np.ndarray]:  # for tests
+        return np.stack(_CACHE.get_many(self.encoder, texts)) if texts else None

@@ -1,0 +1,59 @@
+"""The MiniLM sentence encoder (NumPy) and the Rasa featurizer that puts it beside the sparse features.
+
+The encoder is checked against what the model is known for: paraphrases land close together and
+unrelated requests far apart, so a customer's own wording of a request finds the right intent.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.minilm import MiniLM
+from bot.nlu.sentence_features import SentenceEmbeddingFeaturizer
+
+
+@pytest.fixture(scope="module")
+def encoder() -> MiniLM:
+    return MiniLM.load()
+
+
+def test_vectors_are_unit_length_and_batch_independent(encoder):
+    texts = ["add 5 licenses", "could you please send me a copy of the invoice from last month", "hi"]
+    together = encoder.encode(texts)
+    assert together.shape == (3, 384) and together.dtype == np.float32
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    alone = np.stack([encoder.encode([t])[0] for t in texts])  # padding in a batch changes nothing
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+@pytest.mark.parametrize("text, paraphrase, unrelated", [
+    ("what is my balance", "how much do I owe you", "book a table for two tonight"),
+    ("I want to pay my bill", "let me settle the outstanding invoice", "what's the weather in Paris"),
+    ("I need to talk to a person", "can I speak with a human agent", "add bread to my shopping list"),
+    ("how much does the enterprise edition cost", "what's the price of your top plan", "cancel my flight"),
+])
+def test_paraphrases_are_closer_than_unrelated_requests(encoder, text, paraphrase, unrelated):
+    a, b, c = encoder.encode([text, paraphrase, unrelated])
+    assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_featurizer_adds_a_dense_sentence_feature_and_nothing_else():
+    featurizer = SentenceEmbeddingFeaturizer({**SentenceEmbeddingFeaturizer.get_default_config()}, "sentence")
+    messages = [Message(data={TEXT: "send me the last invoice"}), Message(data={TEXT: ""})]
+    featurizer.process(messages)
+    sequence, sentence = messages[0].get_dense_features(TEXT)
+    assert sequence is None
+    assert sentence.features.shape == (1, 384)
+    assert np.allclose(sentence.features[0], featurizer.embed(["send me the last invoice"])[0])
+    assert messages[1].get_dense_features(TEXT) == (None, None)  # an empty text gets no feature
+
+
+def test_training_examples_are_featurized():
+    featurizer = SentenceEmbeddingFeaturizer({**SentenceEmbeddingFeaturizer.get_default_config()}, "sentence")
+    data = TrainingData([Message(data={TEXT: "add 5 licenses", "intent": "add_licenses"}),
+                         Message(data={TEXT: "hello", "intent": "greet"})])
+    featurizer.process_training_data(data)
+    assert all(m.get_dense_features(TEXT)[1].features.shape == (1, 384) for m in data.training_examples)
