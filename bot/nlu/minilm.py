@@ -57,15 +57,12 @@ except ImportError:  # pragma: no cover
 
 
 class MiniLM:
-    def __init__(self, weights: dict[str, np.ndarray], config: dict, tokenizer) -> None:
+    def __init__(self, weights: dict[str, np.ndarray], config: dict, tokenizer, layers: int | None = None) -> None:
         self.w = weights
-        self.layers = int(config["num_hidden_layers"])
+        self.layers = min(int(config["num_hidden_layers"]), layers or 99)
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.tokenizer = tokenizer
-        # torch's Linear stores (out, in); keep the transposes so the forward pass is x @ W
-        for name in [k for k in weights if k.endswith(".weight") and weights[k].ndim == 2 and "embeddings" not in k]:
-            weights[name] = np.ascontiguousarray(weights[name].T)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "MiniLM":
@@ -136,6 +133,9 @@ def _load(directory: str) -> MiniLM:
     path = Path(directory)
     weights = {k: v.astype(np.float32) if v.dtype != np.int64 else v
                for k, v in load_file(str(path / "model.safetensors")).items()}
+    # torch's Linear stores (out, in); keep the transposes so the forward pass is x @ W
+    for name in [k for k in weights if k.endswith(".weight") and weights[k].ndim == 2 and "embeddings" not in k]:
+        weights[name] = np.ascontiguousarray(weights[name].T)
     config = json.loads((path / "config.json").read_text())
     tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
     tokenizer.enable_truncation(MAX_TOKENS)

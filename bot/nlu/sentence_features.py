@@ -7,8 +7,9 @@ embedding (bot/nlu/minilm.py) of the text as a dense *sentence* feature, beside 
 for DIETClassifier and ResponseSelector. No sequence features: entities stay with the rules and
 DIET's sparse features.
 
-Embeddings are cached per text in the process (bounded), so cross-validation folds and repeated
-messages ("yes", "no") are embedded once.
+Training examples' embeddings are cached per text in the process (bounded), so the folds of a
+cross-validation embed each example once. Messages at run time are always embedded afresh (a
+cache there would only make benchmarks that repeat a message look faster than real traffic).
 """
 from __future__ import annotations
 
@@ -77,19 +78,20 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
         return cls({**cls.get_default_config(), **config}, execution_context.node_name)
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], cached: bool) -> None:
         todo = [m for m in messages if m.get(TEXT)]
-        vectors = _CACHE.get_many(self.encoder, [m.get(TEXT) for m in todo])
+        texts = [m.get(TEXT) for m in todo]
+        vectors = _CACHE.get_many(self.encoder, texts) if cached else (self.encoder.encode(texts) if texts else [])
         for message, vector in zip(todo, vectors):
             sentence = (vector * self.scale).astype(np.float32).reshape(1, -1)
             self.add_features_to_message(sequence=None, sentence=sentence, attribute=TEXT, message=message)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize(messages)
+        self._featurize(messages, cached=False)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
+        self._featurize(training_data.training_examples, cached=True)
         return training_data
 
     def embed(self, texts: List[str]) -> Optional[np.ndarray]:  # for tests
