@@ -38,12 +38,14 @@ class Service:
     env: dict[str, str]
     health_url: str
     log_path: Path
+    cwd: Path = ROOT
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
 
     def healthy(self) -> bool:

@@ -11,18 +11,13 @@ floor_turns_concurrent_per_s (20 conversations at once).
 """
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import time
 from pathlib import Path
 
-import httpx
+from bot.runner import Service, free_port
 
 from . import BenchFailed, Figures, benchmark
 from .rasa_env import CACHE, RASA, rasa_env, rasa_version, run, tmp_dir
-from .server import free_port
 from .turnload import measure
 
 MESSAGES = ["hello", "I am sad"]
@@ -54,52 +49,30 @@ def floor_model() -> tuple[Path, Path]:
 
 
 class RasaServer:
-    """`rasa run --enable-api` of a project on a free loopback port, in its own process group."""
+    """`rasa run --enable-api` of a project on a free loopback port: a `bot.runner.Service`, ready
+    once /status answers (Rasa answers it only when the model is loaded)."""
 
     def __init__(self, project: Path, model: Path, log: Path) -> None:
         self.project, self.model, self.log = project, model, log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
+        self.service = Service(
+            "rasa (stock bot)",
+            [str(RASA), "run", "--enable-api", "--model", str(model), "--interface", "127.0.0.1",
+             "--port", str(self.port), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+            rasa_env(), f"{self.url}/status", log, cwd=project)
 
     def __enter__(self) -> RasaServer:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [str(RASA), "run", "--enable-api", "--model", str(self.model), "--interface", "127.0.0.1",
-                 "--port", str(self.port), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-                cwd=self.project, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
+        self.service.start()
         try:
-            self._wait_ready()
+            self.service.wait_ready(START_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-25:])
-                raise RuntimeError(f"rasa run exited with {self.proc.returncode}:\n{tail}")
-            try:
-                status = httpx.get(f"{self.url}/status", timeout=2)
-                if status.status_code == 200 and status.json().get("model_file"):
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"rasa run did not load its model within {START_TIMEOUT_S} s; log {self.log}")
-
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        self.service.stop()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
