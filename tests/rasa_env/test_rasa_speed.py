@@ -1,0 +1,94 @@
+"""What bot/tracker_store.py and bot/rasa_run.py change in Rasa, and what they must not change:
+the tracker store keeps Rasa's SQL tables and data, on a WAL journal with pooled connections;
+action-server answers are still validated against Rasa's schema, with Rasa's error.
+
+Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
+           tests/rasa_env/test_rasa_speed.py
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import read_endpoint_config
+
+from bot.rasa_run import _patch_action_result_validation
+from bot.tracker_store import SQLiteTrackerStore
+
+DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"invoice_number": {
+    "type": "text", "mappings": [{"type": "custom"}]}}})
+
+
+def _tracker(sender: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker.from_events(sender, [
+        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+        UserUttered("hello", {"name": "greet", "confidence": 1.0}, metadata={"identity": {"email": "a@b.example"}}),
+        SlotSet("invoice_number", "INV-1041"), BotUttered("hi"), ActionExecuted("action_listen"),
+    ], slots=DOMAIN.slots)
+    return tracker
+
+
+def _save_twice_and_read(store: SQLTrackerStore, sender: str) -> list[dict]:
+    tracker = _tracker(sender)
+    asyncio.run(store.save(tracker))
+    tracker.update(UserUttered("hello again", {"name": "greet", "confidence": 1.0}))
+    asyncio.run(store.save(tracker))
+    return [e.as_dict() for e in asyncio.run(store.retrieve(sender)).events]
+
+
+def _rows(db) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT sender_id, type_name, intent_name, action_name FROM events ORDER BY id").fetchall()
+
+
+def test_the_tracker_store_keeps_rasas_tables_and_data(tmp_path):
+    ours_db, rasas_db = tmp_path / "ours.sqlite3", tmp_path / "rasa.sqlite3"
+    ours = SQLiteTrackerStore(domain=DOMAIN, db=str(ours_db), dialect="sqlite", host=None)
+    rasas = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(rasas_db))
+    read = _save_twice_and_read(ours, "alice")
+    assert [e["event"] for e in read][:4] == ["session_started", "action", "user", "slot"]
+    assert [{k: v for k, v in e.items() if k != "timestamp"} for e in read] == \
+        [{k: v for k, v in e.items() if k != "timestamp"} for e in _save_twice_and_read(rasas, "alice")]
+    assert _rows(ours_db) == _rows(rasas_db)
+    assert read[3]["value"] == "INV-1041"
+    ours.engine.dispose()
+
+    with sqlite3.connect(ours_db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # Rasa's own SQL store reads what ours wrote, and the other way round.
+    assert [e.as_dict() for e in asyncio.run(SQLTrackerStore(domain=DOMAIN, db=str(ours_db)).retrieve(
+        "alice")).events] == read
+    asyncio.run(rasas.save(_tracker("bob")))
+    reopened = SQLiteTrackerStore(domain=DOMAIN, db=str(rasas_db))
+    assert asyncio.run(reopened.retrieve("bob")).get_slot("invoice_number") == "INV-1041"
+    assert sorted(asyncio.run(reopened.keys())) == ["alice", "bob"]
+
+
+def test_endpoints_yml_names_the_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "t.sqlite3"))
+    config = read_endpoint_config("bot/endpoints.yml", "tracker_store")
+    from rasa.core.tracker_store import TrackerStore
+    store = TrackerStore.create(config, domain=DOMAIN)
+    inner = getattr(store, "_tracker_store", store)
+    inner = getattr(inner, "_tracker_store", inner)
+    assert isinstance(inner, SQLiteTrackerStore)
+    assert inner.engine.url.database == str(tmp_path / "t.sqlite3")
+
+
+def test_action_answers_are_still_validated():
+    _patch_action_result_validation()
+    _patch_action_result_validation()  # twice is harmless
+    action = RemoteAction("action_check_balance", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "x", "value": 1}],
+                                           "responses": [{"text": "You owe $10.00."}]})
+    with pytest.raises(ValidationError) as raised:
+        action._validate_action_result({"events": [{"event": "slot", "value": 1, "timestamp": "noon"}]})
+    assert "Failed to validate Action server response" in raised.value.message
