@@ -138,6 +138,10 @@ class Stack:
         if not self.model.exists():
             raise FileNotFoundError(f"no trained model at {self.model}: run `make train`")
         env, logs = self.env(), self.data_dir / "logs"
+        # TensorFlow in Rasa: one thread per op pool. Our models are small; thread pools sized to
+        # the cores cost more in hand-offs than they gain (make bench: about 10% of Rasa's CPU
+        # per turn). Set either variable to override.
+        rasa_env = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1", **env}
         self.services = [
             Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
                     logs / "billing.log"),
@@ -147,7 +151,7 @@ class Stack:
             Service("rasa", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model),
                              "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
                              "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
-                    env, f"{self.rasa_url}/", logs / "rasa.log"),
+                    rasa_env, f"{self.rasa_url}/", logs / "rasa.log"),
         ]
         for service in self.services:
             service.start()
