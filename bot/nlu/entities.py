@@ -1,7 +1,7 @@
 """`AccountEntityExtractor`: quantity, invoice_number, email and period by rule (see extraction.py).
 
-Placed after the tokenizer and before DIET. At training time it removes the annotations of the
-entity types it owns from the training examples, so DIET learns only the others (product); at
+Placed after the tokenizer and before the learned extractor (the CRF). At training time it removes the annotations of the
+entity types it owns from the training examples, so the CRF learns only the others (product); at
 inference it adds its entities (start/end/value/extractor, like Rasa's extractors) to the message.
 Config: `today` (ISO date, tests only) fixes the date periods are resolved against.
 """
@@ -37,7 +37,7 @@ class AccountEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {
             "entities": list(OWNED),   # which of the rule-based types to extract
             "today": None,             # ISO date; None = the real date at each message
-            "strip_training_annotations": True,  # so DIET does not learn these types too
+            "strip_training_annotations": True,  # so the CRF does not learn these types too
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:

@@ -4,8 +4,8 @@ Counting words and character n-grams (CountVectorsFeaturizer) only knows the wor
 examples; customers who say "what do I owe you" when we wrote "what's my balance" need a
 representation that knows both mean the same. This adds the 384-dimensional all-MiniLM-L6-v2
 embedding (bot/nlu/minilm.py) of the text as a dense *sentence* feature, beside the sparse ones,
-for DIETClassifier and ResponseSelector. No sequence features: entities stay with the rules and
-DIET's sparse features.
+for LinearIntentClassifier and ResponseSelector. No sequence features: entities stay with the rules and
+the CRF.
 
 Training examples' embeddings are cached per text in the process (bounded), so the folds of a
 cross-validation embed each example once. Messages at run time are always embedded afresh (a

@@ -4,7 +4,7 @@ Cross-validation (`rasa test nlu --nlu nlu_data --config config.yml --domain bot
 --cross-validation --folds 5 --no-plot`, figures from the accumulated test folds):
 * nlu_cv_intent_macro_f1: "macro avg" F1 of intent_report.json (mean over our intents, each
   weighted equally; an nlu_fallback prediction counts as an error).
-* nlu_cv_entity_f1: Rasa scores every entity extractor (DIETClassifier, our custom extractors)
+* nlu_cv_entity_f1: Rasa scores every entity extractor (CRFEntityExtractor, our custom extractors)
   against all annotated entities, token by token (<extractor>_report.json). For each learned
   entity type we take the extractor that scores best on it (the one that owns it), and report the
   mean of those per-type F1 scores weighted by each type's support (annotated tokens).

@@ -275,7 +275,7 @@ def test_entity_extractor_strips_its_types_from_training_data():
 
 def test_training_annotations_match_the_extractor():
     """Where the training data annotates a rule-extracted entity, the rules find exactly that.
-    (Annotating them is optional: the extractor removes them before DIET trains.)"""
+    (Annotating them is optional: the extractor removes them before the CRF trains.)"""
     from rasa.shared.nlu.training_data.loading import load_data
     owned = {"quantity", "invoice_number", "email", "period"}
     mismatches = []
