@@ -3,6 +3,11 @@
 Nothing here calls billing: a greeting or an out-of-scope question ("what's the weather?")
 must never touch an account, and must answer even when billing is down.
 
+When the classifier had a guess it was not sure enough of (the message fell back under the
+0.3 bar, or under the 0.85 bar of a change such as paying), the reply offers that guess as a
+button ("Did you mean to pay an invoice?"): one click carries on, with the entities the message
+had, and a change is still quoted and confirmed before anything happens.
+
 Misunderstandings are counted from the tracker itself (the user turns at the end of the
 conversation whose intent is ``nlu_fallback`` or ``out_of_scope``), so there is no counter slot to
 keep in step: any recognised intent in between breaks the run. The second one in a row offers a
@@ -10,6 +15,7 @@ person.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -30,6 +36,34 @@ VISITOR_BUTTONS = buttons(
     ("Talk to sales", "/talk_to_human"),
 )
 PERSON_BUTTONS = buttons(("Talk to a person", "/talk_to_human"), ("Call me back", "/request_callback"))
+
+# What a guess is called in "Did you mean to ...?" (intents a user starts; not yes/no or chit-chat)
+SUGGESTIONS = {
+    "add_licenses": "add licenses", "buy_product": "buy a product", "upgrade_edition": "upgrade your edition",
+    "view_subscription": "see your subscription", "list_invoices": "see your invoices",
+    "get_invoice": "get an invoice", "share_invoice": "send an invoice to someone",
+    "download_invoice": "download an invoice", "pay_invoice": "pay an invoice",
+    "check_balance": "check what you owe", "update_payment_method": "change your payment card",
+    "update_billing_details": "change your billing details", "cancel_subscription": "cancel your subscription",
+    "contact_support": "open a support case", "case_status": "check on a support case",
+    "ask_pricing": "ask about prices", "product_info": "hear about our products",
+    "talk_to_human": "talk to a person", "request_callback": "get a call back",
+}
+SUGGEST_FROM = 0.2  # a guess under this is no better than a shrug
+
+
+def suggestion(message: dict[str, Any]) -> tuple[str, str] | None:
+    """(what to call it, button payload) for the classifier's best real guess, or None."""
+    for ranked in message.get("intent_ranking") or []:
+        name, confidence = ranked.get("name"), float(ranked.get("confidence") or 0.0)
+        if name in MISUNDERSTOOD:
+            continue
+        if name not in SUGGESTIONS or confidence < SUGGEST_FROM:
+            return None
+        entities = {e["entity"]: e["value"] for e in message.get("entities") or []
+                    if e.get("entity") and e.get("value") is not None}
+        return SUGGESTIONS[name], f"/{name}" + (json.dumps(entities) if entities else "")
+    return None
 
 
 def first_name(name: str | None) -> str | None:
@@ -78,8 +112,13 @@ class ActionFallback(Action):
         who = identity(tracker)
         misses = max(misunderstandings_in_a_row(tracker), 1)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        guess = suggestion(tracker.latest_message) if intent == "nlu_fallback" else None
+        offered = buttons((f"Yes, {guess[0]}", guess[1])) if guess else []
+        if misses >= 2:  # a person too, unless that is the guess already
+            offered += [b for b in PERSON_BUTTONS if not (guess and guess[1].startswith(b["payload"]))]
         dispatcher.utter_message(
-            text=render("basics/fallback", misses=misses, out_of_scope=intent == "out_of_scope", known=who.known),
-            buttons=PERSON_BUTTONS if misses >= 2 else [],
+            text=render("basics/fallback", misses=misses, out_of_scope=intent == "out_of_scope", known=who.known,
+                        guess=guess[0] if guess else None),
+            buttons=offered,
         )
         return []

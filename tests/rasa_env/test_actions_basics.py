@@ -160,6 +160,33 @@ async def test_out_of_scope_answers_without_billing(monkeypatch):
     assert texts(messages).startswith("Hi Alex!") and "licenses" in texts(messages)
 
 
+async def test_an_unsure_guess_is_offered_as_a_button():
+    """Under the bar (here the 0.85 of a payment), the guess comes back as a one-click question,
+    with the message's entities in the payload; a shrug of a guess or out-of-scope gets none."""
+    unsure = user("could we maybe sort out 1042", "nlu_fallback", [ent("invoice_number", "INV-1042")],
+                  email="alex@acme.example")
+    unsure["parse_data"]["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.85},
+                                              {"name": "pay_invoice", "confidence": 0.62},
+                                              {"name": "check_balance", "confidence": 0.2}]
+    messages, events = await run(ActionFallback(), tracker(unsure))
+    assert events == []
+    assert "did you mean to pay an invoice?" in texts(messages)
+    assert messages[0]["buttons"] == [{"title": "Yes, pay an invoice",
+                                       "payload": '/pay_invoice{"invoice_number": "INV-1042"}'}]
+
+    unsure["parse_data"]["intent_ranking"][1]["confidence"] = 0.1  # no better than a shrug
+    messages, _ = await run(ActionFallback(), tracker(unsure))
+    assert "did you mean" not in texts(messages) and not messages[0]["buttons"]
+
+    again = tracker(user("what's the weather", "out_of_scope"), bot("..."), dict(unsure, parse_data={
+        **unsure["parse_data"], "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3},
+                                                   {"name": "talk_to_human", "confidence": 0.25}]}))
+    messages, _ = await run(ActionFallback(), again)
+    assert "did you mean to talk to a person?" in texts(messages) and "1-800-667-6389" in texts(messages)
+    assert [b["payload"] for b in messages[0]["buttons"]] == ['/talk_to_human{"invoice_number": "INV-1042"}',
+                                                             "/request_callback"]
+
+
 # -- support cases -----------------------------------------------------------------------------------
 
 async def test_support_case_opened_and_its_status(backend):
