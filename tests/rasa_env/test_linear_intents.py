@@ -1,0 +1,88 @@
+"""The linear intent classifier on real featurizers: trains, is stored as arrays, loads back and
+ranks intents the same way; unknown phrasing of a known request lands on its intent through the
+sentence embedding."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.linear_intents import LinearIntentClassifier
+from bot.nlu.sentence_features import SentenceEmbeddingFeaturizer
+
+EXAMPLES = {
+    "check_balance": ["what's my balance", "how much do we owe", "is anything unpaid", "balance please",
+                      "what is outstanding on the account"],
+    "add_licenses": ["add 5 licenses", "we need more seats", "buy 3 more user licenses", "add two seats",
+                     "increase our license count"],
+    "greet": ["hello", "hi there", "good morning", "hey", "hiya"],
+}
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    counts = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage,
+                                           Resource("counts"), context)
+    sentences = SentenceEmbeddingFeaturizer.create({}, storage, Resource("sentences"), context)
+    data = TrainingData([Message(data={TEXT: text, INTENT: intent})
+                         for intent, texts in EXAMPLES.items() for text in texts])
+    tokenizer.process_training_data(data)
+    counts.train(data)
+    counts.process_training_data(data)
+    sentences.process_training_data(data)
+
+    def featurize(text: str) -> Message:
+        message = Message(data={TEXT: text})
+        tokenizer.process([message])
+        counts.process([message])
+        sentences.process([message])
+        return message
+
+    classifier = LinearIntentClassifier.create({}, storage, Resource("intents"), context)
+    classifier.train(data)
+    return storage, context, classifier, featurize
+
+
+def test_trained_classifier_ranks_intents(parts):
+    _, _, classifier, featurize = parts
+    message = classifier.process([featurize("could you add 4 more seats for us")])[0]
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert message.get(INTENT)["name"] == "add_licenses"
+    assert [r["name"] for r in ranking][0] == "add_licenses" and len(ranking) == 3
+    assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-5
+    assert ranking == sorted(ranking, key=lambda r: -r["confidence"])
+
+
+def test_words_it_never_saw_reach_the_intent_through_the_embedding(parts):
+    _, _, classifier, featurize = parts
+    # none of these words is in the examples of check_balance
+    message = classifier.process([featurize("tell me the amount due, please")])[0]
+    assert message.get(INTENT)["name"] == "check_balance"
+
+
+def test_stored_as_arrays_and_loads_back_the_same(parts):
+    storage, context, classifier, featurize = parts
+    loaded = LinearIntentClassifier.load({}, storage, Resource("intents"), context)
+    texts = ["hey", "what do we owe", "add 10 licenses please"]
+    before = classifier.probabilities([featurize(t) for t in texts])
+    after = loaded.probabilities([featurize(t) for t in texts])
+    assert np.allclose(before, after) and loaded.classes == classifier.classes
+    with storage.read_from(Resource("intents")) as directory:
+        assert sorted(p.name for p in directory.iterdir()) == ["classes.json", "weights.npz"]
+
+
+def test_a_message_without_text_is_left_alone(parts):
+    _, _, classifier, _ = parts
+    message = Message(data={TEXT: ""})
+    classifier.process([message])
+    assert message.get(INTENT) is None
