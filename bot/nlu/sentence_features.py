@@ -34,17 +34,18 @@ CACHE_SIZE = 50_000
 class _Cache:
     def __init__(self, size: int) -> None:
         self.size = size
-        self.vectors: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self.vectors: "OrderedDict[tuple[int, str], np.ndarray]" = OrderedDict()
 
-    def get_many(self, encoder: MiniLM, texts: List[str]) -> List[np.ndarray]:
-        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+    def get_many(self, encoder: MiniLM, texts: List[str], layers: int) -> List[np.ndarray]:
+        keys = [(layers, t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.vectors))
         if missing:
-            for text, vector in zip(missing, encoder.encode(missing)):
-                self.vectors[text] = vector
+            for key, vector in zip(missing, encoder.encode([t for _, t in missing])):
+                self.vectors[key] = vector
         result = []
-        for text in texts:
-            self.vectors.move_to_end(text)
-            result.append(self.vectors[text])
+        for key in keys:
+            self.vectors.move_to_end(key)
+            result.append(self.vectors[key])
         while len(self.vectors) > self.size:
             self.vectors.popitem(last=False)
         return result
@@ -57,7 +58,8 @@ _CACHE = _Cache(CACHE_SIZE)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DenseFeaturizer.get_default_config(), "scale": 1.0}
+        # layers: how many of the model's 6 transformer layers to run (fewer is faster, coarser)
+        return {**DenseFeaturizer.get_default_config(), "scale": 1.0, "layers": 6}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
@@ -71,7 +73,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
         self.scale = float(config.get("scale", 1.0))
-        self.encoder = MiniLM.load()
+        self.layers = int(config.get("layers") or 6)
+        self.encoder = MiniLM.load(layers=self.layers)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -81,7 +84,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def _featurize(self, messages: List[Message], cached: bool) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         texts = [m.get(TEXT) for m in todo]
-        vectors = _CACHE.get_many(self.encoder, texts) if cached else (self.encoder.encode(texts) if texts else [])
+        vectors = _CACHE.get_many(self.encoder, texts, self.layers) if cached else (self.encoder.encode(texts) if texts else [])
         for message, vector in zip(todo, vectors):
             sentence = (vector * self.scale).astype(np.float32).reshape(1, -1)
             self.add_features_to_message(sequence=None, sentence=sentence, attribute=TEXT, message=message)
@@ -95,4 +98,4 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def embed(self, texts: List[str]) -> Optional[np.ndarray]:  # for tests
-        return np.stack(_CACHE.get_many(self.encoder, texts)) if texts else None
+        return np.stack(_CACHE.get_many(self.encoder, texts, self.layers)) if texts else None
