@@ -3,7 +3,10 @@
 The inputs are what the featurizers before it put on the message: the sparse sentence features
 (word and character n-gram counts, regexes) and the dense MiniLM sentence embedding. Counts are
 damped (log 1 + n) and each block is scaled to unit length, the embedding weighted by
-`dense_weight`; the model is scikit-learn's LogisticRegression with `C`.
+`dense_weight`; the model is scikit-learn's LogisticRegression with `C`. Both were chosen on our
+own 5-fold cross-validation (intent macro F1: dense_weight 1 / 1.5 / 2 / 3 -> .943 / .945 / .944 /
+.939 at C 10; C 30 or 100 no better); 2 keeps more of the embedding's sense of meaning within
+the noise of the best.
 
 Why not DIET for intents: on people's own phrasings (the external evaluation) a linear model over
 these features generalises better than DIET's transformer trained on our few thousand examples
@@ -64,7 +67,7 @@ def sentence_matrix(messages: List[Message], dense_weight: float) -> Optional[sp
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"C": 10.0, "dense_weight": 3.0, "ranking_length": 10, "max_iter": 3000}
+        return {"C": 10.0, "dense_weight": 2.0, "ranking_length": 10, "max_iter": 3000}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  weights: Optional[Tuple[np.ndarray, np.ndarray, List[str]]] = None) -> None:
