@@ -14,7 +14,7 @@ cache there would only make benchmarks that repeat a message look faster than re
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -59,12 +59,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # layers: how many of the model's 6 transformer layers to run (fewer is faster, coarser)
-        return {**DenseFeaturizer.get_default_config(), "scale": 1.0, "layers": 6}
+        return {**DenseFeaturizer.get_default_config(), "layers": 6}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        if float(config.get("scale", 1.0)) <= 0:
-            raise ValueError("SentenceEmbeddingFeaturizer: scale must be positive")
+        if not 1 <= int(config.get("layers") or 6) <= 6:
+            raise ValueError("SentenceEmbeddingFeaturizer: layers must be 1 to 6")
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -72,7 +72,6 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
-        self.scale = float(config.get("scale", 1.0))
         self.layers = int(config.get("layers") or 6)
         self.encoder = MiniLM.load(layers=self.layers)
 
@@ -84,10 +83,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def _featurize(self, messages: List[Message], cached: bool) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         texts = [m.get(TEXT) for m in todo]
-        vectors = _CACHE.get_many(self.encoder, texts, self.layers) if cached else (self.encoder.encode(texts) if texts else [])
+        if not texts:
+            return
+        vectors = _CACHE.get_many(self.encoder, texts, self.layers) if cached else self.encoder.encode(texts)
         for message, vector in zip(todo, vectors):
-            sentence = (vector * self.scale).astype(np.float32).reshape(1, -1)
-            self.add_features_to_message(sequence=None, sentence=sentence, attribute=TEXT, message=message)
+            self.add_features_to_message(sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT,
+                                         message=message)
 
     def process(self, messages: List[Message]) -> List[Message]:
         self._featurize(messages, cached=False)
@@ -96,6 +97,3 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples, cached=True)
         return training_data
-
-    def embed(self, texts: List[str]) -> Optional[np.ndarray]:  # for tests
-        return np.stack(_CACHE.get_many(self.encoder, texts, self.layers)) if texts else None
