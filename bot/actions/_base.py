@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -21,15 +22,17 @@ from ._render import PHONE, buttons, render
 
 log = logging.getLogger(__name__)
 
-_clients: dict[int, BillingClient] = {}
+# Keyed by the loop itself, not id(loop): a closed loop's id can be reused by a new loop, which
+# would then inherit a pool bound to the dead loop (and to whatever BILLING_URL was then).
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BillingClient]" = weakref.WeakKeyDictionary()
 
 
 def billing() -> BillingClient:
     """One client (one connection pool) per event loop of the action server."""
     loop = asyncio.get_running_loop()
-    client = _clients.get(id(loop))
+    client = _clients.get(loop)
     if client is None:
-        client = _clients[id(loop)] = BillingClient.from_env()
+        client = _clients[loop] = BillingClient.from_env()
     return client
 
 
