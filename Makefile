@@ -75,12 +75,12 @@ test: test-app test-rasa test-dialogue
 test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
-	@echo "== backend and client tests on SQLite =="
-	$(APP_PY) -m pytest -q tests/billing tests/client
+	@echo "== backend, client and gateway tests on SQLite =="
+	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway
 
 test-app-postgres: $(VENV)/app/.installed
-	@echo "== backend and client tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="
-	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m pytest -q tests/billing tests/client
+	@echo "== backend, client and gateway tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m pytest -q tests/billing tests/client tests/gateway
 
 test-rasa: $(VENV)/rasa/.installed
 	@echo "== Rasa environment (Python 3.10) =="

@@ -1,9 +1,11 @@
-"""Start the processes of the assistant on one machine: billing backend, action server, Rasa.
+"""Start the processes of the assistant on one machine: billing backend, action server, Rasa and
+the gateway.
 
     python -m bot.runner            # make run: fixed ports, data/ folder, until Ctrl-C
 
 Tests and benchmarks use ``Stack`` with free ports and a temporary folder. The Rasa processes run
-in the Rasa environment (.venv/rasa), the billing backend in the app environment (.venv/app).
+in the Rasa environment (.venv/rasa), the billing backend and the gateway in the app environment
+(.venv/app).
 """
 from __future__ import annotations
 
@@ -84,13 +86,14 @@ class Service:
 
 @dataclass
 class Stack:
-    """Billing backend + action server + Rasa server, with their data in ``data_dir``."""
+    """Billing backend + action server + Rasa server + gateway, with their data in ``data_dir``."""
 
     data_dir: Path
     model: Path = MODEL
     billing_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
+    gateway_port: int = field(default_factory=free_port)
     database_url: str | None = None
     gateway_token: str = DEFAULT_GATEWAY_TOKEN
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -107,6 +110,10 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
 
     @property
     def webhook_url(self) -> str:
@@ -128,6 +135,11 @@ class Stack:
             "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
             "RASA_TRACKER_DB": str(self.tracker_db),
             "GATEWAY_TOKEN": self.gateway_token,
+            "RASA_WEBHOOK_URL": self.webhook_url,
+            "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.gateway_port),
+            "GATEWAY_PUBLIC_URL": os.environ.get("GATEWAY_PUBLIC_URL", self.gateway_url),
+            "GATEWAY_DATABASE_URL": os.environ.get("GATEWAY_DATABASE_URL",
+                                                   f"sqlite:///{self.data_dir / 'gateway.sqlite3'}"),
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_TELEMETRY_ENABLED": "false",
         })
@@ -152,6 +164,8 @@ class Stack:
                              "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
                              "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
                     rasa_env, f"{self.rasa_url}/", logs / "rasa.log"),
+            Service("gateway", [str(APP_PY), "-m", "bot.gateway"], env, f"{self.gateway_url}/healthz",
+                    logs / "gateway.log"),
         ]
         for service in self.services:
             service.start()
@@ -197,14 +211,17 @@ def main() -> None:
     stack = Stack(data_dir=ROOT / "data", billing_port=int(os.environ.get("BILLING_PORT", 8001)),
                   actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
                   rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+                  gateway_port=int(os.environ.get("GATEWAY_PORT", 8080)),
                   database_url=os.environ.get("DATABASE_URL"),
                   gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN))
-    print("starting the billing backend, the action server and Rasa (logs in data/logs/) ...", flush=True)
+    print("starting the billing backend, the action server, Rasa and the gateway (logs in data/logs/) ...",
+          flush=True)
     stack.start()
     print(f"""
   Billing API:    {stack.billing_url}/v1/catalog   (OpenAPI docs: {stack.billing_url}/docs)
   Rasa:           {stack.webhook_url}   (the gateway's channel; token GATEWAY_TOKEN)
   Action server:  {stack.actions_url}/health
+  Gateway:        {stack.gateway_url}/healthz
   Chat here:      make shell      Stop: Ctrl-C
 """, flush=True)
     try:

@@ -1,0 +1,20 @@
+"""`python -m bot.gateway`: serve the gateway (Slack, the widget, the demo page)."""
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from .app import create_app
+from .config import get_settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
+                log_level="info", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+
+
+if __name__ == "__main__":
+    main()

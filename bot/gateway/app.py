@@ -1,0 +1,89 @@
+"""The gateway's ASGI app: shared services in one ``Gateway`` object, and each channel's routes.
+
+A channel is a sub-package (``slack``, ``widget``) with ``mount(app, gw)``: it adds its routes and
+may append coroutines to ``gw.on_startup`` / ``gw.on_shutdown`` (e.g. a Socket Mode client).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+
+from bot.billing_client import BillingClient
+
+from .config import GatewaySettings, get_settings
+from .rasa import Rasa
+from .state import GatewayState
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("slack", "widget")
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    rasa: Rasa
+    state: GatewayState
+    billing: BillingClient
+    on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> Gateway:
+        return cls(
+            settings=settings,
+            rasa=Rasa(settings.rasa_webhook_url, settings.gateway_token, timeout=settings.rasa_timeout_s),
+            state=GatewayState(settings.gateway_database_url),
+            billing=BillingClient(settings.billing_url, settings.billing_service_token),
+        )
+
+    async def aclose(self) -> None:
+        await self.rasa.aclose()
+        await self.billing.aclose()
+        self.state.dispose()
+
+
+def _channel(name: str):
+    """The channel's module, or None while that channel is not written yet."""
+    try:
+        return importlib.import_module(f"{__package__}.{name}")
+    except ModuleNotFoundError as error:
+        if error.name == f"{__package__}.{name}":
+            return None
+        raise
+
+
+def create_app(settings: GatewaySettings | None = None, gw: Gateway | None = None) -> FastAPI:
+    gw = gw or Gateway.from_settings(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for start in gw.on_startup:
+            await start()
+        try:
+            yield
+        finally:
+            for stop in reversed(gw.on_shutdown):
+                try:
+                    await stop()
+                except Exception:  # noqa: BLE001 - shut the rest down anyway
+                    log.exception("gateway shutdown step failed")
+            await gw.aclose()
+
+    app = FastAPI(title="Account assistant gateway", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.gateway = gw
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for name in CHANNELS:
+        if (module := _channel(name)) is not None:
+            module.mount(app, gw)
+    return app

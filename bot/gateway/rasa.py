@@ -1,0 +1,68 @@
+"""The bridge to Rasa: one user message in, the bot's messages out.
+
+Rasa is reached only here, on its gateway channel (bot/channels/gateway.py), with the sender id
+and the identity the gateway verified in the metadata. Turns of one sender are sent one at a time
+in arrival order (within this process; across gateway replicas Rasa's lock store orders them).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+CANT_REACH = ("I can't reach the assistant right now, so nothing was changed. Please try again in a "
+              "minute, or call us on 1-800-667-6389.")
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer (down, too slow, or an error). ``str()`` is a message for the user."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(CANT_REACH)
+        self.detail = detail
+
+
+class Rasa:
+    def __init__(self, webhook_url: str, token: str, *, timeout: float = 20.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.webhook_url = webhook_url
+        self._client = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(timeout, connect=3.0),
+            transport=transport, trust_env=False)
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _lock(self, sender: str) -> asyncio.Lock:
+        lock = self._turns.get(sender)
+        if lock is None:
+            lock = self._turns[sender] = asyncio.Lock()
+        return lock
+
+    async def say(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        """Send one message as ``sender``; the bot's replies (Rasa's REST message dicts: text,
+        buttons, image, custom...). Raises ``RasaUnavailable``."""
+        lock = self._lock(sender)
+        async with lock:
+            try:
+                answer = await self._client.post(
+                    self.webhook_url, json={"sender": sender, "message": text, "metadata": metadata})
+            except httpx.HTTPError as error:
+                log.warning("rasa: %s for %s", type(error).__name__, sender)
+                raise RasaUnavailable(type(error).__name__) from None
+        if answer.status_code != 200:
+            log.warning("rasa answered %s for %s", answer.status_code, sender)
+            raise RasaUnavailable(f"status {answer.status_code}")
+        try:
+            messages = answer.json()
+        except ValueError:
+            raise RasaUnavailable("not JSON") from None
+        if not isinstance(messages, list):
+            raise RasaUnavailable("not a list")
+        return [m for m in messages if isinstance(m, dict)]
