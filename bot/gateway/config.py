@@ -29,6 +29,55 @@ class GatewaySettings(BaseSettings):
     billing_url: str = "http://127.0.0.1:8001"
     billing_service_token: str = "dev-service-token"
 
+    # -- the website widget (bot/gateway/widget) ------------------------------------------------
+    # Pages allowed to open the widget's WebSocket: comma-separated origins (scheme://host[:port]).
+    # Empty: only the gateway's own origin (the demo page). "*" allows any origin (never in production).
+    widget_allowed_origins: str = ""
+    # Key that signs anonymous visitor ids. Set a long random value in production.
+    widget_signing_key: str = "dev-widget-signing-key-change-me"
+    # Logged-in customers: the vendor's site signs a JWT; HS256 (shared secret) or RS256 (public key).
+    widget_jwt_algorithm: str = "HS256"
+    widget_jwt_secret: str = "dev-widget-jwt-secret-change-me-32b"  # HS256
+    widget_jwt_public_key: str = ""  # RS256: PEM text, or a path to a PEM file
+    widget_jwt_private_key: str = ""  # RS256, demo page only: to mint the demo login's token
+    widget_jwt_audience: str = "account-assistant"
+    widget_jwt_issuer: str = "https://vendor.example"
+    widget_jwt_leeway_s: int = 30
+    # Abuse limits: messages per minute per visitor and per client IP, connections per minute per IP.
+    widget_max_message_chars: int = 1000
+    widget_rate_per_visitor: int = 20
+    widget_rate_per_ip: int = 60
+    widget_connects_per_ip: int = 30
+    # History kept server-side, restored on reload and shared between tabs.
+    widget_history_days: int = 30
+    widget_history_limit: int = 200
+    # The demo pricing page at the gateway root, and its "logged in" variant (a demo JWT).
+    widget_demo_page: bool = True
+    widget_demo_user: str = "alex@acme.example"
+    widget_demo_user_name: str = "Alex Rivera"
+
+    # -- Slack (bot/gateway/slack) ------------------------------------------------------------------
+    # Nothing set: the Slack routes are not mounted. One workspace: SLACK_BOT_TOKEN (xoxb-) with
+    # SLACK_SIGNING_SECRET (HTTP Events API) and/or SLACK_APP_TOKEN (xapp-, Socket Mode). Many
+    # workspaces: SLACK_CLIENT_ID + SLACK_CLIENT_SECRET + SLACK_SIGNING_SECRET (OAuth install at
+    # /slack/install; installations kept in the gateway database).
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_scopes: str = ("app_mentions:read,chat:write,commands,im:history,im:read,im:write,reactions:write,"
+                         "users:read,users:read.email")
+    # Slack's Web API (tests point this at a local mock) and how long one call may take.
+    slack_api_url: str = "https://slack.com/api/"
+    slack_api_timeout_s: float = 10.0
+    slack_rate_limit_retries: int = 3  # 429s honoured (Retry-After) before a post is given up
+    # A turn slower than this gets a "working on it" reaction on the user's message.
+    slack_slow_turn_s: float = 2.0
+    slack_working_reaction: str = "hourglass_flowing_sand"
+    # users.info answers (email, name) are cached this long.
+    slack_user_cache_s: float = 900.0
+
 
 @lru_cache
 def get_settings() -> GatewaySettings:

@@ -1,0 +1,106 @@
+"""The website chat widget: one script tag on the vendor's page, a WebSocket to the gateway.
+
+    <script src="https://GATEWAY/widget.js" async data-token="<JWT for a logged-in customer>"
+            data-greeting="Questions about pricing?"></script>
+
+Routes:
+    GET  /widget.js            the widget (static/widget.js with static/widget.css inside), gzip, ETag
+    GET  /widget/static/...    its stylesheet (for browsers without constructable stylesheets), demo CSS
+    WS   /widget/ws            the conversation (ws.py has the protocol)
+    GET  /, /account           the demo pricing page, as a visitor and signed in (demo.py)
+
+Modules: identity.py (signed visitor ids, JWT), history.py (messages kept server-side), hub.py
+(one ordered worker per conversation, delivery to every tab), limits.py (rate limits), ws.py.
+
+Other parts of the gateway reach a widget conversation with ``gw.widget.push(sender, text, name=...)``
+(e.g. a sales rep answering a handoff from Slack: the handoff's conversation_id is the sender).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from .demo import DemoPages
+from .history import History
+from .hub import Hub
+from .identity import Jwts, VisitorIds
+from .ws import WidgetSocket
+
+if TYPE_CHECKING:
+    from ..app import Gateway
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+__all__ = ["mount", "widget_js", "Hub"]
+
+
+def _minify_css(css: str) -> str:
+    import re
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"\s+", " ", css)
+    return re.sub(r"\s*([{};:,>])\s*", r"\1", css).replace(";}", "}").strip()
+
+
+def widget_js() -> bytes:
+    """The script as served: widget.js with the stylesheet inlined as a string (one request)."""
+    js = (STATIC / "widget.js").read_text()
+    css = _minify_css((STATIC / "widget.css").read_text())
+    return js.replace('"__WIDGET_CSS__"', json.dumps(css)).encode()
+
+
+class _Script:
+    def __init__(self) -> None:
+        self.body = widget_js()
+        self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
+        self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+
+    def response(self, request: Request) -> Response:
+        headers = {"ETag": self.etag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding",
+                   "X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*",
+                   "Cross-Origin-Resource-Policy": "cross-origin"}
+        if self.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(self.gzipped, media_type="text/javascript; charset=utf-8",
+                            headers={**headers, "Content-Encoding": "gzip"})
+        return Response(self.body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+def mount(app: FastAPI, gw: Gateway) -> None:
+    settings = gw.settings
+    history = History(gw.state.engine, keep_days=settings.widget_history_days, limit=settings.widget_history_limit)
+    hub = Hub(gw.rasa, history)
+    jwts = Jwts(settings)
+    endpoint = WidgetSocket(settings, hub, gw.state, VisitorIds(settings.widget_signing_key), jwts)
+    script = _Script()
+    gw.widget = hub  # type: ignore[attr-defined]  (push() for the handoff bridge)
+    app.state.widget = hub
+    gw.on_shutdown.append(hub.close)
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_script(request: Request) -> Response:
+        return script.response(request)
+
+    app.mount("/widget/static", StaticFiles(directory=STATIC), name="widget-static")
+
+    @app.websocket("/widget/ws")
+    async def widget_socket(websocket: WebSocket) -> None:
+        await endpoint(websocket)
+
+    if settings.widget_demo_page:
+        pages = DemoPages(settings, gw.billing, jwts)
+
+        @app.get("/", include_in_schema=False)
+        async def pricing(request: Request) -> Response:
+            return await pages.page(request, signed_in=False)
+
+        @app.get("/account", include_in_schema=False)
+        async def account(request: Request) -> Response:
+            return await pages.page(request, signed_in=True)

@@ -1,0 +1,111 @@
+"""Widget conversations kept server-side, in the gateway's database (SQLite or PostgreSQL): what a
+reload restores and what every open tab of the same visitor shows.
+
+One row per message, numbered by the database (``id``, increasing): a client says which number it
+has seen last and gets what came after. Card numbers never get here: the gateway redacts a user's
+text before storing it. Rows older than ``WIDGET_HISTORY_DAYS`` are pruned now and then.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, delete, func, insert, select,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+messages = Table(
+    "widget_messages", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("sender", String(64), nullable=False),
+    Column("author", String(8), nullable=False),  # user, bot, agent
+    Column("body", Text, nullable=False),  # JSON: text, buttons, image, cid, error
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_widget_messages_sender_id", "sender", "id"),
+    Index("ix_widget_messages_at", "at"),
+)
+
+AUTHORS = ("user", "bot", "agent")
+PRUNE_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    sender: str
+    author: str
+    body: dict[str, Any]
+    at: datetime
+
+    def wire(self) -> dict[str, Any]:
+        """The message as the widget receives it."""
+        at = self.at if self.at.tzinfo else self.at.replace(tzinfo=timezone.utc)
+        return {"type": "msg", "seq": self.id, "from": self.author,
+                "ts": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"), **self.body}
+
+
+def _row(r: Any) -> Row:
+    return Row(r.id, r.sender, r.author, json.loads(r.body), r.at)
+
+
+class History:
+    def __init__(self, engine: Engine, *, keep_days: int = 30, limit: int = 200) -> None:
+        self.engine = engine
+        self.keep = timedelta(days=keep_days)
+        self.limit = limit
+        metadata.create_all(engine)
+        self._pruned = 0.0
+
+    # -- sync (called in a worker thread) ----------------------------------------------------------
+
+    def append_sync(self, sender: str, items: list[tuple[str, dict[str, Any]]]) -> list[Row]:
+        """Store messages in this order; they get increasing ids."""
+        now = datetime.now(timezone.utc)
+        rows: list[Row] = []
+        with self.engine.begin() as conn:
+            for author, body in items:
+                if author not in AUTHORS:
+                    raise ValueError(f"author: one of {AUTHORS}")
+                new_id = conn.execute(insert(messages).values(
+                    sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now)
+                ).inserted_primary_key[0]
+                rows.append(Row(int(new_id), sender, author, body, now))
+        if time.monotonic() - self._pruned > PRUNE_EVERY_S:
+            self._pruned = time.monotonic()
+            with self.engine.begin() as conn:
+                conn.execute(delete(messages).where(messages.c.at < now - self.keep))
+        return rows
+
+    def after_sync(self, sender: str, after: int = 0) -> list[Row]:
+        """The sender's messages after id ``after`` (all: ``after=0``), at most the last ``limit``."""
+        query = (select(messages).where(messages.c.sender == sender, messages.c.id > after)
+                 .order_by(messages.c.id.desc()).limit(self.limit))
+        with self.engine.connect() as conn:
+            return [_row(r) for r in reversed(conn.execute(query).all())]
+
+    def latest_sync(self, senders: list[str]) -> dict[str, int]:
+        """The newest message id of each of these senders (that has any)."""
+        if not senders:
+            return {}
+        query = (select(messages.c.sender, func.max(messages.c.id)).where(messages.c.sender.in_(senders))
+                 .group_by(messages.c.sender))
+        with self.engine.connect() as conn:
+            return {sender: int(top) for sender, top in conn.execute(query).all()}
+
+    # -- async ------------------------------------------------------------------------------------
+
+    async def append(self, sender: str, items: list[tuple[str, dict[str, Any]]]) -> list[Row]:
+        return await asyncio.to_thread(self.append_sync, sender, items)
+
+    async def after(self, sender: str, after: int = 0) -> list[Row]:
+        return await asyncio.to_thread(self.after_sync, sender, after)
+
+    async def latest(self, senders: list[str]) -> dict[str, int]:
+        return await asyncio.to_thread(self.latest_sync, senders)

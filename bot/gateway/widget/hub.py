@@ -1,0 +1,238 @@
+"""Conversations in this gateway process: who is connected as which sender, and one worker per
+sender that hands its turns to Rasa in arrival order.
+
+A turn outlives the connection that sent it: if a visitor's socket drops while Rasa is thinking,
+the reply is stored anyway and the reconnected socket (or another tab) receives it. Every message
+goes through the history table first, then to every socket of that sender; a poller picks up
+messages written by other processes (another gateway replica, the Slack handoff bridge elsewhere).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..rasa import Rasa, RasaUnavailable
+from .history import History, Row
+
+log = logging.getLogger(__name__)
+
+POLL_EVERY_S = 2.0
+MAX_BUTTONS = 12
+
+
+class Socket(Protocol):
+    """What the hub needs of a connection (``ws.Connection``): ``deliver`` sends a stored message
+    unless the socket already has it (by id), ``send`` anything else (typing)."""
+
+    last_seq: int
+
+    async def deliver(self, row: Row) -> None: ...
+
+    async def send(self, message: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Turn:
+    text: str  # what Rasa receives (redacted; a button's payload)
+    metadata: dict[str, Any]
+
+
+@dataclass
+class Conversation:
+    sender: str
+    sockets: set[Socket] = field(default_factory=set)
+    queue: asyncio.Queue[Turn] = field(default_factory=asyncio.Queue)
+    worker: asyncio.Task[None] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # dedupe + store + enqueue, in order
+    typing: bool = False
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) and value.strip() else None
+
+
+def bot_messages(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rasa's REST messages as widget message bodies: text, buttons (title, payload), image.
+    Anything else (custom payloads the widget can't show) is dropped."""
+    out: list[dict[str, Any]] = []
+    for reply in replies:
+        body: dict[str, Any] = {}
+        if text := _text(reply.get("text"), 8_000):
+            body["text"] = text
+        buttons = []
+        for button in reply.get("buttons") or []:
+            if isinstance(button, dict) and (title := _text(button.get("title"), 120)) \
+                    and (payload := _text(button.get("payload"), 1_000)):
+                buttons.append({"title": title, "payload": payload})
+        if buttons:
+            body["buttons"] = buttons[:MAX_BUTTONS]
+        image = reply.get("image")
+        if isinstance(image, str) and image.startswith(("https://", "http://")) and len(image) < 2_000:
+            body["image"] = image
+        if body:
+            out.append(body)
+    return out
+
+
+class Hub:
+    def __init__(self, rasa: Rasa, history: History) -> None:
+        self.rasa = rasa
+        self.history = history
+        self.conversations: dict[str, Conversation] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self._closing = False
+        # Called after each stored reply with (sender, rows): e.g. metrics or a handoff bridge.
+        self.listeners: list[Callable[[str, list[Row]], Awaitable[None]]] = []
+
+    # -- connections --------------------------------------------------------------------------------
+
+    def conversation(self, sender: str) -> Conversation:
+        conv = self.conversations.get(sender)
+        if conv is None:
+            conv = self.conversations[sender] = Conversation(sender)
+        return conv
+
+    def join(self, sender: str, socket: Socket) -> Conversation:
+        conv = self.conversation(sender)
+        conv.sockets.add(socket)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll(), name="widget-history-poller")
+        return conv
+
+    def leave(self, sender: str, socket: Socket) -> None:
+        conv = self.conversations.get(sender)
+        if conv is None:
+            return
+        conv.sockets.discard(socket)
+        self._forget_if_idle(conv)
+
+    def _forget_if_idle(self, conv: Conversation) -> None:
+        if not conv.sockets and (conv.worker is None or conv.worker.done()) and conv.queue.empty() \
+                and not conv.lock.locked():
+            self.conversations.pop(conv.sender, None)
+
+    # -- delivery ----------------------------------------------------------------------------------
+
+    async def publish(self, sender: str, rows: list[Row]) -> None:
+        """Send stored rows to every socket of the sender (each skips what it already has)."""
+        conv = self.conversations.get(sender)
+        for socket in list(conv.sockets) if conv else []:
+            for row in rows:
+                try:
+                    await socket.deliver(row)
+                except Exception:  # noqa: BLE001 - a closed socket leaves by itself
+                    log.debug("widget: send failed", exc_info=True)
+                    break
+
+    async def broadcast(self, sender: str, message: dict[str, Any]) -> None:
+        conv = self.conversations.get(sender)
+        for socket in list(conv.sockets) if conv else []:
+            try:
+                await socket.send(message)
+            except Exception:  # noqa: BLE001
+                log.debug("widget: send failed", exc_info=True)
+
+    async def catch_up(self, socket: Socket, sender: str) -> None:
+        """Send the socket whatever is stored after its last seen message."""
+        for row in await self.history.after(sender, socket.last_seq):
+            await socket.deliver(row)
+
+    async def _poll(self) -> None:
+        """Messages stored by other processes reach this process's sockets within POLL_EVERY_S."""
+        while self.conversations and not self._closing:
+            await asyncio.sleep(POLL_EVERY_S)
+            active = {s: c for s, c in self.conversations.items() if c.sockets}
+            if not active:
+                continue
+            try:
+                latest = await self.history.latest(list(active))
+            except Exception:  # noqa: BLE001 - the database is back soon; try again next time
+                log.warning("widget: history poll failed", exc_info=True)
+                continue
+            for sender, top in latest.items():
+                conv = active[sender]
+                if conv.lock.locked():
+                    continue  # this process is writing; it publishes itself
+                for socket in list(conv.sockets):
+                    if top > socket.last_seq:
+                        try:
+                            await self.catch_up(socket, sender)
+                        except Exception:  # noqa: BLE001
+                            log.debug("widget: catch-up failed", exc_info=True)
+
+    # -- turns -------------------------------------------------------------------------------------
+
+    def enqueue(self, conv: Conversation, turn: Turn) -> None:
+        conv.queue.put_nowait(turn)
+        if conv.worker is None or conv.worker.done():
+            conv.worker = asyncio.create_task(self._work(conv), name=f"widget-turns-{conv.sender}")
+
+    async def _work(self, conv: Conversation) -> None:
+        try:
+            while not conv.queue.empty():
+                turn = conv.queue.get_nowait()
+                await self._turn(conv, turn)
+        finally:
+            if conv.typing:
+                conv.typing = False
+                await self.broadcast(conv.sender, {"type": "typing", "on": False})
+            self._forget_if_idle(conv)
+
+    async def _turn(self, conv: Conversation, turn: Turn) -> None:
+        if not conv.typing:
+            conv.typing = True
+            await self.broadcast(conv.sender, {"type": "typing", "on": True})
+        try:
+            replies = bot_messages(await self.rasa.say(conv.sender, turn.text, turn.metadata))
+        except RasaUnavailable as error:
+            replies = [{"text": str(error), "error": True}]
+        except Exception:  # noqa: BLE001 - the visitor is told; the worker goes on
+            log.exception("widget: turn failed for %s", conv.sender)
+            replies = [{"text": RasaUnavailable("unexpected").args[0], "error": True}]
+        if conv.queue.empty():
+            conv.typing = False
+            await self.broadcast(conv.sender, {"type": "typing", "on": False})
+        if not replies:
+            return
+        try:
+            rows = await self.history.append(conv.sender, [("bot", body) for body in replies])
+        except Exception:  # noqa: BLE001 - still show the answer to who is connected
+            log.exception("widget: could not store the replies for %s", conv.sender)
+            for body in replies:
+                await self.broadcast(conv.sender, {"type": "msg", "seq": None, "from": "bot", "ts": None, **body})
+            return
+        await self.publish(conv.sender, rows)
+        for listener in self.listeners:
+            try:
+                await listener(conv.sender, rows)
+            except Exception:  # noqa: BLE001
+                log.exception("widget: reply listener failed")
+
+    async def push(self, sender: str, text: str, *, author: str = "agent", name: str | None = None) -> Row:
+        """A message to a widget conversation from outside Rasa: a sales rep answering from Slack
+        (the handoff's ``conversation_id`` is the sender). Stored, then shown in every open tab;
+        a visitor who is away sees it on their next visit."""
+        body: dict[str, Any] = {"text": text[:8_000]}
+        if name:
+            body["name"] = name[:80]
+        conv = self.conversation(sender)
+        async with conv.lock:
+            rows = await self.history.append(sender, [(author, body)])
+        await self.publish(sender, rows)
+        self._forget_if_idle(conv)
+        return rows[0]
+
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until every queued turn is done (shutdown, tests)."""
+        workers = [c.worker for c in self.conversations.values() if c.worker and not c.worker.done()]
+        if workers:
+            await asyncio.wait(workers, timeout=timeout)
+
+    async def close(self) -> None:
+        self._closing = True
+        await self.wait_idle(timeout=10.0)
+        if self._poller is not None:
+            self._poller.cancel()

@@ -1,0 +1,282 @@
+"""The widget's WebSocket: ``/widget/ws``.
+
+Protocol (JSON text frames):
+
+    client -> {"type": "hello", "visitor": <signed visitor token or null>, "jwt": <vendor JWT or null>,
+               "since": <last message number this tab has, 0 on a fresh page>,
+               "page_url": ..., "timezone": "Europe/Paris"}
+    server -> {"type": "welcome", "visitor": <token to keep>, "user": {"email", "name"} | null,
+               "history": [msg...], "typing": bool, "max_chars": 1000}
+    client -> {"type": "message", "id": <client message id>, "text": "...", "payload": "/affirm"?}
+    server -> {"type": "msg", "seq": 42, "from": "user"|"bot"|"agent", "ts": ..., "text": ...,
+               "buttons": [...]?, "cid": <the client id, on user messages>}   (to every tab)
+              {"type": "ack", "id": ..., "dup": true}      a resend of a message already taken
+              {"type": "typing", "on": true|false}
+              {"type": "error", "code": ..., "message": <for the person>, "id": ...?}
+    client -> {"type": "ping"}  server -> {"type": "pong"}
+
+Close codes: 4001 sign-in refused, 4003 origin not allowed, 4008 no/invalid hello, 4029 too many
+connections from this address. The widget reconnects after anything but 4001 and 4003.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from bot.nlu.cards import TOKEN as CARD_TOKEN
+from bot.nlu.cards import redact
+
+from ..config import GatewaySettings
+from .history import Row
+from .hub import Hub, Turn
+from .identity import Jwts, TokenRefused, VisitorIds, Who
+from .limits import RateLimiter, wait_text
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 10.0
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+CARD_SHOWN = "•••• (card number removed)"
+
+CLOSE_AUTH, CLOSE_ORIGIN, CLOSE_HELLO, CLOSE_BUSY = 4001, 4003, 4008, 4029
+
+ORIGIN_REFUSED = "This website isn't allowed to use the chat. (The site owner can add it to WIDGET_ALLOWED_ORIGINS.)"
+TOO_MANY_CONNECTIONS = "Too many chat connections from your network. Please wait a minute and try again."
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] in lower case, without a default port; "" if it isn't http(s)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+class Origins:
+    def __init__(self, settings: GatewaySettings) -> None:
+        listed = [o.strip() for o in settings.widget_allowed_origins.split(",") if o.strip()]
+        self.any = "*" in listed
+        self.allowed = {origin_of(o) for o in listed if o != "*"} | {origin_of(settings.gateway_public_url)}
+        self.allowed.discard("")
+
+    def allows(self, origin: str | None) -> bool:
+        if self.any:
+            return True
+        return bool(origin) and origin_of(origin) in self.allowed
+
+
+class Connection:
+    """One open widget socket. Stored messages reach it through ``deliver`` (at most once each,
+    in order); until the welcome is sent they wait, so history and live messages never cross."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.last_seq = 0
+        self.welcomed = False
+        self._waiting: list[Row] = []
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if not self.welcomed and message.get("type") != "welcome":
+            return  # typing and the like: the welcome says the current state
+        async with self._send_lock:
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                await self.websocket.send_text(json.dumps(message, ensure_ascii=False))
+
+    async def deliver(self, row: Row) -> None:
+        if not self.welcomed:
+            self._waiting.append(row)
+            return
+        if row.id > self.last_seq:
+            self.last_seq = row.id
+            await self.send(row.wire())
+
+    async def welcome(self, message: dict[str, Any], history: list[Row]) -> None:
+        self.last_seq = max([self.last_seq, *(r.id for r in history)])
+        await self.send({**message, "history": [r.wire() for r in history]})
+        self.welcomed = True
+        waiting, self._waiting = sorted(self._waiting, key=lambda r: r.id), []
+        for row in waiting:
+            await self.deliver(row)
+
+    async def error(self, code: str, message: str, **extra: Any) -> None:
+        async with self._send_lock:
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                await self.websocket.send_text(json.dumps({"type": "error", "code": code, "message": message,
+                                                           **extra}))
+
+
+def _page_url(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 1_000:
+        return value
+    return None
+
+
+def _timezone(value: Any) -> str | None:
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):
+        return None
+    return value
+
+
+class WidgetSocket:
+    """The endpoint: checks, identity, and the receive loop of one connection."""
+
+    def __init__(self, settings: GatewaySettings, hub: Hub, state: Any, visitors: VisitorIds, jwts: Jwts) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.state = state
+        self.visitors = visitors
+        self.jwts = jwts
+        self.origins = Origins(settings)
+        self.per_visitor = RateLimiter(settings.widget_rate_per_visitor)
+        self.per_ip = RateLimiter(settings.widget_rate_per_ip)
+        self.connects = RateLimiter(settings.widget_connects_per_ip)
+        self.max_chars = settings.widget_max_message_chars
+        self.max_frame = 4_096 + 8 * self.max_chars
+
+    def too_long(self, length: int) -> str:
+        return (f"That message is too long ({length:,} characters); the limit is {self.max_chars:,}. "
+                "Please shorten it or send it in parts.")
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        ip = websocket.client.host if websocket.client else "unknown"
+        await websocket.accept()
+        conn = Connection(websocket)
+        if not self.origins.allows(origin):
+            log.info("widget: origin %r refused", origin)
+            await conn.error("origin", ORIGIN_REFUSED)
+            await websocket.close(CLOSE_ORIGIN)
+            return
+        if (wait := self.connects.hit(ip)) > 0:
+            await conn.error("rate_limited", TOO_MANY_CONNECTIONS, retry_after=round(wait, 1))
+            await websocket.close(CLOSE_BUSY)
+            return
+        try:
+            hello = await asyncio.wait_for(self._receive(websocket), HELLO_TIMEOUT_S)
+        except (asyncio.TimeoutError, WebSocketDisconnect, ValueError):
+            if websocket.application_state == WebSocketState.CONNECTED:
+                await conn.error("hello", "The chat could not start. Please reload the page.")
+                await websocket.close(CLOSE_HELLO)
+            return
+        if not isinstance(hello, dict) or hello.get("type") != "hello":
+            await conn.error("hello", "The chat could not start. Please reload the page.")
+            await websocket.close(CLOSE_HELLO)
+            return
+        try:
+            who = self._who(hello)
+        except TokenRefused as refused:
+            log.info("widget: JWT refused (%s) from %s", refused.code, ip)
+            await conn.error("auth", str(refused), reason=refused.code)
+            await websocket.close(CLOSE_AUTH)
+            return
+        metadata: dict[str, Any] = {"channel": "widget"}
+        if who.known:
+            metadata["identity"] = who.identity()
+        if page := _page_url(hello.get("page_url")):
+            metadata["page_url"] = page
+        if tz := _timezone(hello.get("timezone")):
+            metadata["timezone"] = tz
+        since = hello.get("since")
+        conn.last_seq = since if isinstance(since, int) and since >= 0 else 0
+        conv = self.hub.join(who.sender, conn)
+        try:
+            history = await self.hub.history.after(who.sender, conn.last_seq)
+            await conn.welcome({
+                "type": "welcome", "visitor": who.visitor_token,
+                "user": {"email": who.email, "name": who.name} if who.known else None,
+                "typing": conv.typing, "max_chars": self.max_chars,
+            }, history)
+            while True:
+                try:
+                    raw = await websocket.receive_text()
+                except (WebSocketDisconnect, RuntimeError):
+                    return
+                await self._message(conn, who, ip, raw, metadata)
+        except WebSocketDisconnect:
+            return
+        finally:
+            self.hub.leave(who.sender, conn)
+
+    async def _receive(self, websocket: WebSocket) -> Any:
+        raw = await websocket.receive_text()
+        if len(raw) > 16_384:
+            raise ValueError("hello too large")
+        return json.loads(raw)
+
+    def _who(self, hello: dict[str, Any]) -> Who:
+        token = hello.get("jwt")
+        if token:
+            email, name = self.jwts.verify(token)
+            return Who(sender=self.visitors.user_sender(email), email=email, name=name)
+        return self.visitors.visitor(hello.get("visitor"))
+
+    async def _message(self, conn: Connection, who: Who, ip: str, raw: str, metadata: dict[str, Any]) -> None:
+        try:
+            data = json.loads(raw) if len(raw) <= self.max_frame else None
+        except ValueError:
+            data = None
+        if data is None and len(raw) > self.max_frame:
+            cid = re.search(r'"id"\s*:\s*"([A-Za-z0-9_-]{8,64})"', raw[:2_000])
+            await conn.error("too_long", self.too_long(len(raw)), **({"id": cid.group(1)} if cid else {}))
+            return
+        if not isinstance(data, dict):
+            await conn.error("bad_request", "The chat sent something I couldn't read. Please reload the page.")
+            return
+        kind = data.get("type")
+        if kind == "ping":
+            await conn.send({"type": "pong"})
+            return
+        if kind != "message":
+            await conn.error("bad_request", f"Unknown message type {str(kind)[:20]!r}.")
+            return
+        cid, text, payload = data.get("id"), data.get("text"), data.get("payload")
+        if not isinstance(cid, str) or not CLIENT_ID.match(cid):
+            await conn.error("bad_request", "A message needs an id (8 to 64 letters, digits, - or _).")
+            return
+        if not isinstance(text, str) or not text.strip():
+            await conn.error("empty", "Please type a message first.", id=cid)
+            return
+        text = text.strip()
+        if len(text) > self.max_chars:
+            await conn.error("too_long", self.too_long(len(text)), id=cid)
+            return
+        if payload is not None and (not isinstance(payload, str) or not payload.strip() or len(payload) > 1_000):
+            await conn.error("bad_request", "That button can't be used any more. Please type your answer.", id=cid)
+            return
+        for limiter, key in ((self.per_visitor, who.sender), (self.per_ip, ip)):
+            if (wait := limiter.hit(key)) > 0:
+                await conn.error("rate_limited", f"You're sending messages faster than I can read them. Please wait "
+                                 f"{wait_text(wait)} and send it again.", id=cid, retry_after=round(wait, 1))
+                return
+        conv = self.hub.conversation(who.sender)
+        async with conv.lock:
+            if not await self.state.first_time(f"widget:{who.sender}:{cid}"):
+                await conn.send({"type": "ack", "id": cid, "dup": True})
+                return
+            redacted, cards = redact(text)
+            shown = redacted.replace(CARD_TOKEN, CARD_SHOWN) if cards else redacted
+            rows = await self.hub.history.append(who.sender, [("user", {"text": shown, "cid": cid})])
+            await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
+            turn_meta = {**metadata, **({"card_number_redacted": True} if cards else {})}
+            self.hub.enqueue(conv, Turn(text=redact(payload.strip())[0] if payload else redacted, metadata=turn_meta))
