@@ -1,0 +1,192 @@
+"""Block Kit in one place: Slack's text in, Rasa's messages out as blocks, and the views.
+
+- ``from_slack``: what a person typed, with Slack's markup undone (``<mailto:a@b|a@b>`` -> ``a@b``,
+  ``&amp;`` -> ``&``, the bot's own @mention removed).
+- ``to_mrkdwn``: the assistant's Markdown-ish text as Slack mrkdwn (escaped, ``**b**`` -> ``*b*``,
+  ``[label](url)`` -> ``<url|label>``).
+- ``message_blocks``: one Rasa message (text, buttons, image, custom blocks) as blocks. Buttons
+  become an actions block whose ``block_id`` names the user it was for. A money confirmation
+  (the assistant's Yes/No to a quote or a payment) gets a primary "Yes" behind a confirm dialog
+  and a danger "No".
+- ``answered_blocks``: the same message after a click: its buttons replaced by what was chosen,
+  so they cannot be pressed again.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+BUTTON_ACTION = "rasa_button_{}"
+BUTTON_ACTION_PATTERN = re.compile(r"^rasa_button_\d+$")
+BLOCK_PREFIX = "rasa"
+SECTION_MAX = 3000
+FALLBACK_MAX = 3000
+TITLE_MAX = 75
+VALUE_MAX = 2000
+BUTTONS_PER_BLOCK = 25
+CONFIRM_TEXT_MAX = 300
+YES, NO = "/affirm", "/deny"
+
+Block = dict[str, Any]
+
+# -- Slack -> text --------------------------------------------------------------------------------
+
+_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def from_slack(text: str, bot_user_id: str | None = None) -> str:
+    """A person's message as plain text, the way they read it in Slack."""
+
+    def plain(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            return "" if bot_user_id and target[1:] == bot_user_id else f"@{label or target[1:]}"
+        if target.startswith("#"):
+            return f"#{label or target[1:]}"
+        if target.startswith("!"):
+            return f"@{label or target[1:].split('^')[0]}"
+        if target.startswith("mailto:"):
+            return label or target.removeprefix("mailto:")
+        return label or target
+
+    text = _SLACK_LINK.sub(plain, text or "")
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+# -- text -> Slack --------------------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+_MD_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_mrkdwn(text: str) -> str:
+    """The assistant's text (templates write Markdown-ish plain text) as Slack mrkdwn."""
+    text = escape(text or "")
+    text = _MD_LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
+    return _MD_BOLD.sub(r"*\1*", text)
+
+
+def plain(text: str, limit: int) -> Block:
+    text = text or " "
+    return {"type": "plain_text", "text": text if len(text) <= limit else text[: limit - 1] + "…", "emoji": True}
+
+
+def _chunks(text: str, size: int = SECTION_MAX) -> list[str]:
+    """Split at line ends into pieces Slack accepts in one section."""
+    pieces, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > size:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:size])
+            line = line[size:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > size:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        pieces.append(current)
+    return pieces
+
+
+def section(text: str) -> list[Block]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in _chunks(to_mrkdwn(text))]
+
+
+# -- Rasa message -> blocks -------------------------------------------------------------------------
+
+def is_money_confirmation(buttons: list[dict[str, Any]]) -> bool:
+    """The assistant's Yes/No to a pending quote or payment (bot/actions/confirm.py): every one it
+    asks is about money (an order or a charge)."""
+    payloads = {str(b.get("payload", "")).strip() for b in buttons}
+    return YES in payloads and NO in payloads
+
+
+def confirm_question(text: str) -> str:
+    """What the confirm dialog asks: what is being bought or paid, what is charged, the question."""
+    lines = [line.strip(" •") for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return "Go ahead?"
+    picked = [lines[0]]
+    picked += [line for line in lines[1:-1] if line.lower().startswith(("charged now", "new monthly total"))]
+    if len(lines) > 1:
+        picked.append(lines[-1])
+    question = "\n".join(picked)
+    return question if len(question) <= CONFIRM_TEXT_MAX else question[: CONFIRM_TEXT_MAX - 1] + "…"
+
+
+def button_elements(buttons: list[dict[str, Any]], text: str) -> list[Block]:
+    money = is_money_confirmation(buttons)
+    elements = []
+    for index, button in enumerate(buttons):
+        payload = str(button.get("payload") or button.get("title") or "")[:VALUE_MAX]
+        element: Block = {"type": "button", "action_id": BUTTON_ACTION.format(index),
+                          "text": plain(str(button.get("title") or payload), TITLE_MAX), "value": payload}
+        if money and payload == YES:
+            element["style"] = "primary"
+            element["confirm"] = {
+                "title": plain("Please confirm", 100),
+                "text": {"type": "mrkdwn", "text": to_mrkdwn(confirm_question(text))},
+                "confirm": plain("Yes, go ahead", 30),
+                "deny": plain("Not yet", 30),
+                "style": "primary",
+            }
+        elif money and payload == NO:
+            element["style"] = "danger"
+        elements.append(element)
+    return elements
+
+
+def message_blocks(message: dict[str, Any], *, for_user: str) -> list[Block]:
+    """One Rasa REST message as Block Kit; the buttons answer to ``for_user`` only."""
+    custom = message.get("custom")
+    if isinstance(custom, dict) and isinstance(custom.get("blocks"), list):
+        return list(custom["blocks"])
+    blocks: list[Block] = []
+    text = str(message.get("text") or "")
+    if text.strip():
+        blocks += section(text)
+    if isinstance(message.get("image"), str):
+        blocks.append({"type": "image", "image_url": message["image"], "alt_text": "image"})
+    buttons = [b for b in message.get("buttons") or [] if isinstance(b, dict)]
+    elements = button_elements(buttons, text)
+    for start in range(0, len(elements), BUTTONS_PER_BLOCK):
+        blocks.append({"type": "actions", "block_id": f"{BLOCK_PREFIX}:{for_user}:{start}",
+                       "elements": elements[start:start + BUTTONS_PER_BLOCK]})
+    return blocks
+
+
+def fallback_text(message: dict[str, Any]) -> str:
+    """The notification / screen-reader text of a message (Slack wants one with blocks)."""
+    text = str(message.get("text") or "").strip()
+    if not text:
+        titles = [str(b.get("title")) for b in message.get("buttons") or [] if isinstance(b, dict)]
+        text = " / ".join(titles) or "…"
+    text = escape(text)
+    return text if len(text) <= FALLBACK_MAX else text[: FALLBACK_MAX - 1] + "…"
+
+
+def button_owner(block_id: str | None) -> str | None:
+    """The Slack user a button block was posted for (``rasa:<user>:<n>``)."""
+    parts = (block_id or "").split(":")
+    return parts[1] if len(parts) == 3 and parts[0] == BLOCK_PREFIX else None
+
+
+def answered_blocks(blocks: list[Block], chosen: str, user: str) -> list[Block]:
+    """The clicked message with its buttons replaced by the choice (so nothing can be pressed twice)."""
+    kept = [b for b in blocks or [] if b.get("type") != "actions"]
+    kept.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"<@{user}> chose *{escape(chosen)}*"}]})
+    return kept
+
+
+def note(text: str) -> list[Block]:
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": to_mrkdwn(text)}]}]

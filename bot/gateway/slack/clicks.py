@@ -1,0 +1,80 @@
+"""Button clicks (interactivity).
+
+A click on one of the assistant's buttons is acked at once. The first click on a message wins
+(``GatewayState.first_time`` on the message: a double click, or "No" after "Yes", does nothing);
+the message is replaced by itself without buttons plus what was chosen, and the button's payload
+goes to Rasa as the same user, in the same place. Buttons posted for one person are theirs: a
+colleague clicking them in a channel thread is told to ask for themselves.
+
+App Home buttons start the conversation in the user's DM.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ..app import Gateway
+from . import blocks
+from .outbox import Outbox
+from .turns import Turn, Turns
+
+log = logging.getLogger(__name__)
+
+HOME_ACTION = re.compile(r"^home_[a-z_]+$")
+HOME_DOUBLE_CLICK_S = 5  # two clicks on the same Home button this close together count once
+NOT_YOURS = "These buttons were for <@{owner}>. Mention me and ask, and I'll answer you."
+
+
+def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
+    return str(context.team_id or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+               or context.enterprise_id or "")
+
+
+def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
+    async def on_button(ack, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:  # noqa: ANN001
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        user = (body.get("user") or {}).get("id")
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        message = body.get("message") or {}
+        ts = message.get("ts") or container.get("message_ts")
+        payload = str(action.get("value") or "")
+        if not (user and channel and ts and payload):
+            return
+        owner = blocks.button_owner(action.get("block_id"))
+        if owner and owner != user:
+            await outbox.ephemeral(client, channel, user, NOT_YOURS.format(owner=owner), message.get("thread_ts"))
+            return
+        if not await gw.state.first_time(f"slack:click:{channel}:{ts}"):
+            log.info("slack: second click on %s:%s ignored", channel, ts)
+            return
+        chosen = str((action.get("text") or {}).get("text") or payload)
+        await outbox.update(client, channel, ts, text=f"{blocks.fallback_text(message)} ({chosen})",
+                            blocks=blocks.answered_blocks(message.get("blocks") or [], chosen, user))
+        turns.submit(Turn(client=client, team=_team(body, context), user=user, text=payload, channel=channel,
+                          is_dm=str(channel).startswith("D"), thread_ts=message.get("thread_ts"), message_ts=ts,
+                          source="click"))
+
+    async def on_home_button(ack, body: dict[str, Any], context: AsyncBoltContext,  # noqa: ANN001
+                             client: AsyncWebClient) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        user = (body.get("user") or {}).get("id")
+        payload = str(action.get("value") or "")
+        if not user or not payload:
+            return
+        team = _team(body, context)
+        moment = int(float(action.get("action_ts") or time.time()) // HOME_DOUBLE_CLICK_S)
+        title = str((action.get("text") or {}).get("text") or payload)
+        turns.submit(Turn(client=client, team=team, user=user, text=payload, channel=None, echo=title,
+                          source="home", keys=(f"slack:home:{team}:{user}:{action.get('action_id')}:{moment}",)))
+
+    app.action(blocks.BUTTON_ACTION_PATTERN)(on_button)
+    app.action(HOME_ACTION)(on_home_button)

@@ -1,0 +1,168 @@
+"""The slack-bolt ``AsyncApp`` and how Slack reaches it.
+
+Modes, from the settings (bot/gateway/config.py, SLACK_*):
+- one workspace: ``SLACK_BOT_TOKEN``;
+- many workspaces: ``SLACK_CLIENT_ID`` + ``SLACK_CLIENT_SECRET`` (OAuth install at
+  ``/slack/install``, Slack comes back to ``/slack/oauth_redirect``; installations and OAuth states
+  in the gateway database);
+and for either, events over HTTP (``/slack/events``, needs ``SLACK_SIGNING_SECRET``) and/or over
+Socket Mode (``SLACK_APP_TOKEN``: the gateway dials out, no public URL needed).
+
+HTTP requests are checked before bolt sees them: the signature (HMAC-SHA256 of
+``v0:<timestamp>:<body>`` with the signing secret), a timestamp within 5 minutes, and a signature
+never seen before (a replayed request is refused even inside the 5 minutes).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ..app import Gateway
+from ..config import GatewaySettings
+from . import clicks, command, events, home
+from .identity import Directory
+from .install import InstallationStore, StateStore
+from .outbox import Outbox
+from .turns import Turns
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+class SlackConfigError(ValueError):
+    """The SLACK_* settings are incomplete or contradictory (the message says how)."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    oauth: bool  # many workspaces (else: one bot token)
+    http: bool  # /slack/events with a signing secret
+    socket: bool  # Socket Mode with an app-level token
+
+
+def mode_of(settings: GatewaySettings) -> Mode | None:
+    """How Slack is connected, or None when no Slack setting is given (Slack stays off)."""
+    s = settings
+    given = [s.slack_bot_token, s.slack_signing_secret, s.slack_app_token, s.slack_client_id, s.slack_client_secret]
+    if not any(given):
+        return None
+    oauth = bool(s.slack_client_id or s.slack_client_secret)
+    if oauth and not (s.slack_client_id and s.slack_client_secret):
+        raise SlackConfigError("Slack OAuth needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+    if oauth and s.slack_bot_token:
+        raise SlackConfigError("set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET "
+                               "(OAuth install, many workspaces), not both")
+    if not oauth and not s.slack_bot_token:
+        raise SlackConfigError("Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                               "SLACK_CLIENT_SECRET (OAuth install)")
+    if oauth and not s.slack_signing_secret:
+        raise SlackConfigError("the OAuth install needs SLACK_SIGNING_SECRET")
+    if not (s.slack_signing_secret or s.slack_app_token):
+        raise SlackConfigError("Slack events need SLACK_SIGNING_SECRET (HTTP Events API) or SLACK_APP_TOKEN "
+                               "(Socket Mode)")
+    return Mode(oauth=oauth, http=bool(s.slack_signing_secret), socket=bool(s.slack_app_token))
+
+
+def web_client(settings: GatewaySettings, token: str | None = None) -> AsyncWebClient:
+    """Slack's Web API with a timeout, and 429s retried after their Retry-After."""
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, timeout=max(1, math.ceil(settings.slack_api_timeout_s)),
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                        AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries)])
+
+
+def bolt_app(gw: Gateway, mode: Mode) -> AsyncApp:
+    s = gw.settings
+    client = web_client(s, None if mode.oauth else s.slack_bot_token)
+    common = dict(client=client, signing_secret=s.slack_signing_secret or None,
+                  request_verification_enabled=mode.http, process_before_response=False)
+    if not mode.oauth:
+        return AsyncApp(token=s.slack_bot_token, **common)
+    engine = gw.state.engine
+    oauth = AsyncOAuthSettings(
+        client_id=s.slack_client_id, client_secret=s.slack_client_secret,
+        scopes=[x.strip() for x in s.slack_scopes.split(",") if x.strip()],
+        redirect_uri=s.gateway_public_url.rstrip("/") + REDIRECT_PATH,
+        install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
+        installation_store=InstallationStore(s.slack_client_id, engine), state_store=StateStore(engine))
+    app = AsyncApp(oauth_settings=oauth, **common)
+    app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked: forget the tokens
+    return app
+
+
+class SlackChannel:
+    """Everything the Slack channel holds: the bolt app, the turn queues, the posting queues."""
+
+    def __init__(self, gw: Gateway, mode: Mode) -> None:
+        self.gw, self.mode = gw, mode
+        self.app = bolt_app(gw, mode)
+        self.directory = Directory(gw.billing, ttl=gw.settings.slack_user_cache_s)
+        self.outbox = Outbox()
+        self.turns = Turns(gw, self.directory, self.outbox)
+        self.handler = AsyncSlackRequestHandler(self.app)
+        self.verifier = SignatureVerifier(gw.settings.slack_signing_secret) if mode.http else None
+        self.socket: AsyncSocketModeHandler | None = None
+        events.register(self.app, self.turns)
+        clicks.register(self.app, gw, self.turns, self.outbox)
+        home.register(self.app, gw.billing, self.directory)
+        command.register(self.app, self.turns)
+
+    async def events(self, request: Request) -> Response:
+        """``POST /slack/events``: events, interactivity and slash commands, all signed."""
+        body = await request.body()
+        signature = request.headers.get("x-slack-signature", "")
+        if self.verifier is None or not self.verifier.is_valid_request(body, dict(request.headers)):
+            return Response("invalid signature or stale timestamp", status_code=401)
+        if not await self.gw.state.first_time(f"slack:sig:{signature}"):
+            log.warning("slack: a replayed request was refused")
+            return Response("replayed request", status_code=401)
+        return await self.handler.handle(request)
+
+    async def oauth(self, request: Request) -> Response:
+        return await self.handler.handle(request)
+
+    async def start(self) -> None:
+        if self.mode.socket:
+            self.socket = AsyncSocketModeHandler(self.app, self.gw.settings.slack_app_token,
+                                                 web_client=web_client(self.gw.settings))
+            await self.socket.connect_async()
+            log.info("slack: Socket Mode connected")
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.close_async()
+        await self.turns.drain()
+
+
+def mount(app: FastAPI, gw: Gateway) -> SlackChannel | None:
+    mode = mode_of(gw.settings)
+    if mode is None:
+        log.info("slack: no SLACK_* settings; the Slack channel is off")
+        return None
+    slack = SlackChannel(gw, mode)
+    if mode.http:
+        app.add_api_route(EVENTS_PATH, slack.events, methods=["POST"], include_in_schema=False)
+    if mode.oauth:
+        app.add_api_route(INSTALL_PATH, slack.oauth, methods=["GET"], include_in_schema=False)
+        app.add_api_route(REDIRECT_PATH, slack.oauth, methods=["GET"], include_in_schema=False)
+    gw.on_startup.append(slack.start)
+    gw.on_shutdown.append(slack.stop)
+    app.state.slack = slack
+    log.info("slack: on (%s, %s)", "OAuth install" if mode.oauth else "one workspace",
+             " + ".join(x for x, on in (("HTTP events", mode.http), ("Socket Mode", mode.socket)) if on))
+    return slack
