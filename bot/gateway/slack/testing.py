@@ -30,6 +30,12 @@ class Call:
     args: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] | None = None  # what the mock answered (None: a failure)
+
+    @property
+    def ts(self) -> str | None:
+        """The ts of the message this call posted or updated."""
+        return (self.answer or {}).get("ts") or self.args.get("ts")
 
 
 @dataclass
@@ -200,13 +206,14 @@ class SlackMock:
                 if delay := mock.delays.get(method):
                     time.sleep(delay)
                 with mock._changed:
-                    mock.calls.append(Call(method, args, token))
                     queue = mock.failures.get(method) or []
                     failure = queue[0] if queue else None
                     if failure is not None:
                         failure.times -= 1
                         if failure.times <= 0:
                             queue.pop(0)
+                    answer = mock._answer(method, args) if failure is None else None
+                    mock.calls.append(Call(method, args, token, answer=answer))
                     mock._changed.notify_all()
                 if failure is not None and failure.error:
                     return self._reply(200, {"ok": False, "error": failure.error})
@@ -214,7 +221,7 @@ class SlackMock:
                     headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
                     error = "ratelimited" if failure.status == 429 else "internal_error"
                     return self._reply(failure.status, {"ok": False, "error": error}, headers)
-                self._reply(200, mock._answer(method, args))
+                self._reply(200, answer)
 
             do_GET = do_POST = _serve
 
@@ -258,8 +265,10 @@ class SlackSender:
         }).encode()
 
     def event(self, event: dict[str, Any], event_id: str | None = None, retry: int | None = None) -> httpx.Response:
+        """Send an event; ``retry`` n: Slack's n-th redelivery (a new request, signed at a later time)."""
         headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else None
-        return self.post(self.event_body(event, event_id), "application/json", headers)
+        timestamp = int(time.time()) + retry if retry else None
+        return self.post(self.event_body(event, event_id), "application/json", headers, timestamp)
 
     def dm(self, user: str, text: str, ts: str | None = None, **more: Any) -> dict[str, Any]:
         """A message.im event (not sent: pass it to ``event``)."""
