@@ -169,6 +169,12 @@ def test_forged_stale_and_replayed_requests_are_refused(gateway, slack_api):
     slack_api.quiet(0.5)
     # Only the genuine first request reached the assistant; the refused ones never did.
     assert [c["message"] for c in rasa.calls] == ["add 5 licenses"]
+    # As whom: one conversation per user per workspace, with the identity Slack verified.
+    call = rasa.calls[0]
+    assert call["sender"] == "slack:T0001:UALEX"
+    assert call["metadata"]["identity"] == {"email": "alex@acme.example", "name": "Alex Rivera"}
+    assert {k: call["metadata"][k] for k in ("channel", "team", "slack_channel", "slack_user", "is_dm")} == {
+        "channel": "slack", "team": "T0001", "slack_channel": "DUALEX", "slack_user": "UALEX", "is_dm": True}
 
 
 def test_a_slow_slack_api_does_not_delay_the_ack(gateway, slack_api):
@@ -226,3 +232,29 @@ def test_oauth_install_stores_the_workspace_in_the_gateway_database(gateway, gat
     assert sender.event(sender.dm("UALEX", "hello")).status_code == 200
     posted = slack_api.wait_for("users.info")
     assert posted[0].token == "xoxb-installed-abc"
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_socket_mode_receives_acks_and_passes_events_on(gateway, slack_api):
+    socket = slack_api.enable_socket_mode()
+    served, rasa = gateway(slack_signing_secret="", slack_app_token="xapp-1-test")
+    assert socket.connected.wait(10), "the gateway did not open the Socket Mode connection"
+    assert slack_api.called("apps.connections.open")[0].token == "xapp-1-test"
+    # No HTTP events route without a signing secret: Socket Mode only.
+    assert httpx.post(served.url + "/slack/events", content=b"{}").status_code in (404, 405)
+
+    sender = SlackSender(served.url, SECRET)
+    body = json.loads(sender.event_body(sender.dm("UALEX", "what do we owe?"), event_id="EvSOCKET1"))
+    first = socket.send(body)
+    again = socket.send(body)  # Slack redelivers over the socket too: same event_id
+    assert socket.wait_ack(first) and socket.wait_ack(again)
+    wait_until(lambda: len(rasa.calls) >= 1)
+    slack_api.quiet(0.5)
+    assert [c["message"] for c in rasa.calls] == ["what do we owe?"]
+    assert rasa.calls[0]["metadata"]["identity"]["email"] == "alex@acme.example"

@@ -59,6 +59,7 @@ class SlackMock:
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        self.socket: SocketModeServer | None = None  # set with enable_socket_mode()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -73,7 +74,14 @@ class SlackMock:
         self._thread.start()
         return self
 
+    def enable_socket_mode(self) -> SocketModeServer:
+        """Answer apps.connections.open with a local WebSocket server's address."""
+        self.socket = SocketModeServer().start()
+        return self.socket
+
     def stop(self) -> None:
+        if self.socket is not None:
+            self.socket.stop()
         self.server.shutdown()
         self.server.server_close()
 
@@ -162,6 +170,10 @@ class SlackMock:
                     "token_type": "bot", "access_token": f"xoxb-installed-{args.get('code')}",
                     "bot_user_id": self.bot_user, "team": {"id": self.team, "name": "Acme"}, "enterprise": None,
                     "is_enterprise_install": False}
+        if method == "apps.connections.open":
+            if self.socket is None:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return {"ok": True, "url": self.socket.url}
         return {"ok": True}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -226,6 +238,96 @@ class SlackMock:
             do_GET = do_POST = _serve
 
         return Handler
+
+
+class SocketModeServer:
+    """Slack's Socket Mode end: a WebSocket server on loopback (its own thread and event loop).
+    ``send`` pushes an envelope to the connected app; ``acks`` collects the envelope ids it acked."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        self.acks: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self._sockets: list[Any] = []
+        self._changed = threading.Condition()
+        self.port = 0
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/link"
+
+    def _run(self, coro: Any, timeout: float = 10.0) -> Any:
+        return self._asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self) -> SocketModeServer:
+        from aiohttp import web
+
+        async def link(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse(autoping=True)
+            await ws.prepare(request)
+            self._sockets.append(ws)
+            await ws.send_str(json.dumps({"type": "hello", "num_connections": 1,
+                                          "connection_info": {"app_id": "A0001"}}))
+            self.connected.set()
+            async for message in ws:
+                if message.type.name == "TEXT":
+                    with self._changed:
+                        self.acks.append(json.loads(message.data))
+                        self._changed.notify_all()
+            return ws
+
+        async def serve() -> None:
+            app = web.Application()
+            app.router.add_get("/link", link)
+            self._runner = web.AppRunner(app)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]
+
+        self._thread.start()
+        self._run(serve())
+        return self
+
+    def send(self, payload: dict[str, Any], kind: str = "events_api") -> str:
+        """Push one envelope to the app; its envelope_id."""
+        envelope_id = uuid.uuid4().hex
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
+                    "accepts_response_payload": kind != "events_api", "retry_attempt": 0, "retry_reason": ""}
+
+        async def push() -> None:
+            for ws in self._sockets:
+                if not ws.closed:
+                    await ws.send_str(json.dumps(envelope))
+        self._run(push())
+        return envelope_id
+
+    def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for ack in self.acks:
+                    if ack.get("envelope_id") == envelope_id:
+                        return ack
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"envelope {envelope_id} not acked; acks: {self.acks}")
+                self._changed.wait(left)
+
+    def stop(self) -> None:
+        async def close() -> None:
+            for ws in self._sockets:
+                await ws.close()
+            await self._runner.cleanup()
+        try:
+            self._run(close())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
 
 
 # -- signed requests -----------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ never seen before (a replayed request is refused even inside the 5 minutes).
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -92,7 +94,7 @@ def bolt_app(gw: Gateway, mode: Mode) -> AsyncApp:
     common = dict(client=client, signing_secret=s.slack_signing_secret or None,
                   request_verification_enabled=mode.http, process_before_response=False)
     if not mode.oauth:
-        return AsyncApp(token=s.slack_bot_token, **common)
+        return AsyncApp(**common)  # the client carries the bot token
     engine = gw.state.engine
     oauth = AsyncOAuthSettings(
         client_id=s.slack_client_id, client_secret=s.slack_client_secret,
@@ -140,11 +142,15 @@ class SlackChannel:
         if self.mode.socket:
             self.socket = AsyncSocketModeHandler(self.app, self.gw.settings.slack_app_token,
                                                  web_client=web_client(self.gw.settings))
-            await self.socket.connect_async()
-            log.info("slack: Socket Mode connected")
+            # In the background: slack_sdk retries until Slack answers, and the gateway's other
+            # channels (and /healthz) must not wait for that.
+            self._connecting = asyncio.get_running_loop().create_task(self.socket.connect_async())
 
     async def stop(self) -> None:
         if self.socket is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connecting
             await self.socket.close_async()
         await self.turns.drain()
 
