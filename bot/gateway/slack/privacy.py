@@ -4,7 +4,7 @@ Invoices and any account data go only to a DM. Rasa's replies carry no "private"
 gateway decides from what a reply holds, erring towards private: a reply is private when it names
 an account object (invoice, order, quote, payment, case, handoff, callback or contract number),
 an email address, a signed link, a money confirmation or a pay button, or speaks about "your"
-account, invoices, balance, licenses, card... Prices from the public catalog, FAQ answers,
+invoices, balance, licenses, card, plan... Prices from the public catalog, FAQ answers,
 greetings and "I can help with..." stay in the channel's thread.
 
 An action can also say so itself: ``custom: {"private": true}`` (or false) on a message wins.
@@ -19,8 +19,8 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 SIGNED_LINK = re.compile(r"https?://\S+/(?:v1/|invoice-files|card|pay)\S*", re.I)
 ABOUT_THE_ACCOUNT = re.compile(
     r"\b(?:your|you have|you now have|you owe|you're now on|you are now on)\b[^.\n]{0,40}?"
-    r"\b(?:account|invoices?|balance|contract|subscription|licen[cs]es?|seats?|card|billing|plan|"
-    r"orders?|payments?|cases?|edition|owe|due|total)\b", re.I)
+    r"\b(?:invoices?|balance|contract|licen[cs]es|seats|card|billing (?:address|contact|details|profile)|plan|"
+    r"orders?|payments?|receipt|cases?|owe|due|total)\b", re.I)
 PRIVATE_PAYLOADS = ("/affirm", "/deny", "/pay_invoice")
 
 
