@@ -27,40 +27,67 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 
-def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    return sp.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix
+class _Row:
+    """One message's TEXT sentence features, each featurizer's side by side in the order they were
+    added (as ``Message.get_*_features`` combine them, without their deep copies of the sequence
+    features, which cost more than this whole classifier): the sparse block as damped, unit-length
+    (column, value) pairs, and the dense block as a unit-length vector."""
+
+    __slots__ = ("columns", "values", "sparse_width", "dense")
+
+    def __init__(self, message: Message) -> None:
+        columns, values, offset, dense = [], [], 0, []
+        for f in message.features:
+            if f.attribute != TEXT or f.type != FEATURE_TYPE_SENTENCE:
+                continue
+            if f.is_sparse():
+                coo = f.features.tocoo()
+                columns.append(coo.col.astype(np.int64) + offset)
+                values.append(coo.data.astype(np.float64))
+                offset += coo.shape[1]
+            else:
+                dense.append(np.asarray(f.features, dtype=np.float64).reshape(-1))
+        self.sparse_width = offset
+        if columns:
+            # Sum repeated columns, then damp the counts (log 1 + n) and scale to unit length.
+            self.columns, inverse = np.unique(np.concatenate(columns), return_inverse=True)
+            summed = np.log1p(np.abs(np.bincount(inverse, weights=np.concatenate(values))))
+            self.values = summed / max(float(np.sqrt(summed @ summed)), 1e-12)
+        else:
+            self.columns, self.values = np.zeros(0, dtype=np.int64), np.zeros(0)
+        if dense:
+            vector = np.concatenate(dense)
+            self.dense = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        else:
+            self.dense = None
+
+
+def _widths(rows: List[_Row]) -> Tuple[int, int]:
+    return (max((r.sparse_width for r in rows), default=0),
+            max((len(r.dense) for r in rows if r.dense is not None), default=0))
 
 
 def sentence_matrix(messages: List[Message], dense_weight: float) -> Optional[sp.csr_matrix]:
-    """One row per message: [unit-length log-damped sparse counts | dense_weight x unit embedding]."""
-    sparse_rows, dense_rows = [], []
-    for message in messages:
-        _, sparse = message.get_sparse_features(TEXT)
-        _, dense = message.get_dense_features(TEXT)
-        sparse_rows.append(sp.csr_matrix(sparse.features) if sparse is not None else None)
-        dense_rows.append(np.asarray(dense.features, dtype=np.float64).reshape(1, -1) if dense is not None else None)
+    """One row per message: [sparse block | dense_weight x dense block] (see ``_Row``)."""
+    rows = [_Row(m) for m in messages]
+    sparse_width, dense_width = _widths(rows)
+    if not sparse_width and not dense_width:
+        return None
     blocks = []
-    for rows, is_sparse in ((sparse_rows, True), (dense_rows, False)):
-        width = next((r.shape[1] for r in rows if r is not None), 0)
-        if not width:
-            continue
-        filled = [r if r is not None else (sp.csr_matrix((1, width)) if is_sparse else np.zeros((1, width)))
-                  for r in rows]
-        if is_sparse:
-            block = sp.vstack(filled).tocsr().astype(np.float64)
-            block.data = np.log1p(np.abs(block.data))
-            blocks.append(_unit_rows(block))
-        else:
-            block = np.vstack(filled)
-            norms = np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
-            blocks.append(sp.csr_matrix(block / norms * dense_weight))
-    return sp.hstack(blocks).tocsr() if blocks else None
+    if sparse_width:
+        indptr = np.cumsum([0] + [len(r.columns) for r in rows])
+        blocks.append(sp.csr_matrix((np.concatenate([r.values for r in rows]),
+                                     np.concatenate([r.columns for r in rows]), indptr),
+                                    shape=(len(rows), sparse_width)))
+    if dense_width:
+        blocks.append(sp.csr_matrix(np.vstack([r.dense * dense_weight if r.dense is not None
+                                               else np.zeros(dense_width) for r in rows])))
+    return sp.hstack(blocks).tocsr()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -75,6 +102,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._storage = model_storage
         self._resource = resource
         self.coef, self.intercept, self.classes = weights or (None, None, [])
+        self._split: Optional[List[np.ndarray]] = None
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -95,6 +123,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.coef = model.coef_.astype(np.float32)
         self.intercept = model.intercept_.astype(np.float32)
         self.classes = [str(c) for c in model.classes_]
+        self._split = None
         self.persist()
         return self._resource
 
@@ -116,13 +145,33 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, weights)
 
     # ---- prediction
+    def _weights_by_block(self, widths: List[int]) -> List[np.ndarray]:
+        """The coefficients split into the sparse and the dense block, each transposed to
+        (width, classes) in float64 once, so a prediction gathers only the rows it needs."""
+        if self._split is None or [w.shape[0] for w in self._split] != widths:
+            if sum(widths) != self.coef.shape[1]:
+                raise ValueError(f"feature width {sum(widths)} differs from the trained {self.coef.shape[1]}")
+            bounds = np.cumsum([0, *widths])
+            self._split = [np.ascontiguousarray(self.coef[:, a:b].T, dtype=np.float64)
+                           for a, b in zip(bounds[:-1], bounds[1:])]
+        return self._split
+
     def probabilities(self, messages: List[Message]) -> Optional[np.ndarray]:
-        matrix = sentence_matrix(messages, float(self.config["dense_weight"]))
-        if matrix is None or self.coef is None:
+        if self.coef is None:
             return None
-        if matrix.shape[1] != self.coef.shape[1]:
-            raise ValueError(f"feature width {matrix.shape[1]} differs from the trained {self.coef.shape[1]}")
-        logits = np.asarray(matrix @ self.coef.T) + self.intercept
+        rows = [_Row(m) for m in messages]
+        widths = _widths(rows)
+        if not any(widths):
+            return None
+        sparse_w, dense_w = self._weights_by_block(list(widths))
+        weight = float(self.config["dense_weight"])
+        logits = np.tile(self.intercept.astype(np.float64), (len(rows), 1))
+        for logit, row in zip(logits, rows):
+            # sentence_matrix() @ coef.T, a row at a time, touching only the row's non-zero columns.
+            if len(row.columns):
+                logit += row.values @ sparse_w[row.columns]
+            if row.dense is not None:
+                logit += (row.dense * weight) @ dense_w
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)

@@ -86,3 +86,20 @@ def test_a_message_without_text_is_left_alone(parts):
     message = Message(data={TEXT: ""})
     classifier.process([message])
     assert message.get(INTENT) is None
+
+
+def test_prediction_is_the_trained_model_applied_to_the_training_features(parts):
+    """Prediction takes a shortcut (only the non-zero columns' coefficients, no sparse matrix);
+    it must give what the model it trained gives on the matrix it trained on, including repeated
+    words and a word it never saw."""
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.nlu.linear_intents import sentence_matrix
+
+    _, _, classifier, featurize = parts
+    messages = [featurize(t) for t in ["add add add seats seats", "qwzx", "what's my balance", "hi"]]
+    matrix = sentence_matrix(messages, classifier.config["dense_weight"])
+    reference = LogisticRegression()
+    reference.classes_ = np.array(classifier.classes)
+    reference.coef_, reference.intercept_ = classifier.coef.astype(np.float64), classifier.intercept.astype(np.float64)
+    assert np.allclose(classifier.probabilities(messages), reference.predict_proba(matrix), atol=1e-9)
