@@ -434,6 +434,7 @@
       unread = 0;
       if (!Object.keys(seen).length && greeting === null && greetMessage) {
         greeting = render({ from: "bot", text: greetMessage });
+        greeting.classList.add("greeting");
       }
       connect();
       scrollDown();

@@ -1,0 +1,254 @@
+"""The website widget in a real browser (Debian's Chromium, driven by Playwright) against the
+session's real stack: the demo pricing page at the gateway's root, the widget's WebSocket, Rasa,
+the action server and billing. Screenshots go to artifacts/widget/ (gitignored)."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from PIL import Image, ImageStat
+from sqlalchemy import select
+
+from bot.billing.adapters.orm import Invoice
+from bot.runner import ROOT
+from tests.conftest import reset
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHOTS = ROOT / "artifacts" / "widget"
+TURN_MS = 45_000  # a turn in CI on 2 busy cores; usually 1-3 s
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def launch(playwright):  # noqa: ANN001, ANN201
+    if not CHROMIUM.exists():
+        pytest.fail("no /usr/bin/chromium: apt-get install -y chromium chromium-driver (.ci/run does)", pytrace=False)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with playwright_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+class Widget:
+    """One browser page with the widget; selectors pierce its (open) shadow root."""
+
+    def __init__(self, page, base: str) -> None:  # noqa: ANN001
+        self.page = page
+        self.base = base
+        self.problems: list[str] = []
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("console", lambda m: self.problems.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+
+    def goto(self, path: str = "/") -> Widget:
+        self.page.goto(self.base + path)
+        self.page.wait_for_selector("#account-assistant[data-state=ready]", state="attached", timeout=20_000)
+        return self
+
+    def open(self) -> None:
+        if self.page.locator(".panel").is_hidden():
+            self.page.click("button.launcher")
+        self.page.wait_for_selector(".panel", state="visible")
+
+    def replies(self) -> int:
+        return self.page.locator(".row.bot[data-seq], .row.agent[data-seq]").count()
+
+    def say(self, text: str) -> str:
+        """Type and send with Enter; the text of the bot's reply (all its messages)."""
+        before = self.replies()
+        self.page.fill("#aa-input", text)
+        self.page.press("#aa-input", "Enter")
+        return self.wait_reply(before)
+
+    def wait_reply(self, before: int) -> str:
+        self.page.wait_for_function(
+            "n => document.querySelector('#account-assistant').shadowRoot"
+            ".querySelectorAll('.row.bot[data-seq], .row.agent[data-seq]').length > n", arg=before, timeout=TURN_MS)
+        self.page.wait_for_function(  # the turn is over: the typing dots are gone
+            "() => document.querySelector('#account-assistant').shadowRoot.querySelector('.typing').hidden",
+            timeout=TURN_MS)
+        rows = self.page.locator(".row.bot[data-seq], .row.agent[data-seq]")
+        return "\n".join(rows.nth(i).locator(".bubble").inner_text() for i in range(before, rows.count()))
+
+    def quick_replies(self) -> list[str]:
+        return self.page.locator(".buttons.quick button").all_inner_texts()
+
+    def user_rows(self) -> list[str]:
+        return [t.strip() for t in self.page.locator(".row.user .bubble").all_inner_texts()]
+
+
+@pytest.fixture
+def widget(browser, stack, billing_db) -> Iterator:
+    reset(billing_db)
+    contexts = []
+
+    def make(path: str = "/", viewport: dict | None = None, context=None) -> Widget:  # noqa: ANN001
+        if context is None:
+            context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
+            contexts.append(context)
+        return Widget(context.new_page(), stack.gateway_url).goto(path)
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def assert_not_blank(path: Path) -> None:
+    image = Image.open(path).convert("RGB")
+    stat = ImageStat.Stat(image)
+    colours = len(set(image.resize((120, 120)).getdata()))
+    assert max(stat.stddev) > 10 and colours > 20, f"{path} looks blank ({stat.stddev}, {colours} colours)"
+
+
+def test_a_visitor_asks_a_pricing_question_on_the_demo_page(widget):
+    w = widget("/")
+    page = w.page
+    assert "$165.00" in page.inner_text("main") and "Enterprise" in page.inner_text("main")  # read from billing
+    page.wait_for_selector(".greet", state="visible")  # the page's proactive greeting
+    w.open()
+    assert page.evaluate("() => document.querySelector('#account-assistant').shadowRoot.activeElement.id") == "aa-input"
+    reply = w.say("how much is Enterprise for 40 users?")
+    assert "$6,600.00" in reply and "$165.00" in reply, reply
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "widget-open.png"))
+    assert_not_blank(SHOTS / "widget-open.png")
+    assert not w.problems, w.problems
+
+
+def test_golden_2_logged_in_admin_gets_the_latest_invoice_and_a_working_link(widget, billing_db, stack):
+    w = widget("/account")
+    w.open()
+    assert "Alex Rivera" in w.page.inner_text(".who")
+    details = w.say("send me last invoice")
+    with billing_db.session() as s:
+        latest = s.scalar(select(Invoice).where(Invoice.number == "INV-1042"))
+        amount = f"${latest.total / 100:,.2f}"
+        issued = f"{latest.issue_date:%b} {latest.issue_date.day}, {latest.issue_date.year}"
+        status = latest.status
+    assert "INV-1042" in details and amount in details and issued in details, details
+    assert ("paid" if status == "paid" else "due") in details, details
+    link = w.page.locator(".row.bot a[href*='/v1/invoice-files/']").last
+    assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
+    pdf = httpx.get(link.get_attribute("href"), timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.status_code
+    mails_before = set((stack.data_dir / "outbox").glob("*.eml"))
+    sent = w.say("email it to ap@acme.example")
+    assert "ap@acme.example" in sent and "INV-1042" in sent, sent
+    mails = set((stack.data_dir / "outbox").glob("*.eml")) - mails_before
+    assert len(mails) == 1 and "ap@acme.example" in mails.pop().read_text(errors="replace")
+    assert not w.problems, w.problems
+
+
+def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widget, browser):
+    w = widget("/account")
+    w.open()
+    w.say("add 5 licenses")
+    assert "Enterprise" in w.quick_replies(), w.quick_replies()
+    before = w.replies()
+    w.page.locator(".buttons.quick button", has_text="Enterprise").click()
+    assert w.page.locator(".buttons.quick button", has_text="Enterprise").count() == 0  # gone at once
+    quote = w.wait_reply(before)
+    assert "$165.00" in quote, quote
+    assert w.user_rows()[-1] == "Enterprise"
+    assert "Yes" in w.quick_replies()
+    # a second tab of the same customer shows the same conversation
+    other = Widget(w.page.context.new_page(), w.base).goto("/account")
+    other.open()
+    other.page.wait_for_function(
+        "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.row.user').length >= 2")
+    assert other.user_rows()[-2:] == ["add 5 licenses", "Enterprise"]
+    other.page.close()
+    # reload: the history comes back from the server, the panel stays open, old buttons stay gone
+    w.page.reload()
+    w.page.wait_for_selector("#account-assistant[data-state=ready]", state="attached")
+    w.page.wait_for_selector(".panel", state="visible")
+    w.page.wait_for_selector(".row.user")
+    assert w.user_rows()[-2:] == ["add 5 licenses", "Enterprise"]
+    assert "$165.00" in w.page.locator(".row.bot").last.inner_text()
+    assert {"Yes", "No"} <= set(w.quick_replies())
+    assert "Inbox" not in w.quick_replies()  # the product question's buttons were used
+    before = w.replies()
+    w.page.locator(".buttons.quick button", has_text="No").click()  # leave billing as it was
+    w.wait_reply(before)
+    assert w.quick_replies() == [] or "Yes" not in w.quick_replies()
+
+
+def test_keyboard_only(widget):
+    w = widget("/")
+    page = w.page
+    for _ in range(40):  # Tab through the page until the launcher has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("() => { const r = document.querySelector('#account-assistant').shadowRoot;"
+                         " return !!r.activeElement && r.activeElement.classList.contains('launcher'); }"):
+            break
+    else:
+        pytest.fail("the launcher is never reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".panel", state="visible")
+    assert page.evaluate("() => document.querySelector('#account-assistant').shadowRoot.activeElement.id") == "aa-input"
+    before = w.replies()
+    page.keyboard.type("how much is Professional for 10 users?")
+    page.keyboard.press("Enter")
+    reply = w.wait_reply(before)
+    assert "$800.00" in reply, reply
+    outline = page.evaluate("() => getComputedStyle(document.querySelector('#account-assistant').shadowRoot"
+                            ".activeElement).outlineStyle")
+    assert outline != "none"  # the focus is visible
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".panel", state="hidden")
+    assert page.evaluate("() => document.querySelector('#account-assistant').shadowRoot.activeElement.className") \
+        == "launcher"
+    assert page.get_attribute("button.launcher", "aria-expanded") == "false"
+
+
+def test_an_html_message_renders_as_text(widget):
+    w = widget("/")
+    w.open()
+    attack = "<img src=x onerror=alert(1)>"
+    w.say(attack)
+    assert w.user_rows()[-1] == attack
+    assert w.page.evaluate("() => document.querySelector('#account-assistant').shadowRoot"
+                           ".querySelectorAll('.log img').length") == 0
+    time.sleep(0.5)
+    assert not any(p.startswith("dialog") for p in w.problems), w.problems
+    page_xss = w.page.evaluate("() => document.querySelectorAll('img[src=x]').length")
+    assert page_xss == 0
+
+
+def test_a_forged_jwt_is_refused(widget):
+    forged = jwt.encode({"email": "alex@acme.example", "name": "Alex Rivera", "aud": "account-assistant",
+                         "iss": "https://vendor.example", "exp": int(time.time()) + 600},
+                        "not-the-vendors-secret-at-all-32-bytes", algorithm="HS256")
+    w = widget("/")
+    w.open()
+    w.page.evaluate("token => window.AccountAssistant.login(token)", forged)  # as a vendor page would
+    w.page.wait_for_selector(".state.bad", state="visible", timeout=10_000)
+    assert "couldn't verify your sign-in" in w.page.inner_text(".state")
+    assert w.page.is_disabled("#aa-input") and w.page.locator(".who").is_hidden()
+    assert w.page.locator(".row.bot[data-seq]").count() == 0
+
+
+def test_usable_at_360_px_wide(widget):
+    w = widget("/", viewport={"width": 360, "height": 740})
+    w.open()
+    reply = w.say("how much is Essentials for 5 users?")
+    assert "$125.00" in reply, reply
+    box = w.page.locator(".panel").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+    composer = w.page.locator("#aa-input").bounding_box()
+    assert composer["y"] + composer["height"] <= 740
+    assert w.page.evaluate("() => document.documentElement.scrollWidth") <= 360  # nothing sticks out
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w.page.screenshot(path=str(SHOTS / "widget-360px.png"))
+    assert_not_blank(SHOTS / "widget-360px.png")
