@@ -222,6 +222,7 @@ def main() -> None:
   Rasa:           {stack.webhook_url}   (the gateway's channel; token GATEWAY_TOKEN)
   Action server:  {stack.actions_url}/health
   Gateway:        {stack.gateway_url}/healthz
+  Demo page:      {stack.gateway_url}/   (pricing, the chat widget; signed in as alex@acme.example: {stack.gateway_url}/account)
   Chat here:      make shell      Stop: Ctrl-C
 """, flush=True)
     try:
