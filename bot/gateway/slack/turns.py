@@ -49,6 +49,9 @@ MOVED_TO_DM = "<@{user}> I've answered you in a direct message: account details 
 NO_DM = ("<@{user}> that answer holds account details, which I only send in a direct message, and I couldn't "
          "open one. Please message me directly.")
 NOT_NOW = "I can't act on that right now, so nothing was done. Please try again in a minute."
+MAX_TEXT = 4000  # Rasa's gateway channel takes at most 5,000 characters
+TOO_LONG = ("That message is too long for me ({n:,} characters). Please ask in a few sentences, under "
+            f"{MAX_TEXT:,} characters.")
 
 
 @dataclass
@@ -144,7 +147,9 @@ class Turns:
         who = await self.directory.user(turn.client, turn.team, turn.user)
         notes = await self._notes(turn, who)
         messages: list[dict[str, Any]] = []
-        if turn.text.strip():
+        if len(turn.text) > MAX_TEXT:
+            messages = [{"text": TOO_LONG.format(n=len(turn.text))}]
+        elif turn.text.strip():
             messages = await self._ask_rasa(turn, who)
         if turn.files:
             notes.append(NO_FILES)
