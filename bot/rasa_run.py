@@ -1,14 +1,26 @@
-"""`python -m bot.rasa_run run ...`: the `rasa` command, with one fix to Rasa 3.6's turn hot path.
+"""`python -m bot.rasa_run run ...`: the `rasa` command, with three fixes to Rasa 3.6's turn hot path.
 
 bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench); the
-arguments are `rasa`'s own. Plain `rasa run` works too, just slower.
+arguments are `rasa`'s own. Plain `rasa run` works too, just slower. Each fix was found with
+py-spy on the Rasa process during the turn benchmark, and none changes what Rasa does.
 
-The fix: after each custom action, Rasa checks the action server's answer against a JSON schema
+1. Action answers: after each custom action, Rasa checks the action server's answer against a JSON schema
 with ``jsonschema.validate(answer, schema)``, which first validates the *schema* itself against
 the JSON Schema meta-schema (``check_schema``), on every call. With jsonschema 4.17 that costs
 about a third of the Rasa process's CPU time per billing turn (measured with py-spy during the
 turn benchmark). Here the schema is checked once and its validator kept; every answer is still
 validated the same way, with the same error (``best_match``, Rasa's message appended).
+
+2. Event types: reading a tracker turns every stored event back into an object, and Rasa finds
+each event's class by walking all subclasses of ``Event`` (with ``inspect.isabstract`` on each)
+for every event: 5 % of the process's time under load. The lookup is kept in a dict; an unknown
+name still goes through Rasa's own lookup (and its error).
+
+3. Connections to the action server: Rasa opens a new aiohttp session, so a new TCP connection,
+for every action call (6 % of the time, and as much again in the action server accepting them).
+Here each endpoint keeps one session per event loop and reuses its connections. Idle connections
+are dropped after 2 s, before the action server's own keep-alive limit (5 s) could close one
+under a request.
 """
 from __future__ import annotations
 
@@ -51,8 +63,82 @@ def _patch_action_result_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
-def main() -> None:
+def _patch_event_type_lookup() -> None:
+    from rasa.shared.core.events import Event
+
+    original = Event.__dict__["resolve_by_type"].__func__
+    if getattr(original, "_cached", False):
+        return
+    known: dict[str, type] = {}
+
+    def resolve_by_type(type_name: str, default: type | None = None) -> type | None:
+        found = known.get(type_name)
+        if found is None:
+            found = original(type_name, default)
+            if found is not None and found is not default:
+                known[type_name] = found
+        return found
+
+    resolve_by_type._cached = True  # type: ignore[attr-defined]
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+
+
+KEEP_ALIVE_S = 2.0
+
+
+class _KeptSession:
+    """``async with endpoint.session() as s`` without closing ``s`` at the end."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def _patch_endpoint_sessions() -> None:
+    import asyncio
+    import weakref
+
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+    original = EndpointConfig.session
+    if getattr(original, "_kept", False):
+        return
+
+    def session(self: EndpointConfig) -> Any:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return original(self)  # not in a loop: Rasa's own, closed after use
+        kept = self.__dict__.setdefault("_kept_sessions", weakref.WeakKeyDictionary())
+        current = kept.get(loop)
+        if current is None or current.closed:
+            # what Rasa's session() sets (headers, basic auth, timeout), plus the keep-alive limit
+            auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+                    if self.basic_auth else None)
+            current = kept[loop] = aiohttp.ClientSession(
+                headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_S))
+        return _KeptSession(current)
+
+    session._kept = True  # type: ignore[attr-defined]
+    EndpointConfig.session = session  # type: ignore[method-assign]
+
+
+def patch_rasa() -> None:
+    """All three fixes (each is applied once, however often this is called)."""
     _patch_action_result_validation()
+    _patch_event_type_lookup()
+    _patch_endpoint_sessions()
+
+
+def main() -> None:
+    patch_rasa()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -1,6 +1,7 @@
 """What bot/tracker_store.py and bot/rasa_run.py change in Rasa, and what they must not change:
 the tracker store keeps Rasa's SQL tables and data, on a WAL journal with pooled connections;
-action-server answers are still validated against Rasa's schema, with Rasa's error.
+action-server answers are still validated against Rasa's schema, with Rasa's error; event types
+resolve as Rasa resolves them; calls to the action server share a connection.
 
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
            tests/rasa_env/test_rasa_speed.py
@@ -92,3 +93,51 @@ def test_action_answers_are_still_validated():
     with pytest.raises(ValidationError) as raised:
         action._validate_action_result({"events": [{"event": "slot", "value": 1, "timestamp": "noon"}]})
     assert "Failed to validate Action server response" in raised.value.message
+
+
+def test_event_types_resolve_as_rasa_resolves_them():
+    from rasa.shared.core.events import Event
+
+    from bot.rasa_run import patch_rasa
+
+    patch_rasa()
+    patch_rasa()
+    assert Event.resolve_by_type("user") is UserUttered and Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("user") is UserUttered  # from the dict this time
+    assert Event.resolve_by_type("topic") is None  # Rasa's backwards-compatible answer
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+
+
+async def test_calls_to_an_endpoint_reuse_one_connection():
+    """Three action calls, one TCP connection; the server still sees Rasa's headers."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_run import patch_rasa
+
+    patch_rasa()
+    peers, auth = [], []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername")[1])
+        auth.append(request.headers.get("X-Test"))
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Test": "yes"})
+        for _ in range(3):
+            assert await endpoint.request(json={"next_action": "x"}, method="post") == {"events": [], "responses": []}
+        assert len(peers) == 3 and len(set(peers)) == 1 and auth == ["yes"] * 3
+    finally:
+        async with endpoint.session() as session:
+            await session.close()
+        await runner.cleanup()
