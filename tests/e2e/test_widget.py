@@ -150,7 +150,7 @@ def test_golden_2_logged_in_admin_gets_the_latest_invoice_and_a_working_link(wid
     assert not w.problems, w.problems
 
 
-def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widget, browser):
+def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widget):
     w = widget("/account")
     w.open()
     w.say("add 5 licenses")
@@ -160,28 +160,31 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
     assert w.page.locator(".buttons.quick button", has_text="Enterprise").count() == 0  # gone at once
     quote = w.wait_reply(before)
     assert "$165.00" in quote, quote
-    assert w.user_rows()[-1] == "Enterprise"
-    assert "Yes" in w.quick_replies()
-    # a second tab of the same customer shows the same conversation
-    other = Widget(w.page.context.new_page(), w.base).goto("/account")
-    other.open()
-    other.page.wait_for_function(
-        "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.row.user').length >= 2")
-    assert other.user_rows()[-2:] == ["add 5 licenses", "Enterprise"]
-    other.page.close()
-    # reload: the history comes back from the server, the panel stays open, old buttons stay gone
+    assert w.user_rows()[-1] == "Enterprise" and {"Yes", "No"} <= set(w.quick_replies())
+    # reload: the history comes back from the server, the panel stays open, used buttons stay gone
     w.page.reload()
     w.page.wait_for_selector("#account-assistant[data-state=ready]", state="attached")
     w.page.wait_for_selector(".panel", state="visible")
     w.page.wait_for_selector(".row.user")
     assert w.user_rows()[-2:] == ["add 5 licenses", "Enterprise"]
     assert "$165.00" in w.page.locator(".row.bot").last.inner_text()
-    assert {"Yes", "No"} <= set(w.quick_replies())
-    assert "Inbox" not in w.quick_replies()  # the product question's buttons were used
+    assert {"Yes", "No"} <= set(w.quick_replies()) and "Inbox" not in w.quick_replies()
+    assert w.page.locator("[aria-live]").inner_text().strip() == ""  # restored history is not read out
+    assert w.page.locator(".row .meta").first.get_attribute("datetime")  # timestamps
+    # a second tab of the same customer shows the same conversation; closed, it counts unread replies
+    other = Widget(w.page.context.new_page(), w.base).goto("/account")
+    other.page.wait_for_function(
+        "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.row.user').length >= 2")
+    assert other.user_rows()[-2:] == ["add 5 licenses", "Enterprise"]
+    other.page.click(".close")
     before = w.replies()
     w.page.locator(".buttons.quick button", has_text="No").click()  # leave billing as it was
     w.wait_reply(before)
-    assert w.quick_replies() == [] or "Yes" not in w.quick_replies()
+    assert "Yes" not in w.quick_replies()
+    other.page.wait_for_selector(".badge", state="visible", timeout=10_000)
+    assert other.page.inner_text(".badge") == "1"
+    assert "1 unread" in other.page.get_attribute("button.launcher", "aria-label")
+    assert other.user_rows()[-1] == "No" and "Yes" not in other.quick_replies()
 
 
 def test_keyboard_only(widget):
@@ -212,18 +215,24 @@ def test_keyboard_only(widget):
     assert page.get_attribute("button.launcher", "aria-expanded") == "false"
 
 
-def test_an_html_message_renders_as_text(widget):
+def test_an_html_message_renders_as_text_and_the_markdown_subset_works(widget):
     w = widget("/")
     w.open()
     attack = "<img src=x onerror=alert(1)>"
     w.say(attack)
     assert w.user_rows()[-1] == attack
-    assert w.page.evaluate("() => document.querySelector('#account-assistant').shadowRoot"
-                           ".querySelectorAll('.log img').length") == 0
-    time.sleep(0.5)
+    count_imgs = ("() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.log img').length"
+                  " + document.querySelectorAll('img[src=x]').length")
+    assert w.page.evaluate(count_imgs) == 0
+    # the same renderer as the bot's messages: links, phone numbers, bold; HTML stays text
+    w.say("call 1-800-667-6389 or read https://docs.vendor.example/widget. **now** <b>plain</b>")
+    row = w.page.locator(".row.user").last
+    assert row.locator("a[href='tel:+18006676389']").inner_text() == "1-800-667-6389"
+    web = row.locator("a[href='https://docs.vendor.example/widget']")
+    assert web.get_attribute("target") == "_blank" and web.get_attribute("rel") == "noopener noreferrer nofollow"
+    assert row.locator("strong").inner_text() == "now" and "<b>plain</b>" in row.inner_text()
+    time.sleep(0.3)
     assert not any(p.startswith("dialog") for p in w.problems), w.problems
-    page_xss = w.page.evaluate("() => document.querySelectorAll('img[src=x]').length")
-    assert page_xss == 0
 
 
 def test_a_forged_jwt_is_refused(widget):
@@ -239,7 +248,7 @@ def test_a_forged_jwt_is_refused(widget):
     assert w.page.locator(".row.bot[data-seq]").count() == 0
 
 
-def test_usable_at_360_px_wide(widget):
+def test_usable_at_360_px_wide_in_dark_mode_and_without_motion(widget):
     w = widget("/", viewport={"width": 360, "height": 740})
     w.open()
     reply = w.say("how much is Essentials for 5 users?")
@@ -252,3 +261,36 @@ def test_usable_at_360_px_wide(widget):
     SHOTS.mkdir(parents=True, exist_ok=True)
     w.page.screenshot(path=str(SHOTS / "widget-360px.png"))
     assert_not_blank(SHOTS / "widget-360px.png")
+    w.page.emulate_media(color_scheme="dark", reduced_motion="reduce")
+    panel_style = ("() => { const p = document.querySelector('#account-assistant').shadowRoot.querySelector('.panel');"
+                   " const s = getComputedStyle(p); return [s.backgroundColor, s.animationName]; }")
+    background, animation = w.page.evaluate(panel_style)
+    assert background == "rgb(28, 31, 36)" and animation == "none", (background, animation)
+    w.page.screenshot(path=str(SHOTS / "widget-360px-dark.png"))
+    assert_not_blank(SHOTS / "widget-360px-dark.png")
+
+
+def test_it_reconnects_and_sends_what_was_typed_while_the_gateway_was_down(widget, stack):
+    """Last in this file: it restarts the session's gateway."""
+    w = widget("/")
+    w.open()
+    w.say("how much is Enterprise for 40 users?")
+    gateway = stack.service("gateway")
+    gateway.stop()
+    try:
+        w.page.wait_for_selector(".state:not([hidden])", timeout=10_000)
+        assert "connect" in w.page.inner_text(".state").lower()
+        before = w.replies()
+        w.page.fill("#aa-input", "how much is Dialer for 3 users?")
+        w.page.press("#aa-input", "Enter")
+        assert w.page.locator(".row.user.pending").count() == 1
+    finally:
+        gateway.start()
+        gateway.wait_ready(60)
+    reply = w.wait_reply(before)
+    assert "$225.00" in reply, reply
+    assert w.page.locator(".row.user.pending").count() == 0 and w.page.locator(".state").is_hidden()
+    assert w.user_rows().count("how much is Dialer for 3 users?") == 1
+    w.page.reload()
+    w.page.wait_for_selector(".row.user")
+    assert w.user_rows().count("how much is Dialer for 3 users?") == 1  # stored once

@@ -275,6 +275,14 @@ def test_other_origins_are_refused(client, fake_rasa, origin):
     assert error["code"] == "origin" and "isn't allowed" in error["message"] and code == 4003
 
 
+def test_a_laptop_gateway_admits_localhost_and_127_0_0_1_alike(client):
+    for origin in ("http://localhost:8080", "http://127.0.0.1:8080"):
+        ws = open_ws(client, origin=origin)
+        assert until(ws, "welcome")["type"] == "welcome"
+        ws.close()
+    assert closed_with(open_ws(client, origin="http://localhost:8081"))[1] == 4003
+
+
 def test_the_allowlist_admits_the_vendors_site(gateway_state, fake_rasa):
     with make_client(gateway_state, fake_rasa, widget_allowed_origins="https://www.vendor.example, https://shop.vendor.example:8443") as c:
         for origin in ("https://www.vendor.example", "HTTPS://WWW.VENDOR.EXAMPLE:443", "https://shop.vendor.example:8443"):

@@ -72,7 +72,13 @@ class Origins:
     def __init__(self, settings: GatewaySettings) -> None:
         listed = [o.strip() for o in settings.widget_allowed_origins.split(",") if o.strip()]
         self.any = "*" in listed
-        self.allowed = {origin_of(o) for o in listed if o != "*"} | {origin_of(settings.gateway_public_url)}
+        own = origin_of(settings.gateway_public_url)
+        self.allowed = {origin_of(o) for o in listed if o != "*"} | {own}
+        # On a laptop the demo page is opened as localhost or 127.0.0.1 alike: both are this machine.
+        loopback = re.match(r"^(https?)://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$", own)
+        if loopback:
+            scheme, _, port = loopback.groups()
+            self.allowed |= {f"{scheme}://{host}{port or ''}" for host in ("127.0.0.1", "localhost", "[::1]")}
         self.allowed.discard("")
 
     def allows(self, origin: str | None) -> bool:
