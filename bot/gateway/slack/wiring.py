@@ -10,7 +10,7 @@ Socket Mode (``SLACK_APP_TOKEN``: the gateway dials out, no public URL needed).
 
 HTTP requests are checked before bolt sees them: the signature (HMAC-SHA256 of
 ``v0:<timestamp>:<body>`` with the signing secret), a timestamp within 5 minutes, and a signature
-never seen before (a replayed request is refused even inside the 5 minutes).
+never seen before (a replayed request is refused even inside the 5 minutes; ``ReplayGuard``).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, Response
@@ -44,6 +45,29 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+class ReplayGuard:
+    """Signatures seen in the last five minutes (older requests fail the timestamp check anyway).
+
+    In memory, so the ack path writes nothing: a replay sent to another gateway replica passes
+    here but is still dropped by the durable dedupe of what it carries (event id, message, click,
+    slash command trigger), so it never acts twice either way."""
+
+    WINDOW_S = 5 * 60 + 30
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+
+    def first_time(self, signature: str) -> bool:
+        now = time.monotonic()
+        if len(self._seen) > 50_000:
+            self._seen = {k: t for k, t in self._seen.items() if now - t < self.WINDOW_S}
+        seen = self._seen.get(signature)
+        if seen is not None and now - seen < self.WINDOW_S:
+            return False
+        self._seen[signature] = now
+        return True
 
 
 class SlackConfigError(ValueError):
@@ -119,6 +143,7 @@ class SlackChannel:
         self.handler = AsyncSlackRequestHandler(self.app)
         self.verifier = SignatureVerifier(gw.settings.slack_signing_secret) if mode.http else None
         self.socket: AsyncSocketModeHandler | None = None
+        self.replays = ReplayGuard()
         events.register(self.app, self.turns)
         clicks.register(self.app, gw, self.turns, self.outbox)
         home.register(self.app, gw.billing, self.directory)
@@ -130,7 +155,7 @@ class SlackChannel:
         signature = request.headers.get("x-slack-signature", "")
         if self.verifier is None or not self.verifier.is_valid_request(body, dict(request.headers)):
             return Response("invalid signature or stale timestamp", status_code=401)
-        if not await self.gw.state.first_time(f"slack:sig:{signature}"):
+        if not self.replays.first_time(signature):
             log.warning("slack: a replayed request was refused")
             return Response("replayed request", status_code=401)
         return await self.handler.handle(request)
