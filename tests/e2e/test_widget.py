@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageStat
 from sqlalchemy import select
 
-from bot.billing.adapters.orm import Invoice
+from bot.billing.adapters.orm import Handoff, Invoice
 from bot.runner import ROOT
 from tests.conftest import reset
 
@@ -148,6 +148,37 @@ def test_golden_2_logged_in_admin_gets_the_latest_invoice_and_a_working_link(wid
     mails = set((stack.data_dir / "outbox").glob("*.eml")) - mails_before
     assert len(mails) == 1 and "ap@acme.example" in mails.pop().read_text(errors="replace")
     assert not w.problems, w.problems
+
+
+def test_golden_4_a_visitor_talks_to_sales_and_sees_the_reps_answer(widget, billing_db, stack):
+    w = widget("/")
+    w.open()
+    assert "$6,600.00" in w.say("how much is Enterprise for 40 users?")
+    asked = w.say("can I talk to someone?")
+    for answer in ("Jane Doe", "jane@example.com", "Example Inc"):
+        assert "?" in asked, asked
+        asked = w.say(answer)
+    if "phone" in asked.lower():
+        asked = w.say("+1 415 555 0199")
+    number = re.search(r"HO-\d+", asked)
+    assert number and "Sales" in asked, asked
+    with billing_db.session() as s:
+        handoff = s.scalar(select(Handoff).where(Handoff.id == int(number.group()[3:]) - Handoff.OFFSET))
+        assert handoff.queue == "sales" and handoff.lead_email == "jane@example.com" and handoff.channel == "widget"
+        assert handoff.page_url == stack.gateway_url + "/"
+        conversation = handoff.conversation_id
+    # The rep answers (as the Slack handoff bridge does): the visitor sees it, with the rep's name.
+    w.page.click(".close")
+    pushed = httpx.post(f"{stack.gateway_url}/widget/internal/push", timeout=10,
+                        headers={"Authorization": f"Bearer {stack.gateway_token}"},
+                        json={"conversation_id": conversation, "text": "Hi Jane, Dana from sales here. 40 seats?",
+                              "name": "Dana (Sales)"})
+    assert pushed.status_code == 200, pushed.text
+    w.page.wait_for_selector(".badge", state="visible", timeout=10_000)
+    w.open()
+    rep = w.page.locator(".row.agent").last
+    assert "Dana from sales" in rep.inner_text() and "Dana (Sales)" in rep.locator(".name").inner_text()
+    assert w.page.locator(".badge").is_hidden()
 
 
 def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widget):

@@ -522,3 +522,22 @@ def test_the_demo_pages_can_be_turned_off(gateway_state, fake_rasa):
     with make_client(gateway_state, fake_rasa, widget_demo_page=False) as c:
         assert c.get("/").status_code == 404 and c.get("/account").status_code == 404
         assert c.get("/widget.js").status_code == 200
+
+
+def test_the_internal_push_endpoint_needs_the_token_and_a_real_conversation(client):
+    ws = open_ws(client)
+    visitor = until(ws, "welcome")["visitor"]
+    sender = "wv-" + visitor.split(".")[1]
+    body = {"conversation_id": sender, "text": "Hi, Dana from sales here.", "name": "Dana (Sales)"}
+    assert client.post("/widget/internal/push", json=body).status_code == 401
+    assert client.post("/widget/internal/push", json=body, headers={"authorization": "Bearer wrong"}).status_code == 401
+    auth = {"authorization": "Bearer dev-gateway-token"}
+    assert client.post("/widget/internal/push", json=body, headers=auth).status_code == 404  # nothing said yet
+    say(ws, "can I talk to someone?", "cid-00000001")
+    assert client.post("/widget/internal/push", json={**body, "text": ""}, headers=auth).status_code == 422
+    assert client.post("/widget/internal/push", json={**body, "conversation_id": "x"}, headers=auth).status_code == 422
+    pushed = client.post("/widget/internal/push", json=body, headers=auth)
+    assert pushed.status_code == 200
+    frame = until(ws, "msg", **{"from": "agent"})
+    assert frame["seq"] == pushed.json()["seq"] and frame["name"] == "Dana (Sales)"
+    ws.close()

@@ -7,24 +7,31 @@ Routes:
     GET  /widget.js            the widget (static/widget.js with static/widget.css inside), gzip, ETag
     GET  /widget/static/...    its stylesheet (for browsers without constructable stylesheets), demo CSS
     WS   /widget/ws            the conversation (ws.py has the protocol)
+    POST /widget/internal/push a person's message into a conversation (Bearer GATEWAY_TOKEN; internal)
     GET  /, /account           the demo pricing page, as a visitor and signed in (demo.py)
 
 Modules: identity.py (signed visitor ids, JWT), history.py (messages kept server-side), hub.py
 (one ordered worker per conversation, delivery to every tab), limits.py (rate limits), ws.py.
 
 Other parts of the gateway reach a widget conversation with ``gw.widget.push(sender, text, name=...)``
-(e.g. a sales rep answering a handoff from Slack: the handoff's conversation_id is the sender).
+(e.g. a sales rep answering a handoff from Slack: the handoff's conversation_id is the sender);
+other processes (an agent console, a bridge running elsewhere) POST to /widget/internal/push:
+
+    POST /widget/internal/push   Authorization: Bearer $GATEWAY_TOKEN
+    {"conversation_id": "wv-...", "text": "Hi, Dana from sales here.", "name": "Dana (Sales)"}
+    -> 200 {"seq": 42}; 401 without the token; 404 for a conversation that has no message; 422 bad input
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from .demo import DemoPages
@@ -93,6 +100,28 @@ def mount(app: FastAPI, gw: Gateway) -> None:
     @app.websocket("/widget/ws")
     async def widget_socket(websocket: WebSocket) -> None:
         await endpoint(websocket)
+
+    @app.post("/widget/internal/push", include_in_schema=False)
+    async def widget_push(request: Request) -> Response:
+        scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), settings.gateway_token.encode()):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        sender = body.get("conversation_id") if isinstance(body, dict) else None
+        text = body.get("text") if isinstance(body, dict) else None
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(sender, str) or not sender.startswith(("wv-", "wu-")) or len(sender) > 64 \
+                or not isinstance(text, str) or not text.strip() or len(text) > 8_000 \
+                or not (name is None or isinstance(name, str)):
+            return JSONResponse({"error": "conversation_id (wv-/wu-...), text (1 to 8,000 characters), name?"},
+                                status_code=422)
+        if not await history.exists(sender):
+            return JSONResponse({"error": "no such conversation"}, status_code=404)
+        row = await hub.push(sender, text.strip(), name=name.strip() if name and name.strip() else None)
+        return JSONResponse({"seq": row.id})
 
     if settings.widget_demo_page:
         pages = DemoPages(settings, gw.billing, jwts)

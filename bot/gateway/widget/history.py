@@ -99,7 +99,15 @@ class History:
         with self.engine.connect() as conn:
             return {sender: int(top) for sender, top in conn.execute(query).all()}
 
+    def exists_sync(self, sender: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(messages.c.id).where(messages.c.sender == sender).limit(1)).first() is not None
+
     # -- async ------------------------------------------------------------------------------------
+
+    async def exists(self, sender: str) -> bool:
+        """Whether this conversation has any message (pushes go only to real conversations)."""
+        return await asyncio.to_thread(self.exists_sync, sender)
 
     async def append(self, sender: str, items: list[tuple[str, dict[str, Any]]]) -> list[Row]:
         return await asyncio.to_thread(self.append_sync, sender, items)

@@ -192,11 +192,15 @@ class Hub:
         except Exception:  # noqa: BLE001 - the visitor is told; the worker goes on
             log.exception("widget: turn failed for %s", conv.sender)
             replies = [{"text": RasaUnavailable("unexpected").args[0], "error": True}]
-        if conv.queue.empty():
-            conv.typing = False
-            await self.broadcast(conv.sender, {"type": "typing", "on": False})
-        if not replies:
-            return
+        try:
+            if replies:
+                await self._reply(conv, replies)
+        finally:
+            if conv.queue.empty() and conv.typing:  # more turns queued: the dots stay
+                conv.typing = False
+                await self.broadcast(conv.sender, {"type": "typing", "on": False})
+
+    async def _reply(self, conv: Conversation, replies: list[dict[str, Any]]) -> None:
         try:
             rows = await self.history.append(conv.sender, [("bot", body) for body in replies])
         except Exception:  # noqa: BLE001 - still show the answer to who is connected
