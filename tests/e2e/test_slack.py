@@ -144,6 +144,15 @@ def test_golden_2_asked_in_a_channel_answered_in_a_dm_then_emailed(slack, stack)
     assert len(mails) == 1 and "ap@acme.example" in mails[0].read_text(errors="replace")
 
 
+def test_a_price_asked_in_a_channel_is_answered_in_its_thread(slack):
+    ts = new_ts()
+    slack.send.event(slack.send.mention("UALEX", "how much is Enterprise for 40 users?", channel="CSALES", ts=ts))
+    answer = slack.wait_posts("CSALES", 1)[0]
+    slack.settle()
+    assert answer.args["thread_ts"] == ts and "$" in answer.args["text"], answer.args["text"]
+    assert slack.posts("DUALEX") == []
+
+
 def test_golden_5_without_manage_billing_paying_is_refused(slack, billing_db):
     slack.send.event(slack.send.dm("USAM", "pay my open invoice"))
     reply = texts(slack.wait_posts("DUSAM", 1))

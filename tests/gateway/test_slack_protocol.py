@@ -179,7 +179,7 @@ def test_forged_stale_and_replayed_requests_are_refused(gateway, slack_api):
 
 def test_a_slow_slack_api_does_not_delay_the_ack(gateway, slack_api):
     served, rasa = gateway()
-    slack_api.delays["users.info"] = 4.0  # identity lookups hang; the ack must not wait for them
+    slack_api.delays["users.info"] = 3.2  # identity lookups hang; the ack must not wait for them
     sender = SlackSender(served.url, SECRET)
     started = time.monotonic()
     answer = sender.event(sender.dm("UALEX", "hello"))
@@ -258,3 +258,27 @@ def test_socket_mode_receives_acks_and_passes_events_on(gateway, slack_api):
     slack_api.quiet(0.5)
     assert [c["message"] for c in rasa.calls] == ["what do we owe?"]
     assert rasa.calls[0]["metadata"]["identity"]["email"] == "alex@acme.example"
+
+
+def test_a_file_gets_a_polite_no_and_nothing_reaches_rasa(gateway, slack_api):
+    served, rasa = gateway()
+    sender = SlackSender(served.url, SECRET)
+    sender.event(sender.dm("UALEX", "", subtype="file_share", files=[{"id": "F1", "name": "po.pdf"}]))
+    posted = slack_api.wait_for("chat.postMessage")
+    slack_api.quiet(0.5)
+    assert len(posted) == 1 and "can't read files" in posted[0].args["text"] and posted[0].args["channel"] == "DUALEX"
+    assert rasa.calls == []
+
+
+def test_buttons_posted_for_someone_else_are_theirs(gateway, slack_api):
+    served, rasa = gateway()
+    sender = SlackSender(served.url, SECRET)
+    message = {"ts": "1700000000.000100", "thread_ts": "1700000000.000001", "text": "Which product?",
+               "blocks": [{"type": "actions", "block_id": "rasa:UALEX:0", "elements": [
+                   {"type": "button", "action_id": "rasa_button_0", "value": '/inform{"product":"enterprise"}',
+                    "text": {"type": "plain_text", "text": "Enterprise"}}]}]}
+    assert sender.click("USAM", "CGENERAL", message, "Enterprise").status_code == 200
+    told = slack_api.wait_for("chat.postEphemeral")[0]
+    slack_api.quiet(0.5)
+    assert told.args["user"] == "USAM" and "<@UALEX>" in told.args["text"]
+    assert rasa.calls == [] and slack_api.called("chat.update") == []
