@@ -175,6 +175,10 @@ def test_golden_4_a_visitor_talks_to_sales_and_sees_the_reps_answer(widget, bill
                               "name": "Dana (Sales)"})
     assert pushed.status_code == 200, pushed.text
     w.page.wait_for_selector(".badge", state="visible", timeout=10_000)
+    assert w.page.inner_text(".badge") == "1"
+    assert "1 unread message" in w.page.get_attribute("button.launcher", "aria-label")
+    w.page.reload()  # still unread after a reload (the panel was left closed)
+    w.page.wait_for_selector(".badge", state="visible", timeout=10_000)
     w.open()
     rep = w.page.locator(".row.agent").last
     assert "Dana from sales" in rep.inner_text() and "Dana (Sales)" in rep.locator(".name").inner_text()
@@ -212,10 +216,13 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
     w.page.locator(".buttons.quick button", has_text="No").click()  # leave billing as it was
     w.wait_reply(before)
     assert "Yes" not in w.quick_replies()
-    other.page.wait_for_selector(".badge", state="visible", timeout=10_000)
-    assert other.page.inner_text(".badge") == "1"
-    assert "1 unread" in other.page.get_attribute("button.launcher", "aria-label")
+    other.page.wait_for_function(  # the other tab got the reply too...
+        "n => document.querySelector('#account-assistant').shadowRoot"
+        ".querySelectorAll('.row.bot[data-seq]').length >= n", arg=w.replies())
     assert other.user_rows()[-1] == "No" and "Yes" not in other.quick_replies()
+    time.sleep(0.3)  # ...but it was read in the open tab, so it is not unread here
+    assert other.page.locator(".badge").is_hidden()
+    assert other.page.get_attribute("button.launcher", "aria-label") == "Open chat"
 
 
 def test_keyboard_only(widget):

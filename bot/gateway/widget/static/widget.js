@@ -65,9 +65,14 @@
 
   function link(url, label) {
     var ext = /^https?:/i.test(url);
-    var a = h("a", { href: url, target: ext ? "_blank" : null, rel: ext ? "noopener noreferrer nofollow" : null }, [label]);
+    var a = h("a", { href: url, target: ext ? "_blank" : null, rel: ext ? "noopener noreferrer nofollow" : null,
+      title: label !== url ? url : null }, [label]);
     if (ext) a.appendChild(h("span", { "class": "sr", text: " (opens in a new tab)" }));
     return a;
+  }
+  function shorten(url) {
+    var bare = url.replace(/^https?:\/\//i, "");
+    return bare.length > 42 ? bare.slice(0, 40) + "\u2026" : bare;
   }
   function inline(el, s) {
     var at = 0, m;
@@ -83,7 +88,7 @@
         var url = m[8], tail = (/[.,;:!?)\]]+$/.exec(url) || [""])[0];
         url = url.slice(0, url.length - tail.length);
         INLINE.lastIndex = start + url.length;
-        node = link(url, url);
+        node = link(url, shorten(url));
       } else if (m[9] !== undefined) {
         if (start > 0 && /[\w\-\/]/.test(s.charAt(start - 1))) continue;
         var digits = m[9].replace(/\D/g, "");
@@ -181,7 +186,8 @@
   var rows = {};            // client id -> row element of the user's own pending messages
   var seen = {};            // seq -> true
   var isOpen = false;
-  var unread = parseInt(local.get("aa:unread") || "0", 10) || 0;
+  var unread = 0;
+  var convKey = null;       // whose "seen up to" mark: per visitor or signed-in customer
   var greeting = null;
   var lastDay = "";
 
@@ -190,8 +196,24 @@
     stateLine.textContent = text || "";
     stateLine.className = "state" + (bad ? " bad" : "");
   }
+  // Unread = the bot's and people's messages after the last one seen in any tab (a stored mark,
+  // so tabs agree and a reload keeps the count).
+  function seenKey() { return convKey ? "aa:seen:" + convKey : null; }
+  function countUnread() {
+    var key = seenKey();
+    if (!key) return;
+    if (isOpen && !document.hidden) {
+      if (lastSeq > (parseInt(local.get(key) || "0", 10) || 0)) local.set(key, String(lastSeq));
+      unread = 0;
+    } else {
+      var seen = parseInt(local.get(key) || "0", 10) || 0, n = 0;
+      var got = log.querySelectorAll(".row.bot[data-seq], .row.agent[data-seq]");
+      for (var i = 0; i < got.length; i++) if (+got[i].getAttribute("data-seq") > seen) n++;
+      unread = n;
+    }
+    setBadge();
+  }
   function setBadge() {
-    local.set("aa:unread", String(unread));
     badge.hidden = !unread || isOpen;
     badge.textContent = unread > 9 ? "9+" : String(unread);
     launcher.setAttribute("aria-label", unread && !isOpen ? "Open chat, " + unread + " unread message" + (unread > 1 ? "s" : "") : "Open chat");
@@ -278,7 +300,7 @@
       render(m);
       if (!isHistory) {
         announce(m);
-        if (!isOpen || document.hidden) { unread++; setBadge(); }
+        countUnread();
       }
     }
     if (stick || m.from === "user" || isHistory) scrollDown();
@@ -370,8 +392,11 @@
         if (m.visitor) local.set("aa:visitor", m.visitor);
         if (m.max_chars) maxChars = m.max_chars;
         if (m.user) { who.hidden = false; who.textContent = "Signed in as " + (m.user.name || m.user.email); }
+        convKey = m.user ? "u:" + m.user.email : "v:" + String(local.get("aa:visitor") || "").split(".")[1];
         var fresh = !Object.keys(seen).length;
         (m.history || []).forEach(function (x) { receive(x, fresh); });
+        if (local.get(seenKey()) === null) local.set(seenKey(), String(lastSeq));  // a new device: history is not news
+        countUnread();
         if (fresh && (m.history || []).length) dropStaleQuickReplies();
         typing.hidden = !m.typing;
         setState("");
@@ -431,7 +456,6 @@
     local.set("aa:open", open ? "1" : "0");
     if (open) {
       greetBox.hidden = true;
-      unread = 0;
       if (!Object.keys(seen).length && greeting === null && greetMessage) {
         greeting = render({ from: "bot", text: greetMessage });
         greeting.classList.add("greeting");
@@ -442,6 +466,7 @@
     } else if (byUser) {
       launcher.focus();
     }
+    countUnread();
     setBadge();
   }
   var greetMessage = ds.greeting || "";
@@ -480,13 +505,16 @@
     }
   });
   window.addEventListener("online", function () { if (!ws && !fatal) { attempt = 0; connect(); } });
+  window.addEventListener("storage", function (e) { if (e.key && e.key === seenKey()) countUnread(); });
   document.addEventListener("visibilitychange", function () {
+    countUnread();
     if (!document.hidden && !ws && !fatal && (isOpen || lastSeq)) { attempt = 0; connect(); }
   });
 
   function reset() {
     if (ws) { var old = ws; ws = null; old.close(); }
     ready = false; fatal = false; attempt = 0; lastSeq = 0; seen = {}; outbox = []; rows = {}; lastDay = "";
+    convKey = null; unread = 0; setBadge();
     greeting = null;
     var all = log.querySelectorAll(".row, .day");
     for (var i = 0; i < all.length; i++) all[i].parentNode.removeChild(all[i]);
