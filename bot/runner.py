@@ -90,6 +90,7 @@ class Stack:
 
     data_dir: Path
     model: Path = MODEL
+    endpoints: Path = ROOT / "bot" / "endpoints.yml"
     billing_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
@@ -159,9 +160,9 @@ class Stack:
                     logs / "billing.log"),
             Service("actions", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port",
                                 str(self.actions_port)], env, f"{self.actions_url}/health", logs / "actions.log"),
-            # bot.rasa_run: `rasa` with a fix to its per-turn hot path (see there).
+            # bot.rasa_run: `rasa` with fixes to its per-turn hot path (see there).
             Service("rasa", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model),
-                             "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+                             "--endpoints", str(self.endpoints), "--credentials", "bot/credentials.yml",
                              "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
                     rasa_env, f"{self.rasa_url}/", logs / "rasa.log"),
             Service("gateway", [str(APP_PY), "-m", "bot.gateway"], env, f"{self.gateway_url}/healthz",
