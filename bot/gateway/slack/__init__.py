@@ -14,7 +14,8 @@ given; with none, Slack is simply off.
     blocks.py    Block Kit: Rasa messages as blocks, Slack text as plain text
     outbox.py    posts queued per channel (429 Retry-After honoured)
     manifest.yml the Slack app manifest
-    testing.py   a local mock of Slack's Web API and signed requests, for tests and demos
+    testing/     a local mock of Slack's Web API (and Socket Mode), signed requests: tests, bench
+    loadtest.py  the Slack figures of make bench (ack and reply latency)
 """
 from __future__ import annotations
 
