@@ -47,7 +47,7 @@ def slack_gateway(stack, tmp_path_factory) -> Iterator[Slack]:
     for user, (email, name) in USERS.items():
         api.add_user(user, email, name)
     port, data = free_port(), tmp_path_factory.mktemp("slack-gateway")
-    env = {**stack.env(), "GATEWAY_PORT": str(port), "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    env = {**{k: v for k, v in stack.env().items() if not k.startswith("SLACK_")}, "GATEWAY_PORT": str(port), "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
            "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}", "SLACK_BOT_TOKEN": "xoxb-e2e",
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url, "SLACK_SLOW_TURN_S": "0"}
     gateway = Service("slack-gateway", [str(APP_PY), "-m", "bot.gateway"], env,

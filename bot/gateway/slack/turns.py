@@ -178,26 +178,29 @@ class Turns:
         return meta
 
     async def _ask_rasa(self, turn: Turn, who: SlackUser) -> list[dict[str, Any]]:
-        working = asyncio.create_task(self._working_on_it(turn))
+        reacting: dict[str, bool] = {}
+        working = asyncio.create_task(self._working_on_it(turn, reacting))
         started = time.monotonic()
         try:
             return await self.gw.rasa.say(turn.sender, turn.text, self.metadata(turn, who))
         except RasaUnavailable as error:
             return [{"text": str(error)}]
         finally:
-            working.cancel()
-            added = False
-            with contextlib.suppress(asyncio.CancelledError):
-                added = await working
-            if added:
+            if reacting.get("started"):
+                await asyncio.shield(working)  # the reaction is on its way: let it land, then take it off
+            else:
+                working.cancel()
+            if reacting.get("added"):
                 await self._reaction(turn, "reactions_remove")
             log.debug("slack turn for %s took %.0f ms", turn.sender, (time.monotonic() - started) * 1000)
 
-    async def _working_on_it(self, turn: Turn) -> bool:
+    async def _working_on_it(self, turn: Turn, reacting: dict[str, bool]) -> None:
+        """After ``slack_slow_turn_s``, a "working on it" reaction on the user's message."""
         if not turn.message_ts or not turn.channel:
-            return False
+            return
         await asyncio.sleep(self.settings.slack_slow_turn_s)
-        return await self._reaction(turn, "reactions_add")
+        reacting["started"] = True
+        reacting["added"] = await self._reaction(turn, "reactions_add")
 
     async def _reaction(self, turn: Turn, method: str) -> bool:
         try:
