@@ -62,6 +62,13 @@ class Served:
         self.thread.join(timeout=15)
 
 
+@pytest.fixture(autouse=True)
+def no_slack_settings_from_the_shell(monkeypatch):
+    import os
+    for name in [n for n in os.environ if n.startswith("SLACK_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def slack_api() -> Iterator[SlackMock]:
     with SlackMock() as mock:
