@@ -136,10 +136,12 @@ def test_golden_2_asked_in_a_channel_answered_in_a_dm_then_emailed(slack, stack)
     details = invoice[0].args["text"]
     assert "INV-1042" in details and "/v1/invoice-files/" in details, details
 
+    outbox = stack.data_dir / "outbox"
+    before = set(outbox.glob("*.eml"))  # the session's other tests send mail too
     slack.send.event(slack.send.dm("UALEX", "email it to <mailto:ap@acme.example|ap@acme.example>"))
     sent = slack.wait_posts("DUALEX", 2)[-1].args["text"]
     assert "ap@acme.example" in sent and "INV-1042" in sent, sent
-    mails = list((stack.data_dir / "outbox").glob("*.eml"))
+    mails = sorted(set(outbox.glob("*.eml")) - before)
     assert len(mails) == 1 and "ap@acme.example" in mails[0].read_text(errors="replace")
 
 
