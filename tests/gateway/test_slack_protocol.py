@@ -289,3 +289,14 @@ def test_buttons_posted_for_someone_else_are_theirs(gateway, slack_api):
     slack_api.quiet(0.5)
     assert told.args["user"] == "USAM" and "<@UALEX>" in told.args["text"]
     assert rasa.calls == [] and slack_api.called("chat.update") == []
+
+
+def test_every_subscribed_event_is_acknowledged(gateway):
+    """Bolt answers 404 to events no listener takes, and Slack retries those: each event of the
+    manifest must get a 200."""
+    served, rasa = gateway()
+    sender = SlackSender(served.url, SECRET)
+    for event in ({"type": "app_uninstalled"}, {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}},
+                  {"type": "app_home_opened", "user": "UALEX", "tab": "messages"},
+                  sender.dm("UALEX", "", subtype="message_changed")):
+        assert sender.event(event).status_code == 200, event

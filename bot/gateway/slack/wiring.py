@@ -118,7 +118,15 @@ def bolt_app(gw: Gateway, mode: Mode) -> AsyncApp:
     common = dict(client=client, signing_secret=s.slack_signing_secret or None,
                   request_verification_enabled=mode.http, process_before_response=False)
     if not mode.oauth:
-        return AsyncApp(**common)  # the client carries the bot token
+        app = AsyncApp(**common)  # the client carries the bot token
+
+        async def uninstalled(event: dict, body: dict) -> None:
+            # Bolt answers events nobody listens to with a 404, and Slack retries those.
+            log.warning("slack: %s for workspace %s; remove SLACK_BOT_TOKEN", event.get("type"), body.get("team_id"))
+
+        app.event("app_uninstalled")(uninstalled)
+        app.event("tokens_revoked")(uninstalled)
+        return app
     engine = gw.state.engine
     oauth = AsyncOAuthSettings(
         client_id=s.slack_client_id, client_secret=s.slack_client_secret,
