@@ -81,7 +81,7 @@ def make_client(gateway_state, fake_rasa, **overrides) -> TestClient:
                            transport=httpx.MockTransport(fake_rasa)),
                  state=gateway_state,
                  billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing_api)))
-    return TestClient(create_app(gw=gw))
+    return Client(create_app(gw=gw))
 
 
 @pytest.fixture
@@ -96,6 +96,8 @@ class Tab:
     def __init__(self, client: TestClient, origin: str | None) -> None:
         self._session = client.websocket_connect("/widget/ws", headers={"origin": origin} if origin else {})
         self.ws = self._session.__enter__()
+        self.closed = False
+        OPEN_TABS.append(self)
 
     def send_text(self, text: str) -> None:
         self.ws.send_text(text)
@@ -104,10 +106,26 @@ class Tab:
         return self.ws.receive_json()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         try:
             self._session.__exit__(None, None, None)
         except Exception:  # noqa: BLE001 - the server closed it first
             pass
+
+
+OPEN_TABS: list[Tab] = []
+
+
+class Client(TestClient):
+    """Closes the connections a test left open (a failed one) before the app shuts down, or the
+    test client would wait for them forever."""
+
+    def __exit__(self, *exc: object) -> None:
+        while OPEN_TABS:
+            OPEN_TABS.pop().close()
+        super().__exit__(*exc)
 
 
 def connect(client: TestClient, origin: str | None = ORIGIN) -> Tab:
@@ -147,7 +165,7 @@ def token(claims: dict[str, Any] | None = None, key: str = SECRET, algorithm: st
 
 def closed_with(ws) -> tuple[dict[str, Any], int]:
     """The error frame and the close code of a refused connection."""
-    error = ws.receive_json()
+    error = until(ws, "error")
     with pytest.raises(WebSocketDisconnect) as closed:
         ws.receive_json()
     ws.close()
@@ -540,4 +558,33 @@ def test_the_internal_push_endpoint_needs_the_token_and_a_real_conversation(clie
     assert pushed.status_code == 200
     frame = until(ws, "msg", **{"from": "agent"})
     assert frame["seq"] == pushed.json()["seq"] and frame["name"] == "Dana (Sales)"
+    ws.close()
+
+
+def test_a_connection_that_outlives_its_token_is_closed(client, fake_rasa):
+    ws = open_ws(client, jwt=token({"exp": int(time.time()) + 2}))
+    until(ws, "welcome")
+    say(ws, "hello", "cid-00000001")
+    client.app.state.widget_jwts.leeway = -5  # as if the token's exp and the leeway had passed
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000002", "text": "still me?"}))
+    error, code = closed_with(ws)
+    assert error["code"] == "auth" and error["reason"] == "expired" and code == 4001
+    assert fake_rasa.texts() == ["hello"]
+
+
+def test_a_database_failure_is_a_clear_retryable_error(client, fake_rasa, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    ws = open_ws(client)
+    until(ws, "welcome")
+
+    async def broken(key: str) -> bool:
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+
+    monkeypatch.setattr(client.app.state.gateway.state, "first_time", broken)
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000001", "text": "hello"}))
+    error = until(ws, "error")
+    assert error["code"] == "unavailable" and error["id"] == "cid-00000001" and "send it again" in error["message"]
+    monkeypatch.undo()
+    assert say(ws, "hello", "cid-00000002")["text"] == "you said: hello"
     ws.close()

@@ -89,6 +89,7 @@ def mount(app: FastAPI, gw: Gateway) -> None:
     script = _Script()
     gw.widget = hub  # type: ignore[attr-defined]  (push() for the handoff bridge)
     app.state.widget = hub
+    app.state.widget_jwts = jwts
     gw.on_shutdown.append(hub.close)
 
     @app.get("/widget.js", include_in_schema=False)

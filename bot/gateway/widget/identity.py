@@ -51,6 +51,7 @@ class Who:
     email: str | None = None
     name: str | None = None
     visitor_token: str | None = None  # anonymous visitors: the signed token to keep
+    expires: float | None = None  # logged-in customers: the token's exp (epoch seconds)
 
     @property
     def known(self) -> bool:
@@ -139,6 +140,11 @@ class Jwts:
 
     def verify(self, token: Any) -> tuple[str, str | None]:
         """(email, name) from a genuine, current token; raises ``TokenRefused``."""
+        email, name, _ = self.verify_claims(token)
+        return email, name
+
+    def verify_claims(self, token: Any) -> tuple[str, str | None, float]:
+        """(email, name, exp) from a genuine, current token; raises ``TokenRefused``."""
         if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN:
             raise TokenRefused(INVALID, "invalid")
         try:
@@ -153,7 +159,12 @@ class Jwts:
         if not isinstance(email, str) or "@" not in email or len(email) > 254 or claims.get("email_verified") is False:
             raise TokenRefused(INVALID, "invalid")
         name = claims.get("name")
-        return email.strip().lower(), name.strip()[:100] if isinstance(name, str) and name.strip() else None
+        return (email.strip().lower(), name.strip()[:100] if isinstance(name, str) and name.strip() else None,
+                float(claims["exp"]))
+
+    def expired(self, who: Who) -> bool:
+        """Whether a signed-in connection has outlived its token (checked on every message)."""
+        return who.expires is not None and time.time() > who.expires + self.leeway
 
     @property
     def can_mint(self) -> bool:

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketState
 
 from bot.nlu.cards import TOKEN as CARD_TOKEN
@@ -37,7 +38,7 @@ from bot.nlu.cards import redact
 from ..config import GatewaySettings
 from .history import Row
 from .hub import Hub, Turn
-from .identity import Jwts, TokenRefused, VisitorIds, Who
+from .identity import EXPIRED, Jwts, TokenRefused, VisitorIds, Who
 from .limits import RateLimiter, wait_text
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ CARD_SHOWN = "•••• (card number removed)"
 CLOSE_AUTH, CLOSE_ORIGIN, CLOSE_HELLO, CLOSE_BUSY = 4001, 4003, 4008, 4029
 
 ORIGIN_REFUSED = "This website isn't allowed to use the chat. (The site owner can add it to WIDGET_ALLOWED_ORIGINS.)"
+NOT_TAKEN = "I couldn't take that message just now, so nothing happened. Please send it again in a moment."
 TOO_MANY_CONNECTIONS = "Too many chat connections from your network. Please wait a minute and try again."
 
 
@@ -218,6 +220,10 @@ class WidgetSocket:
                     raw = await websocket.receive_text()
                 except (WebSocketDisconnect, RuntimeError):
                     return
+                if self.jwts.expired(who):
+                    await conn.error("auth", EXPIRED, reason="expired")
+                    await websocket.close(CLOSE_AUTH)
+                    return
                 await self._message(conn, who, ip, raw, metadata)
         except WebSocketDisconnect:
             return
@@ -233,8 +239,8 @@ class WidgetSocket:
     def _who(self, hello: dict[str, Any]) -> Who:
         token = hello.get("jwt")
         if token:
-            email, name = self.jwts.verify(token)
-            return Who(sender=self.visitors.user_sender(email), email=email, name=name)
+            email, name, expires = self.jwts.verify_claims(token)
+            return Who(sender=self.visitors.user_sender(email), email=email, name=name, expires=expires)
         return self.visitors.visitor(hello.get("visitor"))
 
     async def _message(self, conn: Connection, who: Who, ip: str, raw: str, metadata: dict[str, Any]) -> None:
@@ -277,12 +283,17 @@ class WidgetSocket:
                 return
         conv = self.hub.conversation(who.sender)
         async with conv.lock:
-            if not await self.state.first_time(f"widget:{who.sender}:{cid}"):
-                await conn.send({"type": "ack", "id": cid, "dup": True})
+            try:
+                if not await self.state.first_time(f"widget:{who.sender}:{cid}"):
+                    await conn.send({"type": "ack", "id": cid, "dup": True})
+                    return
+                redacted, cards = redact(text)
+                shown = redacted.replace(CARD_TOKEN, CARD_SHOWN) if cards else redacted
+                rows = await self.hub.history.append(who.sender, [("user", {"text": shown, "cid": cid})])
+            except SQLAlchemyError:
+                log.exception("widget: could not take a message for %s", who.sender)
+                await conn.error("unavailable", NOT_TAKEN, id=cid)
                 return
-            redacted, cards = redact(text)
-            shown = redacted.replace(CARD_TOKEN, CARD_SHOWN) if cards else redacted
-            rows = await self.hub.history.append(who.sender, [("user", {"text": shown, "cid": cid})])
             await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
             turn_meta = {**metadata, **({"card_number_redacted": True} if cards else {})}
             self.hub.enqueue(conv, Turn(text=redact(payload.strip())[0] if payload else redacted, metadata=turn_meta))

@@ -296,7 +296,7 @@
       }
       render(m);
     } else {
-      if (greeting && greeting.parentNode) greeting.parentNode.removeChild(greeting);
+      if (isHistory && greeting && greeting.parentNode) greeting.parentNode.removeChild(greeting);
       render(m);
       if (!isHistory) {
         announce(m);
@@ -320,7 +320,11 @@
         note.parentNode.removeChild(note);
         row.classList.remove("failed");
         row.classList.add("pending");
-        var item = { id: id, text: row.getAttribute("data-text"), payload: row.getAttribute("data-payload") || undefined };
+        errorLine.textContent = "";
+        // a new id: the failed one was never taken, and must not be mistaken for a resend
+        var item = { id: newId(), text: row.getAttribute("data-text"), payload: row.getAttribute("data-payload") || undefined };
+        delete rows[id];
+        rows[item.id] = row;
         outbox.push(item);
         transmit(item);
       } } }));
@@ -417,7 +421,7 @@
         break;
       case "pong": clearTimeout(pongTimer); break;
       case "error":
-        if (m.id) fail(m.id, m.message, m.code === "rate_limited");
+        if (m.id) fail(m.id, m.message, m.code === "rate_limited" || m.code === "unavailable");
         else { setState(m.message, true); errorLine.textContent = m.message; }
         break;
     }
