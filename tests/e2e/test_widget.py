@@ -286,6 +286,26 @@ def test_a_forged_jwt_is_refused(widget):
     assert w.page.locator(".row.bot[data-seq]").count() == 0
 
 
+def test_styled_under_the_strict_csp_without_constructable_stylesheets(browser, stack):
+    """Older browsers: the widget falls back to a <style> carrying the page's nonce."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script("Object.defineProperty(ShadowRoot.prototype, 'adoptedStyleSheets', {value: undefined});")
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(stack.gateway_url + "/")
+        page.wait_for_selector("#account-assistant[data-state=ready]", state="attached")
+        assert page.evaluate("() => !!document.querySelector('#account-assistant').shadowRoot"
+                             ".querySelector('style[nonce]')")
+        colour = page.evaluate("() => getComputedStyle(document.querySelector('#account-assistant').shadowRoot"
+                               ".querySelector('.launcher')).backgroundColor")
+        assert colour == "rgb(11, 92, 255)", colour  # styled: the CSP let the nonced style in
+        assert not [p for p in problems if "Content Security Policy" in p], problems
+    finally:
+        context.close()
+
+
 def test_usable_at_360_px_wide_in_dark_mode_and_without_motion(widget):
     w = widget("/", viewport={"width": 360, "height": 740})
     w.open()

@@ -39,7 +39,7 @@ def csp(nonce: str, settings: GatewaySettings) -> str:
     ws = "wss://" + public.removeprefix("https://") if public.startswith("https://") \
         else "ws://" + public.removeprefix("http://")
     return ("default-src 'none'; "
-            f"script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+            f"script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
             f"connect-src 'self' {ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
