@@ -472,6 +472,8 @@ def test_a_rep_can_push_into_a_visitors_conversation(client):
 def test_bad_frames_get_an_error_not_a_crash(client, fake_rasa):
     ws = open_ws(client)
     until(ws, "welcome")
+    ws.ws.send_bytes(b"\x00binary")
+    assert until(ws, "error")["code"] == "bad_request"
     for frame in ("nonsense", json.dumps({"type": "message", "id": "x", "text": "hi"}),
                   json.dumps({"type": "message", "id": "cid-00000001", "text": "   "}),
                   json.dumps({"type": "what"})):

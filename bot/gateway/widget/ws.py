@@ -146,6 +146,15 @@ def _timezone(value: Any) -> str | None:
     return value
 
 
+async def _text_frame(websocket: WebSocket) -> str:
+    """The next frame's text; a binary frame reads as "" (which is answered as unreadable)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    return text if isinstance(text, str) else ""
+
+
 class WidgetSocket:
     """The endpoint: checks, identity, and the receive loop of one connection."""
 
@@ -217,7 +226,7 @@ class WidgetSocket:
             }, history)
             while True:
                 try:
-                    raw = await websocket.receive_text()
+                    raw = await _text_frame(websocket)
                 except (WebSocketDisconnect, RuntimeError):
                     return
                 if self.jwts.expired(who):
@@ -231,7 +240,7 @@ class WidgetSocket:
             self.hub.leave(who.sender, conn)
 
     async def _receive(self, websocket: WebSocket) -> Any:
-        raw = await websocket.receive_text()
+        raw = await _text_frame(websocket)
         if len(raw) > 16_384:
             raise ValueError("hello too large")
         return json.loads(raw)
