@@ -32,7 +32,8 @@ SECRET = "test-widget-jwt-secret-with-32-bytes!!"
 CARD = "4111 1111 1111 1111"
 
 CATALOG = [
-    {"code": "enterprise", "name": "Enterprise", "kind": "edition", "unit": "user", "description": "Deeply customisable CRM.",
+    {"code": "enterprise", "name": "Enterprise", "kind": "edition", "unit": "user",
+     "description": "Deeply customisable CRM.",
      "max_quantity": None, "available_on_essentials": False,
      "price": {"amount": 16500, "currency": "USD", "formatted": "$165.00"}},
     {"code": "dialer", "name": "Dialer", "kind": "addon", "unit": "user", "description": "Click-to-call.",
@@ -302,8 +303,10 @@ def test_a_laptop_gateway_admits_localhost_and_127_0_0_1_alike(client):
 
 
 def test_the_allowlist_admits_the_vendors_site(gateway_state, fake_rasa):
-    with make_client(gateway_state, fake_rasa, widget_allowed_origins="https://www.vendor.example, https://shop.vendor.example:8443") as c:
-        for origin in ("https://www.vendor.example", "HTTPS://WWW.VENDOR.EXAMPLE:443", "https://shop.vendor.example:8443"):
+    allowed = "https://www.vendor.example, https://shop.vendor.example:8443"
+    with make_client(gateway_state, fake_rasa, widget_allowed_origins=allowed) as c:
+        for origin in ("https://www.vendor.example", "HTTPS://WWW.VENDOR.EXAMPLE:443",
+                       "https://shop.vendor.example:8443"):
             ws = open_ws(c, origin=origin)
             assert until(ws, "welcome")["type"] == "welcome"
             ws.close()
