@@ -279,8 +279,11 @@ def test_a_forged_jwt_is_refused(widget):
                         "not-the-vendors-secret-at-all-32-bytes", algorithm="HS256")
     w = widget("/")
     w.open()
+    w.page.evaluate("() => window.addEventListener('account-assistant:signin-refused',"
+                    " e => { window.refused = e.detail.reason; })")
     w.page.evaluate("token => window.AccountAssistant.login(token)", forged)  # as a vendor page would
     w.page.wait_for_selector(".state.bad", state="visible", timeout=10_000)
+    assert w.page.evaluate("() => window.refused") == "invalid"  # the page may sign in again
     assert "couldn't verify your sign-in" in w.page.inner_text(".state")
     assert w.page.is_disabled("#aa-input") and w.page.locator(".who").is_hidden()
     assert w.page.locator(".row.bot[data-seq]").count() == 0

@@ -593,3 +593,10 @@ def test_a_database_failure_is_a_clear_retryable_error(client, fake_rasa, monkey
     monkeypatch.undo()
     assert say(ws, "hello", "cid-00000002")["text"] == "you said: hello"
     ws.close()
+
+
+def test_only_the_stylesheets_are_served_as_static_files(client):
+    assert client.get("/widget/static/widget.css").headers["content-type"].startswith("text/css")
+    assert client.get("/widget/static/demo.css").status_code == 200
+    for name in ("widget.js", "..%2F__init__.py", "nothing.css"):
+        assert client.get(f"/widget/static/{name}").status_code == 404

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from .demo import DemoPages
 from .history import History
@@ -96,7 +95,14 @@ def mount(app: FastAPI, gw: Gateway) -> None:
     async def widget_script(request: Request) -> Response:
         return script.response(request)
 
-    app.mount("/widget/static", StaticFiles(directory=STATIC), name="widget-static")
+    styles = {name: (STATIC / name).read_bytes() for name in ("widget.css", "demo.css")}
+
+    @app.get("/widget/static/{name}", include_in_schema=False)
+    async def widget_style(name: str) -> Response:
+        if name not in styles:
+            return Response(status_code=404)
+        return Response(styles[name], media_type="text/css; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
 
     @app.websocket("/widget/ws")
     async def widget_socket(websocket: WebSocket) -> None:

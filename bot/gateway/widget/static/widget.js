@@ -5,7 +5,9 @@
  * data-accent (a CSS colour), data-theme ("light" | "dark"; default: the system's),
  * data-position ("left"), data-nonce (a CSP nonce for the style fallback; else the tag's own),
  * data-gateway (default: where this script came from).
- * API: window.AccountAssistant.open() / close() / send(text) / greet(text) / login(jwt) / logout().
+ * API: window.AccountAssistant.open() / close() / send(text) / greet(text) / login(jwt) / logout();
+ * events on window: "account-assistant:ready", "account-assistant:signin-refused" (detail.reason:
+ * "expired" | "invalid": give the widget a fresh token with login()).
  * No framework, no eval, no inline script or style attributes, no innerHTML: every message is
  * built from text nodes, so nothing a message says is ever parsed as HTML. */
 (function () {
@@ -423,6 +425,9 @@
       case "error":
         if (m.id) fail(m.id, m.message, m.code === "rate_limited" || m.code === "unavailable");
         else { setState(m.message, true); errorLine.textContent = m.message; }
+        if (m.code === "auth") {  // the page can sign in again: AccountAssistant.login(freshToken)
+          try { window.dispatchEvent(new CustomEvent("account-assistant:signin-refused", { detail: { reason: m.reason } })); } catch (e) { /* old browsers */ }
+        }
         break;
     }
   }
