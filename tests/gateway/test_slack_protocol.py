@@ -300,3 +300,14 @@ def test_every_subscribed_event_is_acknowledged(gateway):
                   {"type": "app_home_opened", "user": "UALEX", "tab": "messages"},
                   sender.dm("UALEX", "", subtype="message_changed")):
         assert sender.event(event).status_code == 200, event
+
+
+def test_empty_oauth_variables_do_not_turn_on_bolts_own_oauth(gateway, slack_api, monkeypatch):
+    # Bolt switches to OAuth with file-based stores when these exist at all, even empty.
+    monkeypatch.setenv("SLACK_CLIENT_ID", "")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "")
+    served, rasa = gateway()
+    sender = SlackSender(served.url, SECRET)
+    assert sender.event(sender.dm("UALEX", "hello")).status_code == 200
+    assert slack_api.wait_for("users.info")[0].token == "xoxb-test"
+    wait_until(lambda: len(rasa.calls) == 1)

@@ -18,7 +18,9 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, Response
@@ -112,13 +114,25 @@ def web_client(settings: GatewaySettings, token: str | None = None) -> AsyncWebC
                         AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries)])
 
 
+@contextlib.contextmanager
+def _without_env(*names: str) -> Iterator[None]:
+    """Bolt turns on its own OAuth flow (file-based stores) whenever SLACK_CLIENT_ID and
+    SLACK_CLIENT_SECRET are in the environment, even empty; our settings decide instead."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def bolt_app(gw: Gateway, mode: Mode) -> AsyncApp:
     s = gw.settings
     client = web_client(s, None if mode.oauth else s.slack_bot_token)
     common = dict(client=client, signing_secret=s.slack_signing_secret or None,
                   request_verification_enabled=mode.http, process_before_response=False)
     if not mode.oauth:
-        app = AsyncApp(**common)  # the client carries the bot token
+        with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+            app = AsyncApp(**common)  # the client carries the bot token
 
         async def uninstalled(event: dict, body: dict) -> None:
             # Bolt answers events nobody listens to with a 404, and Slack retries those.
