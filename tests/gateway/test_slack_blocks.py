@@ -44,6 +44,14 @@ def test_a_money_confirmation_is_primary_and_danger_behind_a_confirm_dialog():
     assert len(asked) <= 300 and "confirm" not in no
 
 
+def test_a_payment_confirmation_asks_the_question_itself():
+    text = ("You have 2 open invoices:\n• INV-1041, $695.34, *overdue*\n• INV-1042, $373.97, open\n"
+            "Pay INV-1041, $695.34, with the Visa ending 4242?")
+    assert blocks.confirm_question(text) == "Pay INV-1041, $695.34, with the Visa ending 4242?"
+    assert blocks.confirm_question("Pay INV-7, $5.00, with the Visa ending 4242?") == (
+        "Pay INV-7, $5.00, with the Visa ending 4242?")
+
+
 def test_other_buttons_are_plain_and_long_text_is_split():
     message = {"text": "x" * 2500 + "\n" + "y" * 2500,
                "buttons": [{"title": f"Product {i}", "payload": f'/inform{{"product":"p{i}"}}'} for i in range(30)]}

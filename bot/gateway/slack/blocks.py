@@ -115,9 +115,9 @@ def confirm_question(text: str) -> str:
     lines = [line.strip(" •") for line in (text or "").splitlines() if line.strip()]
     if not lines:
         return "Go ahead?"
-    picked = [lines[0]]
+    picked = [lines[0]] if not lines[0].endswith(":") else []  # "You have 2 open invoices:" says nothing here
     picked += [line for line in lines[1:-1] if line.lower().startswith(("charged now", "new monthly total"))]
-    if len(lines) > 1:
+    if len(lines) > 1 or not picked:
         picked.append(lines[-1])
     question = "\n".join(picked)
     return question if len(question) <= CONFIRM_TEXT_MAX else question[: CONFIRM_TEXT_MAX - 1] + "…"

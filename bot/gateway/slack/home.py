@@ -101,7 +101,7 @@ async def account_view(billing: BillingClient, who: SlackUser) -> dict[str, Any]
     body += _fields(pairs)
     if contract is not None and contract.lines:
         body.append({"type": "divider"})
-        body += _fields([(line.product_name, f"{line.quantity} × {line.unit}" if line.unit != "user"
+        body += _fields([(line.product_name, f"{line.quantity} × {line.unit}{'s' if line.quantity != 1 else ''}" if line.unit != "user"
                           else f"{line.quantity} license{'s' if line.quantity != 1 else ''}")
                          for line in contract.lines])
     body.append(_buttons(ACTIONS))
