@@ -139,3 +139,7 @@ def test_a_file_share_is_noted_and_its_text_answered():
     assert turn.files and turn.text == "here is our PO"
     bare = message_turn({"event_id": "Ev2"}, {**event, "text": ""}, Ctx(), client=None)
     assert bare.files and bare.text == ""
+
+
+def test_a_bare_marker_renders_nothing():
+    assert blocks.message_blocks({"custom": {"private": True}}, for_user="U1") == []

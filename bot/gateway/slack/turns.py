@@ -237,5 +237,8 @@ class Turns:
                 return
             channel, thread = dm, None
         for message in messages:
-            await self.outbox.post(turn.client, channel, text=blocks.fallback_text(message),
-                                   blocks=blocks.message_blocks(message, for_user=turn.user), thread_ts=thread)
+            rendered = blocks.message_blocks(message, for_user=turn.user)
+            if not rendered:  # e.g. a custom {"private": true} marker: nothing to show
+                continue
+            await self.outbox.post(turn.client, channel, text=blocks.fallback_text(message), blocks=rendered,
+                                   thread_ts=thread)
