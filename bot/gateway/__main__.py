@@ -13,7 +13,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                log_level="info", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+                log_level="info", proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                ws_max_size=64 * 1024)  # widget frames are small; don't buffer 16 MiB ones
 
 
 if __name__ == "__main__":

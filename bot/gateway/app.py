@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -30,6 +31,8 @@ class Gateway:
     rasa: Rasa
     state: GatewayState
     billing: BillingClient
+    # set by the widget channel: its hub, whose push() lets a person write into a conversation
+    widget: Any = None
     on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

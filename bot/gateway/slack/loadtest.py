@@ -63,8 +63,8 @@ def reply_times(api: SlackMock, sender: SlackSender) -> list[float]:
     return times
 
 
-def run(data_dir: Path | None = None) -> dict[str, float]:
-    from bot.runner import Stack
+def run(data_dir: Path | None = None, model: Path | None = None) -> dict[str, float]:
+    from bot.runner import MODEL, Stack
 
     with SlackMock() as api, tempfile.TemporaryDirectory() as tmp:
         api.add_user("UALEX", "alex@acme.example", "Alex Rivera")
@@ -72,7 +72,7 @@ def run(data_dir: Path | None = None) -> dict[str, float]:
             api.add_user(f"UBURST{i:02d}", "alex@acme.example", "Alex Rivera")
         env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url,
                "SLACK_APP_TOKEN": "", "SLACK_CLIENT_ID": "", "SLACK_CLIENT_SECRET": ""}  # whatever the shell has
-        with Stack(data_dir=data_dir or Path(tmp), extra_env=env) as stack:
+        with Stack(data_dir=data_dir or Path(tmp), model=model or MODEL, extra_env=env) as stack:
             sender = SlackSender(stack.gateway_url, SECRET)
             sender.event(sender.dm("UALEX", "hi"))  # warm up: auth.test, users.info, Rasa
             api.wait_for("chat.postMessage", 1, 60)

@@ -86,7 +86,7 @@ def mount(app: FastAPI, gw: Gateway) -> None:
     jwts = Jwts(settings)
     endpoint = WidgetSocket(settings, hub, gw.state, VisitorIds(settings.widget_signing_key), jwts)
     script = _Script()
-    gw.widget = hub  # type: ignore[attr-defined]  (push() for the handoff bridge)
+    gw.widget = hub  # push() for the handoff bridge
     app.state.widget = hub
     app.state.widget_jwts = jwts
     gw.on_shutdown.append(hub.close)
