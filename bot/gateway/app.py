@@ -22,7 +22,7 @@ from .state import GatewayState
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("slack", "widget")
+CHANNELS = ("slack", "widget", "handoff")  # handoff last: it hooks into the other two
 
 
 @dataclass

@@ -78,6 +78,24 @@ class GatewaySettings(BaseSettings):
     # users.info answers (email, name) are cached this long.
     slack_user_cache_s: float = 900.0
 
+    # -- human handoff (bot/gateway/handoff) ----------------------------------------------------------
+    # Per queue (sales, support): the Slack channel id its handoffs are posted to (empty: that queue
+    # is not bridged to Slack), its business hours ("Mon-Fri 09:00-17:00"; several ranges separated
+    # by ";"), their IANA time zone, and holidays (comma-separated YYYY-MM-DD, closed all day).
+    handoff_sales_channel: str = ""
+    handoff_sales_hours: str = "Mon-Fri 09:00-17:00"
+    handoff_sales_timezone: str = "America/New_York"
+    handoff_sales_holidays: str = ""
+    handoff_support_channel: str = ""
+    handoff_support_hours: str = "Mon-Fri 08:00-20:00"
+    handoff_support_timezone: str = "America/New_York"
+    handoff_support_holidays: str = ""
+    # Unclaimed this many minutes: the channel is alerted again (@here); after twice as long the
+    # customer is offered the phone line and a callback.
+    handoff_realert_minutes: float = 10.0
+    # The sales line offered out of hours.
+    handoff_phone: str = "1-800-667-6389"
+
 
 @lru_cache
 def get_settings() -> GatewaySettings:

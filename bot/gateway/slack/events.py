@@ -14,6 +14,7 @@ A file share gets "I can't read files" (and the message's text, if any, is answe
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -24,6 +25,9 @@ from . import blocks
 from .turns import Turn, Turns
 
 log = logging.getLogger(__name__)
+
+# (body, event, context, client) -> True when the message was taken (e.g. by a live handoff)
+Tap = Callable[[dict[str, Any], dict[str, Any], AsyncBoltContext, AsyncWebClient], Awaitable[bool]]
 
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
                     "channel_topic", "channel_purpose", "channel_name", "group_join", "group_leave",
@@ -72,9 +76,17 @@ def message_turn(body: dict[str, Any], event: dict[str, Any], context: AsyncBolt
                 source="message" if is_dm else "mention", files=files)
 
 
-def register(app: AsyncApp, turns: Turns) -> None:
+def register(app: AsyncApp, turns: Turns, taps: list[Tap] | None = None) -> None:
+    taps = taps if taps is not None else []
+
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient) -> None:
+        for tap in taps:
+            try:
+                if await tap(body, event, context, client):
+                    return
+            except Exception:  # noqa: BLE001 - the assistant still answers
+                log.exception("slack: message tap failed")
         turn = message_turn(body, event, context, client)
         if turn is not None:
             turns.submit(turn)

@@ -166,7 +166,9 @@ class SlackChannel:
         self.verifier = SignatureVerifier(gw.settings.slack_signing_secret) if mode.http else None
         self.socket: AsyncSocketModeHandler | None = None
         self.replays = ReplayGuard()
-        events.register(self.app, self.turns)
+        # Message taps run before the assistant's handling and may take a message (the handoff bridge).
+        self.taps: list[events.Tap] = []
+        events.register(self.app, self.turns, self.taps)
         clicks.register(self.app, gw, self.turns, self.outbox)
         home.register(self.app, gw.billing, self.directory)
         command.register(self.app, self.turns)

@@ -86,6 +86,9 @@ class Hub:
         self._closing = False
         # Called after each stored reply with (sender, rows): e.g. metrics or a handoff bridge.
         self.listeners: list[Callable[[str, list[Row]], Awaitable[None]]] = []
+        # Asked before each turn with (sender, text): True takes the turn away from Rasa (a rep has
+        # the conversation: the handoff bridge sends it to the Slack thread instead).
+        self.diverters: list[Callable[[str, str], Awaitable[bool]]] = []
 
     # -- connections --------------------------------------------------------------------------------
 
@@ -182,6 +185,12 @@ class Hub:
             self._forget_if_idle(conv)
 
     async def _turn(self, conv: Conversation, turn: Turn) -> None:
+        for divert in self.diverters:
+            try:
+                if await divert(conv.sender, turn.text):
+                    return
+            except Exception:  # noqa: BLE001 - the bot answers instead
+                log.exception("widget: diverter failed for %s", conv.sender)
         if not conv.typing:
             conv.typing = True
             await self.broadcast(conv.sender, {"type": "typing", "on": True})

@@ -1,0 +1,161 @@
+"""Human handoff: sales reps and support agents answer customers from Slack.
+
+    queues.py   per queue (sales, support): Slack channel id, business hours, time zone, holidays
+    store.py    live handoffs in the gateway database; the claim lock (first click wins)
+    summary.py  the Block Kit summary with Claim, then Close
+    bridge.py   channel post, claim, the relay both ways, close, re-alert and escalation
+
+How the gateway hears of a handoff: the action server, right after billing created the record,
+POSTs it here (``/handoff/internal/opened``, Bearer GATEWAY_TOKEN). The gateway checks the record
+with billing, posts the summary, and answers whether the queue is open now, so the bot's reply to
+the customer can already say "out of hours: call ... or leave a callback".
+
+    POST /handoff/internal/opened   Authorization: Bearer $GATEWAY_TOKEN
+    {"number": "H-1001", "conversation_id": "wv-...", "queue": "sales", "reason": "...", "intent": "...",
+     "org": "...", "edition": "...", "page_url": "...", "channel": "widget", "lead": {...},
+     "transcript": [{"from": "user", "text": "..."}]}
+    -> 200 {"queue": "sales", "open": true, "hours": "Mon–Fri 9 am–5 pm (America/New_York)",
+            "phone": "1-800-667-6389", "posted": true}
+       401 without the token; 404 no such handoff for that conversation; 422 bad input
+
+    POST /handoff/internal/callback  (same token): a saved callback request, posted to the queue
+    {"number": "CB-1", "queue": "sales", "name": "...", "phone": "+1...", "window": "Mon Nov 30, 9–12 am",
+     "timezone": "America/New_York", "handoff": "HO-1"?, "conversation_id": "...", "channel": "slack"}
+
+While a handoff is claimed the customer's messages go to the thread and not to Rasa (the bot is
+silent); the widget's history and the Slack thread keep them.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ..slack.events import team_of
+from .bridge import Bridge, UnknownHandoff
+from .queues import Queue, queues_from
+from .store import HandoffStore
+from .summary import CLAIM_ACTION, CLOSE_ACTION, Notice
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Bridge", "Queue", "mount"]
+
+
+def _authorized(request: Request, token: str) -> bool:
+    scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+
+
+def register_slack(bridge: Bridge, slack: Any) -> None:
+    """Claim and Close buttons; thread replies in the queue channels; a Slack customer's DMs while
+    a rep has their conversation (these run before the assistant's own message handling)."""
+    gw, app = bridge.gw, slack.app
+
+    def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None, dict[str, Any]]:
+        message = body.get("message") or {}
+        container = body.get("container") or {}
+        return ((body.get("user") or {}).get("id"), (body.get("channel") or {}).get("id") or container.get("channel_id"),
+                message.get("ts") or container.get("message_ts"), message)
+
+    async def on_claim(ack, body: dict[str, Any], client: AsyncWebClient) -> None:  # noqa: ANN001
+        await ack()
+        rep, channel, ts, message = where(body)
+        number = str(((body.get("actions") or [{}])[0]).get("value") or "")
+        if rep and channel and ts and number:
+            await bridge.claim(client, number, rep, channel, ts, message.get("blocks") or [])
+
+    async def on_close(ack, body: dict[str, Any], client: AsyncWebClient) -> None:  # noqa: ANN001
+        await ack()
+        rep, channel, ts, message = where(body)
+        live = await bridge.store.by_thread(channel, ts) if channel and ts else None
+        if rep and live is not None:
+            if not await bridge.close(client, live, rep, message.get("blocks") or []):
+                await slack.outbox.ephemeral(client, channel, rep, "This handoff is closed already.")
+
+    async def tap(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
+                  client: AsyncWebClient) -> bool:
+        """True when the message belonged to a handoff (the assistant leaves it alone)."""
+        if event.get("bot_id") or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
+            return False
+        user, channel, ts = event.get("user"), str(event.get("channel") or ""), event.get("ts")
+        if not user or not ts or user == context.bot_user_id:
+            return False
+        thread = event.get("thread_ts")
+        if thread and thread != ts and channel in bridge.queue_channels():
+            live = await bridge.store.by_thread(channel, thread)
+            if live is None:
+                return False
+            if await gw.state.first_time(f"handoff:msg:{channel}:{ts}"):
+                await bridge.from_rep(client, live, user, str(event.get("text") or ""), context.bot_user_id)
+            return True
+        is_dm = event.get("channel_type") == "im" or channel.startswith("D")
+        if is_dm and event.get("type") == "message":
+            sender = f"slack:{team_of(body, context)}:{user}"
+            if await bridge.store.live_for(sender) is None:
+                return False
+            if await gw.state.first_time(f"handoff:msg:{channel}:{ts}"):
+                await bridge.from_customer(sender, str(event.get("text") or ""))
+            return True
+        return False
+
+    app.action(CLAIM_ACTION)(on_claim)
+    app.action(CLOSE_ACTION)(on_close)
+    slack.taps.append(tap)
+
+
+def mount(app: FastAPI, gw: Any) -> Bridge:
+    bridge = Bridge(gw, queues_from(gw.settings), HandoffStore(gw.state.engine))
+    app.state.handoff = bridge
+    slack = getattr(app.state, "slack", None)
+    if slack is not None:
+        bridge.slack = slack
+        register_slack(bridge, slack)
+    if gw.widget is not None:
+        gw.widget.diverters.append(bridge.from_customer)
+
+    @app.post("/handoff/internal/opened", include_in_schema=False)
+    async def opened(request: Request) -> Response:
+        if not _authorized(request, gw.settings.gateway_token):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            notice = Notice.from_json(await request.json())
+            return JSONResponse(await bridge.opened(notice))
+        except UnknownHandoff:
+            return JSONResponse({"error": "no such handoff for that conversation"}, status_code=404)
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=422)
+
+    @app.post("/handoff/internal/callback", include_in_schema=False)
+    async def callback(request: Request) -> Response:
+        if not _authorized(request, gw.settings.gateway_token):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("a JSON object")
+            return JSONResponse({"posted": await bridge.callback(body)})
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=422)
+
+    watcher: dict[str, asyncio.Task[None]] = {}
+
+    async def start() -> None:
+        watcher["task"] = asyncio.get_running_loop().create_task(bridge.watch(), name="handoff-watch")
+
+    async def stop() -> None:
+        if task := watcher.get("task"):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    gw.on_startup.append(start)
+    gw.on_shutdown.append(stop)
+    return bridge

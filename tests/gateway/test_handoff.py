@@ -1,0 +1,295 @@
+"""Human handoff through the gateway: the queue channel's summary, the claim (one winner), the live
+bridge both ways (widget and Slack DM), close -> the bot answers again, out of hours, re-alerts.
+
+The gateway runs its real app (Slack, widget and handoff channels) against the local Slack Web API
+mock with signed requests; Rasa and billing are recording stand-ins (httpx mock transports)."""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.billing_client import BillingClient
+from bot.gateway.app import Gateway, create_app
+from bot.gateway.config import GatewaySettings
+from bot.gateway.handoff.queues import QueueConfigError, parse_hours, queues_from
+from bot.gateway.rasa import Rasa
+from bot.gateway.slack.testing import SlackMock, SlackSender
+from tests.gateway.test_widget import Client, FakeRasa, open_ws, until
+
+SECRET = "test-signing-secret"
+TOKEN = "dev-gateway-token"
+FRIDAY_10AM_NY = datetime(2026, 11, 27, 15, 0, tzinfo=timezone.utc)
+SATURDAY = datetime(2026, 11, 28, 15, 0, tzinfo=timezone.utc)
+
+
+class Billing:
+    """Billing's handoff records, as GET /v1/handoffs/{number}?conversation_id= answers them."""
+
+    def __init__(self) -> None:
+        self.handoffs: dict[str, dict[str, Any]] = {}
+
+    def add(self, number: str, conversation_id: str, queue: str = "sales") -> None:
+        self.handoffs[number] = {
+            "number": number, "queue": queue, "reason": "Website visitor asked for a person from sales",
+            "status": "open", "org_id": None, "edition": None, "lead_name": "Sam Lee", "lead_email": "sam@globex.example",
+            "lead_company": "Globex", "lead_phone": None, "channel": "widget", "conversation_id": conversation_id,
+            "created_at": "2026-11-27T15:00:00+00:00"}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        number = request.url.path.rsplit("/", 1)[-1]
+        found = self.handoffs.get(number)
+        if request.url.path.startswith("/v1/handoffs/") and found \
+                and request.url.params.get("conversation_id") == found["conversation_id"]:
+            return httpx.Response(200, json=found)
+        return httpx.Response(404, json={"error": {"code": "unknown_handoff", "message": "no"}})
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackMock]:
+    with SlackMock() as mock:
+        mock.add_user("UALEX", "alex@acme.example", "Alex Rivera")
+        mock.add_user("UDANA", "dana@vendor.example", "Dana Scully")
+        mock.add_user("UFOX", "fox@vendor.example", "Fox Mulder")
+        yield mock
+
+
+@pytest.fixture
+def billing() -> Billing:
+    return Billing()
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+def client(gateway_state, slack_api, billing, rasa, monkeypatch) -> Iterator[Client]:
+    for name in [n for n in __import__("os").environ if n.startswith(("SLACK_", "HANDOFF_"))]:
+        monkeypatch.delenv(name)
+    settings = GatewaySettings(
+        slack_signing_secret=SECRET, slack_bot_token="xoxb-test", slack_api_url=slack_api.api_url,
+        handoff_sales_channel="CSALES", handoff_support_channel="CSUPPORT", handoff_realert_minutes=5,
+        gateway_token=TOKEN)
+    gw = Gateway(settings=settings, state=gateway_state,
+                 rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t", transport=httpx.MockTransport(rasa)),
+                 billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing)))
+    with Client(create_app(gw=gw)) as c:
+        c.app.state.handoff.clock = lambda: FRIDAY_10AM_NY
+        yield c
+
+
+@pytest.fixture
+def slack(client) -> SlackSender:
+    return SlackSender("http://testserver", SECRET, client=client)
+
+
+def open_handoff(client, billing, sender: str, number: str = "H-1001", **more: Any) -> httpx.Response:
+    billing.add(number, sender)
+    body = {"number": number, "conversation_id": sender, "queue": "sales", "channel": "widget",
+            "reason": "Website visitor asked for a person from sales after ask pricing", "intent": "ask_pricing",
+            "page_url": "https://vendor.example/pricing", "lead": {"name": "Sam Lee", "email": "sam@globex.example",
+                                                                    "company": "Globex"},
+            "transcript": [{"from": "user", "text": "how much is Enterprise for 40 users?"},
+                           {"from": "bot", "text": "Enterprise for 40 users is $6,600.00 a month."},
+                           {"from": "user", "text": "<!channel> can I talk to someone?"}], **more}
+    return client.post("/handoff/internal/opened", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def summary_post(slack_api: SlackMock, number: str = "H-1001"):  # noqa: ANN201
+    return slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "CSALES"
+                              and number in (c.args.get("text") or "") and not c.args.get("thread_ts"))[-1]
+
+
+def posted_message(call) -> dict[str, Any]:  # noqa: ANN001
+    blocks = call.args["blocks"]
+    return {"ts": call.ts, "text": call.args["text"], "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
+
+
+_replies = itertools.count(1)
+
+
+def thread_reply(slack: SlackSender, user: str, thread_ts: str, text: str, channel: str = "CSALES") -> None:
+    """A person's reply in a thread (its ts apart from the mock's own message ts)."""
+    ts = f"{int(time.time())}.9{next(_replies):05d}"
+    event = {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
+             "ts": ts, "thread_ts": thread_ts, "team": slack.team}
+    assert slack.event(event).status_code == 200
+
+
+def visitor(client) -> tuple[Any, str]:  # noqa: ANN001
+    ws = open_ws(client)
+    token = until(ws, "welcome")["visitor"]
+    return ws, "wv-" + token.split(".")[1]
+
+
+# -- the widget visitor's whole handoff ------------------------------------------------------------------
+
+def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, slack_api, billing, rasa):
+    ws, sender = visitor(client)
+    answer = open_handoff(client, billing, sender)
+    assert answer.status_code == 200
+    assert answer.json()["open"] is True and answer.json()["posted"] is True
+    post = summary_post(slack_api)
+    shown = json.dumps(post.args["blocks"])
+    for expected in ("Sales handoff H-1001", "ask_pricing", "Globex", "https://vendor.example/pricing", "widget",
+                     "how much is Enterprise for 40 users?", "Claim"):
+        assert expected in shown
+    assert "<!channel>" not in shown  # the customer's words are escaped
+
+    assert slack.click("UDANA", "CSALES", posted_message(post), "Claim").status_code == 200
+    update = slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == post.ts)[-1]
+    assert "Claimed by <@UDANA>" in json.dumps(update.args["blocks"]) and "Close" in json.dumps(update.args["blocks"])
+    joined = until(ws, "msg", **{"from": "agent"})
+    assert joined["text"].startswith("Dana from Sales joined") and joined["name"] == "Dana from Sales"
+
+    thread_reply(slack, "UDANA", post.ts, "Hi Sam, happy to help with *Enterprise* pricing.")
+    reply = until(ws, "msg", **{"from": "agent"})
+    assert reply["text"] == "Hi Sam, happy to help with *Enterprise* pricing." and reply["name"] == "Dana from Sales"
+
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000001", "text": "Can we get a discount for 40?"}))
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
+                       and "Can we get a discount for 40?" in c.args.get("text", ""))
+    assert rasa.texts() == []  # the bot stays silent while a person has the conversation
+
+    closing = slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == post.ts)[-1]
+    assert slack.click("UDANA", "CSALES", posted_message(closing), "Close").status_code == 200
+    back = until(ws, "msg", **{"from": "bot"})
+    assert "back with the assistant" in back["text"]
+    slack_api.wait_for("chat.update", where=lambda c: "Closed by <@UDANA>" in json.dumps(c.args.get("blocks")))
+
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000002", "text": "thanks, what about Dialer?"}))
+    assert until(ws, "msg", **{"from": "bot"})["text"] == "you said: thanks, what about Dialer?"
+    assert rasa.texts() == ["thanks, what about Dialer?"]
+    ws.close()
+
+
+def test_two_reps_claiming_at_once_get_one_winner(client, slack, slack_api, billing):
+    ws, sender = visitor(client)
+    open_handoff(client, billing, sender, number="H-1002")
+    message = posted_message(summary_post(slack_api, "H-1002"))
+    barrier = threading.Barrier(2)
+
+    def claim(rep: str) -> None:
+        barrier.wait()
+        slack.click(rep, "CSALES", message, "Claim")
+
+    threads = [threading.Thread(target=claim, args=(rep,)) for rep in ("UDANA", "UFOX")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    told = slack_api.wait_for("chat.postEphemeral")
+    slack_api.quiet(0.5)
+    updates = slack_api.called("chat.update", ts=message["ts"])
+    assert len(updates) == 1 and len(slack_api.called("chat.postEphemeral")) == 1
+    winner = "UDANA" if "<@UDANA>" in json.dumps(updates[0].args["blocks"]) else "UFOX"
+    loser = told[0].args["user"]
+    assert loser != winner and told[0].args["text"] == f"Already claimed by <@{winner}>."
+    ws.close()
+
+
+def test_out_of_hours_the_answer_says_so_and_the_post_is_marked(client, billing, slack_api):
+    client.app.state.handoff.clock = lambda: SATURDAY
+    ws, sender = visitor(client)
+    answer = open_handoff(client, billing, sender, number="H-1003").json()
+    assert answer["open"] is False and answer["phone"] == "1-800-667-6389"
+    assert answer["hours"] == "Mon–Fri 9 am–5 pm (America/New_York)"
+    assert "Out of hours" in json.dumps(summary_post(slack_api, "H-1003").args["blocks"])
+    ws.close()
+
+
+def test_a_slack_customers_handoff_works_through_their_dm(client, slack, slack_api, billing, rasa):
+    sender = f"slack:{slack.team}:UALEX"
+    open_handoff(client, billing, sender, number="H-1004", queue="support", channel="slack", lead={})
+    post = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "CSUPPORT")[-1]
+    slack.click("UDANA", "CSUPPORT", posted_message(post), "Claim")
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
+                       and "Dana from Support joined" in c.args.get("text", ""))
+
+    thread_reply(slack, "UDANA", post.ts, "Hi Alex, I'm looking at your invoice now.", channel="CSUPPORT")
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
+                       and "looking at your invoice" in c.args.get("text", ""))
+    slack.event(slack.dm("UALEX", "It's INV-1042"))
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
+                       and "It's INV-1042" in c.args.get("text", ""))
+    thread_reply(slack, "UFOX", post.ts, "(internal) I can take the next one", channel="CSUPPORT")  # not relayed
+
+    thread_reply(slack, "UDANA", post.ts, "close", channel="CSUPPORT")
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
+                       and "back with the assistant" in c.args.get("text", ""))
+    assert rasa.texts() == []
+    assert not slack_api.called("chat.postMessage", channel="DUALEX", text="*Dana from Support:* (internal) I can take the next one")
+    slack.event(slack.dm("UALEX", "list my invoices"))
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
+                       and "you said: list my invoices" in c.args.get("text", ""))
+
+
+def test_unclaimed_handoffs_are_realerted_then_the_customer_is_offered_the_phone(client, billing, slack_api):
+    ws, sender = visitor(client)
+    open_handoff(client, billing, sender, number="H-1005")
+    post = summary_post(slack_api, "H-1005")
+    bridge = client.app.state.handoff
+    bridge.clock = lambda: FRIDAY_10AM_NY + timedelta(minutes=6)
+    client.portal.call(bridge.watch_once)
+    alert = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts)[-1]
+    assert alert.args["text"].startswith("<!here> Sales handoff H-1005 is still unclaimed after 6 minutes")
+    bridge.clock = lambda: FRIDAY_10AM_NY + timedelta(minutes=11)
+    client.portal.call(bridge.watch_once)
+    offered = until(ws, "msg", **{"from": "bot"})
+    assert "1-800-667-6389" in offered["text"] and "call me back" in offered["text"]
+    client.portal.call(bridge.watch_once)  # said once
+    assert len(slack_api.called("chat.postMessage", thread_ts=post.ts)) == 1
+    ws.close()
+
+
+def test_the_internal_endpoint_needs_the_token_and_a_real_handoff(client, billing):
+    assert client.post("/handoff/internal/opened", json={}).status_code == 401
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.post("/handoff/internal/opened", json={"number": "H-1"}, headers=headers).status_code == 422
+    forged = {"number": "H-9999", "conversation_id": "wv-someone", "queue": "sales", "reason": "x"}
+    assert client.post("/handoff/internal/opened", json=forged, headers=headers).status_code == 404
+
+
+# -- queue configuration -----------------------------------------------------------------------------------
+
+def test_business_hours_time_zones_and_holidays():
+    queues = queues_from(GatewaySettings(handoff_sales_hours="Mon-Fri 09:00-17:00; Sat 10:00-14:00",
+                                         handoff_sales_timezone="Europe/Paris",
+                                         handoff_sales_holidays="2026-12-25"))
+    sales = queues["sales"]
+    assert sales.is_open(datetime(2026, 11, 27, 8, 30, tzinfo=timezone.utc))  # 9:30 in Paris
+    assert not sales.is_open(datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc))  # 17:30 in Paris
+    assert sales.is_open(datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc))  # Saturday 11:00
+    assert not sales.is_open(datetime(2026, 12, 25, 10, 0, tzinfo=timezone.utc))  # a holiday
+    assert sales.hours_label() == "Mon–Fri 9 am–5 pm; Sat 10 am–2 pm (Europe/Paris)"
+    with pytest.raises(QueueConfigError, match="HANDOFF_SALES_HOURS"):
+        queues_from(GatewaySettings(handoff_sales_hours="weekdays 9 to 5"))
+    with pytest.raises(QueueConfigError, match="HANDOFF_SUPPORT_TIMEZONE"):
+        queues_from(GatewaySettings(handoff_support_timezone="Mars/Olympus"))
+    assert parse_hours("") == ()
+
+
+def test_a_callback_request_is_posted_to_its_queue_and_the_handoffs_thread(client, billing, slack_api):
+    ws, sender = visitor(client)
+    open_handoff(client, billing, sender, number="H-1006")
+    post = summary_post(slack_api, "H-1006")
+    body = {"number": "CB-7", "queue": "sales", "name": "Sam <!here> Lee", "phone": "+14155550199",
+            "window": "Mon Nov 30, 9–12 am", "timezone": "America/New_York", "handoff": "H-1006",
+            "conversation_id": sender, "channel": "widget"}
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.post("/handoff/internal/callback", json=body).status_code == 401
+    assert client.post("/handoff/internal/callback", json=body, headers=headers).json() == {"posted": True}
+    posts = slack_api.wait_for("chat.postMessage", 2, where=lambda c: "Callback CB-7" in c.args.get("text", ""))
+    assert {p.args.get("thread_ts") for p in posts} == {None, post.ts}
+    text = posts[-1].args["text"]
+    assert "+14155550199" in text and "Mon Nov 30, 9–12 am" in text and "<!here>" not in text
+    ws.close()
