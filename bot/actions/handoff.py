@@ -7,28 +7,36 @@
   backend does) and a time window (buttons in the caller's time zone, or simple free text), then
   ``action_request_callback`` stores it.
 
-The live bridge to the rep comes with the gateway; here the record is created and the user told.
+The live bridge to the rep is the gateway's (bot/gateway/handoff): once billing has the record,
+``tell_gateway`` hands it over (POST /handoff/internal/opened, GATEWAY_TOKEN) and learns whether
+the queue is open now; out of hours the user gets the phone line and the offer of a callback.
 """
 from __future__ import annotations
 
+import logging
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from bot.billing_client import ActingClient, BillingError, Invalid, Lead
+from bot.billing_client import ActingClient, BillingError, Handoff, Invalid, Lead
 
 from ._base import BillingAction, acting, transcript
 from ._identity import Identity, identity
 from ._render import buttons, render
 
+log = logging.getLogger(__name__)
+
+GATEWAY_TIMEOUT_S = 3.0
 SALES_INTENTS = {"ask_pricing", "product_info", "upgrade_edition", "buy_product", "add_licenses",
                  "cancel_subscription"}
 DEFAULT_TIMEZONE = "America/New_York"
@@ -262,6 +270,47 @@ def lead_of(tracker: Tracker) -> Lead | None:
                 phone=phone if phone and phone != "none" else None)
 
 
+def gateway_url() -> str:
+    """GATEWAY_URL, else the gateway's GATEWAY_HOST and GATEWAY_PORT (the same .env as the gateway)."""
+    return (os.environ.get("GATEWAY_URL") or
+            f"http://{os.environ.get('GATEWAY_HOST') or '127.0.0.1'}:{os.environ.get('GATEWAY_PORT') or 8080}").rstrip("/")
+
+
+async def tell_gateway(handoff: Handoff, tracker: Tracker, who: Identity, client: ActingClient, *,
+                       intent: str | None, lead: Lead | None, said: list[dict[str, Any]],
+                       page_url: str | None) -> dict[str, Any] | None:
+    """Hand the new handoff to the gateway (Slack post, live bridge). Its answer: {"open": bool,
+    "hours": ..., "phone": ...}; None when the gateway can't be reached (the record exists anyway:
+    reps see it in billing, and the user was given the phone number)."""
+    org = None
+    if who.known:
+        try:
+            org = (await client.me()).org
+        except BillingError:
+            org = None
+    body = {"number": handoff.number, "conversation_id": tracker.sender_id, "queue": handoff.queue,
+            "reason": handoff.reason, "intent": intent, "org": org, "edition": handoff.edition,
+            "page_url": page_url, "channel": who.channel, "transcript": said,
+            "lead": {"name": lead.name, "email": lead.email, "company": lead.company, "phone": lead.phone}
+            if lead else {}}
+    return await _to_gateway("/handoff/internal/opened", body, handoff.number)
+
+
+async def _to_gateway(path: str, body: dict[str, Any], what: str) -> dict[str, Any] | None:
+    try:
+        async with httpx.AsyncClient(timeout=GATEWAY_TIMEOUT_S, trust_env=False) as http:
+            answer = await http.post(f"{gateway_url()}{path}", json=body,
+                                     headers={"Authorization": f"Bearer {os.environ.get('GATEWAY_TOKEN', '')}"})
+        if answer.status_code != 200:
+            log.warning("gateway refused %s: %s", what, answer.status_code)
+            return None
+        found = answer.json()
+        return found if isinstance(found, dict) else None
+    except (httpx.HTTPError, ValueError) as error:
+        log.warning("gateway not told of %s: %s", what, type(error).__name__)
+        return None
+
+
 class ActionHandoff(BillingAction):
     def name(self) -> str:
         return "action_handoff"
@@ -274,11 +323,21 @@ class ActionHandoff(BillingAction):
             return []
         queue = queue_for(tracker, who)
         page_url = who.metadata.get("page_url")
+        page_url = page_url if isinstance(page_url, str) else None
+        intent, said = topic_intent(tracker), transcript(tracker)
         handoff = await client.open_handoff(
-            queue, reason_for(tracker, queue, who), intent=topic_intent(tracker), lead=lead,
-            transcript=transcript(tracker), page_url=page_url if isinstance(page_url, str) else None,
+            queue, reason_for(tracker, queue, who), intent=intent, lead=lead, transcript=said, page_url=page_url,
             conversation_id=tracker.sender_id,
         )
+        # The rep gets more of the conversation than the record keeps: a visitor's lead form alone
+        # is eight turns, and what they asked before it is what matters.
+        status = await tell_gateway(handoff, tracker, who, client, intent=intent, lead=lead,
+                                    said=transcript(tracker, turns=20), page_url=page_url)
+        if status is not None and status.get("open") is False:
+            dispatcher.utter_message(text=render("basics/handoff_closed", handoff=handoff, queue=queue.capitalize(),
+                                                 hours=status.get("hours") or "", lead=lead),
+                                     buttons=buttons(("Call me back", "/request_callback")))
+            return [SlotSet("handoff_number", handoff.number)]
         dispatcher.utter_message(text=render("basics/handoff", handoff=handoff, queue=queue.capitalize(), lead=lead),
                                  buttons=buttons(("Call me back instead", "/request_callback")))
         return [SlotSet("handoff_number", handoff.number)]
@@ -375,6 +434,10 @@ class ActionRequestCallback(BillingAction):
             raise
         window = Window(callback.window_start.astimezone(ZoneInfo(callback.timezone)),
                         callback.window_end.astimezone(ZoneInfo(callback.timezone)))
+        await _to_gateway("/handoff/internal/callback", {  # posted to the queue's channel
+            "number": callback.number, "queue": callback.queue, "name": callback.name, "phone": callback.phone,
+            "window": window.label(), "timezone": callback.timezone, "handoff": tracker.get_slot("handoff_number"),
+            "conversation_id": tracker.sender_id, "channel": who.channel}, callback.number)
         dispatcher.utter_message(text=render("basics/callback", callback=callback, window=window.label()))
         return [SlotSet("callback_phone", None), SlotSet("callback_time", None)]
 

@@ -51,8 +51,8 @@ class Notice:
             intent=text("intent", 80), org=text("org", 200), edition=text("edition", 80),
             page_url=text("page_url", 2000),
             lead={k: str(v)[:200] for k, v in lead.items() if k in ("name", "email", "company", "phone") and v},
-            transcript=tuple({"from": str(t.get("from"))[:10], "text": str(t.get("text"))[:500]}
-                             for t in said[-10:] if isinstance(t, dict) and t.get("text")),
+            transcript=tuple({"from": str(t.get("from"))[:10], "text": str(t.get("text"))[:300]}
+                             for t in said[-20:] if isinstance(t, dict) and t.get("text")),
         )
 
     @property
@@ -79,7 +79,9 @@ def summary_blocks(n: Notice, queue_title: str, *, open_now: bool, hours: str) -
     ]
     if n.transcript:
         lines = [f"*{'Customer' if t['from'] == 'user' else 'Bot'}:* {escape(t['text'])}" for t in n.transcript]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}})
+        while len("\n".join(lines)) > 2900:  # Slack's section limit: the oldest lines go
+            lines.pop(0)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
     if not open_now:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                        f":crescent_moon: Out of hours ({escape(hours)}): the customer was offered the phone line "

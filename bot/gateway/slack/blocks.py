@@ -56,7 +56,7 @@ def from_slack(text: str, bot_user_id: str | None = None) -> str:
 
 # -- text -> Slack --------------------------------------------------------------------------------
 
-_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|tel:|mailto:)[^)\s]+)\)")
 _MD_BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 

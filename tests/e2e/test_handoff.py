@@ -1,0 +1,196 @@
+"""Human handoff end to end: the real Rasa server, action server and billing of the session's stack,
+and the gateway (its own process, Slack on against the local Web API mock, the handoff queues
+configured) in place of the stack's gateway, so the action server's notice reaches it.
+
+Golden conversation 4 in the widget (a WebSocket client speaking the widget's protocol): price ->
+"can I talk to someone?" -> lead details -> the summary in #sales -> a rep claims (signed click) ->
+the rep's thread reply reaches the visitor -> the visitor's answer reaches the thread -> "close"
+-> the bot answers again. A Slack customer on a support holiday: the phone line as a tel: link and a
+callback request, saved."""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from websockets.sync.client import ClientConnection, connect
+
+from bot.billing.adapters.orm import CallbackRequest, Handoff
+from bot.gateway.slack.testing import Call, SlackMock, SlackSender
+from bot.runner import APP_PY, Service
+from tests.conftest import reset
+
+SECRET = "e2e-handoff-signing-secret"
+TURN_S = 45.0
+
+
+def holidays() -> str:
+    """Today and tomorrow wherever the clock is (New York, UTC): support is closed for the test."""
+    days: set[date] = set()
+    for tz in ("America/New_York", "UTC"):
+        today = datetime.now(ZoneInfo(tz)).date()
+        days |= {today, today + timedelta(days=1)}
+    return ",".join(sorted(d.isoformat() for d in days))
+
+
+@dataclass
+class Bridge:
+    api: SlackMock
+    send: SlackSender
+    gateway_url: str
+
+    def summary(self, channel: str, number: str) -> Call:
+        return self.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == channel
+                                 and number in (c.args.get("text") or "") and not c.args.get("thread_ts"))[-1]
+
+
+@pytest.fixture(scope="module")
+def bridge(stack, tmp_path_factory) -> Iterator[Bridge]:
+    """The stack's gateway, restarted with Slack and the queues on (and put back afterwards)."""
+    api = SlackMock().start()
+    api.add_user("UALEX", "alex@acme.example", "Alex Rivera")
+    api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
+    data = tmp_path_factory.mktemp("handoff-gateway")
+    env = {**{k: v for k, v in stack.env().items() if not k.startswith(("SLACK_", "HANDOFF_"))},
+           "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}", "SLACK_BOT_TOKEN": "xoxb-e2e",
+           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url, "SLACK_SLOW_TURN_S": "0",
+           "HANDOFF_SALES_CHANNEL": "CSALES", "HANDOFF_SALES_HOURS": "Mon-Sun 00:00-00:00",
+           "HANDOFF_SUPPORT_CHANNEL": "CSUPPORT", "HANDOFF_SUPPORT_HOURS": "Mon-Fri 08:00-20:00",
+           "HANDOFF_SUPPORT_HOLIDAYS": holidays()}
+    original = stack.service("gateway")
+    original.stop()
+    gateway = Service("handoff-gateway", [str(APP_PY), "-m", "bot.gateway"], env, original.health_url,
+                      data / "gateway.log")
+    gateway.start()
+    try:
+        gateway.wait_ready(60)
+        yield Bridge(api, SlackSender(stack.gateway_url, SECRET), stack.gateway_url)
+    finally:
+        gateway.stop()
+        api.stop()
+        stack.restart("gateway")
+
+
+_ids = itertools.count(1)
+
+
+class Visitor:
+    """A widget conversation over the widget's WebSocket protocol."""
+
+    def __init__(self, gateway_url: str) -> None:
+        self.ws: ClientConnection = connect(gateway_url.replace("http://", "ws://") + "/widget/ws",
+                                            origin=gateway_url, open_timeout=10)
+        self.ws.send(json.dumps({"type": "hello", "visitor": None, "since": 0, "page_url": gateway_url + "/",
+                                 "timezone": "America/New_York"}))
+        self.sender = "wv-" + self.next("welcome")["visitor"].split(".")[1]
+
+    def next(self, kind: str, timeout: float = TURN_S, **match: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    def send(self, text: str) -> None:
+        self.ws.send(json.dumps({"type": "message", "id": f"cid-{uuid.uuid4().hex[:12]}", "text": text}))
+
+    def say(self, text: str) -> str:
+        """Send; the bot's reply (all its messages, until the typing dots go)."""
+        self.send(text)
+        said = []
+        deadline = time.monotonic() + TURN_S
+        while True:
+            frame = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if frame.get("type") == "msg" and frame.get("from") == "bot":
+                said.append(frame.get("text") or "")
+            elif frame.get("type") == "typing" and frame.get("on") is False and said:
+                return "\n".join(said)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def as_message(call: Call) -> dict[str, Any]:
+    blocks = call.args.get("blocks")
+    return {"ts": call.ts, "text": call.args.get("text"),
+            "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks or []}
+
+
+def thread_reply(bridge: Bridge, user: str, channel: str, thread_ts: str, text: str) -> None:
+    event = {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
+             "ts": f"{int(time.time())}.9{next(_ids):05d}", "thread_ts": thread_ts, "team": bridge.send.team}
+    assert bridge.send.event(event).status_code == 200
+
+
+def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_back(bridge, billing_db):
+    reset(billing_db)
+    v = Visitor(bridge.gateway_url)
+    try:
+        assert "$6,600.00" in v.say("how much is Enterprise for 40 users?")
+        asked = v.say("can I talk to someone?")
+        for answer in ("Jane Doe", "jane@example.com", "Example Inc"):
+            asked = v.say(answer)
+        if "phone" in asked.lower():
+            asked = v.say("no")
+        number = re.search(r"HO-\d+", asked)
+        assert number and "Sales" in asked, asked
+        post = bridge.summary("CSALES", number.group())
+        shown = json.dumps(post.args["blocks"])
+        missing = [x for x in ("Jane Doe", "Example Inc", "how much is Enterprise for 40 users?", "widget") if x not in shown]
+        assert not missing, (missing, shown)
+
+        started = time.monotonic()
+        assert bridge.send.click("UDANA", "CSALES", as_message(post), "Claim").status_code == 200
+        joined = v.next("msg", **{"from": "agent"})
+        assert joined["text"].startswith("Dana from Sales joined"), joined
+        thread_reply(bridge, "UDANA", "CSALES", post.ts, "Hi Jane, Dana here. 40 seats of Enterprise?")
+        relayed = v.next("msg", **{"from": "agent"})
+        assert relayed["text"] == "Hi Jane, Dana here. 40 seats of Enterprise?" and relayed["name"] == "Dana from Sales"
+        print(f"claim -> joined -> rep reply in the widget: {(time.monotonic() - started) * 1000:.0f} ms")
+
+        v.send("Yes, and is there a nonprofit discount?")
+        bridge.api.wait_for("chat.postMessage", timeout=10, where=lambda c: c.args.get("thread_ts") == post.ts
+                            and "nonprofit discount" in c.args.get("text", ""))
+        thread_reply(bridge, "UDANA", "CSALES", post.ts, "close")
+        assert "back with the assistant" in v.next("msg", **{"from": "bot"})["text"]
+        assert "$" in v.say("how much is Dialer?")
+        with billing_db.session() as s:
+            handoff = s.scalar(select(Handoff).where(Handoff.conversation_id == v.sender))
+            assert handoff is not None and handoff.queue == "sales"
+    finally:
+        v.close()
+
+
+def test_a_slack_customer_on_a_support_holiday_gets_the_phone_line_and_leaves_a_callback(bridge, billing_db):
+    reset(billing_db)
+    bridge.api.reset()
+    bridge.send.event(bridge.send.dm("UALEX", "I need to talk to a real person"))
+    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+                                and "HO-" in json.dumps(c.args.get("blocks")))[-1]
+    shown = json.dumps(reply.args["blocks"], ensure_ascii=False)
+    assert "<tel:+18006676389|1-800-667-6389>" in shown and "Mon–Fri 8 am–8 pm (America/New_York)" in shown, shown
+    number = re.search(r"HO-\d+", shown).group()
+    assert "Out of hours" in json.dumps(bridge.summary("CSUPPORT", number).args["blocks"])
+
+    bridge.send.click("UALEX", "DUALEX", as_message(reply), "Call me back")
+    asked = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+                                and "phone" in (c.args.get("text") or "").lower())[-1]
+    assert asked
+    bridge.send.event(bridge.send.dm("UALEX", "+1 415 555 0199"))
+    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+                        and "time" in (c.args.get("text") or "").lower() and c.at > asked.at)
+    bridge.send.event(bridge.send.dm("UALEX", "next monday 9-12"))
+    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+                        and "we'll call" in (c.args.get("text") or ""))
+    with billing_db.session() as s:
+        callback = s.scalar(select(CallbackRequest))
+        assert callback is not None and callback.phone == "+14155550199" and callback.queue == "support"
