@@ -215,10 +215,18 @@ def main() -> None:
                   gateway_port=int(os.environ.get("GATEWAY_PORT", 8080)),
                   database_url=os.environ.get("DATABASE_URL"),
                   gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN))
+    # Stop the services on SIGTERM/SIGHUP too (a supervisor, `timeout`, a closed terminal), not only
+    # on Ctrl-C: they run in their own sessions and would otherwise be left running.
+    def _stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     print("starting the billing backend, the action server, Rasa and the gateway (logs in data/logs/) ...",
           flush=True)
-    stack.start()
-    print(f"""
+    try:
+        stack.start()
+        print(f"""
   Billing API:    {stack.billing_url}/v1/catalog   (OpenAPI docs: {stack.billing_url}/docs)
   Rasa:           {stack.webhook_url}   (the gateway's channel; token GATEWAY_TOKEN)
   Action server:  {stack.actions_url}/health
@@ -226,7 +234,6 @@ def main() -> None:
   Demo page:      {stack.gateway_url}/   (pricing, the chat widget; signed in as alex@acme.example: {stack.gateway_url}/account)
   Chat here:      make shell      Stop: Ctrl-C
 """, flush=True)
-    try:
         while all(s.failed() is None for s in stack.services):
             time.sleep(1)
         print(next(s.failed() for s in stack.services if s.failed()), file=sys.stderr)
