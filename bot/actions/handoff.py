@@ -290,7 +290,7 @@ async def tell_gateway(handoff: Handoff, tracker: Tracker, who: Identity, client
             org = None
     body = {"number": handoff.number, "conversation_id": tracker.sender_id, "queue": handoff.queue,
             "reason": handoff.reason, "intent": intent, "org": org, "edition": handoff.edition,
-            "page_url": page_url, "channel": who.channel, "transcript": said,
+            "page_url": page_url, "channel": who.channel, "transcript": said, "email": who.email,
             "lead": {"name": lead.name, "email": lead.email, "company": lead.company, "phone": lead.phone}
             if lead else {}}
     return await _to_gateway("/handoff/internal/opened", body, handoff.number)

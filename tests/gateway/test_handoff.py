@@ -218,9 +218,10 @@ def test_a_slack_customers_handoff_works_through_their_dm(client, slack, slack_a
     thread_reply(slack, "UDANA", post.ts, "Hi Alex, I'm looking at your invoice now.", channel="CSUPPORT")
     slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
                        and "looking at your invoice" in c.args.get("text", ""))
-    slack.event(slack.dm("UALEX", "It's INV-1042"))
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
-                       and "It's INV-1042" in c.args.get("text", ""))
+    slack.event(slack.dm("UALEX", "It's INV-1042, paid with 4111 1111 1111 1111"))
+    relayed = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
+                                 and "INV-1042" in c.args.get("text", ""))[-1]
+    assert "4111" not in relayed.args["text"] and "card number removed" in relayed.args["text"]
     thread_reply(slack, "UFOX", post.ts, "(internal) I can take the next one", channel="CSUPPORT")  # not relayed
 
     thread_reply(slack, "UDANA", post.ts, "close", channel="CSUPPORT")

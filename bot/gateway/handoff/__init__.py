@@ -38,6 +38,7 @@ from fastapi.responses import JSONResponse, Response
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ..slack.blocks import from_slack
 from ..slack.events import team_of
 from .bridge import Bridge, UnknownHandoff
 from .queues import Queue, queues_from
@@ -102,7 +103,7 @@ def register_slack(bridge: Bridge, slack: Any) -> None:
             if await bridge.store.live_for(sender) is None:
                 return False
             if await gw.state.first_time(f"handoff:msg:{channel}:{ts}"):
-                await bridge.from_customer(sender, str(event.get("text") or ""))
+                await bridge.from_customer(sender, from_slack(str(event.get("text") or ""), context.bot_user_id))
             return True
         return False
 

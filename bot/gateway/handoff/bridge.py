@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingError
 from bot.billing_client.errors import NotFound
+from bot.nlu.cards import redact
 
 from ..slack.blocks import escape, from_slack
 from .queues import Queue
@@ -90,9 +91,11 @@ class Bridge:
     async def _check_with_billing(self, notice: Notice) -> None:
         """The record must exist in billing for that conversation (the token alone is not enough to
         post a customer's words to a channel). Billing down: the notice is trusted (token-checked)."""
+        billing = self.gw.billing
         try:
-            await self.gw.billing.as_visitor(channel="api").handoff(notice.number,
-                                                                    conversation_id=notice.conversation_id)
+            acting = billing.as_user(notice.email, channel="api") if notice.email and "@" in notice.email \
+                else billing.as_visitor(channel="api")
+            await acting.handoff(notice.number, conversation_id=notice.conversation_id)
         except NotFound:
             raise UnknownHandoff(notice.number) from None
         except BillingError as error:
@@ -180,6 +183,7 @@ class Bridge:
         live = await self.store.live_for(sender)
         if live is None:
             return False
+        text = redact(text)[0].replace("CARDNUMBER", "•••• (card number removed)")  # never into a channel
         if self.client is not None and live.post_channel and live.post_ts:
             await self.slack.outbox.post(self.client, live.post_channel, text=f"*Customer:* {escape(text)}",
                                          thread_ts=live.post_ts)

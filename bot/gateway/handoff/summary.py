@@ -25,6 +25,7 @@ class Notice:
     org: str | None = None
     edition: str | None = None
     page_url: str | None = None
+    email: str | None = None  # a known customer's (verified by the channel): billing shows them their handoff
     lead: dict[str, str] = field(default_factory=dict)
     transcript: tuple[dict[str, str], ...] = ()
 
@@ -49,7 +50,7 @@ class Notice:
             number=text("number", 40, True), conversation_id=text("conversation_id", 200, True),
             queue=text("queue", 20, True), reason=text("reason", 300) or "", channel=text("channel", 20) or "",
             intent=text("intent", 80), org=text("org", 200), edition=text("edition", 80),
-            page_url=text("page_url", 2000),
+            page_url=text("page_url", 2000), email=text("email", 320),
             lead={k: str(v)[:200] for k, v in lead.items() if k in ("name", "email", "company", "phone") and v},
             transcript=tuple({"from": str(t.get("from"))[:10], "text": str(t.get("text"))[:300]}
                              for t in said[-20:] if isinstance(t, dict) and t.get("text")),
