@@ -7,6 +7,7 @@ from rasa_sdk.events import EventType
 
 from ._base import BillingAction, transcript
 from ._render import PHONE, render
+from .handoff import tell_gateway
 
 
 class ActionViewSubscription(BillingAction):
@@ -31,5 +32,7 @@ class ActionCancelSubscription(BillingAction):
             "sales", "Cancellation request", intent="cancel_subscription",
             conversation_id=tracker.sender_id, transcript=transcript(tracker),
         )
+        await tell_gateway(handoff, tracker, who, client, intent="cancel_subscription", lead=None,
+                           said=transcript(tracker, turns=20), page_url=None)
         dispatcher.utter_message(text=render("changes/cancellation", handoff=handoff))
         return []

@@ -11,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import ActingClient, BillingError
 
-from ._base import BillingAction, clear
+from ._base import BillingAction, clear, transcript
+from .handoff import tell_gateway
 from ._render import render
 from .quotes import EDITIONS, TRIES, ChangeFormValidation, Refusals, explain_change, product_name, show_quote
 
@@ -46,6 +47,9 @@ class ActionRequestUpgrade(BillingAction):
         if outcome.quote is not None:
             return [*show_quote(dispatcher, outcome.quote), *clear("product", TRIES)]
         handoff = outcome.handoff
+        if handoff is not None:  # the account executive's queue hears of it (Slack post, live bridge)
+            await tell_gateway(handoff, tracker, who, client, intent="upgrade_edition", lead=None,
+                               said=transcript(tracker, turns=20), page_url=None)
         dispatcher.utter_message(text=render(
             "changes/upgrade_handoff", handoff=handoff, current=handoff.edition if handoff else None,
             target=product_name(edition), description=await _description(client, edition),

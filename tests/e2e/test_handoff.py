@@ -198,3 +198,21 @@ def test_a_slack_customer_on_a_support_holiday_gets_the_phone_line_and_leaves_a_
     posted = bridge.api.wait_for("chat.postMessage", 2, timeout=10, where=lambda c: c.args.get("channel") == "CSUPPORT"
                                  and f"Callback {callback.number}" in (c.args.get("text") or ""))
     assert "+14155550199" in posted[0].args["text"] and number in posted[0].args["text"]
+
+
+def test_golden_3_an_essentials_upgrade_reaches_the_sales_channel(bridge, billing_db):
+    """Olivia (Essentials admin) asks in her Slack DM to upgrade: a sales handoff, the account
+    executive's queue gets the summary, and she is told who will be in touch."""
+    bridge.api.reset()
+    bridge.api.add_user("UOLIVIA", "olivia@bluebird.example", "Olivia Brandt")
+    bridge.send.event(bridge.send.dm("UOLIVIA", "upgrade to Enterprise"))
+    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUOLIVIA"
+                                and "HO-" in (c.args.get("text") or "") + json.dumps(c.args.get("blocks")))[-1]
+    said = (reply.args.get("text") or "") + json.dumps(reply.args.get("blocks"), ensure_ascii=False)
+    assert "account executive" in said.lower(), said
+    number = re.search(r"HO-\d+", said).group()
+    summary = json.dumps(bridge.summary("CSALES", number).args["blocks"], ensure_ascii=False)
+    assert "Bluebird" in summary and "upgrade" in summary.lower(), summary
+    with billing_db.session() as s:
+        handoff = s.get(Handoff, int(number.removeprefix(Handoff.PREFIX)) - Handoff.OFFSET)
+        assert handoff is not None and handoff.queue == "sales" and handoff.intent == "upgrade_edition"
