@@ -174,23 +174,25 @@ def test_a_slack_customer_on_a_support_holiday_gets_the_phone_line_and_leaves_a_
     # No billing reset here: handoff numbers would start again at the first test's, which this
     # module's gateway has seen already (in production a number is never reused).
     bridge.api.reset()
-    bridge.send.event(bridge.send.dm("UALEX", "I need to talk to a real person"))
-    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+    # Alex again, as a Slack user of their own: a fresh Rasa conversation whatever ran before
+    bridge.api.add_user("UALEXH", "alex@acme.example", "Alex Rivera")
+    bridge.send.event(bridge.send.dm("UALEXH", "I need to talk to a real person"))
+    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
                                 and "HO-" in json.dumps(c.args.get("blocks")))[-1]
     shown = json.dumps(reply.args["blocks"], ensure_ascii=False)
     assert "<tel:+18006676389|1-800-667-6389>" in shown and "Mon–Fri 8 am–8 pm (America/New_York)" in shown, shown
     number = re.search(r"HO-\d+", shown).group()
     assert "Out of hours" in json.dumps(bridge.summary("CSUPPORT", number).args["blocks"])
 
-    bridge.send.click("UALEX", "DUALEX", as_message(reply), "Call me back")
-    asked = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+    bridge.send.click("UALEXH", "DUALEXH", as_message(reply), "Call me back")
+    asked = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
                                 and "phone" in (c.args.get("text") or "").lower())[-1]
     assert asked
-    bridge.send.event(bridge.send.dm("UALEX", "+1 415 555 0199"))
-    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+    bridge.send.event(bridge.send.dm("UALEXH", "+1 415 555 0199"))
+    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
                         and "time" in (c.args.get("text") or "").lower() and c.at > asked.at)
-    bridge.send.event(bridge.send.dm("UALEX", "next monday 9-12"))
-    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEX"
+    bridge.send.event(bridge.send.dm("UALEXH", "next monday 9-12"))
+    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
                         and "we'll call" in (c.args.get("text") or ""))
     with billing_db.session() as s:
         callback = s.scalar(select(CallbackRequest).order_by(CallbackRequest.id.desc()))

@@ -13,7 +13,9 @@ A file share gets "I can't read files" (and the message's text, if any, is answe
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -78,18 +80,26 @@ def message_turn(body: dict[str, Any], event: dict[str, Any], context: AsyncBolt
 
 def register(app: AsyncApp, turns: Turns, taps: list[Tap] | None = None) -> None:
     taps = taps if taps is not None else []
+    # One user's messages pass the taps (which may wait on the database) one at a time, in arrival
+    # order, so a quick second message cannot be queued before the first.
+    arriving: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient) -> None:
-        for tap in taps:
-            try:
-                if await tap(body, event, context, client):
-                    return
-            except Exception:  # noqa: BLE001 - the assistant still answers
-                log.exception("slack: message tap failed")
-        turn = message_turn(body, event, context, client)
-        if turn is not None:
-            turns.submit(turn)
+        key = f"{body.get('team_id')}:{event.get('user')}"
+        lock = arriving.get(key)
+        if lock is None:
+            lock = arriving[key] = asyncio.Lock()
+        async with lock:
+            for tap in taps:
+                try:
+                    if await tap(body, event, context, client):
+                        return
+                except Exception:  # noqa: BLE001 - the assistant still answers
+                    log.exception("slack: message tap failed")
+            turn = message_turn(body, event, context, client)
+            if turn is not None:
+                turns.submit(turn)
 
     app.event("message")(on_message)
     app.event("app_mention")(on_message)
