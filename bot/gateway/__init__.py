@@ -5,5 +5,5 @@ Layout:
     config.py   settings from the environment
     rasa.py     the bridge to Rasa's gateway channel (one ordered turn at a time per sender)
     state.py    durable gateway state (dedupe keys), SQLite on a laptop, PostgreSQL in production
-    app.py      the ASGI app: health, and each channel's routes (slack/, widget/)
+    app.py      the ASGI app: health, and each channel's routes (slack/, widget/, handoff/)
 """

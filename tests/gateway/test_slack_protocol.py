@@ -16,7 +16,6 @@ import pytest
 import uvicorn
 
 from bot.billing_client import BillingClient
-from bot.gateway import app as gateway_app
 from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
 from bot.gateway.rasa import Rasa
@@ -83,9 +82,8 @@ def settings_for(slack_api: SlackMock, state_url: str, **slack: str) -> GatewayS
 
 
 @pytest.fixture
-def gateway(slack_api, gateway_state, monkeypatch):
+def gateway(slack_api, gateway_state):
     """Start a gateway with the given SLACK_* settings; yields (served, rasa recorder)."""
-    monkeypatch.setattr(gateway_app, "CHANNELS", ("slack",))  # this test is about Slack only
     started: list[Served] = []
     url = gateway_state.engine.url.render_as_string(hide_password=False)
 
@@ -96,7 +94,7 @@ def gateway(slack_api, gateway_state, monkeypatch):
                      rasa=Rasa(settings.rasa_webhook_url, "t", transport=recorder.transport()),
                      billing=BillingClient(settings.billing_url, "t", timeout=1))
         gw.aclose = _keep_state_open(gw)  # the fixture owns the state database
-        served = Served(create_app(settings, gw)).__enter__()
+        served = Served(create_app(settings, gw, channels=("slack",))).__enter__()  # Slack only
         started.append(served)
         return served, recorder
 
@@ -114,11 +112,10 @@ def _keep_state_open(gw: Gateway):  # noqa: ANN202
 
 # -- which settings turn Slack on ------------------------------------------------------------------
 
-def test_without_slack_settings_the_routes_are_not_mounted(gateway_state, monkeypatch):
-    monkeypatch.setattr(gateway_app, "CHANNELS", ("slack",))
+def test_without_slack_settings_the_routes_are_not_mounted(gateway_state):
     settings = GatewaySettings(gateway_database_url="sqlite://")
     assert mode_of(settings) is None
-    app = create_app(settings)
+    app = create_app(settings, channels=("slack",))
     paths = {getattr(r, "path", None) for r in app.routes}
     assert "/healthz" in paths and not any(str(p).startswith("/slack") for p in paths)
 
