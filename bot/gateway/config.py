@@ -18,6 +18,12 @@ class GatewaySettings(BaseSettings):
     gateway_public_url: str = "http://127.0.0.1:8080"
     # Gateway state: dedupe keys and sessions. PostgreSQL in production (several gateways).
     gateway_database_url: str = f"sqlite:///{ROOT / 'data' / 'gateway.sqlite3'}"
+    # Several gateway replicas: a widget message produced on one reaches the visitor's socket on
+    # another through Redis pub/sub (bot/gateway/fanout.py), e.g. redis://127.0.0.1:6379/0. Empty: one
+    # process (make run). The channel is "<prefix>:widget"; every Redis call gives up after the timeout.
+    gateway_redis_url: str = ""
+    gateway_redis_prefix: str = "aa"
+    gateway_redis_timeout_s: float = 2.0
 
     # Rasa's gateway channel (bot/channels/gateway.py) and the token it checks.
     rasa_webhook_url: str = "http://127.0.0.1:5005/webhooks/gateway/webhook"

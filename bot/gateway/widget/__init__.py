@@ -11,7 +11,8 @@ Routes:
     GET  /, /account           the demo pricing page, as a visitor and signed in (demo.py)
 
 Modules: identity.py (signed visitor ids, JWT), history.py (messages kept server-side), hub.py
-(one ordered worker per conversation, delivery to every tab), limits.py (rate limits), ws.py.
+(one ordered worker per conversation, delivery to every tab, on every gateway replica through
+../fanout.py when GATEWAY_REDIS_URL is set), limits.py (rate limits), ws.py.
 
 Other parts of the gateway reach a widget conversation with ``gw.widget.push(sender, text, name=...)``
 (e.g. a sales rep answering a handoff from Slack: the handoff's conversation_id is the sender);
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 
+from ..fanout import fanout_from
 from .demo import DemoPages
 from .history import History
 from .hub import Hub
@@ -82,7 +84,8 @@ class _Script:
 def mount(app: FastAPI, gw: Gateway) -> None:
     settings = gw.settings
     history = History(gw.state.engine, keep_days=settings.widget_history_days, limit=settings.widget_history_limit)
-    hub = Hub(gw.rasa, history)
+    fanout = fanout_from(settings.gateway_redis_url, settings.gateway_redis_prefix, settings.gateway_redis_timeout_s)
+    hub = Hub(gw.rasa, history, fanout)
     jwts = Jwts(settings)
     endpoint = WidgetSocket(settings, hub, gw.state, VisitorIds(settings.widget_signing_key), jwts)
     script = _Script()
@@ -90,6 +93,8 @@ def mount(app: FastAPI, gw: Gateway) -> None:
     app.state.widget = hub
     app.state.widget_jwts = jwts
     gw.on_shutdown.append(hub.close)
+    gw.on_startup.append(lambda: fanout.start(hub.remote, on_reconnect=hub.catch_up_all))
+    gw.on_shutdown.append(fanout.stop)  # before hub.close: shutdown steps run in reverse
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_script(request: Request) -> Response:

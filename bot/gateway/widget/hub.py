@@ -3,8 +3,10 @@ sender that hands its turns to Rasa in arrival order.
 
 A turn outlives the connection that sent it: if a visitor's socket drops while Rasa is thinking,
 the reply is stored anyway and the reconnected socket (or another tab) receives it. Every message
-goes through the history table first, then to every socket of that sender; a poller picks up
-messages written by other processes (another gateway replica, the Slack handoff bridge elsewhere).
+goes through the history table first, then to every socket of that sender here and, through the
+fan-out (``bot/gateway/fanout.py``: Redis pub/sub when configured), to its sockets on the other
+gateway replicas. A poller picks up messages written by other processes in case an event was missed
+(Redis down, or no Redis: every POLL_EVERY_S; with Redis, every POLL_WITH_FANOUT_S as a safety net).
 """
 from __future__ import annotations
 
@@ -12,14 +14,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
+from ..fanout import Fanout
 from ..rasa import Rasa, RasaUnavailable
 from .history import History, Row
 
 log = logging.getLogger(__name__)
 
 POLL_EVERY_S = 2.0
+POLL_WITH_FANOUT_S = 30.0
 MAX_BUTTONS = 12
 
 
@@ -78,9 +83,12 @@ def bot_messages(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class Hub:
-    def __init__(self, rasa: Rasa, history: History) -> None:
+    def __init__(self, rasa: Rasa, history: History, fanout: Fanout | None = None,
+                 poll_every: float | None = None) -> None:
         self.rasa = rasa
         self.history = history
+        self.fanout = fanout or Fanout()
+        self.poll_every = poll_every or (POLL_WITH_FANOUT_S if self.fanout.shared else POLL_EVERY_S)
         self.conversations: dict[str, Conversation] = {}
         self._poller: asyncio.Task[None] | None = None
         self._closing = False
@@ -120,7 +128,14 @@ class Hub:
     # -- delivery ----------------------------------------------------------------------------------
 
     async def publish(self, sender: str, rows: list[Row]) -> None:
-        """Send stored rows to every socket of the sender (each skips what it already has)."""
+        """Send stored rows to every socket of the sender, here and on the other replicas (each
+        socket skips what it already has)."""
+        await self._deliver(sender, rows)
+        if self.fanout.shared and rows:
+            await self.fanout.publish({"sender": sender, "rows": [
+                [r.id, r.author, r.body, r.at.isoformat()] for r in rows]})
+
+    async def _deliver(self, sender: str, rows: list[Row]) -> None:
         conv = self.conversations.get(sender)
         for socket in list(conv.sockets) if conv else []:
             for row in rows:
@@ -131,6 +146,12 @@ class Hub:
                     break
 
     async def broadcast(self, sender: str, message: dict[str, Any]) -> None:
+        """A message that is not stored (typing) to every socket of the sender, on every replica."""
+        await self._send(sender, message)
+        if self.fanout.shared:
+            await self.fanout.publish({"sender": sender, "message": message})
+
+    async def _send(self, sender: str, message: dict[str, Any]) -> None:
         conv = self.conversations.get(sender)
         for socket in list(conv.sockets) if conv else []:
             try:
@@ -138,15 +159,37 @@ class Hub:
             except Exception:  # noqa: BLE001
                 log.debug("widget: send failed", exc_info=True)
 
+    async def remote(self, event: dict[str, Any]) -> None:
+        """An event another replica published (``publish``/``broadcast`` there): to our sockets."""
+        sender = event.get("sender")
+        conv = self.conversations.get(sender) if isinstance(sender, str) else None
+        if conv is None or not conv.sockets:
+            return
+        if isinstance(event.get("rows"), list):
+            rows = [Row(int(i), sender, str(author), body, datetime.fromisoformat(at))
+                    for i, author, body, at in event["rows"]]
+            await self._deliver(sender, rows)
+        elif isinstance(event.get("message"), dict) and event["message"].get("type") == "typing":
+            await self._send(sender, {"type": "typing", "on": bool(event["message"].get("on"))})
+
+    async def catch_up_all(self) -> None:
+        """Every socket here gets what is stored after its last message (after a fan-out outage)."""
+        for sender, conv in list(self.conversations.items()):
+            for socket in list(conv.sockets):
+                try:
+                    await self.catch_up(socket, sender)
+                except Exception:  # noqa: BLE001 - the poller tries again
+                    log.debug("widget: catch-up failed", exc_info=True)
+
     async def catch_up(self, socket: Socket, sender: str) -> None:
         """Send the socket whatever is stored after its last seen message."""
         for row in await self.history.after(sender, socket.last_seq):
             await socket.deliver(row)
 
     async def _poll(self) -> None:
-        """Messages stored by other processes reach this process's sockets within POLL_EVERY_S."""
+        """Messages stored by other processes reach this process's sockets within ``poll_every``."""
         while self.conversations and not self._closing:
-            await asyncio.sleep(POLL_EVERY_S)
+            await asyncio.sleep(self.poll_every)
             active = {s: c for s, c in self.conversations.items() if c.sockets}
             if not active:
                 continue
