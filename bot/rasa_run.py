@@ -1,7 +1,8 @@
 """`python -m bot.rasa_run run ...`: the `rasa` command, with three fixes to Rasa 3.6's turn hot path.
 
 bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench); the
-arguments are `rasa`'s own. Plain `rasa run` works too, just slower. Each fix was found with
+arguments are `rasa`'s own, except that ``--enable-api`` takes its token from ``RASA_API_TOKEN``
+(see ``with_api_token``). Plain `rasa run` works too, just slower. Each fix was found with
 py-spy on the Rasa process during the turn benchmark, and none changes what Rasa does.
 
 1. Action answers: after each custom action, Rasa checks the action server's answer against a JSON schema
@@ -137,7 +138,27 @@ def patch_rasa() -> None:
     _patch_endpoint_sessions()
 
 
+API_TOKEN_ENV = "RASA_API_TOKEN"
+
+
+def with_api_token(argv: list[str], environ: dict[str, str]) -> list[str]:
+    """``--enable-api`` (Rasa's HTTP API: the handoff bridge pauses conversations and records the
+    rep's messages through it) only with a token: ``--auth-token`` from ``RASA_API_TOKEN``, added
+    here rather than by the caller so the secret stays out of the process list. Without a token
+    the API is refused, never served open."""
+    if "--enable-api" not in argv or "--auth-token" in argv:
+        return argv
+    token = environ.get(API_TOKEN_ENV, "").strip()
+    if not token:
+        raise SystemExit(f"rasa: --enable-api needs a token: set {API_TOKEN_ENV} (Rasa's HTTP API is never served "
+                         "without one)")
+    return [*argv, "--auth-token", token]
+
+
 def main() -> None:
+    import os
+
+    sys.argv = with_api_token(sys.argv, dict(os.environ))
     patch_rasa()
     from rasa.__main__ import main as rasa_main
 

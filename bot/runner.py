@@ -26,6 +26,7 @@ RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
 MODEL = ROOT / "models" / "account-assistant.tar.gz"
 DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
+DEFAULT_RASA_API_TOKEN = "dev-rasa-api-token"
 
 
 def free_port() -> int:
@@ -97,6 +98,8 @@ class Stack:
     gateway_port: int = field(default_factory=free_port)
     database_url: str | None = None
     gateway_token: str = DEFAULT_GATEWAY_TOKEN
+    # Rasa's HTTP API (--enable-api), for the gateway's handoff bridge only: token-protected.
+    rasa_api_token: str = DEFAULT_RASA_API_TOKEN
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
 
@@ -137,6 +140,7 @@ class Stack:
             "RASA_TRACKER_DB": str(self.tracker_db),
             "GATEWAY_TOKEN": self.gateway_token,
             "RASA_WEBHOOK_URL": self.webhook_url,
+            "RASA_API_URL": self.rasa_url, "RASA_API_TOKEN": self.rasa_api_token,
             "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.gateway_port),
             "GATEWAY_PUBLIC_URL": os.environ.get("GATEWAY_PUBLIC_URL", self.gateway_url),
             "GATEWAY_DATABASE_URL": os.environ.get("GATEWAY_DATABASE_URL",
@@ -160,10 +164,11 @@ class Stack:
                     logs / "billing.log"),
             Service("actions", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port",
                                 str(self.actions_port)], env, f"{self.actions_url}/health", logs / "actions.log"),
-            # bot.rasa_run: `rasa` with fixes to its per-turn hot path (see there).
+            # bot.rasa_run: `rasa` with fixes to its per-turn hot path (see there); its HTTP API
+            # (--enable-api) takes RASA_API_TOKEN from the environment, never from the command line.
             Service("rasa", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model),
                              "--endpoints", str(self.endpoints), "--credentials", "bot/credentials.yml",
-                             "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
+                             "--enable-api", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
                     rasa_env, f"{self.rasa_url}/", logs / "rasa.log"),
             Service("gateway", [str(APP_PY), "-m", "bot.gateway"], env, f"{self.gateway_url}/healthz",
                     logs / "gateway.log"),
@@ -214,7 +219,8 @@ def main() -> None:
                   rasa_port=int(os.environ.get("RASA_PORT", 5005)),
                   gateway_port=int(os.environ.get("GATEWAY_PORT", 8080)),
                   database_url=os.environ.get("DATABASE_URL"),
-                  gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN))
+                  gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN),
+                  rasa_api_token=os.environ.get("RASA_API_TOKEN", DEFAULT_RASA_API_TOKEN))
     # Stop the services on SIGTERM/SIGHUP too (a supervisor, `timeout`, a closed terminal), not only
     # on Ctrl-C: they run in their own sessions and would otherwise be left running.
     def _stop(signum: int, _frame: object) -> None:

@@ -30,6 +30,12 @@ class GatewaySettings(BaseSettings):
     gateway_token: str = "dev-gateway-token"
     # A turn waits for Rasa, the action server and billing; billing calls give up after 5 s.
     rasa_timeout_s: float = 20.0
+    # Rasa's HTTP API (rasa run --enable-api, RASA_API_TOKEN): the handoff bridge pauses and resumes
+    # a conversation there and records what the customer and the rep say while a person has it.
+    # Each call may take this long; an unreachable Rasa never holds up the relay.
+    rasa_api_url: str = "http://127.0.0.1:5005"
+    rasa_api_token: str = "dev-rasa-api-token"
+    rasa_api_timeout_s: float = 3.0
 
     # The billing backend, for what the gateway reads itself (App Home, the demo pricing page).
     billing_url: str = "http://127.0.0.1:8001"
@@ -101,6 +107,9 @@ class GatewaySettings(BaseSettings):
     handoff_realert_minutes: float = 10.0
     # The sales line offered out of hours.
     handoff_phone: str = "1-800-667-6389"
+    # Many workspaces (OAuth): the team id of the workspace the queue channels are in (the vendor's
+    # own); the bridge posts there with that installation's bot token. One workspace: not needed.
+    handoff_slack_team: str = ""
 
 
 @lru_cache

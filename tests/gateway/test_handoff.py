@@ -1,11 +1,13 @@
 """Human handoff through the gateway: the queue channel's summary, the claim (one winner), the live
-bridge both ways (widget and Slack DM), close -> the bot answers again, out of hours, re-alerts.
+bridge both ways (widget and Slack DM), old bot buttons pressed during it, Rasa's conversation
+paused and recording meanwhile, close -> the bot answers again, out of hours, re-alerts, many
+workspaces (OAuth).
 
 The gateway runs its real app (Slack, widget and handoff channels) against the local Slack Web API
-mock with signed requests; Rasa and billing are recording stand-ins (httpx mock transports)."""
+mock with signed requests; Rasa (its webhook and its HTTP API) and billing are recording stand-ins
+(httpx mock transports)."""
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -16,13 +18,17 @@ from typing import Any
 import httpx
 import pytest
 
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
 from bot.billing_client import BillingClient
 from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
 from bot.gateway.handoff.queues import QueueConfigError, parse_hours, queues_from
+from bot.gateway.handoff.tracker import HandoffTracker
 from bot.gateway.rasa import Rasa
-from bot.gateway.slack.testing import SlackMock, SlackSender
-from tests.gateway.test_widget import Client, FakeRasa, open_ws, until
+from bot.gateway.slack.testing import SlackMock, SlackSender, new_ts
+from tests.gateway.test_widget import Client, FakeRasa, open_ws, say, until
 
 SECRET = "test-signing-secret"
 TOKEN = "dev-gateway-token"
@@ -71,20 +77,71 @@ def rasa() -> FakeRasa:
     return FakeRasa()
 
 
+API_TOKEN = "rasa-api-test-token"
+
+
+class RasaApi:
+    """Rasa's HTTP API as the bridge uses it: each conversation's appended events (after the token
+    check), and NLU's reading from /model/parse. ``down``: every call fails to connect."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.down = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.url.params.get("token") != API_TOKEN:
+            return httpx.Response(401, json={"message": "NotAuthenticated"})
+        body = json.loads(request.content)
+        if request.url.path == "/model/parse":
+            intent = {"Yes": "affirm", "No": "deny"}.get(body["text"], "inform")
+            return httpx.Response(200, json={"text": body["text"], "intent": {"name": intent, "confidence": 0.9},
+                                             "entities": []})
+        conversation = request.url.path.removeprefix("/conversations/").removesuffix("/tracker/events")
+        self.events.setdefault(conversation, []).extend(body)
+        return httpx.Response(200, json={"sender_id": conversation})
+
+    def of(self, sender: str) -> list[dict[str, Any]]:
+        return self.events.get(sender, [])
+
+
 @pytest.fixture
-def client(gateway_state, slack_api, billing, rasa, monkeypatch) -> Iterator[Client]:
-    for name in [n for n in __import__("os").environ if n.startswith(("SLACK_", "HANDOFF_"))]:
+def rasa_api() -> RasaApi:
+    return RasaApi()
+
+
+def gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch, **settings: Any) -> Client:  # noqa: ANN001
+    for name in [n for n in __import__("os").environ if n.startswith(("SLACK_", "HANDOFF_", "RASA_"))]:
         monkeypatch.delenv(name)
-    settings = GatewaySettings(
-        slack_signing_secret=SECRET, slack_bot_token="xoxb-test", slack_api_url=slack_api.api_url,
-        handoff_sales_channel="CSALES", handoff_support_channel="CSUPPORT", handoff_realert_minutes=5,
-        gateway_token=TOKEN)
+    settings = GatewaySettings(**{
+        "slack_signing_secret": SECRET, "slack_bot_token": "xoxb-test", "slack_api_url": slack_api.api_url,
+        "handoff_sales_channel": "CSALES", "handoff_support_channel": "CSUPPORT", "handoff_realert_minutes": 5,
+        "gateway_token": TOKEN, **settings})
     gw = Gateway(settings=settings, state=gateway_state,
                  rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t", transport=httpx.MockTransport(rasa)),
                  billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing)))
-    with Client(create_app(gw=gw)) as c:
-        c.app.state.handoff.clock = lambda: FRIDAY_10AM_NY
+    c = Client(create_app(gw=gw)).__enter__()
+    bridge = c.app.state.handoff
+    bridge.clock = lambda: FRIDAY_10AM_NY
+    c.portal.call(bridge.tracker.aclose)
+    bridge.tracker = HandoffTracker("http://rasa.test", API_TOKEN, timeout=0.5, transport=httpx.MockTransport(rasa_api))
+    return c
+
+
+@pytest.fixture
+def client(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch) -> Iterator[Client]:
+    c = gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch)
+    try:
         yield c
+    finally:
+        c.__exit__(None, None, None)
+
+
+def recorded(client, rasa_api: RasaApi, sender: str) -> list[dict[str, Any]]:  # noqa: ANN001
+    """What Rasa's record of the conversation got from the bridge (once the bridge has sent it)."""
+    client.portal.call(client.app.state.handoff.tracker.drain)
+    return rasa_api.of(sender)
 
 
 @pytest.fixture
@@ -114,12 +171,9 @@ def posted_message(call) -> dict[str, Any]:  # noqa: ANN001
     return {"ts": call.ts, "text": call.args["text"], "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
 
 
-_replies = itertools.count(1)
-
-
 def thread_reply(slack: SlackSender, user: str, thread_ts: str, text: str, channel: str = "CSALES") -> None:
-    """A person's reply in a thread (its ts apart from the mock's own message ts)."""
-    ts = f"{int(time.time())}.9{next(_replies):05d}"
+    """A person's reply in a thread."""
+    ts = new_ts()
     event = {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
              "ts": ts, "thread_ts": thread_ts, "team": slack.team}
     assert slack.event(event).status_code == 200
@@ -133,7 +187,7 @@ def visitor(client) -> tuple[Any, str]:  # noqa: ANN001
 
 # -- the widget visitor's whole handoff ------------------------------------------------------------------
 
-def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, slack_api, billing, rasa):
+def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, slack_api, billing, rasa, rasa_api):
     ws, sender = visitor(client)
     answer = open_handoff(client, billing, sender)
     assert answer.status_code == 200
@@ -159,16 +213,93 @@ def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, sla
     slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
                        and "Can we get a discount for 40?" in c.args.get("text", ""))
     assert rasa.texts() == []  # the bot stays silent while a person has the conversation
+    # ... and Rasa's conversation is paused, and records both sides
+    events = recorded(client, rasa_api, sender)
+    assert [e["event"] for e in events] == ["pause", "bot", "bot", "user"]
+    assert events[2]["text"] == "Hi Sam, happy to help with *Enterprise* pricing."
+    assert events[2]["metadata"] == {"handoff": "H-1001", "rep": "UDANA", "rep_name": "Dana from Sales"}
+    assert events[3]["text"] == "Can we get a discount for 40?" and events[3]["parse_data"]["intent"]["name"] == "inform"
 
     closing = slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == post.ts)[-1]
     assert slack.click("UDANA", "CSALES", posted_message(closing), "Close").status_code == 200
     back = until(ws, "msg", **{"from": "bot"})
     assert "back with the assistant" in back["text"]
     slack_api.wait_for("chat.update", where=lambda c: "Closed by <@UDANA>" in json.dumps(c.args.get("blocks")))
+    closed = recorded(client, rasa_api, sender)[4:]
+    assert [e["event"] for e in closed] == ["resume", "slot", "slot", "bot"]
+    assert {e["name"] for e in closed if e["event"] == "slot"} == {"pending_quote", "pending_payment"}
+    assert closed[-1]["text"] == back["text"]
 
     ws.send_text(json.dumps({"type": "message", "id": "cid-00000002", "text": "thanks, what about Dialer?"}))
     assert until(ws, "msg", **{"from": "bot"})["text"] == "you said: thanks, what about Dialer?"
     assert rasa.texts() == ["thanks, what about Dialer?"]
+    ws.close()
+
+
+def claimed(client, slack, slack_api, billing, sender: str, number: str, queue: str = "sales",  # noqa: ANN001
+            channel: str = "CSALES", **more: Any):  # noqa: ANN201
+    """A handoff opened and claimed by Dana: its summary post (the thread)."""
+    open_handoff(client, billing, sender, number=number, queue=queue, **more)
+    post = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == channel
+                              and number in (c.args.get("text") or ""))[-1]
+    assert slack.click("UDANA", channel, posted_message(post), "Claim").status_code == 200
+    slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == post.ts)
+    return post
+
+
+def test_an_old_bot_button_pressed_in_the_widget_during_a_handoff_goes_to_the_rep(client, slack, slack_api, billing,
+                                                                                rasa, rasa_api):
+    ws, sender = visitor(client)
+    asked = say(ws, "buttons", "cid-00000011")  # the bot's Yes/No, from before the handoff
+    assert [b["payload"] for b in asked["buttons"]] == ["/affirm", "/deny"]
+    post = claimed(client, slack, slack_api, billing, sender, "H-1010")
+    until(ws, "msg", **{"from": "agent"})  # joined
+
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000012", "text": "Yes", "payload": "/affirm"}))
+    relayed = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts)[-1]
+    assert relayed.args["text"] == "*Customer* (pressed a button): Yes"
+    assert rasa.texts() == ["buttons"]  # the click did nothing in the bot
+    user = [e for e in recorded(client, rasa_api, sender) if e["event"] == "user"]
+    assert [(e["text"], e["parse_data"]["intent"]["name"]) for e in user] == [("Yes", "affirm")]
+    ws.close()
+
+
+def test_an_old_bot_button_clicked_in_slack_during_a_handoff_goes_to_the_rep(client, slack, slack_api, billing, rasa,
+                                                                           rasa_api):
+    sender = f"slack:{slack.team}:UALEX"
+    slack.event(slack.dm("UALEX", "buttons"))
+    offered = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
+                                 and "you said: buttons" in c.args.get("text", ""))[-1]
+    post = claimed(client, slack, slack_api, billing, sender, "H-1011", queue="support", channel="CSUPPORT",
+                   lead={})
+    slack_api.wait_for("chat.postMessage", where=lambda c: "Dana from Support joined" in c.args.get("text", ""))
+
+    assert slack.click("UALEX", "DUALEX", posted_message(offered), "Yes").status_code == 200
+    relayed = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts)[-1]
+    assert relayed.args["text"] == "*Customer* (pressed a button): Yes"
+    assert rasa.texts() == ["buttons"]
+    # the pressed message shows what was chosen, and the bot said nothing in the DM
+    slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == offered.ts)
+    assert not [c for c in slack_api.called("chat.postMessage", channel="DUALEX") if c.at > relayed.at]
+    user = [e for e in recorded(client, rasa_api, sender) if e["event"] == "user"]
+    assert [(e["text"], e["metadata"]["channel"]) for e in user] == [("Yes", "slack")]
+
+
+def test_with_rasa_unreachable_the_rep_and_the_customer_still_talk(client, slack, slack_api, billing, rasa, rasa_api):
+    rasa_api.down = True
+    ws, sender = visitor(client)
+    post = claimed(client, slack, slack_api, billing, sender, "H-1012")
+    assert until(ws, "msg", **{"from": "agent"})["text"].startswith("Dana from Sales joined")
+    thread_reply(slack, "UDANA", post.ts, "Hello from Dana")
+    assert until(ws, "msg", **{"from": "agent"})["text"] == "Hello from Dana"
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000021", "text": "Hi Dana"}))
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
+                       and "Hi Dana" in c.args.get("text", ""))
+    started = time.monotonic()
+    thread_reply(slack, "UDANA", post.ts, "close")
+    assert "back with the assistant" in until(ws, "msg", **{"from": "bot"})["text"]
+    assert time.monotonic() - started < 5  # the resume gave up after its timeout
+    assert rasa.texts() == [] and recorded(client, rasa_api, sender) == []
     ws.close()
 
 
@@ -294,3 +425,81 @@ def test_a_callback_request_is_posted_to_its_queue_and_the_handoffs_thread(clien
     text = posts[-1].args["text"]
     assert "+14155550199" in text and "Mon Nov 30, 9–12 am" in text and "<!here>" not in text
     ws.close()
+
+
+# -- many workspaces (OAuth) --------------------------------------------------------------------------
+
+def install(gateway_state, team: str, token: str) -> None:  # noqa: ANN001
+    store = SQLAlchemyInstallationStore(client_id="111.222", engine=gateway_state.engine)
+    store.create_tables()
+    store.save(Installation(app_id="A0001", team_id=team, bot_token=token, bot_id=f"B{team}", bot_user_id="UBOT",
+                            user_id="UINSTALLER", bot_scopes="chat:write"))
+
+
+def test_with_many_workspaces_the_bridge_posts_with_each_teams_installation(
+        gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch):
+    """Reps in the vendor's workspace (HANDOFF_SLACK_TEAM), the customer in their own: the queue
+    channel gets the vendor installation's token, the customer's DM their workspace's."""
+    c = gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch, slack_bot_token="",
+                slack_client_id="111.222", slack_client_secret="shh", handoff_slack_team="TVENDOR")
+    try:
+        install(gateway_state, "TVENDOR", "xoxb-vendor")
+        install(gateway_state, "TCUSTOMER", "xoxb-customer")
+        vendor = SlackSender("http://testserver", SECRET, team="TVENDOR", client=c)
+        customer = SlackSender("http://testserver", SECRET, team="TCUSTOMER", client=c)
+        sender = "slack:TCUSTOMER:UALEX"
+        post = claimed(c, vendor, slack_api, billing, sender, "H-1020", queue="support", channel="CSUPPORT",
+                       lead={})
+        assert post.token == "xoxb-vendor"
+        joined = slack_api.wait_for("chat.postMessage", where=lambda x: x.args.get("channel") == "DUALEX")[-1]
+        assert "Dana from Support joined" in joined.args["text"] and joined.token == "xoxb-customer"
+
+        customer.event(customer.dm("UALEX", "Thanks, it's about INV-1042"))
+        relayed = slack_api.wait_for("chat.postMessage", where=lambda x: x.args.get("thread_ts") == post.ts
+                                     and "INV-1042" in x.args.get("text", ""))[-1]
+        assert relayed.token == "xoxb-vendor"
+        thread_reply(vendor, "UDANA", post.ts, "On it", channel="CSUPPORT")
+        answer = slack_api.wait_for("chat.postMessage", where=lambda x: x.args.get("channel") == "DUALEX"
+                                    and "On it" in x.args.get("text", ""))[-1]
+        assert answer.token == "xoxb-customer"
+        assert {x.token for x in slack_api.calls if x.method.startswith("chat.")} == {"xoxb-vendor", "xoxb-customer"}
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_without_the_vendor_team_many_workspaces_record_the_handoff_but_post_nothing(
+        gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch):
+    c = gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch, slack_bot_token="",
+                slack_client_id="111.222", slack_client_secret="shh")
+    try:
+        install(gateway_state, "T0001", "xoxb-customer")
+        answer = open_handoff(c, billing, "slack:T0001:UALEX", number="H-1021", channel="slack", lead={})
+        assert answer.status_code == 200 and answer.json()["posted"] is False
+        assert not slack_api.called("chat.postMessage")
+    finally:
+        c.__exit__(None, None, None)
+
+
+# -- the Slack Web API mock ------------------------------------------------------------------------------
+
+def test_the_slack_mocks_message_ts_are_unique_and_increasing(slack_api):
+    """Threads are matched by ts: the mock's posts and the test sender's events never share one,
+    even within one second, across threads and across mocks."""
+    made: list[str] = []
+
+    def post(n: int) -> None:
+        with httpx.Client(base_url=slack_api.api_url) as http:
+            for _ in range(n):
+                made.append(http.post("chat.postMessage", data={"channel": "C1", "text": "x"}).json()["ts"])
+
+    threads = [threading.Thread(target=post, args=(30,)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    events = [new_ts() for _ in range(200)]
+    for t in threads:
+        t.join()
+    with SlackMock() as other:
+        made.append(httpx.post(other.api_url + "chat.postMessage", data={"channel": "C1"}).json()["ts"])
+    every = made + events
+    assert len(set(every)) == len(every) == 291
+    assert events == sorted(events) and all(len(ts.split(".")[1]) == 6 for ts in every)

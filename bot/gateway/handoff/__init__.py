@@ -4,6 +4,7 @@
     store.py    live handoffs in the gateway database; the claim lock (first click wins)
     summary.py  the Block Kit summary with Claim, then Close
     bridge.py   channel post, claim, the relay both ways, close, re-alert and escalation
+    tracker.py  Rasa's side: the conversation paused on claim, both sides recorded, resumed on close
 
 How the gateway hears of a handoff: the action server, right after billing created the record,
 POSTs it here (``/handoff/internal/opened``, Bearer GATEWAY_TOKEN). The gateway checks the record
@@ -22,8 +23,10 @@ the customer can already say "out of hours: call ... or leave a callback".
     {"number": "CB-1", "queue": "sales", "name": "...", "phone": "+1...", "window": "Mon Nov 30, 9–12 am",
      "timezone": "America/New_York", "handoff": "HO-1"?, "conversation_id": "...", "channel": "slack"}
 
-While a handoff is claimed the customer's messages go to the thread and not to Rasa (the bot is
-silent); the widget's history and the Slack thread keep them.
+While a handoff is claimed the customer's messages (typed, or an old bot button pressed) go to the
+thread and not to the bot: Rasa's conversation is paused and records them, and the rep's replies,
+through Rasa's HTTP API (RASA_API_URL, RASA_API_TOKEN); the widget's history and the Slack thread
+keep them too.
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ from ..slack.events import team_of
 from .bridge import Bridge, UnknownHandoff
 from .queues import Queue, queues_from
 from .store import HandoffStore
+from .tracker import HandoffTracker
 from .summary import CLAIM_ACTION, CLOSE_ACTION, Notice
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,12 @@ def register_slack(bridge: Bridge, slack: Any) -> None:
             if not await bridge.close(client, live, rep, message.get("blocks") or []):
                 await slack.outbox.ephemeral(client, channel, rep, "This handoff is closed already.")
 
+    async def divert(turn: Any) -> bool:
+        """Any other turn of a customer a rep is talking to (an old bot button clicked, an App Home
+        button, the slash command, a mention; a DM claimed just after the tap looked): to the rep, a
+        button by its title; never to the bot."""
+        return await bridge.from_customer(turn.sender, turn.text, label=turn.label)
+
     async def tap(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                   client: AsyncWebClient) -> bool:
         """True when the message belonged to a handoff (the assistant leaves it alone)."""
@@ -110,10 +120,13 @@ def register_slack(bridge: Bridge, slack: Any) -> None:
     app.action(CLAIM_ACTION)(on_claim)
     app.action(CLOSE_ACTION)(on_close)
     slack.taps.append(tap)
+    slack.turns.diverters.append(divert)
 
 
 def mount(app: FastAPI, gw: Any) -> Bridge:
-    bridge = Bridge(gw, queues_from(gw.settings), HandoffStore(gw.state.engine))
+    s = gw.settings
+    bridge = Bridge(gw, queues_from(s), HandoffStore(gw.state.engine),
+                    HandoffTracker(s.rasa_api_url, s.rasa_api_token, timeout=s.rasa_api_timeout_s))
     app.state.handoff = bridge
     slack = getattr(app.state, "slack", None)
     if slack is not None:
@@ -156,6 +169,7 @@ def mount(app: FastAPI, gw: Any) -> Bridge:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await bridge.tracker.aclose()
 
     gw.on_startup.append(start)
     gw.on_shutdown.append(stop)

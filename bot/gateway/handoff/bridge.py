@@ -5,9 +5,17 @@
 - ``claim``: the first click wins (``HandoffStore.claim``), the summary shows who has it, the
   customer is told "NAME from Sales joined".
 - ``from_rep`` / ``from_customer``: thread replies reach the customer under the rep's name; the
-  customer's messages go to the thread instead of to the bot while the handoff is claimed.
+  customer's messages (typed, or an old bot button pressed: its title) go to the thread instead of
+  to the bot while the handoff is claimed.
 - ``close``: the Close button or "close" in the thread; the bot has the conversation again and says so.
 - ``watch``: unclaimed handoffs are re-alerted, then the customer is offered the phone and a callback.
+
+Rasa's side (``tracker.py``): the claim pauses the Rasa conversation, both sides' messages are
+recorded in it while a person has it, and the close resumes it.
+
+Slack clients: with one workspace, the app's bot token; with many (OAuth), the installation's bot
+token of the team concerned: ``HANDOFF_SLACK_TEAM`` for the queue channels, the customer's own team
+for their DM.
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from ..slack.blocks import escape, from_slack
 from .queues import Queue
 from .store import HandoffStore, Live
 from .summary import Notice, claimed_blocks, closed_blocks, summary_blocks
+from .tracker import HandoffTracker
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,8 @@ UNCLAIMED = ("Nobody from {queue} could pick this up yet, sorry. Call us on {pho
 ALREADY = "Already claimed by <@{rep}>."
 NOT_CLAIMED = "Claim the handoff first: thread replies reach the customer once it's claimed."
 CLOSED_ALREADY = "This handoff is closed; the customer is back with the assistant."
+PRESSED = "*Customer* (pressed a button): {text}"
+SAID = "*Customer:* {text}"
 
 
 class UnknownHandoff(LookupError):
@@ -48,17 +59,52 @@ class UnknownHandoff(LookupError):
 
 
 class Bridge:
-    def __init__(self, gw: Any, queues: dict[str, Queue], store: HandoffStore) -> None:
+    def __init__(self, gw: Any, queues: dict[str, Queue], store: HandoffStore, tracker: HandoffTracker) -> None:
         self.gw = gw
         self.queues = queues
         self.store = store
+        self.tracker = tracker
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self.slack: Any = None  # the SlackChannel, when Slack is on
         self._names: dict[str, str] = {}
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._warned: set[str] = set()
 
-    @property
-    def client(self) -> AsyncWebClient | None:
-        return self.slack.app.client if self.slack is not None else None
+    # -- Slack clients -------------------------------------------------------------------------------
+
+    async def client_for(self, team: str | None) -> AsyncWebClient | None:
+        """A Web API client for ``team``: the app's own with one workspace; with many (OAuth), one
+        holding that team's installation bot token (None, and a warning, if it isn't installed)."""
+        if self.slack is None:
+            return None
+        if not self.slack.mode.oauth:
+            return self.slack.app.client
+        if not team:
+            self._warn_once("team", "handoff: set HANDOFF_SLACK_TEAM (the team id of the workspace the queue "
+                                    "channels are in): with many workspaces the bridge can't tell where to post")
+            return None
+        try:
+            bot = await self.slack.app.installation_store.async_find_bot(enterprise_id=None, team_id=team)
+        except Exception:  # noqa: BLE001 - the gateway database: recorded in billing, not posted
+            log.exception("handoff: could not read the installation of %s", team)
+            return None
+        if bot is None or not bot.bot_token:
+            self._warn_once(team, f"handoff: the app is not installed in Slack team {team}: nothing posted there")
+            return None
+        client = self._clients.get(bot.bot_token)
+        if client is None:
+            from ..slack.wiring import web_client
+            client = self._clients[bot.bot_token] = web_client(self.gw.settings, bot.bot_token)
+        return client
+
+    async def queue_client(self) -> AsyncWebClient | None:
+        """The client that posts in the queue channels."""
+        return await self.client_for(self.gw.settings.handoff_slack_team.strip() or None)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message)
 
     def queue_channels(self) -> set[str]:
         return {q.channel for q in self.queues.values() if q.channel}
@@ -76,14 +122,15 @@ class Bridge:
         if not await self.store.add(notice.number, queue.name, notice.conversation_id, self.clock()):
             live = await self.store.get(notice.number)
             return {**answer, "posted": bool(live and live.post_ts)}  # the same notice again
-        if queue.channel and self.client is not None:
+        client = await self.queue_client() if queue.channel else None
+        if queue.channel and client is not None:
             ts = await self.slack.outbox.post(
-                self.client, queue.channel, text=f"{queue.title} handoff {notice.number}: {notice.reason}",
+                client, queue.channel, text=f"{queue.title} handoff {notice.number}: {notice.reason}",
                 blocks=summary_blocks(notice, queue.title, open_now=open_now, hours=queue.hours_label()))
             if ts:
                 await self.store.posted(notice.number, queue.channel, ts)
                 answer["posted"] = True
-        else:
+        elif not queue.channel:
             log.warning("handoff %s: queue %s has no Slack channel (HANDOFF_%s_CHANNEL)", notice.number, queue.name,
                         queue.name.upper())
         return answer
@@ -131,7 +178,10 @@ class Bridge:
         await self.slack.outbox.update(client, channel, ts, text=f"{queue.title} handoff {number}: claimed by {name}",
                                        blocks=claimed_blocks(blocks, number, rep))
         live = await self.store.get(number)
-        await self.to_customer(live, JOINED.format(name=live.claimed_name), live.claimed_name, author="agent")
+        joined = JOINED.format(name=live.claimed_name)
+        self.tracker.pause(live.sender, number)  # first: Rasa answers nothing from here on
+        self.tracker.rep(live.sender, joined, number, rep, live.claimed_name)  # queued: never waited for
+        await self.to_customer(live, joined, live.claimed_name, author="agent")
         return True
 
     async def close(self, client: AsyncWebClient, live: Live, rep: str, blocks: list[dict[str, Any]] | None) -> bool:
@@ -142,7 +192,9 @@ class Bridge:
                                                            "text": f"*{self.queues[live.queue].title} handoff {live.number}*"}}]
             await self.slack.outbox.update(client, live.post_channel, live.post_ts, text=f"Handoff {live.number}: closed",
                                            blocks=closed_blocks(base, rep))
-        await self.to_customer(live, BACK.format(name=live.claimed_name or "Our team"), None, author="bot")
+        back = BACK.format(name=live.claimed_name or "Our team")
+        await self.tracker.resume(live.sender, live.number, back)  # before "you're back": it must be true
+        await self.to_customer(live, back, None, author="bot")
         return True
 
     # -- messages both ways ------------------------------------------------------------------------------
@@ -154,11 +206,12 @@ class Bridge:
                 await self.gw.widget.push(sender, text, author=author, name=name)
             return
         if sender.startswith("slack:") and self.slack is not None:
-            user = sender.split(":", 2)[2]
-            dm = await self.slack.turns.open_dm(self.client, user)
+            _, team, user = sender.split(":", 2)
+            client = await self.client_for(team)
+            dm = await self.slack.turns.open_dm(client, user) if client is not None else None
             if dm:
                 shown = f"*{escape(name)}:* {escape(text)}" if name and author == "agent" else escape(text)
-                await self.slack.outbox.post(self.client, dm, text=shown)
+                await self.slack.outbox.post(client, dm, text=shown)
             return
         log.warning("handoff %s: no way to reach %s", live.number, sender)
 
@@ -176,18 +229,43 @@ class Bridge:
         if CLOSE_WORDS.match(text):
             await self.close(client, live, rep, None)
         elif text.strip():
+            self.tracker.rep(live.sender, text.strip(), live.number, rep, live.claimed_name)
             await self.to_customer(live, text.strip(), live.claimed_name)
 
-    async def from_customer(self, sender: str, text: str) -> bool:
-        """True when the conversation is with a person: the text went to the thread, not the bot."""
+    async def from_customer(self, sender: str, text: str, *, label: str | None = None) -> bool:
+        """True when the conversation is with a person: the text went to the thread (and into Rasa's
+        record of the paused conversation), not to the bot. ``text`` may be a button's payload (an old
+        bot button pressed during the handoff): the rep gets its title (``label``, or the widget's
+        button with that payload) and nothing the button would have done happens."""
         live = await self.store.live_for(sender)
         if live is None:
             return False
-        text = redact(text)[0].replace("CARDNUMBER", "•••• (card number removed)")  # never into a channel
-        if self.client is not None and live.post_channel and live.post_ts:
-            await self.slack.outbox.post(self.client, live.post_channel, text=f"*Customer:* {escape(text)}",
-                                         thread_ts=live.post_ts)
+        pressed = label is not None or text.startswith("/")
+        if pressed and label is None:
+            label = await self._button_title(sender, text)
+        said = redact(label or text)[0]
+        self.tracker.customer(sender, said, live.number, "slack" if sender.startswith("slack:") else "widget")
+        shown = said.replace("CARDNUMBER", "•••• (card number removed)")  # never into a channel
+        client = await self.queue_client() if live.post_channel and live.post_ts else None
+        if client is not None:
+            await self.slack.outbox.post(client, live.post_channel, text=(PRESSED if pressed else SAID).format(
+                text=escape(shown)), thread_ts=live.post_ts)
         return True
+
+    async def _button_title(self, sender: str, payload: str) -> str:
+        """The title of the widget button with this payload (the newest the bot showed), else the
+        payload's intent in words ("/talk_to_human" -> "talk to human")."""
+        hub = self.gw.widget
+        if hub is not None and sender.startswith(("wv-", "wu-")):
+            try:
+                rows = await hub.history.after(sender, 0)
+            except Exception:  # noqa: BLE001 - the words will do
+                rows = []
+            for row in reversed(rows):
+                for button in (row.body.get("buttons") or []) if row.author == "bot" else []:
+                    if isinstance(button, dict) and button.get("payload") == payload and button.get("title"):
+                        return str(button["title"])
+        return re.split(r"[{\[]", payload.lstrip("/"), maxsplit=1)[0].replace("_", " ").strip() or payload
 
     # -- callbacks --------------------------------------------------------------------------------------
 
@@ -197,7 +275,8 @@ class Bridge:
         number, phone = str(body.get("number") or "")[:40], str(body.get("phone") or "")[:40]
         if queue is None or not number or not phone:
             raise ValueError("queue (sales or support), number and phone are required")
-        if not queue.channel or self.client is None:
+        client = await self.queue_client() if queue.channel else None
+        if client is None:
             return False
         text = (f":telephone_receiver: Callback {escape(number)} for {escape(str(body.get('name') or 'a customer')[:200])}: "
                 f"call {escape(phone)} on {escape(str(body.get('window') or '')[:100])} "
@@ -206,23 +285,25 @@ class Bridge:
         if live is not None and live.post_ts and live.post_channel == queue.channel \
                 and live.sender == body.get("conversation_id"):
             text += f", about handoff {escape(live.number)}"
-            await self.slack.outbox.post(self.client, queue.channel, text=text + ".", thread_ts=live.post_ts)
-        return await self.slack.outbox.post(self.client, queue.channel, text=text + ".") is not None
+            await self.slack.outbox.post(client, queue.channel, text=text + ".", thread_ts=live.post_ts)
+        return await self.slack.outbox.post(client, queue.channel, text=text + ".") is not None
 
     # -- nobody claims -----------------------------------------------------------------------------------
 
     async def watch_once(self) -> None:
         now = self.clock()
         after = timedelta(minutes=self.gw.settings.handoff_realert_minutes)
-        for live in await self.store.waiting():
+        waiting = await self.store.waiting()
+        client = await self.queue_client() if waiting else None
+        for live in waiting:
             age = now - live.created_at
             queue = self.queues.get(live.queue)
-            if queue is None or self.client is None:
+            if queue is None or client is None:
                 continue
             if live.alerted_at is None and age >= after and live.post_ts:
                 if await self.store.alerted(live.number, now):
                     await self.slack.outbox.post(
-                        self.client, live.post_channel, thread_ts=live.post_ts,
+                        client, live.post_channel, thread_ts=live.post_ts,
                         text=f"<!here> {queue.title} handoff {live.number} is still unclaimed after "
                              f"{int(age.total_seconds() // 60)} minutes.")
             if live.escalated_at is None and age >= 2 * after:

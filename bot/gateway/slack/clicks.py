@@ -60,7 +60,7 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
                             blocks=blocks.answered_blocks(message.get("blocks") or [], chosen, user))
         turns.submit(Turn(client=client, team=_team(body, context), user=user, text=payload, channel=channel,
                           is_dm=str(channel).startswith("D"), thread_ts=message.get("thread_ts"), message_ts=ts,
-                          source="click"))
+                          source="click", label=chosen))
 
     async def on_home_button(ack, body: dict[str, Any], context: AsyncBoltContext,  # noqa: ANN001
                              client: AsyncWebClient) -> None:
@@ -73,7 +73,7 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
         team = _team(body, context)
         moment = int(float(action.get("action_ts") or time.time()) // HOME_DOUBLE_CLICK_S)
         title = str((action.get("text") or {}).get("text") or payload)
-        turns.submit(Turn(client=client, team=team, user=user, text=payload, channel=None, echo=title,
+        turns.submit(Turn(client=client, team=team, user=user, text=payload, channel=None, echo=title, label=title,
                           source="home", keys=(f"slack:home:{team}:{user}:{action.get('action_id')}:{moment}",)))
 
     app.action(blocks.BUTTON_ACTION_PATTERN)(on_button)

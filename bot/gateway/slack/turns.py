@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,7 @@ class Turn:
     keys: tuple[str, ...] = ()  # dedupe keys: acted on only if every one is new
     source: str = "message"  # message, mention, click, command, home
     echo: str | None = None  # shown in the DM before the answer (slash command, App Home button)
+    label: str | None = None  # a button's title, when ``text`` is its payload (click, App Home)
     files: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -85,6 +87,9 @@ class Turns:
         self._workers: set[asyncio.Task[None]] = set()
         self._told = _TTLCache()
         self._dms = _TTLCache()
+        # Asked with each turn before Rasa: True takes it away from the bot (a person has the
+        # conversation: the handoff bridge relays it to them).
+        self.diverters: list[Callable[[Turn], Awaitable[bool]]] = []
 
     # -- queueing -----------------------------------------------------------------------------------
 
@@ -134,6 +139,12 @@ class Turns:
             if turn.channel:
                 await self.outbox.post(turn.client, turn.channel, text=NOT_NOW, thread_ts=turn.thread_ts)
             return
+        for divert in self.diverters:
+            try:
+                if await divert(turn):
+                    return
+            except Exception:  # noqa: BLE001 - Rasa has it then (and stays silent if it is paused)
+                log.exception("slack: a turn diverter failed")
         if turn.channel is None:
             turn.channel = await self.open_dm(turn.client, turn.user)
             if turn.channel is None:

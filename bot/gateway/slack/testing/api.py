@@ -1,7 +1,6 @@
 """A local mock of Slack's Web API (see the package docstring)."""
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -12,6 +11,20 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from .socket_mode import SocketModeServer
+
+_ts_lock = threading.Lock()
+_last_ts_us = 0
+
+
+def next_ts() -> str:
+    """A message ts like Slack's ("1764255600.123456"): the clock in microseconds, or one more than
+    the last one handed out, so every ts this process makes (the mock's posts, the test sender's
+    events, across mocks and threads) is unique and later ones sort after earlier ones."""
+    global _last_ts_us
+    with _ts_lock:
+        _last_ts_us = max(time.time_ns() // 1_000, _last_ts_us + 1)
+        us = _last_ts_us
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
 
 @dataclass
@@ -46,7 +59,6 @@ class SlackMock:
         self.calls: list[Call] = []
         self.failures: dict[str, list[Failure]] = {}
         self.delays: dict[str, float] = {}
-        self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self.socket: SocketModeServer | None = None  # set with enable_socket_mode()
@@ -148,11 +160,11 @@ class SlackMock:
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": f"D{args.get('users')}"}}
         if method in ("chat.postMessage", "chat.update"):
-            ts = args.get("ts") or f"{int(time.time())}.{next(self._ts):06d}"
+            ts = args.get("ts") or next_ts()
             return {"ok": True, "channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text"), "ts": ts, "blocks": args.get("blocks")}}
         if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+            return {"ok": True, "message_ts": next_ts()}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "oauth.v2.access":

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 import time
 import uuid
@@ -12,6 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+from .api import next_ts
 
 # -- signed requests -----------------------------------------------------------------------------------
 
@@ -114,8 +115,6 @@ class SlackSender:
         return self.post(body, "application/x-www-form-urlencoded")
 
 
-_ts_counter = itertools.count(1)
-
-
 def new_ts() -> str:
-    return f"{int(time.time())}.{next(_ts_counter):06d}"
+    """A fresh message ts, from the same sequence as the mock's own posts (never a duplicate)."""
+    return next_ts()
