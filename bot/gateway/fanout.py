@@ -67,7 +67,8 @@ class RedisFanout(Fanout):
 
         return aioredis.Redis.from_url(
             self.url, socket_timeout=self.timeout_s, socket_connect_timeout=self.timeout_s,
-            health_check_interval=10, retry_on_timeout=False, decode_responses=True)
+            health_check_interval=10, retry_on_timeout=False, decode_responses=True,
+            client_name=f"{self.channel}:{self.origin}")  # CLIENT LIST shows whose connection it is
 
     @property
     def connected(self) -> bool:
