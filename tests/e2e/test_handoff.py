@@ -4,14 +4,15 @@ configured) in place of the stack's gateway, so the action server's notice reach
 
 Golden conversation 4 in the widget (a WebSocket client speaking the widget's protocol): price ->
 "can I talk to someone?" -> lead details -> the summary in #sales -> a rep claims (signed click) ->
-the rep's thread reply reaches the visitor -> the visitor's answer reaches the thread -> "close"
--> the bot answers again. A Slack customer on a support holiday: the phone line as a tel: link and a
+the rep's thread reply reaches the visitor -> the visitor's answer (and an old bot button pressed)
+reaches the thread -> "close" -> the bot answers again; Rasa's record of the conversation (its
+tracker store) has both sides, and nothing from the bot while the rep had it. A Slack customer on a support holiday: the phone line as a tel: link and a
 callback request, saved."""
 from __future__ import annotations
 
-import itertools
 import json
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
 
 from bot.billing.adapters.orm import CallbackRequest, Handoff
-from bot.gateway.slack.testing import Call, SlackMock, SlackSender
+from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
 from bot.runner import APP_PY, Service
 from tests.conftest import reset
 
@@ -80,9 +81,6 @@ def bridge(stack, tmp_path_factory) -> Iterator[Bridge]:
         stack.restart("gateway")
 
 
-_ids = itertools.count(1)
-
-
 class Visitor:
     """A widget conversation over the widget's WebSocket protocol."""
 
@@ -100,8 +98,9 @@ class Visitor:
             if frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 
-    def send(self, text: str) -> None:
-        self.ws.send(json.dumps({"type": "message", "id": f"cid-{uuid.uuid4().hex[:12]}", "text": text}))
+    def send(self, text: str, payload: str | None = None) -> None:
+        self.ws.send(json.dumps({"type": "message", "id": f"cid-{uuid.uuid4().hex[:12]}", "text": text,
+                                 **({"payload": payload} if payload else {})}))
 
     def say(self, text: str) -> str:
         """Send; the bot's reply (all its messages, until the typing dots go)."""
@@ -127,11 +126,11 @@ def as_message(call: Call) -> dict[str, Any]:
 
 def thread_reply(bridge: Bridge, user: str, channel: str, thread_ts: str, text: str) -> None:
     event = {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
-             "ts": f"{int(time.time())}.9{next(_ids):05d}", "thread_ts": thread_ts, "team": bridge.send.team}
+             "ts": new_ts(), "thread_ts": thread_ts, "team": bridge.send.team}
     assert bridge.send.event(event).status_code == 200
 
 
-def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_back(bridge, billing_db):
+def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_back(bridge, billing_db, stack):
     reset(billing_db)
     v = Visitor(bridge.gateway_url)
     try:
@@ -160,14 +159,52 @@ def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_bac
         v.send("Yes, and is there a nonprofit discount?")
         bridge.api.wait_for("chat.postMessage", timeout=10, where=lambda c: c.args.get("thread_ts") == post.ts
                             and "nonprofit discount" in c.args.get("text", ""))
+        v.send("Talk to sales", payload="/talk_to_human")  # the price answer's old button: for Dana, not the bot
+        bridge.api.wait_for("chat.postMessage", timeout=10, where=lambda c: c.args.get("thread_ts") == post.ts
+                            and c.args.get("text") == "*Customer* (pressed a button): Talk to sales")
+        thread_reply(bridge, "UDANA", "CSALES", post.ts, "Yes: 20% for registered nonprofits.")
+        assert v.next("msg", **{"from": "agent"})["text"] == "Yes: 20% for registered nonprofits."
         thread_reply(bridge, "UDANA", "CSALES", post.ts, "close")
         assert "back with the assistant" in v.next("msg", **{"from": "bot"})["text"]
         assert "$" in v.say("how much is Dialer?")
         with billing_db.session() as s:
             handoff = s.scalar(select(Handoff).where(Handoff.conversation_id == v.sender))
             assert handoff is not None and handoff.queue == "sales"
+            assert s.query(Handoff).filter(Handoff.conversation_id == v.sender).count() == 1  # the click opened none
     finally:
         v.close()
+
+    # Rasa's own record (the tracker store): paused on the claim, both sides recorded, resumed on close.
+    events = tracker_events(stack, v.sender)
+    kinds = [e["event"] for e in events]
+    paused, resumed = kinds.index("pause"), kinds.index("resume")
+    during = events[paused + 1:resumed]
+    said = [(e["event"], e.get("text"), (e.get("metadata") or {}).get("rep")) for e in during]
+    assert ("user", "Yes, and is there a nonprofit discount?", None) in said
+    assert ("user", "Talk to sales", None) in said
+    assert ("bot", "Hi Jane, Dana here. 40 seats of Enterprise?", "UDANA") in said
+    assert ("bot", "Yes: 20% for registered nonprofits.", "UDANA") in said
+    assert not [e for e in during if e["event"] == "action"], "the bot predicted something while paused"
+    assert all((e.get("metadata") or {}).get("rep") == "UDANA" for e in during if e["event"] == "bot"), \
+        "the bot said something while the rep had the conversation"
+    after = events[resumed:]
+    assert any(e["event"] == "bot" and "back with the assistant" in e["text"] for e in after)
+    assert any(e["event"] == "user" and e["text"] == "how much is Dialer?" for e in after)
+    assert any(e["event"] == "action" and e.get("name") == "action_pricing" for e in after)
+
+
+def tracker_events(stack, sender: str, timeout: float = 10.0) -> list[dict[str, Any]]:  # noqa: ANN001
+    """The conversation's events as Rasa stored them (SQLite tracker store), oldest first, once the
+    bot's answer after the close is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(stack.tracker_db) as db:
+            rows = db.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+        events = [json.loads(r[0]) for r in rows]
+        if any(e["event"] == "action" and e.get("name") == "action_pricing" for e in events[-6:]) \
+                or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
 
 
 def test_a_slack_customer_on_a_support_holiday_gets_the_phone_line_and_leaves_a_callback(bridge, billing_db):
