@@ -24,10 +24,11 @@ export RASA_TELEMETRY_ENABLED := false
 # PostgreSQL used by the second run of the backend tests and by the bench.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help run test test-app test-app-sqlite test-app-postgres test-rasa test-dialogue validate train bench shell envs lock clean
+.PHONY: help run run-prod test test-app test-app-sqlite test-app-postgres test-rasa test-dialogue validate train bench shell envs lock clean
 
 help:
 	@echo "make run    start billing backend, action server and Rasa (data/ on SQLite), training if needed"
+	@echo "make run-prod  the production topology: 2 Rasa, 2 action servers, 2 gateways behind a balancer, on PostgreSQL + Redis"
 	@echo "make shell  chat in the terminal as a demo user (AS=alex|priya|sam|olivia|tom|visitor)"
 	@echo "make test   every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end"
 	@echo "make bench  print the benchmark table and write bench-results.json"
@@ -67,6 +68,10 @@ validate: $(VENV)/rasa/.installed
 run: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 	$(APP_PY) -m bot.runner
 
+# Production topology on this machine (bot/production.py): PostgreSQL at PROD_POSTGRES_URL, Redis at REDIS_URL.
+run-prod: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
+	$(APP_PY) -m bot.production
+
 shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 	@$(APP_PY) -m bot.shell
 
@@ -76,7 +81,7 @@ test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
 	@echo "== backend, client and gateway tests on SQLite =="
-	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway
+	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy
 
 test-app-postgres: $(VENV)/app/.installed
 	@echo "== backend, client and gateway tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="

@@ -15,7 +15,7 @@ With no backend left, an HTTP client gets ``503`` with a short explanation.
 
 Config (JSON):
 
-    {"pools": [{"name": "gateway", "listen": "0.0.0.0:8080", "health": "/healthz",
+    {"pools": [{"name": "gateway", "listen": "0.0.0.0:8080", "health": "/healthz", "forwarded_for": true,
                 "backends": ["gateway-1:8080", "gateway-2:8080"]}],
      "connect_timeout_s": 2, "idle_timeout_s": 300, "check_every_s": 2, "check_timeout_s": 2}
 """
@@ -39,6 +39,7 @@ UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; c
                + b"\r\n\r\n" + _SORRY)
 FALL = 2  # failed health checks in a row that take a backend out
 CHUNK = 64 * 1024
+MAX_HEAD = 32 * 1024
 
 
 def host_port(text: str) -> tuple[str, int]:
@@ -76,6 +77,9 @@ class Pool:
     health: str
     backends: list[Backend]
     settings: Settings = field(default_factory=Settings)
+    # HTTP pools: the client's address goes to the backend in an X-Forwarded-For header on the
+    # connection's first request (the gateway's per-address limits; a WebSocket is one request).
+    forwarded_for: bool = False
     _next: int = 0
     _server: asyncio.base_events.Server | None = None
 
@@ -104,6 +108,7 @@ class Pool:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            head = await self._first_head(reader, writer) if self.forwarded_for else b""
             for backend in self.order():
                 try:
                     up_reader, up_writer = await asyncio.wait_for(
@@ -114,6 +119,8 @@ class Pool:
                 backend.active += 1
                 backend.served += 1
                 try:
+                    if head:
+                        up_writer.write(head)
                     await self._relay(reader, writer, up_reader, up_writer)
                 finally:
                     backend.active -= 1
@@ -124,6 +131,24 @@ class Pool:
                 await asyncio.wait_for(writer.drain(), self.settings.connect_timeout_s)
         finally:
             await _close(writer)
+
+    async def _first_head(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        """The first request's head with X-Forwarded-For set to the client's address (what came, as
+        is, if it isn't an HTTP head)."""
+        data = b""
+        with contextlib.suppress(asyncio.TimeoutError, OSError, asyncio.IncompleteReadError):
+            while b"\r\n\r\n" not in data and len(data) < MAX_HEAD:
+                chunk = await asyncio.wait_for(reader.read(CHUNK), self.settings.idle_timeout_s)
+                if not chunk:
+                    break
+                data += chunk
+        end = data.find(b"\r\n\r\n")
+        peer = writer.get_extra_info("peername")
+        if end < 0 or not peer:
+            return data
+        lines = [line for line in data[:end].split(b"\r\n")  # a client's own claim is dropped
+                 if not line.lower().startswith(b"x-forwarded-for:")]
+        return b"\r\n".join([*lines, f"X-Forwarded-For: {peer[0]}".encode()]) + data[end:]
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
@@ -226,7 +251,8 @@ def load(config: dict[str, Any]) -> list[Pool]:
         for b in backends:
             b.host_port  # noqa: B018 - validates host:port
         host_port(str(spec["listen"]))
-        pools.append(Pool(str(spec["name"]), str(spec["listen"]), str(spec.get("health") or "/"), backends, settings))
+        pools.append(Pool(str(spec["name"]), str(spec["listen"]), str(spec.get("health") or "/"), backends, settings,
+                          forwarded_for=bool(spec.get("forwarded_for", False))))
     if not pools:
         raise ValueError("no pools configured")
     return pools

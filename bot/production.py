@@ -126,7 +126,8 @@ class ProdStack:
             return {"name": name, "listen": f"127.0.0.1:{port}", "health": health,
                     "backends": [f"127.0.0.1:{p}" for p in self.replica_ports[name]]}
 
-        return {"pools": [pool("gateway", self.gateway_port, "/healthz"), pool("rasa", self.rasa_port, "/"),
+        return {"pools": [{**pool("gateway", self.gateway_port, "/healthz"), "forwarded_for": True},
+                          pool("rasa", self.rasa_port, "/"),
                           pool("actions", self.actions_port, "/health")],
                 "connect_timeout_s": 2, "idle_timeout_s": 300, "check_every_s": 1, "check_timeout_s": 2}
 

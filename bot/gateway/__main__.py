@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import uvicorn
 
@@ -13,7 +14,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                log_level="info", proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                log_level="info", proxy_headers=True,
+                # who may say who the client is (X-Forwarded-For): the balancer or proxy in front
+                forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
                 ws_max_size=64 * 1024)  # widget frames are small; don't buffer 16 MiB ones
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI, Response, WebSocket
+from fastapi import FastAPI, Request, Response, WebSocket
 from websockets.sync.client import connect
 
 from bot.runner import APP_PY, ROOT, free_port
@@ -39,6 +39,10 @@ class Backend:
         @app.get("/who")
         async def who() -> Response:
             return Response(self.name)
+
+        @app.post("/echo")
+        async def echo(request: Request) -> Response:
+            return Response(await request.body(), headers={"x-seen-for": request.headers.get("x-forwarded-for", "")})
 
         @app.websocket("/ws")
         async def ws(websocket: WebSocket) -> None:
@@ -76,7 +80,7 @@ def backends() -> Iterator[tuple[Backend, Backend]]:
 @pytest.fixture
 def balancer(backends, tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    config = {"pools": [{"name": "web", "listen": f"127.0.0.1:{port}", "health": "/healthz",
+    config = {"pools": [{"name": "web", "listen": f"127.0.0.1:{port}", "health": "/healthz", "forwarded_for": True,
                          "backends": [f"127.0.0.1:{b.port}" for b in backends]}],
               "connect_timeout_s": 1, "idle_timeout_s": 30, "check_every_s": 0.3, "check_timeout_s": 1}
     (tmp_path / "lb.json").write_text(json.dumps(config))
@@ -119,6 +123,15 @@ def eventually(condition, timeout: float = 5.0) -> None:  # noqa: ANN001
 
 def test_connections_go_round_robin(balancer):
     assert who(balancer, 6) == Counter({"a": 3, "b": 3})
+
+
+def test_requests_pass_intact_and_the_backend_learns_the_client_address(balancer):
+    body = b"x" * 200_000  # more than one read of the head
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        first = client.post(balancer + "/echo", content=body, headers={"X-Forwarded-For": "6.6.6.6"})
+        again = client.post(balancer + "/echo", content=b"kept alive")  # same connection: relayed as is
+    assert first.content == body and first.headers["x-seen-for"] == "127.0.0.1"
+    assert again.content == b"kept alive"
 
 
 def test_a_websocket_passes_through(balancer):

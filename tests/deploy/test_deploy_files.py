@@ -1,0 +1,283 @@
+"""The deployment files (deploy/): no container engine or cluster runs here, so they are checked
+against the schemas their tools use and against what the code actually reads.
+
+- docker-compose.yml against the compose-spec JSON schema (shipped in check-jsonschema);
+- kubernetes/*.yaml against Kubernetes' own schemas, strict (shipped in kubernetes-validate);
+- consistency: every variable a service is given is one its code reads (the gateway's and billing's
+  settings, the actions' and the billing client's environment look-ups, the ${...} in Rasa's
+  endpoints and credentials), every one it needs is given, URLs name a service and the port it
+  listens on, health checks probe that port, the balancer's backends exist, images and Dockerfiles
+  line up, and shared secrets are the same everywhere.
+"""
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from bot.billing.config import Settings as BillingSettings
+from bot.gateway.config import GatewaySettings
+from bot.runner import ROOT
+
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "kubernetes"
+K8S_VERSION = "1.30.0"
+
+COMPOSE = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+BALANCER = json.loads((DEPLOY / "balancer.json").read_text())
+MANIFESTS = [(path.name, doc) for path in sorted(K8S.glob("*.yaml"))
+             for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+# What each role's code reads from the environment.
+ANY = {"PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL", "RASA_TELEMETRY_ENABLED"}
+ENV_LOOKUP = re.compile(r"""(?:environ|env)(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""")
+
+
+def _looked_up(*folders: str) -> set[str]:
+    return {name for folder in folders for path in (ROOT / folder).rglob("*.py")
+            for name in ENV_LOOKUP.findall(path.read_text())}
+
+
+def _placeholders(*files: str) -> set[str]:
+    return {name for f in files for name in re.findall(r"\$\{(\w+)\}", (ROOT / f).read_text())}
+
+
+READS = {
+    "gateway": {f.upper() for f in GatewaySettings.model_fields} | {"FORWARDED_ALLOW_IPS"},
+    "billing": {f.upper() for f in BillingSettings.model_fields},
+    "actions": _looked_up("bot/actions", "bot/billing_client"),
+    "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml") | {"RASA_API_TOKEN", "SANIC_WORKERS"},
+    "balancer": set(),
+}
+NEEDS = {
+    "gateway": {"GATEWAY_HOST", "GATEWAY_PORT", "GATEWAY_PUBLIC_URL", "GATEWAY_DATABASE_URL", "GATEWAY_REDIS_URL",
+                "RASA_WEBHOOK_URL", "GATEWAY_TOKEN", "BILLING_URL", "BILLING_SERVICE_TOKEN", "WIDGET_SIGNING_KEY",
+                "WIDGET_JWT_SECRET"},
+    "billing": {"DATABASE_URL", "BILLING_HOST", "BILLING_PORT", "BILLING_SERVICE_TOKENS", "BILLING_SIGNING_KEY"},
+    "actions": {"BILLING_URL", "BILLING_SERVICE_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN"},
+    "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
+    "balancer": set(),
+}
+
+
+def role(command: list[str]) -> str:
+    """Which of our programs a container runs, from its command."""
+    line = " ".join(command)
+    for module, name in (("bot.gateway", "gateway"), ("bot.billing", "billing"), ("bot.balancer", "balancer"),
+                         ("bot.rasa_run", "rasa"), ("run actions", "actions")):
+        if module in line:
+            return name
+    raise AssertionError(f"unknown command {line!r}")
+
+
+def listens(name: str, command: list[str], env: dict[str, str]) -> set[int]:
+    """The ports a container listens on, from its command and settings."""
+    kind = role(command)
+    if kind == "gateway":
+        return {int(env.get("GATEWAY_PORT", GatewaySettings.model_fields["gateway_port"].default))}
+    if kind == "billing":
+        return {int(env.get("BILLING_PORT", 8001))}
+    if kind == "balancer":
+        return {int(p["listen"].rsplit(":", 1)[1]) for p in BALANCER["pools"]}
+    assert "--port" in command, f"{name}: give the port explicitly"
+    return {int(command[command.index("--port") + 1])}
+
+
+def check_rasa_api(name: str, command: list[str], env: dict[str, str]) -> None:
+    if "--enable-api" in command:
+        assert "--auth-token" not in command, f"{name}: the API token belongs in RASA_API_TOKEN, not the command"
+        assert "RASA_API_TOKEN" in env, f"{name}: --enable-api without RASA_API_TOKEN"
+        assert "RASA_API_TOKEN" in (ROOT / "bot" / "rasa_run.py").read_text(), \
+            "bot.rasa_run does not take the API token from RASA_API_TOKEN: the API would be open"
+
+
+def check_env(name: str, kind: str, env: dict[str, str]) -> None:
+    unknown = set(env) - READS[kind] - ANY
+    assert not unknown, f"{name}: {sorted(unknown)} are read by nothing in the {kind} code"
+    missing = NEEDS[kind] - set(env)
+    assert not missing, f"{name}: {sorted(missing)} are not set"
+
+
+def urls(env: dict[str, str]) -> list[tuple[str, str, int]]:
+    found = []
+    for key, value in env.items():
+        if isinstance(value, str) and value.startswith(("http://", "redis://", "postgresql://")) and "${" not in value:
+            parts = urlsplit(value)
+            found.append((key, parts.hostname or "", parts.port or {"http": 80, "redis": 6379,
+                                                                      "postgresql": 5432}[parts.scheme]))
+    return found
+
+
+# -- compose ---------------------------------------------------------------------------------------
+
+def test_compose_file_matches_the_compose_spec():
+    schema = json.loads(resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json")
+                        .read_text())
+    jsonschema.validate(COMPOSE, schema)
+
+
+def _compose_ours() -> dict[str, dict[str, Any]]:
+    return {name: s for name, s in COMPOSE["services"].items() if "build" in s}
+
+
+def _listening(name: str) -> set[int]:
+    service = COMPOSE["services"][name]
+    if "build" not in service:
+        return {{"postgres": 5432, "redis": 6379}[name]}
+    return listens(name, service["command"], service.get("environment") or {})
+
+
+def test_compose_services_get_the_variables_their_code_reads_and_reach_real_ports():
+    ours = _compose_ours()
+    assert {role(s["command"]) for s in ours.values()} == set(READS)
+    for name, service in ours.items():
+        env, kind = service.get("environment") or {}, role(service["command"])
+        check_env(name, kind, env)
+        if kind == "rasa":
+            check_rasa_api(name, service["command"], env)
+            for host_key, port_key in (("RASA_DB_HOST", "RASA_DB_PORT"), ("REDIS_HOST", "REDIS_PORT")):
+                assert int(env[port_key]) in _listening(env[host_key]), f"{name}: {host_key}:{port_key}"
+        for key, host, port in urls(env):
+            if host in ("127.0.0.1", "localhost"):
+                assert key.endswith("_PUBLIC_URL"), f"{name}: {key} points at the container itself"
+                continue
+            assert host in COMPOSE["services"], f"{name}: {key} names no service ({host})"
+            assert port in _listening(host), f"{name}: {key}: {host} does not listen on {port}"
+        health = " ".join(service["healthcheck"]["test"])
+        probed = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", health)}
+        assert probed and probed <= _listening(name), f"{name}: the health check probes {probed}"
+
+
+def test_compose_balancer_fronts_every_replica_and_only_it_is_published():
+    for pool in BALANCER["pools"]:
+        for backend in pool["backends"]:
+            host, port = backend.rsplit(":", 1)
+            assert host in COMPOSE["services"] and int(port) in _listening(host), backend
+        replicas = {n for n, s in _compose_ours().items() if role(s["command"]) == pool["name"]}
+        assert {b.rsplit(":", 1)[0] for b in pool["backends"]} == replicas and len(replicas) >= 2, pool["name"]
+    published = {n for n, s in COMPOSE["services"].items() if s.get("ports")}
+    assert published == {"balancer"}
+
+
+def test_compose_shared_secrets_are_the_same_everywhere():
+    ours = _compose_ours()
+    for key in ("GATEWAY_TOKEN", "RASA_API_TOKEN"):
+        values = {_variable(s["environment"][key]) for s in ours.values() if key in (s.get("environment") or {})}
+        assert len(values) == 1, (key, values)
+    billing = COMPOSE["services"]["billing"]["environment"]["BILLING_SERVICE_TOKENS"]
+    for service in ours.values():
+        token = (service.get("environment") or {}).get("BILLING_SERVICE_TOKEN")
+        if token:
+            assert _variable(token) == _variable(billing), "billing does not accept the clients' token"
+
+
+def _variable(value: str) -> str:
+    """The deploy/.env variable a value comes from: ${NAME}, ${NAME:?...}, ${NAME:-...}."""
+    found = re.fullmatch(r"\$\{(\w+)(?::[-?].*)?\}", value)
+    assert found, f"{value!r}: a secret must come from deploy/.env"
+    return found.group(1)
+
+
+def test_compose_images_are_built_from_dockerfiles_that_copy_what_exists():
+    images: dict[str, str] = {}
+    for name, service in _compose_ours().items():
+        dockerfile = (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).resolve()
+        assert dockerfile.is_file(), f"{name}: {dockerfile}"
+        assert images.setdefault(service["image"], str(dockerfile)) == str(dockerfile), "one image, one Dockerfile"
+        kind = role(service["command"])
+        expected = "Dockerfile.rasa" if kind in ("rasa", "actions") else "Dockerfile.app"
+        assert dockerfile.name == expected, f"{name} ({kind}) runs in the wrong environment"
+    for dockerfile in DEPLOY.glob("Dockerfile.*"):
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("COPY ") and "--from=" not in line:
+                for source in line.split()[1:-1]:
+                    assert (ROOT / source).exists(), f"{dockerfile.name}: COPY {source}: no such file"
+    for volume in COMPOSE["services"]["postgres"]["volumes"]:
+        source = volume.split(":")[0]
+        if source.startswith("./"):
+            assert (DEPLOY / source).is_file(), volume
+    init = (DEPLOY / "postgres-init.sql").read_text()
+    dbs = {urlsplit(s["environment"][k]).path.strip("/") for s in _compose_ours().values()
+           for k in ("DATABASE_URL", "GATEWAY_DATABASE_URL") if k in (s.get("environment") or {})}
+    dbs |= {s["environment"]["RASA_DB_NAME"] for s in _compose_ours().values()
+            if "RASA_DB_NAME" in (s.get("environment") or {})}
+    assert all(f"CREATE DATABASE {db};" in init for db in dbs), dbs
+
+
+def test_the_env_example_lists_every_required_secret():
+    required = set(re.findall(r"\$\{(\w+):\?", (DEPLOY / "docker-compose.yml").read_text()))
+    given = {line.split("=", 1)[0] for line in (DEPLOY / ".env.example").read_text().splitlines()
+             if "=" in line and not line.startswith("#")}
+    assert required and required <= given, required - given
+
+
+# -- Kubernetes ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, doc", MANIFESTS, ids=[f"{n}:{d['kind']}" for n, d in MANIFESTS])
+def test_kubernetes_manifest_matches_the_kubernetes_schema(name, doc):
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def _k8s(kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for _, d in MANIFESTS if d["kind"] == kind}
+
+
+def _container_env(container: dict[str, Any]) -> dict[str, str]:
+    config = next(iter(_k8s("ConfigMap").values()))["data"]
+    secret = next(iter(_k8s("Secret").values()))["stringData"]
+    env = {}
+    for item in container.get("env") or []:
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        else:
+            source = item["valueFrom"]
+            ref = source.get("configMapKeyRef") or source.get("secretKeyRef")
+            table = config if "configMapKeyRef" in source else secret
+            assert ref["key"] in table, f"{item['name']}: no key {ref['key']} in the {ref['name']} map"
+            env[item["name"]] = table[ref["key"]]
+    return env
+
+
+def test_kubernetes_deployments_get_what_their_code_reads_and_services_line_up():
+    services, deployments = _k8s("Service"), _k8s("Deployment")
+    compose_images = {s["image"] for s in _compose_ours().values()}
+    kinds = set()
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+        (container,) = pod["spec"]["containers"]
+        env, kind = _container_env(container), role(container["command"])
+        kinds.add(kind)
+        assert container["image"] in compose_images, f"{name}: image {container['image']} is built by nothing"
+        check_env(name, kind, env)
+        if kind == "rasa":
+            check_rasa_api(name, container["command"], env)
+        if kind in ("rasa", "actions", "gateway"):
+            assert deployment["spec"]["replicas"] >= 2, f"{name}: one replica"
+        ports = listens(name, container["command"], env)
+        assert {p["containerPort"] for p in container["ports"]} == ports, name
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            if probe in container:
+                assert container[probe]["httpGet"]["port"] in ports, f"{name}: {probe}"
+        service = services[name]
+        assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items(), name
+        assert {p["targetPort"] for p in service["spec"]["ports"]} <= ports, name
+        for key, host, port in urls(env):
+            if host in services:
+                assert port in {p["port"] for p in services[host]["spec"]["ports"]}, f"{name}: {key}"
+            else:
+                assert host.endswith(".example") or host.endswith(".internal") or key.endswith("_PUBLIC_URL"), \
+                    f"{name}: {key} names no Service ({host})"
+    assert kinds == set(READS) - {"balancer"}  # Services balance in Kubernetes
+    ingress = next(iter(_k8s("Ingress").values()))
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == "gateway" and backend["port"]["number"] in \
+        {p["port"] for p in services["gateway"]["spec"]["ports"]}
