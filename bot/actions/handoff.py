@@ -78,7 +78,9 @@ def reason_for(tracker: Tracker, queue: str, who: Identity) -> str:
     topic = topic_intent(tracker)
     who_asks = "Customer" if who.known else "Website visitor"
     about = f" after {topic.replace('_', ' ')}" if topic else ""
-    return f"{who_asks} asked for a person from {queue}{about}"[:200]
+    quote = tracker.get_slot("pending_quote")  # e.g. a large order's quote: "Talk to sales first"
+    waiting = f" (quote {quote} not placed)" if quote else ""
+    return f"{who_asks} asked for a person from {queue}{about}{waiting}"[:200]
 
 
 # -- phone numbers and time windows ---------------------------------------------------------------

@@ -3,6 +3,10 @@
 "how much is Enterprise for 40 users?" -> per user/month, monthly and annual list price;
 "how much is Dialer?" -> the list price per unit/month; "pricing?" -> every edition and add-on.
 Prices are in the visitor's currency (USD), or a known customer's org currency.
+
+Anonymous visitors are prospects: every answer has a "Talk to sales" button, and the first price
+answer of a conversation also says what a sales rep can do for them (the offer of golden
+conversation 4), once, not after every question.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from ._render import buttons, render
 DEFAULT_CURRENCY = "USD"
 MIN_QUANTITY, MAX_QUANTITY = 1, 10_000
 TALK_TO_SALES = buttons(("Talk to sales", "/talk_to_human"))
+OFFER_MARK = "A sales rep can go through"  # in basics/sales_offer.txt: how an earlier offer is recognised
 
 
 def latest_entity(tracker: Tracker, entity: str) -> Any:
@@ -68,6 +73,11 @@ def editions_for(product: Product, editions: list[Product]) -> list[str]:
     return [e.name for e in editions if e.code != "essentials" or product.available_on_essentials]
 
 
+def offered_sales(tracker: Tracker) -> bool:
+    """Whether this conversation's visitor was offered a sales rep after a price already."""
+    return any(e.get("event") == "bot" and OFFER_MARK in str(e.get("text") or "") for e in tracker.events)
+
+
 class ActionPricing(BillingAction):
     def name(self) -> str:
         return "action_pricing"
@@ -76,22 +86,29 @@ class ActionPricing(BillingAction):
                   who: Identity, client: ActingClient) -> list[EventType]:
         product, quantity = asked(tracker)
         currency = await currency_for(who, client)
-        extra = {} if who.known else {"buttons": TALK_TO_SALES}
+        offer = not who.known and not offered_sales(tracker)
+
+        def answer(text: str, amount: str | None = None) -> None:
+            """The price; for a visitor with the sales button, the first time with the offer too."""
+            if offer:
+                text += "\n\n" + render("basics/sales_offer", amount=amount)
+            dispatcher.utter_message(text=text, **({} if who.known else {"buttons": TALK_TO_SALES}))
+
         if quantity is not None and not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
             dispatcher.utter_message(text=render("basics/pricing_quantity", low=MIN_QUANTITY, high=MAX_QUANTITY))
             return []
         if product and quantity:
             estimate = await client.estimate(product, quantity, currency)
-            dispatcher.utter_message(text=render("basics/pricing_estimate", e=estimate,
-                                                 amount=units(estimate.product.unit, estimate.quantity)), **extra)
+            amount = units(estimate.product.unit, estimate.quantity)
+            answer(render("basics/pricing_estimate", e=estimate, amount=amount), amount)
             return []
         catalog = await client.catalog(currency)
         if product:
             found = next((p for p in catalog if p.code == product), None)
             if found is not None:
-                dispatcher.utter_message(text=render("basics/pricing_unit", p=found, currency=currency), **extra)
+                answer(render("basics/pricing_unit", p=found, currency=currency))
                 return []
-        dispatcher.utter_message(text=render("basics/pricing_catalog", catalog=catalog, currency=currency), **extra)
+        answer(render("basics/pricing_catalog", catalog=catalog, currency=currency))
         return []
 
 

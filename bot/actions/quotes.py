@@ -1,6 +1,9 @@
 """What every subscription change shares: quote -> confirm -> order.
 
-- ``show_quote``: the quote as a rich reply with Yes/No buttons; sets ``pending_quote``.
+- ``show_quote``: the quote as a rich reply with Yes/No buttons; sets ``pending_quote``. A large
+  order (``is_large``: LARGE_ORDER_QUANTITY licenses or units, or LARGE_ORDER_AMOUNT a year at list
+  price) also offers a sales rep before anything is placed: volume pricing and invoicing are
+  theirs to offer, and the customer may still place it as quoted.
 - ``confirm_quote`` (registered with ``@on_confirm("pending_quote")``): "yes" re-reads the quote,
   re-quotes it if it expired, else places the order with the quote's idempotency key.
 - ``ActionChangeQuantity``: "make it 7" while a quote waits -> the same change, re-quoted.
@@ -10,8 +13,10 @@
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -33,6 +38,12 @@ TRIES = "change_tries"
 REQUESTED = "requested_slot"
 
 Refusals = dict[str, dict[str, Any]]  # slot -> what to say (dispatcher.utter_message arguments)
+
+# A large order: this many licenses or units, or this much a year at list price (in the quote's
+# currency, major units). The action server's environment; a value it can't read means the default.
+LARGE_ORDER_QUANTITY, LARGE_ORDER_AMOUNT = 100, Decimal(100_000)
+LARGE_ORDER_BUTTONS = buttons(("Yes, place it", "/affirm"), ("Talk to sales first", "/talk_to_human"),
+                              ("No", "/deny"))
 
 
 class Stop(Exception):
@@ -81,12 +92,37 @@ def upgrade_buttons(current: str | None = None) -> list[dict[str, str]]:
 
 # -- quote, re-quote, order ------------------------------------------------------------------------
 
+def large_order_limits(environ: Any = os.environ) -> tuple[int, Decimal]:
+    """(quantity, yearly amount) from LARGE_ORDER_QUANTITY and LARGE_ORDER_AMOUNT."""
+    try:
+        quantity = int(environ.get("LARGE_ORDER_QUANTITY") or LARGE_ORDER_QUANTITY)
+    except ValueError:
+        quantity = LARGE_ORDER_QUANTITY
+    try:
+        amount = Decimal(str(environ.get("LARGE_ORDER_AMOUNT") or LARGE_ORDER_AMOUNT).replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        amount = LARGE_ORDER_AMOUNT
+    return quantity, amount
+
+
+def yearly_value(quote: Quote) -> Decimal:
+    """What the change adds a year at list price, in major units of the quote's currency."""
+    return Decimal(quote.unit_price.amount * quote.quantity * 12) / 100
+
+
+def is_large(quote: Quote, environ: Any = os.environ) -> bool:
+    quantity, amount = large_order_limits(environ)
+    return quote.quantity >= quantity or yearly_value(quote) >= amount
+
+
 def show_quote(dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool = False) -> list[EventType]:
-    """The quote with Yes/No buttons; "yes" will order exactly this quote."""
-    dispatcher.utter_message(text=render("changes/quote", quote=quote, requoted=requoted,
+    """The quote with Yes/No buttons ("yes" will order exactly this quote); a large one offers a
+    sales rep too, before anything is placed."""
+    large = is_large(quote)
+    dispatcher.utter_message(text=render("changes/quote", quote=quote, requoted=requoted, large=large,
                                          from_name=product_name(quote.from_product or ""),
                                          expires=f"{quote.expires_at.astimezone(timezone.utc):%H:%M} UTC"),
-                             buttons=YES_NO)
+                             buttons=LARGE_ORDER_BUTTONS if large else YES_NO)
     return [SlotSet(PENDING, quote.number), SlotSet("pending_payment", None)]  # a "yes" answers the latest question
 
 
