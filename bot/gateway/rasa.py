@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import weakref
 from typing import Any
 
@@ -17,6 +18,15 @@ log = logging.getLogger(__name__)
 
 CANT_REACH = ("I can't reach the assistant right now, so nothing was changed. Please try again in a "
               "minute, or call us on 1-800-667-6389.")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates (valid in JSON escapes, not encodable as UTF-8, so
+    neither storable nor sendable) replaced by U+FFFD, as a browser shows them."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class RasaUnavailable(Exception):
@@ -49,6 +59,7 @@ class Rasa:
         """Send one message as ``sender``; the bot's replies (Rasa's REST message dicts: text,
         buttons, image, custom...). Raises ``RasaUnavailable``."""
         lock = self._lock(sender)
+        text = readable(text)
         async with lock:
             try:
                 answer = await self._client.post(

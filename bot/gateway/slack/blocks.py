@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..rasa import readable
+
 BUTTON_ACTION = "rasa_button_{}"
 BUTTON_ACTION_PATTERN = re.compile(r"^rasa_button_\d+$")
 BLOCK_PREFIX = "rasa"
@@ -49,7 +51,7 @@ def from_slack(text: str, bot_user_id: str | None = None) -> str:
             return label or target.removeprefix("mailto:")
         return label or target
 
-    text = _SLACK_LINK.sub(plain, text or "")
+    text = _SLACK_LINK.sub(plain, readable(text or ""))
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 

@@ -11,6 +11,7 @@ App Home buttons start the conversation in the user's DM.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from typing import Any
@@ -34,6 +35,15 @@ NOT_YOURS = "These buttons were for <@{owner}>. Mention me and ask, and I'll ans
 def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
     return str(context.team_id or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
                or context.enterprise_id or "")
+
+
+def _seconds(action_ts: Any) -> float:
+    """A click's action_ts ("1700000000.123456"); now if it is missing or no number."""
+    try:
+        seconds = float(action_ts)
+    except (TypeError, ValueError):
+        return time.time()
+    return seconds if math.isfinite(seconds) else time.time()
 
 
 def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
@@ -71,7 +81,7 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
         if not user or not payload:
             return
         team = _team(body, context)
-        moment = int(float(action.get("action_ts") or time.time()) // HOME_DOUBLE_CLICK_S)
+        moment = int(_seconds(action.get("action_ts")) // HOME_DOUBLE_CLICK_S)
         title = str((action.get("text") or {}).get("text") or payload)
         turns.submit(Turn(client=client, team=team, user=user, text=payload, channel=None, echo=title, label=title,
                           source="home", keys=(f"slack:home:{team}:{user}:{action.get('action_id')}:{moment}",)))

@@ -20,10 +20,13 @@ def register(app: AsyncApp, turns: Turns, command: str = COMMAND) -> None:
     async def on_command(ack, command: dict[str, Any], context: AsyncBoltContext,  # noqa: ANN001
                          client: AsyncWebClient) -> None:
         await ack(text=ACKED, response_type="ephemeral")
+        user = command.get("user_id")
+        if not user:  # Slack always says who typed it; without that there is nobody to answer
+            return
         text = blocks.from_slack(str(command.get("text") or ""))
         team = str(context.team_id or command.get("team_id") or context.enterprise_id or "")
         keys = (f"slack:command:{command['trigger_id']}",) if command.get("trigger_id") else ()
-        turns.submit(Turn(client=client, team=team, user=str(command["user_id"]), text=text or "hi", channel=None,
+        turns.submit(Turn(client=client, team=team, user=str(user), text=text or "hi", channel=None,
                           echo=f"{command.get('command') or COMMAND} {text}".strip(), source="command", keys=keys))
 
     app.command(command)(on_command)

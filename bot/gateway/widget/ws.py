@@ -36,6 +36,7 @@ from bot.nlu.cards import TOKEN as CARD_TOKEN
 from bot.nlu.cards import redact
 
 from ..config import GatewaySettings
+from ..rasa import readable
 from .history import Row
 from .hub import Hub, Turn
 from .identity import EXPIRED, Jwts, TokenRefused, VisitorIds, Who
@@ -47,6 +48,7 @@ HELLO_TIMEOUT_S = 10.0
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 CARD_SHOWN = "•••• (card number removed)"
 
+MAX_SEQ = 2**53 - 1  # the largest integer the widget's JavaScript holds exactly
 CLOSE_AUTH, CLOSE_ORIGIN, CLOSE_HELLO, CLOSE_BUSY = 4001, 4003, 4008, 4029
 
 ORIGIN_REFUSED = "This website isn't allowed to use the chat. (The site owner can add it to WIDGET_ALLOWED_ORIGINS.)"
@@ -215,7 +217,8 @@ class WidgetSocket:
         if tz := _timezone(hello.get("timezone")):
             metadata["timezone"] = tz
         since = hello.get("since")
-        conn.last_seq = since if isinstance(since, int) and since >= 0 else 0
+        # A number the database can hold (found by the fuzz test: 2**70 overflowed SQLite's INTEGER).
+        conn.last_seq = since if isinstance(since, int) and 0 <= since <= MAX_SEQ else 0
         conv = self.hub.join(who.sender, conn)
         try:
             history = await self.hub.history.after(who.sender, conn.last_seq)
@@ -278,7 +281,7 @@ class WidgetSocket:
         if not isinstance(text, str) or not text.strip():
             await conn.error("empty", "Please type a message first.", id=cid)
             return
-        text = text.strip()
+        text = readable(text.strip())
         if len(text) > self.max_chars:
             await conn.error("too_long", self.too_long(len(text)), id=cid)
             return
@@ -305,4 +308,5 @@ class WidgetSocket:
                 return
             await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
             turn_meta = {**metadata, **({"card_number_redacted": True} if cards else {})}
-            self.hub.enqueue(conv, Turn(text=redact(payload.strip())[0] if payload else redacted, metadata=turn_meta))
+            self.hub.enqueue(conv, Turn(text=redact(readable(payload.strip()))[0] if payload else redacted,
+                                        metadata=turn_meta))
