@@ -41,3 +41,4 @@ def load_all() -> None:
     from . import billing  # noqa: F401
     from . import model, nlu, turns, floor  # noqa: F401  (train, model, nlu, turn, turns, floor)
     from . import slack, widget  # noqa: F401  (slack, widget)
+    from . import handoff  # noqa: F401  (handoff)
