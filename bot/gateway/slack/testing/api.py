@@ -59,6 +59,7 @@ class SlackMock:
         self.calls: list[Call] = []
         self.failures: dict[str, list[Failure]] = {}
         self.delays: dict[str, float] = {}
+        self.limits: dict[str, tuple[float, int]] = {}  # method -> (429 until, Retry-After)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self.socket: SocketModeServer | None = None  # set with enable_socket_mode()
@@ -103,11 +104,18 @@ class SlackMock:
         with self._lock:
             self.failures.setdefault(method, []).append(Failure(**failure))
 
+    def rate_limit(self, method: str, seconds: float, retry_after: int = 1) -> None:
+        """Answer every call of ``method`` with a 429 (Retry-After) for the next ``seconds``: Slack's
+        rate limit on a busy channel or workspace."""
+        with self._lock:
+            self.limits[method] = (time.monotonic() + seconds, retry_after)
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
             self.failures.clear()
             self.delays.clear()
+            self.limits.clear()
 
     # -- reading what happened ------------------------------------------------------------------------
 
@@ -226,6 +234,9 @@ class SlackMock:
                         failure.times -= 1
                         if failure.times <= 0:
                             queue.pop(0)
+                    until, retry_after = mock.limits.get(method, (0.0, 1))
+                    if failure is None and time.monotonic() < until:
+                        failure = Failure(status=429, retry_after=retry_after)
                     answer = mock._answer(method, args) if failure is None else None
                     mock.calls.append(Call(method, args, token, answer=answer))
                     mock._changed.notify_all()
