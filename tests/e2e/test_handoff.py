@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
@@ -177,6 +178,11 @@ def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_bac
 
     # Rasa's own record (the tracker store): paused on the claim, both sides recorded, resumed on close.
     events = tracker_events(stack, v.sender)
+    # ... written through Rasa's HTTP API, which answers nobody without the token
+    for token in ({}, {"token": "guess"}):
+        refused = httpx.post(f"{stack.rasa_url}/conversations/{v.sender}/tracker/events", params=token,
+                             json=[{"event": "resume"}], timeout=10)
+        assert refused.status_code == 401, refused.text
     kinds = [e["event"] for e in events]
     paused, resumed = kinds.index("pause"), kinds.index("resume")
     during = events[paused + 1:resumed]

@@ -503,3 +503,14 @@ def test_the_slack_mocks_message_ts_are_unique_and_increasing(slack_api):
     every = made + events
     assert len(set(every)) == len(every) == 291
     assert events == sorted(events) and all(len(ts.split(".")[1]) == 6 for ts in every)
+
+
+# -- Rasa's HTTP API is never served without a token -------------------------------------------------------
+
+def test_rasa_enables_its_http_api_only_with_a_token():
+    from bot.rasa_run import with_api_token
+    argv = ["rasa", "run", "--enable-api", "--port", "5005"]
+    assert with_api_token(argv, {"RASA_API_TOKEN": "s3cret"}) == [*argv, "--auth-token", "s3cret"]
+    with pytest.raises(SystemExit, match="RASA_API_TOKEN"):
+        with_api_token(argv, {"RASA_API_TOKEN": " "})
+    assert with_api_token(["rasa", "run"], {}) == ["rasa", "run"]  # no API asked for: nothing to add
