@@ -1,10 +1,16 @@
-"""Unhappy paths end to end: billing down, and a question in the middle of a form."""
+"""Unhappy paths end to end: billing down, billing slow (the real backend behind a TCP proxy that
+holds its answers back), and a question in the middle of a form."""
 from __future__ import annotations
 
+import re
 import time
 
-from tests.billing.helpers import count
 from bot.billing.adapters.orm import Order
+from bot.runner import Service, free_port
+from tests.billing.helpers import count, quantity
+from tests.e2e.faultkit import DelayProxy
+
+SLOW_S = 8.0  # billing's answers arrive this late: longer than the client's 5 s budget
 
 
 def test_billing_down_is_said_within_5_s_and_nothing_changes(chat, stack, billing_db):
@@ -21,6 +27,48 @@ def test_billing_down_is_said_within_5_s_and_nothing_changes(chat, stack, billin
         stack.restart("billing")
     assert "INV-" in alex.text("what's my balance?")  # recovers by itself
     assert count(billing_db, Order) == 0
+
+
+def test_billing_slow_is_said_within_5_s_nothing_changes_and_it_recovers_by_itself(chat, stack, billing_db):
+    alex = chat("alex")
+    alex.text("add 5 licenses")
+    assert "$165.00" in alex.press("Enterprise")  # a quote, while billing is quick
+    # The real backend moves to another port; a proxy on its old port holds every answer back.
+    billing = stack.service("billing")
+    billing.stop()
+    port = free_port()
+    moved = Service("billing-behind-proxy", billing.argv, {**billing.env, "BILLING_PORT": str(port)},
+                    f"http://127.0.0.1:{port}/healthz", billing.log_path)
+    moved.start()
+    proxy = None
+    try:
+        moved.wait_ready(60)
+        proxy = DelayProxy(stack.billing_port, port).start()
+        proxy.delay_s = SLOW_S
+        started = time.monotonic()
+        balance = alex.text("what's my balance?")
+        assert time.monotonic() - started < 5 + 1, time.monotonic() - started
+        assert "nothing was changed" in balance and "1-800-667-6389" in balance, balance
+        assert any("person" in b.lower() for b in alex.buttons())
+
+        started = time.monotonic()
+        confirmed = alex.text("yes")
+        assert time.monotonic() - started < 5 + 1, time.monotonic() - started
+        assert "nothing was changed" in confirmed and not re.search(r"ORD-\d+", confirmed), confirmed
+
+        proxy.delay_s = 0.0  # billing is quick again: no restart, nothing to reset
+        time.sleep(SLOW_S)  # the late answers drain
+        assert count(billing_db, Order) == 0  # what the customer was told is true
+        assert "$" in alex.text("what's my balance?")  # recovered by itself
+        alex.text("add 5 licenses")
+        alex.press("Enterprise")
+        assert re.search(r"ORD-\d+", alex.press("Yes"))
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        moved.stop()
+        stack.restart("billing")
+    assert count(billing_db, Order) == 1 and quantity(billing_db, "Acme Corp", "enterprise") == 45
 
 
 def test_a_question_mid_form_is_answered_and_the_form_resumes(chat, billing_db):
