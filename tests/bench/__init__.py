@@ -42,3 +42,4 @@ def load_all() -> None:
     from . import model, nlu, turns, floor  # noqa: F401  (train, model, nlu, turn, turns, floor)
     from . import slack, widget  # noqa: F401  (slack, widget)
     from . import handoff  # noqa: F401  (handoff)
+    from . import production  # noqa: F401  (load)
