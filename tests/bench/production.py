@@ -18,7 +18,9 @@ through its REST channel ("hello" / "I am sad"): ``load_floor_turn_ms_p95``,
 Afterwards, checked against what the customers were told: every confirmed order applied exactly
 once (each organisation's order count and Enterprise licences), no other order, every emailed
 invoice in the outbox, and each conversation's user messages in the PostgreSQL tracker store
-exactly once and in order. ``load_rss_mb`` is the largest resident size of a Rasa process seen
+exactly once and in order. ``load_cpu_ms_per_turn_<kind>`` is the CPU time each kind of process
+(rasa, actions, gateway, balancer, billing) spent per turn of the saturated phase, where a turn's
+time goes whatever else the machine is doing. ``load_rss_mb`` is the largest resident size of a Rasa process seen
 during the run (sampled every second).
 
 Topology: bot/production.py's ProdStack, as `make run-prod` runs it: LOAD_REPLICAS (default 2) Rasa
@@ -105,6 +107,29 @@ class RssWatch:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children, living ones included."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += sum(_cpu_s(int(c)) for c in (task / "children").read_text().split())
+    except (OSError, IndexError, ValueError):
+        pass
+    return total
+
+
+def cpu_by_kind(services: list) -> dict[str, float]:
+    """CPU seconds used so far by each kind of service (rasa-1 and rasa-2 count as rasa)."""
+    kinds: dict[str, float] = {}
+    for service in services:
+        if service.process is not None:
+            kind = service.name.split("-")[0]
+            kinds[kind] = kinds.get(kind, 0.0) + _cpu_s(service.process.pid)
+    return kinds
 
 
 # ---- the floor --------------------------------------------------------------------------------------
@@ -259,9 +284,19 @@ def run() -> Figures:
                 asyncio.run(simulate(stack.gateway_url, people, seconds=PACED_S, think_s=THINK_S, seed=SEED,
                                      ledger=ledger, sender_of=ids.user_sender))
                 _report("paced", ledger)
+                cpu_before = cpu_by_kind(stack.services)
                 asyncio.run(simulate(stack.gateway_url, people, seconds=SATURATION_S, think_s=(0.0, 0.0),
                                      seed=SEED + 1, ledger=saturated, sender_of=ids.user_sender))
                 _report("saturation", saturated)
+                cpu_after = cpu_by_kind(stack.services)
+            # Where a turn's time goes: CPU milliseconds per saturated turn, by kind of process.
+            turns = max(len(saturated.ms), 1)
+            cpu = {k: (cpu_after[k] - cpu_before.get(k, 0.0)) * 1000 / turns for k in cpu_after}
+            figures.update({f"load_cpu_ms_per_turn_{k}": round(v, 1) for k, v in sorted(cpu.items())})
+            print("  CPU a saturated turn: " + ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+                  + f"; {sum(cpu.values()):.1f} ms in all, so {os.cpu_count()} cores serve at most "
+                  f"{os.cpu_count() * 1000 / max(sum(cpu.values()), 1e-9):.0f} turns/s (PostgreSQL and Redis not counted)",
+                  flush=True)
             figures.update(_phase_figures("load_", ledger))
             figures["load_errors"] = len(warm.errors) + len(ledger.errors) + len(saturated.errors)
             figures.update({"load_saturation_turns_per_s": round(saturated.per_s, 2),
