@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
 
-from bot.billing.adapters.orm import CallbackRequest, Handoff
+from bot.billing.adapters.orm import CallbackRequest, Handoff, Order, Quote
 from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
 from bot.runner import APP_PY, Service
 from tests.conftest import reset
@@ -262,3 +262,27 @@ def test_golden_3_an_essentials_upgrade_reaches_the_sales_channel(bridge, billin
     with billing_db.session() as s:
         handoff = s.get(Handoff, int(number.removeprefix(Handoff.PREFIX)) - Handoff.OFFSET)
         assert handoff is not None and handoff.queue == "sales" and handoff.intent == "upgrade_edition"
+
+
+def test_a_large_order_in_slack_offers_sales_first_and_the_sales_channel_gets_the_quote(bridge, billing_db):
+    """Alex asks for 150 more Enterprise licenses in their DM: the quote says it's a large order and
+    offers Talk to sales first; Alex presses it: a sales handoff naming the unplaced quote, posted in
+    #sales, and no order."""
+    bridge.api.reset()
+    bridge.api.add_user("UALEXL", "alex@acme.example", "Alex Rivera")
+    bridge.send.event(bridge.send.dm("UALEXL", "add 150 Enterprise licenses"))
+    quote = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXL"
+                                and "Talk to sales first" in json.dumps(c.args.get("blocks")))[-1]
+    said = json.dumps(quote.args["blocks"], ensure_ascii=False)
+    assert "150 Enterprise licenses" in said and "large order" in said, said
+    number = re.search(r"Q-\d+", said).group()
+    bridge.send.click("UALEXL", "DUALEXL", as_message(quote), "Talk to sales first")
+    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXL"
+                                and "HO-" in (c.args.get("text") or "") + json.dumps(c.args.get("blocks")))[-1]
+    handoff = re.search(r"HO-\d+", (reply.args.get("text") or "") + json.dumps(reply.args.get("blocks"))).group()
+    summary = json.dumps(bridge.summary("CSALES", handoff).args["blocks"], ensure_ascii=False)
+    assert f"quote {number} not placed" in summary and "Acme" in summary, summary
+    with billing_db.session() as s:
+        quoted = s.get(Quote, Quote.id_for(number))
+        assert quoted is not None and quoted.quantity == 150
+        assert s.scalar(select(Order).where(Order.quote_id == quoted.id)) is None  # nothing placed

@@ -38,7 +38,9 @@ def test_a_large_order_offers_sales_before_anything_is_placed(billing, tmp_path,
         quote = text = "\n".join(m["text"] for m in await alex.run(ActionQuoteLicenses()))
         number = alex.slots["pending_quote"]
         assert number and number in quote and "150 Enterprise licenses" in text
-        assert "large order" in text and "talk to sales first" in text
+        assert "large order" in text and "(Talk to sales first)" in text
+        last = text.splitlines()[-1]  # what Slack's confirm dialog asks: placing it, nothing else
+        assert last.startswith(f"Quote {number}, valid until ") and last.endswith("Shall I place it as quoted?")
         assert titles(alex.replies) == LARGE
         assert orders_count(tmp_path) == 0  # nothing placed until a "yes"
 
