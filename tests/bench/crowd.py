@@ -46,10 +46,11 @@ class Reply:
         return "\n".join(str(m.get("text") or "") for m in self.messages)
 
     def button(self, title: str) -> dict[str, Any]:
-        for m in self.messages:
-            for b in m.get("buttons") or []:
-                if b.get("title", "").lower() == title.lower():
-                    return b
+        """The button with this title, or else the first whose title starts with it."""
+        found = [b for m in self.messages for b in m.get("buttons") or []]
+        for b in sorted(found, key=lambda b: b.get("title", "").lower() != title.lower()):
+            if b.get("title", "").lower().startswith(title.lower()):
+                return b
         raise WrongAnswer(f"no {title!r} button in {self.text[:200]!r}")
 
     def expect(self, pattern: str, what: str) -> re.Match:
@@ -68,6 +69,7 @@ class Ledger:
     ordered: Counter = field(default_factory=Counter)  # admin email -> licences the bot confirmed
     orders: Counter = field(default_factory=Counter)  # admin email -> confirmed orders
     emailed: int = 0
+    clarified: int = 0  # times the bot asked "did you mean ...?" and the customer said yes
     said: dict[str, list[tuple[str, str | None]]] = field(default_factory=lambda: defaultdict(list))  # sender -> sent
     wall_s: float = 0.0
 
@@ -149,6 +151,14 @@ class Customer:
         button = reply.button(title)
         return await self.say(button["title"], button.get("payload"))
 
+    async def confirm_guess(self, reply: Reply) -> Reply:
+        """A request the bot was not sure of ("did you mean to ...?", bot/nlu/guard.py) is
+        confirmed with its Yes button, as the customer would."""
+        if "did you mean" not in reply.text.lower():
+            return reply
+        self.ledger.clarified += 1
+        return await self.press(reply, "Yes")
+
 
 # ---- the golden conversations ----------------------------------------------------------------------
 
@@ -167,7 +177,10 @@ async def order_licenses(c: Customer, rng: random.Random, email: str) -> None:  
 async def last_invoice(c: Customer, rng: random.Random, email: str) -> None:  # golden 2
     (await c.say("send me last invoice")).expect(r"INV-\d+", "the latest invoice")
     to = f"ap@{email.split('@')[1]}"
-    (await c.say(f"email it to {to}")).expect(re.escape(to), "the invoice sent")
+    reply = await c.confirm_guess(await c.say(f"email it to {to}"))
+    if to not in reply.text:  # confirmed from a guess: the address is asked for again
+        reply = await c.say(to)
+    reply.expect(re.escape(to), "the invoice sent")
     c.ledger.emailed += 1
 
 

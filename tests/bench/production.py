@@ -240,7 +240,8 @@ def _phase_figures(prefix: str, ledger: Ledger, p99: bool = True) -> Figures:
 def _report(label: str, ledger: Ledger) -> None:
     print(f"  {label}: {len(ledger.ms)} turns in {ledger.wall_s:.0f} s = {ledger.per_s:.1f}/s, p50 "
           f"{percentile(ledger.ms, 50):.0f} ms, p95 {percentile(ledger.ms, 95):.0f} ms, "
-          f"{len(ledger.errors)} errors; load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"{len(ledger.errors)} errors, {ledger.clarified} \"did you mean\" confirmed; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     for error in list(dict.fromkeys(ledger.errors))[:3]:
         print(f"    {error[:300]}", flush=True)
 
