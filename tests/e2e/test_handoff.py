@@ -119,6 +119,14 @@ class Visitor:
         self.ws.close()
 
 
+def in_dm(bridge: Bridge, user: str, containing: str) -> Call:
+    """The newest post in ``user``'s DM whose text or blocks contain ``containing``."""
+    def found(c: Call) -> bool:
+        shown = (c.args.get("text") or "") + json.dumps(c.args.get("blocks"), ensure_ascii=False)
+        return c.args.get("channel") == f"D{user}" and containing in shown
+    return bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=found)[-1]
+
+
 def as_message(call: Call) -> dict[str, Any]:
     blocks = call.args.get("blocks")
     return {"ts": call.ts, "text": call.args.get("text"),
@@ -221,8 +229,7 @@ def test_a_slack_customer_on_a_support_holiday_gets_the_phone_line_and_leaves_a_
     # Alex again, as a Slack user of their own: a fresh Rasa conversation whatever ran before
     bridge.api.add_user("UALEXH", "alex@acme.example", "Alex Rivera")
     bridge.send.event(bridge.send.dm("UALEXH", "I need to talk to a real person"))
-    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
-                                and "HO-" in json.dumps(c.args.get("blocks")))[-1]
+    reply = in_dm(bridge, "UALEXH", "HO-")
     shown = json.dumps(reply.args["blocks"], ensure_ascii=False)
     assert "<tel:+18006676389|1-800-667-6389>" in shown and "Mon–Fri 8 am–8 pm (America/New_York)" in shown, shown
     number = re.search(r"HO-\d+", shown).group()
@@ -252,8 +259,7 @@ def test_golden_3_an_essentials_upgrade_reaches_the_sales_channel(bridge, billin
     bridge.api.reset()
     bridge.api.add_user("UOLIVIA", "olivia@bluebird.example", "Olivia Brandt")
     bridge.send.event(bridge.send.dm("UOLIVIA", "upgrade to Enterprise"))
-    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUOLIVIA"
-                                and "HO-" in (c.args.get("text") or "") + json.dumps(c.args.get("blocks")))[-1]
+    reply = in_dm(bridge, "UOLIVIA", "HO-")
     said = (reply.args.get("text") or "") + json.dumps(reply.args.get("blocks"), ensure_ascii=False)
     assert "account executive" in said.lower(), said
     number = re.search(r"HO-\d+", said).group()
@@ -271,14 +277,12 @@ def test_a_large_order_in_slack_offers_sales_first_and_the_sales_channel_gets_th
     bridge.api.reset()
     bridge.api.add_user("UALEXL", "alex@acme.example", "Alex Rivera")
     bridge.send.event(bridge.send.dm("UALEXL", "add 150 Enterprise licenses"))
-    quote = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXL"
-                                and "Talk to sales first" in json.dumps(c.args.get("blocks")))[-1]
+    quote = in_dm(bridge, "UALEXL", "Talk to sales first")
     said = json.dumps(quote.args["blocks"], ensure_ascii=False)
     assert "150 Enterprise licenses" in said and "large order" in said, said
     number = re.search(r"Q-\d+", said).group()
     bridge.send.click("UALEXL", "DUALEXL", as_message(quote), "Talk to sales first")
-    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXL"
-                                and "HO-" in (c.args.get("text") or "") + json.dumps(c.args.get("blocks")))[-1]
+    reply = in_dm(bridge, "UALEXL", "HO-")
     handoff = re.search(r"HO-\d+", (reply.args.get("text") or "") + json.dumps(reply.args.get("blocks"))).group()
     summary = json.dumps(bridge.summary("CSALES", handoff).args["blocks"], ensure_ascii=False)
     assert f"quote {number} not placed" in summary and "Acme" in summary, summary
