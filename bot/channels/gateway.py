@@ -66,9 +66,28 @@ class GatewayInput(InputChannel):
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
                                                  metadata=metadata))
-            except Exception:  # noqa: BLE001 - the reply says so; the text stays out of the log
+            except Exception as error:  # noqa: BLE001 - the reply says so; the text stays out of the log
                 log.exception("gateway message for %s failed", sender)
+                if collector.messages and _lock_store_failure(error):
+                    # The turn ran, was saved and answered; only releasing its lock failed (Redis
+                    # went away: tests/e2e/test_faults_prod.py). What the bot said is what happened
+                    # (an order placed, say): tell the user that, not an error the gateway words as
+                    # "nothing was changed". (Any other failure may have lost the turn: an error, and
+                    # the user sends it again.)
+                    return response.json(collector.messages)
                 return response.json({"error": "the assistant failed on this message"}, status=500)
             return response.json(collector.messages)
 
         return webhook
+
+
+def _lock_store_failure(error: BaseException) -> bool:
+    """Did the lock store (Redis) raise this? Rasa takes the lock before the turn and releases it
+    after the tracker is saved; with replies collected, it failed on the release."""
+    from rasa.core.lock_store import LockError
+
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # no Redis client: an in-memory lock store never fails this way
+        return isinstance(error, LockError)
+    return isinstance(error, (LockError, RedisError))
