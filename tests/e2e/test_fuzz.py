@@ -173,15 +173,17 @@ async def widget_visitor(base: str, texts: list[str], found: Findings) -> None:
 
 # -- Slack and other HTTP --------------------------------------------------------------------------------
 
-async def post(client: httpx.AsyncClient, url: str, found: Findings, kind: str, **request) -> None:  # noqa: ANN003
+async def send(client: httpx.AsyncClient, found: Findings, kind: str, method: str, url: str,
+               **request) -> None:  # noqa: ANN003
     try:
-        answer = await client.post(url, **request)
+        answer = await client.request(method, url, **request)
     except httpx.HTTPError as error:
-        found.problem(found.server_errors, f"{kind}: {type(error).__name__} {error}")
+        found.problem(found.server_errors, f"{kind} {method} {url[:80]}: {type(error).__name__} {error}")
         return
     found.statuses[answer.status_code] += 1
     if answer.status_code >= 500:
-        found.problem(found.server_errors, f"{kind} {answer.status_code}: {request.get('content', b'')[:150]!r}")
+        found.problem(found.server_errors, f"{kind} {method} {url[:80]} {answer.status_code}: "
+                                           f"{request.get('content', b'')[:150]!r}")
 
 
 def slack_dm(user: str, text: str) -> bytes:
@@ -236,23 +238,14 @@ async def fuzz(base: str, rng: random.Random, found: Findings) -> None:
                 await coro
 
         async def slack_one(request: cases.SlackRequest) -> None:
-            await post(http, f"{base}/slack/events", found, request.kind, content=request.body, headers=request.headers)
+            await send(http, found, request.kind, "POST", f"{base}/slack/events", content=request.body,
+                       headers=request.headers)
 
         async def slack_dms() -> None:
             for user, text in dm_texts:
                 body = slack_dm(user, text)
-                await post(http, f"{base}/slack/events", found, "dm", content=body,
+                await send(http, found, "dm", "POST", f"{base}/slack/events", content=body,
                            headers={"content-type": "application/json", **sign(SECRET, body)})
-
-        async def other(method: str, url: str, request: dict) -> None:
-            try:
-                answer = await http.request(method, url, **request)
-            except httpx.HTTPError as error:
-                found.problem(found.server_errors, f"{method} {url[:80]}: {type(error).__name__}")
-                return
-            found.statuses[answer.status_code] += 1
-            if answer.status_code >= 500:
-                found.problem(found.server_errors, f"{method} {url[:80]} -> {answer.status_code}")
 
         def chunks(items: list, n: int) -> list[list]:
             return [items[i::n] for i in range(n)]
@@ -262,7 +255,7 @@ async def fuzz(base: str, rng: random.Random, found: Findings) -> None:
         jobs += [widget_frames(base, part, found) for part in chunks(frames, CONCURRENCY)]
         jobs += [guarded(slack_one(r)) for r in slack_requests]
         jobs += [guarded(bad_hello(base, h, found)) for h in hellos]
-        jobs += [guarded(other(m, u, r)) for m, u, r in extra]
+        jobs += [guarded(send(http, found, "http", m, u, **r)) for m, u, r in extra]
         await asyncio.gather(*jobs)
 
 

@@ -3,6 +3,7 @@ tab and the ``/account`` command. ``mount(app, gw)`` adds the routes when SLACK_
 given; with none, Slack is simply off.
 
     wiring.py    the bolt app, modes (one workspace / OAuth, HTTP / Socket Mode), routes, signatures
+    shape.py     signed requests not shaped like Slack's are refused (400) before bolt parses them
     install.py   OAuth installation and state stores on the gateway database
     events.py    messages and @mentions -> turns (what is ignored, and why)
     clicks.py    button clicks (message buttons, App Home buttons)
@@ -12,7 +13,7 @@ given; with none, Slack is simply off.
     identity.py  users.info email (cached) and whether billing knows it
     privacy.py   which replies hold account data (those go to a DM)
     blocks.py    Block Kit: Rasa messages as blocks, Slack text as plain text
-    outbox.py    posts queued per channel (429 Retry-After honoured)
+    outbox.py    posts queued per channel (429 Retry-After honoured, for up to 5 minutes a message)
     manifest.yml the Slack app manifest
     testing/     a local mock of Slack's Web API (and Socket Mode), signed requests: tests, bench
     loadtest.py  the Slack figures of make bench (ack and reply latency)
