@@ -383,6 +383,40 @@ def test_unclaimed_handoffs_are_realerted_then_the_customer_is_offered_the_phone
     ws.close()
 
 
+def test_two_gateway_replicas_watching_the_same_handoff_realert_it_once(client, gateway_state, slack_api, billing,
+                                                                      rasa, rasa_api, monkeypatch):
+    ws, sender = visitor(client)
+    open_handoff(client, billing, sender, number="H-1006")
+    post = summary_post(slack_api, "H-1006")
+    replica = gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch)  # same database
+    try:
+        # Both replicas read the handoff as waiting and not yet alerted before either wrote: the
+        # store lets one of them alert and one offer the phone.
+        now = FRIDAY_10AM_NY + timedelta(minutes=11)
+        for step in ("alerted", "escalated"):
+            wins = [c.portal.call(getattr(c.app.state.handoff.store, step), "H-1006", now) for c in (client, replica)]
+            assert wins == [True, False], step
+        client.portal.call(lambda: client.app.state.handoff.store._run(  # noqa: SLF001 - undo, to watch it all
+            lambda: client.app.state.handoff.store._set("H-1006", "open", alerted_at=None, escalated_at=None)))
+        for c in (client, replica):
+            c.app.state.handoff.clock = lambda: FRIDAY_10AM_NY + timedelta(minutes=11)
+        for c in (client, replica):
+            c.portal.call(c.app.state.handoff.watch_once)
+        slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts)
+        offered = until(ws, "msg", **{"from": "bot"})
+        assert "1-800-667-6389" in offered["text"]
+        time.sleep(0.5)  # a second alert, if any, has been posted by now
+        assert len(slack_api.called("chat.postMessage", thread_ts=post.ts)) == 1
+        ws.send_text(json.dumps({"type": "ping"}))
+        later = []
+        while (frame := ws.receive_json())["type"] != "pong":
+            later.append(frame)
+        assert not [m for m in later if "1-800-667-6389" in str(m.get("text"))]  # offered once
+    finally:
+        replica.__exit__(None, None, None)
+    ws.close()
+
+
 def test_the_internal_endpoint_needs_the_token_and_a_real_handoff(client, billing):
     assert client.post("/handoff/internal/opened", json={}).status_code == 401
     headers = {"Authorization": f"Bearer {TOKEN}"}

@@ -86,10 +86,14 @@ class HandoffStore:
         """False if the handoff is known already (the notice came twice)."""
         return await self._run(self._add, number, queue, sender, now)
 
-    def _set(self, number: str, where_status: str | None, **values: Any) -> bool:
+    def _set(self, number: str, where_status: str | None, unset: str | None = None, **values: Any) -> bool:
+        """One conditional UPDATE: True when it changed the row (the status, and the column
+        ``unset`` still empty, as expected), so of several replicas or clicks exactly one wins."""
         stmt = update(handoffs).where(handoffs.c.number == number)
         if where_status is not None:
             stmt = stmt.where(handoffs.c.status == where_status)
+        if unset is not None:
+            stmt = stmt.where(handoffs.c[unset].is_(None))
         with self.engine.begin() as conn:
             return conn.execute(stmt.values(**values)).rowcount == 1
 
@@ -106,10 +110,12 @@ class HandoffStore:
         return await self._run(lambda: self._set(number, "claimed", status="closed", closed_at=now))
 
     async def alerted(self, number: str, now: datetime) -> bool:
-        return await self._run(lambda: self._set(number, "open", alerted_at=now))
+        """True for the one gateway replica that re-alerts the queue."""
+        return await self._run(lambda: self._set(number, "open", "alerted_at", alerted_at=now))
 
     async def escalated(self, number: str, now: datetime) -> bool:
-        return await self._run(lambda: self._set(number, "open", escalated_at=now))
+        """True for the one gateway replica that offers the customer the phone and a callback."""
+        return await self._run(lambda: self._set(number, "open", "escalated_at", escalated_at=now))
 
     # -- reads ----------------------------------------------------------------------------------------
 
