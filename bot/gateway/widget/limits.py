@@ -2,8 +2,9 @@
 
 A bucket holds ``per_minute`` tokens and refills at ``per_minute / 60`` a second, so a person can
 send a short burst and then keeps a steady pace. With several gateway replicas each one limits
-on its own (the load balancer's stickiness keeps a visitor on one); the limits are abuse guards,
-not quotas.
+on its own: a WebSocket stays on the replica it connected to, so one tab is held to its limit,
+while a visitor with tabs on two replicas, or an address whose connections the balancer spread,
+gets up to that many times the limit. These are abuse guards, not quotas.
 """
 from __future__ import annotations
 
