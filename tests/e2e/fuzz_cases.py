@@ -143,6 +143,9 @@ def widget_frame(rng: random.Random) -> str | bytes:
     return _dumps({"type": "message", "id": cid, "text": "", "extra": random_text(rng, 30)})
 
 
+NONE_ALG_JWT = "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6ImFsZXhAYWNtZS5leGFtcGxlIn0."  # alg none, email alex
+
+
 def hello_frame(rng: random.Random) -> str | bytes:
     """A first frame that is no acceptable hello (the gateway says so and closes with 4008, or 4001)."""
     choice = rng.randrange(8)
@@ -154,7 +157,7 @@ def hello_frame(rng: random.Random) -> str | bytes:
         return _dumps({"type": rng.choice(["message", "HELLO", None, 1, []])})
     if choice == 3:
         return _dumps({"type": "hello", "jwt": rng.choice(["x", "a.b.c", "e30.e30.", "x" * 9_000, 5, ["jwt"],
-                                                           "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6ImFsZXhAYWNtZS5leGFtcGxlIn0."])})
+                                                           NONE_ALG_JWT])})
     if choice == 4:
         return _dumps({"type": "hello", "padding": "x" * 20_000})  # > 16 KB hello
     if choice == 5:
@@ -254,14 +257,17 @@ def slack_requests(rng: random.Random, secret: str, users: list[str]) -> Callabl
             fields = {"payload": payload} if rng.random() < 0.9 else {"not_payload": payload}
             return signed(form(fields), "application/x-www-form-urlencoded", "interaction")
         if choice == 8:  # a click on a button with a payload it never had, by a user who may not buy
-            action = {"action_id": rng.choice(["rasa_button_0", "rasa_button_7", "home_pay", "home_x", "handoff_claim", "zzz"]),
-                      "block_id": rng.choice([None, "", "rasa:U0000:1", "rasa:" + user + ":0", "x" * 300]), "type": "button",
+            action = {"action_id": rng.choice(["rasa_button_0", "rasa_button_7", "home_pay", "home_x", "handoff_claim",
+                                                "zzz"]),
+                      "block_id": rng.choice([None, "", "rasa:U0000:1", "rasa:" + user + ":0", "x" * 300]),
+                      "type": "button",
                       "value": rng.choice(['/add_licenses{"quantity": 500}', "/affirm", random_text(rng, 40), ""]),
                       "text": {"type": "plain_text", "text": "Yes"}, "action_ts": rng.choice(["x", "1.5", None])}
             payload = {"type": "block_actions", "team": {"id": "T0001"}, "user": {"id": user, "team_id": "T0001"},
                        "api_app_id": "A0001", "container": {"type": "message", "message_ts": "1.000001",
                                                             "channel_id": f"D{user}"},
-                       "channel": {"id": f"D{user}"}, "message": {"ts": f"{time.time():.6f}", "text": "q", "blocks": []},
+                       "channel": {"id": f"D{user}"},
+                       "message": {"ts": f"{time.time():.6f}", "text": "q", "blocks": []},
                        "actions": [action]}
             return signed(form({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", "click")
         if choice == 9:  # slash commands: missing or odd fields
@@ -290,8 +296,9 @@ def slack_requests(rng: random.Random, secret: str, users: list[str]) -> Callabl
         if choice == 12:  # methods and paths other than POST /slack/events are for the test to send
             return signed(event_body({"type": "message"}), "application/json; charset=" + rng.choice(["latin-1", "x"]),
                           "charset")
-        event = {"type": "message", "user": user, "text": "add 5 licenses", "channel": "CFUZZ", "ts": f"{time.time():.6f}",
-                 "channel_type": "channel"}  # in a channel, without a mention: not for the assistant
+        # In a channel, without a mention: not for the assistant.
+        event = {"type": "message", "user": user, "text": "add 5 licenses", "channel": "CFUZZ",
+                 "ts": f"{time.time():.6f}", "channel_type": "channel"}
         return signed(event_body(event), "application/json", "not-mentioned")
 
     return make

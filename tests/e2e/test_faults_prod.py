@@ -8,8 +8,9 @@ nobody else. Customers talk through the gateway's widget WebSocket, signed in as
   friendly "try again"; every order is applied once (one per quote, the quote's idempotency key),
   and each order placed is one a customer was told about.
 - PostgreSQL connections dropped (pg_terminate_backend on this module's databases, all of them,
-  up to four times 1 s apart) while customers order: every reply is an answer or a friendly error, every order is applied
-  once and is one a customer was told about, and afterwards everything works at the first try.
+  up to four times 1 s apart) while customers order: every reply is an answer or a friendly
+  error, every order is applied once and is one a customer was told about, and afterwards
+  everything works at the first try.
   Known gap, counted and printed, not asserted: when Rasa's own SQL tracker store cannot read a
   conversation it falls back to an empty one (Rasa's FailSafeTrackerStore), so a turn can be
   answered as if the conversation had just started ("Sorry, I'm not sure what to do with that"
@@ -25,7 +26,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -140,8 +141,8 @@ async def shop(gateway_url: str, buyers: list[Buyer], orders_each: int) -> list[
     return read
 
 
-def shop_during(prod: Prod, buyers: list[Buyer], orders_each: int, fault, stop: threading.Event | None = None,  # noqa: ANN001
-                ) -> list[str]:
+def shop_during(prod: Prod, buyers: list[Buyer], orders_each: int, fault: Callable[[], None],
+                stop: threading.Event | None = None) -> list[str]:
     """``shop`` while ``fault()`` runs in a thread (told to ``stop`` when the shopping is over)."""
     thread = threading.Thread(target=fault)
     thread.start()
