@@ -1,4 +1,5 @@
-"""`python -m bot.rasa_run run ...`: the `rasa` command, with three fixes to Rasa 3.6's turn hot path.
+"""`python -m bot.rasa_run run ...`: the `rasa` command, with three fixes to Rasa 3.6's turn hot path
+and one to its SQL tracker store's connections.
 
 bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench); the
 arguments are `rasa`'s own, except that ``--enable-api`` takes its token from ``RASA_API_TOKEN``
@@ -22,6 +23,12 @@ for every action call (6 % of the time, and as much again in the action server a
 Here each endpoint keeps one session per event loop and reuses its connections. Idle connections
 are dropped after 2 s, before the action server's own keep-alive limit (5 s) could close one
 under a request.
+
+4. Tracker store connections: Rasa's SQL tracker store pools its PostgreSQL connections without
+checking them, so after PostgreSQL dropped them (a restart, a failover, an idle timeout) the next
+turn's read fails, and Rasa's fail-safe wrapper then answers as if the conversation were new: a
+customer mid-quote is suddenly a stranger. Here the pool tests a connection before handing it
+out (SQLAlchemy's ``pool_pre_ping``) and replaces a dead one.
 """
 from __future__ import annotations
 
@@ -131,11 +138,29 @@ def _patch_endpoint_sessions() -> None:
     EndpointConfig.session = session  # type: ignore[method-assign]
 
 
+def _patch_tracker_store_pings() -> None:
+    import rasa.core.tracker_store as tracker_store
+
+    original = tracker_store.create_engine_kwargs
+    if getattr(original, "_pings", False):
+        return
+
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        kwargs = original(url)
+        if tracker_store.is_postgresql_url(url):
+            kwargs["pool_pre_ping"] = True
+        return kwargs
+
+    create_engine_kwargs._pings = True  # type: ignore[attr-defined]
+    tracker_store.create_engine_kwargs = create_engine_kwargs
+
+
 def patch_rasa() -> None:
-    """All three fixes (each is applied once, however often this is called)."""
+    """All four fixes (each is applied once, however often this is called)."""
     _patch_action_result_validation()
     _patch_event_type_lookup()
     _patch_endpoint_sessions()
+    _patch_tracker_store_pings()
 
 
 API_TOKEN_ENV = "RASA_API_TOKEN"
