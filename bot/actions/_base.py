@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import (
     ActingClient, BillingClient, BillingError, Conflict, Forbidden, Invalid, NotFound, PaymentFailed, Unavailable,
 )
+from bot.billing_client.errors import NOT_ANSWERING_SAFE_TO_RETRY
 
 from ._identity import Identity, identity
 from ._render import PHONE, buttons, render
@@ -53,13 +54,21 @@ def explain(dispatcher: CollectingDispatcher, error: BillingError) -> None:
     elif isinstance(error, Unavailable):
         # A write that timed out may have gone through: then the client's message says so honestly.
         certain = error.code not in ("timeout", "no_answer") or "nothing was changed" in error.message
-        dispatcher.utter_message(text=render("errors/unavailable", message=error.message, certain=certain),
+        dispatcher.utter_message(text=render("errors/unavailable", message=error.message, certain=certain,
+                                             retry=retry_is_safe(error)),
                                  buttons=OFFER_PERSON)
     elif isinstance(error, (NotFound, Conflict, Invalid, PaymentFailed, Forbidden)):
         dispatcher.utter_message(text=error.message)
     else:
         log.warning("billing error %s %s", error.code, error.message)
         dispatcher.utter_message(text=render("errors/unexpected", phone=PHONE), buttons=OFFER_PERSON)
+
+
+def retry_is_safe(error: BillingError) -> bool:
+    """Billing did not answer an order or payment sent with its idempotency key: it may have been
+    applied, and sending the same key again applies it at most once (ActionConfirm keeps the
+    pending quote or payment for that "yes")."""
+    return isinstance(error, Unavailable) and error.message == NOT_ANSWERING_SAFE_TO_RETRY
 
 
 class BillingAction(Action, ABC):

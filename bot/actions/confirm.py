@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import ActingClient, BillingError
 
-from ._base import BillingAction
+from ._base import BillingAction, retry_is_safe
 from ._identity import Identity
 
 Handler = Callable[[CollectingDispatcher, Tracker, Identity, ActingClient, str], Awaitable[list[EventType]]]
@@ -51,12 +51,18 @@ class ActionConfirm(BillingAction):
             dispatcher.utter_message(response="utter_nothing_pending")
             return []
         slot, value = waiting
-        # Clear first: whatever happens, a second "yes" must not repeat this one.
+        # Cleared once done, so a second "yes" does not repeat it; after an error see on_error.
         return [SlotSet(slot, None), *await _confirmers[slot](dispatcher, tracker, who, client, value)]
 
     def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:
         waiting = pending(tracker)
-        return [SlotSet(waiting[0], None)] if waiting else []
+        if waiting is None or retry_is_safe(error):
+            # The order or payment went out with its idempotency key and no answer came back: it
+            # may have been applied. "Yes" again sends the same key, so billing applies it at most
+            # once and says which; a fresh request would carry a new key and could apply it twice.
+            return []
+        return [SlotSet(waiting[0], None)]
+
 
 
 class ActionDecline(BillingAction):

@@ -18,11 +18,14 @@ from tests.conftest import IN_CI
 
 class DelayProxy:
     """``127.0.0.1:listen`` -> ``127.0.0.1:upstream``. While ``delay_s`` > 0 each chunk of an answer
-    is held that long before it is passed on: the backend did its work, but answers slowly."""
+    is held that long before it is passed on: the backend did its work, but answers slowly.
+    ``only``, when set, limits the delay to answers to requests whose first line starts with it
+    (b"POST /v1/orders": the order is placed, its answer is late)."""
 
     def __init__(self, listen: int, upstream: int) -> None:
         self.listen, self.upstream = listen, upstream
         self.delay_s = 0.0
+        self.only: bytes | None = None
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
@@ -44,10 +47,14 @@ class DelayProxy:
             writer.close()
             return
 
+        last_request = [b""]  # the first bytes of the latest request on this connection
+
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, answers: bool) -> None:
             try:
                 while data := await src.read(65536):
-                    if answers and self.delay_s > 0:
+                    if not answers and data[:1].isalpha():
+                        last_request[0] = data[:200]
+                    if answers and self.delay_s > 0 and (self.only is None or last_request[0].startswith(self.only)):
                         await asyncio.sleep(self.delay_s)
                     dst.write(data)
                     await dst.drain()

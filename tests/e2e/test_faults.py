@@ -71,6 +71,44 @@ def test_billing_slow_is_said_within_5_s_nothing_changes_and_it_recovers_by_itse
     assert count(billing_db, Order) == 1 and quantity(billing_db, "Acme Corp", "enterprise") == 45
 
 
+def test_an_order_whose_answer_is_lost_is_retried_with_yes_and_applied_once(chat, stack, billing_db):
+    """Billing places the order but its answer comes too late: the customer is told it may have
+    gone through and that "yes" again is safe; "yes" then reports the same order, and it exists once
+    (asking afresh would have made a new quote with a new key: a second order)."""
+    alex = chat("alex")
+    alex.text("add 5 licenses")
+    assert "$165.00" in alex.press("Enterprise")
+    billing = stack.service("billing")
+    billing.stop()
+    port = free_port()
+    moved = Service("billing-behind-proxy", billing.argv, {**billing.env, "BILLING_PORT": str(port)},
+                    f"http://127.0.0.1:{port}/healthz", billing.log_path)
+    moved.start()
+    proxy = None
+    try:
+        moved.wait_ready(60)
+        proxy = DelayProxy(stack.billing_port, port).start()
+        proxy.only, proxy.delay_s = b"POST /v1/orders", SLOW_S  # reads answer at once
+        started = time.monotonic()
+        unsure = alex.text("yes")
+        assert time.monotonic() - started < 5 + 1, time.monotonic() - started
+        assert "safe" in unsure and 'Say "yes" to try again' in unsure, unsure
+        assert "nothing was changed" not in unsure and not re.search(r"ORD-\d+", unsure), unsure
+        proxy.delay_s = 0.0
+        time.sleep(SLOW_S)  # the late answer drains
+        assert count(billing_db, Order) == 1  # billing did apply it
+        done = alex.text("yes")
+        assert re.search(r"ORD-\d+", done), done
+        assert count(billing_db, Order) == 1 and quantity(billing_db, "Acme Corp", "enterprise") == 45
+        assert "nothing" in alex.text("yes").lower()  # and a third yes has nothing left to do
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        moved.stop()
+        stack.restart("billing")
+    assert count(billing_db, Order) == 1
+
+
 def test_a_question_mid_form_is_answered_and_the_form_resumes(chat, billing_db):
     alex = chat("alex")
     asked = alex.text("add licenses")
