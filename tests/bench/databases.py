@@ -40,14 +40,25 @@ def postgres_database() -> Iterator[str]:
 def prepare(url: str, customers: int) -> list[str]:
     """Migrate, seed the demo data and `customers` clones of Acme; return their admins' emails."""
     upgrade(url)
+    db = Database.connect(url)
+    try:
+        with db.session(write=True) as s:
+            seed(s)
+    finally:
+        db.dispose()
+    return add_customers(url, customers)
+
+
+def add_customers(url: str, customers: int, first: int = 1) -> list[str]:
+    """`customers` clones of Acme ("Bench Customer NN", alex@benchNN.example and colleagues) in a
+    seeded database, numbered from ``first``; their admins' emails."""
     acme = next(org for org in load("demo.json")["orgs"] if ACME_ADMIN in json.dumps(org))
     admins = []
     db = Database.connect(url)
     try:
         with db.session(write=True) as s:
-            seed(s)
             products = {p.code: p for p in s.scalars(select(Product))}
-            for i in range(1, customers + 1):
+            for i in range(first, first + customers):
                 domain = f"bench{i:02d}.example"
                 spec = json.loads(json.dumps(acme).replace("acme.example", domain))
                 spec["name"] = f"Bench Customer {i:02d}"

@@ -179,8 +179,9 @@ async def _floor(url: str, people: int, seconds: float, think_s: tuple[float, fl
 
 # ---- checks -----------------------------------------------------------------------------------------
 
-def _check_billing(url: str, ledger: Ledger, admins: list[str], payments_before: int) -> list[str]:
-    """Each organisation's orders and Enterprise licences are what its admin was told, exactly."""
+def check_billing(url: str, ledger: Ledger, admins: list[str], payments_before: int, orders_before: int = 0) -> list[str]:
+    """Each organisation's orders and Enterprise licences are what its admin was told, exactly;
+    no other order and no payment since the counts before."""
     problems = []
     for email, state in sorted(contract_states(url, admins).items()):
         if state.orders != ledger.orders[email]:
@@ -194,14 +195,15 @@ def _check_billing(url: str, ledger: Ledger, admins: list[str], payments_before:
             paid = s.scalar(select(func.count()).select_from(Payment))
     finally:
         db.dispose()
-    if total != sum(ledger.orders.values()):
-        problems.append(f"{total} orders in billing, {sum(ledger.orders.values())} confirmed in all")
+    if total - orders_before != sum(ledger.orders.values()):
+        problems.append(f"{total - orders_before} new orders in billing, {sum(ledger.orders.values())} confirmed in all")
     if paid != payments_before:
         problems.append(f"payments changed: {payments_before} -> {paid} (nobody was meant to pay)")
     return problems
 
 
-def _check_trackers(url: str, ledger: Ledger) -> list[str]:
+def check_trackers(url: str, ledger: Ledger) -> list[str]:
+    """Each conversation's user messages in the SQL tracker store: those sent, once, in order."""
     engine = create_engine(url)
     said: dict[str, list[str]] = {}
     try:
@@ -222,7 +224,7 @@ def _check_trackers(url: str, ledger: Ledger) -> list[str]:
     return problems[:10]
 
 
-def _outbox_mails(data: Path) -> int:
+def outbox_mails(data: Path) -> int:
     return len(list((data / "outbox").glob("*"))) if (data / "outbox").exists() else 0
 
 
@@ -309,9 +311,9 @@ def run() -> Figures:
             for phase in (warm, ledger, saturated):
                 for sender, sent in phase.said.items():
                     both.said[sender] += sent
-            problems += _check_billing(billing_url, both, admins, payments_before)
-            problems += _check_trackers(tracker_url, both)
-            if (mails := _outbox_mails(data)) != both.emailed:
+            problems += check_billing(billing_url, both, admins, payments_before)
+            problems += check_trackers(tracker_url, both)
+            if (mails := outbox_mails(data)) != both.emailed:
                 problems.append(f"{mails} mails in the outbox, {both.emailed} confirmed")
             print(f"  checked: {sum(both.orders.values())} orders ({sum(both.ordered.values())} licences), "
                   f"{len(both.said)} conversations, {mails} mails; {len(problems)} problems", flush=True)

@@ -5,12 +5,14 @@ state on this machine's PostgreSQL, Rasa's lock store and the gateways' fan-out 
 - A widget visitor whose socket is on gateway 1 sees what gateway 2 produced, at once (Redis).
 - Two reps press Claim on one handoff at the same moment, through different gateways: one wins,
   the other is told who has it, the customer hears "... joined" once.
+- Simulated customers under load (make bench's, small): every order once, every message recorded.
 - A Rasa replica is killed mid-conversation: the conversation goes on on the other one with its
   tracker intact (the quote made before is ordered once; every turn is in PostgreSQL).
 
 Without PostgreSQL or Redis these tests skip with a message; under CI=true they fail instead."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -28,10 +30,15 @@ from sqlalchemy import create_engine, text
 from websockets.sync.client import ClientConnection, connect
 
 from bot.billing.adapters.db import Database
-from bot.billing.adapters.orm import Order
+from bot.billing.adapters.orm import Order, Payment
+from bot.gateway.config import GatewaySettings
 from bot.gateway.slack.testing import SlackMock, SlackSender
+from bot.gateway.widget.identity import Jwts, VisitorIds
 from bot.production import ProdStack
 from bot.runner import MODEL
+from tests.bench.crowd import Ledger, people_for, simulate
+from tests.bench.databases import add_customers
+from tests.bench.production import check_billing, check_trackers, outbox_mails
 from tests.billing.helpers import count, quantity
 from tests.conftest import _postgres_database
 from tests.e2e.test_production import POSTGRES, _redis_or_skip
@@ -201,6 +208,29 @@ class Turns:
                 if title.lower() in button["title"].lower():
                     return self.say(button["payload"])
         raise AssertionError(f"no button {title!r} in {self.last}")
+
+
+def test_customers_under_load_get_every_order_once_and_every_message_recorded(prod):
+    """make bench's load, small (tests/bench/production.py): signed-in admins, a colleague without
+    Manage Billing and visitors chat at once through the balancer, mixing golden conversations 1,
+    2, 4, 5, 6 and 7 with every answer checked; afterwards billing holds exactly the orders they
+    were told about and the tracker store exactly the messages they sent, in order."""
+    stack, _api, db = prod
+    admins = add_customers(stack.billing_db, 5, first=71)
+    mint = Jwts(GatewaySettings(widget_jwt_secret=JWT_SECRET)).mint
+    people = people_for(admins, [admins[0].replace("alex@", "sam@")], 2, mint)
+    payments, orders, mails = count(db, Payment), count(db, Order), outbox_mails(stack.data_dir)
+    ledger = Ledger()
+    sender_of = VisitorIds(GatewaySettings().widget_signing_key).user_sender
+    asyncio.run(simulate(stack.gateway_url, people, seconds=20, think_s=(0.5, 2.0), seed=3, ledger=ledger,
+                         sender_of=sender_of))
+    print(f"{len(ledger.ms)} turns, {sum(ledger.orders.values())} orders, {ledger.emailed} mails, "
+          f"{ledger.clarified} 'did you mean' confirmed")
+    assert ledger.errors == []
+    assert len(ledger.ms) >= 20 and sum(ledger.orders.values()) >= 1
+    assert check_billing(stack.billing_db, ledger, admins, payments, orders) == []
+    assert check_trackers(stack.tracker_db, ledger) == []
+    assert outbox_mails(stack.data_dir) - mails == ledger.emailed
 
 
 def test_killing_a_rasa_replica_mid_conversation_the_other_carries_it_on(prod):
