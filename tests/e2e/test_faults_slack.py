@@ -3,11 +3,10 @@ in the middle of a conversation: nothing is lost and nothing is reordered. The c
 messages are all acknowledged at once; every reply is posted exactly once, in the order of the
 messages, after the limit lifts; and while it holds the gateway waits Retry-After between tries.
 
-The issue asks for a minute of 429s. The window is ``FAULT_SLACK_429_S`` seconds (default 20;
-``FAULT_SLACK_429_S=60`` runs the full minute): what the minute tests is that the gateway keeps
-honouring Retry-After well past slack_sdk's own retries (3 by default, about 5 s with
-Retry-After: 1) without dropping or reordering, and 20 s is four times that; the other 40 s
-would only make the suite slower. Real, read-only questions through the session's Rasa, action
+The issue asks for a minute of 429s, and that is the default window (``FAULT_SLACK_429_S``
+seconds; a shorter one is enough to check by hand): the gateway must keep honouring Retry-After
+far past slack_sdk's own retries (3 by default, about 5 s with Retry-After: 1) without dropping
+or reordering. Real, read-only questions through the session's Rasa, action
 server and billing."""
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from bot.gateway.slack.testing import SlackMock, SlackSender
 from bot.runner import Service
 from tests.e2e.gateways import SECRET, start_gateway, url_of
 
-WINDOW_S = float(os.environ.get("FAULT_SLACK_429_S", "20"))
+WINDOW_S = float(os.environ.get("FAULT_SLACK_429_S", "60"))
 RETRY_AFTER_S = 1
 
 # What Alex asks, and a piece of each answer, in order.
