@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from bot.billing.adapters.orm import Order
 from bot.runner import Service, free_port
@@ -11,6 +13,28 @@ from tests.billing.helpers import count, quantity
 from tests.e2e.faultkit import DelayProxy
 
 SLOW_S = 8.0  # billing's answers arrive this late: longer than the client's 5 s budget
+
+
+@contextmanager
+def billing_behind_proxy(stack) -> Iterator[DelayProxy]:  # noqa: ANN001
+    """The real billing backend moved to another port, a ``DelayProxy`` on its old one (answering
+    at once until told to delay); afterwards billing is back on its own port."""
+    billing = stack.service("billing")
+    billing.stop()
+    port = free_port()
+    moved = Service("billing-behind-proxy", billing.argv, {**billing.env, "BILLING_PORT": str(port)},
+                    f"http://127.0.0.1:{port}/healthz", billing.log_path)
+    moved.start()
+    proxy = None
+    try:
+        moved.wait_ready(60)
+        proxy = DelayProxy(stack.billing_port, port).start()
+        yield proxy
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        moved.stop()
+        stack.restart("billing")
 
 
 def test_billing_down_is_said_within_5_s_and_nothing_changes(chat, stack, billing_db):
@@ -33,17 +57,7 @@ def test_billing_slow_is_said_within_5_s_nothing_changes_and_it_recovers_by_itse
     alex = chat("alex")
     alex.text("add 5 licenses")
     assert "$165.00" in alex.press("Enterprise")  # a quote, while billing is quick
-    # The real backend moves to another port; a proxy on its old port holds every answer back.
-    billing = stack.service("billing")
-    billing.stop()
-    port = free_port()
-    moved = Service("billing-behind-proxy", billing.argv, {**billing.env, "BILLING_PORT": str(port)},
-                    f"http://127.0.0.1:{port}/healthz", billing.log_path)
-    moved.start()
-    proxy = None
-    try:
-        moved.wait_ready(60)
-        proxy = DelayProxy(stack.billing_port, port).start()
+    with billing_behind_proxy(stack) as proxy:
         proxy.delay_s = SLOW_S
         started = time.monotonic()
         balance = alex.text("what's my balance?")
@@ -63,11 +77,6 @@ def test_billing_slow_is_said_within_5_s_nothing_changes_and_it_recovers_by_itse
         alex.text("add 5 licenses")
         alex.press("Enterprise")
         assert re.search(r"ORD-\d+", alex.press("Yes"))
-    finally:
-        if proxy is not None:
-            proxy.stop()
-        moved.stop()
-        stack.restart("billing")
     assert count(billing_db, Order) == 1 and quantity(billing_db, "Acme Corp", "enterprise") == 45
 
 
@@ -78,16 +87,7 @@ def test_an_order_whose_answer_is_lost_is_retried_with_yes_and_applied_once(chat
     alex = chat("alex")
     alex.text("add 5 licenses")
     assert "$165.00" in alex.press("Enterprise")
-    billing = stack.service("billing")
-    billing.stop()
-    port = free_port()
-    moved = Service("billing-behind-proxy", billing.argv, {**billing.env, "BILLING_PORT": str(port)},
-                    f"http://127.0.0.1:{port}/healthz", billing.log_path)
-    moved.start()
-    proxy = None
-    try:
-        moved.wait_ready(60)
-        proxy = DelayProxy(stack.billing_port, port).start()
+    with billing_behind_proxy(stack) as proxy:
         proxy.only, proxy.delay_s = b"POST /v1/orders", SLOW_S  # reads answer at once
         started = time.monotonic()
         unsure = alex.text("yes")
@@ -101,11 +101,6 @@ def test_an_order_whose_answer_is_lost_is_retried_with_yes_and_applied_once(chat
         assert re.search(r"ORD-\d+", done), done
         assert count(billing_db, Order) == 1 and quantity(billing_db, "Acme Corp", "enterprise") == 45
         assert "nothing" in alex.text("yes").lower()  # and a third yes has nothing left to do
-    finally:
-        if proxy is not None:
-            proxy.stop()
-        moved.stop()
-        stack.restart("billing")
     assert count(billing_db, Order) == 1
 
 
