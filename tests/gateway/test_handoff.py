@@ -390,14 +390,14 @@ def test_two_gateway_replicas_watching_the_same_handoff_realert_it_once(client, 
     post = summary_post(slack_api, "H-1006")
     replica = gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch)  # same database
     try:
-        # Both replicas read the handoff as waiting and not yet alerted before either wrote: the
+        # Both replicas read a handoff as waiting and not yet alerted before either wrote: the
         # store lets one of them alert and one offer the phone.
+        open_handoff(client, billing, sender, number="H-1007")
         now = FRIDAY_10AM_NY + timedelta(minutes=11)
         for step in ("alerted", "escalated"):
-            wins = [c.portal.call(getattr(c.app.state.handoff.store, step), "H-1006", now) for c in (client, replica)]
+            wins = [c.portal.call(getattr(c.app.state.handoff.store, step), "H-1007", now) for c in (client, replica)]
             assert wins == [True, False], step
-        client.portal.call(lambda: client.app.state.handoff.store._run(  # noqa: SLF001 - undo, to watch it all
-            lambda: client.app.state.handoff.store._set("H-1006", "open", alerted_at=None, escalated_at=None)))
+        # And watching H-1006 on both, one after the other: one alert, one offer.
         for c in (client, replica):
             c.app.state.handoff.clock = lambda: FRIDAY_10AM_NY + timedelta(minutes=11)
         for c in (client, replica):
