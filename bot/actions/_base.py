@@ -16,7 +16,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import (
     ActingClient, BillingClient, BillingError, Conflict, Forbidden, Invalid, NotFound, PaymentFailed, Unavailable,
 )
-from bot.billing_client.errors import NOT_ANSWERING_SAFE_TO_RETRY
 
 from ._identity import Identity, identity
 from ._render import PHONE, buttons, render
@@ -68,7 +67,7 @@ def retry_is_safe(error: BillingError) -> bool:
     """Billing did not answer an order or payment sent with its idempotency key: it may have been
     applied, and sending the same key again applies it at most once (ActionConfirm keeps the
     pending quote or payment for that "yes")."""
-    return isinstance(error, Unavailable) and error.message == NOT_ANSWERING_SAFE_TO_RETRY
+    return isinstance(error, Unavailable) and error.details.get("safe_to_retry") is True
 
 
 class BillingAction(Action, ABC):

@@ -66,7 +66,7 @@ class Http:
             return await asyncio.wait_for(attempts, timeout=max(0.0, deadline - loop.time()))
         except asyncio.TimeoutError:
             log.warning("billing %s %s: no answer within %.1fs", method, path, self.timeout)
-            raise Unavailable(_NO_ANSWER[safety], code="timeout") from None
+            raise _no_answer(safety, "timeout") from None
 
     async def _attempts(
         self, method: str, path: str, safety: Safety, params: dict[str, Any] | None, body: Any,
@@ -103,8 +103,14 @@ class Http:
 def _transport_failure(exc: httpx.RequestError, safety: Safety) -> Unavailable:
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):  # nothing was sent
         return Unavailable(UNREACHABLE, code="unreachable")
-    code = "timeout" if isinstance(exc, httpx.TimeoutException) else "no_answer"
-    return Unavailable(_NO_ANSWER[safety], code=code)
+    return _no_answer(safety, "timeout" if isinstance(exc, httpx.TimeoutException) else "no_answer")
+
+
+def _no_answer(safety: Safety, code: str) -> Unavailable:
+    """Sent, unanswered. A keyed write may have been applied, and sending the same key again
+    applies it at most once: ``details["safe_to_retry"]`` says so to whoever can resend it."""
+    return Unavailable(_NO_ANSWER[safety], code=code,
+                       details={"safe_to_retry": True} if safety == "keyed" else None)
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -245,18 +245,21 @@ async def test_billing_down_is_unavailable_quickly(closed_port):
     assert caught.value.message == "Billing can't be reached right now; nothing was changed."
 
 
-@pytest.mark.parametrize("call", ["me", "open_case"])
+@pytest.mark.parametrize("call", ["me", "open_case", "place_order"])
 async def test_billing_silent_is_unavailable_within_the_timeout(silent_server, call):
     started = time.monotonic()
     async with BillingClient(silent_server, SERVICE_TOKEN, timeout=1.0) as client:
         alex = client.as_user(ALEX, channel="test")
         with pytest.raises(Unavailable) as caught:
-            await (alex.me() if call == "me" else alex.open_case("Help", "Please"))
+            await {"me": lambda: alex.me(), "open_case": lambda: alex.open_case("Help", "Please"),
+                   "place_order": lambda: alex.place_order("Q-1", idempotency_key="k-1")}[call]()
     elapsed = time.monotonic() - started
     assert 0.9 < elapsed < 1.0 + 1
     assert caught.value.code == "timeout"
     if call == "open_case":  # a write that may have landed must not claim nothing changed
         assert "can't tell whether" in caught.value.message
+    # only a write sent with its idempotency key may be sent again as it was
+    assert caught.value.details.get("safe_to_retry", False) is (call == "place_order")
 
 
 async def test_default_timeouts_keep_the_bot_inside_5_seconds(silent_server):
