@@ -14,8 +14,9 @@ nobody else. Customers talk through the gateway's widget WebSocket, signed in as
   Known gap, counted and printed, not asserted: when Rasa's own SQL tracker store cannot read a
   conversation it falls back to an empty one (Rasa's FailSafeTrackerStore), so a turn can be
   answered as if the conversation had just started ("Sorry, I'm not sure what to do with that"
-  to a product button); the customer starts over. Fix: a tracker store with pool_pre_ping and a
-  retry on a dropped connection, in bot/endpoints.prod.yml.
+  to a product button); the customer starts over. Connections dropped while idle in the pool are
+  now replaced before use (bot/rasa_run.py, fix 4); one dropped in the middle of a query still
+  does this (3 turns in a run here). The rest of the fix: retry such a read once.
 
 Without PostgreSQL or redis-server these tests skip with a message; under CI=true they fail."""
 from __future__ import annotations
