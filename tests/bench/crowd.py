@@ -19,15 +19,15 @@ once, every user message in the tracker exactly once, in order.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.e2e.widget_client import WidgetClient
 
 TURN_TIMEOUT_S = 30.0
 CARD = "4242 4242 4242 4242"
@@ -83,56 +83,28 @@ class Ledger:
 
 
 class WidgetChat:
-    """One browser tab: the widget's WebSocket protocol (bot/gateway/widget/ws.py)."""
+    """One browser tab (tests/e2e/widget_client.py): ``turn`` answers with the bot's messages, or
+    raises ``NotTaken`` (refused before the gateway took it) or ``WrongAnswer``."""
 
-    def __init__(self, base_url: str, jwt: str | None, ledger: Ledger) -> None:
-        self.url = base_url.replace("http", "ws", 1) + "/widget/ws"
-        self.origin = base_url
-        self.jwt, self.ledger = jwt, ledger
+    def __init__(self, base_url: str, jwt: str | None) -> None:
+        self.client = WidgetClient(base_url, jwt, turn_timeout=TURN_TIMEOUT_S)
         self.sender = ""
-        self.socket: Any = None
 
     async def __aenter__(self) -> WidgetChat:
-        from websockets.asyncio.client import connect
-
-        self.socket = await asyncio.wait_for(connect(self.url, origin=self.origin, open_timeout=10), 15)
-        await self.socket.send(json.dumps({"type": "hello", "visitor": None, "jwt": self.jwt, "since": 0,
-                                           "page_url": f"{self.origin}/", "timezone": "Europe/London"}))
-        welcome = await self._next()
-        if welcome.get("type") != "welcome":
-            raise WrongAnswer(f"no welcome: {welcome}")
-        token = welcome.get("visitor") or ""
+        await self.client.__aenter__()
+        token = self.client.welcome.get("visitor") or ""
         self.sender = f"wv-{token.split('.')[1]}" if token.count(".") == 2 else ""
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.socket.close()
-
-    async def _next(self) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.socket.recv(), TURN_TIMEOUT_S))
+        await self.client.__aexit__(*exc)
 
     async def turn(self, text: str, payload: str | None = None) -> Reply:
-        """Send one message; the answer is every bot message until the typing dots go off."""
-        cid = uuid.uuid4().hex
-        await self.socket.send(json.dumps({"type": "message", "id": cid, "text": text,
-                                           **({"payload": payload} if payload else {})}))
-        echoed, bot, typing_off = False, [], False
-        deadline = time.monotonic() + TURN_TIMEOUT_S
-        while not (echoed and bot and typing_off):
-            if time.monotonic() > deadline:
-                raise WrongAnswer(f"no complete answer to {text!r} in {TURN_TIMEOUT_S:.0f} s")
-            frame = await self._next()
-            kind = frame.get("type")
-            if kind == "error":
-                refused = NotTaken if not echoed else WrongAnswer
-                raise refused(f"error frame: {frame.get('code')}: {frame.get('message')}")
-            if kind == "msg" and frame.get("from") == "user" and frame.get("cid") == cid:
-                echoed = True
-            elif kind == "msg" and echoed and frame.get("from") == "bot":
-                bot.append(frame)
-            elif kind == "typing" and echoed and not frame.get("on"):
-                typing_off = True
-        return Reply(bot)
+        await self.client.say(text, payload)
+        if (error := self.client.error) is not None:
+            refused = WrongAnswer if self.client.echoed else NotTaken
+            raise refused(f"error frame: {error.get('code')}: {error.get('message')}")
+        return Reply(list(self.client.frames))
 
 
 Think = Callable[[], Awaitable[None]]
@@ -246,7 +218,7 @@ async def simulate(base_url: str, people: list[Person], *, seconds: float, think
         scripts, weights = zip(*mix)
         await asyncio.sleep(rng.uniform(0, think_s[1]))  # people do not all arrive at once
         try:
-            async with WidgetChat(base_url, person.jwt, ledger) as chat:
+            async with WidgetChat(base_url, person.jwt) as chat:
                 key = sender_of(person.email) if person.email else chat.sender
                 customer = Customer(chat, ledger, think, key)
                 while time.monotonic() < deadline:

@@ -33,6 +33,11 @@ class WidgetClient:
         self.ws: ClientConnection | None = None
         self.welcome: dict[str, Any] = {}
         self.buttons: list[dict[str, str]] = []
+        # the last turn: the bot's (or rep's) message frames, whether the gateway took the message
+        # (its echo came back), and the error frame that ended it, if one did
+        self.frames: list[dict[str, Any]] = []
+        self.echoed = False
+        self.error: dict[str, Any] | None = None
 
     async def __aenter__(self) -> WidgetClient:
         self.ws = await connect(self.url, origin=self.origin, open_timeout=20, max_size=2**20,
@@ -65,24 +70,24 @@ class WidgetClient:
         return await self.replies_to(cid)
 
     async def replies_to(self, cid: str) -> list[str]:
-        echoed, texts = False, []
-        self.buttons = []
+        self.buttons, self.frames, self.echoed, self.error = [], [], False, None
         deadline = time.monotonic() + self.turn_timeout
         while True:
             frame = await self.next_frame(max(0.1, deadline - time.monotonic()))
             kind = frame.get("type")
             if kind == "error" and frame.get("id") in (cid, None):
+                self.error = frame
                 return [f"[error {frame.get('code')}] {frame.get('message')}"]
             if kind == "ack" and frame.get("id") == cid:
                 return ["[dup]"]
             if kind == "msg" and frame.get("from") == "user" and frame.get("cid") == cid:
-                echoed = True
-            elif kind == "msg" and echoed and frame.get("from") in ("bot", "agent"):
-                texts.append(frame.get("text") or "")
+                self.echoed = True
+            elif kind == "msg" and self.echoed and frame.get("from") in ("bot", "agent"):
+                self.frames.append(frame)
                 if frame.get("buttons"):
                     self.buttons = frame["buttons"]
-            elif kind == "typing" and echoed and frame.get("on") is False:
-                return texts
+            elif kind == "typing" and self.echoed and frame.get("on") is False:
+                return [f.get("text") or "" for f in self.frames]
 
     async def press(self, title: str) -> list[str]:
         for button in self.buttons:
