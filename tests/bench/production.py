@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import threading
 import time
 import uuid
@@ -49,7 +50,7 @@ from bot.production import ProdStack
 from tests.throwaway_db import throwaway_postgres
 
 from . import BenchFailed, Figures, benchmark
-from .crowd import Ledger, Reply, WrongAnswer, people_for, simulate
+from .crowd import Customer, Ledger, Reply, WrongAnswer, people_for, simulate
 from .databases import DEFAULT_POSTGRES_URL, contract_states, prepare
 from .floor import RasaServer, floor_model
 from .rasa_env import our_model, tmp_dir
@@ -71,6 +72,18 @@ def _split(customers: int) -> tuple[int, int, int]:
     return customers - colleagues - visitors, colleagues, visitors
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its living descendants (Rasa's Sanic workers, say)."""
+    found = [pid]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += process_tree(int(child))
+    except OSError:
+        pass
+    return found
+
+
 class RssWatch:
     """The largest VmRSS seen of each process under a root pid (Rasa and its Sanic workers)."""
 
@@ -79,20 +92,10 @@ class RssWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _tree(self, pid: int) -> list[int]:
-        found = [pid]
-        try:
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                for child in (task / "children").read_text().split():
-                    found += self._tree(int(child))
-        except OSError:
-            pass
-        return found
-
     def _run(self) -> None:
         while not self._stop.wait(1.0):
             for root in self.pids:
-                for pid in self._tree(root):
+                for pid in process_tree(root):
                     try:
                         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                             if line.startswith("VmRSS:"):
@@ -112,13 +115,12 @@ class RssWatch:
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) of a process and its children, living ones included."""
     total = 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total = sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            total += sum(_cpu_s(int(c)) for c in (task / "children").read_text().split())
-    except (OSError, IndexError, ValueError):
-        pass
+    for one in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            pass
     return total
 
 
@@ -146,10 +148,6 @@ class RestChat:
 
 
 async def _floor(url: str, people: int, seconds: float, think_s: tuple[float, float]) -> Ledger:
-    import random
-
-    from .crowd import Customer
-
     ledger, deadline = Ledger(), time.monotonic() + seconds
     limits = httpx.Limits(max_connections=people + 2, max_keepalive_connections=people + 2)
 
