@@ -30,6 +30,7 @@ import os
 import random
 import sqlite3
 import time
+import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -99,6 +100,42 @@ def rasa_turns_since(stack, started: float) -> int:  # noqa: ANN001
     with sqlite3.connect(stack.tracker_db, timeout=30) as conn:
         return conn.execute("SELECT count(*) FROM events WHERE type_name = 'user' AND timestamp >= ? AND "
                             "(sender_id LIKE 'slack:%' OR sender_id LIKE 'wv-%')", (started,)).fetchone()[0]
+
+
+# Every card number among the fuzz texts (tests/e2e/fuzz_cases.py TEMPLATES), as digits.
+CARDS = ("4242424242424242", "4000000000000002", "378282246310005", "4111111111111111")
+
+
+def card_leaks(texts: Iterator[str]) -> list[str]:
+    """The texts in which a test card's digits survive: whatever stands between them (spaces,
+    dashes, zero-width and direction marks, emoji) and whichever script's digits they are in."""
+    leaks = []
+    for text in texts:
+        digits = "".join(str(unicodedata.decimal(ch)) if unicodedata.decimal(ch, None) is not None else
+                         ("" if not unicodedata.category(ch).startswith("L") else " ") for ch in text)
+        if any(card in digits for card in CARDS):
+            leaks.append(text[:300])
+    return leaks
+
+
+def strings(value) -> Iterator[str]:  # noqa: ANN001
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def stored_since(stack, started: float) -> Iterator[str]:  # noqa: ANN001
+    """Every string in the fuzz conversations' events in Rasa's tracker store."""
+    with sqlite3.connect(stack.tracker_db, timeout=30) as conn:
+        rows = conn.execute("SELECT data FROM events WHERE timestamp >= ? AND "
+                            "(sender_id LIKE 'slack:%' OR sender_id LIKE 'wv-%')", (started,)).fetchall()
+    for (data,) in rows:
+        yield from strings(json.loads(data))
 
 
 # -- the widget ----------------------------------------------------------------------------------------
@@ -283,6 +320,13 @@ def test_fuzz_the_gateway(stack, billing_db, fuzz_gateway):
     trace = log.find("Traceback")
     assert trace < 0, f"seed {SEED}: the gateway logged an exception:\n" + log[max(0, trace - 300):][:3000]
     assert total == TOTAL and reached > 0
+
+    # No card number, however it was written, got into the tracker store or a log.
+    leaks = card_leaks(stored_since(stack, started_wall))
+    assert not leaks, f"seed {SEED}: card numbers in the tracker store: {leaks[:5]}"
+    logs = [gateway.log_path, *(stack.data_dir / "logs").glob("*.log")]
+    leaks = card_leaks(line for path in logs for line in path.read_text(errors="replace").splitlines())
+    assert not leaks, f"seed {SEED}: card numbers in the logs: {leaks[:5]}"
 
     # Still alive and answering, in both channels.
     for service in [*stack.services, gateway]:

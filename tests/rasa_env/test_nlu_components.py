@@ -33,8 +33,8 @@ def test_card_numbers_are_redacted(card):
 
 
 @pytest.mark.parametrize("text", [
-    "4242 4242 4242 4241",          # Luhn-invalid
-    "4242424242424241",
+    "378282246310004",              # Luhn-invalid, 13-15 digits
+    "4222 2222 22223",
     "123456789012",                  # 12 digits
     "INV-1042",
     "pay INV-1041 and INV-1042",
@@ -44,11 +44,45 @@ def test_card_numbers_are_redacted(card):
     "1,200 users",
     "invoices from 2025",
     "exp 12/27 cvv 123",
-    "42424242424242424242",          # 20 digits
+    "call 0044 20 7946 0958",        # 14 digits, no 13-19 of them in a row pass the Luhn check
+    "orders 1041 1042 1043",         # 12 digits
+    "invoices from 2025-03-01 to 2025-06-30",
     "",
 ])
 def test_non_cards_are_kept(text):
     assert redact(text) == (text, 0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Separators a paste or a keyboard brings: several spaces, dots, slashes, a tab, a no-break
+    # space, invisible characters between the groups.
+    ("card 4242  4242  4242  4242 ok", "card CARDNUMBER ok"),
+    ("card 4242.4242.4242.4242 ok", "card CARDNUMBER ok"),
+    ("card 4242/4242/4242/4242 ok", "card CARDNUMBER ok"),
+    ("card 4242\t4242\u00a04242 4242 ok", "card CARDNUMBER ok"),
+    ("card 4242\u200b4242\u200b4242\u200b4242 ok", "card CARDNUMBER ok"),
+    ("card 4242\u202e 4242\u2066 4242\u00ad4242 ok", "card CARDNUMBER ok"),
+    # Other scripts' digits.
+    ("card \uff14\uff12\uff14\uff12 \uff14\uff12\uff14\uff12 \uff14\uff12\uff14\uff12 \uff14\uff12\uff14\uff12 ok",
+     "card CARDNUMBER ok"),
+    ("card \u0664\u0662\u0664\u0662\u0664\u0662\u0664\u0662\u0664\u0662\u0664\u0662\u0664\u0662\u0664\u0662 ok",
+     "card CARDNUMBER ok"),
+    # A card with digits glued to it (a typo, or the fuzz test's texts): the whole run goes.
+    ("card 54242 4242 4242 4242 ok", "card CARDNUMBER ok"),
+    ("card 4242 4242 4242 42425 ok", "card CARDNUMBER ok"),
+    ("card \u0e544242 4242 4242 4242 ok", "card CARDNUMBER ok"),  # a Thai digit before it
+    ("42424242424242424242", "CARDNUMBER"),  # 20 digits holding a card
+    ("card 3782822463100054 ok", "card CARDNUMBER ok"),  # Amex with a digit more
+    ("card 4242 4242 4242 4241 ok", "card CARDNUMBER ok"),  # 16 digits, 15 of which pass
+    ("x " + "5 " * 65 + "y", "x CARDNUMBER y"),  # more than 64 digits in one run
+])
+def test_hidden_and_glued_card_numbers_are_redacted(text, expected):
+    assert redact(text)[0] == expected
+
+
+def test_a_card_glued_inside_a_run_keeps_the_whole_cards_around_it():
+    assert redact("4242 4242 4242 4242 54242 4242 4242 4242 12 27") == ("CARDNUMBER CARDNUMBER", 2)
+    assert redact("5555555555554444 x 4242 4242 4242 42425") == ("CARDNUMBER x CARDNUMBER", 2)
 
 
 def test_card_among_other_numbers():
@@ -215,7 +249,7 @@ def test_redactor_removes_the_card_from_text_and_every_attribute():
 
 def test_redactor_keeps_luhn_invalid_numbers_and_invoice_numbers():
     from bot.nlu.card_redaction import CardNumberRedactor, REDACTED_FLAG
-    texts = ["my card is 4242 4242 4242 4241", "pay INV-1042 now", "invoice 1041 please",
+    texts = ["my card is 3782 822463 10004", "pay INV-1042 now", "invoice 1041 please",
              "call 1-800-667-6389"]
     messages = [_message(t) for t in texts]
     CardNumberRedactor().process(messages)
