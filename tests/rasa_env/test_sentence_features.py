@@ -1,4 +1,4 @@
-"""The MiniLM sentence encoder (NumPy) and the Rasa featurizer that puts it beside the sparse features.
+"""The MiniLM sentence encoder (bot/nlu/minilm.py) and the Rasa featurizer that puts it beside the sparse features.
 
 The encoder is checked against what the model is known for: paraphrases land close together and
 unrelated requests far apart, so a customer's own wording of a request finds the right intent.
