@@ -103,8 +103,8 @@ def test_7_a_pasted_card_number_is_never_stored_or_echoed(chat, billing_db, stac
     alex = chat("alex")
     reply = alex.text("here is my new card 4242 4242 4242 4242 exp 12/29")
     assert "/pay/card/" in reply and "4242 4242" not in reply and "4242424242424242" not in reply, reply
-    # This conversation's events (the session's tracker store also holds earlier tests' ones: the
-    # fuzz test's card-like inputs are its own concern, see tests/e2e/test_fuzz.py)
+    # This conversation's events (the session's tracker store also holds earlier tests' ones; the
+    # fuzz test checks its own card-like inputs, in every written form, in tests/e2e/test_fuzz.py)
     stored = sqlite3.connect(stack.tracker_db).execute("select data from events where sender_id = ?",
                                                        (alex.sender,)).fetchall()
     assert stored and not any("4242 4242 4242 4242" in d or "4242424242424242" in d for (d,) in stored)
