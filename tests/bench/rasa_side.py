@@ -3,6 +3,10 @@
     python rasa_side.py parse MODEL TEXTS.json OUT.json
         TEXTS.json: a list of strings. OUT.json: {"predictions": [{"intent": str, "confidence": float}],
         "parse_seconds": float} (the parse loop alone, model loading excluded).
+    python rasa_side.py encoder TEXTS.json OUT.json
+        Per message, encode([text]) with bot/nlu/minilm.py (ONNX Runtime) and with the TensorFlow
+        reference it replaced (tests/rasa_env/minilm_tensorflow.py), interleaved, after a warm-up.
+        OUT.json: {"onnx": [[cpu_ms, wall_ms], ...], "tensorflow": [...], "max_abs_diff": float}.
     python rasa_side.py confusion MATRIX.json OUT.png
         MATRIX.json: {"labels": [...], "matrix": [[count, ...], ...] (rows = true), "title": str}.
 """
@@ -33,6 +37,29 @@ async def _parse(model: str, texts: list[str]) -> dict:
 def parse(model: str, texts_path: str, out_path: str) -> None:
     texts = json.loads(Path(texts_path).read_text())
     Path(out_path).write_text(json.dumps(asyncio.run(_parse(model, texts))))
+
+
+def encoder(texts_path: str, out_path: str) -> None:
+    import numpy as np
+
+    from bot.nlu.minilm import MiniLM, model_dir, read_model
+    from tests.rasa_env.minilm_tensorflow import TensorFlowMiniLM
+
+    texts = json.loads(Path(texts_path).read_text())
+    engines = {"onnx": MiniLM.load(), "tensorflow": TensorFlowMiniLM(*read_model(model_dir()))}
+    for engine in engines.values():
+        for text in texts[:20]:
+            engine.encode([text])  # warm-up, not timed
+    times: dict[str, list[list[float]]] = {name: [] for name in engines}
+    worst = 0.0
+    for text in texts:
+        vectors = []
+        for name, engine in engines.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            vectors.append(engine.encode([text]))
+            times[name].append([(time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000])
+        worst = max(worst, float(np.abs(vectors[0] - vectors[1]).max()))
+    Path(out_path).write_text(json.dumps({**times, "max_abs_diff": worst}))
 
 
 def confusion(matrix_path: str, out_path: str) -> None:
@@ -67,4 +94,4 @@ def confusion(matrix_path: str, out_path: str) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     command, *args = sys.argv[1:]
-    {"parse": parse, "confusion": confusion}[command](*args)
+    {"parse": parse, "encoder": encoder, "confusion": confusion}[command](*args)
