@@ -4,7 +4,8 @@ A card number is 13-19 digits that passes the Luhn check, written in one piece o
 groups may be separated by spaces, dashes, dots or slashes, and by the invisible characters a
 paste can carry (zero-width spaces, direction marks, soft hyphens), up to four of them; the
 digits may be any script's (fullwidth "４２４２" too). Shorter digit strings (invoice numbers,
-phone numbers, quantities, 12-digit references) and Luhn-invalid ones are left alone.
+phone numbers, quantities, 12-digit references) and Luhn-invalid ones of 13-15 digits are left
+alone.
 
 Within a run of digit groups, whole groups that form a card are replaced ("4242 4242 4242 4242 12
 27" keeps its "12 27"). Digits glued to a card ("54242 4242 4242 4242", "4242 4242 4242 42425",
@@ -52,11 +53,6 @@ def luhn_valid(digits: str) -> bool:
                 d -= 9
         total += d
     return total % 10 == 0
-
-
-def is_card_number(candidate: str) -> bool:
-    digits = _digits(candidate)
-    return MIN_DIGITS <= len(digits) <= MAX_DIGITS and luhn_valid(digits)
 
 
 def _holds_card(digits: str) -> bool:

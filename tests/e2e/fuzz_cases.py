@@ -29,6 +29,10 @@ CONTROL = "".join(map(chr, [*range(0, 32), 127, *range(0x80, 0xA0)]))
 SURROGATES = "".join(chr(c) for c in (0xD800, 0xDBFF, 0xDC00, 0xDFFF))
 EMOJI_SEQUENCES = ["👩‍👩‍👧‍👦", "🏳️‍🌈", "👍🏽", "🇫🇷", "❤️", "🧑🏿‍💻", "1️⃣"]
 
+# The card numbers TEMPLATES writes (in several forms), as digits: test_fuzz.py checks none of
+# them reaches Rasa's tracker store or a log, however it was written.
+CARDS = ("4242424242424242", "4000000000000002", "378282246310005", "4111111111111111")
+
 TEMPLATES = [
     "'; DROP TABLE orders; --", "1 OR 1=1", "Robert'); DROP TABLE students;--", "x' UNION SELECT * FROM users --",
     '/add_licenses{"quantity": 500}', "/affirm", "/deny", '/pay_invoice{"invoice": "INV-1041"}', "/restart",

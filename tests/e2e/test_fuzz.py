@@ -43,6 +43,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bot.billing.adapters.orm import Base
 from bot.gateway.rasa import CANT_REACH
+from bot.nlu.cards import find_card_numbers
 from bot.gateway.slack.testing import SlackMock, sign
 from bot.runner import Service
 from tests.conftest import reset
@@ -102,10 +103,6 @@ def rasa_turns_since(stack, started: float) -> int:  # noqa: ANN001
                             "(sender_id LIKE 'slack:%' OR sender_id LIKE 'wv-%')", (started,)).fetchone()[0]
 
 
-# Every card number among the fuzz texts (tests/e2e/fuzz_cases.py TEMPLATES), as digits.
-CARDS = ("4242424242424242", "4000000000000002", "378282246310005", "4111111111111111")
-
-
 def card_leaks(texts: Iterator[str]) -> list[str]:
     """The texts in which a test card's digits survive: whatever stands between them (spaces,
     dashes, zero-width and direction marks, emoji) and whichever script's digits they are in."""
@@ -113,9 +110,14 @@ def card_leaks(texts: Iterator[str]) -> list[str]:
     for text in texts:
         digits = "".join(str(unicodedata.decimal(ch)) if unicodedata.decimal(ch, None) is not None else
                          ("" if not unicodedata.category(ch).startswith("L") else " ") for ch in text)
-        if any(card in digits for card in CARDS):
+        if any(card in digits for card in cases.CARDS):
             leaks.append(text[:300])
     return leaks
+
+
+def test_the_leak_check_knows_every_card_the_fuzz_texts_write():
+    written = {"".join(ch for ch in t[a:b] if ch.isdigit()) for t in cases.TEMPLATES for a, b in find_card_numbers(t)}
+    assert {unicodedata.normalize("NFKC", d) for d in written} == set(cases.CARDS)
 
 
 def strings(value) -> Iterator[str]:  # noqa: ANN001
