@@ -133,7 +133,6 @@ class ProdStack:
 
     def _services(self) -> dict[str, list[Service]]:
         env, logs = self.env(), self.data_dir / "logs"
-        rasa_env = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1", **env}
         # Rasa's HTTP API where make run serves it (token-protected: bot.rasa_run adds RASA_API_TOKEN).
         api = ["--enable-api"] if env.get("RASA_API_TOKEN") else []
         config = self.data_dir / "balancer.json"
@@ -157,7 +156,7 @@ class ProdStack:
                 f"rasa-{n}", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model), "--endpoints",
                               str(PROD_ENDPOINTS), "--credentials", "bot/credentials.yml", *api,
                               "--interface", "127.0.0.1", "--port", str(port)],
-                rasa_env, f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
+                env, f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
             port = self.replica_ports["gateway"][i]
             groups["gateway"].append(Service(
                 f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], {**env, "GATEWAY_PORT": str(port)},

@@ -155,10 +155,6 @@ class Stack:
         if not self.model.exists():
             raise FileNotFoundError(f"no trained model at {self.model}: run `make train`")
         env, logs = self.env(), self.data_dir / "logs"
-        # TensorFlow in Rasa: one thread per op pool. Our models are small; thread pools sized to
-        # the cores cost more in hand-offs than they gain (make bench: about 10% of Rasa's CPU
-        # per turn). Set either variable to override.
-        rasa_env = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1", **env}
         self.services = [
             Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
                     logs / "billing.log"),
@@ -169,7 +165,7 @@ class Stack:
             Service("rasa", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model),
                              "--endpoints", str(self.endpoints), "--credentials", "bot/credentials.yml",
                              "--enable-api", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
-                    rasa_env, f"{self.rasa_url}/", logs / "rasa.log"),
+                    env, f"{self.rasa_url}/", logs / "rasa.log"),
             Service("gateway", [str(APP_PY), "-m", "bot.gateway"], env, f"{self.gateway_url}/healthz",
                     logs / "gateway.log"),
         ]

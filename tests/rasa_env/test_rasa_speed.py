@@ -141,3 +141,48 @@ async def test_calls_to_an_endpoint_reuse_one_connection():
         async with endpoint.session() as session:
             await session.close()
         await runner.cleanup()
+
+
+_THREADS_PROBE = """
+import atexit, json, os, sys
+from bot import rasa_run
+
+def report():
+    from threadpoolctl import threadpool_info
+    blas = {i["internal_api"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+    tf = {k: os.environ.get(k) for k in ("TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS")}
+    print(json.dumps({"blas": blas, "tf": tf}))
+
+atexit.register(report)
+sys.argv = ["rasa", "--version"]
+rasa_run.main()
+"""
+
+
+@pytest.mark.parametrize("preset, blas_threads", [(None, 1), ("2", 2)])
+def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_threads):
+    """No spinning OpenBLAS worker beside the server's own thread (fix 5): numpy, loaded by Rasa
+    after bot.rasa_run's main starts, has one BLAS thread, and TensorFlow's pools one thread
+    each; a value already in the environment is kept."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in rasa_run_thread_variables()}
+    env.update({"PYTHONPATH": str(root), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    done = subprocess.run([sys.executable, "-c", _THREADS_PROBE], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=180)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["blas"] and set(report["blas"].values()) == {blas_threads}, report
+    assert report["tf"] == {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+
+
+def rasa_run_thread_variables() -> set[str]:
+    from bot.rasa_run import ONE_THREAD
+
+    return set(ONE_THREAD)
