@@ -1,5 +1,5 @@
 """`python -m bot.rasa_run run ...`: the `rasa` command, with three fixes to Rasa 3.6's turn hot path,
-one to its SQL tracker store's connections and one-thread math libraries.
+one to its SQL tracker store's connections, one-thread math libraries and two more turn fixes.
 
 bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench); the
 arguments are `rasa`'s own, except that ``--enable-api`` takes its token from ``RASA_API_TOKEN``
@@ -39,6 +39,17 @@ math libraries (OpenBLAS, OpenMP, TensorFlow's op pools) get one thread each; fo
 alone that had saved about 10 % of the process's CPU a turn. These are defaults:
 a variable already set in the environment wins. They must be set before numpy is imported, so
 ``main`` sets them first.
+
+6. Slot copies: every tracker Rasa builds (reading one from the store, and again for each
+prediction's state history) copies each of the domain's slots with ``copy.copy``, which goes through
+the generic ``__reduce_ex__`` machinery: 6 % of the process's time under load. Slots get a
+``__copy__`` that does what that machinery does for them: a new object with the same ``__dict__``.
+
+7. Rule lookup: RulePolicy finds the rules that match a conversation by re-reading each of its
+234 rules from its JSON key (a list reversed, lists turned into tuples) for each rule at each
+step, and walks the whole conversation even once no rule is left (8 % of the time, twice a turn).
+Here each key is parsed once, and the walk stops when nothing more can change: the same keys,
+checked against Rasa's own code over every state of our training conversations.
 """
 from __future__ import annotations
 
@@ -165,12 +176,74 @@ def _patch_tracker_store_pings() -> None:
     tracker_store.create_engine_kwargs = create_engine_kwargs
 
 
+def _patch_slot_copies() -> None:
+    from rasa.shared.core.slots import Slot
+
+    if "__copy__" in Slot.__dict__:
+        return
+
+    def __copy__(self: Slot) -> Slot:
+        # what copy.copy does for a plain object (copyreg's __reduce_ex__, then _reconstruct)
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update(self.__dict__)
+        return new
+
+    Slot.__copy__ = __copy__  # type: ignore[attr-defined]
+
+
+def _patch_rule_lookup() -> None:
+    import functools
+
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+
+    original = RulePolicy._get_possible_keys
+    if getattr(original, "_indexed", False):
+        return
+
+    @functools.lru_cache(maxsize=4096)
+    def reversed_states(rule_key: str) -> tuple[dict, ...]:
+        """A rule's states, newest first, with JSON's lists back as the tuples the states hold."""
+        states = RulePolicy._rule_key_to_state(rule_key)
+        return tuple({kind: {k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()}
+                      for kind, sub in state.items()} for state in reversed(states))
+
+    match = RulePolicy._does_rule_match_state
+
+    def applicable(rule: tuple[dict, ...], turn: int, state: dict) -> bool:
+        # RulePolicy._is_rule_applicable, on the pre-parsed rule
+        if turn >= len(rule):
+            return True
+        rule_previous, current_previous = rule[turn].get(PREVIOUS_ACTION), state.get(PREVIOUS_ACTION)
+        if not rule_previous and not current_previous:
+            return True
+        if not rule_previous or not current_previous:
+            return False
+        return match(rule[turn], state)
+
+    def _get_possible_keys(self: RulePolicy, lookup: dict[str, str], states: list[dict]) -> set[str]:
+        keys = [(key, reversed_states(key)) for key in lookup]
+        for turn, state in enumerate(reversed(states)):
+            # Rasa goes on through the whole history; nothing changes once no rule is left or every
+            # rule left is shorter than the turns already looked at (the rest are applicable)
+            if not keys or all(turn >= len(rule) for _, rule in keys):
+                break
+            keys = [(key, rule) for key, rule in keys if applicable(rule, turn, state)]
+        return {key for key, _ in keys}
+
+    _get_possible_keys._indexed = True  # type: ignore[attr-defined]
+    _get_possible_keys.__wrapped_original__ = original  # type: ignore[attr-defined]
+    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
+
+
 def patch_rasa() -> None:
-    """All four fixes (each is applied once, however often this is called)."""
+    """All the fixes above that patch Rasa (each is applied once, however often this is called)."""
     _patch_action_result_validation()
     _patch_event_type_lookup()
     _patch_endpoint_sessions()
     _patch_tracker_store_pings()
+    _patch_slot_copies()
+    _patch_rule_lookup()
 
 
 ONE_THREAD = {

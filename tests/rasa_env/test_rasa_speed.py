@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 from jsonschema import ValidationError
@@ -168,7 +169,6 @@ def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_thre
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k not in rasa_run_thread_variables()}
@@ -186,3 +186,64 @@ def rasa_run_thread_variables() -> set[str]:
     from bot.rasa_run import ONE_THREAD
 
     return set(ONE_THREAD)
+
+
+def test_slots_copy_as_copy_copy_copied_them():
+    """Fix 6: a tracker's slots are still separate shallow copies of the domain's."""
+    import copy
+
+    from rasa.shared.core.slots import CategoricalSlot, TextSlot
+
+    from bot.rasa_run import patch_rasa
+
+    patch_rasa()
+    slot = CategoricalSlot("edition", mappings=[{"type": "custom"}], values=["essentials", "enterprise"],
+                           influence_conversation=True)
+    slot.value = "enterprise"
+    copied = copy.copy(slot)
+    assert type(copied) is CategoricalSlot and copied is not slot and vars(copied) == vars(slot)
+    copied.value = "essentials"
+    assert slot.value == "enterprise"
+    tracker = DialogueStateTracker("s", [TextSlot("invoice_number", mappings=[{"type": "custom"}])])
+    tracker.update(SlotSet("invoice_number", "INV-1041"))
+    assert DOMAIN.slots[0].value is None and tracker.get_slot("invoice_number") == "INV-1041"
+
+
+def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):
+    """Fix 7: RulePolicy trained on our stories and rules finds the same rule keys, and predicts
+    the same action, as Rasa's own lookup, in every state of every training conversation."""
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    import bot.rasa_run as rasa_run
+
+    rasa_run.patch_rasa()
+    patched = RulePolicy._get_possible_keys
+    assert getattr(patched, "_indexed", False)
+    original = patched.__wrapped_original__
+
+    root = Path(__file__).resolve().parents[2]
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path=str(root / "bot" / "domain"), training_data_paths=[str(root / "stories"), str(root / "nlu_data")])
+    domain = importer.get_domain()
+    trackers = TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()
+    config = {**RulePolicy.get_default_config(), "restrict_rules": True, "enable_fallback_prediction": True}
+    policy = RulePolicy.create(config, LocalModelStorage(tmp_path), Resource("rules"),
+                               ExecutionContext(GraphSchema({}), "test"))
+    policy.train(trackers, domain)
+    assert len(policy.lookup[RULES]) > 100
+
+    checked = 0
+    for tracker in trackers:
+        for prior, _ in tracker.generate_all_prior_trackers():
+            for use_text in (False, True):
+                states = policy._prediction_states(prior, domain, use_text,
+                                                   rule_only_data=policy._get_rule_only_data())
+                for lookup in (policy.lookup[RULES], policy.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]):
+                    assert patched(policy, lookup, states) == original(policy, lookup, states), states
+                    checked += 1
+    assert checked > 1000
