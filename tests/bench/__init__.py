@@ -39,7 +39,7 @@ class BenchFailed(Exception):
 def load_all() -> None:
     """Import every module that registers benchmarks (add new ones here)."""
     from . import billing  # noqa: F401
-    from . import model, nlu, turns, floor  # noqa: F401  (train, model, nlu, turn, turns, floor)
+    from . import model, nlu, turns  # noqa: F401  (train, model, nlu; turn, turns and floor in turns)
     from . import encoder  # noqa: F401  (encoder)
     from . import slack, widget  # noqa: F401  (slack, widget)
     from . import handoff  # noqa: F401  (handoff)

@@ -1,5 +1,6 @@
 """The floor: the stock bot of `rasa init`, served by `rasa run --enable-api`, measured through its
-REST channel exactly as our turns are (tests/bench/turnload.py): one conversation alone, then 20
+REST channel exactly as our turns are, and in the same run, in alternation with ours
+(tests/bench/turns.py, which registers the `floor` benchmark): one conversation alone, then 20
 concurrent ones, with the turns "hello" and "I am sad" (greet -> utter_greet; mood_unhappy ->
 utter_cheer_up + utter_did_that_help), alternating in each conversation.
 
@@ -7,18 +8,19 @@ The stock project and its trained model are kept in .bench-cache/floor-rasa-<ver
 so `make bench` trains it only once per Rasa version (delete that folder to retrain).
 
 Figures: floor_turn_ms_p50/p95 and floor_turns_per_s (alone), floor_turn_concurrent_ms_p50/p95 and
-floor_turns_concurrent_per_s (20 conversations at once).
+floor_turns_concurrent_per_s (20 conversations at once, the median of the rounds).
 """
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.runner import Service, free_port
 
-from . import BenchFailed, Figures, benchmark
 from .rasa_env import CACHE, RASA, rasa_env, rasa_version, run, tmp_dir
-from .turnload import measure
+from .turnload import Target
 
 MESSAGES = ["hello", "I am sad"]
 INIT_TIMEOUT_S = 900
@@ -78,18 +80,12 @@ class RasaServer:
         self.stop()
 
 
-@benchmark("floor")
-def run_floor() -> Figures:
+@contextmanager
+def floor_server() -> Iterator[Target]:
+    """The stock bot, trained if need be and served, as a target for tests/bench/turnload.py."""
     project, model = floor_model()
     log = tmp_dir("floor-run-") / "rasa.log"
+    print(f"  starting the stock bot (log {log})", flush=True)
     with RasaServer(project, model, log) as server:
-        alone, together = measure(f"{server.url}/webhooks/rest/webhook", MESSAGES,
-                                  body=lambda sender, text: {"sender": sender, "message": text}, label="stock bot")
-    figures = {**alone.latency("floor_turn_ms"), "floor_turns_per_s": round(alone.per_s, 2),
-               **together.latency("floor_turn_concurrent_ms"),
-               "floor_turns_concurrent_per_s": round(together.per_s, 2)}
-    if alone.errors or together.errors:
-        raise BenchFailed(f"{len(alone.errors) + len(together.errors)} failed turns of the stock bot; log {log}",
-                          figures)
-    return figures
-
+        yield Target("stock bot", f"{server.url}/webhooks/rest/webhook", MESSAGES,
+                     body=lambda sender, text: {"sender": sender, "message": text})

@@ -1,4 +1,5 @@
-"""Turns through a Rasa REST-style channel: one conversation alone, then N concurrent conversations.
+"""Turns through a Rasa REST-style channel: one conversation alone, then N concurrent conversations,
+for one bot or several in alternation (ours and the stock bot's floor).
 
 A turn is one POST of a user message and the wait for the bot's answer (the list of bot messages):
 its latency is the round trip seen by the client. Rasa serialises the turns of one conversation
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +28,7 @@ CONCURRENT = 20
 CONCURRENT_ROUNDS = 15  # turns per concurrent conversation
 PHASE_BUDGET_S = 45.0
 WARMUP_TURNS = 4
+ROUNDS = 5  # measure() alternates its targets this many times
 REQUEST_TIMEOUT_S = 60.0
 
 
@@ -93,27 +96,73 @@ def nonempty(_text: str, answer: list) -> str | None:
     return None
 
 
-def measure(url: str, messages: list[str], *, body: Body, headers: dict | None = None,
-            check: Check = nonempty, label: str = "") -> tuple[Phase, Phase]:
-    """Warm up, then measure one conversation alone and CONCURRENT conversations at once."""
-    headers = headers or {}
+@dataclass
+class Target:
+    """A bot to load: its channel URL, the turns of its conversations and how to check an answer."""
+    label: str
+    url: str
+    messages: list[str]
+    body: Body
+    headers: dict = field(default_factory=dict)
+    check: Check = nonempty
 
-    async def both() -> tuple[Phase, Phase]:
-        warm = await _phase(url, headers, body, check, messages, 1, WARMUP_TURNS, PHASE_BUDGET_S)
-        if warm.errors:
-            raise RuntimeError(f"{label} warm-up failed: {warm.errors[0]}")
-        alone = await _phase(url, headers, body, check, messages, 1, ALONE_TURNS, PHASE_BUDGET_S)
-        together = await _phase(url, headers, body, check, messages, CONCURRENT, CONCURRENT_ROUNDS, PHASE_BUDGET_S)
-        return alone, together
+
+@dataclass
+class Result:
+    """A target's turns over all rounds, and its concurrent turns/s in each round."""
+    alone: Phase = field(default_factory=Phase)
+    together: Phase = field(default_factory=Phase)
+    rounds_per_s: list[float] = field(default_factory=list)
+
+    @property
+    def together_per_s(self) -> float:
+        """The median round: one slow moment of the machine moves it less than the mean."""
+        return statistics.median(self.rounds_per_s) if self.rounds_per_s else 0.0
+
+
+def _add(total: Phase, part: Phase) -> None:
+    total.ms += part.ms
+    total.errors += part.errors
+    total.wall_s += part.wall_s
+
+
+def measure(targets: list[Target], rounds: int = ROUNDS) -> list[Result]:
+    """Warm every target up, then ``rounds`` rounds: in each, every target's conversation alone
+    (ALONE_TURNS / rounds turns), then every target's CONCURRENT conversations at once. Targets
+    take turns within a round, the first of one round going last in the next, so a drift of the
+    machine's speed (other work, CPU clocks) falls on all of them alike and per-round ratios
+    between them hold even when the absolute figures move."""
+    results = [Result() for _ in targets]
+
+    async def run() -> None:
+        for target in targets:
+            warm = await _phase(target.url, target.headers, target.body, target.check, target.messages, 1,
+                                WARMUP_TURNS, PHASE_BUDGET_S)
+            if warm.errors:
+                raise RuntimeError(f"{target.label} warm-up failed: {warm.errors[0]}")
+        order = list(zip(targets, results))
+        for n in range(rounds):
+            turn_order = order if n % 2 == 0 else order[::-1]
+            for target, result in turn_order:
+                _add(result.alone, await _phase(target.url, target.headers, target.body, target.check,
+                                                target.messages, 1, max(1, ALONE_TURNS // rounds), PHASE_BUDGET_S))
+            for target, result in turn_order:
+                together = await _phase(target.url, target.headers, target.body, target.check, target.messages,
+                                        CONCURRENT, CONCURRENT_ROUNDS, PHASE_BUDGET_S)
+                _add(result.together, together)
+                result.rounds_per_s.append(together.per_s)
 
     load = os.getloadavg()[0]
-    alone, together = asyncio.run(both())
-    print(f"  {label}: load average {load:.1f} before, {os.getloadavg()[0]:.1f} after "
-          f"({os.cpu_count()} cores; other work on the machine slows every figure)", flush=True)
-    for name, phase in (("alone", alone), (f"{CONCURRENT} concurrent", together)):
-        print(f"  {label} {name}: {len(phase.ms)} turns in {phase.wall_s:.1f} s, {len(phase.errors)} failed; "
-              f"p50 {percentile(phase.ms, 50):.0f} ms, p95 {percentile(phase.ms, 95):.0f} ms, "
-              f"{phase.per_s:.1f} turns/s", flush=True)
-        for error in dict.fromkeys(phase.errors[:3]):
-            print(f"    failed turn: {error}")
-    return alone, together
+    asyncio.run(run())
+    print(f"  load average {load:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores; other "
+          f"work on the machine slows every figure)", flush=True)
+    for target, result in zip(targets, results):
+        for name, phase in (("alone", result.alone), (f"{CONCURRENT} concurrent", result.together)):
+            print(f"  {target.label} {name}: {len(phase.ms)} turns in {phase.wall_s:.1f} s, {len(phase.errors)} "
+                  f"failed; p50 {percentile(phase.ms, 50):.0f} ms, p95 {percentile(phase.ms, 95):.0f} ms, "
+                  f"{phase.per_s:.1f} turns/s", flush=True)
+            for error in dict.fromkeys(phase.errors[:3]):
+                print(f"    failed turn: {error}")
+        print(f"  {target.label} turns/s with {CONCURRENT} conversations, by round: "
+              + ", ".join(f"{x:.1f}" for x in result.rounds_per_s), flush=True)
+    return results
