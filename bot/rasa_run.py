@@ -1,5 +1,5 @@
 """`python -m bot.rasa_run run ...`: the `rasa` command, with three fixes to Rasa 3.6's turn hot path,
-one to its SQL tracker store's connections, one-thread math libraries and two more turn fixes.
+two to its SQL tracker store's connections, one-thread math libraries and two more turn fixes.
 
 bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench); the
 arguments are `rasa`'s own, except that ``--enable-api`` takes its token from ``RASA_API_TOKEN``
@@ -50,6 +50,18 @@ the generic ``__reduce_ex__`` machinery: 6 % of the process's time under load. S
 step, and walks the whole conversation even once no rule is left (8 % of the time, twice a turn).
 Here each key is parsed once, and the walk stops when nothing more can change: the same keys,
 checked against Rasa's own code over every state of our training conversations.
+
+8. Tracker reads cut off: fix 4 replaces a connection that died while idle in the pool, but one
+cut in the middle of the read (PostgreSQL restarted, a failover, a dropped TCP connection) raised
+to Rasa's fail-safe wrapper, which answered as if the conversation were new (3 turns in a run of
+tests/e2e/test_faults_prod.py): a customer mid-quote was a stranger, and the empty conversation
+saved over theirs became their latest session. Here a read whose connection was lost is tried
+once more on a fresh connection, and if the database still cannot be read the turn fails (the
+gateway tells the customer to try again; nothing was changed) instead of starting afresh. Other
+read errors still get Rasa's fail-safe answer. A save cut off the same way is tried once more too
+(its transaction was rolled back, and a save writes only the events not stored yet); if that
+fails as well, Rasa's wrapper keeps the turn in memory as before: the customer hears what
+happened (an order placed, say), which failing the turn would hide.
 """
 from __future__ import annotations
 
@@ -236,6 +248,65 @@ def _patch_rule_lookup() -> None:
     RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
 
 
+def _patch_tracker_reads() -> None:
+    import logging
+
+    from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+    from sqlalchemy.exc import DBAPIError
+
+    read = SQLTrackerStore._retrieve
+    if getattr(read, "_retried", False):
+        return
+    log = logging.getLogger(__name__)
+
+    async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        try:
+            return await read(self, sender_id, fetch_events_from_all_sessions)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.warning("a conversation read lost its database connection (%s); reading it again",
+                        error.orig.__class__.__name__)
+            return await read(self, sender_id, fetch_events_from_all_sessions)
+
+    write = SQLTrackerStore.save
+
+    async def save(self: SQLTrackerStore, tracker: Any) -> None:
+        try:
+            return await write(self, tracker)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.warning("a conversation save lost its database connection (%s); saving it again",
+                        error.orig.__class__.__name__)
+            # The events went to the event broker (if any) before the failed write: store only.
+            # Nothing awaits between here and the restore (no broker: stream_events returns at
+            # once; the write is synchronous), so no other turn sees the broker missing.
+            broker, self.event_broker = self.event_broker, None
+            try:
+                return await write(self, tracker)
+            finally:
+                self.event_broker = broker
+
+    def failing_turn(name: str) -> Any:
+        async def method(self: FailSafeTrackerStore, sender_id: str) -> Any:
+            try:
+                return await getattr(self._tracker_store, name)(sender_id)
+            except DBAPIError:
+                raise  # the database could not be read: fail the turn rather than start afresh
+            except Exception as error:  # noqa: BLE001 - what Rasa's wrapper does with anything else
+                self.on_tracker_store_retrieve_error(error)
+                return None
+
+        return method
+
+    _retrieve._retried = True  # type: ignore[attr-defined]
+    SQLTrackerStore._retrieve = _retrieve  # type: ignore[method-assign]
+    SQLTrackerStore.save = save  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve = failing_turn("retrieve")  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve_full_tracker = failing_turn("retrieve_full_tracker")  # type: ignore[method-assign]
+
+
 def patch_rasa() -> None:
     """All the fixes above that patch Rasa (each is applied once, however often this is called)."""
     _patch_action_result_validation()
@@ -244,6 +315,7 @@ def patch_rasa() -> None:
     _patch_tracker_store_pings()
     _patch_slot_copies()
     _patch_rule_lookup()
+    _patch_tracker_reads()
 
 
 ONE_THREAD = {

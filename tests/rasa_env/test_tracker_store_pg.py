@@ -1,6 +1,7 @@
 """Rasa's SQL tracker store on PostgreSQL after the server dropped its connections (bot/rasa_run.py,
-fix 4): the conversation is still there on the next turn, instead of Rasa's fail-safe wrapper
-answering as if it were new. Needs PostgreSQL at TEST_POSTGRES_HOST (127.0.0.1:5432, trust auth);
+fixes 4 and 8): dropped while idle in the pool, or in the middle of a read or a save, the
+conversation is still there on the next turn (or the turn fails), instead of Rasa's fail-safe
+wrapper answering as if it were new. Needs PostgreSQL at TEST_POSTGRES_HOST (127.0.0.1:5432, trust auth);
 without it this skips with a message, under CI=true it fails."""
 from __future__ import annotations
 
@@ -69,3 +70,121 @@ def test_a_conversation_survives_postgresql_dropping_the_tracker_stores_connecti
     assert failures == []
     assert tracker is not None and tracker.get_slot("invoice_number") == "INV-1041"
     assert [e.text for e in tracker.events if getattr(e, "text", None)] == ["hello", "hi"]
+
+
+def _cut_reads(store: SQLTrackerStore, times: int) -> list[str]:
+    """Terminate the store's connection just as its next ``times`` event reads start (from another
+    connection, as a restart or failover would): PostgreSQL cuts the read in the middle."""
+    from sqlalchemy import event
+
+    cut: list[str] = []
+
+    def before(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if len(cut) < times and "FROM events" in statement and statement.lstrip().upper().startswith("SELECT"):
+            pid = conn.connection.dbapi_connection.get_backend_pid()
+            admin = _admin()
+            try:
+                with admin.cursor() as cur:
+                    cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            finally:
+                admin.close()
+            cut.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    return cut
+
+
+def test_a_read_cut_off_mid_query_is_read_again(database):
+    """Fix 8: the connection dies during the read itself (no pre-ping can see that coming): the
+    read is tried again on a fresh connection and the conversation is there, every event of it."""
+    patch_rasa()
+    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
+    failures: list[Exception] = []
+    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
+    asyncio.run(safe.save(_tracker("alex")))
+    cut = _cut_reads(store, times=1)
+    tracker = asyncio.run(safe.retrieve("alex"))
+    assert len(cut) == 1 and failures == []
+    assert tracker is not None and tracker.get_slot("invoice_number") == "INV-1041"
+    assert [e.text for e in tracker.events if getattr(e, "text", None)] == ["hello", "hi"]
+    full = asyncio.run(safe.retrieve_full_tracker("alex"))
+    assert full is not None and len(full.events) == len(_tracker("alex").events)
+
+
+def test_a_conversation_that_cannot_be_read_fails_the_turn_instead_of_starting_afresh(database):
+    """Cut twice in a row: the error reaches the channel (the gateway tells the customer to try
+    again) instead of Rasa's wrapper answering None, which would start the conversation anew and
+    save the empty one as the customer's latest session. Nothing was written."""
+    from sqlalchemy.exc import DBAPIError
+
+    patch_rasa()
+    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
+    safe = FailSafeTrackerStore(store, on_tracker_store_error=lambda _e: None)
+    asyncio.run(safe.save(_tracker("alex")))
+    before = asyncio.run(safe.retrieve_full_tracker("alex"))
+    cut = _cut_reads(store, times=2)
+    with pytest.raises(DBAPIError):
+        asyncio.run(safe.retrieve("alex"))
+    assert len(cut) == 2
+    after = asyncio.run(safe.retrieve_full_tracker("alex"))
+    assert after is not None and len(after.events) == len(before.events)
+
+
+def test_other_read_errors_still_get_rasas_fail_safe_answer(database, monkeypatch):
+    """Fix 8 changes only what a lost database does: a conversation that cannot be rebuilt (a
+    stored event this Rasa cannot read) is still answered as Rasa's wrapper answers it."""
+    patch_rasa()
+    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
+    failures: list[Exception] = []
+    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
+    asyncio.run(safe.save(_tracker("alex")))
+
+    def unreadable(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        # (not a ValueError: Rasa's SQL session takes that for a missing schema and exits)
+        raise RuntimeError("an event this Rasa cannot read")
+
+    monkeypatch.setattr("rasa.shared.core.trackers.DialogueStateTracker.from_dict", unreadable)
+    assert asyncio.run(safe.retrieve("alex")) is None
+    assert [str(f) for f in failures] == ["an event this Rasa cannot read"]
+
+
+def _cut_writes(store: SQLTrackerStore, times: int) -> list[str]:
+    """As _cut_reads, for the store's next ``times`` inserts of events."""
+    from sqlalchemy import event
+
+    cut: list[str] = []
+
+    def before(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if len(cut) < times and statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
+            pid = conn.connection.dbapi_connection.get_backend_pid()
+            admin = _admin()
+            try:
+                with admin.cursor() as cur:
+                    cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            finally:
+                admin.close()
+            cut.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    return cut
+
+
+def test_a_save_cut_off_mid_write_is_saved_again_once(database):
+    """The turn's events are stored exactly once: the cut transaction was rolled back, the retry
+    writes them all, and Rasa's wrapper never had to keep them in memory only."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    patch_rasa()
+    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
+    failures: list[Exception] = []
+    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
+    tracker = _tracker("alex")
+    asyncio.run(safe.save(tracker))
+    tracker.update(UserUttered("what's my balance?", {"name": "check_balance", "confidence": 1.0}))
+    tracker.update(BotUttered("You owe $120.00."))
+    cut = _cut_writes(store, times=1)
+    asyncio.run(safe.save(tracker))
+    assert len(cut) == 1 and failures == []
+    stored = asyncio.run(safe.retrieve_full_tracker("alex"))
+    assert [e.text for e in stored.events if getattr(e, "text", None)] == [
+        "hello", "hi", "what's my balance?", "You owe $120.00."]
