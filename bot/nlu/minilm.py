@@ -16,6 +16,11 @@ of layer weights once per call: ~2.5 ms for 2 word pieces, then ~0.3 ms per word
 
     encoder = MiniLM.load()
     vectors = encoder.encode(["add 5 licenses", "send me my last invoice"])  # (2, 384), unit length
+
+``MiniLM.load(also=(3,))`` adds the same mean over the output of an earlier layer (here the third)
+from the same forward pass, after the last layer's: (n, 768), each half unit length. The middle
+layers keep more of the words and their order than the last, which the model was trained to make
+similar for paraphrases; bot/nlu/sentence_features.py says what that is worth to the classifier.
 """
 from __future__ import annotations
 
@@ -64,12 +69,15 @@ def read_model(directory: Path) -> tuple[dict[str, np.ndarray], dict, "Tokenizer
 
 class MiniLM:
     def __init__(self, weights: dict[str, np.ndarray], config: dict, tokenizer: "Tokenizer",
-                 layers: int | None = None) -> None:
+                 layers: int | None = None, also: Sequence[int] = ()) -> None:
         import onnxruntime
 
         self.layers = min(int(config["num_hidden_layers"]), layers or 99)
+        self.also = tuple(also)
+        if any(not 1 <= n < self.layers for n in self.also):
+            raise ValueError(f"MiniLM: also-pooled layers must be 1 to {self.layers - 1}, not {self.also}")
         self.tokenizer = tokenizer
-        self.dimension = int(weights["embeddings.word_embeddings.weight"].shape[1])
+        self.dimension = int(weights["embeddings.word_embeddings.weight"].shape[1]) * (1 + len(self.also))
         options = onnxruntime.SessionOptions()
         # One thread, no thread pool: the Rasa process shares 2 cores with the action server, the
         # gateway and the backend, and a batch-1 call is too small to split (measured: 2 threads
@@ -79,18 +87,18 @@ class MiniLM:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
-        graph, tensors = encoder_graph(weights, config, self.layers)
+        graph, tensors = encoder_graph(weights, config, self.layers, self.also)
         options.add_external_initializers(list(tensors), [onnxruntime.OrtValue.ortvalue_from_numpy(t)
                                                           for t in tensors.values()])
         self.session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
                                                     providers=["CPUExecutionProvider"])
 
     @classmethod
-    def load(cls, directory: Path | None = None, layers: int | None = None) -> "MiniLM":
-        return _load(str(directory or model_dir()), layers)
+    def load(cls, directory: Path | None = None, layers: int | None = None, also: Sequence[int] = ()) -> "MiniLM":
+        return _load(str(directory or model_dir()), layers, tuple(also))
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-length sentence vectors, shape (len(texts), 384), float32."""
+        """Sentence vectors, shape (len(texts), 384 x (1 + len(also))), each 384 unit length; float32."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # similar lengths together: less padding in a batch
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -110,9 +118,10 @@ class MiniLM:
         return self.session.run(None, {"ids": ids, "mask": mask})[0]
 
 
-def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int):
+def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, also: Sequence[int] = ()):
     """The forward pass as an ONNX model: inputs ids (int64) and mask (float32, 1 for a real token),
-    both (batch, tokens); output vectors (batch, 384), unit length.
+    both (batch, tokens); output vectors (batch, 384 x (1 + len(also))): the mean over the tokens
+    of the last layer's output, then of each layer's in ``also``, each unit length.
 
     Returns the model and its weight tensors by name: the model only refers to them (as external
     data), to be handed to ONNX Runtime with SessionOptions.add_external_initializers. Copying 90 MB
@@ -178,6 +187,16 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int):
     # padding gets no attention: -1e9 added to its score, (batch, 1, 1, tokens)
     blocked = op("Unsqueeze", op("Mul", op("Sub", const(1.0), "mask"), const(-1e9)), shape(1, 2))
     by_head = op("Concat", shape(-1), tokens, shape(heads, head), axis=0)  # (batch, tokens, heads, head)
+
+    def pool(x: str) -> str:
+        """The mean over the real tokens of (batch * tokens, width), then unit length."""
+        x = op("Reshape", x, op("Concat", shape(-1), tokens, shape(width), axis=0))
+        summed = op("ReduceSum", op("Mul", x, op("Unsqueeze", "mask", shape(2))), shape(1), keepdims=0)
+        mean = op("Div", summed, op("Max", op("ReduceSum", "mask", shape(1), keepdims=1), const(1e-9)))
+        norm = op("Sqrt", op("Max", op("ReduceSum", op("Mul", mean, mean), shape(1), keepdims=1), const(1e-24)))
+        return op("Div", mean, norm)
+
+    pooled: dict[int, str] = {}
     for i in range(layers):
         p = f"encoder.layer.{i}."
         # query, key and value in one product; the 1/sqrt(head) of the scores is folded into the query
@@ -192,22 +211,21 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int):
         x = layer_norm(op("Add", x, dense(context, p + "attention.output.dense")), p + "attention.output.LayerNorm")
         inner = gelu(dense(x, p + "intermediate.dense"))
         x = layer_norm(op("Add", x, dense(inner, p + "output.dense")), p + "output.LayerNorm")
-    # the mean over the real tokens, then unit length
-    x = op("Reshape", x, op("Concat", shape(-1), tokens, shape(width), axis=0))
-    summed = op("ReduceSum", op("Mul", x, op("Unsqueeze", "mask", shape(2))), shape(1), keepdims=0)
-    mean = op("Div", summed, op("Max", op("ReduceSum", "mask", shape(1), keepdims=1), const(1e-9)))
-    norm = op("Sqrt", op("Max", op("ReduceSum", op("Mul", mean, mean), shape(1), keepdims=1), const(1e-24)))
-    nodes.append(helper.make_node("Div", [mean, norm], ["vectors"], name="vectors"))
+        if i + 1 in also:
+            pooled[i + 1] = pool(x)
+    parts = [pool(x)] + [pooled[n] for n in also]
+    nodes.append(helper.make_node("Concat", parts, ["vectors"], name="vectors", axis=1) if len(parts) > 1
+                 else helper.make_node("Identity", parts, ["vectors"], name="vectors"))
 
     graph = helper.make_graph(
         nodes, "all_minilm_l6_v2",
         [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "tokens"]),
          helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"])],
-        [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", width])],
+        [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", width * (1 + len(also))])],
         initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8), tensors
 
 
 @lru_cache(maxsize=4)
-def _load(directory: str, layers: int | None) -> MiniLM:
-    return MiniLM(*read_model(Path(directory)), layers)
+def _load(directory: str, layers: int | None, also: tuple[int, ...] = ()) -> MiniLM:
+    return MiniLM(*read_model(Path(directory)), layers, also)

@@ -83,3 +83,15 @@ def test_fewer_layers(texts):
     reference = TensorFlowMiniLM(*read_model(model_dir()), layers=2)
     _assert_close(ours, np.concatenate([reference.encode([t]) for t in texts[:40]]))
     assert np.abs(ours - MiniLM.load().encode(texts[:40])).max() > 0.1  # the option does cut layers
+
+
+def test_an_earlier_layer_pooled_from_the_same_pass(texts):
+    """also=(3,): the last layer's vectors, then the third layer's, each as a 3-layer encoder
+    (itself checked against the TensorFlow reference above) gives them, each unit length."""
+    both = MiniLM.load(also=(3,)).encode(texts[:40], batch_size=16)
+    assert both.shape == (40, 768)
+    _assert_close(both[:, :384], MiniLM.load().encode(texts[:40]))
+    _assert_close(both[:, 384:], MiniLM.load(layers=3).encode(texts[:40]))
+    assert np.allclose(np.linalg.norm(both[:, 384:], axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="also-pooled layers"):
+        MiniLM.load(also=(6,))

@@ -57,3 +57,19 @@ def test_training_examples_are_featurized():
                          Message(data={TEXT: "hello", "intent": "greet"})])
     featurizer.process_training_data(data)
     assert all(m.get_dense_features(TEXT)[1].features.shape == (1, 384) for m in data.training_examples)
+
+
+def test_also_layers_add_an_earlier_layers_mean_to_the_sentence_feature():
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "also_layers": [3]}
+    featurizer = SentenceEmbeddingFeaturizer(config, "sentence")
+    messages = [Message(data={TEXT: "send me the last invoice"})]
+    featurizer.process(messages)
+    _, sentence = messages[0].get_dense_features(TEXT)
+    assert sentence.features.shape == (1, 768)
+    assert np.allclose(sentence.features[0, 384:], MiniLM.load(layers=3).encode(["send me the last invoice"])[0],
+                       atol=1e-5)
+    data = TrainingData([Message(data={TEXT: "send me the last invoice", "intent": "get_invoice"})])
+    featurizer.process_training_data(data)  # the training cache keeps the two kinds of vector apart
+    assert np.allclose(data.training_examples[0].get_dense_features(TEXT)[1].features, sentence.features, atol=1e-6)
+    with pytest.raises(ValueError, match="also_layers"):
+        SentenceEmbeddingFeaturizer.validate_config({**config, "also_layers": [6]})
