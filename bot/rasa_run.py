@@ -1,10 +1,12 @@
-"""`python -m bot.rasa_run run ...`: the `rasa` command, with three fixes to Rasa 3.6's turn hot path,
-two to its SQL tracker store's connections, one-thread math libraries and two more turn fixes.
+"""`python -m bot.rasa_run run ...`: the `rasa` command, with fixes to Rasa 3.6's turn hot path
+(1-3, 6, 7), to its SQL tracker store's connections (4, 8) and to its math libraries' threads (5).
 
 bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench); the
 arguments are `rasa`'s own, except that ``--enable-api`` takes its token from ``RASA_API_TOKEN``
-(see ``with_api_token``). Plain `rasa run` works too, just slower. Each fix was found with
-py-spy on the Rasa process during the turn benchmark, and none changes what Rasa does.
+(see ``with_api_token``). Plain `rasa run` works too, slower and without fixes 4 and 8. The speed
+fixes were found by profiling the Rasa process during the turn benchmark (py-spy; per-thread CPU
+from /proc for 5) and change nothing Rasa does; 4 and 8 change only what happens when the tracker
+store's database drops a connection.
 
 1. Action answers: after each custom action, Rasa checks the action server's answer against a JSON schema
 with ``jsonschema.validate(answer, schema)``, which first validates the *schema* itself against
@@ -53,8 +55,8 @@ checked against Rasa's own code over every state of our training conversations.
 
 8. Tracker reads cut off: fix 4 replaces a connection that died while idle in the pool, but one
 cut in the middle of the read (PostgreSQL restarted, a failover, a dropped TCP connection) raised
-to Rasa's fail-safe wrapper, which answered as if the conversation were new (3 turns in a run of
-tests/e2e/test_faults_prod.py): a customer mid-quote was a stranger, and the empty conversation
+to Rasa's fail-safe wrapper, which answered as if the conversation were new (3 turns in 4 runs
+of tests/e2e/test_faults_prod.py; none in 5 with this fix): a customer mid-quote was a stranger, and the empty conversation
 saved over theirs became their latest session. Here a read whose connection was lost is tried
 once more on a fresh connection, and if the database still cannot be read the turn fails (the
 gateway tells the customer to try again; nothing was changed) instead of starting afresh. Other
@@ -259,26 +261,28 @@ def _patch_tracker_reads() -> None:
         return
     log = logging.getLogger(__name__)
 
-    async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+    async def once_more(what: str, first: Any, again: Any) -> Any:
+        """``first()``; if its database connection was lost, ``again()`` (on a fresh connection:
+        the pool drops the dead one and fix 4 tests the next before handing it out)."""
         try:
-            return await read(self, sender_id, fetch_events_from_all_sessions)
+            return await first()
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
-            log.warning("a conversation read lost its database connection (%s); reading it again",
+            log.warning("a conversation %s lost its database connection (%s); trying once more", what,
                         error.orig.__class__.__name__)
-            return await read(self, sender_id, fetch_events_from_all_sessions)
+        return await again()
+
+    async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        def attempt() -> Any:
+            return read(self, sender_id, fetch_events_from_all_sessions)
+
+        return await once_more("read", attempt, attempt)
 
     write = SQLTrackerStore.save
 
     async def save(self: SQLTrackerStore, tracker: Any) -> None:
-        try:
-            return await write(self, tracker)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            log.warning("a conversation save lost its database connection (%s); saving it again",
-                        error.orig.__class__.__name__)
+        async def store_only() -> None:
             # The events went to the event broker (if any) before the failed write: store only.
             # Nothing awaits between here and the restore (no broker: stream_events returns at
             # once; the write is synchronous), so no other turn sees the broker missing.
@@ -287,6 +291,8 @@ def _patch_tracker_reads() -> None:
                 return await write(self, tracker)
             finally:
                 self.event_broker = broker
+
+        return await once_more("save", lambda: write(self, tracker), store_only)
 
     def failing_turn(name: str) -> Any:
         async def method(self: FailSafeTrackerStore, sender_id: str) -> Any:

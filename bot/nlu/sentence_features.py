@@ -13,8 +13,9 @@ layer 4: 0.948; the last layer alone, weighted more: no better), and a model tra
 alone) passes the conversation tests; but on the external evaluation it moved accuracy only from
 0.841 to 0.843 (clinc150 +2 points, natcs -6, out-of-scope for in-scope lines 15.9 % -> 19.5 %),
 and `make bench`'s own cross-validation gave 0.947 (0.939 without it; target 0.95). Left off
-until a change of this size meets the target or moves the external figure clearly. No sequence features: entities stay with the rules and
-the CRF.
+until a change of this size meets the target or moves the external figure clearly.
+
+No sequence features: entities stay with the rules and the CRF.
 
 Training examples' embeddings are cached per text in the process (bounded), so the folds of a
 cross-validation embed each example once. Messages at run time are always embedded afresh (a

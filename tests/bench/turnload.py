@@ -46,48 +46,6 @@ class Phase:
         return {f"{prefix}_p50": round(percentile(self.ms, 50), 1), f"{prefix}_p95": round(percentile(self.ms, 95), 1)}
 
 
-CONVERSATION_TURNS = 10  # a new conversation (sender) every so many turns, as real ones are short
-
-
-async def _conversation(client: httpx.AsyncClient, url: str, body: Body, check: Check, messages: list[str],
-                        sender: str, turns: int, deadline: float, out: Phase) -> None:
-    """``turns`` turns from one client, as consecutive conversations of CONVERSATION_TURNS turns
-    (a tracker that grows for hundreds of turns would measure the tracker store, not a turn)."""
-    for i in range(turns):
-        if time.monotonic() > deadline:
-            return
-        text = messages[i % len(messages)]
-        started = time.perf_counter()
-        try:
-            response = await client.post(url, json=body(f"{sender}-{i // CONVERSATION_TURNS}", text))
-        except httpx.HTTPError as exc:
-            out.errors.append(f"{text!r}: {exc.__class__.__name__}: {exc}")
-            continue
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            out.errors.append(f"{text!r}: HTTP {response.status_code}: {response.text[:200]}")
-            continue
-        answer = response.json()
-        if (problem := check(text, answer)) is not None:
-            out.errors.append(f"{text!r}: {problem}")
-            continue
-        out.ms.append(elapsed)
-
-
-async def _phase(url: str, headers: dict, body: Body, check: Check, messages: list[str], conversations: int,
-                 turns: int, budget_s: float) -> Phase:
-    out = Phase()
-    run = uuid.uuid4().hex[:8]
-    limits = httpx.Limits(max_connections=conversations + 2, max_keepalive_connections=conversations + 2)
-    async with httpx.AsyncClient(headers=headers, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
-        deadline = time.monotonic() + budget_s
-        started = time.perf_counter()
-        await asyncio.gather(*(_conversation(client, url, body, check, messages, f"bench-{run}-{n}", turns,
-                                             deadline, out) for n in range(conversations)))
-        out.wall_s = time.perf_counter() - started
-    return out
-
-
 def nonempty(_text: str, answer: list) -> str | None:
     """The default check: the bot said something."""
     if not isinstance(answer, list) or not any(isinstance(m, dict) and (m.get("text") or m.get("custom"))
@@ -105,6 +63,48 @@ class Target:
     body: Body
     headers: dict = field(default_factory=dict)
     check: Check = nonempty
+
+
+CONVERSATION_TURNS = 10  # a new conversation (sender) every so many turns, as real ones are short
+
+
+async def _conversation(client: httpx.AsyncClient, target: Target, sender: str, turns: int, deadline: float,
+                        out: Phase) -> None:
+    """``turns`` turns from one client, as consecutive conversations of CONVERSATION_TURNS turns
+    (a tracker that grows for hundreds of turns would measure the tracker store, not a turn)."""
+    for i in range(turns):
+        if time.monotonic() > deadline:
+            return
+        text = target.messages[i % len(target.messages)]
+        started = time.perf_counter()
+        try:
+            response = await client.post(target.url, json=target.body(f"{sender}-{i // CONVERSATION_TURNS}", text))
+        except httpx.HTTPError as exc:
+            out.errors.append(f"{text!r}: {exc.__class__.__name__}: {exc}")
+            continue
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            out.errors.append(f"{text!r}: HTTP {response.status_code}: {response.text[:200]}")
+            continue
+        answer = response.json()
+        if (problem := target.check(text, answer)) is not None:
+            out.errors.append(f"{text!r}: {problem}")
+            continue
+        out.ms.append(elapsed)
+
+
+async def _phase(target: Target, conversations: int, turns: int) -> Phase:
+    """``conversations`` clients at once, ``turns`` turns each, within PHASE_BUDGET_S."""
+    out = Phase()
+    run = uuid.uuid4().hex[:8]
+    limits = httpx.Limits(max_connections=conversations + 2, max_keepalive_connections=conversations + 2)
+    async with httpx.AsyncClient(headers=target.headers, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
+        deadline = time.monotonic() + PHASE_BUDGET_S
+        started = time.perf_counter()
+        await asyncio.gather(*(_conversation(client, target, f"bench-{run}-{n}", turns, deadline, out)
+                               for n in range(conversations)))
+        out.wall_s = time.perf_counter() - started
+    return out
 
 
 @dataclass
@@ -136,19 +136,16 @@ def measure(targets: list[Target], rounds: int = ROUNDS) -> list[Result]:
 
     async def run() -> None:
         for target in targets:
-            warm = await _phase(target.url, target.headers, target.body, target.check, target.messages, 1,
-                                WARMUP_TURNS, PHASE_BUDGET_S)
+            warm = await _phase(target, 1, WARMUP_TURNS)
             if warm.errors:
                 raise RuntimeError(f"{target.label} warm-up failed: {warm.errors[0]}")
         order = list(zip(targets, results))
         for n in range(rounds):
             turn_order = order if n % 2 == 0 else order[::-1]
             for target, result in turn_order:
-                _add(result.alone, await _phase(target.url, target.headers, target.body, target.check,
-                                                target.messages, 1, max(1, ALONE_TURNS // rounds), PHASE_BUDGET_S))
+                _add(result.alone, await _phase(target, 1, max(1, ALONE_TURNS // rounds)))
             for target, result in turn_order:
-                together = await _phase(target.url, target.headers, target.body, target.check, target.messages,
-                                        CONCURRENT, CONCURRENT_ROUNDS, PHASE_BUDGET_S)
+                together = await _phase(target, CONCURRENT, CONCURRENT_ROUNDS)
                 _add(result.together, together)
                 result.rounds_per_s.append(together.per_s)
 

@@ -31,9 +31,8 @@ share one measurement per process.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import statistics
+from pathlib import Path
 
 from bot.runner import DEFAULT_GATEWAY_TOKEN, Stack
 

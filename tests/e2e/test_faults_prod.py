@@ -98,16 +98,12 @@ class Buyer:
     afresh: list[list[str]] = field(default_factory=list)  # turns answered as if the conversation had
     # just started, each with the replies before it
 
-    def started_afresh(self) -> bool:
-        """The last reply is "not sure", and not because the turn before failed and ended the flow
-        (billing unreachable: the resent button then belongs to no flow, and the customer starts
-        over; a lost conversation is the one that was answered well and then forgotten)."""
-        if len(self.heard) < 2 or "not sure" not in self.heard[-1]:
-            return False
-        if any(f in self.heard[-2] for f in FRIENDLY):
-            return False
-        self.afresh.append(self.heard[-4:])
-        return True
+    def note_if_afresh(self) -> None:
+        """Keep the last replies if the last one is "not sure", and not because the turn before
+        failed and ended the flow (billing unreachable: the resent button then belongs to no flow,
+        and the customer starts over; a lost conversation is one answered well, then forgotten)."""
+        if len(self.heard) >= 2 and "not sure" in self.heard[-1] and not any(f in self.heard[-2] for f in FRIENDLY):
+            self.afresh.append(self.heard[-4:])
 
     async def say(self, client: WidgetClient, text: str, payload: str | None = None, tries: int = 8) -> str:
         for _ in range(tries):
@@ -127,7 +123,7 @@ class Buyer:
                                                                if "Enterprise" in b["title"]))
         if "Shall I place the order?" not in reply or not any(b["title"] == "Yes" for b in client.buttons):
             self.lost += 1  # the conversation lost its place: start over, as a person would
-            self.started_afresh()
+            self.note_if_afresh()
             assert self.lost < 5 and "not sure" in reply, f"{self.name}: no quote: {self.heard[-4:]}"
             return await self.order(client, n)
         yes = next(b["payload"] for b in client.buttons if b["title"] == "Yes")
@@ -135,7 +131,7 @@ class Buyer:
         if not ORDER.search(done):  # the quote was dropped by a failed turn: start over
             assert "nothing" in done.lower() or "no " in done.lower() or "not sure" in done, f"{self.name}: {done}"
             self.lost += 1
-            self.started_afresh()
+            self.note_if_afresh()
             assert self.lost < 5, self.heard[-4:]
             await self.order(client, n)
 

@@ -1,7 +1,9 @@
 """What bot/tracker_store.py and bot/rasa_run.py change in Rasa, and what they must not change:
 the tracker store keeps Rasa's SQL tables and data, on a WAL journal with pooled connections;
 action-server answers are still validated against Rasa's schema, with Rasa's error; event types
-resolve as Rasa resolves them; calls to the action server share a connection.
+resolve as Rasa resolves them; calls to the action server share a connection; the server's math
+libraries run on one thread; slots still copy as copy.copy copied them; RulePolicy's lookup finds
+the rules Rasa's own finds.
 
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
            tests/rasa_env/test_rasa_speed.py
@@ -9,7 +11,11 @@ Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=t
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,13 +171,10 @@ def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_thre
     """No spinning OpenBLAS worker beside the server's own thread (fix 5): numpy, loaded by Rasa
     after bot.rasa_run's main starts, has one BLAS thread, and TensorFlow's pools one thread
     each; a value already in the environment is kept."""
-    import json
-    import os
-    import subprocess
-    import sys
+    from bot.rasa_run import ONE_THREAD
 
     root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if k not in rasa_run_thread_variables()}
+    env = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}
     env.update({"PYTHONPATH": str(root), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"})
     if preset is not None:
         env["OPENBLAS_NUM_THREADS"] = preset
@@ -182,17 +185,11 @@ def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_thre
     assert report["tf"] == {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 
 
-def rasa_run_thread_variables() -> set[str]:
-    from bot.rasa_run import ONE_THREAD
-
-    return set(ONE_THREAD)
-
-
 def test_slots_copy_as_copy_copy_copied_them():
     """Fix 6: a tracker's slots are still separate shallow copies of the domain's."""
     import copy
 
-    from rasa.shared.core.slots import CategoricalSlot, TextSlot
+    from rasa.shared.core.slots import CategoricalSlot
 
     from bot.rasa_run import patch_rasa
 
@@ -204,9 +201,9 @@ def test_slots_copy_as_copy_copy_copied_them():
     assert type(copied) is CategoricalSlot and copied is not slot and vars(copied) == vars(slot)
     copied.value = "essentials"
     assert slot.value == "enterprise"
-    tracker = DialogueStateTracker("s", [TextSlot("invoice_number", mappings=[{"type": "custom"}])])
+    tracker = DialogueStateTracker("s", DOMAIN.slots)  # copies the domain's slots
     tracker.update(SlotSet("invoice_number", "INV-1041"))
-    assert DOMAIN.slots[0].value is None and tracker.get_slot("invoice_number") == "INV-1041"
+    assert tracker.get_slot("invoice_number") == "INV-1041" and DOMAIN.slots[0].value is None
 
 
 def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):

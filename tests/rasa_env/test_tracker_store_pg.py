@@ -58,12 +58,19 @@ def _drop_connections(name: str) -> int:
         admin.close()
 
 
-def test_a_conversation_survives_postgresql_dropping_the_tracker_stores_connections(database):
+def _stores(database: str) -> tuple[SQLTrackerStore, FailSafeTrackerStore, list[Exception]]:
+    """Rasa's SQL store on the test database, wrapped as Rasa wraps it, with alex's conversation
+    saved; and the errors the wrapper reports."""
     patch_rasa()
     store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
     failures: list[Exception] = []
-    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)  # as Rasa wraps it
+    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
     asyncio.run(safe.save(_tracker("alex")))
+    return store, safe, failures
+
+
+def test_a_conversation_survives_postgresql_dropping_the_tracker_stores_connections(database):
+    _, safe, failures = _stores(database)
     assert asyncio.run(safe.retrieve("alex")) is not None  # a pooled connection now exists
     assert _drop_connections(database) >= 1
     tracker = asyncio.run(safe.retrieve("alex"))
@@ -72,15 +79,16 @@ def test_a_conversation_survives_postgresql_dropping_the_tracker_stores_connecti
     assert [e.text for e in tracker.events if getattr(e, "text", None)] == ["hello", "hi"]
 
 
-def _cut_reads(store: SQLTrackerStore, times: int) -> list[str]:
-    """Terminate the store's connection just as its next ``times`` event reads start (from another
-    connection, as a restart or failover would): PostgreSQL cuts the read in the middle."""
+def _cut(store: SQLTrackerStore, statement: str, times: int) -> list[str]:
+    """Terminate the store's connection just as its next ``times`` statements starting with
+    ``statement`` start (from another connection, as a restart or failover would): PostgreSQL cuts
+    the read or write in the middle. Returns the statements cut."""
     from sqlalchemy import event
 
     cut: list[str] = []
 
-    def before(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        if len(cut) < times and "FROM events" in statement and statement.lstrip().upper().startswith("SELECT"):
+    def before(conn, _cursor, sql, *_args) -> None:  # noqa: ANN001
+        if len(cut) < times and " ".join(sql.split()).upper().startswith(statement.upper()):
             pid = conn.connection.dbapi_connection.get_backend_pid()
             admin = _admin()
             try:
@@ -88,21 +96,20 @@ def _cut_reads(store: SQLTrackerStore, times: int) -> list[str]:
                     cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
             finally:
                 admin.close()
-            cut.append(statement)
+            cut.append(sql)
 
     event.listen(store.engine, "before_cursor_execute", before)
     return cut
 
 
+READ_EVENTS, WRITE_EVENTS = "SELECT events.", "INSERT INTO events"
+
+
 def test_a_read_cut_off_mid_query_is_read_again(database):
     """Fix 8: the connection dies during the read itself (no pre-ping can see that coming): the
     read is tried again on a fresh connection and the conversation is there, every event of it."""
-    patch_rasa()
-    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
-    failures: list[Exception] = []
-    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
-    asyncio.run(safe.save(_tracker("alex")))
-    cut = _cut_reads(store, times=1)
+    store, safe, failures = _stores(database)
+    cut = _cut(store, READ_EVENTS, times=1)
     tracker = asyncio.run(safe.retrieve("alex"))
     assert len(cut) == 1 and failures == []
     assert tracker is not None and tracker.get_slot("invoice_number") == "INV-1041"
@@ -117,12 +124,9 @@ def test_a_conversation_that_cannot_be_read_fails_the_turn_instead_of_starting_a
     save the empty one as the customer's latest session. Nothing was written."""
     from sqlalchemy.exc import DBAPIError
 
-    patch_rasa()
-    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
-    safe = FailSafeTrackerStore(store, on_tracker_store_error=lambda _e: None)
-    asyncio.run(safe.save(_tracker("alex")))
+    store, safe, _ = _stores(database)
     before = asyncio.run(safe.retrieve_full_tracker("alex"))
-    cut = _cut_reads(store, times=2)
+    cut = _cut(store, READ_EVENTS, times=2)
     with pytest.raises(DBAPIError):
         asyncio.run(safe.retrieve("alex"))
     assert len(cut) == 2
@@ -133,11 +137,7 @@ def test_a_conversation_that_cannot_be_read_fails_the_turn_instead_of_starting_a
 def test_other_read_errors_still_get_rasas_fail_safe_answer(database, monkeypatch):
     """Fix 8 changes only what a lost database does: a conversation that cannot be rebuilt (a
     stored event this Rasa cannot read) is still answered as Rasa's wrapper answers it."""
-    patch_rasa()
-    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
-    failures: list[Exception] = []
-    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
-    asyncio.run(safe.save(_tracker("alex")))
+    _, safe, failures = _stores(database)
 
     def unreadable(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         # (not a ValueError: Rasa's SQL session takes that for a missing schema and exits)
@@ -148,41 +148,16 @@ def test_other_read_errors_still_get_rasas_fail_safe_answer(database, monkeypatc
     assert [str(f) for f in failures] == ["an event this Rasa cannot read"]
 
 
-def _cut_writes(store: SQLTrackerStore, times: int) -> list[str]:
-    """As _cut_reads, for the store's next ``times`` inserts of events."""
-    from sqlalchemy import event
-
-    cut: list[str] = []
-
-    def before(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        if len(cut) < times and statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
-            pid = conn.connection.dbapi_connection.get_backend_pid()
-            admin = _admin()
-            try:
-                with admin.cursor() as cur:
-                    cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
-            finally:
-                admin.close()
-            cut.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", before)
-    return cut
-
-
 def test_a_save_cut_off_mid_write_is_saved_again_once(database):
     """The turn's events are stored exactly once: the cut transaction was rolled back, the retry
     writes them all, and Rasa's wrapper never had to keep them in memory only."""
     from rasa.shared.core.events import BotUttered, UserUttered
 
-    patch_rasa()
-    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
-    failures: list[Exception] = []
-    safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
+    store, safe, failures = _stores(database)
     tracker = _tracker("alex")
-    asyncio.run(safe.save(tracker))
     tracker.update(UserUttered("what's my balance?", {"name": "check_balance", "confidence": 1.0}))
     tracker.update(BotUttered("You owe $120.00."))
-    cut = _cut_writes(store, times=1)
+    cut = _cut(store, WRITE_EVENTS, times=1)
     asyncio.run(safe.save(tracker))
     assert len(cut) == 1 and failures == []
     stored = asyncio.run(safe.retrieve_full_tracker("alex"))
