@@ -44,8 +44,10 @@ def acting(who: Identity) -> ActingClient:
 OFFER_PERSON = buttons(("Talk to a person", "/talk_to_human"))
 
 
-def explain(dispatcher: CollectingDispatcher, error: BillingError) -> None:
-    """Say what went wrong, in the customer's terms, and what they can do."""
+def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str | None = None) -> None:
+    """Say what went wrong, in the customer's terms, and what they can do. ``again``: the payload
+    that asks for the same thing once more, offered as "Try again" when billing could not be
+    reached and nothing was changed (the request itself starts afresh, so nothing is lost)."""
     if isinstance(error, Forbidden) and error.code == "needs_manage_billing":
         dispatcher.utter_message(text=render("errors/needs_manage_billing", admins=error.admins))
     elif isinstance(error, Forbidden) and error.code in ("unknown_user", "no_acting_user"):
@@ -53,9 +55,10 @@ def explain(dispatcher: CollectingDispatcher, error: BillingError) -> None:
     elif isinstance(error, Unavailable):
         # A write that timed out may have gone through: then the client's message says so honestly.
         certain = error.code not in ("timeout", "no_answer") or "nothing was changed" in error.message
+        offer = buttons(("Try again", again)) + OFFER_PERSON if again and certain else OFFER_PERSON
         dispatcher.utter_message(text=render("errors/unavailable", message=error.message, certain=certain,
                                              retry=retry_is_safe(error)),
-                                 buttons=OFFER_PERSON)
+                                 buttons=offer)
     elif isinstance(error, (NotFound, Conflict, Invalid, PaymentFailed, Forbidden)):
         dispatcher.utter_message(text=error.message)
     else:

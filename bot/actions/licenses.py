@@ -66,6 +66,8 @@ class ActionAskLicenseFormProduct(BillingAction):
 
 
 class ActionQuoteLicenses(QuoteAction):
+    request = "add_licenses"
+
     def name(self) -> str:
         return "action_quote_licenses"
 

@@ -70,6 +70,8 @@ class ActionAskProductFormProduct(BillingAction):
 
 
 class ActionQuoteProduct(QuoteAction):
+    request = "buy_product"
+
     def name(self) -> str:
         return "action_quote_product"
 

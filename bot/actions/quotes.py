@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
@@ -138,8 +139,17 @@ async def requote(client: ActingClient, quote: Quote, quantity: int | None = Non
     return outcome.quote
 
 
-def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, quantity: int | None = None) -> None:
-    """A refused change, with the way forward where there is one; other errors centrally."""
+def asking_again(intent: str, product: str | None, quantity: Any = None) -> str:
+    """The payload of a message asking for the change again: ``/add_licenses{"product":"enterprise","quantity":5}``
+    (what is still unknown is left out, so the form asks for it as before)."""
+    entities = {"product": product, "quantity": as_quantity(quantity)}
+    return f"/{intent}" + json.dumps({k: v for k, v in entities.items() if v is not None}, separators=(",", ":"))
+
+
+def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, quantity: int | None = None,
+                   again: str | None = None) -> None:
+    """A refused change, with the way forward where there is one; other errors centrally
+    (``again``: see ``explain``)."""
     product = str(error.details.get("product") or "")
     if isinstance(error, Conflict) and error.code == "edition_limit":
         dispatcher.utter_message(text=render("changes/edition_limit", message=error.message),
@@ -154,7 +164,7 @@ def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, qua
     elif isinstance(error, Conflict) and error.code in ("not_on_essentials", "use_upgrade"):
         dispatcher.utter_message(text=error.message, buttons=upgrade_buttons())
     else:
-        explain(dispatcher, error)
+        explain(dispatcher, error, again=again)
 
 
 @on_confirm(PENDING, declined_response="utter_quote_cancelled")
@@ -207,6 +217,8 @@ class ActionChangeQuantity(BillingAction):
 class QuoteAction(BillingAction, ABC):
     """A form's submit action: quote the change the form collected and ask for a yes."""
 
+    request: str = ""  # the intent that asks for this change (for "Try again")
+
     @abstractmethod
     async def quote(self, client: ActingClient, product: str, quantity: int | None) -> Quote:
         raise NotImplementedError
@@ -219,7 +231,7 @@ class QuoteAction(BillingAction, ABC):
         try:
             quote = await self.quote(client, product, quantity)
         except BillingError as error:  # nothing was changed: say why, and the way forward
-            explain_change(dispatcher, error, quantity=quantity)
+            explain_change(dispatcher, error, quantity=quantity, again=asking_again(self.request, product, quantity))
             return clear("product", "quantity", TRIES)
         return [*show_quote(dispatcher, quote), *clear("product", "quantity", TRIES)]
 
@@ -263,7 +275,7 @@ class ChangeFormValidation(Action, ABC):
         except Stop:
             return stop
         except BillingError as error:
-            explain(dispatcher, error)
+            explain(dispatcher, error, again=asking_again(self.triggers[0], values.get("product"), values.get("quantity")))
             return stop
         events: list[EventType] = [SlotSet(slot, value) for slot, value in values.items()]
         requested = tracker.get_slot(REQUESTED)

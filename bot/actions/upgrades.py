@@ -14,7 +14,9 @@ from bot.billing_client import ActingClient, BillingError
 from ._base import BillingAction, clear, transcript
 from .handoff import tell_gateway
 from ._render import render
-from .quotes import EDITIONS, TRIES, ChangeFormValidation, Refusals, explain_change, product_name, show_quote
+from .quotes import (
+    EDITIONS, TRIES, ChangeFormValidation, Refusals, asking_again, explain_change, product_name, show_quote,
+)
 
 
 class ValidateUpgradeForm(ChangeFormValidation):
@@ -42,7 +44,7 @@ class ActionRequestUpgrade(BillingAction):
         try:
             outcome = await client.request_upgrade(edition)
         except BillingError as error:
-            explain_change(dispatcher, error)
+            explain_change(dispatcher, error, again=asking_again("upgrade_edition", edition))
             return clear("product", TRIES)
         if outcome.quote is not None:
             return [*show_quote(dispatcher, outcome.quote), *clear("product", TRIES)]

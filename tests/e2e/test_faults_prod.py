@@ -100,8 +100,9 @@ class Buyer:
 
     def note_if_afresh(self) -> None:
         """Keep the last replies if the last one is "not sure", and not because the turn before
-        failed and ended the flow (billing unreachable: the resent button then belongs to no flow,
-        and the customer starts over; a lost conversation is one answered well, then forgotten)."""
+        failed and ended the flow (billing unreachable where no "Try again" was offered: the resent
+        button then belongs to no flow, and the customer starts over; a lost conversation is one
+        answered well, then forgotten)."""
         if len(self.heard) >= 2 and "not sure" in self.heard[-1] and not any(f in self.heard[-2] for f in FRIENDLY):
             self.afresh.append(self.heard[-4:])
 
@@ -113,6 +114,9 @@ class Buyer:
             if not any(f in reply for f in FRIENDLY):
                 return reply
             self.failures += 1
+            # billing was unreachable: "Try again" asks for the same change afresh (the flow ended)
+            text, payload = next(((b["title"], b["payload"]) for b in client.buttons if b["title"] == "Try again"),
+                                 (text, payload))
             await asyncio.sleep(1.0)  # what a person does: wait a moment, send it again
         raise AssertionError(f"{self.name}: still failing after {tries} tries: {self.heard[-3:]}")
 

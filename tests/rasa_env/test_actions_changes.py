@@ -12,6 +12,7 @@ Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=t
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import time
@@ -76,6 +77,10 @@ def text(messages: list[dict[str, Any]]) -> str:
 
 def titles(messages: list[dict[str, Any]]) -> list[str]:
     return [b["title"] for m in messages for b in m.get("buttons") or []]
+
+
+def payloads(messages: list[dict[str, Any]]) -> dict[str, str]:
+    return {b["title"]: b["payload"] for m in messages for b in m.get("buttons") or []}
 
 
 def responses(messages: list[dict[str, Any]]) -> list[str]:
@@ -320,7 +325,41 @@ def test_billing_down_is_said_within_5_s_and_nothing_changes(monkeypatch):
             assert time.monotonic() - started < 5
             assert "can't be reached" in text(said) and "nothing was changed" in text(said), (step, said)
             assert "1-800-667-6389" in text(said) and "Talk to a person" in titles(said)
+            again = {"form": '/add_licenses{"quantity":5}', "quote": '/add_licenses{"product":"enterprise","quantity":5}',
+                     "confirm": None}[step]  # a "yes" that failed is retried by saying yes, not by a new quote
+            assert payloads(said).get("Try again") == again, (step, said)
         assert alex.slots["pending_quote"] is None
+        await close_clients()
+
+    asyncio.run(scenario())
+
+
+def test_try_again_after_billing_was_down_asks_for_the_same_change_and_quotes_it(billing, monkeypatch):
+    """Billing unreachable when the customer picked the product: "Try again" carries the product and
+    quantity they gave, so once billing is back one tap gives the quote, with nothing to retype."""
+    async def scenario() -> None:
+        alex = Chat("alex@acme.example")
+        alex.user("add 5 licenses", "add_licenses", quantity=5)
+        await alex.run(ValidateLicenseForm())
+        alex.slots["requested_slot"] = "product"
+        monkeypatch.setenv("BILLING_URL", f"http://127.0.0.1:{free_port()}")  # billing goes away
+        await close_clients()
+        monkeypatch.setattr(_base, "_clients", {})
+        alex.user('/inform{"product":"enterprise"}', "inform", product="enterprise")
+        said = await alex.run(ValidateLicenseForm())
+        assert "can't be reached" in text(said) and alex.slots["product"] is None, said
+        again = payloads(said)["Try again"]
+        assert again == '/add_licenses{"product":"enterprise","quantity":5}'
+
+        monkeypatch.setenv("BILLING_URL", billing)  # billing is back; the customer taps "Try again"
+        await close_clients()
+        monkeypatch.setattr(_base, "_clients", {})
+        intent, _, entities = again[1:].partition("{")
+        alex.user(again, intent, **json.loads("{" + entities))
+        await alex.run(ValidateLicenseForm())
+        assert (alex.slots["product"], alex.slots["quantity"]) == ("enterprise", 5)
+        said = await alex.run(ActionQuoteLicenses())
+        assert "Shall I place the order?" in text(said) and alex.slots["pending_quote"], said
         await close_clients()
 
     asyncio.run(scenario())
