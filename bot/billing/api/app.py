@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from ..adapters.db import Database
 from ..config import get_settings
 from ..domain.errors import BillingError
+from .retry import RetryLostConnection
 from .routes import account, card_page, catalog, invoices, orders, people
 
 log = logging.getLogger("billing.api")
@@ -29,6 +30,7 @@ def create_app(db: Database | None = None) -> FastAPI:
                     "channel in `X-Channel`.",
     )
     app.state.db = db or Database.connect(get_settings().database_url)
+    app.add_middleware(RetryLostConnection)  # a request cut off by a lost connection runs once more
 
     @app.exception_handler(BillingError)
     async def billing_error(_request: Request, exc: BillingError) -> JSONResponse:
