@@ -1,17 +1,21 @@
 """PostgreSQL cuts the billing API's connection in the middle of a request (a restart, a
-failover): reads and keyed writes are run once more on a fresh connection and answer as if
-nothing happened; other writes still answer 500; nothing is applied twice (bot/billing/api/retry.py).
+failover): the API answers 503 (bot/billing/api/app.py), and the billing client's own retry
+policy (bot/billing_client/_http.py) runs reads and keyed writes once more on a fresh connection,
+so the caller gets its answer; other writes are not repeated; nothing is applied twice.
 
 The cut is real: just as the chosen statement starts, another connection terminates the
 request's own backend (pg_terminate_backend). PostgreSQL only (SQLite has no connection to lose).
 """
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from sqlalchemy import event, text
 
 from bot.billing.adapters.orm import Order, Quote
+from bot.billing_client import BillingClient, Unavailable
 from tests.billing.helpers import count, quantity
 from tests.conftest import SERVICE_TOKEN
 
@@ -45,39 +49,52 @@ def cut(db):
         event.remove(db.writer, "before_cursor_execute", before)
 
 
-def api(billing_server) -> httpx.Client:
-    return httpx.Client(base_url=billing_server.url, headers=HEADERS, timeout=15)
+def as_alex(billing_server, work):
+    """Run ``work(client)`` with the billing client as Alex, as the action server uses it."""
+    async def run():
+        async with BillingClient(billing_server.url, SERVICE_TOKEN) as client:
+            return await work(client.as_user("alex@acme.example", channel="test"))
+    return asyncio.run(run())
+
+
+def test_the_api_answers_503_when_its_connection_is_cut(billing_server, cut):
+    done = cut("SELECT contracts.")
+    r = httpx.get(f"{billing_server.url}/v1/contracts", headers=HEADERS, timeout=15)
+    assert len(done) == 1
+    assert r.status_code == 503 and r.json()["error"]["code"] == "database_unavailable"
 
 
 def test_a_read_cut_off_mid_query_answers_as_if_nothing_happened(billing_server, cut):
     done = cut("SELECT contracts.")
-    r = api(billing_server).get("/v1/contracts")
+    contracts = as_alex(billing_server, lambda alex: alex.contracts())
     assert len(done) == 1
-    assert r.status_code == 200, r.text
-    assert {line["product"]: line["quantity"] for line in r.json()[0]["lines"]}["enterprise"] == 40
+    assert {line.product: line.quantity for line in contracts[0].lines}["enterprise"] == 40
 
 
-def test_a_read_cut_off_twice_answers_500_and_is_not_tried_a_third_time(billing_server, cut):
-    done = cut("SELECT contracts.", times=3)
-    r = api(billing_server).get("/v1/contracts")
-    assert r.status_code == 500 and r.json()["error"]["code"] == "internal"
-    assert len(done) == 2
+def test_a_read_cut_off_every_time_gives_up_within_the_clients_retries(billing_server, cut):
+    done = cut("SELECT contracts.", times=10)
+    with pytest.raises(Unavailable):
+        as_alex(billing_server, lambda alex: alex.contracts())
+    assert len(done) == 3  # the first try and the client's two retries
 
 
 def test_an_order_cut_off_mid_write_is_placed_once(billing_server, db, cut):
-    c = api(billing_server)
-    q = c.post("/v1/quotes/add-licenses", json={"quantity": 5, "product": "enterprise"}).json()
-    done = cut("INSERT INTO orders")
-    r = c.post("/v1/orders", json={"quote": q["number"]}, headers={"Idempotency-Key": q["idempotency_key"]})
-    assert len(done) == 1
-    assert r.status_code == 201, r.text
-    assert r.json()["resulting_quantity"] == 45
+    cuts: dict[str, list[str]] = {}
+
+    async def order(alex):
+        quote = await alex.quote_add_licenses(5, product="enterprise")
+        cuts["order"] = cut("INSERT INTO orders")  # the quote goes through; the order is cut
+        return await alex.place_order(quote, idempotency_key=quote.idempotency_key)
+
+    placed = as_alex(billing_server, order)
+    assert len(cuts["order"]) == 1
+    assert placed.resulting_quantity == 45
     assert quantity(db, "Acme Corp", "enterprise") == 45 and count(db, Order) == 1
 
 
 def test_a_write_without_an_idempotency_key_is_not_run_twice(billing_server, db, cut):
-    done = cut("INSERT INTO quotes")
-    r = api(billing_server).post("/v1/quotes/add-licenses", json={"quantity": 5, "product": "enterprise"})
+    done = cut("INSERT INTO quotes", times=10)
+    with pytest.raises(Unavailable):
+        as_alex(billing_server, lambda alex: alex.quote_add_licenses(5, product="enterprise"))
     assert len(done) == 1
-    assert r.status_code == 500
     assert count(db, Quote) == 0

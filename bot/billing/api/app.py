@@ -6,11 +6,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from ..adapters.db import Database
 from ..config import get_settings
 from ..domain.errors import BillingError
-from .retry import RetryLostConnection
 from .routes import account, card_page, catalog, invoices, orders, people
 
 log = logging.getLogger("billing.api")
@@ -30,7 +30,6 @@ def create_app(db: Database | None = None) -> FastAPI:
                     "channel in `X-Channel`.",
     )
     app.state.db = db or Database.connect(get_settings().database_url)
-    app.add_middleware(RetryLostConnection)  # a request cut off by a lost connection runs once more
 
     @app.exception_handler(BillingError)
     async def billing_error(_request: Request, exc: BillingError) -> JSONResponse:
@@ -50,6 +49,16 @@ def create_app(db: Database | None = None) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal", "Something went wrong on our side; nothing was changed."),
                             status_code=500)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:
+            return await unexpected(request, exc)
+        # The database dropped the connection mid-request (a restart, a failover): 503, which the
+        # billing client retries for reads and keyed writes (orders, payments), and only for those.
+        log.warning("database connection lost on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("database_unavailable", "Billing's database was briefly unreachable."),
+                            status_code=503)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
