@@ -66,7 +66,7 @@ class ActionAskLicenseFormProduct(BillingAction):
 
 
 class ActionQuoteLicenses(QuoteAction):
-    request = "add_licenses"
+    request = ValidateLicenseForm.triggers[0]
 
     def name(self) -> str:
         return "action_quote_licenses"

@@ -70,7 +70,7 @@ class ActionAskProductFormProduct(BillingAction):
 
 
 class ActionQuoteProduct(QuoteAction):
-    request = "buy_product"
+    request = ValidateProductForm.triggers[0]
 
     def name(self) -> str:
         return "action_quote_product"

@@ -44,7 +44,7 @@ class ActionRequestUpgrade(BillingAction):
         try:
             outcome = await client.request_upgrade(edition)
         except BillingError as error:
-            explain_change(dispatcher, error, again=asking_again("upgrade_edition", edition))
+            explain_change(dispatcher, error, again=asking_again(ValidateUpgradeForm.triggers[0], edition))
             return clear("product", TRIES)
         if outcome.quote is not None:
             return [*show_quote(dispatcher, outcome.quote), *clear("product", TRIES)]
