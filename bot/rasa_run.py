@@ -1,5 +1,6 @@
 """`python -m bot.rasa_run run ...`: the `rasa` command, with fixes to Rasa 3.6's turn hot path
-(1-3, 6, 7), to its SQL tracker store's connections (4, 8) and to its math libraries' threads (5).
+(1-3, 6, 7, and 9 in bot/rasa_speed.py), to its SQL tracker store's connections (4, 8) and to its
+math libraries' threads (5).
 
 bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench); the
 arguments are `rasa`'s own, except that ``--enable-api`` takes its token from ``RASA_API_TOKEN``
@@ -322,6 +323,9 @@ def patch_rasa() -> None:
     _patch_slot_copies()
     _patch_rule_lookup()
     _patch_tracker_reads()
+    from bot.rasa_speed import patch_rasa_more
+
+    patch_rasa_more()  # fix 9 and on, in bot/rasa_speed.py
 
 
 ONE_THREAD = {

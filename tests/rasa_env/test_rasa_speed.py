@@ -1,9 +1,11 @@
-"""What bot/tracker_store.py and bot/rasa_run.py change in Rasa, and what they must not change:
-the tracker store keeps Rasa's SQL tables and data, on a WAL journal with pooled connections;
+"""What bot/tracker_store.py, bot/rasa_run.py and bot/rasa_speed.py change in Rasa, and what they
+must not change: the tracker store keeps Rasa's SQL tables and data, on a WAL journal with pooled
+connections;
 action-server answers are still validated against Rasa's schema, with Rasa's error; event types
 resolve as Rasa resolves them; calls to the action server share a connection; the server's math
 libraries run on one thread; slots still copy as copy.copy copied them; RulePolicy's lookup finds
-the rules Rasa's own finds.
+the rules Rasa's own finds; graph runs call the nodes dask calls, in dask's order, with the same
+answers.
 
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
            tests/rasa_env/test_rasa_speed.py
@@ -244,3 +246,121 @@ def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):
                     assert patched(policy, lookup, states) == original(policy, lookup, states), states
                     checked += 1
     assert checked > 1000
+
+
+class _Node:
+    """A graph node that notes its calls and answers (its name, what it was given), as GraphNode does."""
+
+    def __init__(self, name: str, calls: list[str], fail: type[Exception] | None = None) -> None:
+        self.name, self.calls, self.fail = name, calls, fail
+
+    def __call__(self, *given):
+        self.calls.append(self.name)
+        if self.fail is not None:
+            raise self.fail(f"{self.name} failed")
+        return self.name, (self.name, given)
+
+
+def _runner(calls: list[str], fail: dict | None = None):
+    """A DaskGraphRunner over a graph with a diamond, a branch from the input, a need nobody
+    provides, and two targets."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    needs = {"a": {"m": "__message__"}, "b": {"x": "a"}, "c": {"x": "a"}, "d": {"x": "c", "y": "b"},
+             "e": {"m": "__message__", "t": "__tracker__"}, "f": {"d": "d", "e": "e", "z": "__nobody__"},
+             "unused": {"x": "a"}}
+    schema = GraphSchema({name: SchemaNode(needs=n, uses=object, constructor_name="create", fn="run", config={},
+                                           is_target=name in ("f", "c"))
+                          for name, n in needs.items()})
+    runner = object.__new__(DaskGraphRunner)
+    runner._graph_schema, runner._execution_context = schema, ExecutionContext(schema, "test")
+    runner._instantiated_nodes = {name: _Node(name, calls, (fail or {}).get(name)) for name in needs}
+    return runner
+
+
+def test_graph_runs_run_the_nodes_dask_runs_in_its_order(monkeypatch):
+    """Fix 9: later runs of a graph call the same nodes as dask, in dask's order, with the same
+    arguments, return the same results and raise the same errors, without dask."""
+    import dask
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    import bot.rasa_run as rasa_run
+
+    rasa_run.patch_rasa()
+    patched = DaskGraphRunner.run
+    assert getattr(patched, "_replayed", False)
+    original = patched.__wrapped_original__
+    dask_runs = []
+    real_get = dask.get
+    monkeypatch.setattr(dask, "get", lambda *a, **k: dask_runs.append(1) or real_get(*a, **k))
+
+    for targets in (["f"], ["f", "c"], None, ["__message__", "b"]):
+        for inputs in ({"__message__": ["hello"], "__tracker__": {"sender": "s"}}, {"__message__": ["hi"]}):
+            rasas_calls, our_calls = [], []
+            expected = original(_runner(rasas_calls), inputs=inputs, targets=targets)
+            ours = _runner(our_calls)
+            runs_before = len(dask_runs)
+            for n in range(3):
+                our_calls.clear()
+                assert patched(ours, inputs=dict(inputs), targets=targets) == expected
+                assert our_calls == rasas_calls
+            assert len(dask_runs) - runs_before == 1  # the first run only
+            if targets == ["f"]:  # what dask leaves out, and a need nobody provides (it stays a name)
+                assert "unused" not in rasas_calls and "__nobody__" in str(expected)
+
+    inputs = {"__message__": ["hello"], "__tracker__": {}}
+    for error, raised in ((RuntimeError, GraphRunError), (ValueError, ValueError)):
+        runner = _runner([], fail={"e": error})
+        for n in range(2):
+            with pytest.raises(raised):
+                patched(runner, inputs=inputs, targets=["f"])
+        runner = _runner([])
+        patched(runner, inputs=inputs, targets=["f"])
+        runner._instantiated_nodes["e"].fail = error
+        with pytest.raises(raised):
+            patched(runner, inputs=inputs, targets=["f"])
+    with pytest.raises(GraphRunError, match="clashes"):
+        patched(runner, inputs={"__message__": "a", "__tracker__": {}}, targets=["f"])
+
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "account-assistant.tar.gz"
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make train)")
+def test_graph_runs_of_our_model_give_rasas_answers():
+    """Fix 9 on our trained model: the same NLU parse and the same policy prediction as dask's run."""
+    from rasa.core.agent import Agent
+    from rasa.core.channels import UserMessage
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.shared.core.events import ActionExecuted
+
+    import bot.rasa_run as rasa_run
+
+    rasa_run.patch_rasa()
+    patched = DaskGraphRunner.run
+    original = patched.__wrapped_original__
+    agent = Agent.load(str(MODEL))
+    processor = agent.processor
+
+    def both(call):
+        answers = []
+        for run in (original, patched, patched):
+            DaskGraphRunner.run = run
+            try:
+                answers.append(call())
+            finally:
+                DaskGraphRunner.run = patched
+        return answers
+
+    for text in ["what's my balance?", "show me my latest invoice", "add 5 licenses", "hi",
+                 "I want to talk to sales", "4111 1111 1111 1111", "/add_licenses{\"quantity\": 3}"]:
+        tracker = DialogueStateTracker.from_events("s", [ActionExecuted("action_listen")], slots=agent.domain.slots)
+        parses = both(lambda: asyncio.run(processor.parse_message(UserMessage(text), tracker)))
+        assert parses[0] == parses[1] == parses[2], text
+        tracker.update(UserUttered(text, parses[0]["intent"], parses[0]["entities"]))
+        predictions = both(lambda: processor._predict_next_with_tracker(tracker))
+        assert len({(p.max_confidence_index, tuple(p.probabilities), p.policy_name,
+                     json.dumps([{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in p.events]))
+                    for p in predictions}) == 1, text

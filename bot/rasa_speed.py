@@ -1,0 +1,81 @@
+"""More fixes to Rasa 3.6's turn hot path, continuing bot/rasa_run.py's list (applied by its
+``patch_rasa``). Found the same way: py-spy on the Rasa process during the turn benchmark's 20
+concurrent conversations, where that process is the one at 100 % of a core. Like the others they
+change nothing Rasa does.
+
+9. Graph runs: every turn runs the model's graph three times (NLU for the message, then the policy
+for each of the two actions predicted), each through ``dask.get``, which for every run orders the
+graph again (``dask.order``), scans every task for its dependencies and passes each node's result
+through a thread-pool future and a queue: 11 % of the process's time, for graphs of one to twenty
+nodes. Here the first run of a graph (the same targets and the same input names) goes through
+dask as before, and the order dask ran its nodes in is kept; later runs call the same nodes in that
+order with the same arguments (each node's result, or for an input its (name, value) pair, as dask
+passes them), and return the same ``{name: result}``. Dask's order depends only on the graph's
+shape, which targets and input names fix, so the nodes run in the same order as under dask.
+Errors are Rasa's: a node's exception goes up unchanged, a RuntimeError becomes GraphRunError.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _patch_graph_runs() -> None:
+    import logging
+
+    import dask
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    original = DaskGraphRunner.run
+    if getattr(original, "_replayed", False):
+        return
+    log = logging.getLogger("rasa.engine.runner.dask")  # Rasa's module logger: the same debug line
+
+    def first_run(self: DaskGraphRunner, graph: dict[str, Any], targets: list[str]) -> tuple[Any, list]:
+        """dask.get as Rasa calls it, noting each node as dask starts it; (result, steps to replay)."""
+        ran: list[str] = []
+
+        def pretask(key: str, _dsk: Any, _state: Any) -> None:
+            ran.append(key)
+
+        result = dask.get(graph, targets, callbacks=[(None, None, pretask, None, None)])
+        steps = []
+        for key in ran:  # only tasks run; an input is data, which dask hands on as it is: (name, value)
+            node, *needs = graph[key]
+            steps.append((key, node, tuple((arg, arg in graph) for arg in needs)))
+        return result, steps
+
+    def run(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
+            targets: list[str] | None = None) -> dict[str, Any]:
+        run_targets = targets if targets else self._graph_schema.target_names
+        plans = self.__dict__.setdefault("_replay_plans", {})
+        plan_key = (tuple(run_targets), tuple(inputs) if inputs else ())
+        plan = plans.get(plan_key)
+        if plan is None:
+            graph = self._build_dask_graph(self._graph_schema.minimal_graph_schema(run_targets))
+        else:
+            graph = dict(plan[0])
+        if inputs:
+            self._add_inputs_to_graph(inputs, graph)  # Rasa's check: an input value naming a node
+        log.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
+        try:
+            if plan is None:
+                result, steps = first_run(self, graph, run_targets)
+                template = {k: v for k, v in graph.items() if not inputs or k not in inputs}
+                plans[plan_key] = (template, steps)
+                return dict(result)
+            results = {name: graph[name] for name in inputs} if inputs else {}
+            for key, node, args in plan[1]:
+                results[key] = node(*[results[arg] if known else arg for arg, known in args])
+            return dict(results[target] for target in run_targets)
+        except RuntimeError as e:
+            raise GraphRunError("Error running runner.") from e
+
+    run._replayed = True  # type: ignore[attr-defined]
+    run.__wrapped_original__ = original  # type: ignore[attr-defined]
+    DaskGraphRunner.run = run  # type: ignore[method-assign]
+
+
+def patch_rasa_more() -> None:
+    """The fixes above (each applied once, however often this is called)."""
+    _patch_graph_runs()
