@@ -87,7 +87,8 @@ test-app-postgres: $(VENV)/app/.installed
 	@echo "== backend, client and gateway tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m pytest -q tests/billing tests/client tests/gateway
 
-test-rasa: $(VENV)/rasa/.installed
+# After training: tests/rasa_env/test_rasa_speed.py checks Rasa's fixes on the trained model.
+test-rasa: $(VENV)/rasa/.installed $(MODEL)
 	@echo "== Rasa environment (Python 3.10) =="
 	$(RASA_PY) -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env tests/rasa_env
 

@@ -57,7 +57,8 @@ def _patch_graph_runs() -> None:
             graph = dict(plan[0])
         if inputs:
             self._add_inputs_to_graph(inputs, graph)  # Rasa's check: an input value naming a node
-        log.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
+        if log.isEnabledFor(logging.DEBUG):  # Rasa formats this line on every run, logged or not
+            log.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
         try:
             if plan is None:
                 result, steps = first_run(self, graph, run_targets)

@@ -328,9 +328,13 @@ def test_graph_runs_run_the_nodes_dask_runs_in_its_order(monkeypatch):
 MODEL = Path(__file__).resolve().parents[2] / "models" / "account-assistant.tar.gz"
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make train)")
 def test_graph_runs_of_our_model_give_rasas_answers():
-    """Fix 9 on our trained model: the same NLU parse and the same policy prediction as dask's run."""
+    """Fix 9 on our trained model: the same NLU parse and the same policy prediction as dask's run.
+    `make test` trains the model first; run alone without one, this skips (under CI=true, fails)."""
+    if not MODEL.exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("no trained model: under CI=true this test never skips (make train)", pytrace=False)
+        pytest.skip("no trained model (make train)")
     from rasa.core.agent import Agent
     from rasa.core.channels import UserMessage
     from rasa.engine.runner.dask import DaskGraphRunner
