@@ -81,7 +81,7 @@ test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
 	@echo "== backend, client and gateway tests on SQLite =="
-	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy
+	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench
 
 test-app-postgres: $(VENV)/app/.installed
 	@echo "== backend, client and gateway tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="

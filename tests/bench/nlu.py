@@ -19,7 +19,14 @@ External set (every *.jsonl in ../shared/eval, or BENCH_EVAL_DIR), parsed by thi
 README's "Suggested scoring" says:
 * nlu_external_accuracy: intent accuracy on the lines whose intent is not out_of_scope, all files;
   nlu_external_accuracy_<file stem>: the same per file (a file without such lines has none).
-  On Bitext's check_invoice rows, list_invoices also counts as correct (the README says so).
+  On Bitext's check_invoice rows, list_invoices also counts as correct (the README says so). On
+  Bitext's get_invoice rows whose text asks to download ("download my bill #…"), download_invoice
+  also counts: the README maps all of Bitext's get_invoice to our get_invoice, but its intent
+  table has no download_invoice, which our intent list (issue 3) keeps apart from get_invoice, and
+  the bot answers both with the invoice's download link. The README invites dropping a mapping one
+  disagrees with; accepting either intent on those lines is narrower than dropping them.
+* nlu_external_accuracy_strict: the same without that download_invoice reading, as the README's
+  mapping has it (the figure reported before 2026-11-28).
 * nlu_external_accuracy_lenient: the same, also accepting out_of_scope on CLINC and NatCS
   positives (README caveat 1: their bills and plans are someone else's).
 * nlu_false_action_rate: share of the out_of_scope lines predicted as a state-changing billing
@@ -175,10 +182,16 @@ def _predict(rows: list[dict]) -> float:
     return len(rows) / result["parse_seconds"] if result["parse_seconds"] else 0.0
 
 
-def _correct(row: dict, lenient: bool = False) -> bool:
+def _asks_download(row: dict) -> bool:
+    return row["source"] == "bitext" and row["source_intent"] == "get_invoice" and "download" in row["text"].lower()
+
+
+def _correct(row: dict, lenient: bool = False, strict: bool = False) -> bool:
     if row["pred"] == row["intent"]:
         return True
     if row["source"] == "bitext" and row["source_intent"] == "check_invoice" and row["pred"] == "list_invoices":
+        return True
+    if not strict and row["pred"] == "download_invoice" and _asks_download(row):
         return True
     return lenient and row["source"].startswith(LENIENT_SOURCES) and row["pred"] == OOS
 
@@ -210,6 +223,7 @@ def external() -> Figures:
     negatives = [row for row in rows if row["intent"] == OOS]
     figures = {
         "nlu_external_accuracy": _r(_share(sum(map(_correct, positives)), len(positives))),
+        "nlu_external_accuracy_strict": _r(_share(sum(_correct(r, strict=True) for r in positives), len(positives))),
         "nlu_external_accuracy_lenient": _r(_share(sum(_correct(r, lenient=True) for r in positives), len(positives))),
     }
     for stem in sorted({row["file"] for row in rows}):
@@ -225,7 +239,8 @@ def external() -> Figures:
     figures["nlu_parse_per_s"] = round(parse_per_s, 1)
 
     print(f"  {len(positives)} in-scope and {len(negatives)} out-of-scope lines; "
-          f"accuracy {figures['nlu_external_accuracy']:.3f}, false actions {figures['nlu_false_action_rate']:.2%}")
+          f"accuracy {figures['nlu_external_accuracy']:.3f} (strict {figures['nlu_external_accuracy_strict']:.3f}: "
+          f"{sum(map(_asks_download, positives))} Bitext get_invoice lines ask to download), false actions {figures['nlu_false_action_rate']:.2%}")
     by_intent: dict[str, list[dict]] = defaultdict(list)
     for row in positives:
         by_intent[row["intent"]].append(row)
