@@ -80,7 +80,7 @@ test: test-app test-rasa test-dialogue
 test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
-	@echo "== backend, client and gateway tests on SQLite =="
+	@echo "== backend, client, gateway, deploy and bench-scoring tests on SQLite =="
 	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench
 
 test-app-postgres: $(VENV)/app/.installed

@@ -31,7 +31,7 @@ def _patch_graph_runs() -> None:
         return
     log = logging.getLogger("rasa.engine.runner.dask")  # Rasa's module logger: the same debug line
 
-    def first_run(self: DaskGraphRunner, graph: dict[str, Any], targets: list[str]) -> tuple[Any, list]:
+    def first_run(graph: dict[str, Any], targets: list[str]) -> tuple[Any, list]:
         """dask.get as Rasa calls it, noting each node as dask starts it; (result, steps to replay)."""
         ran: list[str] = []
 
@@ -61,7 +61,7 @@ def _patch_graph_runs() -> None:
             log.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
         try:
             if plan is None:
-                result, steps = first_run(self, graph, run_targets)
+                result, steps = first_run(graph, run_targets)
                 template = {k: v for k, v in graph.items() if not inputs or k not in inputs}
                 plans[plan_key] = (template, steps)
                 return dict(result)

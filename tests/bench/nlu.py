@@ -26,7 +26,7 @@ README's "Suggested scoring" says:
   the bot answers both with the invoice's download link. The README invites dropping a mapping one
   disagrees with; accepting either intent on those lines is narrower than dropping them.
 * nlu_external_accuracy_strict: the same without that download_invoice reading, as the README's
-  mapping has it (the figure reported before 2026-11-28).
+  mapping has it (the only figure until 2026-11-28).
 * nlu_external_accuracy_lenient: the same, also accepting out_of_scope on CLINC and NatCS
   positives (README caveat 1: their bills and plans are someone else's).
 * nlu_false_action_rate: share of the out_of_scope lines predicted as a state-changing billing
@@ -240,7 +240,8 @@ def external() -> Figures:
 
     print(f"  {len(positives)} in-scope and {len(negatives)} out-of-scope lines; "
           f"accuracy {figures['nlu_external_accuracy']:.3f} (strict {figures['nlu_external_accuracy_strict']:.3f}: "
-          f"{sum(map(_asks_download, positives))} Bitext get_invoice lines ask to download), false actions {figures['nlu_false_action_rate']:.2%}")
+          f"{sum(map(_asks_download, positives))} Bitext get_invoice lines ask to download), "
+          f"false actions {figures['nlu_false_action_rate']:.2%}")
     by_intent: dict[str, list[dict]] = defaultdict(list)
     for row in positives:
         by_intent[row["intent"]].append(row)
