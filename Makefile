@@ -24,7 +24,7 @@ export RASA_TELEMETRY_ENABLED := false
 # PostgreSQL used by the second run of the backend tests and by the bench.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help run run-prod test test-app test-app-sqlite test-app-postgres test-rasa test-dialogue validate train bench shell envs lock clean
+.PHONY: help run run-prod test test-app test-app-sqlite test-app-postgres test-rasa test-dialogue test-security validate train bench shell envs lock clean
 
 help:
 	@echo "make run    start billing backend, action server and Rasa (data/ on SQLite), training if needed"
@@ -75,7 +75,7 @@ run-prod: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 	@$(APP_PY) -m bot.shell
 
-test: test-app test-rasa test-dialogue
+test: test-app test-rasa test-dialogue test-security
 
 test-app: test-app-sqlite test-app-postgres
 
@@ -97,6 +97,11 @@ test-dialogue: validate $(MODEL) $(VENV)/app/.installed
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out data/test-results
 	@echo "== end to end: Rasa, action server and billing backend over HTTP =="
 	$(APP_PY) -m pytest -q tests/e2e
+
+# tests/security: the outside review's attacks, each against the real stack (after training).
+test-security: $(MODEL) $(VENV)/app/.installed
+	@echo "== security: the review's attacks against the real stack (tests/security) =="
+	$(APP_PY) -m pytest -q tests/security
 
 bench: $(VENV)/app/.installed
 	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m tests.bench
