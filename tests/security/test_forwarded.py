@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -36,11 +38,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from bot.production import ProdStack
-from bot.runner import MODEL, free_port
+from bot.runner import APP_PY, MODEL, ROOT, free_port
 from tests.conftest import _postgres_database
 from tests.e2e.test_production import POSTGRES, _redis_or_skip
 
 CLIENT = "127.0.0.3"  # the test client's own address: neither the balancer's nor 127.0.0.1
+OTHER_CLIENT = "127.0.0.4"  # a second client, used once
 CONNECTS_PER_IP = 3  # the gateway's widget connections per address and minute, for this module
 _forged = (f"203.0.113.{n}" for n in itertools.count(1))  # a new made-up address each time
 
@@ -235,6 +238,8 @@ def test_forged_addresses_through_the_balancer_do_not_dodge_the_per_address_limi
     # meanwhile) gets through, whichever address each claimed.
     assert started.count(True) <= CONNECTS_PER_IP + 1, started
     assert not any(started[CONNECTS_PER_IP + 1:]), started
+    # ... and it is the client's own address, not the balancer's: another client is not held back.
+    assert widget_connect(prod, prod.gateway_url, OTHER_CLIENT, forgeries()[0], warm_up=True)
 
 
 @pytest.mark.parametrize("source", ["127.0.0.1", CLIENT])
@@ -244,3 +249,16 @@ def test_forged_addresses_sent_straight_to_a_gateway_do_not_dodge_the_per_addres
     started = attempts(prod, prod.replica_url("gateway", 0), source, warm_up=False)
     assert started.count(True) <= CONNECTS_PER_IP + 1, started
     assert not any(started[CONNECTS_PER_IP + 1:]), started
+
+
+# -- whom a gateway believes -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["*", "127.0.0.2, *", "balancer", "10.0.0.0/33"])
+def test_a_gateway_refuses_to_believe_everyone_or_a_name_it_cannot_check(value, tmp_path):
+    """``*`` lets any client that reaches a gateway pick its address; a host name or a malformed
+    network would silently match nothing (uvicorn takes it as a literal): all refused at start."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FORWARDED_ALLOW_IPS": value, "GATEWAY_PORT": str(free_port()),
+           "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.sqlite3'}"}
+    run = subprocess.run([str(APP_PY), "-m", "bot.gateway"], env=env, cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode != 0 and "FORWARDED_ALLOW_IPS" in run.stderr, run.stderr[-2000:]
