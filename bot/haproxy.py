@@ -25,10 +25,10 @@ POOLS = ("gateway", "rasa", "actions")
 # forwarded headers from it alone, so no other local process (a client, another service) can tell a
 # gateway it is someone else. Linux routes all of 127.0.0.0/8 to the loopback interface.
 BALANCER_SOURCE = "127.0.0.2"
-# Compose: the balancer's fixed address on the network it shares with the gateways only (edge), the
-# gateways' names there, and HAProxy resolving names at run time (a container that is restarted
-# comes back with a new address; one not started yet leaves its server down instead of failing).
-COMPOSE_BALANCER_ADDRESS = "172.30.80.2"
+# Compose: the gateways are reached by their names on the network they share with the balancer only
+# (edge, where the balancer has the fixed address they trust: docker-compose.yml), and HAProxy
+# resolves names at run time through Docker's DNS (a restarted container comes back with a new
+# address; one not started yet leaves its server down instead of stopping HAProxy).
 COMPOSE_SERVER_OPTIONS = "resolvers default init-addr last,libc,none"
 INSTALL = ("HAProxy is not installed, and the production topology's load balancer is HAProxy. "
            "Install it: apt-get install haproxy (Debian/Ubuntu, as root).")
