@@ -2,10 +2,11 @@
 
     python -m bot.production        # until Ctrl-C; logs in data/prod/logs/
 
-Two Rasa servers, two action servers and two gateways (``REPLICAS``) behind the balancer
-(bot/balancer.py) on loopback, billing on PostgreSQL, Rasa's conversations in PostgreSQL with a
-Redis lock store (bot/endpoints.prod.yml), the gateways' state in PostgreSQL and their WebSocket
-fan-out through Redis pub/sub. Nothing a replica needs lives in another replica's memory.
+Two Rasa servers, two action servers and two gateways (``REPLICAS``) behind HAProxy on loopback
+(Debian's ``haproxy`` package; configuration from deploy/haproxy.cfg.template, bot/haproxy.py),
+billing on PostgreSQL, Rasa's conversations in PostgreSQL with a Redis lock store
+(bot/endpoints.prod.yml), the gateways' state in PostgreSQL and their WebSocket fan-out through
+Redis pub/sub. Nothing a replica needs lives in another replica's memory.
 
     public  :8080  balancer -> gateway-1 :8081, gateway-2 :8082      (the widget, Slack, the demo page)
     internal:5005  balancer -> rasa-1 :5105, rasa-2 :5106            (the gateways' webhook)
@@ -17,11 +18,15 @@ databases aa_billing, aa_rasa, aa_gateway are created there if missing), ``REDIS
 (redis://127.0.0.1:6379/0), ``REPLICAS`` (2), the ports above (``GATEWAY_PORT``, ``RASA_PORT``,
 ``ACTIONS_PORT``, ``BILLING_PORT``), and everything ``make run`` reads.
 
+HAProxy drops whatever a client says about its address and sets ``X-Forwarded-For`` on every
+request to the gateways. It connects to them from its own loopback address (127.0.0.2), the only
+one they take a forwarded address from (``FORWARDED_ALLOW_IPS``), so a local process that talks to
+a gateway directly cannot claim to be someone else.
+
 Tests use ``ProdStack`` with free ports, throw-away databases and their own Redis prefix.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -33,6 +38,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot import haproxy
 from bot.billing.adapters.db import normalise_url
 from bot.runner import APP_PY, MODEL, RASA, RASA_PY, ROOT, Service, Stack, free_port
 
@@ -121,28 +127,23 @@ class ProdStack:
         env.update(self.extra_env)
         return env
 
-    def balancer_config(self) -> dict[str, object]:
-        def pool(name: str, port: int, health: str) -> dict[str, object]:
-            return {"name": name, "listen": f"127.0.0.1:{port}", "health": health,
-                    "backends": [f"127.0.0.1:{p}" for p in self.replica_ports[name]]}
-
-        return {"pools": [{**pool("gateway", self.gateway_port, "/healthz"), "forwarded_for": True},
-                          pool("rasa", self.rasa_port, "/"),
-                          pool("actions", self.actions_port, "/health")],
-                "connect_timeout_s": 2, "idle_timeout_s": 300, "check_every_s": 1, "check_timeout_s": 2}
+    def balancer_config(self) -> str:
+        """HAProxy's configuration: the three pools on loopback (bot/haproxy.py)."""
+        return haproxy.loopback({"gateway": self.gateway_port, "rasa": self.rasa_port, "actions": self.actions_port},
+                                self.replica_ports)
 
     def _services(self) -> dict[str, list[Service]]:
         env, logs = self.env(), self.data_dir / "logs"
         # Rasa's HTTP API where make run serves it (token-protected: bot.rasa_run adds RASA_API_TOKEN).
         api = ["--enable-api"] if env.get("RASA_API_TOKEN") else []
-        config = self.data_dir / "balancer.json"
+        config = self.data_dir / "haproxy.cfg"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(json.dumps(self.balancer_config(), indent=2))
+        config.write_text(self.balancer_config())
         groups: dict[str, list[Service]] = {
             "billing": [Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
                                 logs / "billing.log")],
-            "balancer": [Service("balancer", [str(APP_PY), "-m", "bot.balancer", str(config)], env,
-                                 f"{self.gateway_url}/healthz", logs / "balancer.log")],
+            "balancer": [Service("balancer", haproxy.command(config), env, f"{self.gateway_url}/healthz",
+                                 logs / "balancer.log")],
             "actions": [], "rasa": [], "gateway": [],
         }
         for i in range(self.replicas):
@@ -158,8 +159,10 @@ class ProdStack:
                               "--interface", "127.0.0.1", "--port", str(port)],
                 env, f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
             port = self.replica_ports["gateway"][i]
+            # A gateway takes the client's address from X-Forwarded-For only when HAProxy is the peer.
+            gateway_env = {**env, "GATEWAY_PORT": str(port), "FORWARDED_ALLOW_IPS": haproxy.BALANCER_SOURCE}
             groups["gateway"].append(Service(
-                f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], {**env, "GATEWAY_PORT": str(port)},
+                f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], gateway_env,
                 f"{self.replica_url('gateway', i)}/healthz", logs / f"gateway-{n}.log"))
         return groups
 
@@ -283,6 +286,10 @@ def main() -> None:
     server = os.environ.get("PROD_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     check_redis(redis_url)
+    try:
+        haproxy.binary()
+    except haproxy.HaproxyMissing as missing:
+        raise SystemExit(str(missing)) from None
     replicas = int(os.environ.get("REPLICAS", 2))
     gateway_port, rasa_port = int(os.environ.get("GATEWAY_PORT", 8080)), int(os.environ.get("RASA_PORT", 5005))
     actions_port = int(os.environ.get("ACTIONS_PORT", 5055))
