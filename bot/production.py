@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from bot import haproxy
 from bot.billing.adapters.db import normalise_url
-from bot.runner import APP_PY, MODEL, RASA, RASA_PY, ROOT, Service, Stack, free_port
+from bot.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, free_port
 
 PROD_ENDPOINTS = ROOT / "bot" / "endpoints.prod.yml"
 
@@ -150,7 +150,7 @@ class ProdStack:
             n = i + 1
             port = self.replica_ports["actions"][i]
             groups["actions"].append(Service(
-                f"actions-{n}", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port", str(port)], env,
+                f"actions-{n}", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(port)], env,
                 f"{self.replica_url('actions', i)}/health", logs / f"actions-{n}.log"))
             port = self.replica_ports["rasa"][i]
             groups["rasa"].append(Service(

@@ -27,6 +27,7 @@ RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
 MODEL = ROOT / "models" / "account-assistant.tar.gz"
 DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
 DEFAULT_RASA_API_TOKEN = "dev-rasa-api-token"
+DEFAULT_ACTION_SERVER_TOKEN = "dev-action-server-token"
 
 
 def free_port() -> int:
@@ -137,6 +138,7 @@ class Stack:
             "BILLING_URL": self.billing_url,
             "OUTBOX_DIR": str(self.data_dir / "outbox"),
             "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
+            "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", DEFAULT_ACTION_SERVER_TOKEN),
             "RASA_TRACKER_DB": str(self.tracker_db),
             "GATEWAY_TOKEN": self.gateway_token,
             "RASA_WEBHOOK_URL": self.webhook_url,
@@ -158,7 +160,8 @@ class Stack:
         self.services = [
             Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
                     logs / "billing.log"),
-            Service("actions", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port",
+            # bot.actions: rasa_sdk's server on loopback, answering only Rasa (ACTION_SERVER_TOKEN).
+            Service("actions", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port",
                                 str(self.actions_port)], env, f"{self.actions_url}/health", logs / "actions.log"),
             # bot.rasa_run: `rasa` with fixes to its per-turn hot path (see there); its HTTP API
             # (--enable-api) takes RASA_API_TOKEN from the environment, never from the command line.

@@ -66,7 +66,7 @@ NEEDS = {
                 "RASA_WEBHOOK_URL", "GATEWAY_TOKEN", "BILLING_URL", "BILLING_SERVICE_TOKEN", "WIDGET_SIGNING_KEY",
                 "WIDGET_JWT_SECRET"},
     "billing": {"DATABASE_URL", "BILLING_HOST", "BILLING_PORT", "BILLING_SERVICE_TOKENS", "BILLING_SIGNING_KEY"},
-    "actions": {"BILLING_URL", "BILLING_SERVICE_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN"},
+    "actions": {"BILLING_URL", "BILLING_SERVICE_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN", "ACTION_SERVER_TOKEN"},
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
 }
 
@@ -75,7 +75,7 @@ def role(command: list[str]) -> str:
     """Which of our programs a container runs, from its command."""
     line = " ".join(command)
     for module, name in (("bot.gateway", "gateway"), ("bot.billing", "billing"), ("bot.rasa_run", "rasa"),
-                         ("run actions", "actions")):
+                         ("bot.actions", "actions")):
         if module in line:
             return name
     raise AssertionError(f"unknown command {line!r}")
