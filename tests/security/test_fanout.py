@@ -98,7 +98,8 @@ def sealed(event: dict[str, Any], channel: str, *, key: str = KEY, origin: str |
 FORGED_MESSAGES: dict[str, Callable[[str, str], str | bytes]] = {
     # today's format, as the review published it
     "unsigned": lambda s, ch: json.dumps({"sender": s, "origin": "attacker", "rows": [row()]}),
-    "unsigned, an id just after the last one": lambda s, ch: json.dumps({"sender": s, "origin": "x", "rows": [row(seq=3)]}),
+    "unsigned, an id just after the last one": lambda s, ch: json.dumps({"sender": s, "origin": "x",
+                                                                         "rows": [row(seq=3)]}),
     "signed with another key": lambda s, ch: sealed({"sender": s, "upto": 10**9, "rows": [row()]}, ch,
                                                     key="not-the-fanout-key-but-just-as-long-000"),
     "signed for another channel": lambda s, ch: sealed({"sender": s, "upto": 10**9, "rows": [row()]}, "aa:widget"),
@@ -158,8 +159,10 @@ def test_replayed_or_tampered_genuine_events_show_nothing(pair, attacker):
         for data in captured:  # replayed verbatim
             attacker.publish(channel, data)
         for data in captured:  # every "off" turned "on", the signature kept
-            attacker.publish(channel, data.replace(b'"on": false', b'"on": true')
-                             .replace(b'"typing": false', b'"typing": true').replace(b'"typing":false', b'"typing":true'))
+            for off, on in ((b'"on": false', b'"on": true'), (b'"typing": false', b'"typing": true'),
+                            (b'"typing":false', b'"typing":true')):
+                data = data.replace(off, on)
+            attacker.publish(channel, data)
         before = genuine_push_arrives(a, on_b, "Dana here, after the replay")
         assert not typing_shown(before), before
         assert not [f for f in before if f.get("type") == "msg"], before  # nothing shown twice
@@ -207,8 +210,9 @@ def test_the_production_stack_talks_to_redis_as_its_own_user_with_a_password(red
     from bot.production import ProdStack
 
     prefix = f"sec{uuid.uuid4().hex[:8]}"
-    stack = ProdStack(data_dir=tmp_path, billing_db="postgresql://127.0.0.1/unused", tracker_db="postgresql://127.0.0.1/unused",
-                      gateway_db="postgresql://127.0.0.1/unused", redis_url=redis_url, prefix=prefix)
+    unused = "postgresql://127.0.0.1/unused"  # nothing is started: the Redis account is what this is about
+    stack = ProdStack(data_dir=tmp_path, billing_db=unused, tracker_db=unused, gateway_db=unused, redis_url=redis_url,
+                      prefix=prefix)
     env = stack.env()
     user, password = env.get("REDIS_USERNAME", ""), env["REDIS_PASSWORD"]
     assert password, "Rasa's lock store talks to Redis without a password"
@@ -278,7 +282,7 @@ def test_the_deployments_require_a_redis_password_and_a_fanout_key():
     redis_service = compose["services"]["redis"]
     assert "--requirepass" in " ".join(redis_service["command"]), "compose's Redis has no password"
     assert "REDIS_PASSWORD" in " ".join(redis_service["healthcheck"]["test"]), "its health check cannot log in"
-    ours = {name: s["environment"] for name, s in compose["services"].items() if "build" in s}
+    ours = {name: s.get("environment") or {} for name, s in compose["services"].items() if "build" in s}
     rasa = [env for env in ours.values() if "REDIS_HOST" in env]
     gateways = [env for env in ours.values() if "GATEWAY_REDIS_URL" in env]
     assert rasa and gateways

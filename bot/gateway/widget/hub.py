@@ -7,8 +7,9 @@ goes through the history table first, then to every socket of that sender here a
 fan-out (``bot/gateway/fanout.py``: Redis pub/sub when configured), to its sockets on the other
 gateway replicas: the fan-out says only "new rows up to id N for this sender" (or typing on/off),
 and the other replica reads the rows from the table, so no message text travels through Redis and
-no event, even a validly signed one, can show a visitor something that is not stored for them. A poller picks up messages written by other processes in case an event was missed
-(Redis down, or no Redis: every POLL_EVERY_S; with Redis, every POLL_WITH_FANOUT_S as a safety net).
+no event, even a validly signed one, can show a visitor something that is not stored for them.
+A poller picks up messages written by other processes in case an event was missed (Redis down, or
+no Redis: every POLL_EVERY_S; with Redis, every POLL_WITH_FANOUT_S as a safety net).
 """
 from __future__ import annotations
 
