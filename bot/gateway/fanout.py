@@ -33,6 +33,7 @@ import hmac
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -109,7 +110,7 @@ class Sealer:
         except (ValueError, TypeError, KeyError):
             raise Rejected("malformed") from None
         if not (isinstance(origin, str) and ORIGIN.fullmatch(origin) and type(seq) is int and 0 < seq < 2**63
-                and type(ts) in (int, float) and isinstance(event, dict)):
+                and type(ts) in (int, float) and math.isfinite(ts) and isinstance(event, dict)):
             raise Rejected("malformed")
         return Envelope(origin, seq, float(ts), event)
 
@@ -151,7 +152,7 @@ class ReplayGuard:
 
     def admit(self, envelope: Envelope, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        if abs(now - envelope.ts) > self.max_age_s:
+        if not abs(now - envelope.ts) <= self.max_age_s:  # NaN included
             raise Rejected("sent too long ago, or in the future")
         window, _ = self._origins.pop(envelope.origin, (None, 0.0))
         window = window or SequenceWindow()
