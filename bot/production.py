@@ -15,7 +15,8 @@ Redis pub/sub. Nothing a replica needs lives in another replica's memory.
 
 Settings (environment): ``PROD_POSTGRES_URL`` (the server; default postgresql://postgres@127.0.0.1:5432/postgres;
 databases aa_billing, aa_rasa, aa_gateway are created there if missing), ``REDIS_URL``
-(redis://127.0.0.1:6379/0), ``REPLICAS`` (2), the ports above (``GATEWAY_PORT``, ``RASA_PORT``,
+(redis://127.0.0.1:6379/0; without a password in it the stack logs in as a Redis user of its own,
+bot/redis_account.py), ``REPLICAS`` (2), the ports above (``GATEWAY_PORT``, ``RASA_PORT``,
 ``ACTIONS_PORT``, ``BILLING_PORT``), and everything ``make run`` reads.
 
 HAProxy drops whatever a client says about its address and sets ``X-Forwarded-For`` on every
@@ -28,6 +29,7 @@ Tests use ``ProdStack`` with free ports, throw-away databases and their own Redi
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import time
@@ -40,6 +42,7 @@ from sqlalchemy.engine import make_url
 
 from bot import haproxy
 from bot.billing.adapters.db import normalise_url
+from bot.redis_account import RedisAccount
 from bot.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, free_port
 
 PROD_ENDPOINTS = ROOT / "bot" / "endpoints.prod.yml"
@@ -57,7 +60,8 @@ def redis_env(url: str) -> dict[str, str]:
     """REDIS_* for Rasa's lock store (endpoints.prod.yml) from a redis:// URL."""
     parts = urlsplit(url)
     return {"REDIS_HOST": parts.hostname or "127.0.0.1", "REDIS_PORT": str(parts.port or 6379),
-            "REDIS_DB": (parts.path.strip("/") or "0"), "REDIS_PASSWORD": unquote(parts.password or "")}
+            "REDIS_DB": (parts.path.strip("/") or "0"), "REDIS_USERNAME": unquote(parts.username or ""),
+            "REDIS_PASSWORD": unquote(parts.password or "")}
 
 
 @dataclass
@@ -77,8 +81,14 @@ class ProdStack:
     replica_ports: dict[str, list[int]] = field(default_factory=dict)  # rasa/actions/gateway -> ports
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+    # Signs the gateways' fan-out events (GATEWAY_FANOUT_KEY): the replicas' own, not the development one.
+    fanout_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
 
     def __post_init__(self) -> None:
+        # Redis with a password even on a Redis without one: a user of the stack's own (bot/redis_account.py)
+        # for its keys and channels, Rasa's lock store's included (its prefix is the letters and digits).
+        self.lock_prefix = "".join(c for c in self.prefix if c.isalnum())  # Rasa: letters, digits
+        self.redis = RedisAccount.for_url(self.redis_url, tuple(dict.fromkeys((self.prefix, self.lock_prefix))))
         for kind in ("rasa", "actions", "gateway"):
             self.replica_ports.setdefault(kind, [free_port() for _ in range(self.replicas)])
         # Stack gives the environment every process of `make run` reads; the URLs in it point at
@@ -117,11 +127,13 @@ class ProdStack:
 
     def env(self) -> dict[str, str]:
         env = self.base.env()
+        redis = {"USERNAME": self.redis.username, "PASSWORD": self.redis.password}
         env.update({
-            **rasa_db_env(self.tracker_db), **redis_env(self.redis_url),
-            "RASA_LOCK_PREFIX": "".join(c for c in self.prefix if c.isalnum()),  # Rasa: letters, digits
+            **rasa_db_env(self.tracker_db), **redis_env(self.redis.address),
+            **{f"REDIS_{k}": v for k, v in redis.items()}, "RASA_LOCK_PREFIX": self.lock_prefix,
             "GATEWAY_DATABASE_URL": self.gateway_db,
-            "GATEWAY_REDIS_URL": self.redis_url, "GATEWAY_REDIS_PREFIX": self.prefix,
+            "GATEWAY_REDIS_URL": self.redis.address, "GATEWAY_REDIS_PREFIX": self.prefix,
+            **{f"GATEWAY_REDIS_{k}": v for k, v in redis.items()}, "GATEWAY_FANOUT_KEY": self.fanout_key,
             "GATEWAY_URL": self.gateway_url,  # the action servers tell the gateways of handoffs here
         })
         env.update(self.extra_env)
@@ -175,6 +187,7 @@ class ProdStack:
         self.services = [s for g in ("billing", "balancer", "actions", "rasa", "gateway") for s in groups[g]]
         deadline = time.monotonic() + timeout
         try:
+            self.redis.open()
             # The first Rasa server and the first gateway create their tables; the others start once
             # those exist (two processes creating the same tables at once would collide).
             for service in (*groups["billing"], *groups["balancer"], *groups["actions"], groups["rasa"][0],
@@ -227,6 +240,7 @@ class ProdStack:
     def stop(self) -> None:
         for service in reversed(self.services):
             service.stop()
+        self.redis.close()
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
@@ -320,7 +334,8 @@ def main() -> None:
   Actions (balancer): http://127.0.0.1:{stack.actions_port}/webhook   -> 127.0.0.1:{ports['actions']}
   Billing API:        {stack.billing_url}/docs
   PostgreSQL:         {make_url(stack.billing_db).render_as_string(hide_password=True).rsplit('/', 1)[0]}/{{aa_billing,aa_rasa,aa_gateway}}
-  Redis:              {redis_url} (lock store, gateway fan-out; prefix {stack.prefix})
+  Redis:              {stack.redis.address} (lock store, gateway fan-out; prefix {stack.prefix}; as user
+                      {stack.redis.username or 'default'}{', created for this run' if stack.redis.temporary else ''})
   Stop: Ctrl-C
 """, flush=True)
         watch(stack)

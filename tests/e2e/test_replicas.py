@@ -3,6 +3,7 @@ servers and two gateways behind the balancer, billing, Rasa's conversations and 
 state on this machine's PostgreSQL, Rasa's lock store and the gateways' fan-out on its Redis.
 
 - A widget visitor whose socket is on gateway 1 sees what gateway 2 produced, at once (Redis).
+- Rasa and the gateways log in to Redis with a password, as a user of the stack's own.
 - Two reps press Claim on one handoff at the same moment, through different gateways: one wins,
   the other is told who has it, the customer hears "... joined" once.
 - Simulated customers under load (make bench's, small): every order once, every message recorded.
@@ -136,6 +137,24 @@ def test_a_visitor_on_gateway_1_sees_what_gateway_2_produced(prod):
             on_2.close()
     finally:
         on_1.close()
+
+
+def test_rasa_and_the_gateways_log_in_to_redis_as_the_stacks_own_user(prod):
+    """Production's Redis AUTH on this machine's open Redis (bot/redis_account.py); after the turns
+    above, Rasa's lock store has used its connection too."""
+    import redis
+
+    stack, _api, _db = prod
+    assert stack.redis.temporary and stack.redis.password
+    admin = redis.Redis.from_url(stack.redis_url, socket_timeout=5, decode_responses=True)
+    try:
+        clients = admin.client_list()
+    finally:
+        admin.close()
+    fanout = [c for c in clients if c.get("name", "").startswith(f"{stack.prefix}:widget:")]
+    assert len(fanout) >= 2 and {c["user"] for c in fanout} == {stack.redis.username}, fanout
+    assert any(c["user"] == stack.redis.username and not c.get("name") for c in clients), \
+        "no unnamed connection (Rasa's lock store) logged in as the stack's user"
 
 
 def test_two_reps_claiming_one_handoff_through_different_gateways_get_one_winner(prod):

@@ -84,7 +84,9 @@ class _Script:
 def mount(app: FastAPI, gw: Gateway) -> None:
     settings = gw.settings
     history = History(gw.state.engine, keep_days=settings.widget_history_days, limit=settings.widget_history_limit)
-    fanout = fanout_from(settings.gateway_redis_url, settings.gateway_redis_prefix, settings.gateway_redis_timeout_s)
+    fanout = fanout_from(settings.gateway_redis_url, settings.gateway_redis_prefix, settings.gateway_redis_timeout_s,
+                         key=settings.gateway_fanout_key, username=settings.gateway_redis_username,
+                         password=settings.gateway_redis_password)
     hub = Hub(gw.rasa, history, fanout)
     jwts = Jwts(settings)
     endpoint = WidgetSocket(settings, hub, gw.state, VisitorIds(settings.widget_signing_key), jwts)
