@@ -28,13 +28,14 @@ Tests use ``ProdStack`` with free ports, throw-away databases and their own Redi
 """
 from __future__ import annotations
 
+import json
 import os
-import secrets
 import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_hex
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import create_engine, text
@@ -46,6 +47,26 @@ from bot.redis_account import RedisAccount
 from bot.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, free_port
 
 PROD_ENDPOINTS = ROOT / "bot" / "endpoints.prod.yml"
+# The secrets of a production stack: never the development ones, which production refuses
+# (bot/settings_check.py). make run-prod keeps its own in data/prod/secrets.json; tests get fresh ones.
+SECRET_NAMES = ("GATEWAY_TOKEN", "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "BILLING_SERVICE_TOKEN",
+                "BILLING_SIGNING_KEY", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET", "GATEWAY_FANOUT_KEY")
+
+
+def new_secrets() -> dict[str, str]:
+    return {name: token_hex(32) for name in SECRET_NAMES}
+
+
+def kept_secrets(path: Path) -> dict[str, str]:
+    """The secrets in ``path`` (readable by its owner only), made and written there the first time;
+    names added since get new values."""
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    made = {**new_secrets(), **{k: v for k, v in kept.items() if k in SECRET_NAMES}}
+    if made != kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(made, indent=2))
+    return made
 
 
 def rasa_db_env(url: str) -> dict[str, str]:
@@ -81,8 +102,8 @@ class ProdStack:
     replica_ports: dict[str, list[int]] = field(default_factory=dict)  # rasa/actions/gateway -> ports
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
-    # Signs the gateways' fan-out events (GATEWAY_FANOUT_KEY): the replicas' own, not the development one.
-    fanout_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    # Its secrets (SECRET_NAMES), the fan-out's key among them: the replicas' own, not the development ones.
+    secrets: dict[str, str] = field(default_factory=new_secrets, repr=False)
 
     def __post_init__(self) -> None:
         # Redis with a password even on a Redis without one: a user of the stack's own (bot/redis_account.py)
@@ -96,7 +117,8 @@ class ProdStack:
         self.base = Stack(data_dir=self.data_dir, model=self.model, endpoints=PROD_ENDPOINTS,
                           billing_port=self.billing_port, actions_port=self.actions_port,
                           rasa_port=self.rasa_port, gateway_port=self.gateway_port,
-                          database_url=self.billing_db)
+                          database_url=self.billing_db, gateway_token=self.secrets["GATEWAY_TOKEN"],
+                          rasa_api_token=self.secrets["RASA_API_TOKEN"])
 
     # -- addresses -------------------------------------------------------------------------------------
 
@@ -133,8 +155,12 @@ class ProdStack:
             **{f"REDIS_{k}": v for k, v in redis.items()}, "RASA_LOCK_PREFIX": self.lock_prefix,
             "GATEWAY_DATABASE_URL": self.gateway_db,
             "GATEWAY_REDIS_URL": self.redis.address, "GATEWAY_REDIS_PREFIX": self.prefix,
-            **{f"GATEWAY_REDIS_{k}": v for k, v in redis.items()}, "GATEWAY_FANOUT_KEY": self.fanout_key,
+            **{f"GATEWAY_REDIS_{k}": v for k, v in redis.items()},
             "GATEWAY_URL": self.gateway_url,  # the action servers tell the gateways of handoffs here
+            # Production: its checks apply (bot/settings_check.py), no demo sign-in page, no seeding on
+            # start (start() loads the demo data once, explicitly).
+            "APP_ENV": "production", "SEED_ON_START": "false", **self.secrets,
+            "BILLING_SERVICE_TOKENS": self.secrets["BILLING_SERVICE_TOKEN"],
         })
         env.update(self.extra_env)
         return env
@@ -188,6 +214,7 @@ class ProdStack:
         deadline = time.monotonic() + timeout
         try:
             self.redis.open()
+            self._load_demo_data()
             # The first Rasa server and the first gateway create their tables; the others start once
             # those exist (two processes creating the same tables at once would collide).
             for service in (*groups["billing"], *groups["balancer"], *groups["actions"], groups["rasa"][0],
@@ -206,6 +233,15 @@ class ProdStack:
             self.stop()
             raise
         return self
+
+    def _load_demo_data(self) -> None:
+        """The demo catalog and customers, into an empty billing database (python -m bot.billing.seed)."""
+        import subprocess
+
+        done = subprocess.run([str(APP_PY), "-m", "bot.billing.seed"], env=self.env(), cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"loading the demo data failed:\n{done.stdout}{done.stderr}")
 
     def _wait_for_tracker_table(self, first: Service, deadline: float) -> None:
         engine = create_engine(normalise_url(self.tracker_db), connect_args={"connect_timeout": 5})
@@ -312,6 +348,7 @@ def main() -> None:
         tracker_db=ensure_database(server, "aa_rasa"),
         gateway_db=os.environ.get("GATEWAY_DATABASE_URL") or ensure_database(server, "aa_gateway"),
         redis_url=redis_url, replicas=replicas, gateway_port=gateway_port, rasa_port=rasa_port,
+        secrets=kept_secrets(ROOT / "data" / "prod" / "secrets.json"),
         actions_port=actions_port, billing_port=int(os.environ.get("BILLING_PORT", 8001)),
         replica_ports={"gateway": [gateway_port + 1 + i for i in range(replicas)],
                        "rasa": [rasa_port + 100 + i for i in range(replicas)],

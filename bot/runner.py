@@ -149,6 +149,9 @@ class Stack:
                                                    f"sqlite:///{self.data_dir / 'gateway.sqlite3'}"),
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_TELEMETRY_ENABLED": "false",
+            # A laptop: the development secrets above, the demo seed, the demo sign-in page
+            # (production refuses all three: bot/settings_check.py).
+            "APP_ENV": "development", "SEED_ON_START": "true",
         })
         env.update(self.extra_env)
         return env

@@ -22,8 +22,12 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.settings_check import refuse_unsafe
+
 log = logging.getLogger("bot.actions.server")
 
+# What the action server holds: Rasa's secret, and its tokens for billing and for the gateway.
+SECRETS = ("ACTION_SERVER_TOKEN", "BILLING_SERVICE_TOKEN", "GATEWAY_TOKEN")
 OPEN = frozenset({("GET", "/health")})  # the load balancer's and the orchestrator's health checks
 
 
@@ -58,6 +62,7 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("ACTIONS_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", "5055")))
     args = parser.parse_args()
+    refuse_unsafe("action server", {name: os.environ.get(name) for name in SECRETS})
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
     app = build(os.environ.get("ACTION_SERVER_TOKEN", ""))

@@ -47,7 +47,6 @@ from tests.e2e.test_production import POSTGRES, _redis_or_skip
 SECRET = "e2e-replicas-signing-secret"
 TURN_S = 45.0
 FAST_S = 5.0  # the gateways' history poller runs every 30 s with Redis: quicker than this is pub/sub
-JWT_SECRET = "dev-widget-jwt-secret-change-me-32b"  # the gateway's development default
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +86,8 @@ class Tab:
         self.ws: ClientConnection = connect(gateway_url.replace("http://", "ws://") + "/widget/ws",
                                             origin=stack.gateway_url, open_timeout=15)  # the page's origin
         token = jwt.encode({"email": email, "aud": "account-assistant", "iss": "https://vendor.example",
-                            "exp": int(time.time()) + 3600}, JWT_SECRET, algorithm="HS256") if email else None
+                            "exp": int(time.time()) + 3600}, stack.secrets["WIDGET_JWT_SECRET"],
+                           algorithm="HS256") if email else None
         self.ws.send(json.dumps({"type": "hello", "visitor": visitor, "jwt": token, "since": 0}))
         self.welcome = self.next("welcome", 15)
 
@@ -238,11 +238,11 @@ def test_customers_under_load_get_every_order_once_and_every_message_recorded(pr
     were told about and the tracker store exactly the messages they sent, in order."""
     stack, _api, db = prod
     admins = add_customers(stack.billing_db, 5, first=71)
-    mint = Jwts(GatewaySettings(widget_jwt_secret=JWT_SECRET)).mint
+    mint = Jwts(GatewaySettings(widget_jwt_secret=stack.secrets["WIDGET_JWT_SECRET"])).mint
     people = people_for(admins, [admins[0].replace("alex@", "sam@")], 2, mint)
     payments, orders, mails = count(db, Payment), count(db, Order), outbox_mails(stack.data_dir)
     ledger = Ledger()
-    sender_of = VisitorIds(GatewaySettings().widget_signing_key).user_sender
+    sender_of = VisitorIds(stack.secrets["WIDGET_SIGNING_KEY"]).user_sender
     asyncio.run(simulate(stack.gateway_url, people, seconds=20, think_s=(0.5, 2.0), seed=3, ledger=ledger,
                          sender_of=sender_of))
     print(f"{len(ledger.ms)} turns, {sum(ledger.orders.values())} orders, {ledger.emailed} mails, "
