@@ -360,3 +360,47 @@ def test_kubernetes_gateways_believe_forwarded_headers_from_the_ingress_only():
     assert trusted_proxies(value), value  # addresses or networks, never "*" (that refuses to start)
     for item in value.split(","):
         assert ipaddress.ip_network(item.strip(), strict=False).is_private, item
+
+
+# Who may call whom (DESIGN.md "Trust boundaries"): caller -> the pods it may reach, on which port.
+CALLS = {("ingress", "gateway", 8080), ("actions", "gateway", 8080), ("gateway", "rasa", 5005),
+         ("rasa", "actions", 5055), ("actions", "billing", 8001), ("gateway", "billing", 8001),
+         ("ingress", "billing", 8001)}
+INGRESS_NAMESPACE = "ingress-nginx"
+
+
+def _allowed_calls() -> set[tuple[str, str, int]]:
+    """(caller, pod, port) that the NetworkPolicies let through; every pod must be under a policy."""
+    policies = [doc for _, doc in MANIFESTS if doc["kind"] == "NetworkPolicy"]
+    allowed: set[tuple[str, str, int]] = set()
+    for policy in policies:
+        spec = policy["spec"]
+        assert spec.get("policyTypes") == ["Ingress"], policy["metadata"]["name"]
+        target = (spec["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name")
+        for rule in spec.get("ingress") or []:
+            ports = [p["port"] for p in rule.get("ports") or []]
+            assert ports, f"{policy['metadata']['name']}: a rule without ports opens every port"
+            for peer in rule["from"]:
+                if "namespaceSelector" in peer:
+                    labels = peer["namespaceSelector"]["matchLabels"]
+                    assert labels == {"kubernetes.io/metadata.name": INGRESS_NAMESPACE} and "podSelector" not in peer
+                    caller = "ingress"
+                else:
+                    caller = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                allowed |= {(caller, target, port) for port in ports}
+    return allowed
+
+
+def test_kubernetes_network_policies_allow_exactly_the_calls_of_the_design():
+    policies = [doc for _, doc in MANIFESTS if doc["kind"] == "NetworkPolicy"]
+    deny_all = [p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
+    assert deny_all, "no default-deny policy: pods without a policy of their own would take any caller"
+    assert _allowed_calls() == CALLS
+    # every Deployment's pods are the target of a policy, on the port their container listens on
+    targets = {(p["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name") for p in policies}
+    for name, deployment in _k8s("Deployment").items():
+        assert name in targets, f"{name}: no NetworkPolicy names its callers"
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        listening = {p["containerPort"] for p in container.get("ports") or []}
+        assert listening == {port for _, pod, port in CALLS if pod == name}, name
+    assert INGRESS_NAMESPACE in (K8S / "networkpolicy.yaml").read_text()
