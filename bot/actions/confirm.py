@@ -86,11 +86,13 @@ def pending(tracker: Tracker) -> Pending | None:
 
 
 def clicked(tracker: Tracker) -> str | None:
-    """The ``confirms`` token of the button the customer pressed; None for a typed answer."""
+    """The ``confirms`` token of the button the customer pressed; None for a typed answer. A button
+    payload without one (``/affirm``: a button from before confirmations were bound, or typed by
+    hand) gives "": it answers no question that can be pending."""
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == CONFIRMS and entity.get("value"):
             return str(entity["value"])
-    return None
+    return "" if str(tracker.latest_message.get("text") or "").lstrip().startswith("/") else None
 
 
 def _confirms(event: dict[str, Any]) -> set[str]:

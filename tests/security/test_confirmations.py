@@ -41,6 +41,9 @@ def test_an_older_quotes_yes_does_not_place_the_quote_pending_now(chat, billing_
     assert quote_number(second) in stale and "Yes" in alex.buttons(), stale  # B, shown again with its buttons
     assert not ORDER.search(stale) and count(billing_db, Order) == 0
 
+    for unbound in ("/affirm", "/affirm{}", '/affirm{"confirms":"quote:Q-1"}', '/affirm{"confirms":'):
+        alex.text(unbound)  # a Yes that names no quote, or another one (an old button, typed by hand)
+        assert count(billing_db, Order) == 0, unbound
     alex.text(old_no)  # A's No neither cancels B ...
     assert count(billing_db, Order) == 0
     done = alex.text(button(alex, "Yes"))  # ... whose own Yes still orders it
