@@ -34,7 +34,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.billing.adapters.db import normalise_url
-from bot.runner import APP_PY, MODEL, RASA, RASA_PY, ROOT, Service, Stack, free_port
+from bot.runner import APP_PY, MODEL, RASA, RASA_PY, ROOT, Service, Stack, env_for, free_port
 
 PROD_ENDPOINTS = ROOT / "bot" / "endpoints.prod.yml"
 
@@ -139,8 +139,8 @@ class ProdStack:
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(json.dumps(self.balancer_config(), indent=2))
         groups: dict[str, list[Service]] = {
-            "billing": [Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
-                                logs / "billing.log")],
+            "billing": [Service("billing", [str(APP_PY), "-m", "bot.billing"], env_for(env, "billing"),
+                                f"{self.billing_url}/healthz", logs / "billing.log")],
             "balancer": [Service("balancer", [str(APP_PY), "-m", "bot.balancer", str(config)], env,
                                  f"{self.gateway_url}/healthz", logs / "balancer.log")],
             "actions": [], "rasa": [], "gateway": [],
@@ -149,17 +149,18 @@ class ProdStack:
             n = i + 1
             port = self.replica_ports["actions"][i]
             groups["actions"].append(Service(
-                f"actions-{n}", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port", str(port)], env,
+                f"actions-{n}", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port", str(port)],
+                env_for(env, "actions"),
                 f"{self.replica_url('actions', i)}/health", logs / f"actions-{n}.log"))
             port = self.replica_ports["rasa"][i]
             groups["rasa"].append(Service(
                 f"rasa-{n}", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model), "--endpoints",
                               str(PROD_ENDPOINTS), "--credentials", "bot/credentials.yml", *api,
                               "--interface", "127.0.0.1", "--port", str(port)],
-                env, f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
+                env_for(env, "rasa"), f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
             port = self.replica_ports["gateway"][i]
             groups["gateway"].append(Service(
-                f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], {**env, "GATEWAY_PORT": str(port)},
+                f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], {**env_for(env, "gateway"), "GATEWAY_PORT": str(port)},
                 f"{self.replica_url('gateway', i)}/healthz", logs / f"gateway-{n}.log"))
         return groups
 
