@@ -160,7 +160,8 @@ class ProdStack:
                 env_for(env, "rasa"), f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
             port = self.replica_ports["gateway"][i]
             groups["gateway"].append(Service(
-                f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], {**env_for(env, "gateway"), "GATEWAY_PORT": str(port)},
+                f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"],
+                {**env_for(env, "gateway"), "GATEWAY_PORT": str(port)},
                 f"{self.replica_url('gateway', i)}/healthz", logs / f"gateway-{n}.log"))
         return groups
 

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         with db.session(write=args.command != "list") as s:
             if args.command == "link":
                 linked = workspaces.link_org(s, args.org, args.team)
-                print(f"{linked.team_id} {'linked to' if linked.created else 'was already linked to'} {linked.org.name}")
+                done = "linked to" if linked.created else "was already linked to"
+                print(f"{linked.team_id} {done} {linked.org.name}")
             elif args.command == "unlink":
                 gone = workspaces.unlink_org(s, args.org, args.team)
                 print(f"{args.team} {'unlinked from' if gone else 'was not linked to'} {args.org}")

@@ -77,16 +77,16 @@ class BillingClient:
                           retries=retries, transport=transport)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, token_variable: str = "BILLING_ACTIONS_TOKEN",
-                 **options: Any) -> BillingClient:
-        """From BILLING_URL (default http://127.0.0.1:8001), the caller's own token in
-        ``token_variable`` (default BILLING_ACTIONS_TOKEN, the action server's; its development
-        default dev-service-token) and BILLING_TIMEOUT_S (default 5). ``options`` override. Each
-        calling service has its own token, and billing lets each do only its part."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> BillingClient:
+        """The action server's client: from BILLING_URL (default http://127.0.0.1:8001),
+        BILLING_ACTIONS_TOKEN (its own token at billing, the one allowed to act as a customer;
+        development default dev-service-token) and BILLING_TIMEOUT_S (default 5). ``options``
+        override. Other callers pass their own token to the constructor (the gateway:
+        BILLING_GATEWAY_TOKEN)."""
         env = os.environ if environ is None else environ
         if env.get("BILLING_TIMEOUT_S"):
             options.setdefault("timeout", float(env["BILLING_TIMEOUT_S"]))
-        return cls(env.get("BILLING_URL") or DEFAULT_URL, env.get(token_variable) or DEFAULT_TOKEN, **options)
+        return cls(env.get("BILLING_URL") or DEFAULT_URL, env.get("BILLING_ACTIONS_TOKEN") or DEFAULT_TOKEN, **options)
 
     async def __aenter__(self) -> BillingClient:
         return self

@@ -54,7 +54,8 @@ def link_by_admin(session: Session, actor: Actor, team: str) -> Linked:
     if user is None or not user.active:
         raise Forbidden(f"I couldn't find a customer account for {actor.email}.", code="unknown_user")
     if not user.is_system_admin:
-        names = ", ".join(f"{a.name} ({a.email})" for a in admins_of(session, user.org_id)) or "your system administrators"
+        admins = admins_of(session, user.org_id)
+        names = ", ".join(f"{a.name} ({a.email})" for a in admins) or "your system administrators"
         raise Forbidden(f"Only a system administrator of your company's account can link a Slack workspace: {names}.",
                         code="needs_system_admin")
     return _link(session, actor, user.org, team, by=user.email)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingClient, BillingError, Forbidden
 
@@ -27,7 +30,8 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{tit
 <p>{text}</p></body></html>"""
 
 
-async def link_installation(billing: BillingClient, directory: Directory, client, installation) -> tuple[str | None, str]:  # noqa: ANN001
+async def link_installation(billing: BillingClient, directory: Directory, client: AsyncWebClient,
+                            installation: Installation) -> tuple[str | None, str]:
     """(the linked org's name, or None; a sentence for the installer)."""
     team, installer = installation.team_id, installation.user_id
     if not team or not installer or installation.is_enterprise_install:
@@ -50,7 +54,8 @@ async def link_installation(billing: BillingClient, directory: Directory, client
     return org, ""
 
 
-def callbacks(billing: BillingClient, directory: Directory, client_for) -> AsyncCallbackOptions:  # noqa: ANN001
+def callbacks(billing: BillingClient, directory: Directory,
+              client_for: Callable[[str | None], AsyncWebClient]) -> AsyncCallbackOptions:
     """Bolt's OAuth callbacks: on success, link the workspace and say what happened."""
 
     async def success(args: AsyncSuccessArgs) -> BoltResponse:
