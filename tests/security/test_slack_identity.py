@@ -136,7 +136,7 @@ def test_billing_itself_refuses_a_slack_identity_from_an_unlinked_workspace(stac
     env = stack.env()
     token = env["BILLING_ACTIONS_TOKEN"]
     before = changes(billing_db)
-    for team in ("TOTHER", "T0002", "", "t0001", "T0001,T0002", None):  # T0002: Bluebird's
+    for team in ("TOTHER", "T0002", "", "t0001", "T0001,T0002", None):  # T0002: Bluebird's only
         headers = {"Authorization": f"Bearer {token}", "X-Acting-User": "Alex@Acme.Example", "X-Channel": "slack"}
         if team is not None:
             headers["X-Slack-Team"] = team
