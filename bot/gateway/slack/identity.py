@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
