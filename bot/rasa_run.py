@@ -357,9 +357,26 @@ def with_api_token(argv: list[str], environ: dict[str, str]) -> list[str]:
     return [*argv, "--auth-token", token]
 
 
+def unsafe_settings(argv: list[str], environ: dict[str, str]) -> None:
+    """In production, refuse the development or example secrets Rasa would use: the gateway
+    channel's token, the action server's secret, the HTTP API's token, and the Redis lock store's
+    password (bot/settings_check.py)."""
+    from bot.settings_check import refuse_unsafe
+
+    if "run" not in argv[1:2]:
+        return  # train, test, shell...: nothing listens
+    secrets = {"GATEWAY_TOKEN": environ.get("GATEWAY_TOKEN"), "ACTION_SERVER_TOKEN": environ.get("ACTION_SERVER_TOKEN")}
+    if "--enable-api" in argv:
+        secrets["RASA_API_TOKEN"] = environ.get("RASA_API_TOKEN")
+    if environ.get("REDIS_HOST"):  # the production endpoints' lock store: Redis AUTH required
+        secrets["REDIS_PASSWORD"] = environ.get("REDIS_PASSWORD")
+    refuse_unsafe("rasa", secrets, environ=environ)
+
+
 def main() -> None:
     import os
 
+    unsafe_settings(sys.argv, dict(os.environ))
     if "numpy" not in sys.modules:  # too late otherwise: OpenBLAS reads its variable when loaded
         one_thread_pools(os.environ)  # type: ignore[arg-type]
     sys.argv = with_api_token(sys.argv, dict(os.environ))

@@ -27,6 +27,7 @@ RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
 MODEL = ROOT / "models" / "account-assistant.tar.gz"
 DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
 DEFAULT_RASA_API_TOKEN = "dev-rasa-api-token"
+DEFAULT_ACTION_SERVER_TOKEN = "dev-action-server-token"
 # Each service's own token at billing (bot/billing/api/callers.py): development values for make run.
 BILLING_TOKENS = {"actions": ("BILLING_ACTIONS_TOKEN", "dev-service-token"),
                   "gateway": ("BILLING_GATEWAY_TOKEN", "dev-billing-gateway-token")}
@@ -150,6 +151,7 @@ class Stack:
             **{var: os.environ.get(var) or default for var, default in BILLING_TOKENS.values()},
             "OUTBOX_DIR": str(self.data_dir / "outbox"),
             "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
+            "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", DEFAULT_ACTION_SERVER_TOKEN),
             "RASA_TRACKER_DB": str(self.tracker_db),
             "GATEWAY_TOKEN": self.gateway_token,
             "RASA_WEBHOOK_URL": self.webhook_url,
@@ -160,6 +162,9 @@ class Stack:
                                                    f"sqlite:///{self.data_dir / 'gateway.sqlite3'}"),
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_TELEMETRY_ENABLED": "false",
+            # A laptop: the development secrets above, the demo seed, the demo sign-in page
+            # (production refuses all three: bot/settings_check.py).
+            "APP_ENV": "development", "SEED_ON_START": "true",
         })
         env.update(self.extra_env)
         return env
@@ -171,7 +176,8 @@ class Stack:
         self.services = [
             Service("billing", [str(APP_PY), "-m", "bot.billing"], env_for(env, "billing"),
                     f"{self.billing_url}/healthz", logs / "billing.log"),
-            Service("actions", [str(RASA), "run", "actions", "--actions", "bot.actions", "--port",
+            # bot.actions: rasa_sdk's server on loopback, answering only Rasa (ACTION_SERVER_TOKEN).
+            Service("actions", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port",
                                 str(self.actions_port)], env_for(env, "actions"), f"{self.actions_url}/health",
                     logs / "actions.log"),
             # bot.rasa_run: `rasa` with fixes to its per-turn hot path (see there); its HTTP API

@@ -1,4 +1,4 @@
-# The app environment: billing backend, gateway and the balancer (one image, three commands).
+# The app environment: billing backend and gateway (one image, two commands).
 #   docker build -f deploy/Dockerfile.app -t account-assistant-app .
 FROM python:3.13-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/srv UV_SYSTEM_PYTHON=1
@@ -7,7 +7,6 @@ RUN pip install --no-cache-dir "uv==0.13.8"
 COPY requirements/app.lock requirements/app.lock
 RUN uv pip sync --system --no-cache requirements/app.lock
 COPY bot/ bot/
-COPY deploy/balancer.json deploy/balancer.json
 RUN useradd --system --uid 10001 app && mkdir -p /srv/data && chown app /srv/data
 USER app
 # Each service sets its own command (docker-compose.yml, kubernetes/); the gateway by default.

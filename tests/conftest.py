@@ -23,6 +23,9 @@ from bot.billing.services.access import Actor
 from tests.throwaway_db import PostgresUnavailable, throwaway_postgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The services built in this process (the billing API, the gateway) are development ones, as under
+# make run; tests of production's checks pass their environment explicitly.
+os.environ.setdefault("APP_ENV", "development")
 
 # The demo identities (bot/billing/seed/demo.json).
 ALEX = Actor("alex@acme.example", channel="test")  # Acme (Enterprise), system admin + Manage Billing

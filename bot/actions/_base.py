@@ -47,10 +47,12 @@ def acting(who: Identity) -> ActingClient:
 OFFER_PERSON = buttons(("Talk to a person", "/talk_to_human"))
 
 
-def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str | None = None) -> None:
+def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str | None = None,
+            answers: list[dict[str, str]] | None = None) -> None:
     """Say what went wrong, in the customer's terms, and what they can do. ``again``: the payload
     that asks for the same thing once more, offered as "Try again" when billing could not be
-    reached and nothing was changed (the request itself starts afresh, so nothing is lost)."""
+    reached and nothing was changed (the request itself starts afresh, so nothing is lost).
+    ``answers``: the Yes/No of a pending order or payment, offered when saying yes again is safe."""
     if isinstance(error, Forbidden) and error.code == "needs_manage_billing":
         dispatcher.utter_message(text=render("errors/needs_manage_billing", admins=error.admins))
     elif isinstance(error, Forbidden) and error.code in ("unknown_user", "no_acting_user"):
@@ -59,6 +61,8 @@ def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str
         # A write that timed out may have gone through: then the client's message says so honestly.
         certain = error.code not in ("timeout", "no_answer") or "nothing was changed" in error.message
         offer = buttons(("Try again", again)) + OFFER_PERSON if again and certain else OFFER_PERSON
+        if answers and retry_is_safe(error):
+            offer = answers + OFFER_PERSON
         dispatcher.utter_message(text=render("errors/unavailable", message=error.message, certain=certain,
                                              retry=retry_is_safe(error)),
                                  buttons=offer)
@@ -92,13 +96,17 @@ class BillingAction(Action, ABC):
         """Events to return after a failure (e.g. clear a pending quote). Default: none."""
         return []
 
+    def explain(self, dispatcher: CollectingDispatcher, error: BillingError, tracker: Tracker) -> None:
+        """What to say after a failure. Default: ``explain``."""
+        explain(dispatcher, error)
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         who = identity(tracker)
         try:
             return await self.act(dispatcher, tracker, domain, who, acting(who))
         except BillingError as error:
-            explain(dispatcher, error)
+            self.explain(dispatcher, error, tracker)
             return self.on_error(error, tracker)
 
 

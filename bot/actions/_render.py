@@ -7,6 +7,7 @@ Slack mrkdwn or widget markup).
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -46,4 +47,20 @@ def buttons(*pairs: tuple[str, str]) -> list[dict[str, str]]:
     return [{"title": title, "payload": payload} for title, payload in pairs]
 
 
-YES_NO = buttons(("Yes", "/affirm"), ("No", "/deny"))
+def payload(intent: str, **entities: object) -> str:
+    """A button's payload in Rasa's form, ``/intent{"entity":"value"}``, with the values JSON-encoded
+    (a product or id can never break out of its string); None values are left out."""
+    given = {name: value for name, value in entities.items() if value is not None}
+    return f"/{intent}" + (json.dumps(given, separators=(",", ":")) if given else "")
+
+
+def payload_entities(text: str) -> dict[str, object]:
+    """The entities of a payload written as ``/intent{...}``; {} for typed text or a malformed one."""
+    head, brace, rest = text.partition("{")
+    if not head.startswith("/") or not brace:
+        return {}
+    try:
+        found = json.loads(brace + rest)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -8,6 +8,8 @@ When the classifier had a guess it was not sure enough of (the message fell back
 button ("Did you mean to pay an invoice?"): one click carries on, with the entities the message
 had, and a change is still quoted and confirmed before anything happens.
 
+While a quote or payment waits for a yes, a message not understood gets that question again.
+
 Misunderstandings are counted from the tracker itself (the user turns at the end of the
 conversation whose intent is ``nlu_fallback`` or ``out_of_scope``), so there is no counter slot to
 keep in step: any recognised intent in between breaks the run. The second one in a row offers a
@@ -24,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from ._identity import identity
 from ._render import buttons, render
+from .confirm import ask_again, pending
 
 MISUNDERSTOOD = ("nlu_fallback", "out_of_scope")
 
@@ -112,6 +115,12 @@ class ActionFallback(Action):
         who = identity(tracker)
         misses = max(misunderstandings_in_a_row(tracker), 1)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        waiting = pending(tracker)
+        if intent == "nlu_fallback" and waiting is not None and \
+                ask_again(dispatcher, tracker, waiting, "utter_confirm_not_understood"):
+            # Not understood while a quote or payment waits (an unsure "yes", a message with no
+            # word in it): the question again, rather than a guess at something else.
+            return []
         guess = suggestion(tracker.latest_message) if intent == "nlu_fallback" else None
         offered = buttons((f"Yes, {guess[0]}", guess[1])) if guess else []
         if misses >= 2:  # a person too, unless that is the guess already

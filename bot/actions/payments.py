@@ -16,8 +16,8 @@ from bot.billing_client import ActingClient, Invoice, PaymentFailed
 
 from ._base import BillingAction
 from ._identity import Identity
-from ._render import YES_NO, buttons, render
-from .confirm import on_confirm
+from ._render import buttons, payload, render
+from .confirm import on_confirm, yes_no
 from .invoices import entity, minutes_left, normalise_number
 
 
@@ -68,14 +68,14 @@ class ActionPayInvoice(BillingAction):
         others = [i for i in open_invoices if i.number != invoice.number]
         dispatcher.utter_message(
             text=render("payments/confirm", invoice=invoice, card=card_name(card.brand, card.last4), others=others),
-            buttons=YES_NO + buttons(*((f"Pay {i.number} instead", f'/pay_invoice{{"invoice_number":"{i.number}"}}')
-                                       for i in others[:3])))
+            buttons=yes_no("payment", invoice.number) + buttons(
+                *((f"Pay {i.number} instead", payload("pay_invoice", invoice_number=i.number)) for i in others[:3])))
         # What a "yes" does now: this payment (and not an earlier quote).
         return [SlotSet("invoice_number", invoice.number), SlotSet("pending_payment", invoice.number),
                 SlotSet("pending_quote", None)]
 
 
-@on_confirm("pending_payment", declined_response="utter_payment_cancelled")
+@on_confirm("pending_payment", kind="payment", declined_response="utter_payment_cancelled")
 async def pay(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
               number: str) -> list[EventType]:
     try:

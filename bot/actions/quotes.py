@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
@@ -28,8 +27,8 @@ from bot.billing_client import ActingClient, BillingError, Conflict, Contract, C
 
 from ._base import BillingAction, OFFER_PERSON, acting, clear, explain
 from ._identity import Identity, identity
-from ._render import YES_NO, buttons, render
-from .confirm import on_confirm
+from ._render import buttons, payload, render
+from .confirm import on_confirm, yes_no
 
 MIN_QUANTITY, MAX_QUANTITY = 1, 10_000
 EDITIONS = ("essentials", "professional", "enterprise", "unlimited")
@@ -43,8 +42,6 @@ Refusals = dict[str, dict[str, Any]]  # slot -> what to say (dispatcher.utter_me
 # A large order: this many licenses or units, or this much a year at list price (in the quote's
 # currency, major units). The action server's environment; a value it can't read means the default.
 LARGE_ORDER_QUANTITY, LARGE_ORDER_AMOUNT = 100, Decimal(100_000)
-LARGE_ORDER_BUTTONS = buttons(("Yes, place it", "/affirm"), ("Talk to sales first", "/talk_to_human"),
-                              ("No", "/deny"))
 
 
 class Stop(Exception):
@@ -88,7 +85,7 @@ def per_user_lines(contract: Contract | None) -> list[ContractLine]:
 
 def upgrade_buttons(current: str | None = None) -> list[dict[str, str]]:
     targets = [e for e in UPGRADE_TARGETS if current is None or EDITIONS.index(e) > EDITIONS.index(current)]
-    return buttons(*((f"Upgrade to {product_name(e)}", f'/upgrade_edition{{"product":"{e}"}}') for e in targets))
+    return buttons(*((f"Upgrade to {product_name(e)}", payload("upgrade_edition", product=e)) for e in targets))
 
 
 # -- quote, re-quote, order ------------------------------------------------------------------------
@@ -120,10 +117,12 @@ def show_quote(dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool
     """The quote with Yes/No buttons ("yes" will order exactly this quote); a large one offers a
     sales rep too, before anything is placed."""
     large = is_large(quote)
+    answers = (yes_no("quote", quote.number, yes="Yes, place it", between=(("Talk to sales first", "/talk_to_human"),))
+               if large else yes_no("quote", quote.number))
     dispatcher.utter_message(text=render("changes/quote", quote=quote, requoted=requoted, large=large,
                                          from_name=product_name(quote.from_product or ""),
                                          expires=f"{quote.expires_at.astimezone(timezone.utc):%H:%M} UTC"),
-                             buttons=LARGE_ORDER_BUTTONS if large else YES_NO)
+                             buttons=answers)
     return [SlotSet(PENDING, quote.number), SlotSet("pending_payment", None)]  # a "yes" answers the latest question
 
 
@@ -142,8 +141,7 @@ async def requote(client: ActingClient, quote: Quote, quantity: int | None = Non
 def asking_again(intent: str, product: str | None, quantity: Any = None) -> str:
     """The payload of a message asking for the change again: ``/add_licenses{"product":"enterprise","quantity":5}``
     (what is still unknown is left out, so the form asks for it as before)."""
-    entities = {"product": product, "quantity": as_quantity(quantity)}
-    return f"/{intent}" + json.dumps({k: v for k, v in entities.items() if v is not None}, separators=(",", ":"))
+    return payload(intent, product=product, quantity=as_quantity(quantity))
 
 
 def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, quantity: int | None = None,
@@ -156,18 +154,17 @@ def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, qua
                                  buttons=upgrade_buttons("essentials"))
     elif isinstance(error, Conflict) and error.code == "not_subscribed" and product:
         dispatcher.utter_message(text=error.message, buttons=buttons(
-            (f"Buy {product_name(product)}", f'/buy_product{{"product":"{product}"}}')))
+            (f"Buy {product_name(product)}", payload("buy_product", product=product))))
     elif isinstance(error, Conflict) and error.code == "already_subscribed" and product:
-        entities = f'{{"product":"{product}"' + (f',"quantity":{quantity}}}' if quantity else "}")
         dispatcher.utter_message(text=error.message, buttons=buttons(
-            (f"Add {product_name(product)} licenses", f"/add_licenses{entities}")))
+            (f"Add {product_name(product)} licenses", payload("add_licenses", product=product, quantity=quantity or None))))
     elif isinstance(error, Conflict) and error.code in ("not_on_essentials", "use_upgrade"):
         dispatcher.utter_message(text=error.message, buttons=upgrade_buttons())
     else:
         explain(dispatcher, error, again=again)
 
 
-@on_confirm(PENDING, declined_response="utter_quote_cancelled")
+@on_confirm(PENDING, kind="quote", declined_response="utter_quote_cancelled")
 async def confirm_quote(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
                         number: str) -> list[EventType]:
     """ "Yes" to a quote: order it once; an expired quote is priced again and asked again."""

@@ -1,20 +1,40 @@
-"""`python -m bot.billing`: migrate, seed on first start, serve the API."""
+"""`python -m bot.billing`: refuse unsafe production settings, migrate, seed on first start if asked
+(development), serve the API."""
 from __future__ import annotations
 
 import logging
 
 import uvicorn
 
+from bot.settings_check import in_production, refuse_unsafe
+
 from .adapters.db import Database
 from .api.app import create_app
-from .config import get_settings
+from .api.callers import CallerConfigError, load_callers
+from .config import Settings, get_settings
 from .migrate import upgrade
 from .seed import is_seeded, seed
+
+
+def unsafe_settings(settings: Settings) -> None:
+    """In production, stop on development or example secrets and on the demo seed."""
+    secrets = {"BILLING_SIGNING_KEY": settings.billing_signing_key,
+               # each caller's own token (bot/billing/api/callers.py)
+               "BILLING_ACTIONS_TOKEN": settings.billing_actions_token,
+               "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token}
+    others = ["SEED_ON_START=true would load the demo customers (alex@acme.example...) into production"] \
+        if settings.seed_on_start else []
+    refuse_unsafe("billing", secrets, others)
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    unsafe_settings(settings)
+    try:
+        load_callers(settings)  # shared or old-style caller tokens: refused before anything else
+    except CallerConfigError as error:
+        raise SystemExit(f"billing: {error}") from None
     upgrade(settings.database_url)
     db = Database.connect(settings.database_url)
     if settings.seed_on_start:
@@ -23,7 +43,8 @@ def main() -> None:
                 seed(s)
                 logging.getLogger("billing").info("seeded the demo catalog and customers")
     base = f"http://{settings.billing_host}:{settings.billing_port}"
-    print(f"\n  Billing API:   {base}/v1/catalog\n  OpenAPI docs:  {base}/docs\n", flush=True)
+    docs = "" if in_production() else f"\n  OpenAPI docs:  {base}/docs"
+    print(f"\n  Billing API:   {base}/v1/catalog{docs}\n", flush=True)
     uvicorn.run(create_app(db), host=settings.billing_host, port=settings.billing_port, log_level="info")
 
 

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     download_link_ttl_minutes: int = 15
     card_link_ttl_minutes: int = 15
     invoice_net_days: int = 30
-    seed_on_start: bool = True
+    # Load the demo catalog and customers into an empty database at start: make run sets it
+    # (SEED_ON_START=true); production refuses it (bot/settings_check.py).
+    seed_on_start: bool = False
 
 
 @lru_cache

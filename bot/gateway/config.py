@@ -24,6 +24,13 @@ class GatewaySettings(BaseSettings):
     gateway_redis_url: str = ""
     gateway_redis_prefix: str = "aa"
     gateway_redis_timeout_s: float = 2.0
+    # Redis AUTH, which production requires: a user and its password (a Redis ACL user), or only the
+    # password (Redis's requirepass). Apart from the URL, which gets logged.
+    gateway_redis_username: str = ""
+    gateway_redis_password: str = ""
+    # Signs the fan-out's events (HMAC-SHA256, bot/gateway/fanout.py): the same on every replica of one
+    # deployment; events signed with another key are ignored. A long random value in production.
+    gateway_fanout_key: str = "dev-gateway-fanout-key-change-me-32b"
 
     # Rasa's gateway channel (bot/channels/gateway.py) and the token it checks.
     rasa_webhook_url: str = "http://127.0.0.1:5005/webhooks/gateway/webhook"

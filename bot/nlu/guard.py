@@ -5,9 +5,14 @@ when the classifier's top intent is one of these and its confidence is under ``t
 message becomes ``nlu_fallback`` (as Rasa's FallbackClassifier does for every intent at a lower
 bar). Read-only intents keep the normal bar. Place it after the intent classifier and before
 FallbackClassifier.
+
+A message with no letter or digit in it ("-", "...", an emoji, invisible characters) says nothing
+the classifier can be trusted with: it is never a change, and never a yes or no to one (the
+``wordless`` intents), whatever the classifier's confidence.
 """
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -15,7 +20,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 STATE_CHANGING = (
@@ -23,13 +28,24 @@ STATE_CHANGING = (
     "update_payment_method", "update_billing_details", "cancel_subscription",
 )
 
+CONFIRMATIONS = ("affirm", "deny")
 
-def guarded(intent: Dict[Text, Any] | None, intents: set[str], threshold: float) -> Dict[Text, Any] | None:
+
+def has_word(text: str) -> bool:
+    """Whether ``text`` has a letter or a digit of any script in it."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+def guarded(intent: Dict[Text, Any] | None, intents: set[str], threshold: float, *, text: str = "x",
+            wordless: set[str] = frozenset()) -> Dict[Text, Any] | None:
     """The fallback intent to use instead of ``intent``, or None to keep it."""
-    if not intent or intent.get(INTENT_NAME_KEY) not in intents:
+    name = (intent or {}).get(INTENT_NAME_KEY)
+    if not intent or name not in intents | wordless:
         return None
+    if not has_word(text):
+        return {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
     confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-    if confidence >= threshold:
+    if name not in intents or confidence >= threshold:
         return None
     return {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
 
@@ -38,11 +54,12 @@ def guarded(intent: Dict[Text, Any] | None, intents: set[str], threshold: float)
 class StateChangeGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"threshold": 0.85, "intents": list(STATE_CHANGING)}
+        return {"threshold": 0.85, "intents": list(STATE_CHANGING), "wordless": list(CONFIRMATIONS)}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.threshold = float(config["threshold"])
         self.intents = set(config["intents"])
+        self.wordless = set(config.get("wordless", CONFIRMATIONS))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -51,7 +68,8 @@ class StateChangeGuard(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            fallback = guarded(message.get(INTENT), self.intents, self.threshold)
+            fallback = guarded(message.get(INTENT), self.intents, self.threshold, text=str(message.get(TEXT) or ""),
+                               wordless=self.wordless)
             if fallback is None:
                 continue
             message.data[INTENT] = fallback

@@ -24,7 +24,7 @@ time goes whatever else the machine is doing. ``load_rss_mb`` is the largest res
 during the run (sampled every second).
 
 Topology: bot/production.py's ProdStack, as `make run-prod` runs it: LOAD_REPLICAS (default 2) Rasa
-servers, action servers and gateways behind the balancer (bot/balancer.py), one billing backend.
+servers, action servers and gateways behind HAProxy (bot/haproxy.py), one billing backend.
 """
 from __future__ import annotations
 

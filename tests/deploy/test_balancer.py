@@ -1,10 +1,15 @@
-"""The load balancer of the production topology (bot/balancer.py), as its own process in front of
-two small HTTP + WebSocket backends: round robin, WebSockets pass, a backend that is down or
-unhealthy is taken out (and its connections go to the other) and put back when it returns, and
-with none left the client gets a 503 that says so."""
+"""The load balancer of the production topology: HAProxy with the configuration `make run-prod`
+and compose use (deploy/haproxy.cfg.template, rendered by bot/haproxy.py), as its own process in
+front of two small HTTP + WebSocket backends that serve all three pools.
+
+Round robin per request; every request of a kept-alive connection carries the client's address in
+X-Forwarded-For and nothing a client forged; bodies and WebSockets pass; each pool checks its own
+health URL, a backend that fails it or is killed is taken out (a killed one without a failed
+request) and put back when it returns; with none left the client gets a 503 that says so.
+
+Without HAProxy these tests fail with how to install it (never skip)."""
 from __future__ import annotations
 
-import json
 import subprocess
 import threading
 import time
@@ -18,23 +23,28 @@ import uvicorn
 from fastapi import FastAPI, Request, Response, WebSocket
 from websockets.sync.client import connect
 
-from bot.runner import APP_PY, ROOT, free_port
+from bot import haproxy
+from bot.runner import ROOT, free_port
+
+HEALTH = {"gateway": "/healthz", "rasa": "/", "actions": "/health"}  # each pool's health URL
 
 
 class Backend:
-    """A tiny app on a fixed port that says its name; ``healthy`` decides its /healthz."""
+    """A tiny app on a fixed port that says its name; ``sick`` lists the health URLs that fail."""
 
     def __init__(self, name: str) -> None:
-        self.name, self.port, self.healthy = name, free_port(), True
+        self.name, self.port, self.sick = name, free_port(), set()
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.get("/healthz")
-        async def healthz() -> Response:
-            return Response("ok" if self.healthy else "sick", status_code=200 if self.healthy else 500)
+        def health(path: str) -> Response:
+            return Response("sick", status_code=500) if path in self.sick else Response("ok")
+
+        for path in HEALTH.values():
+            app.add_api_route(path, lambda path=path: health(path), methods=["GET"])
 
         @app.get("/who")
         async def who() -> Response:
@@ -42,11 +52,14 @@ class Backend:
 
         @app.post("/echo")
         async def echo(request: Request) -> Response:
-            return Response(await request.body(), headers={"x-seen-for": request.headers.get("x-forwarded-for", "")})
+            seen = {f"x-seen-{h}": ", ".join(request.headers.getlist(h)) or "-"
+                    for h in ("x-forwarded-for", "forwarded", "x-real-ip")}
+            return Response(await request.body(), headers=seen)
 
         @app.websocket("/ws")
         async def ws(websocket: WebSocket) -> None:
             await websocket.accept()
+            await websocket.send_text(f"{self.name} sees {websocket.headers.get('x-forwarded-for')}")
             while True:
                 await websocket.send_text(f"{self.name}:{await websocket.receive_text()}")
 
@@ -78,91 +91,130 @@ def backends() -> Iterator[tuple[Backend, Backend]]:
 
 
 @pytest.fixture
-def balancer(backends, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    config = {"pools": [{"name": "web", "listen": f"127.0.0.1:{port}", "health": "/healthz", "forwarded_for": True,
-                         "backends": [f"127.0.0.1:{b.port}" for b in backends]}],
-              "connect_timeout_s": 1, "idle_timeout_s": 30, "check_every_s": 0.3, "check_timeout_s": 1}
-    (tmp_path / "lb.json").write_text(json.dumps(config))
-    log = open(tmp_path / "lb.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([str(APP_PY), "-m", "bot.balancer", str(tmp_path / "lb.json")], cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def balancer(backends, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """HAProxy as make run-prod configures it, every pool on backends a and b: pool -> its URL."""
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(url + "/healthz", timeout=1, trust_env=False)
-                break
-            except httpx.HTTPError:
-                assert process.poll() is None, (tmp_path / "lb.log").read_text()
-                assert time.monotonic() < deadline, "balancer did not start"
-                time.sleep(0.1)
-        yield url
+        program = haproxy.binary()
+    except haproxy.HaproxyMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+    ports = {pool: free_port() for pool in haproxy.POOLS}
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(haproxy.loopback(ports, {pool: [b.port for b in backends] for pool in haproxy.POOLS}))
+    log = open(tmp_path / "haproxy.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([program, "-db", "-f", str(config)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    urls = {pool: f"http://127.0.0.1:{port}" for pool, port in ports.items()}
+    try:
+        # up once each pool has seen both backends healthy
+        eventually(lambda: process.poll() is None and all(set(who(url, 2)) == {"a", "b"} for url in urls.values()),
+                   timeout=15, why=lambda: (tmp_path / "haproxy.log").read_text())
+        yield urls
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
 
 
-def who(url: str, n: int) -> Counter:
-    """``n`` requests, each on a new connection (balancing is per connection)."""
+def who(url: str, n: int, **headers: str) -> Counter:
+    """``n`` requests, each on a new connection."""
     seen: Counter = Counter()
     for _ in range(n):
-        answer = httpx.get(url + "/who", timeout=5, trust_env=False, headers={"Connection": "close"})
-        seen[answer.text if answer.status_code == 200 else answer.status_code] += 1
+        try:
+            answer = httpx.get(url + "/who", timeout=5, trust_env=False, headers={"Connection": "close", **headers})
+            seen[answer.text if answer.status_code == 200 else answer.status_code] += 1
+        except httpx.HTTPError as error:
+            seen[type(error).__name__] += 1
     return seen
 
 
-def eventually(condition, timeout: float = 5.0) -> None:  # noqa: ANN001
+def eventually(condition, timeout: float = 8.0, why=lambda: "") -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
+        assert time.monotonic() < deadline, f"condition not met in time {why()}"
         time.sleep(0.1)
 
 
-def test_connections_go_round_robin(balancer):
-    assert who(balancer, 6) == Counter({"a": 3, "b": 3})
-
-
-def test_requests_pass_intact_and_the_backend_learns_the_client_address(balancer):
-    body = b"x" * 200_000  # more than one read of the head
+def test_requests_go_round_robin_on_new_and_on_kept_alive_connections(balancer):
+    assert who(balancer["gateway"], 6) == Counter({"a": 3, "b": 3})
     with httpx.Client(trust_env=False, timeout=5) as client:
-        first = client.post(balancer + "/echo", content=body, headers={"X-Forwarded-For": "6.6.6.6"})
-        again = client.post(balancer + "/echo", content=b"kept alive")  # same connection: relayed as is
-    assert first.content == body and first.headers["x-seen-for"] == "127.0.0.1"
-    assert again.content == b"kept alive"
+        assert Counter(client.get(balancer["rasa"] + "/who").text for _ in range(6)) == Counter({"a": 3, "b": 3})
 
 
-def test_a_websocket_passes_through(balancer):
+def test_every_request_of_a_kept_alive_connection_carries_the_client_address_and_nothing_forged(balancer):
+    body = b"x" * 300_000  # many reads' worth
+    forged = [{"X-Forwarded-For": "6.6.6.6"}, {"Forwarded": "for=6.6.6.6"}, {"X-Real-IP": "6.6.6.6"},
+              {"X-Forwarded-For": "6.6.6.6, 7.7.7.7", "Forwarded": "for=7.7.7.7", "X-Real-IP": "7.7.7.7"}]
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        for headers in [{}, *forged, *forged]:
+            answer = client.post(balancer["gateway"] + "/echo", content=body, headers=headers)
+            assert answer.status_code == 200 and answer.content == body
+            assert (answer.headers["x-seen-x-forwarded-for"], answer.headers["x-seen-forwarded"],
+                    answer.headers["x-seen-x-real-ip"]) == ("127.0.0.1", "-", "-"), headers
+        assert client.post(balancer["gateway"] + "/echo", content=b"").status_code == 200
+    with httpx.Client(trust_env=False, timeout=5) as client:  # one connection: httpx keeps it alive
+        for _ in range(3):
+            client.get(balancer["gateway"] + "/who")
+        pool = client._transport._pool  # noqa: SLF001
+        assert len(pool.connections) == 1
+
+
+def test_a_websocket_passes_through_and_learns_the_client_address(balancer):
     replies = set()
     for _ in range(2):
-        with connect(balancer.replace("http", "ws") + "/ws", open_timeout=5) as ws:
+        with connect(balancer["gateway"].replace("http", "ws") + "/ws", open_timeout=5,
+                     additional_headers={"X-Forwarded-For": "6.6.6.6"}) as ws:
+            name, _, address = ws.recv(timeout=5).partition(" sees ")
+            assert address == "127.0.0.1"
             ws.send("hello")
             replies.add(ws.recv(timeout=5))
+            time.sleep(0.2)
             ws.send("again")
-            assert ws.recv(timeout=5).endswith(":again")
+            assert ws.recv(timeout=5) == f"{name}:again"
     assert replies == {"a:hello", "b:hello"}
 
 
-def test_a_backend_that_goes_down_is_skipped_at_once_and_used_again_when_back(balancer, backends):
-    a, b = backends
+def test_a_killed_backend_costs_no_request_and_is_used_again_when_back(balancer, backends):
+    _a, b = backends
     b.stop()
-    assert who(balancer, 4) == Counter({"a": 4})  # no failed request: refused connections go to a
+    for pool in haproxy.POOLS:  # the refused connection goes to a, and b is out at once
+        assert who(balancer[pool], 6) == Counter({"a": 6}), pool
     b.start()  # same port
-    eventually(lambda: who(balancer, 4)["b"] == 2)
+    eventually(lambda: all(who(url, 4)["b"] == 2 for url in balancer.values()))
 
 
-def test_an_unhealthy_backend_is_taken_out_until_its_health_check_passes(balancer, backends):
-    a, b = backends
-    a.healthy = False
-    eventually(lambda: who(balancer, 4) == Counter({"b": 4}))
-    a.healthy = True
-    eventually(lambda: who(balancer, 4) == Counter({"a": 2, "b": 2}))
+def test_each_pool_checks_its_own_health_url(balancer, backends):
+    a, _b = backends
+    a.sick = {"/health"}  # the action server pool's check
+    eventually(lambda: who(balancer["actions"], 4) == Counter({"b": 4}))
+    assert who(balancer["gateway"], 4) == Counter({"a": 2, "b": 2})  # its /healthz is fine
+    assert who(balancer["rasa"], 4) == Counter({"a": 2, "b": 2})
+    a.sick = {"/healthz"}
+    eventually(lambda: who(balancer["gateway"], 4) == Counter({"b": 4}))
+    eventually(lambda: who(balancer["actions"], 4) == Counter({"a": 2, "b": 2}))
 
 
 def test_with_no_backend_left_the_client_is_told(balancer, backends):
     for backend in backends:
         backend.stop()
-    answer = httpx.get(balancer + "/who", timeout=5, trust_env=False)
-    assert answer.status_code == 503 and "No backend is available" in answer.text
+    for pool in haproxy.POOLS:
+        answer = httpx.get(balancer[pool] + "/who", timeout=5, trust_env=False)
+        assert answer.status_code == 503 and "No backend is available" in answer.text, answer.text
+        assert answer.headers["retry-after"] == "5"
+
+
+def test_both_configurations_pass_haproxys_own_check(tmp_path):
+    """make run-prod's (loopback) and compose's (deploy/haproxy.cfg), with `haproxy -c`; and the
+    policy holds in both: a timeout on every phase, every pool checked."""
+    try:
+        program = haproxy.binary()
+    except haproxy.HaproxyMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+    local = tmp_path / "haproxy.cfg"
+    local.write_text(haproxy.loopback({p: free_port() for p in haproxy.POOLS},
+                                      {p: [free_port()] for p in haproxy.POOLS}))
+    for config in (local, ROOT / "deploy" / "haproxy.cfg"):
+        check = subprocess.run([program, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0, check.stdout + check.stderr
+        text = config.read_text()
+        for timeout in ("connect", "client", "server", "http-request", "http-keep-alive", "queue", "tunnel", "check"):
+            assert f"\n    timeout {timeout} " in text, timeout
+        assert text.count("option httpchk") == 3 and "default-server check " in text

@@ -7,10 +7,13 @@ against the schemas their tools use and against what the code actually reads.
   settings, the actions' and the billing client's environment look-ups, the ${...} in Rasa's
   endpoints and credentials), every one it needs is given, URLs name a service and the port it
   listens on, health checks probe that port, the balancer's backends exist, images and Dockerfiles
-  line up, and shared secrets are the same everywhere.
+  line up, and shared secrets are the same everywhere;
+- the balancer (HAProxy, deploy/haproxy.cfg): the file is what bot/haproxy.py makes of the template,
+  it fronts every replica, and the gateways believe forwarded headers from its address alone.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from importlib import resources
@@ -23,7 +26,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from bot import haproxy
 from bot.billing.config import Settings as BillingSettings
+from bot.gateway.__main__ import trusted_proxies
 from bot.gateway.config import GatewaySettings
 from bot.runner import ROOT
 
@@ -32,7 +37,7 @@ K8S = DEPLOY / "kubernetes"
 K8S_VERSION = "1.30.0"
 
 COMPOSE = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
-BALANCER = json.loads((DEPLOY / "balancer.json").read_text())
+HAPROXY = (DEPLOY / "haproxy.cfg").read_text()
 MANIFESTS = [(path.name, doc) for path in sorted(K8S.glob("*.yaml"))
              for doc in yaml.safe_load_all(path.read_text()) if doc]
 
@@ -55,25 +60,23 @@ READS = {
     "billing": {f.upper() for f in BillingSettings.model_fields},
     "actions": _looked_up("bot/actions", "bot/billing_client"),
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml") | {"RASA_API_TOKEN", "SANIC_WORKERS"},
-    "balancer": set(),
 }
 NEEDS = {
     "gateway": {"GATEWAY_HOST", "GATEWAY_PORT", "GATEWAY_PUBLIC_URL", "GATEWAY_DATABASE_URL", "GATEWAY_REDIS_URL",
-                "RASA_WEBHOOK_URL", "GATEWAY_TOKEN", "BILLING_URL", "BILLING_GATEWAY_TOKEN", "WIDGET_SIGNING_KEY",
-                "WIDGET_JWT_SECRET"},
+                "GATEWAY_REDIS_PASSWORD", "GATEWAY_FANOUT_KEY", "RASA_WEBHOOK_URL", "GATEWAY_TOKEN", "BILLING_URL",
+                "BILLING_GATEWAY_TOKEN", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET"},
     "billing": {"DATABASE_URL", "BILLING_HOST", "BILLING_PORT", "BILLING_ACTIONS_TOKEN", "BILLING_GATEWAY_TOKEN",
                 "BILLING_SIGNING_KEY"},
-    "actions": {"BILLING_URL", "BILLING_ACTIONS_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN"},
+    "actions": {"BILLING_URL", "BILLING_ACTIONS_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN", "ACTION_SERVER_TOKEN"},
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
-    "balancer": set(),
 }
 
 
 def role(command: list[str]) -> str:
     """Which of our programs a container runs, from its command."""
     line = " ".join(command)
-    for module, name in (("bot.gateway", "gateway"), ("bot.billing", "billing"), ("bot.balancer", "balancer"),
-                         ("bot.rasa_run", "rasa"), ("run actions", "actions")):
+    for module, name in (("bot.gateway", "gateway"), ("bot.billing", "billing"), ("bot.rasa_run", "rasa"),
+                         ("bot.actions", "actions")):
         if module in line:
             return name
     raise AssertionError(f"unknown command {line!r}")
@@ -86,8 +89,6 @@ def listens(name: str, command: list[str], env: dict[str, str]) -> set[int]:
         return {int(env.get("GATEWAY_PORT", GatewaySettings.model_fields["gateway_port"].default))}
     if kind == "billing":
         return {int(env.get("BILLING_PORT", 8001))}
-    if kind == "balancer":
-        return {int(p["listen"].rsplit(":", 1)[1]) for p in BALANCER["pools"]}
     assert "--port" in command, f"{name}: give the port explicitly"
     return {int(command[command.index("--port") + 1])}
 
@@ -129,11 +130,50 @@ def _compose_ours() -> dict[str, dict[str, Any]]:
     return {name: s for name, s in COMPOSE["services"].items() if "build" in s}
 
 
+def _haproxy_sections() -> dict[str, list[str]]:
+    """deploy/haproxy.cfg: "frontend public" -> its lines (comments dropped), and so on."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for raw in HAPROXY.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line:
+            continue
+        if not line[0].isspace():
+            current = sections.setdefault(line.strip(), [])
+        else:
+            current.append(line.strip())
+    return sections
+
+
+def _haproxy_pools() -> dict[str, tuple[int, list[str]]]:
+    """Each frontend's backend -> (the port it listens on, its servers' host:port)."""
+    sections, pools = _haproxy_sections(), {}
+    for title, lines in sections.items():
+        if title.startswith("frontend "):
+            (bind,) = [line.split()[1] for line in lines if line.startswith("bind ")]
+            (backend,) = [line.split()[1] for line in lines if line.startswith("default_backend ")]
+            servers = [line.split()[2] for line in sections[f"backend {backend}"] if line.startswith("server ")]
+            pools[backend] = (int(bind.rsplit(":", 1)[1]), servers)
+    return pools
+
+
 def _listening(name: str) -> set[int]:
     service = COMPOSE["services"][name]
+    if name == "balancer":
+        return {port for port, _ in _haproxy_pools().values()}
     if "build" not in service:
         return {{"postgres": 5432, "redis": 6379}[name]}
     return listens(name, service["command"], service.get("environment") or {})
+
+
+def _compose_host(host: str) -> str:
+    """The compose service a host name in deploy/haproxy.cfg names (a service, or its network alias)."""
+    for name, service in COMPOSE["services"].items():
+        networks = service.get("networks") or {}
+        aliases = [a for n in networks.values() if isinstance(n, dict) for a in n.get("aliases") or []]
+        if host == name or host in aliases:
+            return name
+    raise AssertionError(f"deploy/haproxy.cfg: {host} is no compose service")
 
 
 def test_compose_services_get_the_variables_their_code_reads_and_reach_real_ports():
@@ -157,15 +197,46 @@ def test_compose_services_get_the_variables_their_code_reads_and_reach_real_port
         assert probed and probed <= _listening(name), f"{name}: the health check probes {probed}"
 
 
-def test_compose_balancer_fronts_every_replica_and_only_it_is_published():
-    for pool in BALANCER["pools"]:
-        for backend in pool["backends"]:
-            host, port = backend.rsplit(":", 1)
-            assert host in COMPOSE["services"] and int(port) in _listening(host), backend
-        replicas = {n for n, s in _compose_ours().items() if role(s["command"]) == pool["name"]}
-        assert {b.rsplit(":", 1)[0] for b in pool["backends"]} == replicas and len(replicas) >= 2, pool["name"]
+def test_compose_haproxy_config_is_the_template_rendered():
+    assert HAPROXY == haproxy.compose(), "deploy/haproxy.cfg is stale: python -m bot.haproxy > deploy/haproxy.cfg"
+
+
+def test_compose_balancer_is_haproxy_fronting_every_replica_and_only_it_is_published():
+    balancer = COMPOSE["services"]["balancer"]
+    assert balancer["image"].startswith("haproxy:") and "build" not in balancer
+    assert "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in balancer["volumes"]
+    probed = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", " ".join(balancer["healthcheck"]["test"]))}
+    assert probed and probed <= _listening("balancer")
+    pools = _haproxy_pools()
+    assert set(pools) == {"gateways", "rasa", "actions"}
+    for backend, (_port, servers) in pools.items():
+        kind = {"gateways": "gateway"}.get(backend, backend)
+        hosts = set()
+        for server in servers:
+            host, port = server.rsplit(":", 1)
+            hosts.add(_compose_host(host))
+            assert int(port) in _listening(_compose_host(host)), server
+        replicas = {n for n, s in _compose_ours().items() if role(s["command"]) == kind}
+        assert hosts == replicas and len(replicas) >= 2, backend
     published = {n for n, s in COMPOSE["services"].items() if s.get("ports")}
     assert published == {"balancer"}
+
+
+def test_compose_gateways_believe_forwarded_headers_from_the_balancer_alone():
+    """The balancer reaches the gateways over the edge network, where it has a fixed address; that
+    address is the only one the gateways take X-Forwarded-For from (never "*")."""
+    edge = ipaddress.ip_network(COMPOSE["networks"]["edge"]["ipam"]["config"][0]["subnet"])
+    members = {n for n, s in COMPOSE["services"].items() if "edge" in (s.get("networks") or {})}
+    gateways = {n for n, s in _compose_ours().items() if role(s["command"]) == "gateway"}
+    assert members == gateways | {"balancer"}, "only the balancer and the gateways share the edge network"
+    address = COMPOSE["services"]["balancer"]["networks"]["edge"]["ipv4_address"]
+    assert ipaddress.ip_address(address) in edge
+    _port, servers = _haproxy_pools()["gateways"]
+    for name in gateways:
+        service = COMPOSE["services"][name]
+        assert trusted_proxies(service["environment"]["FORWARDED_ALLOW_IPS"]) == address, name
+        aliases = service["networks"]["edge"]["aliases"]
+        assert any(s.rsplit(":", 1)[0] in aliases for s in servers), f"{name} is not reached over the edge network"
 
 
 def test_compose_shared_secrets_are_the_same_everywhere():
@@ -283,8 +354,60 @@ def test_kubernetes_deployments_get_what_their_code_reads_and_services_line_up()
             else:
                 assert host.endswith(".example") or host.endswith(".internal") or key.endswith("_PUBLIC_URL"), \
                     f"{name}: {key} names no Service ({host})"
-    assert kinds == set(READS) - {"balancer"}  # Services balance in Kubernetes
+    assert kinds == set(READS)  # Services balance in Kubernetes
     ingress = next(iter(_k8s("Ingress").values()))
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == "gateway" and backend["port"]["number"] in \
         {p["port"] for p in services["gateway"]["spec"]["ports"]}
+
+
+def test_kubernetes_gateways_believe_forwarded_headers_from_the_ingress_only():
+    (container,) = _k8s("Deployment")["gateway"]["spec"]["template"]["spec"]["containers"]
+    value = _container_env(container)["FORWARDED_ALLOW_IPS"]
+    assert trusted_proxies(value), value  # addresses or networks, never "*" (that refuses to start)
+    for item in value.split(","):
+        assert ipaddress.ip_network(item.strip(), strict=False).is_private, item
+
+
+# Who may call whom (DESIGN.md "Trust boundaries"): caller -> the pods it may reach, on which port.
+CALLS = {("ingress", "gateway", 8080), ("actions", "gateway", 8080), ("gateway", "rasa", 5005),
+         ("rasa", "actions", 5055), ("actions", "billing", 8001), ("gateway", "billing", 8001),
+         ("ingress", "billing", 8001)}
+INGRESS_NAMESPACE = "ingress-nginx"
+
+
+def _allowed_calls() -> set[tuple[str, str, int]]:
+    """(caller, pod, port) that the NetworkPolicies let through; every pod must be under a policy."""
+    policies = [doc for _, doc in MANIFESTS if doc["kind"] == "NetworkPolicy"]
+    allowed: set[tuple[str, str, int]] = set()
+    for policy in policies:
+        spec = policy["spec"]
+        assert spec.get("policyTypes") == ["Ingress"], policy["metadata"]["name"]
+        target = (spec["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name")
+        for rule in spec.get("ingress") or []:
+            ports = [p["port"] for p in rule.get("ports") or []]
+            assert ports, f"{policy['metadata']['name']}: a rule without ports opens every port"
+            for peer in rule["from"]:
+                if "namespaceSelector" in peer:
+                    labels = peer["namespaceSelector"]["matchLabels"]
+                    assert labels == {"kubernetes.io/metadata.name": INGRESS_NAMESPACE} and "podSelector" not in peer
+                    caller = "ingress"
+                else:
+                    caller = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                allowed |= {(caller, target, port) for port in ports}
+    return allowed
+
+
+def test_kubernetes_network_policies_allow_exactly_the_calls_of_the_design():
+    policies = [doc for _, doc in MANIFESTS if doc["kind"] == "NetworkPolicy"]
+    deny_all = [p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
+    assert deny_all, "no default-deny policy: pods without a policy of their own would take any caller"
+    assert _allowed_calls() == CALLS
+    # every Deployment's pods are the target of a policy, on the port their container listens on
+    targets = {(p["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name") for p in policies}
+    for name, deployment in _k8s("Deployment").items():
+        assert name in targets, f"{name}: no NetworkPolicy names its callers"
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        listening = {p["containerPort"] for p in container.get("ports") or []}
+        assert listening == {port for _, pod, port in CALLS if pod == name}, name
+    assert INGRESS_NAMESPACE in (K8S / "networkpolicy.yaml").read_text()

@@ -65,6 +65,8 @@ def test_billing_slow_is_said_within_5_s_nothing_changes_and_it_recovers_by_itse
         assert "nothing was changed" in balance and "1-800-667-6389" in balance, balance
         assert any("person" in b.lower() for b in alex.buttons())
 
+        shown = alex.text("yes")  # the balance came after the quote: the quote again first
+        assert re.search(r"Q-\d+", shown) and not re.search(r"ORD-\d+", shown), shown
         started = time.monotonic()
         confirmed = alex.text("yes")
         assert time.monotonic() - started < 5 + 1, time.monotonic() - started

@@ -69,7 +69,7 @@ def prod(tmp_path_factory) -> Iterator[Prod]:
     redis.start()
     env = {"RASA_DB_HOST": "127.0.0.1", "RASA_DB_PORT": "5432", "RASA_DB_NAME": tracker_url.rsplit("/", 1)[1],
            "RASA_DB_USER": "postgres", "RASA_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
-           "REDIS_PORT": str(redis.port), "REDIS_DB": "0", "REDIS_PASSWORD": "",
+           "REDIS_PORT": str(redis.port), "REDIS_DB": "0", "REDIS_USERNAME": "", "REDIS_PASSWORD": "",
            "RASA_LOCK_PREFIX": f"faults{uuid.uuid4().hex[:8]}", "GATEWAY_DATABASE_URL": gateway_url,
            "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "WIDGET_RATE_PER_VISITOR": "1000",
            "WIDGET_RATE_PER_IP": "1000", "WIDGET_CONNECTS_PER_IP": "1000"}

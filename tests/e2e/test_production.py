@@ -47,7 +47,7 @@ def prod(tmp_path_factory) -> Iterator[tuple[Stack, str, Database]]:
     billing_url, tracker_url = next(billing_dbs), next(tracker_dbs)
     env = {"RASA_DB_HOST": "127.0.0.1", "RASA_DB_PORT": "5432", "RASA_DB_NAME": tracker_url.rsplit("/", 1)[1],
            "RASA_DB_USER": "postgres", "RASA_DB_PASSWORD": "", "REDIS_HOST": REDIS_HOST,
-           "REDIS_PORT": str(REDIS_PORT), "REDIS_DB": "0", "REDIS_PASSWORD": "",
+           "REDIS_PORT": str(REDIS_PORT), "REDIS_DB": "0", "REDIS_USERNAME": "", "REDIS_PASSWORD": "",
            "RASA_LOCK_PREFIX": f"e2e{uuid.uuid4().hex[:8]}", "SANIC_WORKERS": "2"}
     stack = Stack(data_dir=tmp_path_factory.mktemp("prod"), model=MODEL, endpoints=ROOT / "bot" / "endpoints.prod.yml",
                   database_url=billing_url, extra_env=env)

@@ -3,6 +3,7 @@ servers and two gateways behind the balancer, billing, Rasa's conversations and 
 state on this machine's PostgreSQL, Rasa's lock store and the gateways' fan-out on its Redis.
 
 - A widget visitor whose socket is on gateway 1 sees what gateway 2 produced, at once (Redis).
+- Rasa and the gateways log in to Redis with a password, as a user of the stack's own.
 - Two reps press Claim on one handoff at the same moment, through different gateways: one wins,
   the other is told who has it, the customer hears "... joined" once.
 - Simulated customers under load (make bench's, small): every order once, every message recorded.
@@ -46,7 +47,6 @@ from tests.e2e.test_production import POSTGRES, _redis_or_skip
 SECRET = "e2e-replicas-signing-secret"
 TURN_S = 45.0
 FAST_S = 5.0  # the gateways' history poller runs every 30 s with Redis: quicker than this is pub/sub
-JWT_SECRET = "dev-widget-jwt-secret-change-me-32b"  # the gateway's development default
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,8 @@ class Tab:
         self.ws: ClientConnection = connect(gateway_url.replace("http://", "ws://") + "/widget/ws",
                                             origin=stack.gateway_url, open_timeout=15)  # the page's origin
         token = jwt.encode({"email": email, "aud": "account-assistant", "iss": "https://vendor.example",
-                            "exp": int(time.time()) + 3600}, JWT_SECRET, algorithm="HS256") if email else None
+                            "exp": int(time.time()) + 3600}, stack.secrets["WIDGET_JWT_SECRET"],
+                           algorithm="HS256") if email else None
         self.ws.send(json.dumps({"type": "hello", "visitor": visitor, "jwt": token, "since": 0}))
         self.welcome = self.next("welcome", 15)
 
@@ -136,6 +137,24 @@ def test_a_visitor_on_gateway_1_sees_what_gateway_2_produced(prod):
             on_2.close()
     finally:
         on_1.close()
+
+
+def test_rasa_and_the_gateways_log_in_to_redis_as_the_stacks_own_user(prod):
+    """Production's Redis AUTH on this machine's open Redis (bot/redis_account.py); after the turns
+    above, Rasa's lock store has used its connection too."""
+    import redis
+
+    stack, _api, _db = prod
+    assert stack.redis.temporary and stack.redis.password
+    admin = redis.Redis.from_url(stack.redis_url, socket_timeout=5, decode_responses=True)
+    try:
+        clients = admin.client_list()
+    finally:
+        admin.close()
+    fanout = [c for c in clients if c.get("name", "").startswith(f"{stack.prefix}:widget:")]
+    assert len(fanout) >= 2 and {c["user"] for c in fanout} == {stack.redis.username}, fanout
+    assert any(c["user"] == stack.redis.username and not c.get("name") for c in clients), \
+        "no unnamed connection (Rasa's lock store) logged in as the stack's user"
 
 
 def test_two_reps_claiming_one_handoff_through_different_gateways_get_one_winner(prod):
@@ -219,11 +238,11 @@ def test_customers_under_load_get_every_order_once_and_every_message_recorded(pr
     were told about and the tracker store exactly the messages they sent, in order."""
     stack, _api, db = prod
     admins = add_customers(stack.billing_db, 5, first=71)
-    mint = Jwts(GatewaySettings(widget_jwt_secret=JWT_SECRET)).mint
+    mint = Jwts(GatewaySettings(widget_jwt_secret=stack.secrets["WIDGET_JWT_SECRET"])).mint
     people = people_for(admins, [admins[0].replace("alex@", "sam@")], 2, mint)
     payments, orders, mails = count(db, Payment), count(db, Order), outbox_mails(stack.data_dir)
     ledger = Ledger()
-    sender_of = VisitorIds(GatewaySettings().widget_signing_key).user_sender
+    sender_of = VisitorIds(stack.secrets["WIDGET_SIGNING_KEY"]).user_sender
     asyncio.run(simulate(stack.gateway_url, people, seconds=20, think_s=(0.5, 2.0), seed=3, ledger=ledger,
                          sender_of=sender_of))
     print(f"{len(ledger.ms)} turns, {sum(ledger.orders.values())} orders, {ledger.emailed} mails, "

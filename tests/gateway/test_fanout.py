@@ -24,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 from bot.billing_client import BillingClient
 from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
+from bot.gateway.fanout import Envelope, Rejected, ReplayGuard, SequenceWindow
 from bot.gateway.rasa import Rasa
 from bot.gateway.state import GatewayState
 from bot.runner import free_port
@@ -165,3 +166,31 @@ def test_when_redis_drops_the_connection_the_gateway_reconnects_and_catches_up(r
         assert tab.next("msg", FAST_S, **{"from": "agent"})["text"] == "and after"
     finally:
         tab.close()
+
+
+def test_the_replay_window_takes_each_sequence_number_once_in_any_order_within_the_window():
+    window = SequenceWindow(size=64)
+    assert [window.admit(n) for n in (1, 3, 2, 3, 2, 1)] == [True, True, True, False, False, False]
+    assert window.admit(200) and not window.admit(200)
+    assert window.admit(137) and not window.admit(137)  # 63 behind: still inside, once
+    assert not window.admit(136) and not window.admit(3)  # 64 and more behind: refused
+    assert window.admit(10**12) and not window.admit(200)  # a leap forward leaves everything before behind
+
+
+def test_the_replay_guard_refuses_events_too_far_from_now_and_forgets_silent_origins():
+    guard = ReplayGuard(max_age_s=30)
+
+    def env(origin: str, seq: int, ts: float) -> Envelope:
+        return Envelope(origin, seq, ts, {})
+
+    guard.admit(env("a", 1, 1000.0), now=1000.0)
+    guard.admit(env("a", 2, 1029.0), now=1000.0)  # a replica's clock a little ahead
+    for late in (env("a", 3, 969.0), env("a", 3, 1031.0), env("a", 3, float("nan"))):
+        with pytest.raises(Rejected):
+            guard.admit(late, now=1000.0)
+    with pytest.raises(Rejected):
+        guard.admit(env("a", 2, 1000.0), now=1000.0)
+    guard.admit(env("b", 1, 1095.0), now=1095.0)  # "a" has been silent for 95 s: forgotten
+    assert list(guard._origins) == ["b"]
+    with pytest.raises(Rejected):  # and its old events are too old anyway
+        guard.admit(env("a", 2, 1029.0), now=1095.0)

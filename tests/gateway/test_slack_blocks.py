@@ -31,17 +31,29 @@ def test_mrkdwn_is_escaped_and_markdown_converted():
         "*Total* &lt;$5 &amp; more&gt; <https://p.example/x?a=1&amp;b=2|pay>")
 
 
+YES_Q1001 = '/affirm{"confirms":"quote:Q-1001"}'
+NO_Q1001 = '/deny{"confirms":"quote:Q-1001"}'
+
+
 def test_a_money_confirmation_is_primary_and_danger_behind_a_confirm_dialog():
-    message = {"text": QUOTE, "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}
+    message = {"text": QUOTE, "buttons": [{"title": "Yes", "payload": YES_Q1001}, {"title": "No", "payload": NO_Q1001}]}
     rendered = blocks.message_blocks(message, for_user="UALEX")
     assert rendered[0]["type"] == "section" and "Q-1001" in rendered[0]["text"]["text"]
     actions = rendered[-1]
     assert actions["type"] == "actions" and blocks.button_owner(actions["block_id"]) == "UALEX"
     yes, no = actions["elements"]
-    assert (yes["style"], yes["value"], no["style"], no["value"]) == ("primary", "/affirm", "danger", "/deny")
+    # the value is the payload as the bot wrote it: the click confirms that quote and no other
+    assert (yes["style"], yes["value"], no["style"], no["value"]) == ("primary", YES_Q1001, "danger", NO_Q1001)
     asked = yes["confirm"]["text"]["text"]
     assert "Add 5 Enterprise licenses" in asked and "Charged now: $206.25" in asked and "place the order" in asked
     assert len(asked) <= 300 and "confirm" not in no
+
+
+def test_a_yes_no_that_confirms_nothing_is_no_money_confirmation():
+    """The handoff's "Shall I connect you?" (plain /affirm, /deny) gets no money styling or dialog."""
+    rendered = blocks.message_blocks({"text": "Shall I connect you?", "buttons": [
+        {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}, for_user="U1")
+    assert all("style" not in e and "confirm" not in e for e in rendered[-1]["elements"])
 
 
 def test_a_payment_confirmation_asks_the_question_itself():
@@ -65,8 +77,8 @@ def test_other_buttons_are_plain_and_long_text_is_split():
 
 
 def test_after_a_click_the_buttons_are_gone_and_the_choice_shown():
-    rendered = blocks.message_blocks({"text": QUOTE, "buttons": [{"title": "Yes", "payload": "/affirm"},
-                                                                 {"title": "No", "payload": "/deny"}]}, for_user="U1")
+    rendered = blocks.message_blocks({"text": QUOTE, "buttons": [{"title": "Yes", "payload": YES_Q1001},
+                                                                 {"title": "No", "payload": NO_Q1001}]}, for_user="U1")
     answered = blocks.answered_blocks(rendered, "Yes", "U1")
     assert not any(b["type"] == "actions" for b in answered)
     assert answered[0] == rendered[0] and "chose *Yes*" in answered[-1]["elements"][0]["text"]

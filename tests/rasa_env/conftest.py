@@ -42,6 +42,7 @@ def billing_url(tmp_path):
         "PYTHONPATH": str(ROOT),
         "SMTP_URL": "",
         "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "APP_ENV": "development", "SEED_ON_START": "true",  # as under make run
     }
     env.pop("VIRTUAL_ENV", None)
     log_path = tmp_path / "billing.log"

@@ -64,9 +64,10 @@ class Chat:
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
-        for message in dispatcher.messages:
-            if message.get("text"):
-                self.events.append({"event": "bot", "text": message["text"]})
+        for message in dispatcher.messages:  # as Rasa records them: a typed "yes" is checked against these
+            if message.get("text") or message.get("response"):
+                self.events.append({"event": "bot", "text": message.get("text") or message.get("response"),
+                                    "data": {"buttons": message.get("buttons")}})
         self.replies = dispatcher.messages
         return dispatcher.messages
 
@@ -146,8 +147,9 @@ def test_add_licenses_asks_which_product_quotes_and_orders_exactly_once(billing,
         # a second "yes": nothing is pending any more
         alex.user("yes", "affirm")
         assert responses(await alex.run(ActionConfirm())) == ["utter_nothing_pending"]
-        # a retried "yes" that still carried the quote: the same order, not a second one
+        # a retried "yes" that still carried the quote (its button, pressed again): the same order
         alex.slots["pending_quote"] = number
+        alex.user(f'/affirm{{"confirms":"quote:{number}"}}', "affirm", confirms=f"quote:{number}")
         again = text(await alex.run(ActionConfirm()))
         assert "already placed" in again, again
         assert (await lines("alex@acme.example", billing))["enterprise"] == 45
@@ -319,6 +321,7 @@ def test_billing_down_is_said_within_5_s_and_nothing_changes(monkeypatch):
                 action = ActionQuoteLicenses()
             else:
                 alex.slots["pending_quote"] = "Q-5001"
+                alex.user('/affirm{"confirms":"quote:Q-5001"}', "affirm", confirms="quote:Q-5001")
                 action = ActionConfirm()
             started = time.monotonic()
             said = await alex.run(action)

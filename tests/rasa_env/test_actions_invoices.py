@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import _base
 from bot.actions.billing_details import ActionUpdateBillingDetails, ValidateBillingDetailsForm
-from bot.actions.confirm import ActionConfirm, ActionDecline
+from bot.actions.confirm import ActionConfirm, ActionDecline, yes_no
 from bot.actions.invoices import (
     ActionDownloadInvoice, ActionGetInvoice, ActionListInvoices, ActionShareInvoice, ValidateShareInvoiceForm,
 )
@@ -61,6 +61,14 @@ def user(text: str, intent: str, entities: dict[str, str] | None = None, email_:
     return {"event": "user", "text": text, "metadata": metadata,
             "parse_data": {"text": text, "intent": {"name": intent, "confidence": 0.95},
                            "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()]}}
+
+
+def said(*messages: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bot events Rasa records for these messages (what a typed "yes" is checked against)."""
+    return [{"event": "bot", "text": m.get("text"), "data": {"buttons": m.get("buttons")}} for m in messages]
+
+
+PAY_1041 = said({"text": "Pay INV-1041?", "buttons": yes_no("payment", "INV-1041")})
 
 
 def slot_event(name: str, value: Any) -> dict[str, Any]:
@@ -254,11 +262,12 @@ async def test_pay_as_alex_pays_once_even_if_confirmed_twice(client):
     messages, events = await run(ActionPayInvoice(), tracker(user("pay my open invoice", "pay_invoice")))
     ask = messages[0]
     assert f"Pay INV-1041, {usd(amount)}, with the Visa ending 4242?" in ask["text"]
-    assert [b["payload"] for b in ask["buttons"]][:2] == ["/affirm", "/deny"]
+    assert [b["payload"] for b in ask["buttons"]][:2] == ['/affirm{"confirms":"payment:INV-1041"}',
+                                                         '/deny{"confirms":"payment:INV-1041"}']
     assert any("INV-1042" in b["payload"] for b in ask["buttons"])  # the other open one, offered
     assert slots_set(events)["pending_payment"] == "INV-1041"
 
-    confirm = tracker(user("yes", "affirm"), slots={"pending_payment": "INV-1041"}, sender="conv-pay")
+    confirm = tracker(*said(ask), user("yes", "affirm"), slots={"pending_payment": "INV-1041"}, sender="conv-pay")
     first, events = await run(ActionConfirm(), confirm)
     assert re.search(rf"Paid INV-1041: {re.escape(usd(amount))} .* receipt number is PAY-\d+", texts(first)), texts(first)
     assert slots_set(events)["pending_payment"] is None
@@ -279,7 +288,8 @@ async def test_pay_a_named_invoice_and_no_cancels(client):
     assert f"Pay INV-1042, {usd(await total(client, 'INV-1042'))}, with the Visa ending 4242?" in texts(messages)
     assert slots_set(events)["pending_payment"] == "INV-1042"
 
-    messages, events = await run(ActionDecline(), tracker(user("no", "deny"), slots={"pending_payment": "INV-1042"}))
+    messages, events = await run(ActionDecline(), tracker(*said(*messages), user("no", "deny"),
+                                                          slots={"pending_payment": "INV-1042"}))
     assert [m.get("response") for m in messages] == ["utter_payment_cancelled"]
     assert slots_set(events) == {"pending_payment": None}
     assert (await client.as_user(ALEX, channel="test").invoice("INV-1042")).status == "open"
@@ -297,7 +307,7 @@ async def test_sam_is_refused_and_the_invoice_stays_open(client):
     assert "Manage Billing" in reply and "Alex Rivera (alex@acme.example)" in reply and "haven't changed" in reply
     assert "pending_payment" not in slots_set(events)
     # Even a "yes" with a forged pending payment is refused by the backend.
-    messages, _ = await run(ActionConfirm(), tracker(user("yes", "affirm", email_=SAM),
+    messages, _ = await run(ActionConfirm(), tracker(*PAY_1041, user("yes", "affirm", email_=SAM),
                                                      slots={"pending_payment": "INV-1041"}))
     assert "Manage Billing" in texts(messages)
     assert (await alex.invoice("INV-1041")).status == "open"
@@ -412,19 +422,19 @@ async def test_billing_details_refused_for_sam(client):
 # -- billing down -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action, message, slots", [
-    (ActionGetInvoice(), user("send me last invoice", "get_invoice", {"period": "latest"}), {}),
-    (ActionPayInvoice(), user("pay my open invoice", "pay_invoice"), {}),
-    (ActionConfirm(), user("yes", "affirm"), {"pending_payment": "INV-1041"}),
-    (ActionCheckBalance(), user("balance?", "check_balance"), {}),
+@pytest.mark.parametrize("action, said_before, message, slots", [
+    (ActionGetInvoice(), [], user("send me last invoice", "get_invoice", {"period": "latest"}), {}),
+    (ActionPayInvoice(), [], user("pay my open invoice", "pay_invoice"), {}),
+    (ActionConfirm(), PAY_1041, user("yes", "affirm"), {"pending_payment": "INV-1041"}),
+    (ActionCheckBalance(), [], user("balance?", "check_balance"), {}),
 ])
-async def test_backend_down_is_said_within_5_seconds(action, message, slots, monkeypatch):
+async def test_backend_down_is_said_within_5_seconds(action, said_before, message, slots, monkeypatch):
     from tests.rasa_env.conftest import free_port
 
     monkeypatch.setenv("BILLING_URL", f"http://127.0.0.1:{free_port()}")  # nobody listens there
     monkeypatch.setattr(_base, "_clients", {})
     started = time.monotonic()
-    messages, events = await run(action, tracker(message, slots=slots))
+    messages, events = await run(action, tracker(*said_before, message, slots=slots))
     assert time.monotonic() - started < 5
     reply = texts(messages)
     assert "can't be reached" in reply and "nothing was changed" in reply and "1-800-667-6389" in reply

@@ -24,3 +24,20 @@ def test_a_sure_one_and_read_only_intents_are_kept():
     assert GUARD.process([parsed("pay_invoice", 0.93)])[0].get("intent")["name"] == "pay_invoice"
     assert GUARD.process([parsed("check_balance", 0.40)])[0].get("intent")["name"] == "check_balance"
     assert guarded(None, {"pay_invoice"}, 0.7) is None
+
+
+def test_a_message_with_no_letter_or_digit_is_never_a_yes_a_no_or_a_change():
+    """ "-" or an invisible character classified as affirm (the review saw 0.69) would confirm a
+    pending order: without a letter or digit in it, no confidence makes it a yes, a no or a change."""
+    for text in ("-", "...", "?!", "\u200b", "\u2060\u2060", "\u00ad", "\u202e", "👍", " ", "", "—", "¯\\_(ツ)_/¯"[:2]):
+        for intent in ("affirm", "deny", "pay_invoice"):
+            top = {"name": intent, "confidence": 0.99}
+            [message] = GUARD.process([Message(data={"text": text, "intent": top, "intent_ranking": [top]})])
+            assert message.get("intent")["name"] == "nlu_fallback", (text, intent)
+    for text, intent in (("yes", "affirm"), ("no", "deny"), ("ok 👍", "affirm"), ("да", "affirm"), ("1", "affirm")):
+        top = {"name": intent, "confidence": 0.99}
+        [message] = GUARD.process([Message(data={"text": text, "intent": top, "intent_ranking": [top]})])
+        assert message.get("intent")["name"] == intent, text
+    # read-only intents are not the guard's business, words or not
+    top = {"name": "greet", "confidence": 0.9}
+    assert GUARD.process([Message(data={"text": "👋", "intent": top, "intent_ranking": [top]})])[0].get("intent")["name"] == "greet"

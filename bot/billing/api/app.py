@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
+from bot.settings_check import in_production
+
 from ..adapters.db import Database
 from ..config import get_settings
 from ..domain.errors import BillingError
@@ -21,8 +23,13 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def create_app(db: Database | None = None) -> FastAPI:
+def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastAPI:
+    """The API; ``docs``: serve /docs and /openapi.json (default: in development only, so production
+    does not hand its whole surface to whoever reaches it)."""
+    docs = not in_production() if docs is None else docs
     app = FastAPI(
+        docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="Account assistant billing API",
         version="1.0.0",
         description="System of record for the account assistant: catalog, contracts, quotes, orders, "

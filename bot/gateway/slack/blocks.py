@@ -105,11 +105,17 @@ def section(text: str) -> list[Block]:
 
 # -- Rasa message -> blocks -------------------------------------------------------------------------
 
+def intent_of(payload: str) -> str:
+    """``/affirm{"confirms":"quote:Q-5003"}`` -> ``/affirm``."""
+    return payload.strip().partition("{")[0]
+
+
 def is_money_confirmation(buttons: list[dict[str, Any]]) -> bool:
     """The assistant's Yes/No to a pending quote or payment (bot/actions/confirm.py): every one it
-    asks is about money (an order or a charge)."""
-    payloads = {str(b.get("payload", "")).strip() for b in buttons}
-    return YES in payloads and NO in payloads
+    asks is about money (an order or a charge), and its buttons carry what they confirm."""
+    payloads = [str(b.get("payload", "")) for b in buttons]
+    intents = {intent_of(p) for p in payloads if '"confirms"' in p}
+    return YES in intents and NO in intents
 
 
 def confirm_question(text: str) -> str:
@@ -132,7 +138,7 @@ def button_elements(buttons: list[dict[str, Any]], text: str) -> list[Block]:
         payload = str(button.get("payload") or button.get("title") or "")[:VALUE_MAX]
         element: Block = {"type": "button", "action_id": BUTTON_ACTION.format(index),
                           "text": plain(str(button.get("title") or payload), TITLE_MAX), "value": payload}
-        if money and payload == YES:
+        if money and intent_of(payload) == YES:
             element["style"] = "primary"
             element["confirm"] = {
                 "title": plain("Please confirm", 100),
@@ -141,7 +147,7 @@ def button_elements(buttons: list[dict[str, Any]], text: str) -> list[Block]:
                 "deny": plain("Not yet", 30),
                 "style": "primary",
             }
-        elif money and payload == NO:
+        elif money and intent_of(payload) == NO:
             element["style"] = "danger"
         elements.append(element)
     return elements

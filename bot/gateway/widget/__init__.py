@@ -8,7 +8,8 @@ Routes:
     GET  /widget/static/...    its stylesheet (for browsers without constructable stylesheets), demo CSS
     WS   /widget/ws            the conversation (ws.py has the protocol)
     POST /widget/internal/push a person's message into a conversation (Bearer GATEWAY_TOKEN; internal)
-    GET  /, /account           the demo pricing page, as a visitor and signed in (demo.py)
+    GET  /, /account           the demo pricing page, as a visitor and signed in (demo.py; /account
+                               only in development: it signs anyone in)
 
 Modules: identity.py (signed visitor ids, JWT), history.py (messages kept server-side), hub.py
 (one ordered worker per conversation, delivery to every tab, on every gateway replica through
@@ -33,6 +34,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
+
+from bot.settings_check import in_production
 
 from ..fanout import fanout_from
 from .demo import DemoPages
@@ -84,7 +87,9 @@ class _Script:
 def mount(app: FastAPI, gw: Gateway) -> None:
     settings = gw.settings
     history = History(gw.state.engine, keep_days=settings.widget_history_days, limit=settings.widget_history_limit)
-    fanout = fanout_from(settings.gateway_redis_url, settings.gateway_redis_prefix, settings.gateway_redis_timeout_s)
+    fanout = fanout_from(settings.gateway_redis_url, settings.gateway_redis_prefix, settings.gateway_redis_timeout_s,
+                         key=settings.gateway_fanout_key, username=settings.gateway_redis_username,
+                         password=settings.gateway_redis_password)
     hub = Hub(gw.rasa, history, fanout)
     jwts = Jwts(settings)
     endpoint = WidgetSocket(settings, hub, gw.state, VisitorIds(settings.widget_signing_key), jwts)
@@ -142,6 +147,8 @@ def mount(app: FastAPI, gw: Gateway) -> None:
         async def pricing(request: Request) -> Response:
             return await pages.page(request, signed_in=False)
 
-        @app.get("/account", include_in_schema=False)
-        async def account(request: Request) -> Response:
-            return await pages.page(request, signed_in=True)
+        if not in_production():
+            # It signs whoever opens it in as the demo admin: development only, whatever the settings.
+            @app.get("/account", include_in_schema=False)
+            async def account(request: Request) -> Response:
+                return await pages.page(request, signed_in=True)

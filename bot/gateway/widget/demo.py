@@ -5,7 +5,8 @@ list prices read from the billing API, and the widget embedded with one script t
 mints a short-lived JWT for the seeded Enterprise admin (WIDGET_DEMO_USER) the way a vendor's site
 would, and hands it to the widget. Both are served with a strict Content-Security-Policy (no inline
 script or style, a nonce on the widget's tag) to show that the widget needs nothing more.
-Turn the pages off in production with WIDGET_DEMO_PAGE=false: ``/account`` signs anyone in.
+``/account`` signs anyone in, so it exists only in development (APP_ENV=development, bot/settings_check.py);
+WIDGET_DEMO_PAGE=false turns the pricing page off too.
 """
 from __future__ import annotations
 

@@ -5,16 +5,19 @@ A turn outlives the connection that sent it: if a visitor's socket drops while R
 the reply is stored anyway and the reconnected socket (or another tab) receives it. Every message
 goes through the history table first, then to every socket of that sender here and, through the
 fan-out (``bot/gateway/fanout.py``: Redis pub/sub when configured), to its sockets on the other
-gateway replicas. A poller picks up messages written by other processes in case an event was missed
-(Redis down, or no Redis: every POLL_EVERY_S; with Redis, every POLL_WITH_FANOUT_S as a safety net).
+gateway replicas: the fan-out says only "new rows up to id N for this sender" (or typing on/off),
+and the other replica reads the rows from the table, so no message text travels through Redis and
+no event, even a validly signed one, can show a visitor something that is not stored for them.
+A poller picks up messages written by other processes in case an event was missed (Redis down, or
+no Redis: every POLL_EVERY_S; with Redis, every POLL_WITH_FANOUT_S as a safety net).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from ..fanout import Fanout
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 POLL_EVERY_S = 2.0
 POLL_WITH_FANOUT_S = 30.0
 MAX_BUTTONS = 12
+REMOTE_QUEUE = 256  # events from other replicas waiting for one conversation (rows are read from the table)
 
 
 class Socket(Protocol):
@@ -53,6 +57,9 @@ class Conversation:
     worker: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # dedupe + store + enqueue, in order
     typing: bool = False
+    # Events from other replicas (``Hub.remote``), handled in order by one task at a time.
+    remote: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REMOTE_QUEUE))
+    remote_worker: asyncio.Task[None] | None = None
 
 
 def _text(value: Any, limit: int) -> str | None:
@@ -91,6 +98,7 @@ class Hub:
         self.poll_every = poll_every or (POLL_WITH_FANOUT_S if self.fanout.shared else POLL_EVERY_S)
         self.conversations: dict[str, Conversation] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._remote_workers: set[asyncio.Task[None]] = set()
         self._closing = False
         # Called after each stored reply with (sender, rows): e.g. metrics or a handoff bridge.
         self.listeners: list[Callable[[str, list[Row]], Awaitable[None]]] = []
@@ -132,8 +140,7 @@ class Hub:
         socket skips what it already has)."""
         await self._deliver(sender, rows)
         if self.fanout.shared and rows:
-            await self.fanout.publish({"sender": sender, "rows": [
-                [r.id, r.author, r.body, r.at.isoformat()] for r in rows]})
+            await self.fanout.publish({"sender": sender, "upto": max(r.id for r in rows)})
 
     async def _deliver(self, sender: str, rows: list[Row]) -> None:
         conv = self.conversations.get(sender)
@@ -146,10 +153,10 @@ class Hub:
                     break
 
     async def broadcast(self, sender: str, message: dict[str, Any]) -> None:
-        """A message that is not stored (typing) to every socket of the sender, on every replica."""
+        """A message that is not stored to every socket of the sender here; typing on every replica."""
         await self._send(sender, message)
-        if self.fanout.shared:
-            await self.fanout.publish({"sender": sender, "message": message})
+        if self.fanout.shared and message.get("type") == "typing":
+            await self.fanout.publish({"sender": sender, "typing": bool(message.get("on"))})
 
     async def _send(self, sender: str, message: dict[str, Any]) -> None:
         conv = self.conversations.get(sender)
@@ -160,17 +167,43 @@ class Hub:
                 log.debug("widget: send failed", exc_info=True)
 
     async def remote(self, event: dict[str, Any]) -> None:
-        """An event another replica published (``publish``/``broadcast`` there): to our sockets."""
+        """An event another replica published (``publish``/``broadcast`` there), already checked by
+        the fan-out: new rows are read from the history table for our sockets, typing is passed on.
+        Anything else is ignored."""
         sender = event.get("sender")
         conv = self.conversations.get(sender) if isinstance(sender, str) else None
         if conv is None or not conv.sockets:
             return
-        if isinstance(event.get("rows"), list):
-            rows = [Row(int(i), sender, str(author), body, datetime.fromisoformat(at))
-                    for i, author, body, at in event["rows"]]
-            await self._deliver(sender, rows)
-        elif isinstance(event.get("message"), dict) and event["message"].get("type") == "typing":
-            await self._send(sender, {"type": "typing", "on": bool(event["message"].get("on"))})
+        upto, typing = event.get("upto"), event.get("typing")
+        if (type(upto) is int and upto > 0) or type(typing) is bool:
+            conv.remote.append({"upto": upto} if type(upto) is int else {"typing": typing})
+            if conv.remote_worker is None or conv.remote_worker.done():
+                conv.remote_worker = asyncio.create_task(self._remote_work(conv), name=f"widget-remote-{sender}")
+                self._remote_workers.add(conv.remote_worker)
+                conv.remote_worker.add_done_callback(self._remote_workers.discard)
+
+    async def _remote_work(self, conv: Conversation) -> None:
+        """The conversation's events from other replicas, in the order they came, in a task of its
+        own (the fan-out listener goes on with the next event meanwhile). New rows are read once for
+        a run of such events, from the oldest any socket here lacks; each socket skips what it has."""
+        while conv.remote and conv.sockets:
+            event = conv.remote.popleft()
+            if "typing" in event:
+                await self._send(conv.sender, {"type": "typing", "on": event["typing"]})
+                continue
+            upto = event["upto"]
+            while conv.remote and "upto" in conv.remote[0]:
+                upto = max(upto, conv.remote.popleft()["upto"])
+            sockets = list(conv.sockets)
+            if all(s.last_seq >= upto for s in sockets):
+                continue  # delivered here already (the poller, or a catch-up)
+            try:
+                rows = await self.history.after(conv.sender, min(s.last_seq for s in sockets))
+            except Exception:  # noqa: BLE001 - the poller tries again
+                log.warning("widget: reading %s's new messages failed", conv.sender, exc_info=True)
+                continue
+            await self._deliver(conv.sender, rows)
+        conv.remote.clear()
 
     async def catch_up_all(self) -> None:
         """Every socket here gets what is stored after its last message (after a fan-out outage)."""
@@ -292,3 +325,5 @@ class Hub:
         await self.wait_idle(timeout=10.0)
         if self._poller is not None:
             self._poller.cancel()
+        for task in list(self._remote_workers):
+            task.cancel()

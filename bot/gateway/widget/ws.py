@@ -179,6 +179,8 @@ class WidgetSocket:
 
     async def __call__(self, websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
+        # The client's address: the TCP peer, or X-Forwarded-For when the peer is the load balancer
+        # the gateway trusts (FORWARDED_ALLOW_IPS, bot/gateway/__main__.py), which sets it on every request.
         ip = websocket.client.host if websocket.client else "unknown"
         await websocket.accept()
         conn = Connection(websocket)
