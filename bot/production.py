@@ -44,13 +44,14 @@ from sqlalchemy.engine import make_url
 from bot import haproxy
 from bot.billing.adapters.db import normalise_url
 from bot.redis_account import RedisAccount
-from bot.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, free_port
+from bot.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, env_for, free_port
 
 PROD_ENDPOINTS = ROOT / "bot" / "endpoints.prod.yml"
 # The secrets of a production stack: never the development ones, which production refuses
 # (bot/settings_check.py). make run-prod keeps its own in data/prod/secrets.json; tests get fresh ones.
-SECRET_NAMES = ("GATEWAY_TOKEN", "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "BILLING_SERVICE_TOKEN",
-                "BILLING_SIGNING_KEY", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET", "GATEWAY_FANOUT_KEY")
+SECRET_NAMES = ("GATEWAY_TOKEN", "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "BILLING_ACTIONS_TOKEN",
+                "BILLING_GATEWAY_TOKEN", "BILLING_SIGNING_KEY", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET",
+                "GATEWAY_FANOUT_KEY")
 
 
 def new_secrets() -> dict[str, str]:
@@ -160,7 +161,6 @@ class ProdStack:
             # Production: its checks apply (bot/settings_check.py), no demo sign-in page, no seeding on
             # start (start() loads the demo data once, explicitly).
             "APP_ENV": "production", "SEED_ON_START": "false", **self.secrets,
-            "BILLING_SERVICE_TOKENS": self.secrets["BILLING_SERVICE_TOKEN"],
         })
         env.update(self.extra_env)
         return env
@@ -178,8 +178,8 @@ class ProdStack:
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(self.balancer_config())
         groups: dict[str, list[Service]] = {
-            "billing": [Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
-                                logs / "billing.log")],
+            "billing": [Service("billing", [str(APP_PY), "-m", "bot.billing"], env_for(env, "billing"),
+                                f"{self.billing_url}/healthz", logs / "billing.log")],
             "balancer": [Service("balancer", haproxy.command(config), env, f"{self.gateway_url}/healthz",
                                  logs / "balancer.log")],
             "actions": [], "rasa": [], "gateway": [],
@@ -188,17 +188,19 @@ class ProdStack:
             n = i + 1
             port = self.replica_ports["actions"][i]
             groups["actions"].append(Service(
-                f"actions-{n}", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(port)], env,
+                f"actions-{n}", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(port)],
+                env_for(env, "actions"),
                 f"{self.replica_url('actions', i)}/health", logs / f"actions-{n}.log"))
             port = self.replica_ports["rasa"][i]
             groups["rasa"].append(Service(
                 f"rasa-{n}", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model), "--endpoints",
                               str(PROD_ENDPOINTS), "--credentials", "bot/credentials.yml", *api,
                               "--interface", "127.0.0.1", "--port", str(port)],
-                env, f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
+                env_for(env, "rasa"), f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
             port = self.replica_ports["gateway"][i]
             # A gateway takes the client's address from X-Forwarded-For only when HAProxy is the peer.
-            gateway_env = {**env, "GATEWAY_PORT": str(port), "FORWARDED_ALLOW_IPS": haproxy.BALANCER_SOURCE}
+            gateway_env = {**env_for(env, "gateway"), "GATEWAY_PORT": str(port),
+                           "FORWARDED_ALLOW_IPS": haproxy.BALANCER_SOURCE}
             groups["gateway"].append(Service(
                 f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], gateway_env,
                 f"{self.replica_url('gateway', i)}/healthz", logs / f"gateway-{n}.log"))

@@ -28,6 +28,18 @@ MODEL = ROOT / "models" / "account-assistant.tar.gz"
 DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
 DEFAULT_RASA_API_TOKEN = "dev-rasa-api-token"
 DEFAULT_ACTION_SERVER_TOKEN = "dev-action-server-token"
+# Each service's own token at billing (bot/billing/api/callers.py): development values for make run.
+BILLING_TOKENS = {"actions": ("BILLING_ACTIONS_TOKEN", "dev-service-token"),
+                  "gateway": ("BILLING_GATEWAY_TOKEN", "dev-billing-gateway-token")}
+
+
+def env_for(env: dict[str, str], service: str) -> dict[str, str]:
+    """``env`` as ``service`` (billing, actions, rasa, gateway) gets it: billing knows every
+    caller's token, each caller only its own."""
+    if service == "billing":
+        return env
+    return {k: v for k, v in env.items()
+            if k not in {var for caller, (var, _) in BILLING_TOKENS.items() if caller != service}}
 
 
 def free_port() -> int:
@@ -136,6 +148,7 @@ class Stack:
             "BILLING_HOST": "127.0.0.1", "BILLING_PORT": str(self.billing_port),
             "BILLING_PUBLIC_URL": os.environ.get("BILLING_PUBLIC_URL", self.billing_url),
             "BILLING_URL": self.billing_url,
+            **{var: os.environ.get(var) or default for var, default in BILLING_TOKENS.values()},
             "OUTBOX_DIR": str(self.data_dir / "outbox"),
             "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
             "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", DEFAULT_ACTION_SERVER_TOKEN),
@@ -161,19 +174,20 @@ class Stack:
             raise FileNotFoundError(f"no trained model at {self.model}: run `make train`")
         env, logs = self.env(), self.data_dir / "logs"
         self.services = [
-            Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"{self.billing_url}/healthz",
-                    logs / "billing.log"),
+            Service("billing", [str(APP_PY), "-m", "bot.billing"], env_for(env, "billing"),
+                    f"{self.billing_url}/healthz", logs / "billing.log"),
             # bot.actions: rasa_sdk's server on loopback, answering only Rasa (ACTION_SERVER_TOKEN).
             Service("actions", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port",
-                                str(self.actions_port)], env, f"{self.actions_url}/health", logs / "actions.log"),
+                                str(self.actions_port)], env_for(env, "actions"), f"{self.actions_url}/health",
+                    logs / "actions.log"),
             # bot.rasa_run: `rasa` with fixes to its per-turn hot path (see there); its HTTP API
             # (--enable-api) takes RASA_API_TOKEN from the environment, never from the command line.
             Service("rasa", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model),
                              "--endpoints", str(self.endpoints), "--credentials", "bot/credentials.yml",
                              "--enable-api", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
-                    env, f"{self.rasa_url}/", logs / "rasa.log"),
-            Service("gateway", [str(APP_PY), "-m", "bot.gateway"], env, f"{self.gateway_url}/healthz",
-                    logs / "gateway.log"),
+                    env_for(env, "rasa"), f"{self.rasa_url}/", logs / "rasa.log"),
+            Service("gateway", [str(APP_PY), "-m", "bot.gateway"], env_for(env, "gateway"),
+                    f"{self.gateway_url}/healthz", logs / "gateway.log"),
         ]
         for service in self.services:
             service.start()

@@ -19,6 +19,7 @@ MIN_SECRET_BYTES = 32
 # Anything that starts with "dev-" counts as one too.
 DEVELOPMENT_SECRETS = frozenset({
     "dev-gateway-token", "dev-rasa-api-token", "dev-action-server-token", "dev-service-token",
+    "dev-billing-gateway-token",
     "dev-signing-key-change-me", "dev-widget-signing-key-change-me", "dev-widget-jwt-secret-change-me-32b",
 })
 # What the example files in deploy/ hold, and what people write in their place.

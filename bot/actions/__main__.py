@@ -27,7 +27,7 @@ from bot.settings_check import refuse_unsafe
 log = logging.getLogger("bot.actions.server")
 
 # What the action server holds: Rasa's secret, and its tokens for billing and for the gateway.
-SECRETS = ("ACTION_SERVER_TOKEN", "BILLING_SERVICE_TOKEN", "GATEWAY_TOKEN")
+SECRETS = ("ACTION_SERVER_TOKEN", "BILLING_ACTIONS_TOKEN", "GATEWAY_TOKEN")
 OPEN = frozenset({("GET", "/health")})  # the load balancer's and the orchestrator's health checks
 
 

@@ -38,7 +38,10 @@ def billing() -> BillingClient:
 
 def acting(who: Identity) -> ActingClient:
     channel = who.channel if who.channel in ("slack", "widget", "shell", "api", "test") else "api"
-    return billing().as_user(who.email, channel=channel) if who.email else billing().as_visitor(channel=channel)
+    if not who.email:
+        return billing().as_visitor(channel=channel)
+    # A Slack identity without its team is refused by billing, as it should be: nothing to add here.
+    return billing().as_user(who.email, channel=channel, slack_team=who.slack_team if channel == "slack" else None)
 
 
 OFFER_PERSON = buttons(("Talk to a person", "/talk_to_human"))

@@ -4,8 +4,11 @@ The gateway puts the verified identity into the message metadata; Rasa stores it
 event. Nothing the user types can change it: a user typing `/add_licenses{"quantity": 500}`
 still acts as themselves.
 
-    metadata = {"identity": {"email": "alex@acme.example", "name": "Alex Rivera"},
+    metadata = {"identity": {"email": "alex@acme.example", "name": "Alex Rivera", "slack_team": "T0001"},
                 "channel": "slack", ...channel-specific keys (team, thread, page_url)...}
+
+A Slack identity names the Slack team the gateway verified it in (``slack_team``); billing acts
+for it only when that workspace is linked to the user's org, so it travels to every billing call.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class Identity:
     name: str | None
     channel: str
     metadata: dict[str, Any]
+    slack_team: str | None = None  # the Slack team a Slack identity was verified in
 
     @property
     def known(self) -> bool:
@@ -44,4 +48,5 @@ def identity(tracker: Tracker) -> Identity:
     email = email.strip().lower() if isinstance(email, str) and "@" in email else None
     channel = meta.get("channel") if meta.get("channel") in CHANNELS else "api"
     name = who.get("name") if isinstance(who, dict) and isinstance(who.get("name"), str) else None
-    return Identity(email, name, channel, meta)
+    team = who.get("slack_team") if isinstance(who, dict) else None
+    return Identity(email, name, channel, meta, team if isinstance(team, str) and team else None)

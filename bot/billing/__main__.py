@@ -10,6 +10,7 @@ from bot.settings_check import in_production, refuse_unsafe
 
 from .adapters.db import Database
 from .api.app import create_app
+from .api.callers import CallerConfigError, load_callers
 from .config import Settings, get_settings
 from .migrate import upgrade
 from .seed import is_seeded, seed
@@ -17,9 +18,10 @@ from .seed import is_seeded, seed
 
 def unsafe_settings(settings: Settings) -> None:
     """In production, stop on development or example secrets and on the demo seed."""
-    secrets = {"BILLING_SIGNING_KEY": settings.billing_signing_key}
-    secrets.update({f"BILLING_SERVICE_TOKENS[{i}]": token for i, token in enumerate(sorted(settings.service_tokens))}
-                   or {"BILLING_SERVICE_TOKENS": ""})
+    secrets = {"BILLING_SIGNING_KEY": settings.billing_signing_key,
+               # each caller's own token (bot/billing/api/callers.py)
+               "BILLING_ACTIONS_TOKEN": settings.billing_actions_token,
+               "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token}
     others = ["SEED_ON_START=true would load the demo customers (alex@acme.example...) into production"] \
         if settings.seed_on_start else []
     refuse_unsafe("billing", secrets, others)
@@ -29,6 +31,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     unsafe_settings(settings)
+    try:
+        load_callers(settings)  # shared or old-style caller tokens: refused before anything else
+    except CallerConfigError as error:
+        raise SystemExit(f"billing: {error}") from None
     upgrade(settings.database_url)
     db = Database.connect(settings.database_url)
     if settings.seed_on_start:

@@ -13,8 +13,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     database_url: str = f"sqlite:///{ROOT / 'data' / 'billing.sqlite3'}"
-    # Comma-separated tokens that callers (action server, gateway) present as Bearer tokens.
-    billing_service_tokens: str = "dev-service-token"
+    # Each calling service has its own Bearer token; what each may do is in bot/billing/api/callers.py
+    # (only the action server acts as any customer). The caller sets the same variable on its side.
+    # Empty: that caller is refused. Another caller (the console's read token): a scope entry there
+    # and a ``billing_<name>_token`` field here. Development values; production sets long random ones.
+    billing_actions_token: str = "dev-service-token"
+    billing_gateway_token: str = "dev-billing-gateway-token"
+    # Replaced by the per-caller tokens above; still set, it stops billing at start (callers.py).
+    billing_service_tokens: str = ""
     # Key for signed links (invoice PDFs, payment-method page). Set a long random value in production.
     billing_signing_key: str = "dev-signing-key-change-me"
     billing_public_url: str = "http://127.0.0.1:8001"
@@ -33,10 +39,6 @@ class Settings(BaseSettings):
     # Load the demo catalog and customers into an empty database at start: make run sets it
     # (SEED_ON_START=true); production refuses it (bot/settings_check.py).
     seed_on_start: bool = False
-
-    @property
-    def service_tokens(self) -> set[str]:
-        return {t.strip() for t in self.billing_service_tokens.split(",") if t.strip()}
 
 
 @lru_cache

@@ -78,12 +78,15 @@ class BillingClient:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> BillingClient:
-        """From BILLING_URL (default http://127.0.0.1:8001), BILLING_SERVICE_TOKEN (default
-        dev-service-token) and BILLING_TIMEOUT_S (default 5). ``options`` override."""
+        """The action server's client: from BILLING_URL (default http://127.0.0.1:8001),
+        BILLING_ACTIONS_TOKEN (its own token at billing, the one allowed to act as a customer;
+        development default dev-service-token) and BILLING_TIMEOUT_S (default 5). ``options``
+        override. Other callers pass their own token to the constructor (the gateway:
+        BILLING_GATEWAY_TOKEN)."""
         env = os.environ if environ is None else environ
         if env.get("BILLING_TIMEOUT_S"):
             options.setdefault("timeout", float(env["BILLING_TIMEOUT_S"]))
-        return cls(env.get("BILLING_URL") or DEFAULT_URL, env.get("BILLING_SERVICE_TOKEN") or DEFAULT_TOKEN, **options)
+        return cls(env.get("BILLING_URL") or DEFAULT_URL, env.get("BILLING_ACTIONS_TOKEN") or DEFAULT_TOKEN, **options)
 
     async def __aenter__(self) -> BillingClient:
         return self
@@ -99,12 +102,14 @@ class BillingClient:
 
     # -- identity ---------------------------------------------------------------------------------
 
-    def as_user(self, email: str, *, channel: Channel) -> ActingClient:
-        """Calls on behalf of a verified user (the gateway verified them: Slack, a signed JWT)."""
+    def as_user(self, email: str, *, channel: Channel, slack_team: str | None = None) -> ActingClient:
+        """Calls on behalf of a verified user (the gateway verified them: Slack, a signed JWT). A
+        Slack identity names the Slack team it was verified in: billing acts for it only when that
+        workspace is linked to the user's org."""
         email = (email or "").strip()
         if "@" not in email:
             raise ValueError("as_user needs the acting user's email address")
-        return ActingClient(self._http, email, _channel(channel))
+        return ActingClient(self._http, email, _channel(channel), slack_team or None)
 
     def as_visitor(self, *, channel: Channel) -> ActingClient:
         """Calls for an anonymous visitor: prices, sales handoffs with lead details, callbacks.
@@ -133,15 +138,16 @@ class ActingClient:
     """The billing API as seen by one acting user (or visitor) on one channel. Cheap: make one
     per conversation turn with ``BillingClient.as_user``/``as_visitor``."""
 
-    __slots__ = ("_http", "email", "channel")
+    __slots__ = ("_http", "email", "channel", "slack_team")
 
-    def __init__(self, http: Http, email: str | None, channel: str) -> None:
+    def __init__(self, http: Http, email: str | None, channel: str, slack_team: str | None = None) -> None:
         self._http = http
         self.email = email
         self.channel = channel
+        self.slack_team = slack_team
 
     def __repr__(self) -> str:
-        return f"ActingClient(email={self.email!r}, channel={self.channel!r})"
+        return f"ActingClient(email={self.email!r}, channel={self.channel!r}, slack_team={self.slack_team!r})"
 
     async def _call(self, method: str, path: str, parse: Callable[[Any], T], *, safety: Safety = "read",
                     params: dict[str, Any] | None = None, body: Any = None, key: str | None = None,
@@ -149,6 +155,8 @@ class ActingClient:
         headers = {"X-Channel": self.channel}
         if self.email:
             headers["X-Acting-User"] = self.email
+        if self.slack_team:
+            headers["X-Slack-Team"] = self.slack_team
         if key is not None:
             headers["Idempotency-Key"] = key
         status, data = await self._http.call(method, path, safety=safety, params=params, body=body,
@@ -327,6 +335,14 @@ class ActingClient:
                 "window_end": window_end.isoformat(), "timezone": timezone, "note": note, "handoff": handoff,
                 "conversation_id": conversation_id}
         return await self._write("POST", "/v1/callbacks", Callback.from_json, body)
+
+
+    # -- Slack workspaces -------------------------------------------------------------------------
+
+    async def link_slack_workspace(self, team_id: str) -> str:
+        """Link Slack team ``team_id`` (the one this Slack identity was verified in) to the acting
+        user's org; the user must be a system administrator. Returns the org's name."""
+        return await self._write("POST", "/v1/slack/workspaces", lambda d: str(d["org"]), {"team_id": team_id})
 
 
 def _replayed(obj: T) -> T:

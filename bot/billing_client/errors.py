@@ -47,7 +47,7 @@ class BillingError(Exception):
 
 
 class Unauthorized(BillingError):
-    """The billing API refused the service token (check BILLING_SERVICE_TOKEN)."""
+    """The billing API refused the caller's token (check BILLING_ACTIONS_TOKEN / BILLING_GATEWAY_TOKEN)."""
 
     default_code = "unauthenticated"
 

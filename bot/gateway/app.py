@@ -41,7 +41,7 @@ class Gateway:
             settings=settings,
             rasa=Rasa(settings.rasa_webhook_url, settings.gateway_token, timeout=settings.rasa_timeout_s),
             state=GatewayState(settings.gateway_database_url),
-            billing=BillingClient(settings.billing_url, settings.billing_service_token),
+            billing=BillingClient(settings.billing_url, settings.billing_gateway_token),
         )
 
     async def aclose(self) -> None:

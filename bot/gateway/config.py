@@ -44,9 +44,12 @@ class GatewaySettings(BaseSettings):
     rasa_api_token: str = "dev-rasa-api-token"
     rasa_api_timeout_s: float = 3.0
 
-    # The billing backend, for what the gateway reads itself (App Home, the demo pricing page).
+    # The billing backend, for what the gateway reads itself (App Home, its Slack identity check,
+    # handoff notices, linking a workspace on OAuth install; the demo pricing page's public catalog).
+    # The gateway's own token: billing lets it read those only, never act as a customer
+    # (bot/billing/api/callers.py). The same BILLING_GATEWAY_TOKEN is set on billing's side.
     billing_url: str = "http://127.0.0.1:8001"
-    billing_service_token: str = "dev-service-token"
+    billing_gateway_token: str = "dev-billing-gateway-token"
 
     # -- the website widget (bot/gateway/widget) ------------------------------------------------
     # Pages allowed to open the widget's WebSocket: comma-separated origins (scheme://host[:port]).

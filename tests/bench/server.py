@@ -32,7 +32,7 @@ class BillingServer:
             "BILLING_HOST": "127.0.0.1",
             "BILLING_PORT": str(self.port),
             "BILLING_PUBLIC_URL": self.url,
-            "BILLING_SERVICE_TOKENS": SERVICE_TOKEN,
+            "BILLING_ACTIONS_TOKEN": SERVICE_TOKEN,
             "SMTP_URL": "",
             "OUTBOX_DIR": str(self.outbox),
         }

@@ -14,7 +14,8 @@ from bot.billing.config import get_settings
 from tests.billing.helpers import count
 from tests.conftest import SERVICE_TOKEN
 
-ALEX = {"Authorization": f"Bearer {SERVICE_TOKEN}", "X-Acting-User": "alex@acme.example", "X-Channel": "slack"}
+ALEX = {"Authorization": f"Bearer {SERVICE_TOKEN}", "X-Acting-User": "alex@acme.example", "X-Channel": "slack",
+        "X-Slack-Team": "T0001"}
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from bot.billing.services import handoffs, orders, payments, profile, quotes, su
 from bot.billing.services.access import Actor
 from tests.conftest import ALEX
 
-SLACK_ALEX = Actor("alex@acme.example", channel="slack")
+SLACK_ALEX = Actor("alex@acme.example", channel="slack", slack_team="T0001")  # Acme's linked workspace
 
 
 def entries(db):

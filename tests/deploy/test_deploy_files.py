@@ -64,9 +64,10 @@ READS = {
 NEEDS = {
     "gateway": {"GATEWAY_HOST", "GATEWAY_PORT", "GATEWAY_PUBLIC_URL", "GATEWAY_DATABASE_URL", "GATEWAY_REDIS_URL",
                 "GATEWAY_REDIS_PASSWORD", "GATEWAY_FANOUT_KEY", "RASA_WEBHOOK_URL", "GATEWAY_TOKEN", "BILLING_URL",
-                "BILLING_SERVICE_TOKEN", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET"},
-    "billing": {"DATABASE_URL", "BILLING_HOST", "BILLING_PORT", "BILLING_SERVICE_TOKENS", "BILLING_SIGNING_KEY"},
-    "actions": {"BILLING_URL", "BILLING_SERVICE_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN", "ACTION_SERVER_TOKEN"},
+                "BILLING_GATEWAY_TOKEN", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET"},
+    "billing": {"DATABASE_URL", "BILLING_HOST", "BILLING_PORT", "BILLING_ACTIONS_TOKEN", "BILLING_GATEWAY_TOKEN",
+                "BILLING_SIGNING_KEY"},
+    "actions": {"BILLING_URL", "BILLING_ACTIONS_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN", "ACTION_SERVER_TOKEN"},
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
 }
 
@@ -243,11 +244,17 @@ def test_compose_shared_secrets_are_the_same_everywhere():
     for key in ("GATEWAY_TOKEN", "RASA_API_TOKEN"):
         values = {_variable(s["environment"][key]) for s in ours.values() if key in (s.get("environment") or {})}
         assert len(values) == 1, (key, values)
-    billing = COMPOSE["services"]["billing"]["environment"]["BILLING_SERVICE_TOKENS"]
-    for service in ours.values():
-        token = (service.get("environment") or {}).get("BILLING_SERVICE_TOKEN")
-        if token:
-            assert _variable(token) == _variable(billing), "billing does not accept the clients' token"
+    billing = COMPOSE["services"]["billing"]["environment"]
+    for name, service in ours.items():
+        env, kind = service.get("environment") or {}, role(service["command"])
+        for key in ("BILLING_ACTIONS_TOKEN", "BILLING_GATEWAY_TOKEN"):
+            if key in env and kind != "billing":
+                assert _variable(env[key]) == _variable(billing[key]), f"billing does not accept {name}'s {key}"
+        # Each caller holds its own billing token only: the gateway's can't act as a customer.
+        if kind == "gateway":
+            assert "BILLING_ACTIONS_TOKEN" not in env, name
+        if kind == "actions":
+            assert "BILLING_GATEWAY_TOKEN" not in env, name
 
 
 def _variable(value: str) -> str:

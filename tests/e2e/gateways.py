@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.gateway.slack.testing import SlackMock
-from bot.runner import APP_PY, Service, Stack, free_port
+from bot.runner import APP_PY, Service, Stack, env_for, free_port
 
 SECRET = "e2e-signing-secret"
 
@@ -14,7 +14,7 @@ def start_gateway(stack: Stack, data: Path, api: SlackMock | None = None, **sett
     """Start ``python -m bot.gateway`` on a free port (its URL: ``service.health_url`` minus /healthz);
     Slack is on (HTTP events, signing secret ``SECRET``) when ``api`` is given."""
     port = free_port()
-    env = {k: v for k, v in stack.env().items() if not k.startswith(("SLACK_", "WIDGET_"))}
+    env = {k: v for k, v in env_for(stack.env(), "gateway").items() if not k.startswith(("SLACK_", "WIDGET_"))}
     env.update({"GATEWAY_PORT": str(port), "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
                 "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}"})
     if api is not None:

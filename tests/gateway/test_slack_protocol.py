@@ -173,10 +173,11 @@ def test_forged_stale_and_replayed_requests_are_refused(gateway, slack_api):
     slack_api.quiet(0.5)
     # Only the genuine first request reached the assistant; the refused ones never did.
     assert [c["message"] for c in rasa.calls] == ["add 5 licenses"]
-    # As whom: one conversation per user per workspace, with the identity Slack verified.
+    # As whom: one conversation per user per workspace, with the identity Slack verified and the
+    # user's own team, which billing checks is linked to their org.
     call = rasa.calls[0]
     assert call["sender"] == "slack:T0001:UALEX"
-    assert call["metadata"]["identity"] == {"email": "alex@acme.example", "name": "Alex Rivera"}
+    assert call["metadata"]["identity"] == {"email": "alex@acme.example", "name": "Alex Rivera", "slack_team": "T0001"}
     assert {k: call["metadata"][k] for k in ("channel", "team", "slack_channel", "slack_user", "is_dm")} == {
         "channel": "slack", "team": "T0001", "slack_channel": "DUALEX", "slack_user": "UALEX", "is_dm": True}
 

@@ -51,16 +51,23 @@ def test_every_development_and_example_secret_is_refused():
     assert in_production({}) and in_production({"APP_ENV": "prod"}) and not in_production({"APP_ENV": "development"})
 
 
+CALLERS_OK = {"BILLING_ACTIONS_TOKEN": STRONG[1:] + "a", "BILLING_GATEWAY_TOKEN": STRONG[2:] + "bc"}
+
+
 def test_billing_refuses_its_defaults_examples_short_keys_and_the_demo_seed(tmp_path):
     db = f"sqlite:///{tmp_path / 'b.sqlite3'}"
     port = str(free_port())
     cases = {
-        "defaults": ({}, ["BILLING_SIGNING_KEY", "BILLING_SERVICE_TOKENS"]),
-        "examples": ({"BILLING_SIGNING_KEY": "change-me", "BILLING_SERVICE_TOKENS": "change-me"},
-                     ["BILLING_SIGNING_KEY", "BILLING_SERVICE_TOKENS"]),
-        "short": ({"BILLING_SIGNING_KEY": "tooshort", "BILLING_SERVICE_TOKENS": STRONG}, ["BILLING_SIGNING_KEY"]),
-        "seed": ({"BILLING_SIGNING_KEY": STRONG, "BILLING_SERVICE_TOKENS": STRONG, "SEED_ON_START": "true"},
-                 ["SEED_ON_START"]),
+        "defaults": ({}, ["BILLING_SIGNING_KEY", "BILLING_ACTIONS_TOKEN", "BILLING_GATEWAY_TOKEN"]),
+        "examples": ({"BILLING_SIGNING_KEY": "change-me", "BILLING_ACTIONS_TOKEN": "change-me",
+                      "BILLING_GATEWAY_TOKEN": "change-me"},
+                     ["BILLING_SIGNING_KEY", "BILLING_ACTIONS_TOKEN", "BILLING_GATEWAY_TOKEN"]),
+        "short": ({"BILLING_SIGNING_KEY": "tooshort", **CALLERS_OK}, ["BILLING_SIGNING_KEY"]),
+        "seed": ({"BILLING_SIGNING_KEY": STRONG, **CALLERS_OK, "SEED_ON_START": "true"}, ["SEED_ON_START"]),
+        "shared-token": ({"BILLING_SIGNING_KEY": STRONG, "BILLING_ACTIONS_TOKEN": STRONG[1:] + "a",
+                          "BILLING_GATEWAY_TOKEN": STRONG[1:] + "a"}, ["BILLING_GATEWAY_TOKEN"]),
+        "old-setting": ({"BILLING_SIGNING_KEY": STRONG, **CALLERS_OK, "BILLING_SERVICE_TOKENS": STRONG},
+                        ["BILLING_SERVICE_TOKENS"]),
     }
     for name, (settings, named) in cases.items():
         done = start([str(APP_PY), "-m", "bot.billing"],
@@ -94,7 +101,8 @@ def test_billing_in_production_serves_no_api_docs_and_no_demo_customers(tmp_path
 def test_billing_starts_with_real_secrets_and_then_hides_its_docs(tmp_path):
     port = free_port()
     env = production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite3'}", BILLING_PORT=str(port),
-                         BILLING_SIGNING_KEY=STRONG, BILLING_SERVICE_TOKENS=STRONG[::-1])
+                         BILLING_SIGNING_KEY=STRONG, BILLING_ACTIONS_TOKEN=STRONG[::-1],
+                         BILLING_GATEWAY_TOKEN=STRONG[1:] + "a")
     billing = Service("billing", [str(APP_PY), "-m", "bot.billing"], env, f"http://127.0.0.1:{port}/healthz",
                       tmp_path / "billing.log")
     billing.start()
@@ -109,7 +117,7 @@ def test_billing_starts_with_real_secrets_and_then_hides_its_docs(tmp_path):
         billing.stop()
 
 
-GATEWAY_OK = {"GATEWAY_TOKEN": STRONG, "RASA_API_TOKEN": STRONG[1:] + "a", "BILLING_SERVICE_TOKEN": STRONG[2:] + "bc",
+GATEWAY_OK = {"GATEWAY_TOKEN": STRONG, "RASA_API_TOKEN": STRONG[1:] + "a", "BILLING_GATEWAY_TOKEN": STRONG[2:] + "bc",
               "WIDGET_SIGNING_KEY": STRONG[3:] + "def", "WIDGET_JWT_SECRET": STRONG[4:] + "abcd"}
 
 
@@ -131,7 +139,7 @@ def test_the_gateway_refuses_unsafe_settings(tmp_path, settings, named):
 def test_the_action_server_and_rasa_refuse_development_secrets():
     done = start([str(RASA_PY), "-m", "bot.actions", "--port", str(free_port())],
                  production_env(ACTION_SERVER_TOKEN="dev-action-server-token"))
-    assert done.returncode != 0 and "ACTION_SERVER_TOKEN" in done.stderr and "BILLING_SERVICE_TOKEN" in done.stderr
+    assert done.returncode != 0 and "ACTION_SERVER_TOKEN" in done.stderr and "BILLING_ACTIONS_TOKEN" in done.stderr
     done = start([str(RASA_PY), "-m", "bot.rasa_run", "run", "--enable-api", "--port", str(free_port())],
                  production_env(GATEWAY_TOKEN=STRONG, ACTION_SERVER_TOKEN="change-me", RASA_API_TOKEN=STRONG[::-1],
                                 REDIS_HOST="127.0.0.1", REDIS_PASSWORD=""))

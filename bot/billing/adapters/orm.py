@@ -84,6 +84,8 @@ class Org(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="org", order_by="User.id")
+    slack_workspaces: Mapped[list[SlackWorkspace]] = relationship(back_populates="org",
+                                                                  order_by="SlackWorkspace.id")
     contracts: Mapped[list[Contract]] = relationship(back_populates="org", order_by="Contract.id")
     billing_profile: Mapped[BillingProfile | None] = relationship(back_populates="org")
 
@@ -100,6 +102,22 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     org: Mapped[Org] = relationship(back_populates="users")
+
+
+class SlackWorkspace(Base):
+    """A Slack workspace (team id) linked to an org: a Slack identity acts for its org only from
+    a workspace linked to that org. Linked by the OAuth install of a system administrator, or by
+    ``python -m bot.billing.slack_link``."""
+
+    __tablename__ = "slack_workspaces"
+    __table_args__ = (UniqueConstraint("org_id", "team_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    linked_by: Mapped[str] = mapped_column(String(254))  # the admin's email, or "cli", "seed"
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    org: Mapped[Org] = relationship(back_populates="slack_workspaces")
 
 
 class Product(Base):
@@ -362,6 +380,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(254))  # user email, or "service:<caller>"
+    caller: Mapped[str | None] = mapped_column(String(32))  # the service that acted: actions, gateway, cli...
     org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"), index=True)
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(32))

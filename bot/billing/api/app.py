@@ -13,7 +13,8 @@ from bot.settings_check import in_production
 from ..adapters.db import Database
 from ..config import get_settings
 from ..domain.errors import BillingError
-from .routes import account, card_page, catalog, invoices, orders, people
+from .callers import load_callers
+from .routes import account, card_page, catalog, invoices, orders, people, slack
 
 log = logging.getLogger("billing.api")
 
@@ -32,10 +33,12 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
         title="Account assistant billing API",
         version="1.0.0",
         description="System of record for the account assistant: catalog, contracts, quotes, orders, "
-                    "invoices, payments, support cases and handoffs. Callers send a service token "
-                    "(`Authorization: Bearer ...`), the acting user's email in `X-Acting-User` and the "
-                    "channel in `X-Channel`.",
+                    "invoices, payments, support cases and handoffs. Each calling service sends its own "
+                    "token (`Authorization: Bearer ...`), which decides what it may do; the acting user's "
+                    "email in `X-Acting-User`, the channel in `X-Channel`, and for a Slack identity the "
+                    "Slack team it was verified in (`X-Slack-Team`).",
     )
+    app.state.callers = load_callers(get_settings())  # refuses to start on missing or shared tokens
     app.state.db = db or Database.connect(get_settings().database_url)
 
     @app.exception_handler(BillingError)
@@ -71,6 +74,6 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
     def healthz() -> dict:
         return {"ok": True}
 
-    for module in (catalog, account, orders, invoices, people, card_page):
+    for module in (catalog, account, orders, invoices, people, slack, card_page):
         app.include_router(module.router)
     return app

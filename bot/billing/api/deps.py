@@ -1,7 +1,6 @@
-"""Request dependencies: the database, the calling service, the acting user."""
+"""Request dependencies: the database, the calling service and its scope, the acting user."""
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -10,35 +9,41 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..adapters.db import Database
-from ..config import get_settings
-from ..domain.errors import Invalid, Unauthenticated
+from ..domain.errors import Invalid
 from ..services.access import CHANNELS, Actor
+from .callers import CUSTOMER, HANDOFFS_READ, SLACK_ACCOUNT_READ, SLACK_LINK, SLACK_ONLY, Caller, identify
 
 
 def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def service_caller(authorization: Annotated[str | None, Header()] = None) -> str:
-    """Callers (the action server, the gateway) present a service token as a Bearer token."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        for known in get_settings().service_tokens:
-            if hmac.compare_digest(token.encode(), known.encode()):
-                return "service"
-    raise Unauthenticated("A valid service token is required.", code="bad_service_token")
+def service_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """Callers (the action server, the gateway) present their own token as a Bearer token."""
+    return identify(request.app.state.callers, authorization)
 
 
-def acting(
-    _caller: Annotated[str, Depends(service_caller)],
-    x_acting_user: Annotated[str | None, Header()] = None,
-    x_channel: Annotated[str, Header()] = "api",
-) -> Actor:
-    """The user the caller acts for (already verified by the caller: Slack, a signed JWT...)."""
-    if x_channel not in CHANNELS:
-        raise Invalid("Unknown channel.", fields={"X-Channel": "one of " + ", ".join(sorted(CHANNELS))})
-    email = (x_acting_user or "").strip().lower() or None
-    return Actor(email=email, channel=x_channel)
+def acting_for(scope: str) -> Callable[..., Actor]:
+    """A dependency: the user the caller acts for, if the caller's token holds ``scope``."""
+
+    def acting(
+        caller: Annotated[Caller, Depends(service_caller)],
+        x_acting_user: Annotated[str | None, Header()] = None,
+        x_channel: Annotated[str, Header()] = "api",
+        x_slack_team: Annotated[str | None, Header(max_length=64)] = None,
+    ) -> Actor:
+        """The user the caller acts for (already verified by the caller: Slack, a signed JWT...).
+        A Slack identity carries the Slack team it was verified in (X-Slack-Team)."""
+        if x_channel not in CHANNELS:
+            raise Invalid("Unknown channel.", fields={"X-Channel": "one of " + ", ".join(sorted(CHANNELS))})
+        if not caller.may(scope):
+            raise caller.refuse(scope)
+        if scope in SLACK_ONLY and not caller.may(CUSTOMER) and x_channel != "slack":
+            raise caller.refuse(scope, "it reads and links accounts only for a Slack identity")
+        email = (x_acting_user or "").strip().lower() or None
+        return Actor(email=email, channel=x_channel, caller=caller.name, slack_team=x_slack_team or None)
+
+    return acting
 
 
 T = TypeVar("T")
@@ -62,5 +67,9 @@ def keyed_write(db: Database, response: Response, work: Callable[[Session], tupl
 
 
 Db = Annotated[Database, Depends(get_db)]
-ActorDep = Annotated[Actor, Depends(acting)]
+# Every route acts for a customer only with the action server's token, except those below.
+ActorDep = Annotated[Actor, Depends(acting_for(CUSTOMER))]
+SlackAccountReader = Annotated[Actor, Depends(acting_for(SLACK_ACCOUNT_READ))]
+HandoffReader = Annotated[Actor, Depends(acting_for(HANDOFFS_READ))]
+SlackLinker = Annotated[Actor, Depends(acting_for(SLACK_LINK))]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=64)]

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import (
-    BillingProfile, Contract, Invoice, Org, Payment, PaymentMethod, Price, Product, SubscriptionLine, User,
+    BillingProfile, Contract, Invoice, Org, Payment, PaymentMethod, Price, Product, SlackWorkspace, SubscriptionLine,
+    User,
 )
 from ..domain.money import Money
 from ..domain.periods import add_months, period_containing
@@ -63,6 +64,7 @@ def seed_org(session: Session, spec: dict, products: dict[str, Product], today: 
     org = Org(name=spec["name"], currency=spec["currency"], timezone=spec["timezone"])
     org.users = [User(**u) for u in spec["users"]]
     org.billing_profile = BillingProfile(**spec["billing_profile"])
+    org.slack_workspaces = [SlackWorkspace(team_id=team, linked_by="seed") for team in spec.get("slack_teams", [])]
     session.add(org)
     session.flush()
 

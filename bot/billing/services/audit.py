@@ -23,6 +23,7 @@ def record(
     session.add(
         AuditEntry(
             actor=actor.label,
+            caller=actor.caller,
             org_id=org_id,
             action=action,
             entity=entity,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ..adapters.orm import CallbackRequest, Handoff, Org, User
 from ..domain.errors import Invalid, NotFound
 from . import audit
-from .access import Actor, find_user
+from .access import Actor, known_user
 from .numbering import by_number
 from .subscriptions import active_contract, edition_line
 from .validation import normalise_email, normalise_phone, required_text
@@ -57,7 +57,7 @@ def open_handoff(
 
 def request_handoff(session: Session, actor: Actor, **fields) -> Handoff:
     """From the API: a known user (the acting user) or an anonymous visitor with lead details."""
-    user = find_user(session, actor.email) if actor.email else None
+    user = known_user(session, actor)
     org_id = edition = None
     if user is not None:
         org_id = user.org_id
@@ -72,7 +72,7 @@ def get_handoff(session: Session, actor: Actor, number: str, *, conversation_id:
     """A handoff is visible to members of its org, and to the conversation it came from (an
     anonymous visitor's: the caller passes the conversation id it derived). Others: 404."""
     handoff = by_number(session, Handoff, number)
-    user = find_user(session, actor.email) if actor.email else None
+    user = known_user(session, actor)
     mine = handoff is not None and (
         (user is not None and handoff.org_id is not None and user.org_id == handoff.org_id)
         or (conversation_id is not None and handoff.conversation_id == conversation_id)
@@ -102,7 +102,7 @@ def request_callback(
     if errors:
         raise Invalid("That callback time doesn't work.", fields=errors)
     handoff = get_handoff(session, actor, handoff_number, conversation_id=conversation_id) if handoff_number else None
-    user = find_user(session, actor.email) if actor.email else None
+    user = known_user(session, actor)
     callback = CallbackRequest(
         queue=queue, handoff_id=handoff.id if handoff else None,
         org_id=user.org_id if user else (handoff.org_id if handoff else None),

@@ -2,7 +2,9 @@
 with buttons for the common requests; rebuilt from billing every time the tab is opened.
 
 Billing decides what the user may see: without Manage Billing there is no contract or balance,
-and the tab says who can grant it.
+and the tab says who can grant it. It reads with the gateway's own token, which billing lets read
+``/v1/me`` and ``/v1/balance`` for a Slack identity only (bot/billing/api/callers.py says why), and
+only from a Slack workspace linked to the user's org, the same rule as in the Messages tab.
 """
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ from bot.billing_client import BillingClient, BillingError, Forbidden, Me
 
 from . import blocks
 from .identity import Directory, SlackUser
+
+NOT_LINKED = ("This Slack workspace isn't linked to a customer account, so I can't show one here. Pricing and "
+              "general questions work in the Messages tab. If your company is a customer, a system administrator "
+              "of its account can link this workspace by installing the app in it.")
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +66,19 @@ def _fields(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
 
 async def account_view(billing: BillingClient, who: SlackUser) -> dict[str, Any]:
     intro = "Ask me anything about your subscription here or in our Messages tab: add licenses, invoices, payments."
+    not_linked = _view([_header("Your account"), *blocks.section(NOT_LINKED), _buttons(VISITOR_ACTIONS)])
+    if who.email is None and who.why_no_email == "not_linked":
+        return not_linked
     if who.email is None:
         return _view([_header("Your account"), *blocks.section(
             "I can't see a verified email address on your Slack profile, so I can't show a customer account. "
             "Pricing and general questions work in the Messages tab."), _buttons(VISITOR_ACTIONS)])
-    acting = billing.as_user(who.email, channel="slack")
+    acting = billing.as_user(who.email, channel="slack", slack_team=who.home_team)
     try:
         me: Me = await acting.me()
     except Forbidden as error:
+        if error.code == "slack_workspace_not_linked":
+            return not_linked
         if error.code != "unknown_user":
             raise
         return _view([_header("Your account"), *blocks.section(
@@ -120,7 +131,7 @@ def register(app: AsyncApp, billing: BillingClient, directory: Directory) -> Non
             return
         user = str(event["user"])
         team = str(context.team_id or body.get("team_id") or "")
-        who = await directory.user(client, team, user)
+        who = await directory.checked(await directory.user(client, team, user))
         try:
             view = await account_view(billing, who)
         except BillingError as error:

@@ -8,9 +8,10 @@ in. A turn:
 1. is dropped unless all its dedupe keys are new (``GatewayState.first_time``: durable and shared
    by every gateway replica): a Slack retry (same event_id), the message + app_mention pair of one
    post (same channel and ts), a second click on the same message;
-2. finds who is writing (users.info email, cached) and whether billing knows them: a user without
-   a verified email, or whose email matches no customer, is told so once (pricing and FAQ still
-   work);
+2. finds who is writing (users.info email and team, cached) and whether billing knows them there:
+   a user without a verified email, whose email matches no customer, or whose workspace isn't
+   linked to their company's account is told so once (pricing and FAQ still work); in the last
+   case no identity goes to Rasa at all;
 3. asks Rasa, with a "working on it" reaction if that takes longer than ``slack_slow_turn_s``;
 4. posts the replies in order: in a DM as they are; from a channel, in the thread, unless a reply
    holds account data (``privacy.py``): then all of them go to the user's DM and the thread says so.
@@ -46,6 +47,9 @@ NO_EMAIL = ("I can't see a verified email address on your Slack profile, so I ca
 UNKNOWN_EMAIL = ("Your Slack email address ({email}) doesn't match a customer account here, so I can't show or "
                  "change account details. Pricing and general questions still work. If you should have access, "
                  "ask your billing admin to add {email}.")
+NOT_LINKED = ("This Slack workspace isn't linked to a customer account, so I can't show or change account details "
+              "here. Pricing and general questions still work. If your company is a customer, a system "
+              "administrator of its account can link this workspace by installing the app in it, or talk to a person.")
 MOVED_TO_DM = "<@{user}> I've answered you in a direct message: account details stay out of channels."
 NO_DM = ("<@{user}> that answer holds account details, which I only send in a direct message, and I couldn't "
          "open one. Please message me directly.")
@@ -155,7 +159,7 @@ class Turns:
                     turn.client, turn.channel, text=f"You asked: {blocks.escape(turn.echo)}",
                     blocks=blocks.note(f"You asked: *{turn.echo}*"))
 
-        who = await self.directory.user(turn.client, turn.team, turn.user)
+        who = await self.directory.checked(await self.directory.user(turn.client, turn.team, turn.user))
         notes = await self._notes(turn, who)
         messages: list[dict[str, Any]] = []
         if len(turn.text) > MAX_TEXT:
@@ -171,9 +175,9 @@ class Turns:
         if self._told.get_fresh(turn.sender):
             return []
         if who.email is None:
-            note = NO_EMAIL if who.why_no_email in ("hidden", "unverified") else None
+            note = {"hidden": NO_EMAIL, "unverified": NO_EMAIL, "not_linked": NOT_LINKED}.get(who.why_no_email or "")
         else:
-            note = UNKNOWN_EMAIL.format(email=who.email) if await self.directory.account(who.email) == "unknown" else None
+            note = UNKNOWN_EMAIL.format(email=who.email) if who.account == "unknown" else None
         if note is None:
             return []
         self._told.put(turn.sender, True, TOLD_TTL_S)

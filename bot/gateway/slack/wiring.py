@@ -39,6 +39,7 @@ from ..config import GatewaySettings
 from . import clicks, command, events, home, shape
 from .identity import Directory
 from .install import InstallationStore, StateStore
+from .linking import callbacks
 from .outbox import Outbox
 from .turns import Turns
 
@@ -125,7 +126,8 @@ def _without_env(*names: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def bolt_app(gw: Gateway, mode: Mode) -> AsyncApp:
+def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> AsyncApp:
+    """``directory``: who installs the app (OAuth), to link the workspace to their billing org."""
     s = gw.settings
     client = web_client(s, None if mode.oauth else s.slack_bot_token)
     common = dict(client=client, signing_secret=s.slack_signing_secret or None,
@@ -147,7 +149,8 @@ def bolt_app(gw: Gateway, mode: Mode) -> AsyncApp:
         scopes=[x.strip() for x in s.slack_scopes.split(",") if x.strip()],
         redirect_uri=s.gateway_public_url.rstrip("/") + REDIRECT_PATH,
         install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
-        installation_store=InstallationStore(s.slack_client_id, engine), state_store=StateStore(engine))
+        installation_store=InstallationStore(s.slack_client_id, engine), state_store=StateStore(engine),
+        callback_options=callbacks(gw.billing, directory or Directory(gw.billing), lambda token: web_client(s, token)))
     app = AsyncApp(oauth_settings=oauth, **common)
     app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked: forget the tokens
     return app
@@ -158,8 +161,8 @@ class SlackChannel:
 
     def __init__(self, gw: Gateway, mode: Mode) -> None:
         self.gw, self.mode = gw, mode
-        self.app = bolt_app(gw, mode)
         self.directory = Directory(gw.billing, ttl=gw.settings.slack_user_cache_s)
+        self.app = bolt_app(gw, mode, self.directory)
         self.outbox = Outbox()
         self.turns = Turns(gw, self.directory, self.outbox)
         self.handler = AsyncSlackRequestHandler(self.app)

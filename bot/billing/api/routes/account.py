@@ -6,14 +6,14 @@ from pydantic import BaseModel, Field
 
 from ...services import payments, profile, subscriptions
 from ...services.access import billing_user
-from ..deps import ActorDep, Db
+from ..deps import ActorDep, Db, SlackAccountReader
 from ..schemas import CardOut, ContractOut, LinkOut, MeOut, PersonOut, ProfileFields
 
 router = APIRouter(prefix="/v1", tags=["account"])
 
 
 @router.get("/me", response_model=MeOut)
-def me(db: Db, actor: ActorDep) -> MeOut:
+def me(db: Db, actor: SlackAccountReader) -> MeOut:
     """Who the acting user is, their org and edition. Lines are shown to Manage Billing holders only."""
     with db.session() as s:
         summary = subscriptions.org_summary(s, actor)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from ...documents.pdf import render_invoice_pdf
 from ...payments.sandbox import get_provider
 from ...services import invoices, payments
-from ..deps import ActorDep, Db, IdempotencyKey, keyed_write
+from ..deps import ActorDep, Db, IdempotencyKey, SlackAccountReader, keyed_write
 from ..schemas import BalanceOut, InvoiceOut, LinkOut, MoneyOut, PaymentOut
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
@@ -89,7 +89,7 @@ def pay(db: Db, actor: ActorDep, number: str, key: IdempotencyKey, response: Res
 
 
 @router.get("/balance", response_model=BalanceOut)
-def balance(db: Db, actor: ActorDep) -> BalanceOut:
+def balance(db: Db, actor: SlackAccountReader) -> BalanceOut:
     """What is owed, what is overdue, and the next due date."""
     with db.session() as s:
         b = invoices.balance(s, actor)

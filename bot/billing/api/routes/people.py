@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ...services import handoffs, support
-from ..deps import ActorDep, Db
+from ..deps import ActorDep, Db, HandoffReader
 from ..schemas import CallbackOut, CaseOut, HandoffOut
 
 router = APIRouter(prefix="/v1", tags=["people"])
@@ -66,7 +66,7 @@ def open_handoff(db: Db, actor: ActorDep, body: HandoffIn) -> HandoffOut:
 
 
 @router.get("/handoffs/{number}", response_model=HandoffOut)
-def get_handoff(db: Db, actor: ActorDep, number: str, conversation_id: str | None = None) -> HandoffOut:
+def get_handoff(db: Db, actor: HandoffReader, number: str, conversation_id: str | None = None) -> HandoffOut:
     """Members of the handoff's org see it; an anonymous visitor's only with its conversation id."""
     with db.session() as s:
         return HandoffOut.of(handoffs.get_handoff(s, actor, number, conversation_id=conversation_id))

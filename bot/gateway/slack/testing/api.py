@@ -55,6 +55,8 @@ class SlackMock:
     def __init__(self, users: dict[str, dict[str, Any]] | None = None, team: str = "T0001",
                  bot_user: str = "UBOT", bot_id: str = "BBOT") -> None:
         self.team, self.bot_user, self.bot_id = team, bot_user, bot_id
+        # What oauth.v2.access answers: the workspace installed and the user who installed it.
+        self.install_team, self.installer = team, "UINSTALLER"
         self.users: dict[str, dict[str, Any]] = dict(users or {})  # user id -> {"email", "name", ...}
         self.calls: list[Call] = []
         self.failures: dict[str, list[Failure]] = {}
@@ -97,6 +99,10 @@ class SlackMock:
     # -- programming it ------------------------------------------------------------------------------
 
     def add_user(self, user: str, email: str | None, name: str = "", **fields: Any) -> None:
+        """``fields``: ``team_id`` (the user's own workspace; default the mock's team, another one
+        for a Slack Connect guest), ``confirmed`` (``is_email_confirmed``; default True, None leaves
+        the key out as Slack does for some accounts, any other value is answered as given),
+        ``is_bot``."""
         self.users[user] = {"email": email, "name": name or user, **fields}
 
     def fail(self, method: str, **failure: Any) -> None:
@@ -161,10 +167,12 @@ class SlackMock:
             profile = {"real_name": found.get("name"), "display_name": found.get("name")}
             if found.get("email"):
                 profile["email"] = found["email"]
-            return {"ok": True, "user": {"id": args["user"], "team_id": self.team, "name": found.get("name"),
-                                         "real_name": found.get("name"), "is_bot": found.get("is_bot", False),
-                                         "deleted": False, "is_email_confirmed": found.get("confirmed", True),
-                                         "profile": profile}}
+            user = {"id": args["user"], "team_id": found.get("team_id", self.team), "name": found.get("name"),
+                    "real_name": found.get("name"), "is_bot": found.get("is_bot", False), "deleted": False,
+                    "is_email_confirmed": found.get("confirmed", True), "profile": profile}
+            if user["is_email_confirmed"] is None:
+                del user["is_email_confirmed"]
+            return {"ok": True, "user": user}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": f"D{args.get('users')}"}}
         if method in ("chat.postMessage", "chat.update"):
@@ -176,9 +184,9 @@ class SlackMock:
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "oauth.v2.access":
-            return {"ok": True, "app_id": "A0001", "authed_user": {"id": "UINSTALLER"}, "scope": "chat:write",
+            return {"ok": True, "app_id": "A0001", "authed_user": {"id": self.installer}, "scope": "chat:write",
                     "token_type": "bot", "access_token": f"xoxb-installed-{args.get('code')}",
-                    "bot_user_id": self.bot_user, "team": {"id": self.team, "name": "Acme"}, "enterprise": None,
+                    "bot_user_id": self.bot_user, "team": {"id": self.install_team, "name": "Acme"}, "enterprise": None,
                     "is_enterprise_install": False}
         if method == "apps.connections.open":
             if self.socket is None:
