@@ -23,9 +23,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.billing.adapters.orm import Handoff
+from bot.billing.adapters.orm import Handoff, Payment
 from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
 from bot.runner import APP_PY, Service
+from tests.billing.helpers import count
 from tests.conftest import reset
 
 # -- a. the Rasa channel and bad input ------------------------------------------------------------------
@@ -73,6 +74,61 @@ def test_the_rasa_channel_answers_bad_input_with_a_400_and_no_traceback(stack):
         assert answer.status_code == 200 and answer.json() and answer.json()[0].get("text"), (name, answer.text)
     logged = rasa_log(stack)[len(before):]
     assert "Traceback" not in logged and " ERROR " not in logged, logged[-3000:]
+
+
+# -- b. the share-invoice form lets go -------------------------------------------------------------------
+
+NOT_FOUND = "email invoice INV-9999 to ap@acme.example"
+ASKED_AGAIN = "Which invoice should I send?"
+
+
+def outbox(stack) -> int:  # noqa: ANN001
+    return len(list((stack.data_dir / "outbox").glob("*.eml")))
+
+
+@pytest.mark.parametrize("said, answered", [
+    ("how much is Dialer?", "$75.00"),
+    ("hello", "account assistant"),
+    ("what's the weather in Paris?", "outside what I can do"),
+    ("show my subscription", "Monthly total"),
+    ("thanks", "welcome"),
+    ("what is INV-1042?", "INV-1042"),
+])
+def test_after_an_invoice_is_not_found_another_request_is_answered_and_the_form_lets_go(chat, stack, said, answered):
+    alex = chat("alex")
+    first = alex.text(NOT_FOUND)
+    assert "can't find invoice INV-9999" in first, first
+    sent_before = outbox(stack)
+    reply = alex.text(said)
+    assert answered in reply and ASKED_AGAIN not in reply, reply
+    later = alex.text("hi")  # the form is gone: nothing comes back to it
+    assert ASKED_AGAIN not in later, later
+    assert outbox(stack) == sent_before
+
+
+def test_an_invoice_number_said_for_another_request_is_not_emailed(chat, billing_db, stack):
+    alex = chat("alex")
+    alex.text(NOT_FOUND)
+    sent_before, payments = outbox(stack), count(billing_db, Payment)
+    reply = alex.text("pay INV-1042")
+    assert "Sent INV-1042" not in reply and ASKED_AGAIN not in reply, reply
+    assert "INV-1042" in reply and "Yes" in alex.buttons(), reply  # the payment's own question
+    assert outbox(stack) == sent_before
+    alex.press("No")
+    assert count(billing_db, Payment) == payments
+
+
+def test_after_a_not_found_the_form_still_takes_an_answer_and_a_related_question(chat, stack):
+    alex = chat("alex")
+    first = alex.text(NOT_FOUND)
+    assert "can't find invoice INV-9999" in first and "show my invoices" in first, first  # the way out, said
+    listed = alex.text("show my invoices")  # helps choose: answered, then asked again
+    assert "INV-1042" in listed and ASKED_AGAIN in listed, listed
+    sent = alex.text("INV-1041")
+    assert "Sent INV-1041 to ap@acme.example" in sent, sent
+    cancelled = chat("alex")
+    cancelled.text(NOT_FOUND)
+    assert "won't send" in cancelled.text("cancel")
 
 
 # -- c. a rep's links reach the customer ------------------------------------------------------------------
