@@ -13,6 +13,9 @@ import uuid
 
 import httpx
 
+from bot.nlu.text_hygiene import clean
+
+from .gateway.rasa import NO_TEXT
 from .runner import DEFAULT_GATEWAY_TOKEN, ROOT, Stack
 
 DEMO_USERS = {
@@ -51,10 +54,14 @@ def chat(webhook: str, token: str, who: str) -> None:
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         while True:
             try:
-                text = input("you> ").strip()
+                typed = input("you> ")
             except (EOFError, KeyboardInterrupt):
                 print()
                 return
+            text = clean(typed)  # as the gateway does (bot/nlu/text_hygiene.py)
+            if typed.strip() and not text:
+                print(f"bot> {NO_TEXT}")
+                continue
             if text in ("/quit", "/exit"):
                 return
             if text.isdigit() and buttons and 1 <= int(text) <= len(buttons):

@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
@@ -245,22 +245,60 @@ def valid_email(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= 254 and EMAIL.fullmatch(value.strip()) is not None
 
 
+# While share_invoice_form asks, what counts as an answer (a number, "the latest", an address, or
+# words the NLU could not place: asked again), and which other requests it comes back to after
+# they are answered (they help choose the invoice: stories/invoices.yml). Anything else is another
+# request: it is answered as itself and the form lets go, so a customer told "I can't find invoice
+# INV-..." is never held by the question, and an invoice number said for something else ("pay
+# INV-1042") is never taken as the one to email.
+FORM_ANSWERS = frozenset({"inform", "share_invoice", "nlu_fallback"})
+FORM_RESUMES_AFTER = frozenset({"check_balance", "list_invoices", "give_card_number"})
+
+
+def since_user(tracker: Tracker) -> list[dict[str, Any]]:
+    """The events after the latest user message."""
+    for index in range(len(tracker.events) - 1, -1, -1):
+        if tracker.events[index].get("event") == "user":
+            return tracker.events[index + 1:]
+    return []
+
+
+def answered_in_between(tracker: Tracker, form: str) -> bool:
+    """Did another action answer the latest message before the form ran (an interruption)?"""
+    own = {form, f"validate_{form}", "action_listen", "action_extract_slots"}
+    return any(e.get("event") == "action" and e.get("name") not in own for e in since_user(tracker))
+
+
 class ValidateShareInvoiceForm(FormValidationAction):
     """The invoice defaults to the one in context, else the newest, and must exist (and be the
     user's: the backend refuses otherwise). The email must be a real address; after two failed
-    tries the user gets help."""
+    tries the user gets help. Another request while it asks is answered, and the form lets go
+    (``FORM_ANSWERS``)."""
 
     def name(self) -> str:
         return "validate_share_invoice_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if tracker.get_slot(REQUESTED_SLOT) and intent not in FORM_ANSWERS:
+            if not answered_in_between(tracker, self.form_name()):
+                # Not an answer: rejected, so the message is answered as what it is; the form runs
+                # again after that and lets go (below).
+                return [ActionExecutionRejected(self.form_name())]
+            if intent not in FORM_RESUMES_AFTER:
+                return self.let_go()
         try:
             return await super().run(dispatcher, tracker, domain)
         except BillingError as error:  # refused or billing down: say so and leave the form
             explain(dispatcher, error)
-            return [SlotSet("email", None), SlotSet("email_tries", None), SlotSet(REQUESTED_SLOT, None),
-                    ActiveLoop(None)]
+            return self.let_go()
+
+    @staticmethod
+    def let_go() -> list[EventType]:
+        """Leave the form with nothing half-asked: the address goes, the conversation's invoice stays."""
+        return [SlotSet("email", None), SlotSet("email_tries", None), SlotSet(REQUESTED_SLOT, None),
+                ActiveLoop(None)]
 
     @staticmethod
     def _client(tracker: Tracker) -> ActingClient:
@@ -289,7 +327,7 @@ class ValidateShareInvoiceForm(FormValidationAction):
         try:
             invoice = await self._client(tracker).invoice(number)
         except NotFound as error:
-            dispatcher.utter_message(text=error.message)
+            dispatcher.utter_message(response="utter_share_invoice_not_found", message=error.message)
             return {"invoice_number": None}
         return {"invoice_number": invoice.number}
 

@@ -4,6 +4,14 @@ Rasa is reached only by the gateway, which has verified who the user is and says
 message metadata; the token keeps anybody else from posting messages (and identities) here.
 Card numbers are redacted before Rasa sees the text, so they reach neither NLU, the tracker
 store, nor a log line.
+
+The text is cleaned here too (``bot.nlu.text_hygiene.clean``: control and format characters,
+lone surrogates), though the gateway did it already: this endpoint is the last door before the
+NLU. Bad input gets a 400 with a JSON ``error`` and is not processed: a body that is not a JSON
+object, a sender that is not 1-200 printable characters, a message that is not text of at most
+5,000 characters, or one with nothing left after cleaning (only spaces, or invisible characters,
+which were once read as "yes"). Lone surrogates in the metadata become U+FFFD (they can be
+neither stored nor logged).
 """
 from __future__ import annotations
 
@@ -18,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.nlu.card_redaction import redact
+from bot.nlu.text_hygiene import clean, without_surrogates
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5_000
@@ -53,12 +62,22 @@ class GatewayInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if not self._authorized(request):
                 return response.json({"error": "unauthorized"}, status=401)
-            body = request.json if isinstance(request.json, dict) else {}
+            try:
+                body = request.json
+            except Exception:  # noqa: BLE001 - sanic's parse error: not JSON, or not UTF-8
+                body = None
+            if not isinstance(body, dict):
+                return response.json({"error": "the body must be a JSON object"}, status=400)
             sender, text, metadata = body.get("sender"), body.get("message"), body.get("metadata") or {}
-            if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER:
-                return response.json({"error": "sender: 1 to 200 characters"}, status=400)
+            if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER or not sender.isprintable():
+                return response.json({"error": "sender: 1 to 200 printable characters"}, status=400)
             if not isinstance(text, str) or len(text) > MAX_TEXT or not isinstance(metadata, dict):
                 return response.json({"error": f"message: text of at most {MAX_TEXT} characters"}, status=400)
+            text = clean(text)
+            if not text:
+                return response.json({"error": "message: no text (only spaces or invisible characters)"},
+                                     status=400)
+            metadata = without_surrogates(metadata)
             text, found = redact(text)
             if found:
                 metadata = {**metadata, "card_number_redacted": True}

@@ -8,25 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
 from typing import Any
 
 import httpx
 
+from bot.nlu.text_hygiene import clean, without_surrogates
+
 log = logging.getLogger(__name__)
 
 CANT_REACH = ("I can't reach the assistant right now, so nothing was changed. Please try again in a "
               "minute, or call us on 1-800-667-6389.")
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def readable(text: str) -> str:
-    """``text`` with lone UTF-16 surrogates (valid in JSON escapes, not encodable as UTF-8, so
-    neither storable nor sendable) replaced by U+FFFD, as a browser shows them."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
+# A message with nothing left once cleaned (bot.nlu.text_hygiene.clean: only spaces, or invisible
+# and control characters) is not sent to Rasa; every channel answers it with this.
+NO_TEXT = ("That message had no text I could read (only spaces or invisible characters), so I didn't act "
+           "on it. Please type what you need.")
 
 
 class RasaUnavailable(Exception):
@@ -57,13 +53,17 @@ class Rasa:
 
     async def say(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """Send one message as ``sender``; the bot's replies (Rasa's REST message dicts: text,
-        buttons, image, custom...). Raises ``RasaUnavailable``."""
+        buttons, image, custom...). Raises ``RasaUnavailable``. The text is cleaned once more here,
+        the one way to Rasa: with nothing left, nothing is sent (channels answer ``NO_TEXT`` first)."""
+        text = clean(text)
+        if not text:
+            return []
         lock = self._lock(sender)
-        text = readable(text)
         async with lock:
             try:
                 answer = await self._client.post(
-                    self.webhook_url, json={"sender": sender, "message": text, "metadata": metadata})
+                    self.webhook_url, json={"sender": sender, "message": text,
+                                            "metadata": without_surrogates(metadata)})
             except httpx.HTTPError as error:
                 log.warning("rasa: %s for %s", type(error).__name__, sender)
                 raise RasaUnavailable(type(error).__name__) from None

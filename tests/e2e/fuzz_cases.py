@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.gateway.slack.testing import sign
+from bot.nlu.text_hygiene import clean
 
 SCRIPTS = [
     (0x0041, 0x007A), (0x00C0, 0x024F), (0x0370, 0x03FF), (0x0400, 0x04FF),  # Latin, Greek, Cyrillic
@@ -89,10 +90,11 @@ def fuzz_text(rng: random.Random) -> str:
 
 
 def rasa_text(rng: random.Random) -> str:
-    """A text the gateway accepts and hands to Rasa (1 to 1,000 characters, not blank)."""
+    """A text the gateway accepts and hands to Rasa (1 to 1,000 characters, something readable in
+    it once cleaned: bot.nlu.text_hygiene)."""
     for _ in range(20):
         text = random_text(rng, max_len=rng.choice([30, 200, 990]))
-        if text.strip() and len(text.strip()) <= 1_000:
+        if clean(text) and len(text.strip()) <= 1_000:
             return text
     return "hello"
 

@@ -26,7 +26,7 @@ from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
 from bot.gateway.handoff.queues import QueueConfigError, parse_hours, queues_from
 from bot.gateway.handoff.tracker import HandoffTracker
-from bot.gateway.rasa import Rasa
+from bot.gateway.rasa import NO_TEXT, Rasa
 from bot.gateway.slack.testing import SlackMock, SlackSender, new_ts
 from tests.gateway.test_widget import Client, FakeRasa, open_ws, say, until
 
@@ -353,6 +353,12 @@ def test_a_slack_customers_handoff_works_through_their_dm(client, slack, slack_a
     relayed = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
                                  and "INV-1042" in c.args.get("text", ""))[-1]
     assert "4111" not in relayed.args["text"] and "card number removed" in relayed.args["text"]
+    # Nothing readable (invisible characters only): the customer is told so, the thread gets nothing.
+    in_thread = len(slack_api.called("chat.postMessage", thread_ts=post.ts))
+    slack.event(slack.dm("UALEX", "\u200b\u2060\ufeff"))
+    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
+                       and c.args.get("text") == NO_TEXT)
+    assert len(slack_api.called("chat.postMessage", thread_ts=post.ts)) == in_thread
     thread_reply(slack, "UFOX", post.ts, "(internal) I can take the next one", channel="CSUPPORT")  # not relayed
 
     thread_reply(slack, "UDANA", post.ts, "close", channel="CSUPPORT")

@@ -26,6 +26,32 @@ def test_slack_text_is_read_as_people_wrote_it(slack, plain):
     assert blocks.from_slack(slack, "UBOT") == plain
 
 
+@pytest.mark.parametrize("slack, relayed", [
+    ("<https://acme.example/pricing?a=1&amp;b=2|our pricing>", "[our pricing](https://acme.example/pricing?a=1&b=2)"),
+    ("<HTTPS://acme.example/wiki/A_(b)|wiki>", "[wiki](https://acme.example/wiki/A_%28b%29)"),
+    ("<https://acme.example/docs>", "[https://acme.example/docs](https://acme.example/docs)"),
+    ("<mailto:ap@acme.example|write to us>", "[write to us](mailto:ap@acme.example)"),
+    ("<mailto:ap@acme.example>", "[ap@acme.example](mailto:ap@acme.example)"),
+    ("<tel:+18006676389|1-800-667-6389>", "[1-800-667-6389](tel:+18006676389)"),
+    ("<tel:+14155550199>", "[+14155550199](tel:+14155550199)"),
+    ("<https://x.example|[a] label>", "[(a) label](https://x.example)"),
+    ("<javascript:alert(1)|click me>", "click me"),  # other schemes: the text only
+    ("<data:text/html;base64,PHNjcmlwdD4=|open>", "open"),
+    ("<ftp://files.example/x|the files>", "the files"),
+    ("<https:relative|odd>", "odd"),  # http(s) needs a host
+    ("<mailto:nobody|mail>", "mail"),
+    ("<tel:call-me|call>", "call"),
+    ("ask <@U123> or <@U456|dana> in <#C1|billing> <!here> <!subteam^S1|@sales>",
+     "ask @U123 or @dana in #billing @here @sales"),
+])
+def test_a_reps_links_to_safe_places_stay_links(slack, relayed):
+    assert blocks.from_slack(slack, "UBOT", links=True) == relayed
+    # ... and reach a Slack customer as Slack links again
+    if relayed.startswith("["):
+        label, url = relayed[1:-1].split("](")
+        assert blocks.to_mrkdwn(relayed) == f"<{url.replace('&', '&amp;')}|{label}>"
+
+
 def test_mrkdwn_is_escaped_and_markdown_converted():
     assert blocks.to_mrkdwn("**Total** <$5 & more> [pay](https://p.example/x?a=1&b=2)") == (
         "*Total* &lt;$5 &amp; more&gt; <https://p.example/x?a=1&amp;b=2|pay>")

@@ -220,11 +220,39 @@ async def test_bad_email_twice_gets_help_and_nothing_is_sent(client, tmp_path):
     assert slots_set(events)["email"] is None
     assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").glob("*.eml"))
 
-    # An interruption ("what's my balance?") is not a failed try: nothing extracted, the form
-    # rejects, the interruption rule answers it.
+    # An interruption ("what's my balance?") is not a failed try: the form rejects, the
+    # interruption rule answers it.
     messages, events = await run(ValidateShareInvoiceForm(), tracker(
         user("what's my balance?", "check_balance"), slots=slots, active_loop="share_invoice_form"))
-    assert messages == [] and not [e for e in events if e.get("name") not in ("requested_slot",)]
+    assert messages == [] and [e["event"] for e in events] == ["action_execution_rejected"]
+
+
+def left(events: list[dict[str, Any]]) -> bool:
+    """Did the form end (ActiveLoop(None))?"""
+    return any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+
+
+async def test_another_request_mid_share_is_answered_and_the_form_lets_go(client, tmp_path):
+    slots = {"invoice_number": None, "email": "ap@acme.example", "requested_slot": "invoice_number"}
+    # Straight after the message: "pay INV-1042" names an invoice, but is no answer: rejected, so
+    # the pay rule answers it (the number is not validated, nothing is emailed).
+    said = user("pay INV-1042", "pay_invoice", {"invoice_number": "INV-1042"})
+    messages, events = await run(ValidateShareInvoiceForm(), tracker(
+        said, slot_event("invoice_number", "INV-1042"), slots={**slots, "invoice_number": "INV-1042"},
+        active_loop="share_invoice_form"))
+    assert messages == [] and [e["event"] for e in events] == ["action_execution_rejected"]
+    # Back in the form after the answer: it lets go, forgetting the address it was given.
+    messages, events = await run(ValidateShareInvoiceForm(), tracker(
+        said, {"event": "action", "name": "action_pay_invoice"}, {"event": "action", "name": "share_invoice_form"},
+        slots=slots, active_loop="share_invoice_form"))
+    assert messages == [] and left(events)
+    assert slots_set(events)["email"] is None and slots_set(events)["requested_slot"] is None
+    # After a question that helps choose the invoice, it asks again.
+    messages, events = await run(ValidateShareInvoiceForm(), tracker(
+        user("show my invoices", "list_invoices"), {"event": "action", "name": "action_list_invoices"},
+        slots=slots, active_loop="share_invoice_form"))
+    assert not left(events)
+    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").glob("*.eml"))
 
 
 async def test_share_refused_without_manage_billing_leaves_the_form(client):

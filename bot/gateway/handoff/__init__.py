@@ -41,6 +41,7 @@ from fastapi.responses import JSONResponse, Response
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ..rasa import NO_TEXT
 from ..slack.blocks import from_slack
 from ..slack.events import team_of
 from .bridge import Bridge, UnknownHandoff
@@ -113,7 +114,11 @@ def register_slack(bridge: Bridge, slack: Any) -> None:
             if await bridge.store.live_for(sender) is None:
                 return False
             if await gw.state.first_time(f"handoff:msg:{channel}:{ts}"):
-                await bridge.from_customer(sender, from_slack(str(event.get("text") or ""), context.bot_user_id))
+                said = from_slack(str(event.get("text") or ""), context.bot_user_id)
+                if said:
+                    await bridge.from_customer(sender, said)
+                elif str(event.get("text") or "").strip() and not event.get("files"):
+                    await slack.outbox.post(client, channel, text=NO_TEXT)  # as outside a handoff
             return True
         return False
 

@@ -4,9 +4,10 @@
   the queue's channel with a Claim button; the answer says whether the queue is open now.
 - ``claim``: the first click wins (``HandoffStore.claim``), the summary shows who has it, the
   customer is told "NAME from Sales joined".
-- ``from_rep`` / ``from_customer``: thread replies reach the customer under the rep's name; the
-  customer's messages (typed, or an old bot button pressed: its title) go to the thread instead of
-  to the bot while the handoff is claimed.
+- ``from_rep`` / ``from_customer``: thread replies reach the customer under the rep's name (links to
+  http(s), mailto: and tel: stay links); the customer's messages (typed, or an old bot button
+  pressed: its title) go to the thread instead of to the bot while the handoff is claimed. Both
+  ways the text is cleaned (``bot.nlu.text_hygiene``) first.
 - ``close``: the Close button or "close" in the thread; the bot has the conversation again and says so.
 - ``watch``: unclaimed handoffs are re-alerted, then the customer is offered the phone and a callback.
 
@@ -32,8 +33,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.billing_client import BillingError
 from bot.billing_client.errors import NotFound
 from bot.nlu.cards import redact
+from bot.nlu.text_hygiene import clean
 
-from ..slack.blocks import escape, from_slack
+from ..slack.blocks import escape, from_slack, to_mrkdwn
 from .queues import Queue
 from .store import HandoffStore, Live
 from .summary import Notice, claimed_blocks, closed_blocks, summary_blocks
@@ -210,7 +212,8 @@ class Bridge:
             client = await self.client_for(team)
             dm = await self.slack.turns.open_dm(client, user) if client is not None else None
             if dm:
-                shown = f"*{escape(name)}:* {escape(text)}" if name and author == "agent" else escape(text)
+                # to_mrkdwn: the rep's links ([label](url), from from_rep) are Slack links again
+                shown = f"*{escape(name)}:* {to_mrkdwn(text)}" if name and author == "agent" else to_mrkdwn(text)
                 await self.slack.outbox.post(client, dm, text=shown)
             return
         log.warning("handoff %s: no way to reach %s", live.number, sender)
@@ -225,7 +228,9 @@ class Bridge:
             return
         if rep != live.claimed_by:
             return  # a colleague's note in the thread: not for the customer
-        text = from_slack(raw, bot_user)
+        # Cleaned, with the rep's links to safe places kept as [label](url): the widget and Slack
+        # (to_customer) show them as links; other schemes show as text.
+        text = from_slack(raw, bot_user, links=True)
         if CLOSE_WORDS.match(text):
             await self.close(client, live, rep, None)
         elif text.strip():
@@ -240,6 +245,9 @@ class Bridge:
         live = await self.store.live_for(sender)
         if live is None:
             return False
+        text, label = clean(text), clean(label) if label is not None else None
+        if not text and not label:
+            return True  # nothing readable: taken from the bot, nothing for the rep
         pressed = label is not None or text.startswith("/")
         if pressed and label is None:
             label = await self._button_title(sender, text)

@@ -1,7 +1,9 @@
 """Block Kit in one place: Slack's text in, Rasa's messages out as blocks, and the views.
 
-- ``from_slack``: what a person typed, with Slack's markup undone (``<mailto:a@b|a@b>`` -> ``a@b``,
-  ``&amp;`` -> ``&``, the bot's own @mention removed).
+- ``from_slack``: what a person typed, cleaned (``bot.nlu.text_hygiene.clean``) and with Slack's
+  markup undone (``<mailto:a@b|a@b>`` -> ``a@b``, ``&amp;`` -> ``&``, the bot's own @mention
+  removed); with ``links=True`` (a rep's reply relayed to a customer) a link to a safe place
+  stays a link, as ``[label](url)``.
 - ``to_mrkdwn``: the assistant's Markdown-ish text as Slack mrkdwn (escaped, ``**b**`` -> ``*b*``,
   ``[label](url)`` -> ``<url|label>``).
 - ``message_blocks``: one Rasa message (text, buttons, image, custom blocks) as blocks. Buttons
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..rasa import readable
+from bot.nlu.text_hygiene import clean
 
 BUTTON_ACTION = "rasa_button_{}"
 BUTTON_ACTION_PATTERN = re.compile(r"^rasa_button_\d+$")
@@ -34,26 +36,61 @@ Block = dict[str, Any]
 # -- Slack -> text --------------------------------------------------------------------------------
 
 _SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+LINK_SCHEMES = ("http", "https", "mailto", "tel")
 
 
-def from_slack(text: str, bot_user_id: str | None = None) -> str:
-    """A person's message as plain text, the way they read it in Slack."""
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
-    def plain(match: re.Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target.startswith("@"):
-            return "" if bot_user_id and target[1:] == bot_user_id else f"@{label or target[1:]}"
-        if target.startswith("#"):
-            return f"#{label or target[1:]}"
-        if target.startswith("!"):
-            return f"@{label or target[1:].split('^')[0]}"
-        if target.startswith("mailto:"):
-            return label or target.removeprefix("mailto:")
-        return label or target
 
-    text = _SLACK_LINK.sub(plain, readable(text or ""))
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
+def safe_link(target: str) -> str | None:
+    """``target`` as a URL a customer may be sent to (http(s) with a host, mailto: with an
+    address, tel: with a number), scheme in lower case; None for anything else."""
+    scheme, colon, rest = unescape(target).strip().partition(":")
+    scheme = scheme.lower()
+    if not colon or scheme not in LINK_SCHEMES or not rest or re.search(r"\s", rest):
+        return None
+    if scheme in ("http", "https") and not re.match(r"//[^/?#\s]+", rest):
+        return None
+    if scheme == "mailto" and "@" not in rest:
+        return None
+    if scheme == "tel" and not re.fullmatch(r"\+?[\d\-. ()]{3,30}", rest):
+        return None
+    # The widget's Markdown ends a link's URL at ")": the same URL, with the parentheses encoded.
+    return f"{scheme}:{rest}".replace("(", "%28").replace(")", "%29")
+
+
+def markdown_link(url: str, label: str) -> str:
+    """``[label](url)``, with brackets in the label turned to parentheses so it stays one link."""
+    label = re.sub(r"\s+", " ", label).strip().replace("[", "(").replace("]", ")")
+    return f"[{label}]({url})"
+
+
+def from_slack(text: str, bot_user_id: str | None = None, *, links: bool = False) -> str:
+    """A person's message as plain text, the way they read it in Slack. ``links``: keep links to
+    safe places (``LINK_SCHEMES``) as Markdown links; any other link shows as its text only."""
+    text = clean(text or "")
+    pieces, at = [], 0
+    for match in _SLACK_LINK.finditer(text):
+        pieces += [unescape(text[at:match.start()]), _shown(match.group(1), match.group(2), bot_user_id, links)]
+        at = match.end()
+    pieces.append(unescape(text[at:]))
+    return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
+
+
+def _shown(target: str, label: str | None, bot_user_id: str | None, links: bool) -> str:
+    """What one ``<target|label>`` of Slack's markup reads as."""
+    label = unescape(label or "").strip()
+    if target.startswith("@"):  # a user: never a link
+        return "" if bot_user_id and target[1:] == bot_user_id else f"@{label or target[1:]}"
+    if target.startswith("#"):  # a channel
+        return f"#{label or target[1:]}"
+    if target.startswith("!"):  # @here, @channel, a user group
+        return "@" + (label or target[1:].split("^")[0]).lstrip("@")
+    target = unescape(target)
+    bare = target.split(":", 1)[1] if target.lower().startswith(("mailto:", "tel:")) else target
+    url = safe_link(target) if links else None
+    return markdown_link(url, label or bare) if url else label or bare
 
 
 # -- text -> Slack --------------------------------------------------------------------------------

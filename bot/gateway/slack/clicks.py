@@ -20,6 +20,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.nlu.text_hygiene import clean
+
 from ..app import Gateway
 from . import blocks
 from .outbox import Outbox
@@ -55,7 +57,7 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
         message = body.get("message") or {}
         ts = message.get("ts") or container.get("message_ts")
-        payload = str(action.get("value") or "")
+        payload = clean(str(action.get("value") or ""))  # nothing readable: no click at all
         if not (user and channel and ts and payload):
             return
         owner = blocks.button_owner(action.get("block_id"))
@@ -77,7 +79,7 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
         user = (body.get("user") or {}).get("id")
-        payload = str(action.get("value") or "")
+        payload = clean(str(action.get("value") or ""))
         if not user or not payload:
             return
         team = _team(body, context)

@@ -9,7 +9,8 @@ What is ignored, on purpose:
 - joins, topic changes and other system subtypes;
 - channel messages that do not mention the app (only mentions are for the assistant).
 
-A file share gets "I can't read files" (and the message's text, if any, is answered).
+A file share gets "I can't read files" (and the message's text, if any, is answered). A DM with
+nothing readable in it (invisible characters only) gets ``NO_TEXT`` and does not reach Rasa.
 """
 from __future__ import annotations
 
@@ -66,11 +67,13 @@ def message_turn(body: dict[str, Any], event: dict[str, Any], context: AsyncBolt
     if event.get("type") == "message" and not is_dm and not mentioned:
         return None
     files = bool(event.get("files")) or subtype == "file_share"
-    text = blocks.from_slack(raw, context.bot_user_id)
+    text = blocks.from_slack(raw, context.bot_user_id)  # cleaned: invisible characters are gone
     if not text and not files:
-        text = "hi" if event.get("type") == "app_mention" else ""
-        if not text:
+        if event.get("type") == "app_mention":
+            text = "hi"  # a bare mention (or one with nothing readable after it) says hello
+        elif not is_dm or not raw.strip():
             return None
+        # else: a DM of invisible characters only: the turn answers it with NO_TEXT
     # In a DM, answer at top level (or in the thread the user wrote in); in a channel, in the thread.
     thread = event.get("thread_ts") if is_dm else (event.get("thread_ts") or event.get("ts"))
     return Turn(client=client, team=team_of(body, context), user=str(user), text=text, channel=str(channel),

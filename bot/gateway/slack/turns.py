@@ -28,8 +28,10 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.nlu.text_hygiene import clean
+
 from ..app import Gateway
-from ..rasa import RasaUnavailable
+from ..rasa import NO_TEXT, RasaUnavailable
 from . import blocks
 from .identity import Directory, SlackUser, _TTLCache
 from .outbox import Outbox
@@ -133,6 +135,7 @@ class Turns:
     # -- one turn -----------------------------------------------------------------------------------
 
     async def handle(self, turn: Turn) -> None:
+        turn.text = clean(turn.text)  # whatever the source: message, mention, command, click, App Home
         try:
             for key in turn.keys:
                 if not await self.gw.state.first_time(key):
@@ -164,8 +167,10 @@ class Turns:
         messages: list[dict[str, Any]] = []
         if len(turn.text) > MAX_TEXT:
             messages = [{"text": TOO_LONG.format(n=len(turn.text))}]
-        elif turn.text.strip():
+        elif turn.text:
             messages = await self._ask_rasa(turn, who)
+        elif turn.source == "message" and not turn.files:
+            messages = [{"text": NO_TEXT}]
         if turn.files:
             notes.append(NO_FILES)
         await self._reply(turn, [{"text": n} for n in notes] + messages)

@@ -34,9 +34,10 @@ from starlette.websockets import WebSocketState
 
 from bot.nlu.cards import TOKEN as CARD_TOKEN
 from bot.nlu.cards import redact
+from bot.nlu.text_hygiene import clean
 
 from ..config import GatewaySettings
-from ..rasa import readable
+from ..rasa import NO_TEXT
 from .history import Row
 from .hub import Hub, Turn
 from .identity import EXPIRED, Jwts, TokenRefused, VisitorIds, Who
@@ -280,14 +281,17 @@ class WidgetSocket:
         if not isinstance(cid, str) or not CLIENT_ID.match(cid):
             await conn.error("bad_request", "A message needs an id (8 to 64 letters, digits, - or _).")
             return
-        if not isinstance(text, str) or not text.strip():
-            await conn.error("empty", "Please type a message first.", id=cid)
+        # Cleaned before anything reads it (bot.nlu.text_hygiene): nothing left, nothing sent.
+        text = clean(text) if isinstance(text, str) else ""
+        if not text:
+            await conn.error("empty", NO_TEXT, id=cid)
             return
-        text = readable(text.strip())
         if len(text) > self.max_chars:
             await conn.error("too_long", self.too_long(len(text)), id=cid)
             return
-        if payload is not None and (not isinstance(payload, str) or not payload.strip() or len(payload) > 1_000):
+        if isinstance(payload, str):
+            payload = clean(payload)
+        if payload is not None and (not isinstance(payload, str) or not payload or len(payload) > 1_000):
             await conn.error("bad_request", "That button can't be used any more. Please type your answer.", id=cid)
             return
         for limiter, key in ((self.per_visitor, who.sender), (self.per_ip, ip)):
@@ -310,5 +314,5 @@ class WidgetSocket:
                 return
             await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
             turn_meta = {**metadata, **({"card_number_redacted": True} if cards else {})}
-            self.hub.enqueue(conv, Turn(text=redact(readable(payload.strip()))[0] if payload else redacted,
+            self.hub.enqueue(conv, Turn(text=redact(payload)[0] if payload else redacted,
                                         metadata=turn_meta))
