@@ -5,6 +5,8 @@ import logging
 
 import uvicorn
 
+from bot.nlu.cards import redact_logs
+
 from .adapters.db import Database
 from .api.app import create_app
 from .config import get_settings
@@ -14,6 +16,7 @@ from .seed import is_seeded, seed
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_logs()
     settings = get_settings()
     upgrade(settings.database_url)
     db = Database.connect(settings.database_url)

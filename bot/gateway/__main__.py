@@ -6,12 +6,15 @@ import os
 
 import uvicorn
 
+from bot.nlu.cards import redact_logs
+
 from .app import create_app
 from .config import get_settings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_logs()
     settings = get_settings()
     uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
                 log_level="info", proxy_headers=True,

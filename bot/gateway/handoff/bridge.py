@@ -31,7 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingError
 from bot.billing_client.errors import NotFound
-from bot.nlu.cards import redact
+from bot.nlu.cards import REMOVED, TOKEN, redact, redact_shown
 
 from ..slack.blocks import escape, from_slack
 from .queues import Queue
@@ -225,7 +225,7 @@ class Bridge:
             return
         if rep != live.claimed_by:
             return  # a colleague's note in the thread: not for the customer
-        text = from_slack(raw, bot_user)
+        text = redact_shown(from_slack(raw, bot_user))[0]  # a rep's paste is stored (Rasa, the widget) too
         if CLOSE_WORDS.match(text):
             await self.close(client, live, rep, None)
         elif text.strip():
@@ -245,7 +245,7 @@ class Bridge:
             label = await self._button_title(sender, text)
         said = redact(label or text)[0]
         self.tracker.customer(sender, said, live.number, "slack" if sender.startswith("slack:") else "widget")
-        shown = said.replace("CARDNUMBER", "•••• (card number removed)")  # never into a channel
+        shown = said.replace(TOKEN, REMOVED)  # never into a channel
         client = await self.queue_client() if live.post_channel and live.post_ts else None
         if client is not None:
             await self.slack.outbox.post(client, live.post_channel, text=(PRESSED if pressed else SAID).format(
