@@ -22,6 +22,10 @@ the Luhn check; otherwise only 16 or more, so that 13-15 digit references and ph
 kept unless they are themselves Luhn-valid. A long digit string in a billing chat is more likely a
 mistyped card than anything a customer needs kept.
 
+The price of accepting any separator: numbers that only punctuation or spaces keep apart read as
+one run, so a list such as "1042, 1-800-667-6389, 5" (16 digits) passes the Luhn check about one
+time in ten and is replaced. Words between numbers ("and", "ext") keep them apart.
+
 Kept: fewer than 13 digits (invoice numbers, phone numbers, amounts, quantities, 12-digit
 references), Luhn-invalid 13-15 digit numbers, and runs made only of calendar dates
 ("2025-01-01 - 2025-12-31", "01/01/2025, 31/12/2025": years 1900-2099, day and month either way

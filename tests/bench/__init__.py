@@ -44,3 +44,4 @@ def load_all() -> None:
     from . import slack, widget  # noqa: F401  (slack, widget)
     from . import handoff  # noqa: F401  (handoff)
     from . import production  # noqa: F401  (load)
+    from . import redaction  # noqa: F401  (redaction)

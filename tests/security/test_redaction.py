@@ -173,6 +173,38 @@ def test_what_is_not_a_card_is_kept(kept):
     assert redact(kept) == (kept, 0)
 
 
+def test_log_lines_hold_no_card():
+    """What each process installs at start (``redact_logs``): a line quoting someone's input, or an
+    exception repeating it, is written without the card."""
+    import io
+    import logging
+
+    from bot.nlu.cards import redact_logs
+
+    before = logging.getLogRecordFactory()
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("tests.security.redaction")
+    logger.addHandler(handler)
+    try:
+        redact_logs()
+        redact_logs()  # twice is once
+        logger.warning("refused %r from %s", "pay with 4242_4242_4242_4242", "U1")
+        try:
+            raise ValueError("bad phone 5555,5555,5555,4444")
+        except ValueError:
+            logger.exception("request failed")
+        logger.warning("kept: INV-1042 or call 1-800-667-6389 for %d licenses", 5)
+    finally:
+        logging.setLogRecordFactory(before)
+        logger.removeHandler(handler)
+    written = out.getvalue()
+    assert "refused 'pay with CARDNUMBER' from U1" in written and "ValueError: bad phone CARDNUMBER" in written
+    assert "kept: INV-1042 or call 1-800-667-6389 for 5 licenses" in written
+    no_card(written)
+
+
 # -- billing's service layer: the system of record holds no card, whoever called it ---------------------
 
 CARDS = ("4242_4242_4242_4242", "5555,5555,5555,4444", "3782 822463 10005", "4000\u200b0566\u200b5566\u200b5556")
