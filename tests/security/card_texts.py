@@ -160,21 +160,16 @@ def random_card(rng: random.Random) -> str:
 
 
 def random_grouping(rng: random.Random, digits: str) -> list[str]:
-    kind = rng.random()
-    if kind < 0.3:  # the usual 4-4-4-4 (Amex 4-6-5)
-        sizes = [4, 6, 5] if len(digits) == 15 else [4] * (len(digits) // 4) + ([len(digits) % 4] if len(digits) % 4 else [])
-    else:
+    if rng.random() < 0.3:  # the usual 4-4-4-4 (Amex 4-6-5)
+        cuts = [4, 10] if len(digits) == 15 else list(range(4, len(digits), 4))
+    else:  # anywhere
         cuts = sorted(rng.sample(range(1, len(digits)), rng.randrange(len(digits))))
-        sizes = [b - a for a, b in zip([0, *cuts], [*cuts, len(digits)])]
-    groups, at = [], 0
-    for size in sizes:
-        groups.append(digits[at:at + size])
-        at += size
-    return groups
+    return [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)])]
 
 
 def random_separator(rng: random.Random, classes: dict[str, tuple[str, ...]]) -> str:
     size = rng.choice((1, 1, 1, 2, 2, 3, rng.randint(1, MAX_GAP)))
+
     def one() -> str:
         if rng.random() < 0.5:
             return rng.choice(COMMON_SEPARATORS)

@@ -59,7 +59,8 @@ class Notice:
             page_url=text("page_url", 2000), email=text("email", 320, free=False),
             lead={k: redact_shown(str(v))[0][:200] for k, v in lead.items()
                   if k in ("name", "email", "company", "phone") and v},
-            transcript=tuple({"from": str(t.get("from"))[:10], "text": redact_shown(str(t.get("text")))[0][:300]}
+            transcript=tuple({"from": str(t.get("from"))[:10],
+                              "text": redact_shown(str(t.get("text")))[0][:300]}
                              for t in said[-20:] if isinstance(t, dict) and t.get("text")),
         )
 

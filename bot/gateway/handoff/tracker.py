@@ -80,7 +80,8 @@ class HandoffTracker:
         self._enqueue(sender, job)
 
     def rep(self, sender: str, text: str, number: str, rep: str, name: str | None) -> None:
-        event = {"event": "bot", "text": redact_shown(text)[0], "metadata": {"handoff": number, "rep": rep, "rep_name": name}}
+        event = {"event": "bot", "text": redact_shown(text)[0],
+                 "metadata": {"handoff": number, "rep": rep, "rep_name": name}}
         self._enqueue(sender, lambda: self._append(sender, [event], f"rep message in {number}"))
 
     async def resume(self, sender: str, number: str, back: str, *, wait: float = 3.0) -> None:
