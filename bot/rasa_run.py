@@ -381,6 +381,9 @@ def main() -> None:
         one_thread_pools(os.environ)  # type: ignore[arg-type]
     sys.argv = with_api_token(sys.argv, dict(os.environ))
     patch_rasa()
+    from bot.nlu.cards import redact_logs
+
+    redact_logs()  # Rasa logs what users said (debug level): never a card number
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from bot.nlu.cards import redact_logs
 from bot.settings_check import in_production, refuse_unsafe
 
 from .adapters.db import Database
@@ -29,6 +30,7 @@ def unsafe_settings(settings: Settings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_logs()
     settings = get_settings()
     unsafe_settings(settings)
     try:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
+from bot.nlu.cards import redact_logs
 from bot.settings_check import refuse_unsafe
 
 from .app import create_app
@@ -55,6 +56,7 @@ def unsafe_settings(settings: GatewaySettings) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     proxies = trusted_proxies(os.environ.get("FORWARDED_ALLOW_IPS"))
+    redact_logs()
     settings = get_settings()
     unsafe_settings(settings)
     uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,

@@ -45,3 +45,4 @@ def load_all() -> None:
     from . import handoff  # noqa: F401  (handoff)
     from . import production  # noqa: F401  (load)
     from . import attacks  # noqa: F401  (attacks)
+    from . import redaction  # noqa: F401  (redaction)

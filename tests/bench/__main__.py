@@ -41,6 +41,8 @@ def meta(ran: list[str]) -> dict:
 
 
 def _unit(name: str) -> str:
+    if "_us_" in name or name.endswith("_us"):
+        return "µs"
     return "ms" if "_ms_" in name or name.endswith("_ms") else "/s" if name.endswith("_per_s") else ""
 
 

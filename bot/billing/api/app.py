@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
+from bot.nlu.cards import redact
 from bot.settings_check import in_production
 
 from ..adapters.db import Database
@@ -43,7 +44,8 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
 
     @app.exception_handler(BillingError)
     async def billing_error(_request: Request, exc: BillingError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+        # A message may quote what the caller sent (an invoice number, an address): never a card.
+        return JSONResponse(error_body(exc.code, redact(exc.message)[0], exc.details), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,7 +13,7 @@ from . import audit
 from .access import Actor, known_user
 from .numbering import by_number
 from .subscriptions import active_contract, edition_line
-from .validation import normalise_email, normalise_phone, required_text
+from .validation import free_text, normalise_email, normalise_phone, required_text
 
 QUEUES = ("sales", "support")
 MAX_TRANSCRIPT = 50
@@ -23,6 +23,13 @@ def _queue(queue: str) -> str:
     if queue not in QUEUES:
         raise Invalid("The queue is sales or support.", fields={"queue": "sales or support"})
     return queue
+
+
+def _transcript(transcript: list[dict] | None) -> list[dict]:
+    """The last MAX_TRANSCRIPT lines, every string in them without card numbers."""
+    lines = list(transcript or [])[-MAX_TRANSCRIPT:]
+    return [{k: free_text(v) if isinstance(v, str) else v for k, v in line.items()} if isinstance(line, dict)
+            else line for line in lines]
 
 
 def open_handoff(
@@ -38,13 +45,13 @@ def open_handoff(
         raise Invalid("A visitor's handoff needs their name and work email.",
                       fields={"lead": "name and email required"})
     handoff = Handoff(
-        queue=queue, reason=reason, intent=intent,
+        queue=queue, reason=reason, intent=free_text(intent) or None,
         org_id=org_id, user_id=user.id if user else None, edition=edition,
         lead_name=required_text(lead["name"], "lead.name", max_len=200, label="name") if lead else None,
         lead_email=normalise_email(lead.get("email") or "", field="lead.email") if lead else None,
-        lead_company=(lead.get("company") or "").strip()[:200] or None if lead else None,
+        lead_company=free_text(lead.get("company"))[:200] or None if lead else None,
         lead_phone=normalise_phone(lead["phone"], field="lead.phone") if lead.get("phone") else None,
-        transcript=list(transcript or [])[-MAX_TRANSCRIPT:], page_url=(page_url or None),
+        transcript=_transcript(transcript), page_url=free_text(page_url) or None,
         channel=actor.channel, conversation_id=conversation_id, status="open",
         created_at=now or datetime.now(timezone.utc),
     )
@@ -107,7 +114,7 @@ def request_callback(
         queue=queue, handoff_id=handoff.id if handoff else None,
         org_id=user.org_id if user else (handoff.org_id if handoff else None),
         name=required_text(name, "name", max_len=200), phone=normalise_phone(phone), window_start=window_start,
-        window_end=window_end, timezone=timezone_name, note=(note or "")[:2000], status="pending",
+        window_end=window_end, timezone=timezone_name, note=free_text(note)[:2000], status="pending",
     )
     session.add(callback)
     session.flush()

@@ -17,7 +17,7 @@ from ..domain.money import Money
 from . import audit
 from .access import Actor, billing_user
 from .numbering import next_number
-from .validation import normalise_email
+from .validation import free_text, normalise_email
 
 STATUSES = {"open", "paid", "void"}
 
@@ -178,7 +178,8 @@ def share_invoice(
         raise Invalid("The note is too long (1,000 characters at most).", fields={"note": "at most 1000 characters"})
     addresses = [normalise_email(r, field="to") for r in recipients]
     user = billing_user(session, actor)
-    send_invoice_email(invoice, session.get(Org, invoice.org_id), to=addresses, sender_name=user.name, note=note)
+    send_invoice_email(invoice, session.get(Org, invoice.org_id), to=addresses, sender_name=user.name,
+                       note=free_text(note))
     audit.record(session, actor, action="invoice.share", entity="invoice", entity_id=invoice.number,
                  org_id=invoice.org_id, after={"to": addresses})
     return invoice

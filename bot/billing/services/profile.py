@@ -8,7 +8,7 @@ from ..adapters.orm import BillingProfile
 from ..domain.errors import Invalid
 from . import audit
 from .access import Actor, billing_user, member
-from .validation import normalise_email, normalise_phone, required_text
+from .validation import free_text, normalise_email, normalise_phone, required_text
 
 LIMITS = {
     "contact_name": 200, "contact_email": 254, "contact_phone": 32, "address_line1": 200,
@@ -37,7 +37,7 @@ def update_profile(session: Session, actor: Actor, changes: dict[str, str | None
         if name not in LIMITS:
             errors[name] = "unknown field"
             continue
-        value = value.strip()
+        value = free_text(value)  # an address or a name: never a card number
         try:
             if len(value) > LIMITS[name]:
                 raise Invalid("too long", fields={name: f"at most {LIMITS[name]} characters"})

@@ -32,7 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingError
 from bot.billing_client.errors import NotFound
-from bot.nlu.cards import redact
+from bot.nlu.cards import REMOVED, TOKEN, redact, redact_shown
 from bot.nlu.text_hygiene import clean
 
 from ..slack.blocks import escape, from_slack, to_mrkdwn
@@ -229,8 +229,9 @@ class Bridge:
         if rep != live.claimed_by:
             return  # a colleague's note in the thread: not for the customer
         # Cleaned, with the rep's links to safe places kept as [label](url): the widget and Slack
-        # (to_customer) show them as links; other schemes show as text.
-        text = from_slack(raw, bot_user, links=True)
+        # (to_customer) show them as links; other schemes show as text. A rep's paste is stored
+        # (Rasa, the widget) too: card numbers removed.
+        text = redact_shown(from_slack(raw, bot_user, links=True))[0]
         if CLOSE_WORDS.match(text):
             await self.close(client, live, rep, None)
         elif text.strip():
@@ -253,7 +254,7 @@ class Bridge:
             label = await self._button_title(sender, text)
         said = redact(label or text)[0]
         self.tracker.customer(sender, said, live.number, "slack" if sender.startswith("slack:") else "widget")
-        shown = said.replace("CARDNUMBER", "•••• (card number removed)")  # never into a channel
+        shown = said.replace(TOKEN, REMOVED)  # never into a channel
         client = await self.queue_client() if live.post_channel and live.post_ts else None
         if client is not None:
             await self.slack.outbox.post(client, live.post_channel, text=(PRESSED if pressed else SAID).format(

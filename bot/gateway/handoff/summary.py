@@ -1,9 +1,12 @@
 """Block Kit for the queue channel: the handoff's summary with Claim, then who has it (Close),
-then closed. Everything the customer wrote is escaped: a visitor can't ping @channel or forge links."""
+then closed. Everything the customer wrote is escaped (a visitor can't ping @channel or forge
+links) and has its card numbers removed (``Notice.from_json``), whatever the caller sent."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.nlu.cards import redact_shown
 
 from ..slack.blocks import escape
 
@@ -34,7 +37,8 @@ class Notice:
         if not isinstance(body, dict):
             raise ValueError("a JSON object")
 
-        def text(key: str, limit: int, required: bool = False) -> str | None:
+        def text(key: str, limit: int, required: bool = False, free: bool = True) -> str | None:
+            """The field as text; ``free``: words someone wrote, card numbers removed (not ids)."""
             value = body.get(key)
             if value is None or value == "":
                 if required:
@@ -42,17 +46,21 @@ class Notice:
                 return None
             if not isinstance(value, str | int):
                 raise ValueError(f"{key}: text")
-            return str(value)[:limit]
+            return (redact_shown(str(value))[0] if free else str(value))[:limit]
 
         lead = body.get("lead") if isinstance(body.get("lead"), dict) else {}
         said = body.get("transcript") if isinstance(body.get("transcript"), list) else []
         return cls(
-            number=text("number", 40, True), conversation_id=text("conversation_id", 200, True),
-            queue=text("queue", 20, True), reason=text("reason", 300) or "", channel=text("channel", 20) or "",
+            number=text("number", 40, True, free=False),
+            conversation_id=text("conversation_id", 200, True, free=False),
+            queue=text("queue", 20, True, free=False), reason=text("reason", 300) or "",
+            channel=text("channel", 20, free=False) or "",
             intent=text("intent", 80), org=text("org", 200), edition=text("edition", 80),
-            page_url=text("page_url", 2000), email=text("email", 320),
-            lead={k: str(v)[:200] for k, v in lead.items() if k in ("name", "email", "company", "phone") and v},
-            transcript=tuple({"from": str(t.get("from"))[:10], "text": str(t.get("text"))[:300]}
+            page_url=text("page_url", 2000), email=text("email", 320, free=False),
+            lead={k: redact_shown(str(v))[0][:200] for k, v in lead.items()
+                  if k in ("name", "email", "company", "phone") and v},
+            transcript=tuple({"from": str(t.get("from"))[:10],
+                              "text": redact_shown(str(t.get("text")))[0][:300]}
                              for t in said[-20:] if isinstance(t, dict) and t.get("text")),
         )
 

@@ -32,6 +32,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.nlu.cards import redact, redact_shown
+
 log = logging.getLogger(__name__)
 
 MAX_WAITING = 200  # events of one conversation waiting for Rasa; more are dropped (and logged)
@@ -66,6 +68,8 @@ class HandoffTracker:
         self._enqueue(sender, lambda: self._append(sender, [{"event": "pause"}], f"pause for {number}"))
 
     def customer(self, sender: str, text: str, number: str, channel: str) -> None:
+        text = redact(text)[0]  # as Rasa's channel would have it (the bridge has done it already)
+
         async def job() -> None:
             parsed = await self._parse(text)
             event = {"event": "user", "text": text, "input_channel": "gateway",
@@ -76,7 +80,8 @@ class HandoffTracker:
         self._enqueue(sender, job)
 
     def rep(self, sender: str, text: str, number: str, rep: str, name: str | None) -> None:
-        event = {"event": "bot", "text": text, "metadata": {"handoff": number, "rep": rep, "rep_name": name}}
+        event = {"event": "bot", "text": redact_shown(text)[0],
+                 "metadata": {"handoff": number, "rep": rep, "rep_name": name}}
         self._enqueue(sender, lambda: self._append(sender, [event], f"rep message in {number}"))
 
     async def resume(self, sender: str, number: str, back: str, *, wait: float = 3.0) -> None:

@@ -3,7 +3,7 @@
 Listeners only build a ``Turn`` and ``submit`` it (no waiting: Slack got its ack already). Each
 Slack user of a workspace has one Rasa conversation (sender ``slack:<team>:<user>``) and one
 queue here, worked through in arrival order, so replies come out in the order the messages came
-in. A turn:
+in. A turn holds no card number from the start (``Turn`` redacts its text and echo), then:
 
 1. is dropped unless all its dedupe keys are new (``GatewayState.first_time``: durable and shared
    by every gateway replica): a Slack retry (same event_id), the message + app_mention pair of one
@@ -28,6 +28,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.nlu.cards import redact, redact_shown
 from bot.nlu.text_hygiene import clean
 
 from ..app import Gateway
@@ -77,6 +78,15 @@ class Turn:
     label: str | None = None  # a button's title, when ``text`` is its payload (click, App Home)
     files: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A card number goes before anything stores, logs, relays or echoes the turn: Rasa gets the
+        # token (and the flag the widget sends too), the echo says the number was removed.
+        self.text, cards = redact(self.text)
+        if cards:
+            self.extra = {**self.extra, "card_number_redacted": True}
+        if self.echo:
+            self.echo = redact_shown(self.echo)[0]
 
     @property
     def sender(self) -> str:

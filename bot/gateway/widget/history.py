@@ -2,8 +2,11 @@
 reload restores and what every open tab of the same visitor shows.
 
 One row per message, numbered by the database (``id``, increasing): a client says which number it
-has seen last and gets what came after. Card numbers never get here: the gateway redacts a user's
-text before storing it. Rows older than ``WIDGET_HISTORY_DAYS`` are pruned now and then.
+has seen last and gets what came after. Card numbers never get here: the widget's socket redacts a
+user's text before storing it, the handoff bridge a rep's, and ``append`` redacts what people wrote
+(user and agent rows) once more whoever calls it. The bot's own messages are stored as they are
+(they quote no user text, and signed links in them must stay intact). Rows older than
+``WIDGET_HISTORY_DAYS`` are pruned now and then.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from bot.nlu.cards import redact_shown
+
 metadata = MetaData()
 
 messages = Table(
@@ -33,6 +38,7 @@ messages = Table(
 )
 
 AUTHORS = ("user", "bot", "agent")
+PEOPLE = ("user", "agent")  # rows whose text a person wrote
 PRUNE_EVERY_S = 3600.0
 
 
@@ -73,6 +79,8 @@ class History:
             for author, body in items:
                 if author not in AUTHORS:
                     raise ValueError(f"author: one of {AUTHORS}")
+                if author in PEOPLE and isinstance(body.get("text"), str):
+                    body = {**body, "text": redact_shown(body["text"])[0]}
                 new_id = conn.execute(insert(messages).values(
                     sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now)
                 ).inserted_primary_key[0]

@@ -32,8 +32,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketState
 
-from bot.nlu.cards import TOKEN as CARD_TOKEN
-from bot.nlu.cards import redact
+from bot.nlu.cards import REMOVED, TOKEN, redact
 from bot.nlu.text_hygiene import clean
 
 from ..config import GatewaySettings
@@ -47,7 +46,6 @@ log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 10.0
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-CARD_SHOWN = "•••• (card number removed)"
 
 MAX_SEQ = 2**53 - 1  # the largest integer the widget's JavaScript holds exactly
 CLOSE_AUTH, CLOSE_ORIGIN, CLOSE_HELLO, CLOSE_BUSY = 4001, 4003, 4008, 4029
@@ -134,8 +132,10 @@ class Connection:
 
 
 def _page_url(value: Any) -> str | None:
+    """The page the widget is on (it reaches Rasa's tracker and a handoff's summary): a card
+    number in its query string is redacted like typed text."""
     if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 1_000:
-        return value
+        return redact(value)[0]
     return None
 
 
@@ -306,7 +306,7 @@ class WidgetSocket:
                     await conn.send({"type": "ack", "id": cid, "dup": True})
                     return
                 redacted, cards = redact(text)
-                shown = redacted.replace(CARD_TOKEN, CARD_SHOWN) if cards else redacted
+                shown = redacted.replace(TOKEN, REMOVED) if cards else redacted
                 rows = await self.hub.history.append(who.sender, [("user", {"text": shown, "cid": cid})])
             except SQLAlchemyError:
                 log.exception("widget: could not take a message for %s", who.sender)
