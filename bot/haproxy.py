@@ -72,14 +72,19 @@ def loopback(ports: dict[str, int], replica_ports: dict[str, Sequence[int]]) -> 
     return render({pool: f"127.0.0.1:{ports[pool]}" for pool in POOLS}, servers)
 
 
+# Compose: where each pool listens. The public one on every address (the published port, and the
+# action servers' handoff notices on actions-gateways); each internal pool on the balancer's fixed
+# address on its own network only, so only that network's callers reach it (docker-compose.yml).
+COMPOSE_BINDS = {"gateway": "0.0.0.0:8080", "rasa": "172.30.81.2:5005", "actions": "172.30.82.2:5055"}
+
+
 def compose(replicas: int = 2) -> str:
     """deploy/haproxy.cfg: the compose services gateway-N (by their name on the edge network),
     rasa-N and actions-N."""
-    ports = {"gateway": 8080, "rasa": 5005, "actions": 5055}
     host = {"gateway": "edge-gateway-{n}", "rasa": "rasa-{n}", "actions": "actions-{n}"}
-    servers = {pool: [Server(f"{pool}-{n}", f"{host[pool].format(n=n)}:{ports[pool]}", COMPOSE_SERVER_OPTIONS)
-                      for n in range(1, replicas + 1)] for pool in POOLS}
-    return render({pool: f"0.0.0.0:{ports[pool]}" for pool in POOLS}, servers)
+    servers = {pool: [Server(f"{pool}-{n}", f"{host[pool].format(n=n)}:{COMPOSE_BINDS[pool].rsplit(':', 1)[1]}",
+                             COMPOSE_SERVER_OPTIONS) for n in range(1, replicas + 1)] for pool in POOLS}
+    return render(COMPOSE_BINDS, servers)
 
 
 def binary() -> str:

@@ -145,35 +145,53 @@ def _haproxy_sections() -> dict[str, list[str]]:
     return sections
 
 
-def _haproxy_pools() -> dict[str, tuple[int, list[str]]]:
-    """Each frontend's backend -> (the port it listens on, its servers' host:port)."""
+def _haproxy_pools() -> dict[str, tuple[str, int, list[str]]]:
+    """Each frontend's backend -> (the address it listens on, its port, its servers' host:port)."""
     sections, pools = _haproxy_sections(), {}
     for title, lines in sections.items():
         if title.startswith("frontend "):
             (bind,) = [line.split()[1] for line in lines if line.startswith("bind ")]
             (backend,) = [line.split()[1] for line in lines if line.startswith("default_backend ")]
             servers = [line.split()[2] for line in sections[f"backend {backend}"] if line.startswith("server ")]
-            pools[backend] = (int(bind.rsplit(":", 1)[1]), servers)
+            address, port = bind.rsplit(":", 1)
+            pools[backend] = (address, int(port), servers)
     return pools
 
 
-def _listening(name: str) -> set[int]:
+def _networks(name: str) -> dict[str, dict[str, Any]]:
+    """A compose service's networks -> their settings (aliases, fixed address), the list form too."""
+    given = COMPOSE["services"][name].get("networks") or {"default": {}}
+    return {n: {} for n in given} if isinstance(given, list) else {n: (v or {}) for n, v in given.items()}
+
+
+def _listening(name: str, network: str | None = None) -> set[int]:
+    """The ports a service listens on (on ``network``: the balancer binds some pools to one network)."""
     service = COMPOSE["services"][name]
     if name == "balancer":
-        return {port for port, _ in _haproxy_pools().values()}
+        mine = _networks(name).get(network or "", {}).get("ipv4_address")
+        return {port for address, port, _ in _haproxy_pools().values()
+                if address in ("0.0.0.0", "*", "") or network is None or address == mine}
     if "build" not in service:
         return {{"postgres": 5432, "redis": 6379}[name]}
     return listens(name, service["command"], service.get("environment") or {})
 
 
+def _resolve(caller: str, host: str) -> list[tuple[str, str]]:
+    """(service, network) that ``host`` names for ``caller``: a service or an alias on a network they share."""
+    found = []
+    for network in _networks(caller):
+        for name in COMPOSE["services"]:
+            settings = _networks(name).get(network)
+            if settings is not None and (host == name or host in (settings.get("aliases") or [])):
+                found.append((name, network))
+    return found
+
+
 def _compose_host(host: str) -> str:
-    """The compose service a host name in deploy/haproxy.cfg names (a service, or its network alias)."""
-    for name, service in COMPOSE["services"].items():
-        networks = service.get("networks") or {}
-        aliases = [a for n in networks.values() if isinstance(n, dict) for a in n.get("aliases") or []]
-        if host == name or host in aliases:
-            return name
-    raise AssertionError(f"deploy/haproxy.cfg: {host} is no compose service")
+    """The compose service a host name in deploy/haproxy.cfg names (from the balancer)."""
+    found = {name for name, _ in _resolve("balancer", host)}
+    assert len(found) == 1, f"deploy/haproxy.cfg: {host} names {sorted(found) or 'no compose service'} for the balancer"
+    return found.pop()
 
 
 def test_compose_services_get_the_variables_their_code_reads_and_reach_real_ports():
@@ -185,13 +203,16 @@ def test_compose_services_get_the_variables_their_code_reads_and_reach_real_port
         if kind == "rasa":
             check_rasa_api(name, service["command"], env)
             for host_key, port_key in (("RASA_DB_HOST", "RASA_DB_PORT"), ("REDIS_HOST", "REDIS_PORT")):
-                assert int(env[port_key]) in _listening(env[host_key]), f"{name}: {host_key}:{port_key}"
+                assert any(int(env[port_key]) in _listening(target, net) for target, net in _resolve(name, env[host_key])), \
+                    f"{name}: {host_key}:{port_key}"
         for key, host, port in urls(env):
             if host in ("127.0.0.1", "localhost"):
                 assert key.endswith("_PUBLIC_URL"), f"{name}: {key} points at the container itself"
                 continue
-            assert host in COMPOSE["services"], f"{name}: {key} names no service ({host})"
-            assert port in _listening(host), f"{name}: {key}: {host} does not listen on {port}"
+            targets = _resolve(name, host)
+            assert targets, f"{name}: {key} names no service on its networks ({host})"
+            assert all(port in _listening(target, net) for target, net in targets), \
+                f"{name}: {key}: {host} does not listen on {port} there"
         health = " ".join(service["healthcheck"]["test"])
         probed = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", health)}
         assert probed and probed <= _listening(name), f"{name}: the health check probes {probed}"
@@ -209,7 +230,7 @@ def test_compose_balancer_is_haproxy_fronting_every_replica_and_only_it_is_publi
     assert probed and probed <= _listening("balancer")
     pools = _haproxy_pools()
     assert set(pools) == {"gateways", "rasa", "actions"}
-    for backend, (_port, servers) in pools.items():
+    for backend, (_address, _port, servers) in pools.items():
         kind = {"gateways": "gateway"}.get(backend, backend)
         hosts = set()
         for server in servers:
@@ -226,12 +247,12 @@ def test_compose_gateways_believe_forwarded_headers_from_the_balancer_alone():
     """The balancer reaches the gateways over the edge network, where it has a fixed address; that
     address is the only one the gateways take X-Forwarded-For from (never "*")."""
     edge = ipaddress.ip_network(COMPOSE["networks"]["edge"]["ipam"]["config"][0]["subnet"])
-    members = {n for n, s in COMPOSE["services"].items() if "edge" in (s.get("networks") or {})}
+    members = {n for n in COMPOSE["services"] if "edge" in _networks(n)}
     gateways = {n for n, s in _compose_ours().items() if role(s["command"]) == "gateway"}
     assert members == gateways | {"balancer"}, "only the balancer and the gateways share the edge network"
     address = COMPOSE["services"]["balancer"]["networks"]["edge"]["ipv4_address"]
     assert ipaddress.ip_address(address) in edge
-    _port, servers = _haproxy_pools()["gateways"]
+    _address, _port, servers = _haproxy_pools()["gateways"]
     for name in gateways:
         service = COMPOSE["services"][name]
         assert trusted_proxies(service["environment"]["FORWARDED_ALLOW_IPS"]) == address, name
@@ -411,3 +432,39 @@ def test_kubernetes_network_policies_allow_exactly_the_calls_of_the_design():
         listening = {p["containerPort"] for p in container.get("ports") or []}
         assert listening == {port for _, pod, port in CALLS if pod == name}, name
     assert INGRESS_NAMESPACE in (K8S / "networkpolicy.yaml").read_text()
+
+
+def _kind(name: str) -> str:
+    service = COMPOSE["services"][name]
+    return role(service["command"]) if "build" in service else name
+
+
+# What a container of each kind can connect to in compose, (caller, callee, port): the design's
+# calls, with Rasa and the action servers behind the balancer's pools (5005, 5055), the balancer's
+# public side open to all (it is the internet's), and the databases. Two residues of networks being
+# two-way, both behind a secret: billing shares a network with the action servers (their
+# ACTION_SERVER_TOKEN) and with the gateways (their public port).
+COMPOSE_REACH = {
+    ("gateway", "balancer", 8080), ("gateway", "balancer", 5005), ("gateway", "billing", 8001),
+    ("gateway", "postgres", 5432), ("gateway", "redis", 6379),
+    ("rasa", "balancer", 8080), ("rasa", "balancer", 5055), ("rasa", "postgres", 5432), ("rasa", "redis", 6379),
+    ("actions", "balancer", 8080), ("actions", "billing", 8001),
+    ("billing", "postgres", 5432), ("billing", "actions", 5055), ("billing", "gateway", 8080),
+}
+
+
+def test_compose_networks_let_each_container_reach_its_callees_only():
+    reach = set()
+    for caller in _compose_ours():
+        for network in _networks(caller):
+            for callee in COMPOSE["services"]:
+                if callee != caller and network in _networks(callee) and _kind(callee) != _kind(caller):
+                    reach |= {(_kind(caller), _kind(callee), port) for port in _listening(callee, network)}
+    assert reach == COMPOSE_REACH, (sorted(reach - COMPOSE_REACH), sorted(COMPOSE_REACH - reach))
+    # the internal pools listen on their callers' network only
+    pools = _haproxy_pools()
+    assert pools["rasa"][0] == _networks("balancer")["gateways-rasa"]["ipv4_address"]
+    assert pools["actions"][0] == _networks("balancer")["rasa-actions"]["ipv4_address"]
+    # and nothing but the public side and billing's mail has a way out of the host
+    outside = {n for n, settings in COMPOSE["networks"].items() if not (settings or {}).get("internal")}
+    assert outside == {"edge", "billing-mail"}
