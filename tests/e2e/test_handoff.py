@@ -28,10 +28,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from bot.billing.adapters.orm import CallbackRequest, Handoff, Order, Quote
 from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
-from bot.runner import APP_PY, Service
 from tests.conftest import reset
+from tests.e2e.gateways import instead_of_the_stack_gateway
 
-SECRET = "e2e-handoff-signing-secret"
 TURN_S = 45.0
 
 
@@ -61,25 +60,15 @@ def bridge(stack, tmp_path_factory) -> Iterator[Bridge]:
     api = SlackMock().start()
     api.add_user("UALEX", "alex@acme.example", "Alex Rivera")
     api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
-    data = tmp_path_factory.mktemp("handoff-gateway")
-    env = {**{k: v for k, v in stack.env().items() if not k.startswith(("SLACK_", "HANDOFF_"))},
-           "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}", "SLACK_BOT_TOKEN": "xoxb-e2e",
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url, "SLACK_SLOW_TURN_S": "0",
-           "HANDOFF_SALES_CHANNEL": "CSALES", "HANDOFF_SALES_HOURS": "Mon-Sun 00:00-00:00",
-           "HANDOFF_SUPPORT_CHANNEL": "CSUPPORT", "HANDOFF_SUPPORT_HOURS": "Mon-Fri 08:00-20:00",
-           "HANDOFF_SUPPORT_HOLIDAYS": holidays()}
-    original = stack.service("gateway")
-    original.stop()
-    gateway = Service("handoff-gateway", [str(APP_PY), "-m", "bot.gateway"], env, original.health_url,
-                      data / "gateway.log")
-    gateway.start()
     try:
-        gateway.wait_ready(60)
-        yield Bridge(api, SlackSender(stack.gateway_url, SECRET), stack.gateway_url)
+        with instead_of_the_stack_gateway(
+                stack, tmp_path_factory.mktemp("handoff-gateway"), api, SLACK_SLOW_TURN_S="0",
+                HANDOFF_SALES_CHANNEL="CSALES", HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00",
+                HANDOFF_SUPPORT_CHANNEL="CSUPPORT", HANDOFF_SUPPORT_HOURS="Mon-Fri 08:00-20:00",
+                HANDOFF_SUPPORT_HOLIDAYS=holidays()) as send:
+            yield Bridge(api, send, stack.gateway_url)
     finally:
-        gateway.stop()
         api.stop()
-        stack.restart("gateway")
 
 
 class Visitor:

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sqlite3
 import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -43,11 +41,10 @@ from bot.billing.config import get_settings
 from bot.billing.services import handoffs, invoices, profile, support
 from bot.billing.services.access import Actor
 from bot.billing.services.numbering import by_number
-from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
+from bot.gateway.slack.testing import Call, new_ts
 from bot.nlu.cards import redact
-from bot.runner import Service
 from tests.conftest import reset
-from tests.e2e.gateways import SECRET, start_gateway, url_of
+from tests.e2e.gateways import SlackGateway, slack_gateway
 from tests.e2e.widget_client import WidgetClient, signed_in
 from tests.security import card_texts as ct
 
@@ -357,31 +354,14 @@ def test_cards_joined_by_underscores_or_commas_reach_neither_widget_history_nor_
 TURN_S = 45.0
 
 
-@dataclass
-class Slack:
-    api: SlackMock
-    send: SlackSender
-    gateway: Service
-    url: str
-
-    def dm_posts(self, user: str) -> list[Call]:
-        return [c for c in self.api.called("chat.postMessage") if c.args.get("channel") == f"D{user}"]
-
-
 @pytest.fixture(scope="module")
-def slack(stack, tmp_path_factory) -> Iterator[Slack]:
+def slack(stack, tmp_path_factory) -> Iterator[SlackGateway]:
     """A gateway of its own with Slack on (the Web API mock) and the sales queue, open all week."""
-    api = SlackMock().start()
-    api.add_user("UALEX", "alex@acme.example", "Alex Rivera")
-    api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
-    data = tmp_path_factory.mktemp("redaction-gateway")
-    gateway = start_gateway(stack, data, api, SLACK_SLOW_TURN_S="30", HANDOFF_SALES_CHANNEL="CSALES",
-                            HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00")
-    try:
-        yield Slack(api, SlackSender(url_of(gateway), SECRET), gateway, url_of(gateway))
-    finally:
-        gateway.stop()
-        api.stop()
+    with slack_gateway(stack, tmp_path_factory.mktemp("redaction-gateway"),
+                       {"UALEX": ("alex@acme.example", "Alex Rivera"), "UDANA": ("dana@vendor.example", "Dana Scully")},
+                       SLACK_SLOW_TURN_S="30", HANDOFF_SALES_CHANNEL="CSALES",
+                       HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00") as gateway:
+        yield gateway
 
 
 def shown(call: Call) -> str:

@@ -21,13 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from bot.billing.adapters.orm import Handoff, Payment
 from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
-from bot.runner import APP_PY, Service
 from tests.billing.helpers import count
 from tests.conftest import reset
+from tests.e2e.gateways import instead_of_the_stack_gateway
 
 # -- a. the Rasa channel and bad input ------------------------------------------------------------------
 
@@ -133,7 +132,6 @@ def test_after_a_not_found_the_form_still_takes_an_answer_and_a_related_question
 
 # -- c. a rep's links reach the customer ------------------------------------------------------------------
 
-SECRET = "e2e-links-signing-secret"
 TURN_S = 45.0
 REP_TEXT = ("Here you go: <https://acme.example/pricing?plan=pro&amp;seats=40|our pricing>, write to "
             "<mailto:ap@acme.example|ap@acme.example>, call <tel:+18006676389|1-800-667-6389> or <tel:+14155550199>; "
@@ -162,24 +160,14 @@ def bridge(stack, tmp_path_factory) -> Iterator[Bridge]:
     api = SlackMock().start()
     api.add_user("UALEXW", "alex@acme.example", "Alex Rivera")
     api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
-    data = tmp_path_factory.mktemp("links-gateway")
-    env = {**{k: v for k, v in stack.env().items() if not k.startswith(("SLACK_", "HANDOFF_"))},
-           "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}", "SLACK_BOT_TOKEN": "xoxb-e2e",
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url, "SLACK_SLOW_TURN_S": "30",
-           "HANDOFF_SALES_CHANNEL": "CSALES", "HANDOFF_SALES_HOURS": "Mon-Sun 00:00-00:00",
-           "HANDOFF_SUPPORT_CHANNEL": "CSUPPORT", "HANDOFF_SUPPORT_HOURS": "Mon-Sun 00:00-00:00"}
-    original = stack.service("gateway")
-    original.stop()
-    gateway = Service("links-gateway", [str(APP_PY), "-m", "bot.gateway"], env, original.health_url,
-                      data / "gateway.log")
-    gateway.start()
     try:
-        gateway.wait_ready(60)
-        yield Bridge(api, SlackSender(stack.gateway_url, SECRET), stack.gateway_url)
+        with instead_of_the_stack_gateway(
+                stack, tmp_path_factory.mktemp("links-gateway"), api, SLACK_SLOW_TURN_S="30",
+                HANDOFF_SALES_CHANNEL="CSALES", HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00",
+                HANDOFF_SUPPORT_CHANNEL="CSUPPORT", HANDOFF_SUPPORT_HOURS="Mon-Sun 00:00-00:00") as send:
+            yield Bridge(api, send, stack.gateway_url)
     finally:
-        gateway.stop()
         api.stop()
-        stack.restart("gateway")
 
 
 def blocks_of(call: Call) -> list[dict[str, Any]]:
@@ -224,6 +212,8 @@ def test_a_reps_links_reach_the_widget_as_working_links(bridge, billing_db):
             links = row.locator(".bubble a").evaluate_all(
                 "els => els.map(a => [a.getAttribute('href'), a.firstChild.textContent])")
             shown = row.locator(".bubble").inner_text()
+            rep_says(bridge, post, "close")  # Alex's widget conversation back with the bot for the next tests
+            w.page.locator(".row.bot", has_text="back with the assistant").last.wait_for(timeout=TURN_S * 1000)
         finally:
             browser.close()
     assert [tuple(link) for link in links] == LINKS, links
@@ -248,3 +238,6 @@ def test_a_reps_links_reach_a_slack_customer_as_slack_links(bridge):
     for href, label in LINKS:
         assert f"<{href.replace('&', '&amp;')}|{label}>" in relayed, relayed
     assert "javascript" not in relayed and "click me" in relayed and "<@U0REP2>" not in relayed, relayed
+    rep_says(bridge, post, "close")  # the conversation back with the bot for the next tests
+    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXW"
+                        and "back with the assistant" in (c.args.get("text") or ""))

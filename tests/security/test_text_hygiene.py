@@ -19,9 +19,7 @@ import asyncio
 import json
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -29,12 +27,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.billing.adapters.orm import Order
-from bot.gateway.slack.testing import Call, SlackMock, SlackSender
+from bot.gateway.slack.testing import Call
 from bot.nlu.text_hygiene import clean
-from bot.runner import Service
 from tests.billing.helpers import count
 from tests.conftest import reset
-from tests.e2e.gateways import SECRET, start_gateway, url_of
+from tests.e2e.gateways import SlackGateway, slack_gateway
 from tests.e2e.widget_client import WidgetClient, signed_in
 
 # Each says nothing a person could read.
@@ -206,29 +203,14 @@ def test_the_widget_sends_invisible_text_nowhere_and_says_so(stack, billing_db):
 # -- Slack -----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Slack:
-    api: SlackMock
-    send: SlackSender
-    gateway: Service
-
-    def dm_posts(self, user: str) -> list[Call]:
-        return [c for c in self.api.called("chat.postMessage") if c.args.get("channel") == f"D{user}"]
-
-
 @pytest.fixture(scope="module")
-def slack(stack, tmp_path_factory) -> Iterator[Slack]:
-    api = SlackMock().start()
-    api.add_user("UHYG", "alex@acme.example", "Alex Rivera")
-    gateway = start_gateway(stack, tmp_path_factory.mktemp("hygiene-slack"), api, SLACK_SLOW_TURN_S="30")
-    try:
-        yield Slack(api, SlackSender(url_of(gateway), SECRET), gateway)
-    finally:
-        gateway.stop()
-        api.stop()
+def slack(stack, tmp_path_factory) -> Iterator[SlackGateway]:
+    with slack_gateway(stack, tmp_path_factory.mktemp("hygiene-slack"), {"UHYG": ("alex@acme.example", "Alex Rivera")},
+                       SLACK_SLOW_TURN_S="30") as gateway:
+        yield gateway
 
 
-def wait_dm(slack: Slack, user: str, n: int, timeout: float = 60.0) -> list[Call]:
+def wait_dm(slack: SlackGateway, user: str, n: int, timeout: float = 60.0) -> list[Call]:
     deadline = time.monotonic() + timeout
     while len(posts := slack.dm_posts(user)) < n:
         assert time.monotonic() < deadline, [c.args.get("text") for c in posts]
