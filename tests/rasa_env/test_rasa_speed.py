@@ -83,6 +83,7 @@ def test_the_tracker_store_keeps_rasas_tables_and_data(tmp_path):
 
 def test_endpoints_yml_names_the_store(monkeypatch, tmp_path):
     monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "the-action-servers-secret")
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "t.sqlite3"))
     config = read_endpoint_config("bot/endpoints.yml", "tracker_store")
     from rasa.core.tracker_store import TrackerStore
@@ -91,6 +92,9 @@ def test_endpoints_yml_names_the_store(monkeypatch, tmp_path):
     inner = getattr(inner, "_tracker_store", inner)
     assert isinstance(inner, SQLiteTrackerStore)
     assert inner.engine.url.database == str(tmp_path / "t.sqlite3")
+    # and Rasa sends the action server its secret on every call
+    actions = read_endpoint_config("bot/endpoints.yml", "action_endpoint")
+    assert actions.headers == {"Authorization": "Bearer the-action-servers-secret"}
 
 
 def test_action_answers_are_still_validated():
