@@ -75,7 +75,7 @@ run-prod: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 	@$(APP_PY) -m bot.shell
 
-test: test-app test-rasa test-dialogue test-security
+test: test-app test-rasa test-dialogue
 
 test-app: test-app-sqlite test-app-postgres
 
@@ -95,10 +95,11 @@ test-rasa: $(VENV)/rasa/.installed $(MODEL)
 test-dialogue: validate $(MODEL) $(VENV)/app/.installed
 	@echo "== conversation tests (tests/conversations) =="
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out data/test-results
-	@echo "== end to end: Rasa, action server and billing backend over HTTP =="
-	$(APP_PY) -m pytest -q tests/e2e
+	@echo "== end to end, and the security review's attacks: Rasa, action server, billing and gateway over HTTP =="
+	$(APP_PY) -m pytest -q tests/e2e tests/security  # one session: one stack for both
 
-# tests/security: the outside review's attacks, each against the real stack (after training).
+# tests/security alone (make test runs it with tests/e2e): the outside review's attacks, each
+# against the real stack (after training).
 test-security: $(MODEL) $(VENV)/app/.installed
 	@echo "== security: the review's attacks against the real stack (tests/security) =="
 	$(APP_PY) -m pytest -q tests/security

@@ -161,3 +161,7 @@ def smtp_server():
     handler.port, handler.logins = controller.port, logins
     yield handler
     controller.stop()
+
+
+# The real stack (tests/e2e/stack.py), one per session for tests/e2e and tests/security alike.
+from tests.e2e.stack import billing_db, chat, stack  # noqa: E402, F401

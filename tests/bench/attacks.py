@@ -27,7 +27,7 @@ from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Order
 from bot.runner import Stack
 from tests.billing.helpers import count
-from tests.e2e.conftest import Conversation
+from tests.e2e.stack import Conversation
 
 from . import BenchFailed, Figures, benchmark
 from .rasa_env import our_model, tmp_dir

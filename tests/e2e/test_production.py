@@ -19,7 +19,7 @@ from bot.billing.adapters.orm import Order
 from bot.runner import MODEL, ROOT, Stack
 from tests.billing.helpers import count, quantity
 from tests.conftest import IN_CI, _postgres_database
-from tests.e2e.conftest import Conversation
+from tests.e2e.stack import Conversation
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379

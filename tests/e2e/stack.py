@@ -1,5 +1,7 @@
-"""End to end: the real Rasa server (trained model), action server and billing backend, over
-HTTP through the gateway's channel, with the billing database reset before each test."""
+"""The real stack for end-to-end and security tests: the Rasa server (trained model), action server,
+billing backend and gateway, over HTTP through the gateway's channel, with the billing database
+reset before each test. tests/conftest.py registers these fixtures once for the whole session, so
+tests/e2e and tests/security run against one stack."""
 from __future__ import annotations
 
 import uuid
@@ -10,7 +12,6 @@ import pytest
 
 from bot.billing.adapters.db import Database
 from bot.runner import MODEL, Stack
-from tests.conftest import reset
 
 EMAILS = {
     "alex": "alex@acme.example", "priya": "priya@acme.example", "sam": "sam@acme.example",
@@ -66,6 +67,8 @@ class Conversation:
 
 @pytest.fixture
 def chat(stack, billing_db):
+    from tests.conftest import reset  # tests/conftest.py imports this module
+
     reset(billing_db)
     opened: list[Conversation] = []
 
