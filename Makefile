@@ -30,7 +30,7 @@ help:
 	@echo "make run    start billing backend, action server and Rasa (data/ on SQLite), training if needed"
 	@echo "make run-prod  the production topology: 2 Rasa, 2 action servers, 2 gateways behind a balancer, on PostgreSQL + Redis"
 	@echo "make shell  chat in the terminal as a demo user (AS=alex|priya|sam|olivia|tom|visitor)"
-	@echo "make test   every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end"
+	@echo "make test   every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end, security"
 	@echo "make bench  print the benchmark table and write bench-results.json"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 
