@@ -16,7 +16,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import REGISTRY, BenchFailed, Figures, load_all
+from . import REGISTRY, BenchFailed, Figures, load_all, report
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench-results.json"
@@ -40,10 +40,7 @@ def meta(ran: list[str]) -> dict:
     }
 
 
-def _unit(name: str) -> str:
-    if "_us_" in name or name.endswith("_us"):
-        return "µs"
-    return "ms" if "_ms_" in name or name.endswith("_ms") else "/s" if name.endswith("_per_s") else ""
+_unit = report._unit
 
 
 def _fmt(value: float) -> str:
@@ -75,7 +72,11 @@ def merge(results: dict[str, Figures]) -> dict:
     kept = {k: v for k, v in old.items()
             if k != "meta" and not any(k.startswith(name + "_") for name in results)}
     figures = {**kept, **{k: v for figures in results.values() for k, v in figures.items()}}
-    return {"meta": meta(list(results)), **dict(sorted(figures.items()))}
+    now = meta(list(results))
+    # when and on which commit each benchmark last ran (docs/benchmarks.md says so per section)
+    runs = {**((old.get("meta") or {}).get("runs") or {}),
+            **{name: {k: now[k] for k in ("date", "commit", "dirty")} for name in results}}
+    return {"meta": {**now, "runs": runs}, **dict(sorted(figures.items()))}
 
 
 def main(argv: list[str]) -> int:
@@ -106,8 +107,10 @@ def main(argv: list[str]) -> int:
         results[name] = figures
         print(f"== {name}: {time.perf_counter() - started:.1f} s", flush=True)
     print_table(results)
-    RESULTS.write_text(json.dumps(merge(results), indent=2) + "\n")
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    merged = merge(results)
+    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
+    page = report.write(merged)
+    print(f"\nwrote {RESULTS.relative_to(ROOT)} and {page.relative_to(ROOT)}")
     for failure in failures:
         print(f"FAIL {failure}", file=sys.stderr)
     return 1 if failures else 0
