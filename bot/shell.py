@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import textwrap
 import uuid
@@ -28,15 +29,42 @@ DEMO_USERS = {
 }
 
 
-def show(messages: list[dict]) -> list[dict]:
+LINK = re.compile(r"\[([^\]]+)\]\(((?:https?|mailto|tel):[^)\s]+)\)")
+BOLD = re.compile(r"\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
+
+
+def terminal_text(text: str, *, styled: bool) -> str:
+    """The bot's Markdown-ish text as a terminal shows it: [label](url) as "label (url)" ("label" alone
+    when it is the address, a tel: link as its number), *bold* and **bold** in bold where the terminal
+    has styles and plain otherwise."""
+    def link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        shown = url.removeprefix("tel:").removeprefix("mailto:")
+        same = shown == label or (url.startswith("tel:") and re.sub(r"\D", "", shown) == re.sub(r"\D", "", label))
+        return label if same else f"{label} ({shown})"
+
+    def bold(match: re.Match[str]) -> str:
+        inner = match.group(1) or match.group(2)
+        return f"\033[1m{inner}\033[0m" if styled else inner
+
+    return BOLD.sub(bold, LINK.sub(link, text))
+
+
+def wrapped(paragraph: str, width: int = 100) -> str:
+    """A paragraph wrapped for the terminal; a link is never cut (a cut URL copies as a broken one)."""
+    return textwrap.fill(paragraph, width, initial_indent="", subsequent_indent="     ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def show(messages: list[dict], styled: bool | None = None) -> list[dict]:
     """Print the bot's messages; return the buttons offered last (numbered from 1)."""
+    styled = sys.stdout.isatty() if styled is None else styled
     offered: list[dict] = []
     for message in messages:
         if message.get("text"):
-            for i, paragraph in enumerate(message["text"].split("\n")):
+            for i, paragraph in enumerate(terminal_text(message["text"], styled=styled).split("\n")):
                 lead = "bot> " if i == 0 else "     "
-                print(textwrap.fill(paragraph, 100, initial_indent=lead, subsequent_indent="     ")
-                      if paragraph else "")
+                print(lead + wrapped(paragraph, 100 - len(lead)) if paragraph else "")
         if message.get("image"):
             print(f"bot> [image] {message['image']}")
         if message.get("buttons"):
