@@ -1,5 +1,6 @@
 """Quote -> order rules, called directly (no HTTP)."""
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -169,3 +170,17 @@ def test_another_orgs_quote_does_not_exist_for_you(db):
     with pytest.raises(Forbidden):  # nor for a user without the permission in the same org
         order(db, SAM, q)
     assert quantity(db, "Acme Corp", "enterprise") == 40
+
+
+def test_an_invoice_is_dated_in_the_organisations_time_zone(db):
+    """Late evening in New York is already tomorrow in UTC: the invoice's issue date is Acme's day,
+    the same day its prorated period starts (it said "issued Dec 6" for a period from Dec 5)."""
+    evening = datetime.now(timezone.utc).astimezone(ZoneInfo("America/New_York")).replace(
+        hour=21, minute=30, second=0, microsecond=0).astimezone(timezone.utc)  # 01:30 or 02:30 UTC, the next day
+    q = quote(db, ALEX, quotes.quote_add_licenses, 2, "enterprise", now=evening)
+    placed = order(db, ALEX, q, now=evening + timedelta(minutes=1))
+    with db.session() as s:
+        inv = s.scalar(select(Invoice).where(Invoice.id == placed.order.invoice_id))
+        local_day = evening.astimezone(ZoneInfo("America/New_York")).date()
+        assert inv.issue_date == local_day == inv.lines[0].period_start, (inv.issue_date, inv.lines[0].period_start)
+        assert inv.issue_date != evening.date()  # the UTC day

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session, selectinload
@@ -37,7 +38,9 @@ def issue_invoice(
     session: Session, contract: Contract, *, lines: list[InvoiceItem], now: datetime,
     issue_date: date | None = None,
 ) -> Invoice:
-    issue_date = issue_date or now.date()
+    # The organisation's day, like a quote's effective date: late evening in New York is already
+    # tomorrow in UTC, and an invoice must not be dated after the period it charges starts.
+    issue_date = issue_date or now.astimezone(ZoneInfo(contract.org.timezone)).date()
     subtotal = sum(item.amount for item in lines)
     invoice = Invoice(
         number=f"draft-{secrets.token_hex(8)}", org_id=contract.org_id, contract_id=contract.id,
