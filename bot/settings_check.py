@@ -20,7 +20,8 @@ MIN_SECRET_BYTES = 32
 DEVELOPMENT_SECRETS = frozenset({
     "dev-gateway-token", "dev-rasa-api-token", "dev-action-server-token", "dev-service-token",
     "dev-billing-gateway-token",
-    "dev-signing-key-change-me", "dev-widget-signing-key-change-me", "dev-widget-jwt-secret-change-me-32b",
+    "dev-signing-key-change-me", "dev-signing-key-change-me-32-bytes", "dev-widget-signing-key-change-me",
+    "dev-widget-jwt-secret-change-me-32b",
 })
 # What the example files in deploy/ hold, and what people write in their place.
 EXAMPLE_MARKERS = re.compile(r"change[-_ ]?me|changeit|replace[-_ ]?me|example|secret(?:key)?$|password$|^x+$",

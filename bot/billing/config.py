@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     # Replaced by the per-caller tokens above; still set, it stops billing at start (callers.py).
     billing_service_tokens: str = ""
     # Key for signed links (invoice PDFs, payment-method page). Set a long random value in production.
-    billing_signing_key: str = "dev-signing-key-change-me"
+    billing_signing_key: str = "dev-signing-key-change-me-32-bytes"
     billing_public_url: str = "http://127.0.0.1:8001"
     billing_host: str = "127.0.0.1"
     billing_port: int = 8001

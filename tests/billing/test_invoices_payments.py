@@ -5,6 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.billing.adapters.orm import Invoice, Payment, PaymentMethod
+from bot.billing.config import get_settings
+from bot.billing.domain import signing
 from bot.billing.domain.errors import Conflict, Forbidden, NotFound, PaymentFailed, Unavailable
 from bot.billing.payments.sandbox import SandboxProvider
 from bot.billing.services import invoices, payments
@@ -59,6 +61,15 @@ def test_download_links_expire_and_cannot_be_altered(db):
         tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
         with pytest.raises(Forbidden):
             invoices.invoice_from_link(s, tampered)
+        # a link made for another purpose (the card page) opens no invoice, whatever it claims
+        other = signing.sign(get_settings().billing_signing_key, "card-page", {"inv": "INV-1042"}, link.expires_at)
+        with pytest.raises(Forbidden) as err:
+            invoices.invoice_from_link(s, other)
+        assert err.value.code == "link_invalid"
+        forged = signing.sign("another-key-of-at-least-thirty-two-bytes", invoices.PDF_PURPOSE, {"inv": "INV-1042"},
+                              link.expires_at)
+        with pytest.raises(Forbidden):
+            invoices.invoice_from_link(s, forged)
 
 
 def pay(db, actor, number, key, provider):
