@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +27,8 @@ from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
 from bot.gateway.rasa import Rasa
 from bot.gateway.widget.identity import Jwts, VisitorIds
-from bot.gateway.widget.limits import RateLimiter
+from bot.gateway.widget.limits import RateLimiter, storage_for
+from tests.conftest import IN_CI
 
 ORIGIN = "http://127.0.0.1:8080"  # the default GATEWAY_PUBLIC_URL, so allowed by default
 SECRET = "test-widget-jwt-secret-with-32-bytes!!"
@@ -350,13 +353,47 @@ def test_per_visitor_and_per_ip_rate_limits(gateway_state, fake_rasa):
     assert fake_rasa.texts() == ["m0", "m1", "m2", "a", "b"]
 
 
-def test_the_rate_limiter_refills():
-    now = [0.0]
-    limiter = RateLimiter(6, clock=lambda: now[0])  # one every 10 s, bursts of 6
-    assert [limiter.hit("k") for _ in range(6)] == [0.0] * 6
-    assert limiter.hit("k") == pytest.approx(10.0)
-    now[0] += 10.0
-    assert limiter.hit("k") == 0.0 and limiter.hit("other") == 0.0
+def test_the_rate_limit_is_a_moving_window_of_a_minute():
+    limiter = RateLimiter(storage_for("", prefix="t"), "visitor", 6)  # this process's memory: make run
+
+    async def hits() -> list[float]:
+        return [await limiter.hit("k") for _ in range(7)] + [await limiter.hit("other")]
+
+    waits = asyncio.run(hits())
+    assert waits[:6] == [0.0] * 6 and 0 < waits[6] <= 60 and waits[7] == 0.0
+
+
+def test_replicas_share_their_rate_limits_through_redis():
+    """Two gateways (two storages, as two processes would have) on one Redis count the same hits:
+    a visitor whose tabs are on two replicas gets the limit once, not once per replica."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+
+    async def run() -> list[float]:
+        one = RateLimiter(storage_for(url, prefix=prefix), "visitor", 3)
+        two = RateLimiter(storage_for(url, prefix=prefix), "visitor", 3)
+        return [await one.hit("wv-1"), await two.hit("wv-1"), await one.hit("wv-1"), await two.hit("wv-1")]
+
+    try:
+        import redis
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            pytest.fail(f"Redis at {url} is not reachable ({exc}); under CI=true this never skips")
+        pytest.skip(f"Redis at {url} is not reachable ({exc})")
+    waits = asyncio.run(run())
+    assert waits[:3] == [0.0] * 3 and waits[3] > 0, waits
+
+
+def test_a_rate_limit_store_that_does_not_answer_lets_the_chat_go_on():
+    limiter = RateLimiter(storage_for("redis://127.0.0.1:1/0", prefix="t", timeout_s=0.5), "visitor", 1,
+                          timeout_s=0.5)
+
+    async def run() -> list[float]:
+        return [await limiter.hit("k") for _ in range(3)]
+
+    started = time.monotonic()
+    assert asyncio.run(run()) == [0.0] * 3 and time.monotonic() - started < 5
 
 
 def test_connections_per_address_are_limited(gateway_state, fake_rasa):

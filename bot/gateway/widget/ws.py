@@ -40,7 +40,7 @@ from ..rasa import NO_TEXT
 from .history import Row
 from .hub import Hub, Turn
 from .identity import EXPIRED, Jwts, TokenRefused, VisitorIds, Who
-from .limits import RateLimiter, wait_text
+from .limits import RateLimiter, storage_for, wait_text
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +168,14 @@ class WidgetSocket:
         self.visitors = visitors
         self.jwts = jwts
         self.origins = Origins(settings)
-        self.per_visitor = RateLimiter(settings.widget_rate_per_visitor)
-        self.per_ip = RateLimiter(settings.widget_rate_per_ip)
-        self.connects = RateLimiter(settings.widget_connects_per_ip)
+        # shared by the replicas through Redis when there is one (limits.py)
+        limits = storage_for(settings.gateway_redis_url, prefix=settings.gateway_redis_prefix,
+                             username=settings.gateway_redis_username, password=settings.gateway_redis_password,
+                             timeout_s=settings.gateway_redis_timeout_s)
+        timeout = settings.gateway_redis_timeout_s
+        self.per_visitor = RateLimiter(limits, "visitor", settings.widget_rate_per_visitor, timeout_s=timeout)
+        self.per_ip = RateLimiter(limits, "address", settings.widget_rate_per_ip, timeout_s=timeout)
+        self.connects = RateLimiter(limits, "connect", settings.widget_connects_per_ip, timeout_s=timeout)
         self.max_chars = settings.widget_max_message_chars
         self.max_frame = 4_096 + 8 * self.max_chars
 
@@ -190,7 +195,7 @@ class WidgetSocket:
             await conn.error("origin", ORIGIN_REFUSED)
             await websocket.close(CLOSE_ORIGIN)
             return
-        if (wait := self.connects.hit(ip)) > 0:
+        if (wait := await self.connects.hit(ip)) > 0:
             await conn.error("rate_limited", TOO_MANY_CONNECTIONS, retry_after=round(wait, 1))
             await websocket.close(CLOSE_BUSY)
             return
@@ -295,7 +300,7 @@ class WidgetSocket:
             await conn.error("bad_request", "That button can't be used any more. Please type your answer.", id=cid)
             return
         for limiter, key in ((self.per_visitor, who.sender), (self.per_ip, ip)):
-            if (wait := limiter.hit(key)) > 0:
+            if (wait := await limiter.hit(key)) > 0:
                 await conn.error("rate_limited", f"You're sending messages faster than I can read them. Please wait "
                                  f"{wait_text(wait)} and send it again.", id=cid, retry_after=round(wait, 1))
                 return
