@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.billing.adapters.orm import Handoff, Invoice
 from bot.runner import ROOT
 from tests.conftest import reset
+from tests.waiting import steady
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -220,8 +221,7 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
         "n => document.querySelector('#account-assistant').shadowRoot"
         ".querySelectorAll('.row.bot[data-seq]').length >= n", arg=w.replies())
     assert other.user_rows()[-1] == "No" and "Yes" not in other.quick_replies()
-    time.sleep(0.3)  # ...but it was read in the open tab, so it is not unread here
-    assert other.page.locator(".badge").is_hidden()
+    other.page.locator(".badge").wait_for(state="hidden")  # ...but it was read in the open tab, so not unread here
     assert other.page.get_attribute("button.launcher", "aria-label") == "Open chat"
 
 
@@ -269,8 +269,8 @@ def test_an_html_message_renders_as_text_and_the_markdown_subset_works(widget):
     web = row.locator("a[href='https://docs.vendor.example/widget']")
     assert web.get_attribute("target") == "_blank" and web.get_attribute("rel") == "noopener noreferrer nofollow"
     assert row.locator("strong").inner_text() == "now" and "<b>plain</b>" in row.inner_text()
-    time.sleep(0.3)
-    assert not any(p.startswith("dialog") for p in w.problems), w.problems
+    # no script ran from the text: no dialog while what the page rendered settles
+    assert not any(p.startswith("dialog") for p in steady(lambda: list(w.problems), quiet=0.3)), w.problems
 
 
 def test_a_forged_jwt_is_refused(widget):

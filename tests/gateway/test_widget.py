@@ -29,6 +29,7 @@ from bot.gateway.rasa import Rasa
 from bot.gateway.widget.identity import Jwts, VisitorIds
 from bot.gateway.widget.limits import RateLimiter, storage_for
 from tests.conftest import IN_CI
+from tests.waiting import eventually
 
 ORIGIN = "http://127.0.0.1:8080"  # the default GATEWAY_PUBLIC_URL, so allowed by default
 SECRET = "test-widget-jwt-secret-with-32-bytes!!"
@@ -442,11 +443,15 @@ def test_a_reply_is_kept_when_the_socket_drops_mid_turn(client, fake_rasa):
     ws.send_text(json.dumps({"type": "message", "id": "cid-drop-01", "text": "slow one"}))
     seq = until(ws, "msg", **{"from": "user"})["seq"]
     ws.close()
-    time.sleep(0.6)
-    again = open_ws(client, visitor=visitor, since=seq)  # the tab had seen its own message
-    history = until(again, "welcome")["history"]
-    assert [m["text"] for m in history] == ["you said: slow one"]
-    again.close()
+
+    def reconnected_history() -> list[str]:  # what a new tab is given, once the slow turn is done
+        again = open_ws(client, visitor=visitor, since=seq)  # the tab had seen its own message
+        try:
+            return [m["text"] for m in until(again, "welcome")["history"]]
+        finally:
+            again.close()
+
+    assert eventually(reconnected_history, what="the reply stored") == ["you said: slow one"]
 
 
 def test_two_tabs_of_a_visitor_share_the_conversation(client, fake_rasa):
