@@ -94,6 +94,7 @@ class Buyer:
     told: list[str] = field(default_factory=list)  # order numbers the customer was given
     heard: list[str] = field(default_factory=list)  # every reply
     failures: int = 0
+    turns: list[tuple[float, float]] = field(default_factory=list)  # (sent, answered), time.monotonic()
     lost: int = 0  # quotes that did not end in an order: the customer starts over
     afresh: list[list[str]] = field(default_factory=list)  # turns answered as if the conversation had
     # just started, each with the replies before it
@@ -108,7 +109,9 @@ class Buyer:
 
     async def say(self, client: WidgetClient, text: str, payload: str | None = None, tries: int = 8) -> str:
         for _ in range(tries):
+            sent = time.monotonic()
             reply = "\n".join(await client.say(text, payload))
+            self.turns.append((sent, time.monotonic()))
             self.heard.append(reply)
             self.told += ORDER.findall(reply)
             if not any(f in reply for f in FRIENDLY):
@@ -190,14 +193,23 @@ def test_redis_restarted_during_a_burst_of_orders_applies_each_order_once(prod):
     reset(prod.db)
     buyers = [Buyer(name) for name in BUYERS]
 
+    outage: list[float] = []
+
     def restart_redis() -> None:
-        time.sleep(4.0)  # the burst is under way
+        # once the burst is under way (a few turns answered), not after a guess at how long that takes
+        while sum(len(b.turns) for b in buyers) < 3:
+            time.sleep(0.05)
+        outage.append(time.monotonic())
         prod.redis.restart(down_s=2.0)
+        outage.append(time.monotonic())
 
     read = shop_during(prod, buyers, 4, restart_redis)
     assert all("€" in r or any(f in r for f in FRIENDLY) for r in read), read
-    print(f"\nredis restart: {sum(b.failures for b in buyers)} turns met the outage; "
-          f"orders told {[b.told for b in buyers]}")
+    down, up = outage
+    met = [turn for b in buyers for turn in b.turns if turn[0] < up and turn[1] > down]
+    print(f"\nredis restart: {len(met)} turns in flight during the outage, {sum(b.failures for b in buyers)} "
+          f"failed; orders told {[b.told for b in buyers]}")
+    assert met, "no turn was in flight while Redis was down: the test tested nothing (make the burst longer)"
     assert_orders_applied_once(prod.db, buyers)
     assert all(len(set(b.told)) == 4 for b in buyers), [b.told for b in buyers]  # everyone got their orders
 
