@@ -1,6 +1,23 @@
-"""Rasa's SQL tracker store on SQLite, set up for one Rasa process serving many conversations
-(`make run`'s laptop default; bot/endpoints.yml). Same tables, same queries, same data as Rasa's
-own `type: SQL` store, so existing data/rasa-tracker.sqlite3 files keep working.
+"""Rasa's SQL tracker store, as the endpoints files name it: ``PostgresTrackerStore`` in production
+(bot/endpoints.prod.yml), ``SQLiteTrackerStore`` on a laptop (bot/endpoints.yml). Same tables, same
+queries, same data as Rasa's own `type: SQL` store, so existing databases keep working.
+
+``PostgresTrackerStore``: what happens when PostgreSQL drops a connection (a restart, a failover, an
+idle timeout, a dropped TCP connection), which Rasa's store and its fail-safe wrapper turn into a
+conversation answered as if it were new (a customer mid-quote suddenly a stranger, and the empty
+conversation saved over theirs):
+- the pool tests a connection before handing it out (SQLAlchemy's ``pool_pre_ping``) and replaces
+  one that died while idle;
+- a read or save cut off mid-query is tried once more on a fresh connection (a save's transaction
+  was rolled back, and a save writes only the events not stored yet);
+- a conversation that still cannot be read fails the turn (``TrackerStoreUnavailable``, which Rasa's
+  fail-safe wrapper lets through and the gateway channel answers as a failure: nothing changed,
+  try again) instead of starting afresh. A save that still fails is left to Rasa's wrapper, which
+  keeps the turn in memory: the customer hears what happened (an order placed, say).
+tests/rasa_env/test_tracker_store_pg.py cuts the connections under each case; tests/e2e/
+test_faults_prod.py drops them during a burst of orders.
+
+``SQLiteTrackerStore``, for one Rasa process serving many conversations (`make run`):
 
 What differs, and why (each measured with `make bench`'s turn benchmarks):
 - Connections are pooled. SQLAlchemy 1.4 opens a new SQLite connection for every session on a
@@ -17,16 +34,71 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class TrackerStoreUnavailable(BaseException):
+    """The conversation could not be read. A BaseException so that Rasa's fail-safe wrapper, which
+    answers any Exception as if the conversation were new, lets it through to the channel
+    (bot/channels/gateway.py), which fails the turn."""
+
+
+async def _once_more(what: str, first: Callable[[], Awaitable[T]], again: Callable[[], Awaitable[T]]) -> T:
+    """``first()``; if its database connection was lost, ``again()`` on a fresh one (the pool drops
+    the dead connection and pings the next before handing it out)."""
+    try:
+        return await first()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("a conversation %s lost its database connection (%s); trying once more", what,
+                    type(error.orig).__name__)
+    return await again()
+
+
+class PostgresTrackerStore(SQLTrackerStore):
+    """``type: bot.tracker_store.PostgresTrackerStore`` with Rasa's SQL store's settings."""
+
+    def __init__(self, domain: Any = None, **kwargs: Any) -> None:
+        super().__init__(domain=domain, **kwargs)
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, **create_engine_kwargs(url), pool_pre_ping=True)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        def attempt() -> Awaitable[Any]:
+            return super(PostgresTrackerStore, self)._retrieve(sender_id, fetch_events_from_all_sessions)
+
+        try:
+            return await _once_more("read", attempt, attempt)
+        except DBAPIError as error:
+            raise TrackerStoreUnavailable(f"the conversation {sender_id} could not be read") from error
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        async def store_only() -> None:
+            # The events went to the event broker (if any) before the failed write: store only.
+            # Nothing awaits between here and the restore (no broker: stream_events returns at
+            # once; the write is synchronous), so no other turn sees the broker missing.
+            broker, self.event_broker = self.event_broker, None
+            try:
+                return await super(PostgresTrackerStore, self).save(tracker)
+            finally:
+                self.event_broker = broker
+
+        return await _once_more("save", lambda: super(PostgresTrackerStore, self).save(tracker), store_only)
 
 BUSY_TIMEOUT_MS = 15_000
 POOL_SIZE = 5

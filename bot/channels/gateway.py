@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 
 from bot.nlu.card_redaction import redact
 from bot.nlu.text_hygiene import clean, without_surrogates
+from bot.tracker_store import TrackerStoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5_000
@@ -85,6 +86,10 @@ class GatewayInput(InputChannel):
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
                                                  metadata=metadata))
+            except TrackerStoreUnavailable as error:
+                # The conversation could not be read (its database is down): the turn did not run.
+                log.warning("gateway message for %s: %s", sender, error)
+                return response.json({"error": "the assistant failed on this message"}, status=503)
             except Exception as error:  # noqa: BLE001 - the reply says so; the text stays out of the log
                 log.exception("gateway message for %s failed", sender)
                 if collector.messages and _lock_store_failure(error):

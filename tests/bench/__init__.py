@@ -45,4 +45,5 @@ def load_all() -> None:
     from . import handoff  # noqa: F401  (handoff)
     from . import production  # noqa: F401  (load)
     from . import attacks  # noqa: F401  (attacks)
+    from . import patches  # noqa: F401  (patches)
     from . import redaction  # noqa: F401  (redaction)

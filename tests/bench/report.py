@@ -19,6 +19,7 @@ ABOUT = {
     "load": "50 simulated customers through the widget of the production topology (tests/bench/production.py)",
     "model": "the trained model (tests/bench/model.py)",
     "nlu": "intent and entity accuracy: 5-fold cross-validation on our data, and the public eval set (tests/bench/nlu.py)",
+    "patches": "the Rasa process's CPU per turn with each of bot/rasa_patches off in turn, against all on (tests/bench/patches.py)",
     "redaction": "card numbers in generated messages that survive the redactor, and its cost (tests/bench/redaction.py)",
     "slack": "Slack events through the gateway (tests/bench/slack.py)",
     "train": "training from scratch (tests/bench/model.py)",

@@ -1,4 +1,4 @@
-"""What bot/tracker_store.py, bot/rasa_run.py and bot/rasa_speed.py change in Rasa, and what they
+"""What bot/tracker_store.py and bot/rasa_patches/ change in Rasa, and what they
 must not change: the tracker store keeps Rasa's SQL tables and data, on a WAL journal with pooled
 connections;
 action-server answers are still validated against Rasa's schema, with Rasa's error; event types
@@ -29,7 +29,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
-from bot.rasa_run import _patch_action_result_validation
+from bot import rasa_patches
+from bot.rasa_patches import action_results
 from bot.tracker_store import SQLiteTrackerStore
 
 DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"invoice_number": {
@@ -98,8 +99,8 @@ def test_endpoints_yml_names_the_store(monkeypatch, tmp_path):
 
 
 def test_action_answers_are_still_validated():
-    _patch_action_result_validation()
-    _patch_action_result_validation()  # twice is harmless
+    action_results.apply()
+    action_results.apply()  # twice is harmless
     action = RemoteAction("action_check_balance", None)
     assert action._validate_action_result({"events": [{"event": "slot", "name": "x", "value": 1}],
                                            "responses": [{"text": "You owe $10.00."}]})
@@ -111,10 +112,8 @@ def test_action_answers_are_still_validated():
 def test_event_types_resolve_as_rasa_resolves_them():
     from rasa.shared.core.events import Event
 
-    from bot.rasa_run import patch_rasa
-
-    patch_rasa()
-    patch_rasa()
+    rasa_patches.apply()
+    rasa_patches.apply()
     assert Event.resolve_by_type("user") is UserUttered and Event.resolve_by_type("slot") is SlotSet
     assert Event.resolve_by_type("user") is UserUttered  # from the dict this time
     assert Event.resolve_by_type("topic") is None  # Rasa's backwards-compatible answer
@@ -128,9 +127,7 @@ async def test_calls_to_an_endpoint_reuse_one_connection():
     from aiohttp import web
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_run import patch_rasa
-
-    patch_rasa()
+    rasa_patches.apply()
     peers, auth = [], []
 
     async def webhook(request: web.Request) -> web.Response:
@@ -174,10 +171,10 @@ rasa_run.main()
 
 @pytest.mark.parametrize("preset, blas_threads", [(None, 1), ("2", 2)])
 def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_threads):
-    """No spinning OpenBLAS worker beside the server's own thread (fix 5): numpy, loaded by Rasa
+    """No spinning OpenBLAS worker beside the server's own thread : numpy, loaded by Rasa
     after bot.rasa_run's main starts, has one BLAS thread, and TensorFlow's pools one thread
     each; a value already in the environment is kept."""
-    from bot.rasa_run import ONE_THREAD
+    from bot.rasa_patches.thread_pools import ONE_THREAD
 
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}
@@ -192,14 +189,12 @@ def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_thre
 
 
 def test_slots_copy_as_copy_copy_copied_them():
-    """Fix 6: a tracker's slots are still separate shallow copies of the domain's."""
+    """a tracker's slots are still separate shallow copies of the domain's."""
     import copy
 
     from rasa.shared.core.slots import CategoricalSlot
 
-    from bot.rasa_run import patch_rasa
-
-    patch_rasa()
+    rasa_patches.apply()
     slot = CategoricalSlot("edition", mappings=[{"type": "custom"}], values=["essentials", "enterprise"],
                            influence_conversation=True)
     slot.value = "enterprise"
@@ -213,7 +208,7 @@ def test_slots_copy_as_copy_copy_copied_them():
 
 
 def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):
-    """Fix 7: RulePolicy trained on our stories and rules finds the same rule keys, and predicts
+    """RulePolicy trained on our stories and rules finds the same rule keys, and predicts
     the same action, as Rasa's own lookup, in every state of every training conversation."""
     from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
     from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -222,9 +217,7 @@ def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):
     from rasa.shared.core.generator import TrainingDataGenerator
     from rasa.shared.importers.importer import TrainingDataImporter
 
-    import bot.rasa_run as rasa_run
-
-    rasa_run.patch_rasa()
+    rasa_patches.apply()
     patched = RulePolicy._get_possible_keys
     assert getattr(patched, "_indexed", False)
     original = patched.__wrapped_original__
@@ -284,15 +277,13 @@ def _runner(calls: list[str], fail: dict | None = None):
 
 
 def test_graph_runs_run_the_nodes_dask_runs_in_its_order(monkeypatch):
-    """Fix 9: later runs of a graph call the same nodes as dask, in dask's order, with the same
+    """later runs of a graph call the same nodes as dask, in dask's order, with the same
     arguments, return the same results and raise the same errors, without dask."""
     import dask
     from rasa.engine.exceptions import GraphRunError
     from rasa.engine.runner.dask import DaskGraphRunner
 
-    import bot.rasa_run as rasa_run
-
-    rasa_run.patch_rasa()
+    rasa_patches.apply()
     patched = DaskGraphRunner.run
     assert getattr(patched, "_replayed", False)
     original = patched.__wrapped_original__
@@ -333,7 +324,7 @@ MODEL = Path(__file__).resolve().parents[2] / "models" / "account-assistant.tar.
 
 
 def test_graph_runs_of_our_model_give_rasas_answers():
-    """Fix 9 on our trained model: the same NLU parse and the same policy prediction as dask's run.
+    """On our trained model, graph runs give the same NLU parse and the same policy prediction as dask's run.
     `make test` trains the model first; run alone without one, this skips (under CI=true, fails)."""
     if not MODEL.exists():
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
@@ -344,9 +335,7 @@ def test_graph_runs_of_our_model_give_rasas_answers():
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.events import ActionExecuted
 
-    import bot.rasa_run as rasa_run
-
-    rasa_run.patch_rasa()
+    rasa_patches.apply()
     patched = DaskGraphRunner.run
     original = patched.__wrapped_original__
     agent = Agent.load(str(MODEL))
@@ -372,3 +361,16 @@ def test_graph_runs_of_our_model_give_rasas_answers():
         assert len({(p.max_confidence_index, tuple(p.probabilities), p.policy_name,
                      json.dumps([{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in p.events]))
                     for p in predictions}) == 1, text
+
+
+def test_the_patches_refuse_a_rasa_they_were_not_verified_on():
+    rasa_patches.check_version(rasa_patches.VERIFIED_ON)
+    with pytest.raises(SystemExit, match=r"verified on Rasa 3\.6\.21, and Rasa 3\.6\.22 is installed"):
+        rasa_patches.check_version("3.6.22")
+
+
+def test_patches_can_be_turned_off_by_name_and_unknown_names_are_refused():
+    assert rasa_patches.turned_off({"RASA_PATCHES_OFF": "rule_lookup, graph_runs"}) == {"rule_lookup", "graph_runs"}
+    with pytest.raises(SystemExit, match="no such patch"):
+        rasa_patches.apply({"RASA_PATCHES_OFF": "rule_lookups"})
+    assert "rule_lookup" not in rasa_patches.apply({"RASA_PATCHES_OFF": "rule_lookup"})

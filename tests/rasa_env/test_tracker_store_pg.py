@@ -1,7 +1,7 @@
-"""Rasa's SQL tracker store on PostgreSQL after the server dropped its connections (bot/rasa_run.py,
-fixes 4 and 8): dropped while idle in the pool, or in the middle of a read or a save, the
-conversation is still there on the next turn (or the turn fails), instead of Rasa's fail-safe
-wrapper answering as if it were new. Needs PostgreSQL at TEST_POSTGRES_HOST (127.0.0.1:5432, trust auth);
+"""The PostgreSQL tracker store (bot/tracker_store.py, named in bot/endpoints.prod.yml) after the
+server dropped its connections: dropped while idle in the pool, or in the middle of a read or a
+save, the conversation is still there on the next turn (or the turn fails), instead of Rasa's
+fail-safe wrapper answering as if it were new. No patch is applied: this holds under plain `rasa run`. Needs PostgreSQL at TEST_POSTGRES_HOST (127.0.0.1:5432, trust auth);
 without it this skips with a message, under CI=true it fails."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
-from bot.rasa_run import patch_rasa
+from bot.tracker_store import PostgresTrackerStore, TrackerStoreUnavailable
 from tests.rasa_env.test_rasa_speed import DOMAIN, _tracker
 
 HOST, PORT = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1"), int(os.environ.get("TEST_POSTGRES_PORT", "5432"))
@@ -61,8 +61,7 @@ def _drop_connections(name: str) -> int:
 def _stores(database: str) -> tuple[SQLTrackerStore, FailSafeTrackerStore, list[Exception]]:
     """Rasa's SQL store on the test database, wrapped as Rasa wraps it, with alex's conversation
     saved; and the errors the wrapper reports."""
-    patch_rasa()
-    store = SQLTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
+    store = PostgresTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
     failures: list[Exception] = []
     safe = FailSafeTrackerStore(store, on_tracker_store_error=failures.append)
     asyncio.run(safe.save(_tracker("alex")))
@@ -106,7 +105,7 @@ READ_EVENTS, WRITE_EVENTS = "SELECT events.", "INSERT INTO events"
 
 
 def test_a_read_cut_off_mid_query_is_read_again(database):
-    """Fix 8: the connection dies during the read itself (no pre-ping can see that coming): the
+    """The connection dies during the read itself (no pre-ping can see that coming): the
     read is tried again on a fresh connection and the conversation is there, every event of it."""
     store, safe, failures = _stores(database)
     cut = _cut(store, READ_EVENTS, times=1)
@@ -122,12 +121,10 @@ def test_a_conversation_that_cannot_be_read_fails_the_turn_instead_of_starting_a
     """Cut twice in a row: the error reaches the channel (the gateway tells the customer to try
     again) instead of Rasa's wrapper answering None, which would start the conversation anew and
     save the empty one as the customer's latest session. Nothing was written."""
-    from sqlalchemy.exc import DBAPIError
-
     store, safe, _ = _stores(database)
     before = asyncio.run(safe.retrieve_full_tracker("alex"))
     cut = _cut(store, READ_EVENTS, times=2)
-    with pytest.raises(DBAPIError):
+    with pytest.raises(TrackerStoreUnavailable):
         asyncio.run(safe.retrieve("alex"))
     assert len(cut) == 2
     after = asyncio.run(safe.retrieve_full_tracker("alex"))
@@ -135,7 +132,7 @@ def test_a_conversation_that_cannot_be_read_fails_the_turn_instead_of_starting_a
 
 
 def test_other_read_errors_still_get_rasas_fail_safe_answer(database, monkeypatch):
-    """Fix 8 changes only what a lost database does: a conversation that cannot be rebuilt (a
+    """The store changes only what a lost database does: a conversation that cannot be rebuilt (a
     stored event this Rasa cannot read) is still answered as Rasa's wrapper answers it."""
     _, safe, failures = _stores(database)
 
@@ -163,3 +160,19 @@ def test_a_save_cut_off_mid_write_is_saved_again_once(database):
     stored = asyncio.run(safe.retrieve_full_tracker("alex"))
     assert [e.text for e in stored.events if getattr(e, "text", None)] == [
         "hello", "hi", "what's my balance?", "You owe $120.00."]
+
+
+def test_the_production_endpoints_give_rasa_this_store(monkeypatch, database):
+    """What `rasa run --endpoints bot/endpoints.prod.yml` builds, with no patch applied."""
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.utils.endpoints import read_endpoint_config
+
+    for name, value in {"ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook", "ACTION_SERVER_TOKEN": "x",
+                        "RASA_DB_HOST": HOST, "RASA_DB_PORT": str(PORT), "RASA_DB_NAME": database,
+                        "RASA_DB_USER": "postgres", "RASA_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
+                        "REDIS_PORT": "6379", "REDIS_DB": "0", "REDIS_USERNAME": "", "REDIS_PASSWORD": "",
+                        "RASA_LOCK_PREFIX": "t"}.items():
+        monkeypatch.setenv(name, value)
+    store = TrackerStore.create(read_endpoint_config("bot/endpoints.prod.yml", "tracker_store"), domain=DOMAIN)
+    inner = getattr(store, "_tracker_store", store)
+    assert isinstance(inner, PostgresTrackerStore) and inner.engine.pool._pre_ping

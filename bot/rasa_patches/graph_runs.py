@@ -1,25 +1,24 @@
-"""More fixes to Rasa 3.6's turn hot path, continuing bot/rasa_run.py's list (applied by its
-``patch_rasa``). Found the same way: py-spy on the Rasa process during the turn benchmark's 20
-concurrent conversations, where that process is the one at 100 % of a core. Like the others they
-change nothing Rasa does.
+"""Run the model's graph in the order dask ran it the first time, without dask after that.
 
-9. Graph runs: every turn runs the model's graph three times (NLU for the message, then the policy
-for each of the two actions predicted), each through ``dask.get``, which for every run orders the
-graph again (``dask.order``), scans every task for its dependencies and passes each node's result
-through a thread-pool future and a queue: 11 % of the process's time, for graphs of one to twenty
-nodes. Here the first run of a graph (the same targets and the same input names) goes through
-dask as before, and the order dask ran its nodes in is kept; later runs call the same nodes in that
-order with the same arguments (each node's result, or for an input its (name, value) pair, as dask
-passes them), and return the same ``{name: result}``. Dask's order depends only on the graph's
-shape, which targets and input names fix, so the nodes run in the same order as under dask.
-Errors are Rasa's: a node's exception goes up unchanged, a RuntimeError becomes GraphRunError.
+What: ``DaskGraphRunner.run`` sends a graph's first run (the same targets and input names) through
+``dask.get`` as before, noting the order dask ran its nodes in; later runs call the same nodes in
+that order with the same arguments and return the same ``{name: result}``. Dask's order depends
+only on the graph's shape, which the targets and input names fix. Errors are Rasa's (a node's
+exception unchanged, a RuntimeError as GraphRunError).
+Why: every turn runs the graph three times (NLU, then the policy for each predicted action), and
+``dask.get`` orders the graph again each time and passes each node's result through a thread-pool
+future and a queue, for graphs of one to twenty nodes.
+Test: tests/rasa_env/test_rasa_speed.py, test_graph_runs_run_the_nodes_dask_runs_in_its_order and
+test_graph_runs_of_our_model_give_rasas_answers.
 """
 from __future__ import annotations
 
 from typing import Any
 
+SPEED = True
 
-def _patch_graph_runs() -> None:
+
+def apply() -> None:
     import logging
 
     import dask
@@ -75,8 +74,3 @@ def _patch_graph_runs() -> None:
     run._replayed = True  # type: ignore[attr-defined]
     run.__wrapped_original__ = original  # type: ignore[attr-defined]
     DaskGraphRunner.run = run  # type: ignore[method-assign]
-
-
-def patch_rasa_more() -> None:
-    """The fixes above (each applied once, however often this is called)."""
-    _patch_graph_runs()
