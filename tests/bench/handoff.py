@@ -20,7 +20,7 @@ import re
 import time
 from pathlib import Path
 
-from bot.gateway.slack.testing import SlackMock, SlackSender, new_ts
+from tests.slack_mock import SlackMock, SlackSender, new_ts
 from bot.runner import Stack
 
 from . import BenchFailed, Figures, benchmark

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.gateway.slack.testing import sign
+from tests.slack_mock import sign
 from bot.nlu.text_hygiene import clean
 
 SCRIPTS = [

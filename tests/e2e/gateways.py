@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.gateway.slack.testing import Call, SlackMock, SlackSender
+from tests.slack_mock import Call, SlackMock, SlackSender
 from bot.runner import APP_PY, Service, Stack, env_for, free_port
 
 SECRET = "e2e-signing-secret"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.gateway.slack.testing import SlackMock, SlackSender
+from tests.slack_mock import SlackMock, SlackSender
 from bot.runner import Service
 from tests.e2e.gateways import SECRET, start_gateway, url_of
 

@@ -44,7 +44,7 @@ from websockets.exceptions import ConnectionClosed
 from bot.billing.adapters.orm import Base
 from bot.gateway.rasa import CANT_REACH
 from bot.nlu.cards import find_card_numbers
-from bot.gateway.slack.testing import SlackMock, sign
+from tests.slack_mock import SlackMock, sign
 from bot.runner import Service
 from tests.conftest import reset
 from tests.e2e import fuzz_cases as cases

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
 
 from bot.billing.adapters.orm import CallbackRequest, Handoff, Order, Quote
-from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
+from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 from tests.conftest import reset
 from tests.e2e.gateways import instead_of_the_stack_gateway
 

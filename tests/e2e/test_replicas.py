@@ -33,7 +33,7 @@ from websockets.sync.client import ClientConnection, connect
 from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Order, Payment
 from bot.gateway.config import GatewaySettings
-from bot.gateway.slack.testing import SlackMock, SlackSender
+from tests.slack_mock import SlackMock, SlackSender
 from bot.gateway.widget.identity import Jwts, VisitorIds
 from bot.production import ProdStack
 from bot.runner import MODEL

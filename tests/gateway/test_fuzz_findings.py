@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.gateway.slack import shape
-from bot.gateway.slack.testing import SlackSender, sign
+from tests.slack_mock import SlackSender, sign
 from tests.gateway.test_slack_protocol import (  # noqa: F401 - fixtures
     SECRET, gateway, no_slack_settings_from_the_shell, slack_api,
 )

@@ -27,7 +27,7 @@ from bot.gateway.config import GatewaySettings
 from bot.gateway.handoff.queues import QueueConfigError, parse_hours, queues_from
 from bot.gateway.handoff.tracker import HandoffTracker
 from bot.gateway.rasa import NO_TEXT, Rasa
-from bot.gateway.slack.testing import SlackMock, SlackSender, new_ts
+from tests.slack_mock import SlackMock, SlackSender, new_ts
 from tests.gateway.test_widget import Client, FakeRasa, open_ws, say, until
 from tests.waiting import steady
 

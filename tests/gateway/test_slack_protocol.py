@@ -20,7 +20,7 @@ from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
 from bot.gateway.rasa import Rasa
 from bot.gateway.slack import SlackConfigError
-from bot.gateway.slack.testing import SlackMock, SlackSender, sign
+from tests.slack_mock import SlackMock, SlackSender, sign
 from bot.gateway.slack.wiring import mode_of
 from tests.conftest import free_port
 

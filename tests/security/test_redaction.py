@@ -41,7 +41,7 @@ from bot.billing.config import get_settings
 from bot.billing.services import handoffs, invoices, profile, support
 from bot.billing.services.access import Actor
 from bot.billing.services.numbering import by_number
-from bot.gateway.slack.testing import Call, new_ts
+from tests.slack_mock import Call, new_ts
 from bot.nlu.cards import redact
 from tests.conftest import reset
 from tests.e2e.gateways import SlackGateway, slack_gateway

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bot.billing.adapters.orm import AuditEntry, Order, Quote
-from bot.gateway.slack.testing import SlackMock, SlackSender, new_ts
+from tests.slack_mock import SlackMock, SlackSender, new_ts
 from bot.runner import Service
 from tests.billing.helpers import count
 from tests.conftest import reset

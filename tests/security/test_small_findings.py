@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from bot.billing.adapters.orm import Handoff, Payment
-from bot.gateway.slack.testing import Call, SlackMock, SlackSender, new_ts
+from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 from tests.billing.helpers import count
 from tests.conftest import reset
 from tests.e2e.gateways import instead_of_the_stack_gateway

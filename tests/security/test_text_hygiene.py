@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.billing.adapters.orm import Order
-from bot.gateway.slack.testing import Call
+from tests.slack_mock import Call
 from bot.nlu.text_hygiene import clean
 from tests.billing.helpers import count
 from tests.conftest import reset

@@ -1,6 +1,7 @@
 """The assistant in Slack (slack-bolt ``AsyncApp``): DMs and @mentions, buttons, the App Home
 tab and the ``/account`` command. ``mount(app, gw)`` adds the routes when SLACK_* settings are
-given; with none, Slack is simply off.
+given; with none, Slack is simply off. The local mock of Slack's Web API that the tests and the
+bench talk to is tests/slack_mock/, the Slack load figures tests/bench/slack_load.py.
 
     wiring.py    the bolt app, modes (one workspace / OAuth, HTTP / Socket Mode), routes, signatures
     shape.py     signed requests not shaped like Slack's are refused (400) before bolt parses them
@@ -15,8 +16,6 @@ given; with none, Slack is simply off.
     blocks.py    Block Kit: Rasa messages as blocks, Slack text as plain text
     outbox.py    posts queued per channel (429 Retry-After honoured, for up to 5 minutes a message)
     manifest.yml the Slack app manifest
-    testing/     a local mock of Slack's Web API (and Socket Mode), signed requests: tests, bench
-    loadtest.py  the Slack figures of make bench (ack and reply latency)
 """
 from __future__ import annotations
 

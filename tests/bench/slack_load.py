@@ -2,7 +2,7 @@
 takes from Slack's event to the last reply posted.
 
 The whole assistant runs (``bot.runner.Stack``: billing, actions, Rasa, the gateway with Slack on),
-against the local Slack API mock (``testing.SlackMock``); events are signed as Slack signs them.
+against the local Slack API mock (``tests.slack_mock.SlackMock``); events are signed as Slack signs them.
 
 * ``slack_ack_ms_p50`` / ``slack_ack_ms_p99``: HTTP round trip of each of a burst of 200 signed
   message events (20 users, 10 messages each, 20 at a time), answered while the turns they start
@@ -11,7 +11,7 @@ against the local Slack API mock (``testing.SlackMock``); events are signed as S
   the balance from billing), from sending the event to the mock receiving the turn's last
   chat.postMessage.
 
-    python -m bot.gateway.slack.loadtest     # prints the figures (needs a trained model)
+    python -m tests.bench.slack_load     # prints the figures (needs a trained model)
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .testing import SlackMock, SlackSender
+from tests.slack_mock import SlackMock, SlackSender
 
 SECRET = "bench-signing-secret"
 BURST, BURST_USERS, BURST_PARALLEL = 200, 20, 20
