@@ -24,7 +24,7 @@ export RASA_TELEMETRY_ENABLED := false
 # PostgreSQL used by the second run of the backend tests and by the bench.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help run run-prod test test-app test-app-sqlite test-app-postgres test-rasa test-dialogue test-security validate train bench shell envs lock clean
+.PHONY: help run run-prod test lint test-app test-app-sqlite test-app-postgres test-rasa test-dialogue test-security validate train bench shell envs lock clean
 
 help:
 	@echo "make run    start the billing backend, action server, Rasa and the gateway (data/ on SQLite), training if needed"
@@ -78,6 +78,13 @@ shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 	@$(APP_PY) -m bot.shell
 
 test: test-app test-rasa test-dialogue
+
+# ruff over everything; mypy over each environment's code with that environment's packages.
+lint: $(VENV)/app/.installed $(VENV)/rasa/.installed
+	@echo "== lint (ruff) and types (mypy) =="
+	$(VENV)/app/bin/ruff check bot tests scripts
+	$(VENV)/app/bin/mypy bot/billing bot/billing_client bot/gateway
+	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) bot/actions bot/nlu bot/channels bot/rasa_patches bot/tracker_store.py
 
 test-app: test-app-sqlite test-app-postgres
 

@@ -298,7 +298,7 @@ def ensure_database(server_url: str, name: str) -> str:
         with admin.connect() as conn:
             if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise SystemExit(f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable ({reason}). "
                          "Start it, or set PROD_POSTGRES_URL.") from None
@@ -346,7 +346,8 @@ def main() -> None:
     gateway_port, rasa_port = int(os.environ.get("GATEWAY_PORT", 8080)), int(os.environ.get("RASA_PORT", 5005))
     actions_port = int(os.environ.get("ACTIONS_PORT", 5055))
     stack = ProdStack(
-        data_dir=ROOT / "data" / "prod", billing_db=os.environ.get("DATABASE_URL") or ensure_database(server, "aa_billing"),
+        data_dir=ROOT / "data" / "prod",
+        billing_db=os.environ.get("DATABASE_URL") or ensure_database(server, "aa_billing"),
         tracker_db=ensure_database(server, "aa_rasa"),
         gateway_db=os.environ.get("GATEWAY_DATABASE_URL") or ensure_database(server, "aa_gateway"),
         redis_url=redis_url, replicas=replicas, gateway_port=gateway_port, rasa_port=rasa_port,
@@ -366,13 +367,14 @@ def main() -> None:
     try:
         stack.start()
         ports = {k: ", ".join(str(p) for p in v) for k, v in stack.replica_ports.items()}
+        server_shown = make_url(stack.billing_db).render_as_string(hide_password=True).rsplit("/", 1)[0]
         print(f"""
   Public (balancer):  {stack.gateway_url}/   (demo page with the widget; /account signed in as alex@acme.example)
   Gateways:           127.0.0.1:{ports['gateway']}
   Rasa (balancer):    {stack.webhook_url}   -> 127.0.0.1:{ports['rasa']}
   Actions (balancer): http://127.0.0.1:{stack.actions_port}/webhook   -> 127.0.0.1:{ports['actions']}
   Billing API:        {stack.billing_url}/docs
-  PostgreSQL:         {make_url(stack.billing_db).render_as_string(hide_password=True).rsplit('/', 1)[0]}/{{aa_billing,aa_rasa,aa_gateway}}
+  PostgreSQL:         {server_shown}/{{aa_billing,aa_rasa,aa_gateway}}
   Redis:              {stack.redis.address} (lock store, gateway fan-out; prefix {stack.prefix}; as user
                       {stack.redis.username or 'default'}{', created for this run' if stack.redis.temporary else ''})
   Stop: Ctrl-C

@@ -59,7 +59,7 @@ class RedisAccount:
         return ["reset", "on", f">{self.password}", *(f"~{p}:*" for p in self.prefixes),
                 *(f"&{p}:*" for p in self.prefixes), "+@all", "-@dangerous"]
 
-    def _admin(self):  # noqa: ANN202 - redis.Redis, imported here: only the app environment has it
+    def _admin(self):
         import redis
 
         return redis.Redis.from_url(self.url, socket_timeout=self.timeout_s, socket_connect_timeout=self.timeout_s)

@@ -253,7 +253,8 @@ def main() -> None:
   Rasa:           {stack.webhook_url}   (the gateway's channel; token GATEWAY_TOKEN)
   Action server:  {stack.actions_url}/health
   Gateway:        {stack.gateway_url}/healthz
-  Demo page:      {stack.gateway_url}/   (pricing, the chat widget; signed in as alex@acme.example: {stack.gateway_url}/account)
+  Demo page:      {stack.gateway_url}/   (pricing, the chat widget)
+                  {stack.gateway_url}/account   (the same, signed in as alex@acme.example)
   Chat here:      make shell      Stop: Ctrl-C
 """, flush=True)
         while all(s.failed() is None for s in stack.services):

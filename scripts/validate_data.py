@@ -61,8 +61,10 @@ class KnownWarnings:
         """Not a data problem: not a UserWarning, a library's deprecation notice, or one Rasa's own
         CLI silences."""
         text = str(warning.message).strip()
-        return (not issubclass(warning.category, UserWarning) or warning.category.__name__.endswith("DeprecationWarning")
-                or any(issubclass(warning.category, kind) and re.match(pattern, text) for kind, pattern in EXPECTED_WARNINGS))
+        if not issubclass(warning.category, UserWarning) or warning.category.__name__.endswith("DeprecationWarning"):
+            return True
+        return any(issubclass(warning.category, kind) and re.match(pattern, text)
+                   for kind, pattern in EXPECTED_WARNINGS)
 
     def false_positive(self, warning: warnings.WarningMessage) -> bool:
         text = str(warning.message).strip()
@@ -74,7 +76,7 @@ class KnownWarnings:
             return set(duplicate.group(1).split(", ")) <= self.retrieval
         if NO_SELECTOR in text:  # Rasa looks for its own class name; ours is a subclass
             return any(name.endswith("ResponseSelector") for name in self.pipeline)
-        if LOOKUPS_WITHOUT_PATTERN in text:  # the lookup tables feed RegexFeaturizer; the CRF tags products without them
+        if LOOKUPS_WITHOUT_PATTERN in text:  # the lookup tables feed RegexFeaturizer; the CRF needs none
             return "RegexFeaturizer" in self.pipeline
         return False
 

@@ -24,7 +24,7 @@ def throwaway_postgres(base_url: str, prefix: str) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         admin.dispose()
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise PostgresUnavailable(

@@ -11,9 +11,21 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.billing.adapters.orm import Order, Quote as QuoteRow, SupportCase
+from bot.billing.adapters.orm import Order, SupportCase
+from bot.billing.adapters.orm import Quote as QuoteRow
 from bot.billing_client import (
-    BillingClient, Conflict, Estimate, Forbidden, Invalid, Lead, Me, Money, NotFound, Product, Quote, Unauthorized,
+    BillingClient,
+    Conflict,
+    Estimate,
+    Forbidden,
+    Invalid,
+    Lead,
+    Me,
+    Money,
+    NotFound,
+    Product,
+    Quote,
+    Unauthorized,
     Unavailable,
 )
 from bot.billing_client._json import parse_datetime

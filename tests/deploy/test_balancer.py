@@ -100,7 +100,7 @@ def balancer(backends, tmp_path: Path) -> Iterator[dict[str, str]]:
     ports = {pool: free_port() for pool in haproxy.POOLS}
     config = tmp_path / "haproxy.cfg"
     config.write_text(haproxy.loopback(ports, {pool: [b.port for b in backends] for pool in haproxy.POOLS}))
-    log = open(tmp_path / "haproxy.log", "wb")  # noqa: SIM115
+    log = open(tmp_path / "haproxy.log", "wb")
     process = subprocess.Popen([program, "-db", "-f", str(config)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     urls = {pool: f"http://127.0.0.1:{port}" for pool, port in ports.items()}
     try:
@@ -126,7 +126,7 @@ def who(url: str, n: int, **headers: str) -> Counter:
     return seen
 
 
-def eventually(condition, timeout: float = 8.0, why=lambda: "") -> None:  # noqa: ANN001
+def eventually(condition, timeout: float = 8.0, why=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"condition not met in time {why()}"
@@ -153,7 +153,7 @@ def test_every_request_of_a_kept_alive_connection_carries_the_client_address_and
     with httpx.Client(trust_env=False, timeout=5) as client:  # one connection: httpx keeps it alive
         for _ in range(3):
             client.get(balancer["gateway"] + "/who")
-        pool = client._transport._pool  # noqa: SLF001
+        pool = client._transport._pool
         assert len(pool.connections) == 1
 
 

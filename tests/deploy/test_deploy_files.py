@@ -17,7 +17,6 @@ import ipaddress
 import json
 import re
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -203,7 +202,8 @@ def test_compose_services_get_the_variables_their_code_reads_and_reach_real_port
         if kind == "rasa":
             check_rasa_api(name, service["command"], env)
             for host_key, port_key in (("RASA_DB_HOST", "RASA_DB_PORT"), ("REDIS_HOST", "REDIS_PORT")):
-                assert any(int(env[port_key]) in _listening(target, net) for target, net in _resolve(name, env[host_key])), \
+                reachable = _resolve(name, env[host_key])
+                assert any(int(env[port_key]) in _listening(target, net) for target, net in reachable), \
                     f"{name}: {host_key}:{port_key}"
         for key, host, port in urls(env):
             if host in ("127.0.0.1", "localhost"):

@@ -12,7 +12,7 @@ give the same vectors.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class TensorFlowMiniLM:
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
-            def dense(v, name):
+            def dense(v, name, p=p):
                 return tf.matmul(v, w[p + name + ".weight"]) + w[p + name + ".bias"]
 
             def split(v):

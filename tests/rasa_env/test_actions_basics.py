@@ -10,20 +10,21 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-
-
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.basics import ActionFallback, ActionGreet
 from bot.actions.handoff import (
-    ActionHandoff, ActionRequestCallback, ValidateCallbackForm, ValidateLeadForm, parse_window,
+    ActionHandoff,
+    ActionRequestCallback,
+    ValidateCallbackForm,
+    ValidateLeadForm,
+    parse_window,
 )
 from bot.actions.pricing import ActionPricing, ActionProductInfo
 from bot.actions.support import ActionCaseStatus, ActionOpenCase, ValidateSupportForm
 from bot.billing_client import BillingClient
-
 
 DOMAIN: dict[str, Any] = {
     "forms": {
@@ -98,7 +99,8 @@ async def test_pricing_in_the_customers_currency(backend):
 
 
 async def test_pricing_product_only_and_nothing(backend):
-    messages, _ = await run(ActionPricing(), tracker(user("price of dialer?", "ask_pricing", [ent("product", "dialer")])))
+    asked = user("price of dialer?", "ask_pricing", [ent("product", "dialer")])
+    messages, _ = await run(ActionPricing(), tracker(asked))
     assert "Dialer is $75.00 per user/month" in texts(messages)
     messages, _ = await run(ActionPricing(), tracker(user("what are your prices", "ask_pricing")))
     reply = texts(messages)
@@ -121,7 +123,8 @@ async def test_a_quantity_out_of_range_is_asked_again(backend):
 
 
 async def test_product_info_says_which_editions_can_add_it(backend):
-    messages, _ = await run(ActionProductInfo(), tracker(user("what is dialer", "product_info", [ent("product", "dialer")])))
+    asked = user("what is dialer", "product_info", [ent("product", "dialer")])
+    messages, _ = await run(ActionProductInfo(), tracker(asked))
     assert "Click-to-call" in texts(messages) and "Essentials, Professional, Enterprise, Unlimited" in texts(messages)
     messages, _ = await run(ActionProductInfo(), tracker(user("what's field service", "product_info",
                                                              [ent("product", "field_service")])))
@@ -234,7 +237,8 @@ async def test_visitor_lead_handoff(backend):
     assert await validate.required_slots(domain_slots, CollectingDispatcher(), known, DOMAIN) == []
     d = CollectingDispatcher()
     assert validate.validate_lead_email("it's jane at example", d, t, DOMAIN) == {"lead_email": None}
-    assert validate.validate_lead_email("Jane.Doe@Globex.example", d, t, DOMAIN) == {"lead_email": "jane.doe@globex.example"}
+    assert validate.validate_lead_email("Jane.Doe@Globex.example", d, t, DOMAIN) == \
+        {"lead_email": "jane.doe@globex.example"}
     assert validate.validate_lead_name("I'm Jane Doe", d, t, DOMAIN) == {"lead_name": "Jane Doe"}
     assert validate.validate_lead_phone("skip", d, t, DOMAIN) == {"lead_phone": "none"}
     assert validate.validate_lead_phone("415 555 0199", d, t, DOMAIN) == {"lead_phone": "+14155550199"}
@@ -260,7 +264,8 @@ async def test_visitor_lead_handoff(backend):
 async def test_customer_handoff_goes_to_support_or_sales(backend):
     alex = "alex@acme.example"
     messages, out = await run(ActionHandoff(), tracker(
-        user("the dashboard is broken", "contact_support", email=alex), user("get me a human", "talk_to_human", email=alex),
+        user("the dashboard is broken", "contact_support", email=alex),
+        user("get me a human", "talk_to_human", email=alex),
         sender="slack-alex"))
     assert "a person from Support" in texts(messages)
     number = next(e["value"] for e in out if e["name"] == "handoff_number")
@@ -269,7 +274,8 @@ async def test_customer_handoff_goes_to_support_or_sales(backend):
     assert handoff.queue == "support" and handoff.edition == "Enterprise" and handoff.lead_email is None
 
     messages, _ = await run(ActionHandoff(), tracker(
-        user("upgrade to unlimited", "upgrade_edition", email=alex), user("talk to sales", "talk_to_human", email=alex)))
+        user("upgrade to unlimited", "upgrade_edition", email=alex),
+        user("talk to sales", "talk_to_human", email=alex)))
     assert "a person from Sales" in texts(messages)
 
 
@@ -304,7 +310,7 @@ async def test_callback_phone_refused_by_the_backend_is_asked_again(backend):
     window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat(), "timezone": "Europe/Dublin"}
     messages, out = await run(ActionRequestCallback(), tracker(
         user("+1", "inform", email="olivia@bluebird.example"), slots={"callback_phone": "+1", "callback_time": window}))
-    assert messages == [{"response": "utter_phone_invalid", **{k: v for k, v in messages[0].items() if k != "response"}}]
+    assert [m["response"] for m in messages] == ["utter_phone_invalid"]
     assert SlotSet("callback_phone", None) in out and FollowupAction("callback_form") in out
 
 

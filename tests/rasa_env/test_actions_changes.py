@@ -19,8 +19,6 @@ import time
 from typing import Any
 
 import pytest
-
-
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -328,7 +326,8 @@ def test_billing_down_is_said_within_5_s_and_nothing_changes(monkeypatch):
             assert time.monotonic() - started < 5
             assert "can't be reached" in text(said) and "nothing was changed" in text(said), (step, said)
             assert "1-800-667-6389" in text(said) and "Talk to a person" in titles(said)
-            again = {"form": '/add_licenses{"quantity":5}', "quote": '/add_licenses{"product":"enterprise","quantity":5}',
+            again = {"form": '/add_licenses{"quantity":5}',
+                     "quote": '/add_licenses{"product":"enterprise","quantity":5}',
                      "confirm": None}[step]  # a "yes" that failed is retried by saying yes, not by a new quote
             assert payloads(said).get("Try again") == again, (step, said)
         assert alex.slots["pending_quote"] is None

@@ -16,20 +16,25 @@ from typing import Any
 
 import httpx
 import pytest
-
-
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import _base
 from bot.actions.billing_details import ActionUpdateBillingDetails, ValidateBillingDetailsForm
 from bot.actions.confirm import ActionConfirm, ActionDecline, yes_no
 from bot.actions.invoices import (
-    ActionDownloadInvoice, ActionGetInvoice, ActionListInvoices, ActionShareInvoice, ValidateShareInvoiceForm,
+    ActionDownloadInvoice,
+    ActionGetInvoice,
+    ActionListInvoices,
+    ActionShareInvoice,
+    ValidateShareInvoiceForm,
 )
 from bot.actions.payments import (
-    ActionCheckBalance, ActionPayInvoice, ActionPaymentMethodLink, payment_key,
+    ActionCheckBalance,
+    ActionPayInvoice,
+    ActionPaymentMethodLink,
+    payment_key,
 )
 from bot.billing_client import BillingClient
 
@@ -48,7 +53,7 @@ def usd(minor: int) -> str:
     return f"${minor // 100:,}.{minor % 100:02d}"
 
 
-async def total(client, number: str) -> int:  # noqa: ANN001
+async def total(client, number: str) -> int:
     """An invoice's total in cents, read from billing: the demo's prorated invoices are issued a
     fixed number of days before the day of seeding, so their amounts change from day to day."""
     return (await client.as_user(ALEX, channel="test").invoice(number)).total.amount
@@ -297,7 +302,8 @@ async def test_pay_as_alex_pays_once_even_if_confirmed_twice(client):
 
     confirm = tracker(*said(ask), user("yes", "affirm"), slots={"pending_payment": "INV-1041"}, sender="conv-pay")
     first, events = await run(ActionConfirm(), confirm)
-    assert re.search(rf"Paid INV-1041: {re.escape(usd(amount))} .* receipt number is PAY-\d+", texts(first)), texts(first)
+    paid = rf"Paid INV-1041: {re.escape(usd(amount))} .* receipt number is PAY-\d+"
+    assert re.search(paid, texts(first)), texts(first)
     assert slots_set(events)["pending_payment"] is None
     again, _ = await run(ActionConfirm(), confirm)  # a retried "yes" (same conversation, same invoice)
     assert "already paid" in texts(again) and "Nothing was charged again" in texts(again)

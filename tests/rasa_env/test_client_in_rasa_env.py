@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 
-
 def test_this_is_the_rasa_environment():
     import pydantic
 

@@ -21,7 +21,7 @@ from tests.rasa_env.test_actions_changes import Chat, billing, close_clients, or
 LARGE = ["Yes, place it", "Talk to sales first", "No"]
 
 
-def handoffs(db_dir) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def handoffs(db_dir) -> list[tuple[str, str, str]]:
     with sqlite3.connect(db_dir / "b.sqlite3") as db:
         return db.execute("select queue, reason, coalesce(intent, '') from handoffs").fetchall()
 

@@ -241,7 +241,7 @@ def _tokenize(messages):
 
 
 def test_redactor_removes_the_card_from_text_and_every_attribute():
-    from bot.nlu.card_redaction import CardNumberRedactor, REDACTED_FLAG
+    from bot.nlu.card_redaction import REDACTED_FLAG, CardNumberRedactor
     card = "4242 4242 4242 4242"
     msg = _message(f"my card is {card} exp 12/27", metadata={"raw": f"my card is {card}",
                                                               "parts": [card]})
@@ -258,7 +258,7 @@ def test_redactor_removes_the_card_from_text_and_every_attribute():
 
 
 def test_redactor_keeps_luhn_invalid_numbers_and_invoice_numbers():
-    from bot.nlu.card_redaction import CardNumberRedactor, REDACTED_FLAG
+    from bot.nlu.card_redaction import REDACTED_FLAG, CardNumberRedactor
     texts = ["my card is 3782 822463 10004", "pay INV-1042 now", "invoice 1041 please",
              "call 1-800-667-6389"]
     messages = [_message(t) for t in texts]
@@ -269,6 +269,7 @@ def test_redactor_keeps_luhn_invalid_numbers_and_invoice_numbers():
 
 def test_redactor_on_training_data_moves_entity_offsets():
     from rasa.shared.nlu.training_data.training_data import TrainingData
+
     from bot.nlu.card_redaction import CardNumberRedactor
     text = "pay 4242424242424242 for INV-1042"
     msg = _message(text, intent="give_card_number", entities=[
@@ -307,6 +308,7 @@ def test_entity_extractor_component():
 
 def test_entity_extractor_strips_its_types_from_training_data():
     from rasa.shared.nlu.training_data.training_data import TrainingData
+
     from bot.nlu.entities import AccountEntityExtractor
     msg = _message("add 5 Inbox licenses", intent="add_licenses", entities=[
         {"entity": "quantity", "start": 4, "end": 5, "value": "5"},

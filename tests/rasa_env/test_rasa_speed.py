@@ -297,7 +297,7 @@ def test_graph_runs_run_the_nodes_dask_runs_in_its_order(monkeypatch):
             expected = original(_runner(rasas_calls), inputs=inputs, targets=targets)
             ours = _runner(our_calls)
             runs_before = len(dask_runs)
-            for n in range(3):
+            for _ in range(3):
                 our_calls.clear()
                 assert patched(ours, inputs=dict(inputs), targets=targets) == expected
                 assert our_calls == rasas_calls
@@ -308,7 +308,7 @@ def test_graph_runs_run_the_nodes_dask_runs_in_its_order(monkeypatch):
     inputs = {"__message__": ["hello"], "__tracker__": {}}
     for error, raised in ((RuntimeError, GraphRunError), (ValueError, ValueError)):
         runner = _runner([], fail={"e": error})
-        for n in range(2):
+        for _ in range(2):
             with pytest.raises(raised):
                 patched(runner, inputs=inputs, targets=["f"])
         runner = _runner([])
@@ -354,10 +354,11 @@ def test_graph_runs_of_our_model_give_rasas_answers():
     for text in ["what's my balance?", "show me my latest invoice", "add 5 licenses", "hi",
                  "I want to talk to sales", "4111 1111 1111 1111", "/add_licenses{\"quantity\": 3}"]:
         tracker = DialogueStateTracker.from_events("s", [ActionExecuted("action_listen")], slots=agent.domain.slots)
-        parses = both(lambda: asyncio.run(processor.parse_message(UserMessage(text), tracker)))
+        message = UserMessage(text)
+        parses = both(lambda message=message, tracker=tracker: asyncio.run(processor.parse_message(message, tracker)))
         assert parses[0] == parses[1] == parses[2], text
         tracker.update(UserUttered(text, parses[0]["intent"], parses[0]["entities"]))
-        predictions = both(lambda: processor._predict_next_with_tracker(tracker))
+        predictions = both(lambda tracker=tracker: processor._predict_next_with_tracker(tracker))
         assert len({(p.max_confidence_index, tuple(p.probabilities), p.policy_name,
                      json.dumps([{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in p.events]))
                     for p in predictions}) == 1, text

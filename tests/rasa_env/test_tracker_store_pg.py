@@ -1,7 +1,8 @@
 """The PostgreSQL tracker store (bot/tracker_store.py, named in bot/endpoints.prod.yml) after the
 server dropped its connections: dropped while idle in the pool, or in the middle of a read or a
 save, the conversation is still there on the next turn (or the turn fails), instead of Rasa's
-fail-safe wrapper answering as if it were new. No patch is applied: this holds under plain `rasa run`. Needs PostgreSQL at TEST_POSTGRES_HOST (127.0.0.1:5432, trust auth);
+fail-safe wrapper answering as if it were new. No patch is applied: this holds under plain
+`rasa run`. Needs PostgreSQL at TEST_POSTGRES_HOST (127.0.0.1:5432, trust auth);
 without it this skips with a message, under CI=true it fails."""
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ HOST, PORT = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1"), int(os.environ.g
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _admin():  # noqa: ANN202
+def _admin():
     import psycopg2
 
     conn = psycopg2.connect(host=HOST, port=PORT, user="postgres", dbname="postgres", connect_timeout=5)
@@ -32,7 +33,7 @@ def _admin():  # noqa: ANN202
 def database() -> Iterator[str]:
     try:
         admin = _admin()
-    except Exception as exc:  # noqa: BLE001 - psycopg2.OperationalError and the like
+    except Exception as exc:
         message = f"PostgreSQL at {HOST}:{PORT} is not reachable ({str(exc).strip().splitlines()[0]})"
         if IN_CI:
             pytest.fail(f"{message}; under CI=true the PostgreSQL tests never skip", pytrace=False)
@@ -86,7 +87,7 @@ def _cut(store: SQLTrackerStore, statement: str, times: int) -> list[str]:
 
     cut: list[str] = []
 
-    def before(conn, _cursor, sql, *_args) -> None:  # noqa: ANN001
+    def before(conn, _cursor, sql, *_args) -> None:
         if len(cut) < times and " ".join(sql.split()).upper().startswith(statement.upper()):
             pid = conn.connection.dbapi_connection.get_backend_pid()
             admin = _admin()
@@ -136,7 +137,7 @@ def test_other_read_errors_still_get_rasas_fail_safe_answer(database, monkeypatc
     stored event this Rasa cannot read) is still answered as Rasa's wrapper answers it."""
     _, safe, failures = _stores(database)
 
-    def unreadable(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    def unreadable(*_args, **_kwargs):
         # (not a ValueError: Rasa's SQL session takes that for a missing schema and exits)
         raise RuntimeError("an event this Rasa cannot read")
 

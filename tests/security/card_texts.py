@@ -38,7 +38,7 @@ class Brand:
         """The ``pick``-th prefix of this brand (wrapping around)."""
         sizes = [hi - lo + 1 for lo, hi in self.prefixes]
         pick %= sum(sizes)
-        for (lo, _), size in zip(self.prefixes, sizes):
+        for (lo, _), size in zip(self.prefixes, sizes, strict=True):
             if pick < size:
                 return str(lo + pick)
             pick -= size
@@ -164,7 +164,7 @@ def random_grouping(rng: random.Random, digits: str) -> list[str]:
         cuts = [4, 10] if len(digits) == 15 else list(range(4, len(digits), 4))
     else:  # anywhere
         cuts = sorted(rng.sample(range(1, len(digits)), rng.randrange(len(digits))))
-    return [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)])]
+    return [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)], strict=True)]
 
 
 def random_separator(rng: random.Random, classes: dict[str, tuple[str, ...]]) -> str:

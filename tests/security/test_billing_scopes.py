@@ -12,7 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.billing.adapters.orm import (
-    AuditEntry, BillingProfile, CallbackRequest, Handoff, Order, Payment, Quote, SupportCase, User,
+    AuditEntry,
+    BillingProfile,
+    CallbackRequest,
+    Handoff,
+    Order,
+    Payment,
+    Quote,
+    SupportCase,
+    User,
 )
 from bot.billing.config import get_settings
 from bot.gateway.config import GatewaySettings
@@ -43,7 +51,7 @@ def client(url: str, token: str | None, user: str | None = ALEX, channel: str = 
     return httpx.Client(base_url=url, headers=headers, timeout=10)
 
 
-def state(db) -> dict[str, object]:  # noqa: ANN001
+def state(db) -> dict[str, object]:
     """What an attacker acting as a customer could change."""
     with db.session() as s:
         counts = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in TABLES}

@@ -22,8 +22,8 @@ STRONG = "4f1c9e0b7a2d48e6b3c5a9f0d1e2c3b4a5f6e7d8c9b0a1f2"  # 48 bytes, random-
 EXAMPLES = sorted(
     {line.split("=", 1)[1] for line in (ROOT / "deploy/.env.example").read_text().splitlines()
      if "=" in line and not line.startswith("#") and re.search(r"(TOKEN|KEY|SECRET|PASSWORD)=", line)}
-    | {str(v) for k, v in yaml.safe_load((ROOT / "deploy/kubernetes/secret.example.yaml").read_text())["stringData"].items()
-       if re.search(r"TOKEN|KEY|SECRET|PASSWORD", k)})
+    | {str(v) for k, v in yaml.safe_load((ROOT / "deploy/kubernetes/secret.example.yaml").read_text())["stringData"]
+       .items() if re.search(r"TOKEN|KEY|SECRET|PASSWORD", k)})
 
 
 def production_env(**settings: str) -> dict[str, str]:

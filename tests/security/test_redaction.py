@@ -25,8 +25,8 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from functools import cache
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 import httpx
@@ -36,17 +36,17 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
 from bot.billing.adapters.orm import AuditEntry, BillingProfile, CallbackRequest, Handoff, SupportCase, User
-from bot.billing.domain.errors import Invalid
 from bot.billing.config import get_settings
+from bot.billing.domain.errors import Invalid
 from bot.billing.services import handoffs, invoices, profile, support
 from bot.billing.services.access import Actor
 from bot.billing.services.numbering import by_number
-from tests.slack_mock import Call, new_ts
 from bot.nlu.cards import redact
 from tests.conftest import reset
 from tests.e2e.gateways import SlackGateway, slack_gateway
 from tests.e2e.widget_client import WidgetClient, signed_in
 from tests.security import card_texts as ct
+from tests.slack_mock import Call, new_ts
 
 # -- the redactor itself: generated cards ---------------------------------------------------------------
 
@@ -69,7 +69,7 @@ def grouping(draw: st.DrawFn, digits: str) -> list[str]:
     else:  # any subset of the places between two digits, as the bits of one number
         places = draw(st.integers(0, 2 ** (len(digits) - 1) - 1))
         cuts = [i for i in range(1, len(digits)) if places >> (i - 1) & 1]
-    return [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)])]
+    return [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)], strict=True)]
 
 
 @cache
@@ -309,7 +309,7 @@ def stored_rows(url: str, query: str, **params: Any) -> list[str]:
         engine.dispose()
 
 
-def tracker_rows(stack, sender: str) -> list[str]:  # noqa: ANN001
+def tracker_rows(stack, sender: str) -> list[str]:
     with sqlite3.connect(stack.tracker_db, timeout=30) as db:
         return [r[0] for r in db.execute("SELECT data FROM events WHERE sender_id = ?", (sender,))]
 
@@ -387,7 +387,7 @@ def test_the_account_command_does_not_echo_a_card(slack, stack, written):
         no_card(log)
 
 
-def _tracker_senders(stack) -> set[str]:  # noqa: ANN001
+def _tracker_senders(stack) -> set[str]:
     with sqlite3.connect(stack.tracker_db, timeout=30) as db:
         return {r[0] for r in db.execute("SELECT DISTINCT sender_id FROM events WHERE sender_id LIKE 'slack:%'")}
 
@@ -400,7 +400,7 @@ def test_a_card_in_a_slack_dm_is_neither_stored_nor_shown(slack, stack):
     for sender in _tracker_senders(stack):
         no_card(*tracker_rows(stack, sender))
     no_card(*(shown(c) for c in slack.api.calls))
-    for name, log in logs_of(slack.gateway.log_path, stack.data_dir / "logs"):
+    for _name, log in logs_of(slack.gateway.log_path, stack.data_dir / "logs"):
         no_card(log)
     assert "/pay/card/" in "\n".join(shown(c) for c in slack.dm_posts("UALEX"))
 

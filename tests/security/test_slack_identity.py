@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from bot.billing.adapters.orm import AuditEntry, Order, Quote
-from tests.slack_mock import SlackMock, SlackSender, new_ts
 from bot.runner import Service
 from tests.billing.helpers import count
 from tests.conftest import reset
 from tests.e2e.gateways import SECRET, start_gateway, url_of
+from tests.slack_mock import SlackMock, SlackSender, new_ts
 
 LINKED = "T0001"  # the demo team Acme is linked to (bot/billing/seed/demo.json)
 ACCOUNT_DATA = re.compile(r"INV-\d+|Q-\d+|ORD-\d+|Acme|Manage Billing|overdue", re.IGNORECASE)
@@ -89,7 +89,7 @@ def slack(slack_gateway, billing_db) -> Slack:
     return slack_gateway
 
 
-def changes(db) -> tuple[int, int, int]:  # noqa: ANN001
+def changes(db) -> tuple[int, int, int]:
     return count(db, Quote), count(db, Order), count(db, AuditEntry)
 
 

@@ -23,15 +23,15 @@ import httpx
 import pytest
 
 from bot.billing.adapters.orm import Handoff, Payment
-from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 from tests.billing.helpers import count
 from tests.conftest import reset
 from tests.e2e.gateways import instead_of_the_stack_gateway
+from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 
 # -- a. the Rasa channel and bad input ------------------------------------------------------------------
 
 
-def raw_post(stack, body: bytes) -> httpx.Response:  # noqa: ANN001
+def raw_post(stack, body: bytes) -> httpx.Response:
     return httpx.post(stack.webhook_url, content=body, timeout=60,
                       headers={"Authorization": f"Bearer {stack.gateway_token}", "content-type": "application/json"})
 
@@ -40,7 +40,7 @@ def message(sender: str, text: Any, **more: Any) -> bytes:
     return json.dumps({"sender": sender, "message": text, "metadata": {"channel": "test"}, **more}).encode()
 
 
-def rasa_log(stack) -> str:  # noqa: ANN001
+def rasa_log(stack) -> str:
     return (stack.data_dir / "logs" / "rasa.log").read_text(errors="replace")
 
 
@@ -81,7 +81,7 @@ NOT_FOUND = "email invoice INV-9999 to ap@acme.example"
 ASKED_AGAIN = "Which invoice should I send?"
 
 
-def outbox(stack) -> int:  # noqa: ANN001
+def outbox(stack) -> int:
     return len(list((stack.data_dir / "outbox").glob("*.eml")))
 
 

@@ -27,12 +27,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.billing.adapters.orm import Order
-from tests.slack_mock import Call
 from bot.nlu.text_hygiene import clean
 from tests.billing.helpers import count
 from tests.conftest import reset
 from tests.e2e.gateways import SlackGateway, slack_gateway
 from tests.e2e.widget_client import WidgetClient, signed_in
+from tests.slack_mock import Call
 
 # Each says nothing a person could read.
 INVISIBLE = {
@@ -126,11 +126,11 @@ def test_scripts_that_spell_with_joiners_keep_them_and_lines_stay_lines():
 # -- the Rasa channel ----------------------------------------------------------------------------------
 
 
-def rasa_log(stack) -> str:  # noqa: ANN001
+def rasa_log(stack) -> str:
     return (stack.data_dir / "logs" / "rasa.log").read_text(errors="replace")
 
 
-def post_raw(stack, sender: str, text: str, who: str = "alex@acme.example") -> httpx.Response:  # noqa: ANN001
+def post_raw(stack, sender: str, text: str, who: str = "alex@acme.example") -> httpx.Response:
     # json.dumps escapes lone surrogates ("\\ud800"), as a browser's JSON.stringify does
     body = json.dumps({"sender": sender, "message": text, "metadata": {"channel": "test",
                                                                        "identity": {"email": who}}})
@@ -173,7 +173,7 @@ def test_emoji_reach_rasas_record_unchanged(chat, stack):
 # -- the widget -------------------------------------------------------------------------------------------
 
 
-async def _widget_junk(gateway_url: str, billing_db) -> list[tuple[str, dict | None, list[str]]]:  # noqa: ANN001
+async def _widget_junk(gateway_url: str, billing_db) -> list[tuple[str, dict | None, list[str]]]:
     async with WidgetClient(gateway_url, signed_in("alex@acme.example")) as client:
         quote = await client.say("add 2 dialer licenses")
         assert any("Shall I place the order?" in q for q in quote), quote
