@@ -121,6 +121,9 @@ def play(stack: Stack, db: Database, script: Script, queues: dict | None) -> Res
         for n, turn in enumerate(script.turns, 1):
             if "press" in turn:
                 button = channel.button(str(turn["press"]))
+                if button is None and turn.get("optional"):
+                    result.transcript.append(f"{n}. [no button {turn['press']!r}: optional press skipped]")
+                    continue
                 if button is None:
                     result.problems.append(f"turn {n}: no button {turn['press']!r} to press "
                                            f"(buttons: {[b['title'] for b in channel.buttons()]})")

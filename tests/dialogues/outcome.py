@@ -116,12 +116,13 @@ def check(outcome: dict[str, Any] | None, diff: dict[str, Any], outbox: Path, qu
 
 
 def _emails(spec: Any, new: list[str], outbox: Path, verdict: Verdict) -> None:
-    recipients = [r for r in spec] if isinstance(spec, list) else []
-    want = len(recipients) if recipients else _count(spec)
-    if len(new) > want:
-        verdict.wrong.append(f"{len(new) - want} unasked emails")
-    elif len(new) < want:
-        verdict.problems.append(f"expected {want} emails sent, got {len(new)}")
+    # a list names the recipients: one message to several of them, or one message each
+    recipients = [str(r) for r in spec] if isinstance(spec, list) else []
+    low, high = (1, len(recipients)) if recipients else (_count(spec), _count(spec))
+    if len(new) > high:
+        verdict.wrong.append(f"{len(new) - high} unasked emails")
+    elif len(new) < low:
+        verdict.problems.append(f"expected {low} emails sent, got {len(new)}")
     headers = [_to_header(outbox / name) for name in new]
     for address in recipients:
         if not any(address.lower() in h for h in headers):
