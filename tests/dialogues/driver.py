@@ -92,8 +92,12 @@ def reply_text(messages: list[dict]) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
 
 
-def check_reply(turn: dict, text: str, titles: list[str]) -> list[str]:
+def check_reply(turn: dict, messages: list[dict], titles: list[str]) -> list[str]:
+    text = reply_text(messages)
     low, problems = text.lower(), []
+    said = [m for m in messages if (m.get("text") or "").strip()]
+    if "max_messages" in turn and len(said) > turn["max_messages"]:
+        problems.append(f"{len(said)} messages, expected at most {turn['max_messages']}")
     if (want := turn.get("expect_any")) and not any(w.lower() in low for w in want):
         problems.append(f"reply has none of {want}")
     if want := [w for w in turn.get("expect_all") or [] if w.lower() not in low]:
@@ -137,7 +141,7 @@ def play(stack: Stack, db: Database, script: Script, queues: dict | None) -> Res
             result.transcript.append("   bot:  " + text.replace("\n", "\n         ")
                                      + (f"  [buttons: {' | '.join(titles)}]" if titles else ""))
             result.problems += [f"turn {n} ({said!r}): {p}; reply: {text[:300]!r}"
-                                for p in check_reply(turn, text, titles)]
+                                for p in check_reply(turn, messages, titles)]
     except httpx.HTTPError as error:
         result.problems.append(f"the channel failed: {error.__class__.__name__}: {error}")
     finally:
@@ -176,9 +180,11 @@ def summarise(results: list[Result]) -> dict[str, float]:
     return figures
 
 
-def run_all(scripts: list[Script], *, verbose: bool = False, data_dir: Path | None = None) -> list[Result]:
+def run_all(scripts: list[Script], *, verbose: bool = False, data_dir: Path | None = None,
+            model: Path | None = None) -> list[Result]:
     results: list[Result] = []
-    with Stack(data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-"))) as stack:
+    stack = Stack(data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-")), **({"model": model} if model else {}))
+    with stack:
         db = Database.connect(stack.env()["DATABASE_URL"])
         queues = opening_hours()
         try:

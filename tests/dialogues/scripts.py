@@ -16,7 +16,7 @@ ROLES = {"alex": "enterprise_admin", "priya": "enterprise_admin", "sam": "no_man
          "olivia": "essentials_admin", "tom": "no_manage_billing", "visitor": "visitor"}
 CHANNELS = ("widget", "test")
 SCRIPT_KEYS = {"id", "who", "channel", "turns", "outcome", "note", "metadata"}
-TURN_KEYS = {"user", "press", "optional", "expect_any", "expect_none", "expect_all", "buttons_any", "buttons_none"}
+TURN_KEYS = {"user", "press", "optional", "expect_any", "expect_none", "expect_all", "buttons_any", "buttons_none", "max_messages"}
 
 
 class ScriptError(ValueError):
@@ -63,7 +63,9 @@ def _check(raw: dict, where: str) -> None:
             raise ScriptError(f"{where} turn {i}: unknown keys {sorted(extra)}")
         if "optional" in turn and "press" not in turn:
             raise ScriptError(f"{where} turn {i}: optional is for press turns only")
-        for key in TURN_KEYS - {"user", "press", "optional"}:
+        if "max_messages" in turn and not (isinstance(turn["max_messages"], int) and turn["max_messages"] > 0):
+            raise ScriptError(f"{where} turn {i}: max_messages is a positive whole number")
+        for key in TURN_KEYS - {"user", "press", "optional", "max_messages"}:
             if key in turn and not (isinstance(turn[key], list) and all(isinstance(w, str) for w in turn[key])):
                 raise ScriptError(f"{where} turn {i}: {key} is a list of strings")
     if extra := set(raw.get("outcome") or {}) - KEYS:
