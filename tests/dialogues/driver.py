@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import tempfile
 import uuid
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from bot.billing.adapters.db import Database
 from bot.runner import Stack
@@ -166,6 +168,30 @@ def opening_hours() -> dict | None:
     return queues_from(GatewaySettings())
 
 
+def intents_seen(stack: Stack) -> Counter:
+    """The intents (faq/<question> for the FAQ) Rasa predicted for the scripts' messages: the
+    driver reports the domain's intents that no script reached."""
+    seen: Counter = Counter()
+    with sqlite3.connect(stack.tracker_db) as db:
+        rows = db.execute("SELECT data FROM events WHERE type_name = 'user' AND sender_id LIKE 'dlg-%'").fetchall()
+    for (data,) in rows:
+        parse = json.loads(data).get("parse_data") or {}
+        name = (parse.get("intent") or {}).get("name")
+        if name == "faq":
+            name = ((parse.get("response_selector") or {}).get("faq", {}).get("response", {})
+                    .get("intent_response_key")) or name
+        seen[name] += 1
+    return seen
+
+
+def domain_intents() -> set[str]:
+    """Every intent of bot/domain/nlu.yml, the FAQ as its questions (nlu_data/faq.yml)."""
+    root = Path(__file__).resolve().parents[2]
+    intents = set(yaml.safe_load((root / "bot/domain/nlu.yml").read_text())["intents"]) - {"faq"}
+    faq = yaml.safe_load((root / "nlu_data/faq.yml").read_text())
+    return intents | {e["intent"] for e in faq.get("nlu", []) if "intent" in e}
+
+
 def summarise(results: list[Result]) -> dict[str, float]:
     """Task success overall and per topic, and the count of wrong actions."""
     total = len(results) or 1
@@ -196,6 +222,8 @@ def run_all(scripts: list[Script], *, verbose: bool = False, data_dir: Path | No
                       flush=True)
                 if verbose and not result.passed:
                     print(result.explain(), flush=True)
+            if len(scripts) > 20 and (missing := domain_intents() - set(intents_seen(stack))):
+                print(f"note: no script's message was understood as: {', '.join(sorted(missing))}", flush=True)
         finally:
             db.dispose()
     return results
