@@ -8,15 +8,28 @@ offer that changes nothing, and the audit log records reads too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.billing.adapters.db import Database
-from bot.billing.adapters.orm import (BillingProfile, CallbackRequest, Contract, Handoff, Invoice, Order, Org,
-                                      Payment, PaymentMethod, Product, SubscriptionLine, SupportCase, User)
+from bot.billing.adapters.orm import (
+    BillingProfile,
+    CallbackRequest,
+    Contract,
+    Handoff,
+    Invoice,
+    Order,
+    Org,
+    Payment,
+    PaymentMethod,
+    Product,
+    SubscriptionLine,
+    SupportCase,
+    User,
+)
 
 PROFILE_FIELDS = ("contact_name", "contact_email", "contact_phone", "address_line1", "address_line2", "city",
                   "region", "postal_code", "country")
