@@ -47,3 +47,4 @@ def load_all() -> None:
     from . import attacks  # noqa: F401  (attacks)
     from . import patches  # noqa: F401  (patches)
     from . import redaction  # noqa: F401  (redaction)
+    from . import dialogue  # noqa: F401  (dialogue)

@@ -13,6 +13,7 @@ PAGE = ROOT / "docs" / "benchmarks.md"
 ABOUT = {
     "attacks": "a small attack run against a real stack: stale clicks, wordless yeses, forged calls (tests/bench/attacks.py)",
     "billing": "the billing API alone (tests/bench/billing.py)",
+    "dialogue": "scripted multi-turn conversations against a real stack: task success and wrong actions, per topic (tests/bench/dialogue.py)",
     "encoder": "the sentence encoder's CPU per message (tests/bench/encoder.py)",
     "floor": "the stock `rasa init` bot, measured in the same run: the floor ours is compared with (tests/bench/floor.py)",
     "handoff": "a rep's Slack reply to the widget, in headless Chromium (tests/bench/handoff.py)",
