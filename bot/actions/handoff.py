@@ -59,10 +59,16 @@ def user_intents(tracker: Tracker, limit: int = 8) -> list[str]:
     return found
 
 
+# Asking for a person by a sales role ("my account exec", "our account manager") means sales.
+SALES_PEOPLE = re.compile(r"\b(sales|account (exec\w*|executive|manager|rep\w*)|AE|AM)\b", re.IGNORECASE)
+
+
 def queue_for(tracker: Tracker, who: Identity) -> str:
-    """Sales for visitors and for conversations about pricing, products, upgrades or cancelling;
-    support otherwise."""
+    """Sales for visitors, for a request naming a sales role, and for conversations about
+    pricing, products, upgrades or cancelling; support otherwise."""
     if not who.known:
+        return "sales"
+    if SALES_PEOPLE.search(str(tracker.latest_message.get("text") or "")):
         return "sales"
     return "sales" if SALES_INTENTS & set(user_intents(tracker)) else "support"
 
