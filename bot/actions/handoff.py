@@ -60,7 +60,7 @@ def user_intents(tracker: Tracker, limit: int = 8) -> list[str]:
 
 
 # Asking for a person by a sales role ("my account exec", "our account manager") means sales.
-SALES_PEOPLE = re.compile(r"\b(sales|account (exec\w*|executive|manager|rep\w*)|AE|AM)\b", re.IGNORECASE)
+SALES_PEOPLE = re.compile(r"\b(sales|account (exec\w*|executive|manager|rep\w*))\b", re.IGNORECASE)
 
 
 def queue_for(tracker: Tracker, who: Identity) -> str:
