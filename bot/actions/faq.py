@@ -5,6 +5,9 @@ The hours come from the same settings the gateway's handoff queues use (HANDOFF_
 HANDOFF_SUPPORT_HOURS and their _TIMEZONE, with the gateway's defaults): the action server and
 the gateway are started with one environment (bot/runner.py, deploy/), so the answer and the
 queues cannot disagree. The bot itself is there 24/7, and says so.
+
+A question asked while a quote or payment waits for a yes is answered, then that question is shown
+again with its buttons.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from ._identity import identity
 from ._render import PHONE, buttons
+from .confirm import ask_again, pending
 
 # The gateway's defaults (bot/gateway/config.py, GatewaySettings.handoff_*): used when unset.
 DEFAULT_HOURS = {"sales": "Mon-Fri 09:00-17:00", "support": "Mon-Fri 08:00-20:00"}
@@ -70,4 +74,7 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(response=f"utter_{question}")
         else:  # nothing picked: what the bot can do (never a silent turn)
             dispatcher.utter_message(response="utter_help")
+        waiting = pending(tracker)  # a quote or payment asked about in passing stays on screen
+        if waiting is not None:
+            ask_again(dispatcher, tracker, waiting, "utter_confirm_current")
         return []
