@@ -8,6 +8,10 @@ one placed orders for another customer. So this is rasa_sdk's app with three cha
 - every request but ``GET /health`` must carry ``Authorization: Bearer <ACTION_SERVER_TOKEN>``, the
   secret Rasa sends on every call (bot/endpoints*.yml); anything else gets 401 and runs nothing;
 - no CORS, and an error answers without echoing the request (rasa_sdk sends the tracker back).
+
+An action that fails unexpectedly (a bug, not a billing refusal: those are explained by the action)
+still answers Rasa with a message for the customer: a failed action call would otherwise leave the
+turn without any reply at all. Its events are dropped, as they would be on a 500.
 """
 from __future__ import annotations
 
@@ -29,6 +33,10 @@ log = logging.getLogger("bot.actions.server")
 # What the action server holds: Rasa's secret, and its tokens for billing and for the gateway.
 SECRETS = ("ACTION_SERVER_TOKEN", "BILLING_ACTIONS_TOKEN", "GATEWAY_TOKEN")
 OPEN = frozenset({("GET", "/health")})  # the load balancer's and the orchestrator's health checks
+# Said when an action failed unexpectedly. It does not claim nothing changed: the failure may come
+# after billing did its part, and billing's own record is what counts.
+FAILED_TURN = ("Sorry, something went wrong on my side and I couldn't finish that. Please try again in a "
+               "moment, or say \"talk to a person\".")
 
 
 def authorized(request: Request, token: str) -> bool:
@@ -52,6 +60,8 @@ def build(token: str) -> Sanic:
     @app.exception(Exception)
     async def failed(request: Request, exception: Exception) -> HTTPResponse:
         log.error("action server: %s on %s", type(exception).__name__, request.path, exc_info=exception)
+        if request.method == "POST" and request.path == "/webhook":
+            return response.json({"events": [], "responses": [{"text": FAILED_TURN}]})
         return response.json({"error": "the action failed"}, status=500)
 
     return app

@@ -170,7 +170,7 @@ class ActionAskBillingField(BillingAction):
 
     async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
         profile = await client.billing_profile()
-        dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, ask=True),
+        dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, changed=None, ask=True),
                                  buttons=buttons(("The billing contact email", "change the billing contact email"),
                                                  ("The billing address", "change the billing address")))
         return []

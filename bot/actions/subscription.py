@@ -17,7 +17,8 @@ from .handoff import tell_gateway
 
 BILLING_DETAILS = re.compile(
     r"\bbilling (details?|info\w*|address|contact|e-?mail|profile)|\b(address|contact|e-?mail)\b.{0,30}\binvoices?\b|"
-    r"\binvoices? (go|goes|going|are sent|get sent)\b|\b(send|sending) (our |the )?invoices\b|\bgets? (our |the )?invoices\b",
+    r"\binvoices? (go|goes|going|are sent|get sent)\b|"
+    r"\b(send|sending) (our |the )?invoices\b|\bgets? (our |the )?invoices\b",
     re.IGNORECASE,
 )
 
@@ -29,7 +30,7 @@ class ActionViewSubscription(BillingAction):
     async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
         if BILLING_DETAILS.search(str(tracker.latest_message.get("text") or "")):
             profile = await client.billing_profile()  # billing refuses a user without Manage Billing
-            dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, ask=False),
+            dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, changed=None, ask=False),
                                      buttons=buttons(("Change billing contact", "change the billing contact email"),
                                                      ("Change billing address", "change the billing address")))
             return []

@@ -7,7 +7,6 @@ from __future__ import annotations
 from bot.billing.adapters.orm import Handoff, Order
 from tests.billing.helpers import count
 
-
 # -- pricing follow-ups: the product or quantity of the previous answer is kept --------------------
 
 def test_a_bare_product_keeps_the_quantity_just_priced(chat):

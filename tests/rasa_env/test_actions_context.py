@@ -80,7 +80,8 @@ def test_hours_come_from_the_queue_settings(monkeypatch):
 
 async def test_the_faq_action_answers_hours_itself_and_others_by_their_response():
     def faq(key: str) -> Tracker:
-        return tracker(user("q", "faq"), extra={"response_selector": {"faq": {"response": {"intent_response_key": key}}}})
+        selected = {"faq": {"response": {"intent_response_key": key}}}
+        return tracker(user("q", "faq"), extra={"response_selector": selected})
 
     domain = {"responses": {"utter_faq/phone_number": [{"text": "call"}]}}
     dispatcher = CollectingDispatcher()
