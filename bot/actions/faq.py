@@ -59,6 +59,21 @@ def picked(tracker: Tracker) -> str | None:
     return str(full) if full else None
 
 
+class ActionYouAreWelcome(Action):
+    """A "thanks" in passing: you're welcome, and a quote or payment still waiting for a yes is shown
+    again with its buttons (a thank-you is not an answer to it)."""
+
+    def name(self) -> str:
+        return "action_you_are_welcome"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        waiting = pending(tracker)
+        if waiting is None or not ask_again(dispatcher, tracker, waiting, "utter_you_are_welcome_waiting"):
+            dispatcher.utter_message(response="utter_you_are_welcome")
+        return []
+
+
 class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"

@@ -103,3 +103,16 @@ def test_the_reps_hours_are_the_queues_opening_hours(chat):
     reply = visitor.text("what time can i reach a human")
     assert "Mon" in reply and "09:00" in reply and "17:00" in reply, reply  # HANDOFF_SALES_HOURS default
     assert "standing by" not in reply, reply
+
+
+# -- a question or a thank-you in passing keeps the waiting quote on screen -------------------------
+
+def test_a_price_question_and_thanks_during_a_quote_show_it_again(chat, billing_db):
+    alex = chat("alex")
+    alex.text("add 3 dialer licenses")
+    price = alex.text("hang on, what does inbox cost per user?")
+    assert "Inbox" in price and "Dialer" in price and "Yes" in alex.buttons(), price
+    thanks = alex.text("thank you")
+    assert "Dialer" in thanks and "Yes" in alex.buttons(), thanks
+    done = alex.press("Yes")
+    assert "ORD-" in done and count(billing_db, Order) == 1, done

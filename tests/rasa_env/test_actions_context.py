@@ -116,3 +116,10 @@ def test_a_sales_role_means_the_sales_queue():
     assert who_asks("can I talk to my account exec") == "sales"
     assert who_asks("put me through to our account manager") == "sales"
     assert who_asks("I am stuck, get me a person") == "support"
+
+
+async def test_thanks_with_nothing_waiting_is_just_you_are_welcome():
+    from bot.actions.faq import ActionYouAreWelcome
+    dispatcher = CollectingDispatcher()
+    await ActionYouAreWelcome().run(dispatcher, tracker(user("thanks", "thank")), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_you_are_welcome"]
