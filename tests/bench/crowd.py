@@ -230,7 +230,7 @@ async def simulate(base_url: str, people: list[Person], *, seconds: float, think
                         return  # the conversation's state is unknown now: this customer leaves
         except (OSError, asyncio.TimeoutError, WrongAnswer) as exc:
             ledger.errors.append(f"{person.kind}: {exc.__class__.__name__}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - the websockets library's ConnectionClosed and the like
+        except Exception as exc:
             ledger.errors.append(f"{person.kind}: {exc.__class__.__name__}: {exc}")
 
     started = time.perf_counter()

@@ -61,7 +61,8 @@ def run() -> Figures:
         for round_ in range(ROUNDS):
             for config in CONFIGS:
                 samples[config].append(_cpu_ms_per_turn(stack, config))
-                print(f"  round {round_ + 1}: {config or 'all on':<18} {samples[config][-1]:.1f} ms CPU a turn", flush=True)
+                print(f"  round {round_ + 1}: {config or 'all on':<18} {samples[config][-1]:.1f} ms CPU a turn",
+                      flush=True)
     on = statistics.median(samples[""])
     figures: Figures = {"patches_cpu_ms_per_turn": round(on, 2)}
     for name in CONFIGS[1:]:

@@ -49,7 +49,7 @@ class BillingServer:
     def stop(self) -> None:
         self.service.stop()
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.stop()
 
     def tracebacks(self) -> int:

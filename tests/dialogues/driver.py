@@ -209,7 +209,8 @@ def summarise(results: list[Result]) -> dict[str, float]:
 def run_all(scripts: list[Script], *, verbose: bool = False, data_dir: Path | None = None,
             model: Path | None = None) -> list[Result]:
     results: list[Result] = []
-    stack = Stack(data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-")), **({"model": model} if model else {}))
+    stack = Stack(data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-")),
+                  **({"model": model} if model else {}))
     with stack:
         db = Database.connect(stack.env()["DATABASE_URL"])
         queues = opening_hours()
