@@ -68,14 +68,14 @@ validate: $(VENV)/rasa/.installed
 	$(RASA_PY) scripts/validate_data.py
 
 run: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
-	$(APP_PY) -m bot.runner
+	$(APP_PY) -m bot.launch.runner
 
-# Production topology on this machine (bot/production.py): PostgreSQL at PROD_POSTGRES_URL, Redis at REDIS_URL.
+# Production topology on this machine (bot/launch/production.py): PostgreSQL at PROD_POSTGRES_URL, Redis at REDIS_URL.
 run-prod: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
-	$(APP_PY) -m bot.production
+	$(APP_PY) -m bot.launch.production
 
 shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
-	@$(APP_PY) -m bot.shell
+	@$(APP_PY) -m bot.launch.shell
 
 test: test-app test-rasa test-dialogue
 
@@ -84,7 +84,7 @@ lint: $(VENV)/app/.installed $(VENV)/rasa/.installed
 	@echo "== lint (ruff) and types (mypy) =="
 	$(VENV)/app/bin/ruff check bot tests scripts
 	$(VENV)/app/bin/mypy bot/billing bot/billing_client bot/gateway
-	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) bot/actions bot/nlu bot/channels bot/rasa_patches bot/tracker_store.py
+	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) bot/actions bot/nlu bot/rasa_server
 
 test-app: test-app-sqlite test-app-postgres
 

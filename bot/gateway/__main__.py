@@ -20,7 +20,7 @@ def trusted_proxies(value: str | None) -> str | None:
     peers whose ``X-Forwarded-For`` the gateway believes (the widget's per-address limits key on
     that address). Unset or empty: nobody's, each client is its TCP peer (``make run`` has nothing
     in front). ``*`` is refused: it would let any client that reaches a gateway choose its address.
-    Who is set where: ``make run-prod`` HAProxy's own loopback address (bot/production.py), compose
+    Who is set where: ``make run-prod`` HAProxy's own loopback address (bot/launch/production.py), compose
     the balancer's fixed address on the edge network, Kubernetes the Ingress controller's pods."""
     items = [item.strip() for item in (value or "").split(",") if item.strip()]
     if not items:

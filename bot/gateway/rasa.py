@@ -1,6 +1,6 @@
 """The bridge to Rasa: one user message in, the bot's messages out.
 
-Rasa is reached only here, on its gateway channel (bot/channels/gateway.py), with the sender id
+Rasa is reached only here, on its gateway channel (bot/rasa_server/channel.py), with the sender id
 and the identity the gateway verified in the metadata. Turns of one sender are sent one at a time
 in arrival order (within this process; across gateway replicas Rasa's lock store orders them).
 """

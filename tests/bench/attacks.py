@@ -25,7 +25,7 @@ import httpx
 
 from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Order
-from bot.runner import Stack
+from bot.launch.runner import Stack
 from tests.billing.helpers import count
 from tests.e2e.stack import Conversation
 

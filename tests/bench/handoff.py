@@ -20,7 +20,7 @@ import re
 import time
 from pathlib import Path
 
-from bot.runner import Stack
+from bot.launch.runner import Stack
 from tests.slack_mock import SlackMock, SlackSender, new_ts
 
 from . import BenchFailed, Figures, benchmark

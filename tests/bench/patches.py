@@ -1,4 +1,4 @@
-"""What each of bot/rasa_patches' patches saves: the Rasa process's CPU per billing turn with that
+"""What each of bot/rasa_server/patches' patches saves: the Rasa process's CPU per billing turn with that
 patch off, against all on, in the same run.
 
 One stack (billing, action server, Rasa with this run's model). For each configuration (all patches
@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 
-from bot.rasa_patches import PATCHES
-from bot.runner import Stack
+from bot.rasa_server.patches import PATCHES
+from bot.launch.runner import Stack
 
 from . import BenchFailed, Figures, benchmark
 from .production import _cpu_s

@@ -23,8 +23,8 @@ exactly once and in order. ``load_cpu_ms_per_turn_<kind>`` is the CPU time each 
 time goes whatever else the machine is doing. ``load_rss_mb`` is the largest resident size of a Rasa process seen
 during the run (sampled every second).
 
-Topology: bot/production.py's ProdStack, as `make run-prod` runs it: LOAD_REPLICAS (default 2) Rasa
-servers, action servers and gateways behind HAProxy (bot/haproxy.py), one billing backend.
+Topology: bot/launch/production.py's ProdStack, as `make run-prod` runs it: LOAD_REPLICAS (default 2) Rasa
+servers, action servers and gateways behind HAProxy (bot/launch/haproxy.py), one billing backend.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ from bot.billing.adapters.orm import Order, Payment
 from bot.gateway.config import GatewaySettings
 from bot.gateway.widget.identity import Jwts, VisitorIds
 from bot.nlu.cards import redact
-from bot.production import ProdStack
+from bot.launch.production import ProdStack
 from tests.throwaway_db import throwaway_postgres
 
 from . import BenchFailed, Figures, benchmark

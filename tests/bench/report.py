@@ -24,7 +24,7 @@ ABOUT = {
     "model": "the trained model (tests/bench/model.py)",
     "nlu": "intent and entity accuracy: 5-fold cross-validation on our data, and the public eval set "
            "(tests/bench/nlu.py)",
-    "patches": "the Rasa process's CPU per turn with each of bot/rasa_patches off in turn, against all on "
+    "patches": "the Rasa process's CPU per turn with each of bot/rasa_server/patches off in turn, against all on "
                "(tests/bench/patches.py)",
     "redaction": "card numbers in generated messages that survive the redactor, and its cost "
                  "(tests/bench/redaction.py)",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.runner import Stack
+from bot.launch.runner import Stack
 
 from . import BenchFailed, Figures, benchmark
 from .rasa_env import our_model, tmp_dir

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.billing.adapters.orm import Invoice, Order, Payment
 from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
-from bot.runner import APP_PY, Service, free_port
+from bot.launch.runner import APP_PY, Service, free_port
 from tests.billing.helpers import count, quantity
 from tests.conftest import reset
 

@@ -15,7 +15,7 @@ from PIL import Image, ImageStat
 from sqlalchemy import select
 
 from bot.billing.adapters.orm import Handoff, Invoice
-from bot.runner import ROOT
+from bot.launch.runner import ROOT
 from tests.conftest import reset
 from tests.waiting import steady
 
