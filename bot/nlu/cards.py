@@ -118,7 +118,8 @@ def _cards_in(groups: list[str]) -> Iterator[tuple[int, int]]:
     # best[i]: the most digits cards can hide in groups i.. ; pick[i]: the last group of the card
     # that starts at group i in that choice (None: group i is not in a card). Ties go to a card
     # starting further left, then to a longer one.
-    best, pick = [0] * (n + 1), [None] * (n + 1)
+    best: list[int] = [0] * (n + 1)
+    pick: list[int | None] = [None] * (n + 1)
     for i in range(n - 1, -1, -1):
         best[i] = best[i + 1]
         for j in range(i, n):
@@ -127,14 +128,15 @@ def _cards_in(groups: list[str]) -> Iterator[tuple[int, int]]:
                 break
             if size >= MIN_DIGITS and size + best[j + 1] >= best[i] and luhn.valid(offsets[i], offsets[j + 1]):
                 best[i], pick[i] = size + best[j + 1], j
-    cards, i = [], 0
+    cards: list[tuple[int, int]] = []
+    i = 0
     while i < n:
-        j = pick[i]
-        if j is None:
+        card_end = pick[i]
+        if card_end is None:
             i += 1
             continue
-        cards.append((i, j))
-        i = j + 1
+        cards.append((i, card_end))
+        i = card_end + 1
     glued_from = MIN_DIGITS if cards else GLUED_ABOVE + 1
     left = 0
     for first, last in [*cards, (n, n)]:
