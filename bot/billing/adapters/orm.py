@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -54,6 +54,8 @@ class NumberedById:
 
     PREFIX: ClassVar[str]
     OFFSET: ClassVar[int]
+    if TYPE_CHECKING:  # each numbered table maps its own primary key; declared here for the checker only
+        id: Mapped[int]
 
     @property
     def number(self) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,11 +20,21 @@ class MoneyOut(Out):
     currency: str
     formatted: str
 
+    @overload
+    @classmethod
+    def of(cls, amount: Money) -> MoneyOut: ...
+
+    @overload
+    @classmethod
+    def of(cls, amount: int, currency: str) -> MoneyOut: ...
+
     @classmethod
     def of(cls, amount: int | Money, currency: str | None = None) -> MoneyOut:
-        if isinstance(amount, Money):
-            amount, currency = amount.amount, amount.currency
-        return cls(amount=amount, currency=currency, formatted=format_money(amount, currency))
+        """A ``Money``, or minor units and their currency."""
+        minor, code = (amount.amount, amount.currency) if isinstance(amount, Money) else (amount, currency)
+        if code is None:
+            raise TypeError("an amount in minor units needs its currency")
+        return cls(amount=minor, currency=code, formatted=format_money(minor, code))
 
 
 class PriceOut(Out):

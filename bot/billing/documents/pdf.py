@@ -110,7 +110,8 @@ def _bill_to(org: Org) -> list[str]:
 def _period(start: date | None, end: date | None) -> str:
     if start and end:
         return f"{start.isoformat()} – {end.isoformat()}"
-    return (start or end).isoformat() if (start or end) else ""
+    either = start or end
+    return either.isoformat() if either else ""
 
 
 def invoice_context(invoice: Invoice, org: Org, *, today: date | None = None) -> dict:

@@ -57,7 +57,7 @@ def place_order(
     if quote.contract_id != contract.id:
         raise Conflict("This quote was made for an earlier contract.", code="quote_stale")
     before = _snapshot(contract)
-    product = session.get(Product, quote.product_id)
+    product = quote.product
     monthly_unit_charge = quote.unit_amount  # what one unit adds per month
     if quote.kind == "change_edition":
         monthly_unit_charge -= edition_line(contract).unit_amount

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from .subscriptions import active_contract, current_period, edition_line, monthl
 ESSENTIALS = "essentials"
 
 
-def org_today(org: Org, now: datetime):
+def org_today(org: Org, now: datetime) -> date:
     return now.astimezone(ZoneInfo(org.timezone)).date()
 
 
@@ -65,8 +65,7 @@ def _make_quote(
     now: datetime,
     from_product: Product | None = None,
 ) -> Quote:
-    org = session.get(Org, contract.org_id)
-    today = org_today(org, now)
+    today = org_today(contract.org, now)
     start, end = current_period(contract, today)
     try:
         proration = prorate(

@@ -52,6 +52,7 @@ def request_upgrade(db: Db, actor: ActorDep, body: UpgradeIn) -> UpgradeOut:
         outcome = quotes.request_upgrade(s, actor, body.edition)
         if outcome.handoff is not None:
             return UpgradeOut(outcome="handoff", handoff=HandoffOut.of(outcome.handoff))
+        assert outcome.quote is not None  # request_upgrade gives one or the other
         return UpgradeOut(outcome="quote", quote=QuoteOut.of(outcome.quote))
 
 
