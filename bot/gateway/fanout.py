@@ -218,10 +218,11 @@ class RedisFanout(Fanout):
 
         # Credentials from the settings, or from the URL (redis://user:password@host); a username with
         # no password logs in with an empty one, and Redis refuses it.
-        credentials = {"username": self.username, "password": self.password} if self.username or self.password else {}
+        given = bool(self.username or self.password)
         return aioredis.Redis.from_url(
             self.url, socket_timeout=self.timeout_s, socket_connect_timeout=self.timeout_s,
-            health_check_interval=10, retry_on_timeout=False, **credentials,
+            health_check_interval=10, retry_on_timeout=False,
+            username=self.username if given else None, password=self.password if given else None,
             # bytes: whatever is published, even invalid UTF-8, reaches Sealer.open rather than
             # failing inside the client (which would look like a lost connection)
             decode_responses=False,

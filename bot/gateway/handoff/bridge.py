@@ -25,6 +25,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -172,14 +173,16 @@ class Bridge:
         if live is None:
             return False
         queue = self.queues[live.queue]
-        if not await self.store.claim(number, rep, f"{name} from {queue.title}", self.clock()):
-            live = await self.store.get(number)
-            text = ALREADY.format(rep=live.claimed_by) if live and live.claimed_by else CLOSED_ALREADY
+        claimed_name = f"{name} from {queue.title}"
+        if not await self.store.claim(number, rep, claimed_name, self.clock()):
+            now = await self.store.get(number)
+            text = ALREADY.format(rep=now.claimed_by) if now and now.claimed_by else CLOSED_ALREADY
             await self.slack.outbox.ephemeral(client, channel, rep, text)
             return False
         await self.slack.outbox.update(client, channel, ts, text=f"{queue.title} handoff {number}: claimed by {name}",
                                        blocks=claimed_blocks(blocks, number, rep))
-        live = await self.store.get(number)
+        # the row as the claim's conditional UPDATE left it
+        live = replace(live, status="claimed", claimed_by=rep, claimed_name=claimed_name)
         joined = JOINED.format(name=live.claimed_name)
         self.tracker.pause(live.sender, number)  # first: Rasa answers nothing from here on
         self.tracker.rep(live.sender, joined, number, rep, live.claimed_name)  # queued: never waited for

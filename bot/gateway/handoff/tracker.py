@@ -87,7 +87,7 @@ class HandoffTracker:
     async def resume(self, sender: str, number: str, back: str, *, wait: float = 3.0) -> None:
         """Resume, forget a pending "yes", record the assistant's return; returns once Rasa has it (or
         after ``wait`` seconds: the customer is told they're back either way)."""
-        events = [{"event": "resume"}, *({"event": "slot", "name": s, "value": None} for s in FORGOTTEN_AFTER_CLOSE),
+        events: list[dict[str, Any]] = [{"event": "resume"}, *({"event": "slot", "name": s, "value": None} for s in FORGOTTEN_AFTER_CLOSE),
                   {"event": "bot", "text": back, "metadata": {"handoff": number, "closed": True}}]
         done = self._enqueue(sender, lambda: self._append(sender, events, f"resume after {number}"), wait=True)
         if done is not None:

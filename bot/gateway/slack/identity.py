@@ -108,7 +108,8 @@ class Directory:
             await self.billing.as_user(email, channel="slack", slack_team=team).me()
             found: Account = "known"
         except Forbidden as error:
-            found = {"unknown_user": "unknown", "slack_workspace_not_linked": "not_linked"}.get(error.code, "known")
+            refusals: dict[str, Account] = {"unknown_user": "unknown", "slack_workspace_not_linked": "not_linked"}
+            found = refusals.get(error.code, "known")
         except Unavailable:
             return "unsure"
         except Exception:  # noqa: BLE001 - never block a turn on this check

@@ -130,11 +130,14 @@ def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> Asy
     """``directory``: who installs the app (OAuth), to link the workspace to their billing org."""
     s = gw.settings
     client = web_client(s, None if mode.oauth else s.slack_bot_token)
-    common = dict(client=client, signing_secret=s.slack_signing_secret or None,
-                  request_verification_enabled=mode.http, process_before_response=False)
+
+    def new_app(oauth: AsyncOAuthSettings | None = None) -> AsyncApp:
+        return AsyncApp(client=client, signing_secret=s.slack_signing_secret or None, oauth_settings=oauth,
+                        request_verification_enabled=mode.http, process_before_response=False)
+
     if not mode.oauth:
         with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
-            app = AsyncApp(**common)  # the client carries the bot token
+            app = new_app()  # the client carries the bot token
 
         async def uninstalled(event: dict, body: dict) -> None:
             # Bolt answers events nobody listens to with a 404, and Slack retries those.
@@ -151,7 +154,7 @@ def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> Asy
         install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
         installation_store=InstallationStore(s.slack_client_id, engine), state_store=StateStore(engine),
         callback_options=callbacks(gw.billing, directory or Directory(gw.billing), lambda token: web_client(s, token)))
-    app = AsyncApp(oauth_settings=oauth, **common)
+    app = new_app(oauth)
     app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked: forget the tokens
     return app
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, delete, func, insert, select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Row as SqlRow
 
 from bot.nlu.cards import redact_shown
 
@@ -57,7 +58,7 @@ class Row:
                 "ts": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"), **self.body}
 
 
-def _row(r: Any) -> Row:
+def _row(r: SqlRow[Any]) -> Row:
     return Row(r.id, r.sender, r.author, json.loads(r.body), r.at)
 
 
@@ -81,10 +82,11 @@ class History:
                     raise ValueError(f"author: one of {AUTHORS}")
                 if author in PEOPLE and isinstance(body.get("text"), str):
                     body = {**body, "text": redact_shown(body["text"])[0]}
-                new_id = conn.execute(insert(messages).values(
+                key = conn.execute(insert(messages).values(
                     sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now)
-                ).inserted_primary_key[0]
-                rows.append(Row(int(new_id), sender, author, body, now))
+                ).inserted_primary_key
+                assert key is not None  # a single-row INSERT always has it
+                rows.append(Row(int(key[0]), sender, author, body, now))
         if time.monotonic() - self._pruned > PRUNE_EVERY_S:
             self._pruned = time.monotonic()
             with self.engine.begin() as conn:
@@ -102,10 +104,10 @@ class History:
         """The newest message id of each of these senders (that has any)."""
         if not senders:
             return {}
-        query = (select(messages.c.sender, func.max(messages.c.id)).where(messages.c.sender.in_(senders))
+        query = (select(messages.c.sender, func.max(messages.c.id).label("top")).where(messages.c.sender.in_(senders))
                  .group_by(messages.c.sender))
         with self.engine.connect() as conn:
-            return {sender: int(top) for sender, top in conn.execute(query).all()}
+            return {row.sender: int(row.top) for row in conn.execute(query).all()}
 
     def exists_sync(self, sender: str) -> bool:
         with self.engine.connect() as conn:

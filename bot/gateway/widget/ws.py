@@ -87,7 +87,7 @@ class Origins:
     def allows(self, origin: str | None) -> bool:
         if self.any:
             return True
-        return bool(origin) and origin_of(origin) in self.allowed
+        return origin is not None and origin_of(origin) in self.allowed
 
 
 class Connection:
