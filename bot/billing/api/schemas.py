@@ -6,7 +6,7 @@ from typing import overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..adapters.orm import Handoff, Invoice, Order, Product, Quote, SupportCase
+from ..adapters.orm import Contract, Handoff, Invoice, Order, Product, Quote, SupportCase
 from ..domain.money import Money, format_money
 from ..services.quotes import quote_status
 
@@ -88,7 +88,7 @@ class ContractOut(Out):
     monthly_total: MoneyOut
 
     @classmethod
-    def of(cls, c) -> ContractOut:  # noqa: ANN001
+    def of(cls, c: Contract) -> ContractOut:
         lines = [LineOut(product=x.product.code, product_name=x.product.name, kind=x.product.kind, unit=x.product.unit,
                          quantity=x.quantity, unit_price=MoneyOut.of(x.unit_amount, c.currency),
                          monthly=MoneyOut.of(x.unit_amount * x.quantity, c.currency)) for x in c.lines]

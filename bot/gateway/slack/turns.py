@@ -101,8 +101,8 @@ class Turns:
         self.outbox = outbox
         self._queues: dict[str, asyncio.Queue[Turn]] = {}
         self._workers: set[asyncio.Task[None]] = set()
-        self._told = _TTLCache()
-        self._dms = _TTLCache()
+        self._told: _TTLCache[str, bool] = _TTLCache()  # sender -> told why account requests won't work
+        self._dms: _TTLCache[str, str] = _TTLCache()  # user -> their DM channel with the app
         # Asked with each turn before Rasa: True takes it away from the bot (a person has the
         # conversation: the handoff bridge relays it to them).
         self.diverters: list[Callable[[Turn], Awaitable[bool]]] = []

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..fanout import Fanout
+from ..fanout import Fanout, FanoutEvent
 from ..rasa import Rasa, RasaUnavailable
 from .history import History, Row
 
@@ -58,7 +58,7 @@ class Conversation:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # dedupe + store + enqueue, in order
     typing: bool = False
     # Events from other replicas (``Hub.remote``), handled in order by one task at a time.
-    remote: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REMOTE_QUEUE))
+    remote: deque[FanoutEvent] = field(default_factory=lambda: deque(maxlen=REMOTE_QUEUE))
     remote_worker: asyncio.Task[None] | None = None
 
 
@@ -166,7 +166,7 @@ class Hub:
             except Exception:  # noqa: BLE001
                 log.debug("widget: send failed", exc_info=True)
 
-    async def remote(self, event: dict[str, Any]) -> None:
+    async def remote(self, event: dict[str, object]) -> None:
         """An event another replica published (``publish``/``broadcast`` there), already checked by
         the fan-out: new rows are read from the history table for our sockets, typing is passed on.
         Anything else is ignored."""
@@ -175,12 +175,18 @@ class Hub:
         if conv is None or not conv.sockets:
             return
         upto, typing = event.get("upto"), event.get("typing")
-        if (type(upto) is int and upto > 0) or type(typing) is bool:
-            conv.remote.append({"upto": upto} if type(upto) is int else {"typing": typing})
-            if conv.remote_worker is None or conv.remote_worker.done():
-                conv.remote_worker = asyncio.create_task(self._remote_work(conv), name=f"widget-remote-{sender}")
-                self._remote_workers.add(conv.remote_worker)
-                conv.remote_worker.add_done_callback(self._remote_workers.discard)
+        queued: FanoutEvent
+        if type(upto) is int and (upto > 0 or type(typing) is bool):
+            queued = {"upto": upto}
+        elif type(typing) is bool:
+            queued = {"typing": typing}
+        else:
+            return
+        conv.remote.append(queued)
+        if conv.remote_worker is None or conv.remote_worker.done():
+            conv.remote_worker = asyncio.create_task(self._remote_work(conv), name=f"widget-remote-{sender}")
+            self._remote_workers.add(conv.remote_worker)
+            conv.remote_worker.add_done_callback(self._remote_workers.discard)
 
     async def _remote_work(self, conv: Conversation) -> None:
         """The conversation's events from other replicas, in the order they came, in a task of its

@@ -37,6 +37,7 @@ from bot.nlu.text_hygiene import clean
 
 from ..config import GatewaySettings
 from ..rasa import NO_TEXT
+from ..state import GatewayState
 from .history import Row
 from .hub import Hub, Turn
 from .identity import EXPIRED, Jwts, TokenRefused, VisitorIds, Who
@@ -131,7 +132,7 @@ class Connection:
                                                            **extra}))
 
 
-def _page_url(value: Any) -> str | None:
+def _page_url(value: object) -> str | None:
     """The page the widget is on (it reaches Rasa's tracker and a handoff's summary): a card
     number in its query string is redacted like typed text."""
     if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 1_000:
@@ -139,7 +140,7 @@ def _page_url(value: Any) -> str | None:
     return None
 
 
-def _timezone(value: Any) -> str | None:
+def _timezone(value: object) -> str | None:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         return None
     try:
@@ -161,7 +162,8 @@ async def _text_frame(websocket: WebSocket) -> str:
 class WidgetSocket:
     """The endpoint: checks, identity, and the receive loop of one connection."""
 
-    def __init__(self, settings: GatewaySettings, hub: Hub, state: Any, visitors: VisitorIds, jwts: Jwts) -> None:
+    def __init__(self, settings: GatewaySettings, hub: Hub, state: GatewayState, visitors: VisitorIds,
+                 jwts: Jwts) -> None:
         self.settings = settings
         self.hub = hub
         self.state = state
@@ -250,7 +252,7 @@ class WidgetSocket:
         finally:
             self.hub.leave(who.sender, conn)
 
-    async def _receive(self, websocket: WebSocket) -> Any:
+    async def _receive(self, websocket: WebSocket) -> object:
         raw = await _text_frame(websocket)
         if len(raw) > 16_384:
             raise ValueError("hello too large")
