@@ -27,7 +27,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -67,6 +67,16 @@ SAID = "*Customer:* {text}"
 
 class UnknownHandoff(LookupError):
     pass
+
+
+class Opened(TypedDict):
+    """The answer to the action server's notice of a new handoff (POST /handoff/internal/opened)."""
+
+    queue: str
+    open: bool  # whether a person is expected to answer now
+    hours: str  # the queue's hours, as the customer is told them
+    phone: str
+    posted: bool  # the summary is in the queue's Slack channel
 
 
 class SlackTurns(Protocol):
@@ -160,13 +170,13 @@ class Bridge:
 
     # -- a new handoff -------------------------------------------------------------------------------
 
-    async def opened(self, notice: Notice) -> dict[str, Any]:
+    async def opened(self, notice: Notice) -> Opened:
         queue = self.queues.get(notice.queue)
         if queue is None:
             raise ValueError("queue: sales or support")
         await self._check_with_billing(notice)
         open_now = queue.is_open(self.clock())
-        answer = {"queue": queue.name, "open": open_now, "hours": queue.hours_label(),
+        answer: Opened = {"queue": queue.name, "open": open_now, "hours": queue.hours_label(),
                   "phone": self.gw.settings.handoff_phone, "posted": False}
         if not await self.store.add(notice.number, queue.name, notice.conversation_id, self.clock()):
             live = await self.store.get(notice.number)

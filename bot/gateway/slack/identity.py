@@ -23,6 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingClient, Forbidden, Unavailable
 
+from ..rasa import Identity
+
 log = logging.getLogger(__name__)
 
 K = TypeVar("K")
@@ -43,7 +45,7 @@ class SlackUser:
     account: Account | None = None  # billing's answer for email and home_team (``Directory.checked``)
 
     @property
-    def identity(self) -> dict[str, str]:
+    def identity(self) -> Identity:
         if self.email is None or not self.home_team:
             return {}
         return {"email": self.email, **({"name": self.name} if self.name else {}), "slack_team": self.home_team}

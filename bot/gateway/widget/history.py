@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import (
     BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, delete, func, insert, select,
@@ -38,6 +38,22 @@ messages = Table(
     Index("ix_widget_messages_at", "at"),
 )
 
+class WidgetButton(TypedDict):
+    title: str
+    payload: str
+
+
+class Body(TypedDict, total=False):
+    """What a stored message holds (as JSON), and the widget shows."""
+
+    text: str
+    buttons: list[WidgetButton]  # the bot's
+    image: str  # the bot's: an http(s) URL
+    name: str  # a person's (agent) display name
+    cid: str  # a user's message: the id the widget gave it (resends are recognised by it)
+    error: bool  # the bot's answer is an error message (Rasa unavailable)
+
+
 AUTHORS = ("user", "bot", "agent")
 PEOPLE = ("user", "agent")  # rows whose text a person wrote
 PRUNE_EVERY_S = 3600.0
@@ -48,7 +64,7 @@ class Row:
     id: int
     sender: str
     author: str
-    body: dict[str, Any]
+    body: Body
     at: datetime
 
     def wire(self) -> dict[str, Any]:
@@ -59,7 +75,7 @@ class Row:
 
 
 def _row(r: SqlRow[Any]) -> Row:
-    return Row(r.id, r.sender, r.author, json.loads(r.body), r.at)
+    return Row(r.id, r.sender, r.author, cast(Body, json.loads(r.body)), r.at)  # as append_sync stored it
 
 
 class History:
@@ -72,7 +88,7 @@ class History:
 
     # -- sync (called in a worker thread) ----------------------------------------------------------
 
-    def append_sync(self, sender: str, items: list[tuple[str, dict[str, Any]]]) -> list[Row]:
+    def append_sync(self, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
         """Store messages in this order; they get increasing ids."""
         now = datetime.now(timezone.utc)
         rows: list[Row] = []
@@ -119,7 +135,7 @@ class History:
         """Whether this conversation has any message (pushes go only to real conversations)."""
         return await asyncio.to_thread(self.exists_sync, sender)
 
-    async def append(self, sender: str, items: list[tuple[str, dict[str, Any]]]) -> list[Row]:
+    async def append(self, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
         return await asyncio.to_thread(self.append_sync, sender, items)
 
     async def after(self, sender: str, after: int = 0) -> list[Row]:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..fanout import Fanout, FanoutEvent
-from ..rasa import Rasa, RasaUnavailable
-from .history import History, Row
+from ..rasa import BotMessage, Rasa, RasaUnavailable, TurnMetadata
+from .history import Body, History, Row, WidgetButton
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Socket(Protocol):
 @dataclass
 class Turn:
     text: str  # what Rasa receives (redacted; a button's payload)
-    metadata: dict[str, Any]
+    metadata: TurnMetadata
 
 
 @dataclass
@@ -62,19 +62,19 @@ class Conversation:
     remote_worker: asyncio.Task[None] | None = None
 
 
-def _text(value: Any, limit: int) -> str | None:
+def _text(value: object, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value.strip() else None
 
 
-def bot_messages(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def bot_messages(replies: list[BotMessage]) -> list[Body]:
     """Rasa's REST messages as widget message bodies: text, buttons (title, payload), image.
     Anything else (custom payloads the widget can't show) is dropped."""
-    out: list[dict[str, Any]] = []
+    out: list[Body] = []
     for reply in replies:
-        body: dict[str, Any] = {}
+        body: Body = {}
         if text := _text(reply.get("text"), 8_000):
             body["text"] = text
-        buttons = []
+        buttons: list[WidgetButton] = []
         for button in reply.get("buttons") or []:
             if isinstance(button, dict) and (title := _text(button.get("title"), 120)) \
                     and (payload := _text(button.get("payload"), 1_000)):
@@ -291,7 +291,7 @@ class Hub:
                 conv.typing = False
                 await self.broadcast(conv.sender, {"type": "typing", "on": False})
 
-    async def _reply(self, conv: Conversation, replies: list[dict[str, Any]]) -> None:
+    async def _reply(self, conv: Conversation, replies: list[Body]) -> None:
         try:
             rows = await self.history.append(conv.sender, [("bot", body) for body in replies])
         except Exception:  # noqa: BLE001 - still show the answer to who is connected
@@ -310,7 +310,7 @@ class Hub:
         """A message to a widget conversation from outside Rasa: a sales rep answering from Slack
         (the handoff's ``conversation_id`` is the sender). Stored, then shown in every open tab;
         a visitor who is away sees it on their next visit."""
-        body: dict[str, Any] = {"text": text[:8_000]}
+        body: Body = {"text": text[:8_000]}
         if name:
             body["name"] = name[:80]
         conv = self.conversation(sender)

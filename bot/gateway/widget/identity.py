@@ -23,6 +23,7 @@ from pathlib import Path
 import jwt
 
 from ..config import GatewaySettings
+from ..rasa import Identity
 
 _VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{22,32}$")
 _MAX_TOKEN = 8_192
@@ -56,7 +57,7 @@ class Who:
     def known(self) -> bool:
         return self.email is not None
 
-    def identity(self) -> dict[str, str] | None:
+    def identity(self) -> Identity | None:
         if self.email is None:
             return None
         return {"email": self.email, **({"name": self.name} if self.name else {})}

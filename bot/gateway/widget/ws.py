@@ -36,7 +36,7 @@ from bot.nlu.cards import REMOVED, TOKEN, redact
 from bot.nlu.text_hygiene import clean
 
 from ..config import GatewaySettings
-from ..rasa import NO_TEXT
+from ..rasa import NO_TEXT, TurnMetadata
 from ..state import GatewayState
 from .history import Row
 from .hub import Hub, Turn
@@ -219,9 +219,9 @@ class WidgetSocket:
             await conn.error("auth", str(refused), reason=refused.code)
             await websocket.close(CLOSE_AUTH)
             return
-        metadata: dict[str, Any] = {"channel": "widget"}
-        if who.known:
-            metadata["identity"] = who.identity()
+        metadata: TurnMetadata = {"channel": "widget"}
+        if (identity := who.identity()) is not None:  # a signed-in customer
+            metadata["identity"] = identity
         if page := _page_url(hello.get("page_url")):
             metadata["page_url"] = page
         if tz := _timezone(hello.get("timezone")):
@@ -265,7 +265,7 @@ class WidgetSocket:
             return Who(sender=self.visitors.user_sender(email), email=email, name=name, expires=expires)
         return self.visitors.visitor(hello.get("visitor"))
 
-    async def _message(self, conn: Connection, who: Who, ip: str, raw: str, metadata: dict[str, Any]) -> None:
+    async def _message(self, conn: Connection, who: Who, ip: str, raw: str, metadata: TurnMetadata) -> None:
         try:
             data = json.loads(raw) if len(raw) <= self.max_frame else None
         except ValueError:
@@ -320,6 +320,8 @@ class WidgetSocket:
                 await conn.error("unavailable", NOT_TAKEN, id=cid)
                 return
             await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
-            turn_meta = {**metadata, **({"card_number_redacted": True} if cards else {})}
+            turn_meta: TurnMetadata = {**metadata}
+            if cards:
+                turn_meta["card_number_redacted"] = True
             self.hub.enqueue(conv, Turn(text=redact(payload)[0] if payload else redacted,
                                         metadata=turn_meta))
