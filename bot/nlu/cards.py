@@ -36,7 +36,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 TOKEN = "CARDNUMBER"
 REMOVED = "•••• (card number removed)"  # what a person is shown where a card number was
@@ -201,9 +202,19 @@ def redact_logs() -> None:
     make = logging.getLogRecordFactory()
     if getattr(make, "redacts_cards", False):
         return
+    logging.setLogRecordFactory(_RedactingRecords(make))
 
-    def record(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
-        made = make(*args, **kwargs)
+
+class _RedactingRecords:
+    """A log record factory that redacts what the one it wraps makes."""
+
+    redacts_cards = True  # installed already: redact_logs() does nothing the second time
+
+    def __init__(self, make: Callable[..., logging.LogRecord]) -> None:
+        self.make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        made = self.make(*args, **kwargs)
         try:
             message, count = redact(made.getMessage())
         except Exception:  # noqa: BLE001 - a bad format string: logging reports it when it formats
@@ -214,11 +225,8 @@ def redact_logs() -> None:
             made.exc_text = redact(logging.Formatter().formatException(made.exc_info))[0]
         return made
 
-    record.redacts_cards = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(record)
 
-
-def redact_value(value):
+def redact_value(value: Any) -> Any:
     """Redact every string inside a JSON-like value (str, list, tuple, dict); returns a copy."""
     if isinstance(value, str):
         return redact(value)[0]

@@ -105,7 +105,7 @@ class Database:
 
     @staticmethod
     @contextmanager
-    def _transaction(factory: sessionmaker) -> Iterator[Session]:
+    def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         with factory() as session, session.begin():
             yield session
 

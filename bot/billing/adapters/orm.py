@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -350,7 +350,7 @@ class Handoff(NumberedById, Base):
     lead_company: Mapped[str | None] = mapped_column(String(200))
     lead_phone: Mapped[str | None] = mapped_column(String(32))  # E.164
     edition: Mapped[str | None] = mapped_column(String(64))
-    transcript: Mapped[list] = mapped_column(JSON, default=list)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     page_url: Mapped[str | None] = mapped_column(String(2000))
     channel: Mapped[str] = mapped_column(String(16))
     conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -389,5 +389,5 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
-    before: Mapped[dict | None] = mapped_column(JSON)
-    after: Mapped[dict | None] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF, TextStyle
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -114,7 +115,7 @@ def _period(start: date | None, end: date | None) -> str:
     return either.isoformat() if either else ""
 
 
-def invoice_context(invoice: Invoice, org: Org, *, today: date | None = None) -> dict:
+def invoice_context(invoice: Invoice, org: Org, *, today: date | None = None) -> dict[str, Any]:
     """Display values for the templates (PDF and email): every amount already formatted."""
     today = today or date.today()
     cur = invoice.currency

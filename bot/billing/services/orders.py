@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..adapters.orm import Order, Product, Quote, SubscriptionLine
+from ..adapters.orm import Contract, Order, Product, Quote, SubscriptionLine
 from ..domain.errors import Conflict, Invalid, NotFound
 from . import audit
 from .access import Actor, billing_user
@@ -83,7 +84,7 @@ def place_order(
     return Placed(order, created=True)
 
 
-def _apply(session: Session, quote: Quote, contract, product: Product) -> int:
+def _apply(session: Session, quote: Quote, contract: Contract, product: Product) -> int:
     lines = {line.product_id: line for line in contract.lines}
     if quote.kind == "add_licenses":
         line = lines.get(product.id)
@@ -119,7 +120,7 @@ def _invoice_text(quote: Quote, product: Product) -> str:
     return f"{product.name} x {quote.quantity}, prorated {period}"
 
 
-def _snapshot(contract) -> dict:
+def _snapshot(contract: Contract) -> dict[str, Any]:
     return {"lines": {line.product.code: {"quantity": line.quantity, "unit_amount": line.unit_amount}
                       for line in contract.lines}}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -225,7 +226,7 @@ def quote_status(quote: Quote, now: datetime) -> str:
     return "expired" if now >= quote.expires_at else "open"
 
 
-def quote_facts(quote: Quote) -> dict:
+def quote_facts(quote: Quote) -> dict[str, Any]:
     """The quote's figures, for the audit log."""
     return {
         "number": quote.number, "kind": quote.kind, "product_id": quote.product_id,
