@@ -27,8 +27,9 @@ PRIVATE_PAYLOADS = ("/affirm", "/deny", "/pay_invoice")
 
 def is_private(message: BotMessage) -> bool:
     custom = message.get("custom")
-    if isinstance(custom, dict) and isinstance(custom.get("private"), bool):
-        return custom["private"]
+    private = custom.get("private") if isinstance(custom, dict) else None
+    if isinstance(private, bool):
+        return private
     text = str(message.get("text") or "")
     if ACCOUNT_NUMBER.search(text) or EMAIL.search(text) or SIGNED_LINK.search(text) or ABOUT_THE_ACCOUNT.search(text):
         return True

@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
@@ -139,7 +140,7 @@ def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> Asy
         with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
             app = new_app()  # the client carries the bot token
 
-        async def uninstalled(event: dict, body: dict) -> None:
+        async def uninstalled(event: dict[str, Any], body: dict[str, Any]) -> None:
             # Bolt answers events nobody listens to with a 404, and Slack retries those.
             log.warning("slack: %s for workspace %s; remove SLACK_BOT_TOKEN", event.get("type"), body.get("team_id"))
 
