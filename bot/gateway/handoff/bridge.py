@@ -177,7 +177,7 @@ class Bridge:
         await self._check_with_billing(notice)
         open_now = queue.is_open(self.clock())
         answer: Opened = {"queue": queue.name, "open": open_now, "hours": queue.hours_label(),
-                  "phone": self.gw.settings.handoff_phone, "posted": False}
+                          "phone": self.gw.settings.handoff_phone, "posted": False}
         if not await self.store.add(notice.number, queue.name, notice.conversation_id, self.clock()):
             live = await self.store.get(notice.number)
             return {**answer, "posted": bool(live and live.post_ts)}  # the same notice again

@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -77,7 +76,7 @@ class Turn:
     echo: str | None = None  # shown in the DM before the answer (slash command, App Home button)
     label: str | None = None  # a button's title, when ``text`` is its payload (click, App Home)
     files: bool = False
-    extra: TurnMetadata = field(default_factory=lambda: TurnMetadata())  # more for Rasa (card_number_redacted)
+    extra: TurnMetadata = field(default_factory=TurnMetadata)  # more for Rasa (card_number_redacted)
 
     def __post_init__(self) -> None:
         # A card number goes before anything stores, logs, relays or echoes the turn: Rasa gets the

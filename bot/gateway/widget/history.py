@@ -120,8 +120,8 @@ class History:
         """The newest message id of each of these senders (that has any)."""
         if not senders:
             return {}
-        query = (select(messages.c.sender, func.max(messages.c.id).label("top")).where(messages.c.sender.in_(senders))
-                 .group_by(messages.c.sender))
+        query = (select(messages.c.sender, func.max(messages.c.id).label("top"))
+                 .where(messages.c.sender.in_(senders)).group_by(messages.c.sender))
         with self.engine.connect() as conn:
             return {row.sender: int(row.top) for row in conn.execute(query).all()}
 
