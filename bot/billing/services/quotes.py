@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import Contract, Handoff, Org, Product, Quote, SubscriptionLine, User
