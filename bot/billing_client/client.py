@@ -31,6 +31,7 @@ from .models import (
 __all__ = ["ActingClient", "BillingClient", "CHANNELS", "Channel"]
 
 T = TypeVar("T")
+Replayable = TypeVar("Replayable", Order, Payment)  # what a keyed write returns
 Channel = Literal["slack", "widget", "shell", "api", "web", "test", "phone"]
 CHANNELS: tuple[str, ...] = ("slack", "widget", "shell", "api", "web", "test", "phone")
 DEFAULT_URL = "http://127.0.0.1:8001"
@@ -241,6 +242,7 @@ class ActingClient:
         Retried on connection errors and 502/503/504; a replay returns the first order with
         ``created=False``."""
         deadline = self._http.deadline()
+        key: str | None
         if isinstance(quote, Quote):
             number, key = quote.number, idempotency_key or quote.idempotency_key
         else:
@@ -345,6 +347,6 @@ class ActingClient:
         return await self._write("POST", "/v1/slack/workspaces", lambda d: str(d["org"]), {"team_id": team_id})
 
 
-def _replayed(obj: T) -> T:
+def _replayed(obj: Replayable) -> Replayable:
     """The same object, marked as the one an earlier request created (HTTP 200, not 201)."""
-    return replace(obj, created=False)  # type: ignore[type-var]
+    return replace(obj, created=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -49,7 +50,7 @@ class HandoffIn(BaseModel):
     reason: str
     intent: str | None = None
     lead: LeadIn | None = Field(None, description="an anonymous visitor's details; customers are known")
-    transcript: list[dict] = Field(default_factory=list, max_length=200)
+    transcript: list[dict[str, Any]] = Field(default_factory=list, max_length=200)
     page_url: str | None = Field(None, max_length=2000)
     conversation_id: str | None = Field(None, max_length=200)
 
