@@ -104,8 +104,8 @@ test-rasa: $(VENV)/rasa/.installed $(MODEL)
 test-dialogue: validate $(MODEL) $(VENV)/app/.installed
 	@echo "== conversation tests (tests/conversations) =="
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out data/test-results
-	@echo "== end to end, and the security review's attacks: Rasa, action server, billing and gateway over HTTP =="
-	$(APP_PY) -m pytest -q tests/e2e tests/security  # one session: one stack for both
+	@echo "== end to end, the security review's attacks and 30 dialogue scripts: Rasa, action server, billing and gateway over HTTP =="
+	$(APP_PY) -m pytest -q tests/e2e tests/security tests/dialogues/test_dialogues.py  # one session: one stack for all
 
 # tests/security alone (make test runs it with tests/e2e): the outside review's attacks, each
 # against the real stack (after training).
