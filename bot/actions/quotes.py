@@ -378,5 +378,6 @@ class AskQuantity(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         if not asked_this_turn(tracker, domain, QUANTITY_REASKS):
-            dispatcher.utter_message(response=self.response)
+            product = tracker.get_slot("product")
+            dispatcher.utter_message(response=self.response, product_name=product_name(product) if product else "")
         return []
