@@ -112,7 +112,7 @@ class ActionCancelSubscription(BillingAction):
         yes = "Yes, contact my account manager" if wanted.kind == "cancel" else "Yes, talk to sales"
         dispatcher.utter_message(
             text=render("changes/reduction", wanted=wanted, contract=contract, line=line,
-                        name=product_name(wanted.product) if wanted.product else None,
+                        product=product_name(wanted.product) if wanted.product else None,
                         renewal=contract.term_end + timedelta(days=1) if contract else None),
             buttons=yes_no("request", wanted.value, yes=yes, no="No, keep it as it is"),
         )
