@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import ActingClient, Quote
 
 from ._base import BillingAction
-from ._render import buttons, render
+from ._render import buttons, payload, render
 from .quotes import (
     PENDING, AskQuantity, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, per_user_lines,
     product_name, seats_meant,
@@ -44,9 +44,10 @@ class ValidateLicenseForm(ChangeFormValidation):
             if product is None:
                 product = seats_meant(contract)
             elif product is not None and product not in owned:
+                # the button carries the quantity already said, so buying it doesn't ask for it again
                 dispatcher.utter_message(response="utter_not_on_contract", product_name=product_name(product),
                                          buttons=buttons((f"Buy {product_name(product)}",
-                                                          f'/buy_product{{"product":"{product}"}}')))
+                                                          payload("buy_product", product=product, quantity=quantity))))
                 raise Stop
         return {"product": product, "quantity": quantity}, refused
 
