@@ -107,17 +107,22 @@ class ActionCancelSubscription(BillingAction):
         contract = await active_contract(client)  # needs Manage Billing: refused centrally otherwise
         wanted = what_is_reduced(str(tracker.latest_message.get("text") or ""),
                                  tracker.latest_message.get("entities") or [], contract)
-        lines = {line.product: line for line in (contract.lines if contract else ())}
-        line = lines.get(wanted.product or "")
-        yes = "Yes, contact my account manager" if wanted.kind == "cancel" else "Yes, talk to sales"
-        dispatcher.utter_message(
-            text=render("changes/reduction", wanted=wanted, contract=contract, line=line,
-                        product=product_name(wanted.product) if wanted.product else None,
-                        renewal=contract.term_end + timedelta(days=1) if contract else None),
-            buttons=yes_no("request", wanted.value, yes=yes, no="No, keep it as it is"),
-        )
-        # a "yes" answers the latest question: this offer, not an earlier quote or payment
-        return [SlotSet(PENDING_REQUEST, wanted.value), SlotSet(PENDING, None), SlotSet("pending_payment", None)]
+        return offer_sales(dispatcher, wanted, contract)
+
+
+def offer_sales(dispatcher: CollectingDispatcher, wanted: Reduction, contract: Contract | None) -> list[EventType]:
+    """What the contract allows for ``wanted`` (with its renewal date), and sales as a Yes/No."""
+    lines = {line.product: line for line in (contract.lines if contract else ())}
+    line = lines.get(wanted.product or "")
+    yes = "Yes, contact my account manager" if wanted.kind == "cancel" else "Yes, talk to sales"
+    dispatcher.utter_message(
+        text=render("changes/reduction", wanted=wanted, contract=contract, line=line,
+                    product=product_name(wanted.product) if wanted.product else None,
+                    renewal=contract.term_end + timedelta(days=1) if contract else None),
+        buttons=yes_no("request", wanted.value, yes=yes, no="No, keep it as it is"),
+    )
+    # a "yes" answers the latest question: this offer, not an earlier quote or payment
+    return [SlotSet(PENDING_REQUEST, wanted.value), SlotSet(PENDING, None), SlotSet("pending_payment", None)]
 
 
 @on_confirm(PENDING_REQUEST, kind="request", declined_response="utter_request_declined")

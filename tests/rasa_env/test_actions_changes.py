@@ -420,7 +420,11 @@ def test_essentials_upgrade_hands_off_and_enterprise_upgrade_quotes(billing):
 
         alex.user("downgrade to professional", "upgrade_edition", product="professional")
         await alex.run(ValidateUpgradeForm())
-        assert "account executive" in text(await alex.run(ActionRequestUpgrade()))
+        # a lower edition: what the contract allows and sales offered, nothing opened (issue 18)
+        said = await alex.run(ActionRequestUpgrade())
+        assert "mid-term" in text(said) and "renewal" in text(said) and "Professional" in text(said), text(said)
+        assert titles(said) == ["Yes, talk to sales", "No, keep it as it is"]
+        assert alex.slots["pending_request"] == "downgrade:professional:"
         await close_clients()
 
     asyncio.run(scenario())
