@@ -158,3 +158,22 @@ def test_without_manage_billing_a_change_is_refused(chat, billing_db):
         reply = sam.text(request_text)
         assert "Manage Billing" in reply and "Alex Rivera" in reply, reply
     assert count(billing_db, Order) == 0 and count(billing_db, Handoff) == 0
+
+
+def test_an_out_of_range_correction_keeps_the_waiting_quote(chat, billing_db):
+    alex = chat("alex")
+    alex.text("add 5 licenses")
+    refused = alex.text("make it 20000")
+    assert "10,000" in refused and any("sales" in b.lower() for b in alex.buttons()), refused
+    assert count(billing_db, Handoff) == 0
+    done = alex.text("yes")  # the quote that still stands: 5 Enterprise licenses
+    assert re.search(r"ORD-\d+", done) or "Shall I place" in done, done
+    if "Shall I place" in done:  # asked again first, since the last message was the refusal
+        done = alex.press("Yes")
+    assert quantity(billing_db, "Acme Corp", "enterprise") == 45 and count(billing_db, Order) == 1
+
+
+def test_a_large_quantity_is_quoted_with_separators_and_the_sales_offer(chat, billing_db):
+    alex = chat("alex")
+    quote = alex.text("add 5 000 licenses")
+    assert "Add 5,000 Enterprise licenses" in quote and "Talk to sales first" in alex.buttons(), quote
