@@ -22,7 +22,7 @@ from bot.billing_client import ActingClient, Contract
 from ._base import BillingAction, transcript
 from ._identity import Identity
 from ._render import PHONE, render
-from .confirm import on_confirm, yes_no
+from .confirm import ask_again, on_confirm, pending, yes_no
 from .handoff import tell_gateway
 from .quotes import EDITIONS, PENDING, active_contract, as_quantity, product_name
 
@@ -91,6 +91,11 @@ class ActionViewSubscription(BillingAction):
     async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
         me = await client.me()
         dispatcher.utter_message(text=render("changes/subscription", me=me, contract=me.contract))
+        # Asked while a quote (or payment) waits: the answer, then that question again with its
+        # buttons, so the customer's next "yes" answers the question the bot asked last.
+        waiting = pending(tracker)
+        if waiting is not None and not tracker.active_loop_name:
+            ask_again(dispatcher, tracker, waiting, "utter_confirm_current")
         return []
 
 

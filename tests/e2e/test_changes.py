@@ -177,3 +177,13 @@ def test_a_large_quantity_is_quoted_with_separators_and_the_sales_offer(chat, bi
     alex = chat("alex")
     quote = alex.text("add 5 000 licenses")
     assert "Add 5,000 Enterprise licenses" in quote and "Talk to sales first" in alex.buttons(), quote
+
+
+def test_a_subscription_question_while_the_quote_waits_shows_the_quote_again(chat, billing_db):
+    alex = chat("alex")
+    alex.text("add 5 licenses")
+    answer = alex.text("what's on our subscription?")
+    assert "Enterprise" in answer and "Add 5 Enterprise licenses" in answer and "Yes" in alex.buttons(), answer
+    done = alex.text("yes")
+    assert re.search(r"ORD-\d+", done), done
+    assert quantity(billing_db, "Acme Corp", "enterprise") == 45
