@@ -3,7 +3,7 @@ the gateway's widget WebSocket, as a browser tab does, and thinks between messag
 
 A customer is one of three kinds, fixed for the run:
 * an **admin** of an organisation of their own (a clone of Acme, tests/bench/databases.py), who
-  runs the golden conversations that need no person: 1 (add licenses: product asked, quote, Yes ->
+  runs the golden conversations that need no person: 1 (add licenses: the edition's seats quoted, Yes ->
   order), 2 (last invoice, then "email it to ..."), 6 (the weather), 7 (a card number), and a
   balance question;
 * a **colleague without Manage Billing** in such an organisation: golden 5 ("pay my open invoice"
