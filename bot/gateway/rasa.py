@@ -34,7 +34,7 @@ class Identity(TypedDict, total=False):
 
 
 class TurnMetadata(TypedDict, total=False):
-    """What a channel tells Rasa with a message (bot/channels/gateway.py passes it to the actions)."""
+    """What a channel tells Rasa with a message (bot/rasa_server/channel.py passes it to the actions)."""
 
     channel: str  # "slack" or "widget"
     identity: Identity  # absent: an anonymous visitor
