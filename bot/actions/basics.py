@@ -23,12 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from ._identity import identity
 from ._render import buttons, render
-from .confirm import ask_again, pending
+from .confirm import ask_again, correction, pending
 from .offers import by_place, offer_slot, offered, take
 from .suggestions import CUSTOMER_BUTTONS, PERSON_BUTTONS, SUGGEST_FROM, VISITOR_BUTTONS, suggestions
 
@@ -118,8 +118,10 @@ def top_guess(message: dict[str, Any]) -> tuple[str, float] | None:
 
 
 class ActionPickOffer(ActionFallback):
-    """A bare answer outside any form ("the first one", "2", "the second"): the option of the bot's
-    last message it names, as if pressed; anything else is not understood (ActionFallback)."""
+    """A bare answer outside any form ("the first one", "2", "the March one"): the option of the
+    bot's last message it names, as if pressed; while a quote or payment waits, a correction of it
+    ("the March one": asked again for that invoice) or the question again; anything else is not
+    understood (ActionFallback)."""
 
     def name(self) -> str:
         return "action_pick_offer"
@@ -129,4 +131,9 @@ class ActionPickOffer(ActionFallback):
         choice = by_place(tracker)
         if choice is not None:
             return take(tracker, choice)
+        waiting = pending(tracker)
+        if waiting is not None and correction(tracker, waiting):
+            return [SlotSet(waiting.confirmer.slot, None), FollowupAction(str(waiting.confirmer.corrected_by))]
+        if waiting is not None and ask_again(dispatcher, tracker, waiting, "utter_confirm_not_understood"):
+            return []
         return await super().run(dispatcher, tracker, domain)

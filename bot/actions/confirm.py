@@ -186,6 +186,10 @@ class ActionConfirm(BillingAction):
             offer = picked(tracker)
             if offer is not None:
                 return take(tracker, offer)
+        if waiting is None and tracker.active_loop.get("name"):
+            # A yes to a form's question that is not an answer: the form asks it again next.
+            dispatcher.utter_message(response="utter_form_needs_answer")
+            return []
         if waiting is None:
             from .suggestions import next_steps  # suggestions imports this module
 

@@ -158,7 +158,7 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
 class ActionGetInvoice(BillingAction):
     """An invoice's number, dates, amount, status, lines and a download link."""
 
-    reads = "show invoices"
+    reads = "show your invoices"
 
     def name(self) -> str:
         return "action_get_invoice"
@@ -186,7 +186,7 @@ def invoice_buttons(invoice: Invoice) -> list[dict[str, str]]:
 class ActionListInvoices(BillingAction):
     """Newest first, at most LIST_SHOWN, optionally for a period and/or a status."""
 
-    reads = "show invoices"
+    reads = "show your invoices"
 
     def name(self) -> str:
         return "action_list_invoices"

@@ -175,3 +175,23 @@ def test_a_refused_change_still_says_nothing_changed(chat, billing_db):
     if "Yes" in sam.buttons():
         reply += sam.press("Yes")
     assert "Manage Billing" in reply and "Alex Rivera" in reply and "haven't changed" in reply, reply
+
+
+def test_no_naming_another_invoice_asks_about_that_one_instead(chat, billing_db):
+    alex = chat("alex")
+    alex.text("pay INV-1041")
+    asked = alex.text("no, INV-1042 instead")
+    assert re.search(r"Pay INV-1042, \$", asked) and "Yes" in alex.buttons(), asked
+    alex.text("yes")
+    assert status(billing_db, "INV-1042") == "paid" and status(billing_db, "INV-1041") == "open"
+    assert count(billing_db, Payment) == SEEDED_PAYMENTS + 1
+
+
+def test_the_first_one_picks_the_first_suggestion(chat, billing_db):
+    alex = chat("alex")
+    alex.text("how do I get more data storage")
+    offered = alex.buttons()
+    if len(offered) >= 2:  # a "did you mean" with choices (the classifier decides whether it is unsure)
+        reply = alex.text("the first one")
+        assert "didn't quite get" not in reply and "nothing waiting" not in reply.lower(), (offered, reply)
+    assert count(billing_db, Order) == 0
