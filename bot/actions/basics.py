@@ -23,12 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from ._identity import identity
 from ._render import buttons, render
-from .confirm import ask_again, correction, pending
+from .confirm import ask_again, asked_last, corrected, correction, pending
 from .offers import by_place, offer_slot, offered, take
 from .suggestions import CUSTOMER_BUTTONS, PERSON_BUTTONS, SUGGEST_FROM, VISITOR_BUTTONS, suggestions
 
@@ -132,8 +132,8 @@ class ActionPickOffer(ActionFallback):
         if choice is not None:
             return take(tracker, choice)
         waiting = pending(tracker)
-        if waiting is not None and correction(tracker, waiting):
-            return [SlotSet(waiting.confirmer.slot, None), FollowupAction(str(waiting.confirmer.corrected_by))]
+        if waiting is not None and asked_last(tracker, waiting) and correction(tracker, waiting):
+            return corrected(tracker, waiting)
         if waiting is not None and ask_again(dispatcher, tracker, waiting, "utter_confirm_not_understood"):
             return []
         return await super().run(dispatcher, tracker, domain)

@@ -19,7 +19,8 @@ invoice" after the balance, "did you mean ...?"), a typed yes takes that step an
 it (bot/actions/offers.py); a step that changes money still asks its own confirmation. Only when
 the last message offered nothing is there "nothing waiting for a yes", and then the customer gets
 what they can do next. A "no" that names another invoice or product while a confirmation waits
-("no, the March one") is a correction: the confirmer's ``corrected_by`` action asks again for it.
+("no, the March one") is a correction: it is asked as the confirmer's ``corrected_by`` request
+(the intent whose rule asks for it) with what they named, as a click on such a button would be.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import ActingClient, BillingError
@@ -36,7 +37,7 @@ from bot.billing_client import ActingClient, BillingError
 from ._base import BillingAction, explain, retry_is_safe
 from ._identity import Identity
 from ._render import buttons, payload, payload_entities
-from .offers import offered, picked, take
+from .offers import Offer, offered, picked, take
 
 CONFIRMS = "confirms"  # the entity a confirmation button carries: "<kind>:<id>" of what it confirms
 SURE = 0.85  # a typed yes/no while something waits: the bar of the intents that change money
@@ -50,7 +51,7 @@ class Confirmer:
     kind: str  # "quote", "payment": how the customer calls it ("that quote is no longer current")
     handler: Handler
     declined_response: str
-    corrected_by: str | None = None  # the action that asks again when a "no" names what to use instead
+    corrected_by: str | None = None  # the request (intent) made again when a "no" names what to use instead
     corrections: tuple[str, ...] = ()  # the entities that make a "no" such a correction
 
     def token(self, value: str) -> str:
@@ -223,6 +224,14 @@ def correction(tracker: Tracker, waiting: Pending) -> bool:
     return waiting.confirmer.corrected_by is not None and bool(named & set(waiting.confirmer.corrections))
 
 
+def corrected(tracker: Tracker, waiting: Pending) -> list[EventType]:
+    """The pending question dropped, and its request made again with what the customer named."""
+    named = {str(e["entity"]): e["value"] for e in tracker.latest_message.get("entities") or []
+             if e.get("entity") in waiting.confirmer.corrections and e.get("value")}
+    again = Offer(waiting.confirmer.kind, payload(str(waiting.confirmer.corrected_by), **named))
+    return [SlotSet(waiting.confirmer.slot, None), *take(tracker, again)]
+
+
 class ActionDecline(BillingAction):
     def name(self) -> str:
         return "action_decline"
@@ -237,10 +246,11 @@ class ActionDecline(BillingAction):
         if waiting is None:
             dispatcher.utter_message(response="utter_ok_nothing_done")
             return []
+        if token is None and asked_last(tracker, waiting) and correction(tracker, waiting):
+            # Not a no to the whole thing: the same request, for what they named instead. It only
+            # asks again (its own yes follows), so an unsure "no, ..." may take it too.
+            return corrected(tracker, waiting)
         if token is None and not (sure(tracker) and asked_last(tracker, waiting)):
             return unsure(dispatcher, tracker, waiting)
-        if token is None and correction(tracker, waiting):
-            # Not a no to the whole thing: the same request, for what they named instead.
-            return [SlotSet(waiting.confirmer.slot, None), FollowupAction(str(waiting.confirmer.corrected_by))]
         dispatcher.utter_message(response=waiting.confirmer.declined_response)
         return [SlotSet(waiting.confirmer.slot, None)]

@@ -116,7 +116,7 @@ class ActionPayInvoice(BillingAction):
 
 
 @on_confirm("pending_payment", kind="payment", declined_response="utter_payment_cancelled",
-            corrected_by="action_pay_invoice", corrections=("invoice_number", "period"))
+            corrected_by="pay_invoice", corrections=("invoice_number", "period"))
 async def pay(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
               number: str) -> list[EventType]:
     try:
