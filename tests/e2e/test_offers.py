@@ -195,3 +195,32 @@ def test_the_first_one_picks_the_first_suggestion(chat, billing_db):
         reply = alex.text("the first one")
         assert "didn't quite get" not in reply and "nothing waiting" not in reply.lower(), (offered, reply)
     assert count(billing_db, Order) == 0
+
+
+def test_the_overdue_one_beats_the_invoice_in_context(chat, billing_db):
+    alex = chat("alex")
+    alex.text("what was on INV-1042?")
+    overdue = overdue_number(billing_db)
+    asked = alex.text("pay the overdue one")
+    assert re.search(rf"Pay {overdue}, \$", asked), asked
+
+
+def test_send_it_to_another_address_instead(chat, billing_db, stack):
+    alex = chat("alex")
+    alex.text("email INV-1041 to bob@acme.example")
+    again = alex.text("send it to ap@acme.example instead")
+    assert "INV-1041" in again and "ap@acme.example" in again, again
+    mails = [m.read_text(errors="replace") for m in (stack.data_dir / "outbox").glob("*.eml")]
+    assert sum("ap@acme.example" in m for m in mails) == 1 and sum("bob@acme.example" in m for m in mails) == 1
+
+
+def test_cancel_at_the_address_question_sends_nothing(chat, billing_db, stack):
+    alex = chat("alex")
+    asked = alex.text("email the latest invoice")
+    if "did you mean" in asked.lower():  # sharing needs the bar of a change: a yes takes the first suggestion
+        assert alex.buttons()[0] == "Send an invoice to someone", alex.last
+        asked = alex.text("yes")
+    assert "who should i send it to" in asked.lower(), asked
+    stopped = alex.text("cancel")
+    assert "won't send" in stopped, stopped
+    assert not list((stack.data_dir / "outbox").glob("*.eml"))
