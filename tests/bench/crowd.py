@@ -134,11 +134,12 @@ class Customer:
 
     async def confirm_guess(self, reply: Reply) -> Reply:
         """A request the bot was not sure of ("did you mean to ...?", bot/nlu/guard.py) is
-        confirmed with its Yes button, as the customer would."""
+        confirmed with a typed "yes", which takes its first suggestion (issue 18: the suggestions
+        are two or three buttons, none titled "Yes")."""
         if "did you mean" not in reply.text.lower():
             return reply
         self.ledger.clarified += 1
-        return await self.press(reply, "Yes")
+        return await self.say("yes")
 
 
 # ---- the golden conversations ----------------------------------------------------------------------

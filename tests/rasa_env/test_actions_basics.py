@@ -163,19 +163,24 @@ async def test_out_of_scope_answers_without_billing(monkeypatch):
     assert texts(messages).startswith("Hi Alex!") and "licenses" in texts(messages)
 
 
-async def test_an_unsure_guess_is_offered_as_a_button():
-    """Under the bar (here the 0.85 of a payment), the guess comes back as a one-click question,
-    with the message's entities in the payload; a shrug of a guess or out-of-scope gets none."""
+async def test_unsure_guesses_are_offered_as_a_few_buttons():
+    """Under the bar (here the 0.85 of a payment), the two or three likeliest requests come back as
+    buttons, the first one named in the ``offer`` slot (what a "yes" takes), with the message's
+    entities in the payloads; a shrug of a guess or out-of-scope gets none. (Issue 18: before, one
+    guess was offered alone, as if it were the answer.)"""
     unsure = user("could we maybe sort out 1042", "nlu_fallback", [ent("invoice_number", "INV-1042")],
                   email="alex@acme.example")
     unsure["parse_data"]["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.85},
                                               {"name": "pay_invoice", "confidence": 0.62},
-                                              {"name": "check_balance", "confidence": 0.2}]
+                                              {"name": "check_balance", "confidence": 0.2},
+                                              {"name": "greet", "confidence": 0.1},
+                                              {"name": "get_invoice", "confidence": 0.06},
+                                              {"name": "list_invoices", "confidence": 0.05}]
     messages, events = await run(ActionFallback(), tracker(unsure))
-    assert events == []
-    assert "did you mean to pay an invoice?" in texts(messages)
-    assert messages[0]["buttons"] == [{"title": "Yes, pay an invoice",
-                                       "payload": '/pay_invoice{"invoice_number": "INV-1042"}'}]
+    assert events == [SlotSet("offer", '/pay_invoice{"invoice_number": "INV-1042"}')]
+    assert "did you mean to pay an invoice, check what you owe or get an invoice?" in texts(messages)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Pay an invoice", "Check what you owe", "Get an invoice"]
+    assert messages[0]["buttons"][0]["payload"] == '/pay_invoice{"invoice_number": "INV-1042"}'
 
     unsure["parse_data"]["intent_ranking"][1]["confidence"] = 0.1  # no better than a shrug
     messages, _ = await run(ActionFallback(), tracker(unsure))
