@@ -98,11 +98,12 @@ class Window:
     start: datetime
     end: datetime
 
-    def label(self, now: datetime) -> str:
-        """In ``now``'s zone, relative to it: "Today 2–5 pm", "Tomorrow 9 am–12 pm", "Mon Dec 14, 9 am–12 pm"."""
+    def label(self, now: datetime, relative: bool = True) -> str:
+        """In ``now``'s zone, relative to it: "Today 2–5 pm", "Tomorrow 9 am–12 pm", "Mon Dec 14, 9 am–12 pm"
+        (always the last form when not ``relative``)."""
         tz = now.tzinfo
         start, end = self.start.astimezone(tz), self.end.astimezone(tz)
-        ahead = (start.date() - now.date()).days
+        ahead = (start.date() - now.date()).days if relative else None
         day = "Today" if ahead == 0 else "Tomorrow" if ahead == 1 else f"{start:%a} {start:%b} {start.day},"
         a, b = clock(start), clock(end)
         if a.endswith(b[-2:]) and b not in ("midnight",) and a != "midnight":
