@@ -21,7 +21,7 @@ from bot.billing_client import Lead
 
 from ._form_answers import INVALID, QUESTIONS, ask_response, latest, requested
 from ._identity import identity
-from ._lead_text import answer_to
+from ._lead_text import answer_to, details_in
 
 FORM = "lead_form"
 SLOTS = {"name": "lead_name", "email": "lead_email", "company": "lead_company", "phone": "lead_phone"}
@@ -37,7 +37,8 @@ def lead_answers(tracker: Tracker, form: str, slots: dict[str, str]) -> dict[str
     asked_slot = requested(tracker, form)
     asked = SHORT.get(asked_slot or "") or ("phone" if asked_slot == "callback_phone" else None)
     missing = [short for short, slot in slots.items() if not tracker.get_slot(slot)]
-    found = answer_to(asked, text, missing=missing)
+    # A question mid-form ("how much is Dialer?") is no bare answer; only what it states with a cue counts.
+    found = details_in(text) if intent in QUESTIONS else answer_to(asked, text, missing=missing)
     values: dict[str, Any] = {}
     for short, slot in slots.items():
         value = getattr(found, short)
