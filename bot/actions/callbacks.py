@@ -88,7 +88,11 @@ class ValidateCallbackForm(FormValidationAction):
         values = {**when, **details} if INVALID in details else {**details, **when}
         if not any(v for k, v in values.items() if k != INVALID) and (intent in QUESTIONS or intent == "deny"):
             return []  # a question or a no: its rule answers (and the form asks again, or stops)
-        return [SlotSet(slot, value) for slot, value in values.items()]
+        # The next question: this form's own order (a customer is never asked a name).
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        filled = {**{slot: tracker.get_slot(slot) for slot in required}, **values}
+        next_slot = next((slot for slot in required if not filled.get(slot)), None)
+        return [SlotSet(slot, value) for slot, value in values.items()] + [SlotSet("requested_slot", next_slot)]
 
     async def time_from(self, text: str, tracker: Tracker, who: Identity, asked: bool) -> dict[str, Any]:
         """callback_time from ``text`` (the open part of the wished window), or, when the time was
