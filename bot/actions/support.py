@@ -53,7 +53,12 @@ VAGUE = re.compile(r"^(?:(?:i|we) (?:have|got|am having|are having|'?ve got) (?:
 FILLER = {"support", "please", "pls", "it's", "its", "it", "is", "urgent", "urgently", "asap", "help", "now", "tech",
           "technical", "team", "thanks", "thank", "you", "hi", "hello", "hey", "need", "i", "we", "a", "the", "case",
           "ticket", "contact", "get", "me", "us", "our", "my", "your", "want", "to", "with", "for", "right", "away",
-          "report", "bug", "problem", "issue", "an", "have", "there", "some"}
+          "report", "bug", "problem", "issue", "an", "have", "there", "some",
+          # feelings are no description: "ugh, this is so frustrating" is asked what happened
+          "ugh", "argh", "so", "this", "that", "really", "very", "frustrating", "frustrated", "annoying", "annoyed",
+          "terrible", "awful", "useless", "ridiculous", "wtf", "omg", "seriously", "i'm", "im", "am", "fed", "up",
+          "sick", "tired", "of", "hate", "angry", "upset", "disappointed", "unacceptable", "bad", "worst", "not",
+          "happy", "what", "why", "come", "on", "again", "just", "all", "everything", "too", "much", "stupid"}
 
 
 def description_in(text: str) -> str:
