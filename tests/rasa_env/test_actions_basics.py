@@ -290,6 +290,20 @@ async def test_customer_handoff_goes_to_support_or_sales(backend):
     assert "a person from Sales" in texts(messages)
 
 
+async def test_an_unsure_request_for_a_person_is_offered_and_a_second_one_opens_nothing_new(backend):
+    alex = "alex@acme.example"
+    unsure = user("ugh, this is so frustrating", "talk_to_human", email=alex, now=OPEN)
+    unsure["parse_data"]["intent"]["confidence"] = 0.45
+    messages, out = await run(ActionHandoff(), tracker(unsure))
+    assert [m.get("response") for m in messages] == ["utter_offer_person"] and out == []
+
+    messages, out = await run(ActionHandoff(), tracker(user("get me a human", "talk_to_human", email=alex, now=OPEN)))
+    number = next(e["value"] for e in out if e["name"] == "handoff_number")
+    messages, out = await run(ActionHandoff(), tracker(
+        user("I want a person", "talk_to_human", email=alex, now=OPEN), slots={"handoff_number": number}))
+    assert number in texts(messages) and "already in the queue" in texts(messages) and out == []
+
+
 # -- callbacks -----------------------------------------------------------------------------------------
 
 async def test_callback_stored_with_an_e164_phone(backend):
