@@ -165,10 +165,21 @@ async def customer_now(tracker: Tracker, who: Identity, client: ActingClient) ->
     return _clock.now(tracker, tz)
 
 
+def handed_back(tracker: Tracker) -> bool:
+    """Whether a rep took the conversation and gave it back since the handoff was opened (the
+    gateway's claim pauses the conversation and its close resumes it): that handoff is done."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "resume":
+            return True
+        if event.get("event") == "slot" and event.get("name") == "handoff_number":
+            return False
+    return False
+
+
 async def open_handoff_of(tracker: Tracker, who: Identity, client: ActingClient) -> Handoff | None:
     """The handoff this conversation opened, while it is still open."""
     number = tracker.get_slot("handoff_number")
-    if not number:
+    if not number or handed_back(tracker):
         return None
     try:
         handoff = await client.handoff(number, conversation_id=None if who.known else tracker.sender_id)

@@ -302,6 +302,12 @@ async def test_an_unsure_request_for_a_person_is_offered_and_a_second_one_opens_
     messages, out = await run(ActionHandoff(), tracker(
         user("I want a person", "talk_to_human", email=alex, now=OPEN), slots={"handoff_number": number}))
     assert number in texts(messages) and "already in the queue" in texts(messages) and out == []
+    # once a rep took the conversation and gave it back (pause, resume), a new request is a new handoff
+    again = tracker({"event": "slot", "name": "handoff_number", "value": number}, {"event": "pause"},
+                    {"event": "resume"}, user("I want a person again", "talk_to_human", email=alex, now=OPEN),
+                    slots={"handoff_number": number})
+    messages, out = await run(ActionHandoff(), again)
+    assert any(e["name"] == "handoff_number" and e["value"] != number for e in out), texts(messages)
 
 
 # -- callbacks -----------------------------------------------------------------------------------------
