@@ -86,6 +86,9 @@ class ValidateCallbackForm(FormValidationAction):
         if asked == "callback_time" or when.get("callback_time"):
             details.pop(INVALID, None)  # the answer was about the time
         values = {**when, **details} if INVALID in details else {**details, **when}
+        lead_phone = tracker.get_slot("lead_phone")
+        if asked is None and not values.get("callback_phone") and lead_phone and lead_phone != "none":
+            values["callback_phone"] = lead_phone  # given for the handoff already: not asked again
         if not any(v for k, v in values.items() if k != INVALID) and (intent in QUESTIONS or intent == "deny"):
             return []  # a question or a no: its rule answers (and the form asks again, or stops)
         # The next question: this form's own order (a customer is never asked a name).

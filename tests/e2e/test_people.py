@@ -258,3 +258,18 @@ def test_a_second_ask_for_a_person_does_not_open_a_second_handoff(chat, billing_
     again = alex.text("I want to speak to a person")
     assert number.group() in again, again
     assert count(billing_db, Handoff) == 1
+
+
+def test_a_visitors_callback_after_a_lead_asks_neither_name_nor_phone_again(chat, billing_db):
+    wednesday = upcoming(2, time(11, 0), NEW_YORK)
+    visitor = at(chat(None), wednesday)
+    visitor.metadata["timezone"] = "America/New_York"
+    visitor.text("I'd like to talk to sales")
+    visitor.text("Dana Smith, dana@globex.example, Globex")
+    done = visitor.text("+1 212 555 0142")
+    assert re.search(r"HO-\d+", done), done
+    asked = visitor.text("/request_callback")
+    assert "name" not in asked.lower() and "which phone" not in asked.lower() and visitor.buttons(), asked
+    visitor.press("Today")
+    [callback] = callbacks(billing_db)
+    assert callback.phone == "+12125550142" and callback.name == "Dana Smith" and callback.queue == "sales"
