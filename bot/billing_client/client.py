@@ -312,6 +312,11 @@ class ActingClient:
     async def case(self, number: str) -> Case:
         return await self._get(f"/v1/cases/{_segment(number, 'a case')}", Case.from_json)
 
+    async def add_case_note(self, number: str, text: str) -> Case:
+        """Add what the customer said later to their case (kept after its description)."""
+        return await self._write("POST", f"/v1/cases/{_segment(number, 'a case')}/notes", Case.from_json,
+                                 {"text": text})
+
     async def open_handoff(
         self, queue: str, reason: str, *, intent: str | None = None, lead: Lead | None = None,
         transcript: Sequence[Mapping[str, Any]] = (), page_url: str | None = None,

@@ -38,6 +38,16 @@ def get_case(db: Db, actor: ActorDep, number: str) -> CaseOut:
         return CaseOut.of(support.get_case(s, actor, number))
 
 
+class NoteIn(BaseModel):
+    text: str = Field(max_length=5_000)
+
+
+@router.post("/cases/{number}/notes", response_model=CaseOut)
+def add_case_note(db: Db, actor: ActorDep, number: str, body: NoteIn) -> CaseOut:
+    with db.session(write=True) as s:
+        return CaseOut.of(support.add_note(s, actor, number, body.text))
+
+
 class LeadIn(BaseModel):
     name: str
     email: str
