@@ -68,14 +68,14 @@ validate: $(VENV)/rasa/.installed
 	$(RASA_PY) scripts/validate_data.py
 
 run: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
-	$(APP_PY) -m bot.runner
+	$(APP_PY) -m bot.launch.runner
 
-# Production topology on this machine (bot/production.py): PostgreSQL at PROD_POSTGRES_URL, Redis at REDIS_URL.
+# Production topology on this machine (bot/launch/production.py): PostgreSQL at PROD_POSTGRES_URL, Redis at REDIS_URL.
 run-prod: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
-	$(APP_PY) -m bot.production
+	$(APP_PY) -m bot.launch.production
 
 shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
-	@$(APP_PY) -m bot.shell
+	@$(APP_PY) -m bot.launch.shell
 
 test: test-app test-rasa test-dialogue
 
@@ -84,13 +84,13 @@ lint: $(VENV)/app/.installed $(VENV)/rasa/.installed
 	@echo "== lint (ruff) and types (mypy) =="
 	$(VENV)/app/bin/ruff check bot tests scripts
 	$(VENV)/app/bin/mypy bot/billing bot/billing_client bot/gateway
-	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) bot/actions bot/nlu bot/channels bot/rasa_patches bot/tracker_store.py
+	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) --python-version 3.10 bot/actions bot/nlu bot/rasa_server
 
 test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
 	@echo "== backend, client, gateway, deploy and bench-scoring tests on SQLite =="
-	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench
+	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/dialogues/test_outcome.py
 
 test-app-postgres: $(VENV)/app/.installed
 	@echo "== backend, client and gateway tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="
@@ -104,8 +104,8 @@ test-rasa: $(VENV)/rasa/.installed $(MODEL)
 test-dialogue: validate $(MODEL) $(VENV)/app/.installed
 	@echo "== conversation tests (tests/conversations) =="
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out data/test-results
-	@echo "== end to end, and the security review's attacks: Rasa, action server, billing and gateway over HTTP =="
-	$(APP_PY) -m pytest -q tests/e2e tests/security  # one session: one stack for both
+	@echo "== end to end, the security review's attacks and 30 dialogue scripts: Rasa, action server, billing and gateway over HTTP =="
+	$(APP_PY) -m pytest -q tests/e2e tests/security tests/dialogues/test_dialogues.py  # one session: one stack for all
 
 # tests/security alone (make test runs it with tests/e2e): the outside review's attacks, each
 # against the real stack (after training).

@@ -2,7 +2,7 @@
 ``refuse_unsafe`` before it listens). Pure Python: it runs in both environments.
 
 A service is in development only when ``APP_ENV=development``, which ``make run``, ``make shell`` and
-the tests set (bot/runner.py). Anything else is production, so a deployment that forgot to say
+the tests set (bot/launch/runner.py). Anything else is production, so a deployment that forgot to say
 what it is gets the strict checks, not the laptop's defaults. In production a secret is refused
 when it is empty, one of the built-in development values, an example value from deploy/
 (``change-me``...), or shorter than 32 bytes; each service adds its own rules (no demo seeding, no
@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 MIN_SECRET_BYTES = 32
-# The built-in development values of every secret (the settings' defaults and bot/runner.py's).
+# The built-in development values of every secret (the settings' defaults and bot/launch/runner.py's).
 # Anything that starts with "dev-" counts as one too.
 DEVELOPMENT_SECRETS = frozenset({
     "dev-gateway-token", "dev-rasa-api-token", "dev-action-server-token", "dev-service-token",

@@ -48,13 +48,15 @@ OFFER_PERSON = buttons(("Talk to a person", "/talk_to_human"))
 
 
 def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str | None = None,
-            answers: list[dict[str, str]] | None = None) -> None:
+            answers: list[dict[str, str]] | None = None, read: str | None = None) -> None:
     """Say what went wrong, in the customer's terms, and what they can do. ``again``: the payload
     that asks for the same thing once more, offered as "Try again" when billing could not be
     reached and nothing was changed (the request itself starts afresh, so nothing is lost).
-    ``answers``: the Yes/No of a pending order or payment, offered when saying yes again is safe."""
+    ``answers``: the Yes/No of a pending order or payment, offered when saying yes again is safe.
+    ``read``: what the customer asked to see, when it was a read ("show invoices"): a refusal then
+    says it can't show it, not that nothing was changed."""
     if isinstance(error, Forbidden) and error.code == "needs_manage_billing":
-        dispatcher.utter_message(text=render("errors/needs_manage_billing", admins=error.admins))
+        dispatcher.utter_message(text=render("errors/needs_manage_billing", admins=error.admins, read=read))
     elif isinstance(error, Forbidden) and error.code in ("unknown_user", "no_acting_user"):
         dispatcher.utter_message(text=render("errors/not_signed_in", code=error.code))
     elif isinstance(error, Unavailable):
@@ -73,6 +75,14 @@ def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str
         dispatcher.utter_message(text=render("errors/unexpected", phone=PHONE), buttons=OFFER_PERSON)
 
 
+def permission_admins(error: BillingError) -> list[EventType]:
+    """After a Manage Billing refusal: the admins billing named, kept in ``permission_admins`` so
+    that "who can give me that permission?" is answered with the same people."""
+    if isinstance(error, Forbidden) and error.code == "needs_manage_billing" and error.admins:
+        return [SlotSet("permission_admins", [{"name": name, "email": email} for name, email in error.admins])]
+    return []
+
+
 def retry_is_safe(error: BillingError) -> bool:
     """Billing did not answer an order or payment sent with its idempotency key: it may have been
     applied, and sending the same key again applies it at most once (ActionConfirm keeps the
@@ -83,7 +93,10 @@ def retry_is_safe(error: BillingError) -> bool:
 class BillingAction(Action, ABC):
     """Subclasses implement ``name`` and ``act``; billing errors become replies, and the events
     the action returned so far are kept only when it succeeded. (Abstract, so the action server
-    does not register it as an action itself.)"""
+    does not register it as an action itself.) ``reads``: what an action that only reads shows
+    ("show invoices"), for the wording of a refusal."""
+
+    reads: str | None = None
 
     @abstractmethod
     def name(self) -> str: ...
@@ -98,7 +111,7 @@ class BillingAction(Action, ABC):
 
     def explain(self, dispatcher: CollectingDispatcher, error: BillingError, tracker: Tracker) -> None:
         """What to say after a failure. Default: ``explain``."""
-        explain(dispatcher, error)
+        explain(dispatcher, error, read=self.reads)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
@@ -107,7 +120,7 @@ class BillingAction(Action, ABC):
             return await self.act(dispatcher, tracker, domain, who, acting(who))
         except BillingError as error:
             self.explain(dispatcher, error, tracker)
-            return self.on_error(error, tracker)
+            return [*self.on_error(error, tracker), *permission_admins(error)]
 
 
 TRANSCRIPT_TURNS = 10

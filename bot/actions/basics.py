@@ -3,10 +3,13 @@
 Nothing here calls billing: a greeting or an out-of-scope question ("what's the weather?")
 must never touch an account, and must answer even when billing is down.
 
-When the classifier had a guess it was not sure enough of (the message fell back under the
-0.3 bar, or under the 0.85 bar of a change such as paying), the reply offers that guess as a
-button ("Did you mean to pay an invoice?"): one click carries on, with the entities the message
-had, and a change is still quoted and confirmed before anything happens.
+When the classifier had guesses it was not sure enough of (the message fell back under the
+0.3 bar, or under the 0.85 bar of a change such as paying), the reply offers the two or three most
+likely requests as buttons ("Did you mean to pay an invoice, check what you owe or see your
+invoices?"), never one guess as if it were the answer; "yes" or "the first one" takes the first
+(bot/actions/offers.py), one click carries on with the entities the message had, and a change is
+still quoted and confirmed before anything happens. An unsure message that answers what the bot
+just offered ("ok pay it" after "Pay an open invoice", an unsure "yes") takes that offer.
 
 While a quote or payment waits for a yes, a message not understood gets that question again.
 
@@ -17,7 +20,6 @@ person.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -26,47 +28,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from ._identity import identity
 from ._render import buttons, render
-from .confirm import ask_again, pending
+from .confirm import ask_again, asked_last, corrected, correction, pending
+from .offers import by_place, offer_slot, offered, take
+from .suggestions import CUSTOMER_BUTTONS, PERSON_BUTTONS, SUGGEST_FROM, VISITOR_BUTTONS, suggestions
 
 MISUNDERSTOOD = ("nlu_fallback", "out_of_scope")
-
-CUSTOMER_BUTTONS = buttons(
-    ("Add licenses", "/add_licenses"), ("My invoices", "/list_invoices"), ("What do we owe?", "/check_balance"),
-    ("Pricing", "/ask_pricing"), ("Talk to a person", "/talk_to_human"),
-)
-VISITOR_BUTTONS = buttons(
-    ("Editions and prices", "/ask_pricing"), ("What's in each edition?", "/product_info"),
-    ("Talk to sales", "/talk_to_human"),
-)
-PERSON_BUTTONS = buttons(("Talk to a person", "/talk_to_human"), ("Call me back", "/request_callback"))
-
-# What a guess is called in "Did you mean to ...?" (intents a user starts; not yes/no or chit-chat)
-SUGGESTIONS = {
-    "add_licenses": "add licenses", "buy_product": "buy a product", "upgrade_edition": "upgrade your edition",
-    "view_subscription": "see your subscription", "list_invoices": "see your invoices",
-    "get_invoice": "get an invoice", "share_invoice": "send an invoice to someone",
-    "download_invoice": "download an invoice", "pay_invoice": "pay an invoice",
-    "check_balance": "check what you owe", "update_payment_method": "change your payment card",
-    "update_billing_details": "change your billing details", "cancel_subscription": "cancel your subscription",
-    "contact_support": "open a support case", "case_status": "check on a support case",
-    "ask_pricing": "ask about prices", "product_info": "hear about our products",
-    "talk_to_human": "talk to a person", "request_callback": "get a call back",
-}
-SUGGEST_FROM = 0.2  # a guess under this is no better than a shrug
-
-
-def suggestion(message: dict[str, Any]) -> tuple[str, str] | None:
-    """(what to call it, button payload) for the classifier's best real guess, or None."""
-    for ranked in message.get("intent_ranking") or []:
-        name, confidence = ranked.get("name"), float(ranked.get("confidence") or 0.0)
-        if name in MISUNDERSTOOD:
-            continue
-        if name not in SUGGESTIONS or confidence < SUGGEST_FROM:
-            return None
-        entities = {e["entity"]: e["value"] for e in message.get("entities") or []
-                    if e.get("entity") and e.get("value") is not None}
-        return SUGGESTIONS[name], f"/{name}" + (json.dumps(entities) if entities else "")
-    return None
 
 
 def first_name(name: str | None) -> str | None:
@@ -104,8 +70,9 @@ class ActionGreet(Action):
 
 
 class ActionFallback(Action):
-    """Out of scope or not understood: say what the bot can do; the second time in a row, offer
-    a person. Never calls billing."""
+    """Out of scope or not understood: say what the bot can do, or offer the likely requests; the
+    second time in a row, offer a person or a callback too (buttons: nothing is opened unasked).
+    Never calls billing."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -121,13 +88,52 @@ class ActionFallback(Action):
             # Not understood while a quote or payment waits (an unsure "yes", a message with no
             # word in it): the question again, rather than a guess at something else.
             return []
-        guess = suggestion(tracker.latest_message) if intent == "nlu_fallback" else None
-        offered = buttons((f"Yes, {guess[0]}", guess[1])) if guess else []
-        if misses >= 2:  # a person too, unless that is the guess already
-            offered += [b for b in PERSON_BUTTONS if not (guess and guess[1].startswith(b["payload"]))]
+        guesses = suggestions(tracker.latest_message) if intent == "nlu_fallback" else []
+        offer = offered(tracker)
+        top = top_guess(tracker.latest_message)
+        if intent == "nlu_fallback" and offer is not None and top is not None and top[0] in (offer.intent, "affirm"):
+            # Unsure, but it answers what the bot just offered ("ok pay it" after "Pay an open
+            # invoice"): as if its button was pressed. That leads to the request's own question (a
+            # payment's yes), so nothing changes on an unsure message.
+            return take(tracker, offer)
+        offered_now = buttons(*((g[0][0].upper() + g[0][1:], g[1]) for g in guesses))
+        if misses >= 2:  # a person or a callback too, unless a guess is that already
+            offered_now += [b for b in PERSON_BUTTONS if not any(g[1].startswith(b["payload"]) for g in guesses)]
         dispatcher.utter_message(
             text=render("basics/fallback", misses=misses, out_of_scope=intent == "out_of_scope", known=who.known,
-                        guess=guess[0] if guess else None),
-            buttons=offered,
+                        guesses=[g[0] for g in guesses]),
+            buttons=offered_now,
         )
-        return []
+        main = guesses[0][1] if guesses else (PERSON_BUTTONS[0]["payload"] if misses >= 2 else None)
+        return offer_slot(main) if main else []
+
+
+def top_guess(message: dict[str, Any]) -> tuple[str, float] | None:
+    """The classifier's best guess other than "not understood", if it is more than a shrug."""
+    for ranked in message.get("intent_ranking") or []:
+        name, confidence = ranked.get("name"), float(ranked.get("confidence") or 0.0)
+        if name not in MISUNDERSTOOD:
+            return (str(name), confidence) if confidence >= SUGGEST_FROM else None
+    return None
+
+
+class ActionPickOffer(ActionFallback):
+    """A bare answer outside any form ("the first one", "2", "the March one"): the option of the
+    bot's last message it names, as if pressed; while a quote or payment waits, a correction of it
+    ("the March one": asked again for that invoice) or the question again; anything else is not
+    understood (ActionFallback)."""
+
+    def name(self) -> str:
+        return "action_pick_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        choice = by_place(tracker)
+        if choice is not None:
+            return take(tracker, choice)
+        waiting = pending(tracker)
+        if waiting is not None and asked_last(tracker, waiting) and correction(tracker, waiting):
+            return corrected(tracker, waiting)
+        if waiting is not None and ask_again(dispatcher, tracker, waiting, "utter_confirm_not_understood"):
+            return []
+        return await super().run(dispatcher, tracker, domain)

@@ -13,6 +13,14 @@ changes unless the customer answered the very question that is pending:
 - a typed yes or no must be as sure as the intents that change money (``SURE``, the bar of
   config.yml's StateChangeGuard); under it the question is asked again. Messages with no letter or
   digit are never yes or no at all (bot/nlu/guard.py).
+
+When the bot's last message was not a confirmation but offered one next step ("Pay an open
+invoice" after the balance, "did you mean ...?"), a typed yes takes that step and a no declines
+it (bot/actions/offers.py); a step that changes money still asks its own confirmation. Only when
+the last message offered nothing is there "nothing waiting for a yes", and then the customer gets
+what they can do next. A "no" that names another invoice or product while a confirmation waits
+("no, the March one") is a correction: it is asked as the confirmer's ``corrected_by`` request
+(the intent whose rule asks for it) with what they named, as a click on such a button would be.
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from bot.billing_client import ActingClient, BillingError
 from ._base import BillingAction, explain, retry_is_safe
 from ._identity import Identity
 from ._render import buttons, payload, payload_entities
+from .offers import Offer, offered, picked, take
 
 CONFIRMS = "confirms"  # the entity a confirmation button carries: "<kind>:<id>" of what it confirms
 SURE = 0.85  # a typed yes/no while something waits: the bar of the intents that change money
@@ -42,6 +51,8 @@ class Confirmer:
     kind: str  # "quote", "payment": how the customer calls it ("that quote is no longer current")
     handler: Handler
     declined_response: str
+    corrected_by: str | None = None  # the request (intent) made again when a "no" names what to use instead
+    corrections: tuple[str, ...] = ()  # the entities that make a "no" such a correction
 
     def token(self, value: str) -> str:
         return f"{self.kind}:{value}"
@@ -50,10 +61,11 @@ class Confirmer:
 _confirmers: dict[str, Confirmer] = {}  # slot -> what "yes" does while it holds a value
 
 
-def on_confirm(slot: str, *, kind: str, declined_response: str) -> Callable[[Handler], Handler]:
+def on_confirm(slot: str, *, kind: str, declined_response: str, corrected_by: str | None = None,
+               corrections: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Register what "yes" does while ``slot`` holds a value (the handler gets that value)."""
     def register(handler: Handler) -> Handler:
-        _confirmers[slot] = Confirmer(slot, kind, handler, declined_response)
+        _confirmers[slot] = Confirmer(slot, kind, handler, declined_response, corrected_by, corrections)
         return handler
     return register
 
@@ -149,6 +161,20 @@ def unsure(dispatcher: CollectingDispatcher, tracker: Tracker, waiting: Pending)
     return [SlotSet(waiting.confirmer.slot, None)]
 
 
+def offer_answer(tracker: Tracker, waiting: Pending | None, token: str | None) -> bool:
+    """Whether a typed answer is for an offer of the bot's last message rather than a confirmation:
+    nothing waits, or what waits was not the question asked last."""
+    return token is None and (waiting is None or not asked_last(tracker, waiting))
+
+
+def reshow_pending(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """After answering a question asked while a quote or payment waits ("how much do we owe?"),
+    show the waiting question again with its buttons, so the customer's next yes answers it."""
+    waiting = pending(tracker)
+    if waiting is not None:
+        ask_again(dispatcher, tracker, waiting, "utter_confirm_still_waiting")
+
+
 class ActionConfirm(BillingAction):
     def name(self) -> str:
         return "action_confirm"
@@ -157,8 +183,18 @@ class ActionConfirm(BillingAction):
         waiting, token = pending(tracker), clicked(tracker)
         if token is not None and (waiting is None or token != waiting.token):
             return stale(dispatcher, tracker, token, waiting)
+        if offer_answer(tracker, waiting, token):
+            offer = picked(tracker)
+            if offer is not None:
+                return take(tracker, offer)
+        if waiting is None and tracker.active_loop.get("name"):
+            # A yes to a form's question that is not an answer: the form asks it again next.
+            dispatcher.utter_message(response="utter_form_needs_answer")
+            return []
         if waiting is None:
-            dispatcher.utter_message(response="utter_nothing_pending")
+            from .suggestions import next_steps  # suggestions imports this module
+
+            dispatcher.utter_message(response="utter_nothing_pending", buttons=await next_steps(who, client))
             return []
         if token is None and not (sure(tracker) and asked_last(tracker, waiting)):
             return unsure(dispatcher, tracker, waiting)
@@ -182,6 +218,20 @@ class ActionConfirm(BillingAction):
         return [SlotSet(waiting.confirmer.slot, None)]
 
 
+def correction(tracker: Tracker, waiting: Pending) -> bool:
+    """A "no" that says what to use instead ("no, the March one", "no, INV-1041")."""
+    named = {e.get("entity") for e in tracker.latest_message.get("entities") or [] if e.get("value")}
+    return waiting.confirmer.corrected_by is not None and bool(named & set(waiting.confirmer.corrections))
+
+
+def corrected(tracker: Tracker, waiting: Pending) -> list[EventType]:
+    """The pending question dropped, and its request made again with what the customer named."""
+    named = {str(e["entity"]): e["value"] for e in tracker.latest_message.get("entities") or []
+             if e.get("entity") in waiting.confirmer.corrections and e.get("value")}
+    again = Offer(waiting.confirmer.kind, payload(str(waiting.confirmer.corrected_by), **named))
+    return [SlotSet(waiting.confirmer.slot, None), *take(tracker, again)]
+
+
 class ActionDecline(BillingAction):
     def name(self) -> str:
         return "action_decline"
@@ -190,9 +240,16 @@ class ActionDecline(BillingAction):
         waiting, token = pending(tracker), clicked(tracker)
         if token is not None and (waiting is None or token != waiting.token):
             return stale(dispatcher, tracker, token, waiting)
+        if offer_answer(tracker, waiting, token) and offered(tracker) is not None:
+            dispatcher.utter_message(response="utter_offer_declined")
+            return [SlotSet("offer", None)]
         if waiting is None:
             dispatcher.utter_message(response="utter_ok_nothing_done")
             return []
+        if token is None and asked_last(tracker, waiting) and correction(tracker, waiting):
+            # Not a no to the whole thing: the same request, for what they named instead. It only
+            # asks again (its own yes follows), so an unsure "no, ..." may take it too.
+            return corrected(tracker, waiting)
         if token is None and not (sure(tracker) and asked_last(tracker, waiting)):
             return unsure(dispatcher, tracker, waiting)
         dispatcher.utter_message(response=waiting.confirmer.declined_response)

@@ -19,9 +19,10 @@ from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from bot.billing_client import ActingClient, BillingError, Invoice, Link, NotFound, Unavailable
 
-from ._base import OFFER_PERSON, BillingAction, acting, explain
+from ._base import OFFER_PERSON, BillingAction, acting, explain, permission_admins
 from ._identity import Identity, identity
 from ._render import buttons, render
+from .confirm import reshow_pending
 
 LIST_SHOWN = 6
 LINES_SHOWN = 4
@@ -157,6 +158,8 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
 class ActionGetInvoice(BillingAction):
     """An invoice's number, dates, amount, status, lines and a download link."""
 
+    reads = "show your invoices"
+
     def name(self) -> str:
         return "action_get_invoice"
 
@@ -170,6 +173,7 @@ class ActionGetInvoice(BillingAction):
         dispatcher.utter_message(
             text=render("invoices/invoice", link=link, minutes=minutes_left(link), **invoice_context(invoice)),
             buttons=invoice_buttons(invoice))
+        reshow_pending(dispatcher, tracker)
         return [SlotSet("invoice_number", invoice.number), SlotSet("period", None)]
 
 
@@ -182,6 +186,8 @@ def invoice_buttons(invoice: Invoice) -> list[dict[str, str]]:
 class ActionListInvoices(BillingAction):
     """Newest first, at most LIST_SHOWN, optionally for a period and/or a status."""
 
+    reads = "show your invoices"
+
     def name(self) -> str:
         return "action_list_invoices"
 
@@ -193,11 +199,14 @@ class ActionListInvoices(BillingAction):
         dispatcher.utter_message(text=render(
             "invoices/list", invoices=found[:LIST_SHOWN], more=max(0, len(found) - LIST_SHOWN), status=status,
             period=describe_period(period) if filters else None))
+        reshow_pending(dispatcher, tracker)
         return [SlotSet("period", None)]
 
 
 class ActionDownloadInvoice(BillingAction):
     """The signed PDF link for the invoice meant (or in context, or the newest)."""
+
+    reads = "download invoices"
 
     def name(self) -> str:
         return "action_download_invoice"
@@ -211,6 +220,7 @@ class ActionDownloadInvoice(BillingAction):
         link = await client.download_link(invoice.number)
         dispatcher.utter_message(text=render("invoices/download", invoice=invoice, link=link,
                                              minutes=minutes_left(link)))
+        reshow_pending(dispatcher, tracker)
         return [SlotSet("invoice_number", invoice.number), SlotSet("period", None)]
 
 
@@ -291,8 +301,8 @@ class ValidateShareInvoiceForm(FormValidationAction):
         try:
             return await super().run(dispatcher, tracker, domain)
         except BillingError as error:  # refused or billing down: say so and leave the form
-            explain(dispatcher, error)
-            return self.let_go()
+            explain(dispatcher, error, read="send invoices")
+            return [*self.let_go(), *permission_admins(error)]
 
     @staticmethod
     def let_go() -> list[EventType]:
@@ -350,6 +360,8 @@ class ValidateShareInvoiceForm(FormValidationAction):
 class ActionShareInvoice(BillingAction):
     """The form's submit: email the invoice PDF through the backend (it writes nothing when the
     mail server is down)."""
+
+    reads = "send invoices"
 
     def name(self) -> str:
         return "action_share_invoice"

@@ -1,7 +1,9 @@
 """Adding licenses: ``license_form`` (product, quantity) -> quote -> "yes" -> order.
 
-"add 5 licenses" names no product: with one per-user product on the contract it is taken
-without asking; with several (Acme: Enterprise, Inbox, Dialer) the user picks one.
+"Licenses", "seats" or "users" with no product mean the edition's seats ("add 5 licenses" at
+Acme: Enterprise); the quote names the product and the other per-user lines ("say 'Inbox
+instead'"). Only a named product picks another line. The user is asked which product only where
+the edition is not sold per user and the contract has several per-user lines.
 """
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import ActingClient, Quote
 
 from ._base import BillingAction
-from ._render import buttons, render
+from ._render import buttons, payload, render
 from .quotes import (
-    PENDING, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, per_user_lines,
-    product_name,
+    PENDING, AskQuantity, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, per_user_lines,
+    product_name, seats_meant,
 )
 
 
@@ -38,14 +40,14 @@ class ValidateLicenseForm(ChangeFormValidation):
             product = quote.product if quote.kind == "add_licenses" else None
         if product is None or "product" in mentioned:
             contract = await active_contract(client)
-            seats = per_user_lines(contract)
             owned = {line.product for line in (contract.lines if contract else ())}
-            if product is None and len(seats) == 1:
-                product = seats[0].product
+            if product is None:
+                product = seats_meant(contract)
             elif product is not None and product not in owned:
+                # the button carries the quantity already said, so buying it doesn't ask for it again
                 dispatcher.utter_message(response="utter_not_on_contract", product_name=product_name(product),
                                          buttons=buttons((f"Buy {product_name(product)}",
-                                                          f'/buy_product{{"product":"{product}"}}')))
+                                                          payload("buy_product", product=product, quantity=quantity))))
                 raise Stop
         return {"product": product, "quantity": quantity}, refused
 
@@ -73,3 +75,10 @@ class ActionQuoteLicenses(QuoteAction):
 
     async def quote(self, client: ActingClient, product: str, quantity: int | None) -> Quote:
         return await client.quote_add_licenses(quantity or 0, product=product)
+
+
+class ActionAskLicenseFormQuantity(AskQuantity):
+    response = "utter_ask_license_form_quantity"
+
+    def name(self) -> str:
+        return "action_ask_license_form_quantity"

@@ -17,8 +17,8 @@ from bot.billing_client import ActingClient, Invoice, PaymentFailed
 from ._base import BillingAction
 from ._identity import Identity
 from ._render import buttons, payload, render
-from .confirm import on_confirm, yes_no
-from .invoices import entity, minutes_left, normalise_number
+from .confirm import on_confirm, reshow_pending, yes_no
+from .invoices import entity, minutes_left, normalise_number, period_filter, status_filter
 
 
 def payment_key(conversation: str, invoice: str) -> str:
@@ -41,8 +41,29 @@ def pick_open(open_invoices: list[Invoice], context: str | None) -> Invoice:
     return min(open_invoices, key=lambda i: (not i.overdue, i.due_date, i.number))
 
 
+def issued_in(invoice: Invoice, filters: dict[str, int]) -> bool:
+    return all(getattr(invoice.issue_date, unit) == value for unit, value in filters.items())
+
+
+def described(open_invoices: list[Invoice], text: str | None, period: str | None) -> list[Invoice] | None:
+    """The open invoices the words describe ("the overdue one", "the March invoice", "the latest
+    unpaid one"), or None when the message describes none (then "it" is the one in context)."""
+    status = status_filter(text)
+    filters = period_filter(period) if period else None
+    if status != "overdue" and filters is None:
+        return None
+    found = [i for i in open_invoices if i.overdue] if status == "overdue" else list(open_invoices)
+    if filters == {}:  # "the latest": the newest issued
+        found = sorted(found, key=lambda i: (i.issue_date, i.number), reverse=True)[:1]
+    elif filters:
+        found = [i for i in found if issued_in(i, filters)]
+    return found
+
+
 class ActionPayInvoice(BillingAction):
-    """Asks "Pay INV-1041, $695.34, with the Visa ending 4242?" and sets ``pending_payment``."""
+    """Asks "Pay INV-1041, $695.34, with the Visa ending 4242?" and sets ``pending_payment``. Which
+    invoice: the number said, else the open ones the words describe (overdue, a month, the
+    latest), else the one in the conversation, else the oldest overdue or the one due first."""
 
     def name(self) -> str:
         return "action_pay_invoice"
@@ -59,7 +80,12 @@ class ActionPayInvoice(BillingAction):
             dispatcher.utter_message(response="utter_nothing_to_pay")
             return [SlotSet("pending_payment", None)]
         else:
-            invoice = pick_open(open_invoices, normalise_number(tracker.get_slot("invoice_number")))
+            period = entity(tracker, "period")
+            meant = described(open_invoices, tracker.latest_message.get("text"), period)
+            if meant == []:
+                return await self.none_matches(dispatcher, client, period, open_invoices)
+            invoice = pick_open(meant or open_invoices,
+                                None if meant else normalise_number(tracker.get_slot("invoice_number")))
         card = await client.payment_method()
         if card is None:
             link = await client.payment_method_link()
@@ -72,10 +98,25 @@ class ActionPayInvoice(BillingAction):
                 *((f"Pay {i.number} instead", payload("pay_invoice", invoice_number=i.number)) for i in others[:3])))
         # What a "yes" does now: this payment (and not an earlier quote).
         return [SlotSet("invoice_number", invoice.number), SlotSet("pending_payment", invoice.number),
-                SlotSet("pending_quote", None)]
+                SlotSet("pending_quote", None), SlotSet("period", None)]
+
+    @staticmethod
+    async def none_matches(dispatcher, client, period: str | None, open_invoices: list[Invoice]) -> list[EventType]:
+        """The words name no open invoice: the one they name is paid (say so), or none is overdue."""
+        filters = period_filter(period) if period else None
+        issued = await client.invoices(limit=1, **filters) if filters else []
+        if issued:
+            dispatcher.utter_message(text=render("payments/not_open", invoice=issued[0], others=open_invoices))
+        else:
+            dispatcher.utter_message(text=render("payments/none_matches", period=bool(filters),
+                                                 others=open_invoices),
+                                     buttons=buttons(*((f"Pay {i.number}", payload("pay_invoice", invoice_number=i.number))
+                                                       for i in open_invoices[:3])))
+        return [SlotSet("pending_payment", None), SlotSet("period", None)]
 
 
-@on_confirm("pending_payment", kind="payment", declined_response="utter_payment_cancelled")
+@on_confirm("pending_payment", kind="payment", declined_response="utter_payment_cancelled",
+            corrected_by="pay_invoice", corrections=("invoice_number", "period"))
 async def pay(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
               number: str) -> list[EventType]:
     try:
@@ -90,7 +131,10 @@ async def pay(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity,
 
 
 class ActionCheckBalance(BillingAction):
-    """Open total, overdue total (which invoices), next due date."""
+    """Open total, overdue total (which invoices), next due date; "Pay an open invoice" is the
+    step a "yes" or "ok pay it" takes (bot/actions/offers.py)."""
+
+    reads = "show what your organisation owes"
 
     def name(self) -> str:
         return "action_check_balance"
@@ -102,6 +146,7 @@ class ActionCheckBalance(BillingAction):
         dispatcher.utter_message(
             text=render("payments/balance", balance=balance, overdue=overdue, upcoming=upcoming),
             buttons=buttons(("Pay an open invoice", "/pay_invoice")) if balance.open_invoices else None)
+        reshow_pending(dispatcher, tracker)
         return []
 
 

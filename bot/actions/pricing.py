@@ -97,7 +97,7 @@ def remember(product: str | None, quantity: int | None) -> list[EventType]:
 def still_waiting(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """A quote or payment waiting for a yes is shown again, with its buttons, after the answer."""
     waiting = pending(tracker)
-    if waiting is not None:
+    if waiting is not None and not tracker.active_loop_name:  # a form asks its own question again
         ask_again(dispatcher, tracker, waiting, "utter_confirm_current")
 
 

@@ -14,7 +14,7 @@ from bot.billing_client import ActingClient, Quote
 from ._base import BillingAction
 from ._render import buttons, render
 from .quotes import (
-    EDITIONS, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, product_name,
+    EDITIONS, AskQuantity, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, product_name,
     upgrade_buttons,
 )
 
@@ -77,3 +77,10 @@ class ActionQuoteProduct(QuoteAction):
 
     async def quote(self, client: ActingClient, product: str, quantity: int | None) -> Quote:
         return await client.quote_add_product(product, quantity or 1)
+
+
+class ActionAskProductFormQuantity(AskQuantity):
+    response = "utter_ask_product_form_quantity"
+
+    def name(self) -> str:
+        return "action_ask_product_form_quantity"

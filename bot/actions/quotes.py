@@ -83,6 +83,28 @@ def per_user_lines(contract: Contract | None) -> list[ContractLine]:
     return [line for line in (contract.lines if contract else ()) if line.unit == "user"]
 
 
+def seats_meant(contract: Contract | None) -> str | None:
+    """What "licenses", "seats" or "users" with no product mean: the edition's seats when the
+    edition is sold per user; else the one per-user line if there is only one; else None (ask)."""
+    edition = next((line for line in (contract.lines if contract else ()) if line.kind == "edition"), None)
+    if edition is not None and edition.unit == "user":
+        return edition.product
+    seats = per_user_lines(contract)
+    return seats[0].product if len(seats) == 1 else None
+
+
+async def other_lines(client: ActingClient, quote: Quote) -> list[str]:
+    """For a licenses quote, the names of the contract's other per-user lines (what "say 'Inbox
+    instead'" can pick); a failure here only shortens the quote."""
+    if quote.kind != "add_licenses":
+        return []
+    try:
+        contract = await active_contract(client)
+    except BillingError:
+        return []
+    return [line.product_name for line in per_user_lines(contract) if line.product != quote.product]
+
+
 def upgrade_buttons(current: str | None = None) -> list[dict[str, str]]:
     targets = [e for e in UPGRADE_TARGETS if current is None or EDITIONS.index(e) > EDITIONS.index(current)]
     return buttons(*((f"Upgrade to {product_name(e)}", payload("upgrade_edition", product=e)) for e in targets))
@@ -113,26 +135,30 @@ def is_large(quote: Quote, environ: Any = os.environ) -> bool:
     return quote.quantity >= quantity or yearly_value(quote) >= amount
 
 
-def show_quote(dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool = False) -> list[EventType]:
+def show_quote(dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool = False,
+               others: list[str] | tuple[str, ...] = ()) -> list[EventType]:
     """The quote with Yes/No buttons ("yes" will order exactly this quote); a large one offers a
-    sales rep too, before anything is placed."""
+    sales rep too, before anything is placed. ``others``: the other per-user lines the customer
+    can switch a licenses quote to ("say 'Inbox instead'")."""
     large = is_large(quote)
     answers = (yes_no("quote", quote.number, yes="Yes, place it", between=(("Talk to sales first", "/talk_to_human"),))
                if large else yes_no("quote", quote.number))
-    dispatcher.utter_message(text=render("changes/quote", quote=quote, requoted=requoted, large=large,
+    dispatcher.utter_message(text=render("changes/quote", quote=quote, requoted=requoted, large=large, others=others,
                                          from_name=product_name(quote.from_product or ""),
                                          expires=f"{quote.expires_at.astimezone(timezone.utc):%H:%M} UTC"),
                              buttons=answers)
     return [SlotSet(PENDING, quote.number), SlotSet("pending_payment", None)]  # a "yes" answers the latest question
 
 
-async def requote(client: ActingClient, quote: Quote, quantity: int | None = None) -> Quote:
-    """The same change as ``quote``, priced again today (optionally for another quantity)."""
+async def requote(client: ActingClient, quote: Quote, quantity: int | None = None,
+                  product: str | None = None) -> Quote:
+    """The same change as ``quote``, priced again today (optionally for another quantity, or
+    another product: "Inbox instead")."""
     if quote.kind == "add_licenses":
-        return await client.quote_add_licenses(quantity or quote.quantity, product=quote.product)
+        return await client.quote_add_licenses(quantity or quote.quantity, product=product or quote.product)
     if quote.kind == "add_product":
-        return await client.quote_add_product(quote.product, quantity or quote.quantity)
-    outcome = await client.request_upgrade(quote.product)
+        return await client.quote_add_product(product or quote.product, quantity or quote.quantity)
+    outcome = await client.request_upgrade(product or quote.product)
     if outcome.quote is None:  # pragma: no cover - only Essentials hands off, and it never quotes
         raise Conflict("This upgrade now goes through your account executive.", code="upgrade_handoff")
     return outcome.quote
@@ -170,45 +196,60 @@ async def confirm_quote(dispatcher: CollectingDispatcher, tracker: Tracker, who:
     """ "Yes" to a quote: order it once; an expired quote is priced again and asked again."""
     quote = await client.get_quote(number)
     if quote.status == "expired" or (quote.status == "open" and quote.expires_at <= datetime.now(timezone.utc)):
-        return show_quote(dispatcher, await requote(client, quote), requoted=True)
+        fresh = await requote(client, quote)
+        return show_quote(dispatcher, fresh, requoted=True, others=await other_lines(client, fresh))
     try:
         order = await client.place_order(quote)
     except Conflict as error:
         if error.code != "quote_expired":
             raise
-        return show_quote(dispatcher, await requote(client, quote), requoted=True)
+        fresh = await requote(client, quote)
+        return show_quote(dispatcher, fresh, requoted=True, others=await other_lines(client, fresh))
     dispatcher.utter_message(text=render("changes/order", order=order, quote=order.quote))
     return []
 
 
 class ActionChangeQuantity(BillingAction):
-    """ "Make it 7" / "actually 7" while a quote waits: the same change, re-quoted."""
+    """A correction while a quote waits: "make it 7" / "actually 7" (another quantity), "Inbox
+    instead" / "no, Inbox" / "make it Dialer" (another line, the same quantity), or both. The
+    change is quoted again and the new quote replaces the old one, which can no longer be
+    confirmed (its buttons carry its own number)."""
 
     def name(self) -> str:
         return "action_change_quantity"
 
     async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
         number = tracker.get_slot(PENDING)
-        quantity = as_quantity(tracker.get_slot("quantity"))
+        mentioned = mentioned_entities(tracker)
+        quantity = as_quantity(tracker.get_slot("quantity")) if "quantity" in mentioned else None
+        products = [str(e["value"]) for e in tracker.latest_message.get("entities") or []
+                    if e.get("entity") == "product" and e.get("value")]
         if not number:
             dispatcher.utter_message(response="utter_quantity_without_change")
-            return clear("quantity")
-        if quantity is None or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
-            dispatcher.utter_message(response="utter_invalid_quantity")
-            return clear("quantity")
+            return clear("quantity", "product")
+        if "quantity" in mentioned:
+            refused: Refusals = {}
+            if check_quantity(tracker.get_slot("quantity"), refused) is None:
+                for message in refused.values():
+                    dispatcher.utter_message(**message)
+                return clear("quantity", "product")  # the earlier quote still stands
         quote = await client.get_quote(number)
-        if quote.kind == "change_edition":
+        # "Inbox instead of Enterprise": the product named that is not the quoted one
+        product = next((p for p in products if p != quote.product), products[0] if products else None)
+        if quote.kind == "change_edition" and quantity is not None:
             dispatcher.utter_message(response="utter_upgrade_covers_all", quantity=quote.quantity)
-            return clear("quantity")
+            return clear("quantity", "product")
+        if product == quote.product and quantity in (None, quote.quantity):
+            return [*show_quote(dispatcher, quote, others=await other_lines(client, quote)), *clear("quantity", "product")]
         try:
-            fresh = await requote(client, quote, quantity)
+            fresh = await requote(client, quote, quantity, product)
         except BillingError as error:
-            explain_change(dispatcher, error, quantity=quantity)
-            return clear("quantity")  # the earlier quote still stands
-        return [*show_quote(dispatcher, fresh), *clear("quantity", "product")]
+            explain_change(dispatcher, error, quantity=quantity or quote.quantity)
+            return clear("quantity", "product")  # the earlier quote still stands
+        return [*show_quote(dispatcher, fresh, others=await other_lines(client, fresh)), *clear("quantity", "product")]
 
     def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:
-        return clear("quantity")
+        return clear("quantity", "product")
 
 
 class QuoteAction(BillingAction, ABC):
@@ -230,7 +271,8 @@ class QuoteAction(BillingAction, ABC):
         except BillingError as error:  # nothing was changed: say why, and the way forward
             explain_change(dispatcher, error, quantity=quantity, again=asking_again(self.request, product, quantity))
             return clear("product", "quantity", TRIES)
-        return [*show_quote(dispatcher, quote), *clear("product", "quantity", TRIES)]
+        return [*show_quote(dispatcher, quote, others=await other_lines(client, quote)),
+                *clear("product", "quantity", TRIES)]
 
 
 # -- forms -----------------------------------------------------------------------------------------
@@ -296,7 +338,46 @@ def check_quantity(value: Any, refused: Refusals) -> int | None:
     if value is None:
         return None
     quantity = as_quantity(value)
-    if quantity is None or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+    if quantity is not None and quantity > MAX_QUANTITY:  # a large order: the range, and sales for it
+        refused["quantity"] = {"response": "utter_quantity_too_large", "buttons": SALES_FOR_LARGE_ORDERS}
+        return None
+    if quantity is None or quantity < MIN_QUANTITY:
         refused["quantity"] = {"response": "utter_invalid_quantity"}
         return None
     return quantity
+
+
+SALES_FOR_LARGE_ORDERS = buttons(("Talk to sales", "/talk_to_human"))
+
+# What the validation says about a refused quantity asks for it again in the same message.
+QUANTITY_REASKS = ("utter_invalid_quantity", "utter_quantity_too_large", "utter_not_understood_quantity",
+                   "utter_help_quantity")
+
+
+def asked_this_turn(tracker: Tracker, domain: dict[str, Any], responses: tuple[str, ...]) -> bool:
+    """Whether one of ``responses`` was said since the customer's latest message (then the form's
+    question would only repeat it: one message per invalid answer)."""
+    texts = {str(variant.get("text") or "") for name in responses
+             for variant in (domain.get("responses") or {}).get(name) or []} - {""}
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and str(event.get("text") or "") in texts:
+            return True
+    return False
+
+
+class AskQuantity(Action, ABC):
+    """A change form's "How many?", unless the validation's answer just asked it."""
+
+    response: str = ""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if not asked_this_turn(tracker, domain, QUANTITY_REASKS):
+            product = tracker.get_slot("product")
+            dispatcher.utter_message(response=self.response, product_name=product_name(product) if product else "")
+        return []

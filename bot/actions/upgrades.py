@@ -9,14 +9,16 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.billing_client import ActingClient, BillingError
+from bot.billing_client import ActingClient, BillingError, Conflict
 
 from ._base import BillingAction, clear, transcript
 from .handoff import tell_gateway
 from ._render import render
 from .quotes import (
-    EDITIONS, TRIES, ChangeFormValidation, Refusals, asking_again, explain_change, product_name, show_quote,
+    EDITIONS, TRIES, ChangeFormValidation, Refusals, active_contract, asking_again, explain_change, product_name,
+    show_quote,
 )
+from .subscription import Reduction, offer_sales
 
 
 class ValidateUpgradeForm(ChangeFormValidation):
@@ -43,6 +45,13 @@ class ActionRequestUpgrade(BillingAction):
             return clear("product", TRIES)
         try:
             outcome = await client.request_upgrade(edition)
+        except Conflict as error:
+            if error.code != "downgrade_needs_sales":
+                explain_change(dispatcher, error, again=asking_again(ValidateUpgradeForm.triggers[0], edition))
+                return clear("product", TRIES)
+            # a lower edition: what the contract allows, and sales offered (nothing opened yet)
+            return [*offer_sales(dispatcher, Reduction("downgrade", edition), await active_contract(client)),
+                    *clear("product", TRIES)]
         except BillingError as error:
             explain_change(dispatcher, error, again=asking_again(ValidateUpgradeForm.triggers[0], edition))
             return clear("product", TRIES)

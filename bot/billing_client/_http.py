@@ -76,7 +76,7 @@ class Http:
         retries = self.retries if safety != "write" else 0
         failure: BillingError | None = None
         for attempt in range(retries + 1):
-            if attempt:
+            if failure is not None:  # every attempt but the first: the one before failed
                 pause = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
                 if deadline - loop.time() - pause < MIN_ATTEMPT_S:
                     break  # the budget is spent: report the last failure rather than time out

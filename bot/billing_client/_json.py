@@ -22,7 +22,7 @@ def _ostr(d: Json, key: str) -> str | None:
 
 
 def _int(d: Json, key: str) -> int:
-    value = d[key]
+    value: object = d[key]
     if isinstance(value, bool) or not isinstance(value, int):  # a float here is a contract break
         raise TypeError(f"{key}: expected an integer, got {type(value).__name__}")
     return value

@@ -31,6 +31,7 @@ from .models import (
 __all__ = ["ActingClient", "BillingClient", "CHANNELS", "Channel"]
 
 T = TypeVar("T")
+Replayable = TypeVar("Replayable", Order, Payment)  # what a keyed write returns
 Channel = Literal["slack", "widget", "shell", "api", "web", "test", "phone"]
 CHANNELS: tuple[str, ...] = ("slack", "widget", "shell", "api", "web", "test", "phone")
 DEFAULT_URL = "http://127.0.0.1:8001"
@@ -241,6 +242,7 @@ class ActingClient:
         Retried on connection errors and 502/503/504; a replay returns the first order with
         ``created=False``."""
         deadline = self._http.deadline()
+        key: str | None
         if isinstance(quote, Quote):
             number, key = quote.number, idempotency_key or quote.idempotency_key
         else:
@@ -310,6 +312,11 @@ class ActingClient:
     async def case(self, number: str) -> Case:
         return await self._get(f"/v1/cases/{_segment(number, 'a case')}", Case.from_json)
 
+    async def add_case_note(self, number: str, text: str) -> Case:
+        """Add what the customer said later to their case (kept after its description)."""
+        return await self._write("POST", f"/v1/cases/{_segment(number, 'a case')}/notes", Case.from_json,
+                                 {"text": text})
+
     async def open_handoff(
         self, queue: str, reason: str, *, intent: str | None = None, lead: Lead | None = None,
         transcript: Sequence[Mapping[str, Any]] = (), page_url: str | None = None,
@@ -345,6 +352,6 @@ class ActingClient:
         return await self._write("POST", "/v1/slack/workspaces", lambda d: str(d["org"]), {"team_id": team_id})
 
 
-def _replayed(obj: T) -> T:
+def _replayed(obj: Replayable) -> Replayable:
     """The same object, marked as the one an earlier request created (HTTP 200, not 201)."""
-    return replace(obj, created=False)  # type: ignore[type-var]
+    return replace(obj, created=False)

@@ -20,7 +20,7 @@ def trusted_proxies(value: str | None) -> str | None:
     peers whose ``X-Forwarded-For`` the gateway believes (the widget's per-address limits key on
     that address). Unset or empty: nobody's, each client is its TCP peer (``make run`` has nothing
     in front). ``*`` is refused: it would let any client that reaches a gateway choose its address.
-    Who is set where: ``make run-prod`` HAProxy's own loopback address (bot/production.py), compose
+    Who is set where: ``make run-prod`` HAProxy's own loopback address (bot/launch/production.py), compose
     the balancer's fixed address on the edge network, Kubernetes the Ingress controller's pods."""
     items = [item.strip() for item in (value or "").split(",") if item.strip()]
     if not items:
@@ -39,9 +39,9 @@ def trusted_proxies(value: str | None) -> str | None:
 def unsafe_settings(settings: GatewaySettings) -> None:
     """In production, stop on development or example secrets and on settings that open the gateway
     to anyone (bot/settings_check.py)."""
-    secrets = {"GATEWAY_TOKEN": settings.gateway_token, "RASA_API_TOKEN": settings.rasa_api_token,
-               "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token,
-               "WIDGET_SIGNING_KEY": settings.widget_signing_key}
+    secrets: dict[str, str | None] = {
+        "GATEWAY_TOKEN": settings.gateway_token, "RASA_API_TOKEN": settings.rasa_api_token,
+        "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token, "WIDGET_SIGNING_KEY": settings.widget_signing_key}
     if settings.widget_jwt_algorithm.upper().startswith("HS"):
         secrets["WIDGET_JWT_SECRET"] = settings.widget_jwt_secret
     if settings.gateway_redis_url:  # several replicas: Redis needs a password, the fan-out a key

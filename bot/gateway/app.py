@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import FastAPI
 
@@ -20,8 +20,36 @@ from .config import GatewaySettings, get_settings
 from .rasa import Rasa
 from .state import GatewayState
 
+if TYPE_CHECKING:
+    from .widget.history import Row
+
 log = logging.getLogger(__name__)
 
+# (sender, text) -> True when the turn was taken from the bot (a rep has the conversation)
+WidgetDiverter = Callable[[str, str], Awaitable[bool]]
+
+
+class WidgetHistory(Protocol):
+    async def after(self, sender: str, after: int = 0) -> list[Row]: ...
+
+
+class WidgetConversations(Protocol):
+    """What other parts of the gateway (the handoff bridge) may do with widget conversations: the
+    widget's ``Hub``."""
+
+    @property
+    def history(self) -> WidgetHistory:
+        """The messages shown so far (the bridge reads a pressed button's title there)."""
+        ...
+
+    @property
+    def diverters(self) -> list[WidgetDiverter]:
+        """Asked before each turn goes to Rasa."""
+        ...
+
+    async def push(self, sender: str, text: str, *, author: str = "agent", name: str | None = None) -> Row:
+        """A person's (or the bot's own) message into a conversation, outside Rasa."""
+        ...
 
 
 @dataclass
@@ -30,8 +58,7 @@ class Gateway:
     rasa: Rasa
     state: GatewayState
     billing: BillingClient
-    # set by the widget channel: its hub, whose push() lets a person write into a conversation
-    widget: Any = None
+    widget: WidgetConversations | None = None  # set by the widget channel
     on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

@@ -32,7 +32,7 @@ class GatewaySettings(BaseSettings):
     # deployment; events signed with another key are ignored. A long random value in production.
     gateway_fanout_key: str = "dev-gateway-fanout-key-change-me-32b"
 
-    # Rasa's gateway channel (bot/channels/gateway.py) and the token it checks.
+    # Rasa's gateway channel (bot/rasa_server/channel.py) and the token it checks.
     rasa_webhook_url: str = "http://127.0.0.1:5005/webhooks/gateway/webhook"
     gateway_token: str = "dev-gateway-token"
     # A turn waits for Rasa, the action server and billing; billing calls give up after 5 s.

@@ -39,13 +39,27 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+class FanoutEvent(TypedDict, total=False):
+    """What the widget's hub tells the other replicas about a conversation: new rows up to an id
+    (read from the history table there), or typing on/off. Never a message's content."""
+
+    sender: str
+    upto: int
+    typing: bool
+
+
+# Called with the event of each accepted envelope: signed by a replica, but its shape still unchecked.
+Handler = Callable[[dict[str, object]], Awaitable[None]]
 RECONNECT_MAX_S = 5.0
 
 VERSION = b"v1"
@@ -71,7 +85,7 @@ class Envelope:
     origin: str  # the replica process that sent it
     seq: int  # that process's counter, from 1
     ts: float  # when it was sent (Unix time, the sender's clock)
-    event: dict[str, Any]
+    event: dict[str, object]
 
 
 class Sealer:
@@ -88,12 +102,12 @@ class Sealer:
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self._key, self._context + body, hashlib.sha256).hexdigest().encode()
 
-    def seal(self, event: dict[str, Any], *, origin: str, seq: int, ts: float | None = None) -> str:
+    def seal(self, event: Mapping[str, object], *, origin: str, seq: int, ts: float | None = None) -> str:
         body = json.dumps({"origin": origin, "seq": seq, "ts": round(time.time() if ts is None else ts, 3),
                            "event": event}, separators=(",", ":"), ensure_ascii=True, default=str).encode()
         return b".".join((VERSION, self._mac(body), body)).decode()
 
-    def open(self, data: Any) -> Envelope:
+    def open(self, data: object) -> Envelope:
         """The envelope of a well-formed, correctly signed event; ``Rejected`` otherwise."""
         raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
         if not isinstance(raw, bytes) or len(raw) > MAX_EVENT_BYTES:
@@ -175,7 +189,7 @@ class Fanout:
 
     shared = False  # whether other replicas hear what this one publishes
 
-    async def publish(self, event: dict[str, Any]) -> bool:  # noqa: ARG002
+    async def publish(self, event: FanoutEvent) -> bool:  # noqa: ARG002
         return False
 
     async def start(self, handler: Handler, on_reconnect: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -208,20 +222,21 @@ class RedisFanout(Fanout):
         self._unnoted: Counter[str] = Counter()
         self._noted: dict[str, float] = {}
         self._seq = itertools.count(1)
-        self._redis: Any = None
+        self._redis: Redis | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._stopping = False
 
-    def _client(self) -> Any:
+    def _client(self) -> Redis:
         import redis.asyncio as aioredis
 
         # Credentials from the settings, or from the URL (redis://user:password@host); a username with
         # no password logs in with an empty one, and Redis refuses it.
-        credentials = {"username": self.username, "password": self.password} if self.username or self.password else {}
+        given = bool(self.username or self.password)
         return aioredis.Redis.from_url(
             self.url, socket_timeout=self.timeout_s, socket_connect_timeout=self.timeout_s,
-            health_check_interval=10, retry_on_timeout=False, **credentials,
+            health_check_interval=10, retry_on_timeout=False,
+            username=self.username if given else None, password=self.password if given else None,
             # bytes: whatever is published, even invalid UTF-8, reaches Sealer.open rather than
             # failing inside the client (which would look like a lost connection)
             decode_responses=False,
@@ -231,7 +246,7 @@ class RedisFanout(Fanout):
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    async def publish(self, event: dict[str, Any]) -> bool:
+    async def publish(self, event: FanoutEvent) -> bool:
         """Tell the other replicas; False (logged) when Redis can't be reached in time: the
         other replicas' history pollers deliver it a little later instead."""
         if self._redis is None:
@@ -288,7 +303,7 @@ class RedisFanout(Fanout):
                     await asyncio.wait_for(client.aclose(), self.timeout_s)
         self._connected.clear()
 
-    async def _dispatch(self, handler: Handler, data: Any) -> None:
+    async def _dispatch(self, handler: Handler, data: object) -> None:
         try:
             envelope = self.sealer.open(data)
             if envelope.origin == self.origin:

@@ -1,6 +1,6 @@
 """The bridge to Rasa: one user message in, the bot's messages out.
 
-Rasa is reached only here, on its gateway channel (bot/channels/gateway.py), with the sender id
+Rasa is reached only here, on its gateway channel (bot/rasa_server/channel.py), with the sender id
 and the identity the gateway verified in the metadata. Turns of one sender are sent one at a time
 in arrival order (within this process; across gateway replicas Rasa's lock store orders them).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import httpx
 
@@ -23,6 +23,48 @@ CANT_REACH = ("I can't reach the assistant right now, so nothing was changed. Pl
 # and control characters) is not sent to Rasa; every channel answers it with this.
 NO_TEXT = ("That message had no text I could read (only spaces or invisible characters), so I didn't act "
            "on it. Please type what you need.")
+
+
+class Identity(TypedDict, total=False):
+    """Who the channel verified is writing: the action server acts for them with billing."""
+
+    email: str
+    name: str
+    slack_team: str  # Slack: the user's own workspace, where the email was verified
+
+
+class TurnMetadata(TypedDict, total=False):
+    """What a channel tells Rasa with a message (bot/rasa_server/channel.py passes it to the actions)."""
+
+    channel: str  # "slack" or "widget"
+    identity: Identity  # absent: an anonymous visitor
+    card_number_redacted: bool  # the text had a card number, now a token
+    # the widget
+    page_url: str
+    timezone: str  # the browser's IANA time zone
+    # Slack
+    team: str
+    slack_channel: str | None
+    thread: str | None
+    slack_user: str
+    is_dm: bool
+    source: str  # message, mention, click, command, home
+
+
+class Button(TypedDict, total=False):
+    title: str
+    payload: str  # what Rasa receives when it is pressed ("/affirm", an intent with entities)
+
+
+class BotMessage(TypedDict, total=False):
+    """One of the bot's replies, as Rasa's REST channel sends it. It is JSON made by our actions
+    and responses, so the channels still read each field defensively."""
+
+    recipient_id: str
+    text: str
+    buttons: list[Button]
+    image: str
+    custom: dict[str, Any]  # free-form: Slack blocks, or {"private": true}
 
 
 class RasaUnavailable(Exception):
@@ -51,7 +93,7 @@ class Rasa:
             lock = self._turns[sender] = asyncio.Lock()
         return lock
 
-    async def say(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    async def say(self, sender: str, text: str, metadata: TurnMetadata) -> list[BotMessage]:
         """Send one message as ``sender``; the bot's replies (Rasa's REST message dicts: text,
         buttons, image, custom...). Raises ``RasaUnavailable``. The text is cleaned once more here,
         the one way to Rasa: with nothing left, nothing is sent (channels answer ``NO_TEXT`` first)."""
@@ -76,4 +118,4 @@ class Rasa:
             raise RasaUnavailable("not JSON") from None
         if not isinstance(messages, list):
             raise RasaUnavailable("not a list")
-        return [m for m in messages if isinstance(m, dict)]
+        return [cast(BotMessage, m) for m in messages if isinstance(m, dict)]

@@ -8,6 +8,7 @@ is acted on once. Keys are kept for ``DEDUPE_TTL`` and pruned now and then.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, delete, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.billing.adapters.db import normalise_url
 
@@ -35,7 +37,8 @@ def _engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _wal(dbapi_connection, _record) -> None:  # several processes share the file
+        def _wal(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+            # several processes share the file
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
             dbapi_connection.execute("PRAGMA busy_timeout=10000")
         return engine

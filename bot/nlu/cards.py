@@ -36,7 +36,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 TOKEN = "CARDNUMBER"
 REMOVED = "•••• (card number removed)"  # what a person is shown where a card number was
@@ -118,7 +119,8 @@ def _cards_in(groups: list[str]) -> Iterator[tuple[int, int]]:
     # best[i]: the most digits cards can hide in groups i.. ; pick[i]: the last group of the card
     # that starts at group i in that choice (None: group i is not in a card). Ties go to a card
     # starting further left, then to a longer one.
-    best, pick = [0] * (n + 1), [None] * (n + 1)
+    best: list[int] = [0] * (n + 1)
+    pick: list[int | None] = [None] * (n + 1)
     for i in range(n - 1, -1, -1):
         best[i] = best[i + 1]
         for j in range(i, n):
@@ -127,14 +129,15 @@ def _cards_in(groups: list[str]) -> Iterator[tuple[int, int]]:
                 break
             if size >= MIN_DIGITS and size + best[j + 1] >= best[i] and luhn.valid(offsets[i], offsets[j + 1]):
                 best[i], pick[i] = size + best[j + 1], j
-    cards, i = [], 0
+    cards: list[tuple[int, int]] = []
+    i = 0
     while i < n:
-        j = pick[i]
-        if j is None:
+        card_end = pick[i]
+        if card_end is None:
             i += 1
             continue
-        cards.append((i, j))
-        i = j + 1
+        cards.append((i, card_end))
+        i = card_end + 1
     glued_from = MIN_DIGITS if cards else GLUED_ABOVE + 1
     left = 0
     for first, last in [*cards, (n, n)]:
@@ -199,9 +202,19 @@ def redact_logs() -> None:
     make = logging.getLogRecordFactory()
     if getattr(make, "redacts_cards", False):
         return
+    logging.setLogRecordFactory(_RedactingRecords(make))
 
-    def record(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
-        made = make(*args, **kwargs)
+
+class _RedactingRecords:
+    """A log record factory that redacts what the one it wraps makes."""
+
+    redacts_cards = True  # installed already: redact_logs() does nothing the second time
+
+    def __init__(self, make: Callable[..., logging.LogRecord]) -> None:
+        self.make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        made = self.make(*args, **kwargs)
         try:
             message, count = redact(made.getMessage())
         except Exception:  # noqa: BLE001 - a bad format string: logging reports it when it formats
@@ -212,11 +225,8 @@ def redact_logs() -> None:
             made.exc_text = redact(logging.Formatter().formatException(made.exc_info))[0]
         return made
 
-    record.redacts_cards = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(record)
 
-
-def redact_value(value):
+def redact_value(value: Any) -> Any:
     """Redact every string inside a JSON-like value (str, list, tuple, dict); returns a copy."""
     if isinstance(value, str):
         return redact(value)[0]

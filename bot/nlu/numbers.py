@@ -142,10 +142,46 @@ def _is_duration(text: str, end: int) -> bool:
     return _DURATION_RE.match(text[end:]) is not None
 
 
+# A big number written with or without separators: "5000000", "5,000,000", "5 000", "5 000 000".
+_BIG_RE = re.compile(r"(?<![\w.,/:#$€£+\-])(\d{1,3}(?:[,\u00a0\u202f ]\d{3})+|\d{4,})(?![\w/:%$€£]|[.,]\d|-\d)")
+# What makes a big number a count, not a phone number or an id: a unit after it ("5000000
+# licenses"), or a request for an amount before it ("add 5 000", "make it 20000", "need 50,000").
+_COUNT_BEFORE = re.compile(r"\b(?:add|buy|purchase|need|want|get|make\s+it|make\s+that|another|extra|"
+                           r"increase\s+(?:it\s+)?(?:to|by)|up\s+to|total\s+of)\s+(?:(?:just|only|about|around)\s+)?$",
+                           re.I)
+# What makes it a phone number or a reference: "call me on", "phone", "order number", "#", "+".
+_ID_BEFORE = re.compile(r"(?:\b(?:call|phone|tel|telephone|mobile|cell|fax|whatsapp|sms|text|reach|ring|dial|"
+                        r"number|no\.?|nr|id|ref(?:erence)?|case|ticket|order|quote|po|invoice|inv|account|acct)"
+                        r"\b[^\d]{0,12}|[#+(]\s*)$", re.I)
+
+
+def _counts_by_context(text: str, taken: list[Span]) -> list[Span]:
+    """Big numbers that are counts by what surrounds them, not by their length: phone numbers and
+    ids are recognised by the words around them, so "add 5000000 licenses" keeps 5000000."""
+    found = []
+    for m in _BIG_RE.finditer(text):
+        span = Span(m.start(), m.end(), 0)
+        before, digits = text[:m.start()], re.sub(r"\D", "", m.group())
+        if not free(span, taken) or re.search(r"[#+(]\s*$", before):
+            continue
+        value = int(digits)
+        if _is_year(value, text, m.end()) or _is_duration(text, m.end()):
+            continue
+        if _followed_by_unit(text, m.end()):
+            found.append(Span(m.start(), m.end(), value, "quantity"))
+        elif _ID_BEFORE.search(before):
+            continue
+        elif _COUNT_BEFORE.search(before) or (
+                # alone ("5,000,000", "20000"): a count; ten digits or a leading 0 is a phone number
+                text.strip().rstrip(".!") == m.group() and len(digits) < 10 and not digits.startswith("0")):
+            found.append(Span(m.start(), m.end(), value, "quantity"))
+    return found
+
+
 def find_quantities(text: str, blocked: Optional[list[Span]] = None) -> list[Span]:
     """Spans (start, end, int value) of the counts in `text`, left to right."""
-    taken = list(blocked or []) + _blocked_spans(text)
-    found: list[Span] = []
+    found: list[Span] = _counts_by_context(text, list(blocked or []))
+    taken = list(blocked or []) + [s for s in _blocked_spans(text) if free(s, found)] + found
     whole = text.strip().lower().rstrip(".!")
     for m in _DIGITS_RE.finditer(text):
         span = Span(m.start(), m.end(), 0)

@@ -35,7 +35,7 @@ _RELATIVE = [
 _MONTH_YEAR = re.compile(rf"\b({_MONTH_RE})\.?(?:\s+|\s*,\s*|\s+of\s+)('?\d{{2}}|\d{{4}})\b", re.I)
 _ISO_MONTH = re.compile(r"\b(20\d{2}|19\d{2})[-/](0?[1-9]|1[0-2])\b(?![-/]\d)")
 _MONTH = re.compile(rf"\b({_MONTH_RE})\b\.?", re.I)
-_YEAR = re.compile(r"(?<![\w\-#.,])(19\d{2}|20\d{2})(?![\w\-.,/]\d|\s*(?:more|additional|extra|new|"
+_YEAR = re.compile(r"(?<![\w\-#.,])(19\d{2}|20\d{2})(?!\d|[\w\-.,/]\d|\s*(?:more|additional|extra|new|"
                    r"licen[cs]es?|seats?|users?|people)\b)", re.I)
 
 

@@ -38,13 +38,18 @@ class BenchFailed(Exception):
 
 def load_all() -> None:
     """Import every module that registers benchmarks (add new ones here)."""
-    from . import billing  # noqa: F401
-    from . import model, nlu, turns  # noqa: F401  (train, model, nlu; turn, turns and floor in turns)
-    from . import encoder  # noqa: F401  (encoder)
-    from . import slack, widget  # noqa: F401  (slack, widget)
-    from . import handoff  # noqa: F401  (handoff)
-    from . import production  # noqa: F401  (load)
-    from . import attacks  # noqa: F401  (attacks)
-    from . import patches  # noqa: F401  (patches)
-    from . import redaction  # noqa: F401  (redaction)
-    from . import dialogue  # noqa: F401  (dialogue)
+    from . import (  # noqa: F401  (train, model, nlu; turn, turns and floor in turns)  # noqa: F401  (slack, widget)
+        attacks,
+        billing,
+        dialogue,
+        encoder,
+        handoff,
+        model,
+        nlu,
+        patches,
+        production,
+        redaction,
+        slack,
+        turns,
+        widget,
+    )

@@ -25,7 +25,7 @@ import httpx
 
 from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Order
-from bot.runner import Stack
+from bot.launch.runner import Stack
 from tests.billing.helpers import count
 from tests.e2e.stack import Conversation
 
@@ -38,7 +38,8 @@ ACTIONS = [("action_quote_licenses", "alex@acme.example", {"product": "dialer", 
             [{"entity": "confirms", "value": "quote:Q-5001"}]),
            ("action_list_invoices", "olivia@bluebird.example", {}, []),
            ("action_pay_invoice", "alex@acme.example", {}, [])]
-BAD_HEADERS = [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic eDp4"}, {"Authorization": "Bearer " + "0" * 64}]
+BAD_HEADERS = [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic eDp4"},
+               {"Authorization": "Bearer " + "0" * 64}]
 
 
 def wordless_pool() -> list[str]:

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from . import BenchFailed, Figures, benchmark
 from tests.throwaway_db import PostgresUnavailable
 
+from . import BenchFailed, Figures, benchmark
 from .databases import ACME_ADMIN, IN_CI, contract_states, postgres_database, prepare, sqlite_database
 from .load import Samples, run_load
 from .server import BillingServer
@@ -100,7 +100,7 @@ def _run_on(kind: str, opener: Callable[[Path], AbstractContextManager[str]]) ->
             problems = [f"{kind}: {exc}"]
         else:
             print(f"  {kind}: skipped: {exc}")
-    except Exception as exc:  # noqa: BLE001 - report it and go on with the other database
+    except Exception as exc:
         print(f"  {kind}: FAIL: {exc.__class__.__name__}: {exc}")
         problems = [f"{kind}: {exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"]
     if problems and (tmp / "server.log").exists():

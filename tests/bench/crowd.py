@@ -3,7 +3,7 @@ the gateway's widget WebSocket, as a browser tab does, and thinks between messag
 
 A customer is one of three kinds, fixed for the run:
 * an **admin** of an organisation of their own (a clone of Acme, tests/bench/databases.py), who
-  runs the golden conversations that need no person: 1 (add licenses: product asked, quote, Yes ->
+  runs the golden conversations that need no person: 1 (add licenses: the edition's seats quoted, Yes ->
   order), 2 (last invoice, then "email it to ..."), 6 (the weather), 7 (a card number), and a
   balance question;
 * a **colleague without Manage Billing** in such an organisation: golden 5 ("pay my open invoice"
@@ -134,11 +134,12 @@ class Customer:
 
     async def confirm_guess(self, reply: Reply) -> Reply:
         """A request the bot was not sure of ("did you mean to ...?", bot/nlu/guard.py) is
-        confirmed with its Yes button, as the customer would."""
+        confirmed with a typed "yes", which takes its first suggestion (issue 18: the suggestions
+        are two or three buttons, none titled "Yes")."""
         if "did you mean" not in reply.text.lower():
             return reply
         self.ledger.clarified += 1
-        return await self.press(reply, "Yes")
+        return await self.say("yes")
 
 
 # ---- the golden conversations ----------------------------------------------------------------------
@@ -230,7 +231,7 @@ async def simulate(base_url: str, people: list[Person], *, seconds: float, think
                         return  # the conversation's state is unknown now: this customer leaves
         except (OSError, asyncio.TimeoutError, WrongAnswer) as exc:
             ledger.errors.append(f"{person.kind}: {exc.__class__.__name__}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - the websockets library's ConnectionClosed and the like
+        except Exception as exc:
             ledger.errors.append(f"{person.kind}: {exc.__class__.__name__}: {exc}")
 
     started = time.perf_counter()

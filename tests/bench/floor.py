@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.runner import Service, free_port
+from bot.launch.runner import Service, free_port
 
 from .rasa_env import CACHE, RASA, rasa_env, rasa_version, run, tmp_dir
 from .turnload import Target
@@ -51,7 +51,7 @@ def floor_model() -> tuple[Path, Path]:
 
 
 class RasaServer:
-    """`rasa run --enable-api` of a project on a free loopback port: a `bot.runner.Service`, ready
+    """`rasa run --enable-api` of a project on a free loopback port: a `bot.launch.runner.Service`, ready
     once /status answers (Rasa answers it only when the model is loaded)."""
 
     def __init__(self, project: Path, model: Path, log: Path) -> None:

@@ -20,8 +20,8 @@ import re
 import time
 from pathlib import Path
 
+from bot.launch.runner import Stack
 from tests.slack_mock import SlackMock, SlackSender, new_ts
-from bot.runner import Stack
 
 from . import BenchFailed, Figures, benchmark
 from .rasa_env import our_model, tmp_dir
@@ -58,7 +58,7 @@ def _summary(api: SlackMock) -> dict:
             "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks or []}
 
 
-def _relay_ms(page, slack: SlackSender, thread_ts: str, deadline: float) -> tuple[list[float], list[str]]:  # noqa: ANN001
+def _relay_ms(page, slack: SlackSender, thread_ts: str, deadline: float) -> tuple[list[float], list[str]]:
     samples, problems = [], []
     for i in range(WARMUP + SAMPLES):
         if time.monotonic() > deadline:
@@ -76,7 +76,7 @@ def _relay_ms(page, slack: SlackSender, thread_ts: str, deadline: float) -> tupl
         try:
             page.wait_for_function(f"() => window.__relayed['{i}'] !== undefined", timeout=REPLY_TIMEOUT_MS,
                                    polling=5)
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError
+        except Exception:
             problems.append(f"reply {i} not shown in the widget within {REPLY_TIMEOUT_MS / 1000:.0f} s")
             continue
         if i >= WARMUP:

@@ -280,7 +280,7 @@ def run_nlu() -> Figures:
     for part in parts:
         try:
             figures.update(part())
-        except Exception as exc:  # noqa: BLE001 - the other part still runs
+        except Exception as exc:
             print(f"  {part.__name__}: FAIL: {exc}", flush=True)
             problems.append(f"{part.__name__}: {(str(exc).splitlines() or [''])[0]}")
     for name, value in figures.items():

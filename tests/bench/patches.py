@@ -1,4 +1,4 @@
-"""What each of bot/rasa_patches' patches saves: the Rasa process's CPU per billing turn with that
+"""What each of bot/rasa_server/patches' patches saves: the Rasa process's CPU per billing turn with that
 patch off, against all on, in the same run.
 
 One stack (billing, action server, Rasa with this run's model). For each configuration (all patches
@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 
-from bot.rasa_patches import PATCHES
-from bot.runner import Stack
+from bot.rasa_server.patches import PATCHES
+from bot.launch.runner import Stack
 
 from . import BenchFailed, Figures, benchmark
 from .production import _cpu_s
@@ -61,7 +61,8 @@ def run() -> Figures:
         for round_ in range(ROUNDS):
             for config in CONFIGS:
                 samples[config].append(_cpu_ms_per_turn(stack, config))
-                print(f"  round {round_ + 1}: {config or 'all on':<18} {samples[config][-1]:.1f} ms CPU a turn", flush=True)
+                print(f"  round {round_ + 1}: {config or 'all on':<18} {samples[config][-1]:.1f} ms CPU a turn",
+                      flush=True)
     on = statistics.median(samples[""])
     figures: Figures = {"patches_cpu_ms_per_turn": round(on, 2)}
     for name in CONFIGS[1:]:

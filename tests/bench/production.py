@@ -23,8 +23,8 @@ exactly once and in order. ``load_cpu_ms_per_turn_<kind>`` is the CPU time each 
 time goes whatever else the machine is doing. ``load_rss_mb`` is the largest resident size of a Rasa process seen
 during the run (sampled every second).
 
-Topology: bot/production.py's ProdStack, as `make run-prod` runs it: LOAD_REPLICAS (default 2) Rasa
-servers, action servers and gateways behind HAProxy (bot/haproxy.py), one billing backend.
+Topology: bot/launch/production.py's ProdStack, as `make run-prod` runs it: LOAD_REPLICAS (default 2) Rasa
+servers, action servers and gateways behind HAProxy (bot/launch/haproxy.py), one billing backend.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ from bot.billing.adapters.orm import Order, Payment
 from bot.gateway.config import GatewaySettings
 from bot.gateway.widget.identity import Jwts, VisitorIds
 from bot.nlu.cards import redact
-from bot.production import ProdStack
+from bot.launch.production import ProdStack
 from tests.throwaway_db import throwaway_postgres
 
 from . import BenchFailed, Figures, benchmark
@@ -177,7 +177,8 @@ async def _floor(url: str, people: int, seconds: float, think_s: tuple[float, fl
 
 # ---- checks -----------------------------------------------------------------------------------------
 
-def check_billing(url: str, ledger: Ledger, admins: list[str], payments_before: int, orders_before: int = 0) -> list[str]:
+def check_billing(url: str, ledger: Ledger, admins: list[str], payments_before: int,
+                  orders_before: int = 0) -> list[str]:
     """Each organisation's orders and Enterprise licences are what its admin was told, exactly;
     no other order and no payment since the counts before."""
     problems = []
@@ -194,7 +195,8 @@ def check_billing(url: str, ledger: Ledger, admins: list[str], payments_before: 
     finally:
         db.dispose()
     if total - orders_before != sum(ledger.orders.values()):
-        problems.append(f"{total - orders_before} new orders in billing, {sum(ledger.orders.values())} confirmed in all")
+        confirmed = sum(ledger.orders.values())
+        problems.append(f"{total - orders_before} new orders in billing, {confirmed} confirmed in all")
     if paid != payments_before:
         problems.append(f"payments changed: {payments_before} -> {paid} (nobody was meant to pay)")
     return problems
@@ -217,7 +219,8 @@ def check_trackers(url: str, ledger: Ledger) -> list[str]:
         stored = said.get(sender, [])
         if len(stored) != len(expected):
             problems.append(f"{sender}: {len(expected)} messages sent, {len(stored)} in the tracker")
-        elif [s for s, (_, p) in zip(stored, sent) if p is None] != [e for e, (_, p) in zip(expected, sent) if p is None]:
+        elif ([s for s, (_, p) in zip(stored, sent) if p is None]
+              != [e for e, (_, p) in zip(expected, sent) if p is None]):
             problems.append(f"{sender}: the tracker's messages differ from those sent, or their order")
     return problems[:10]
 
@@ -296,10 +299,11 @@ def run() -> Figures:
             turns = max(len(saturated.ms), 1)
             cpu = {k: (cpu_after[k] - cpu_before.get(k, 0.0)) * 1000 / turns for k in cpu_after}
             figures.update({f"load_cpu_ms_per_turn_{k}": round(v, 1) for k, v in sorted(cpu.items())})
-            print("  CPU a saturated turn: " + ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+            by_cost = sorted(cpu.items(), key=lambda kv: -kv[1])
+            ceiling = (os.cpu_count() or 1) * 1000 / max(sum(cpu.values()), 1e-9)
+            print("  CPU a saturated turn: " + ", ".join(f"{k} {v:.1f} ms" for k, v in by_cost)
                   + f"; {sum(cpu.values()):.1f} ms in all, so {os.cpu_count()} cores serve at most "
-                  f"{os.cpu_count() * 1000 / max(sum(cpu.values()), 1e-9):.0f} turns/s (PostgreSQL and Redis not counted)",
-                  flush=True)
+                  f"{ceiling:.0f} turns/s (PostgreSQL and Redis not counted)", flush=True)
             figures.update(_phase_figures("load_", ledger))
             figures["load_errors"] = len(warm.errors) + len(ledger.errors) + len(saturated.errors)
             figures.update({"load_saturation_turns_per_s": round(saturated.per_s, 2),

@@ -11,17 +11,23 @@ PAGE = ROOT / "docs" / "benchmarks.md"
 
 # What each benchmark measures (one line; the module's docstring has the method).
 ABOUT = {
-    "attacks": "a small attack run against a real stack: stale clicks, wordless yeses, forged calls (tests/bench/attacks.py)",
+    "attacks": "a small attack run against a real stack: stale clicks, wordless yeses, forged calls "
+               "(tests/bench/attacks.py)",
     "billing": "the billing API alone (tests/bench/billing.py)",
-    "dialogue": "scripted multi-turn conversations against a real stack: task success and wrong actions, per topic (tests/bench/dialogue.py)",
+    "dialogue": "scripted multi-turn conversations against a real stack: task success and wrong actions, per topic "
+                "(tests/bench/dialogue.py)",
     "encoder": "the sentence encoder's CPU per message (tests/bench/encoder.py)",
-    "floor": "the stock `rasa init` bot, measured in the same run: the floor ours is compared with (tests/bench/floor.py)",
+    "floor": "the stock `rasa init` bot, measured in the same run: the floor ours is compared with "
+             "(tests/bench/floor.py)",
     "handoff": "a rep's Slack reply to the widget, in headless Chromium (tests/bench/handoff.py)",
     "load": "50 simulated customers through the widget of the production topology (tests/bench/production.py)",
     "model": "the trained model (tests/bench/model.py)",
-    "nlu": "intent and entity accuracy: 5-fold cross-validation on our data, and the public eval set (tests/bench/nlu.py)",
-    "patches": "the Rasa process's CPU per turn with each of bot/rasa_patches off in turn, against all on (tests/bench/patches.py)",
-    "redaction": "card numbers in generated messages that survive the redactor, and its cost (tests/bench/redaction.py)",
+    "nlu": "intent and entity accuracy: 5-fold cross-validation on our data, and the public eval set "
+           "(tests/bench/nlu.py)",
+    "patches": "the Rasa process's CPU per turn with each of bot/rasa_server/patches off in turn, against all on "
+               "(tests/bench/patches.py)",
+    "redaction": "card numbers in generated messages that survive the redactor, and its cost "
+                 "(tests/bench/redaction.py)",
     "slack": "Slack events through the gateway (tests/bench/slack.py)",
     "train": "training from scratch (tests/bench/model.py)",
     "turn": "one billing turn at a time (tests/bench/turns.py)",

@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.runner import Service, free_port
+from bot.launch.runner import Service, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_TOKEN = "dev-service-token"
@@ -49,7 +49,7 @@ class BillingServer:
     def stop(self) -> None:
         self.service.stop()
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.stop()
 
     def tracebacks(self) -> int:

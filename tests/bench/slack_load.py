@@ -1,7 +1,7 @@
 """Slack load figures for ``make bench``: how fast the gateway acks, and how long a billing turn
 takes from Slack's event to the last reply posted.
 
-The whole assistant runs (``bot.runner.Stack``: billing, actions, Rasa, the gateway with Slack on),
+The whole assistant runs (``bot.launch.runner.Stack``: billing, actions, Rasa, the gateway with Slack on),
 against the local Slack API mock (``tests.slack_mock.SlackMock``); events are signed as Slack signs them.
 
 * ``slack_ack_ms_p50`` / ``slack_ack_ms_p99``: HTTP round trip of each of a burst of 200 signed
@@ -64,7 +64,7 @@ def reply_times(api: SlackMock, sender: SlackSender) -> list[float]:
 
 
 def run(data_dir: Path | None = None, model: Path | None = None) -> dict[str, float]:
-    from bot.runner import MODEL, Stack
+    from bot.launch.runner import MODEL, Stack
 
     with SlackMock() as api, tempfile.TemporaryDirectory() as tmp:
         api.add_user("UALEX", "alex@acme.example", "Alex Rivera")

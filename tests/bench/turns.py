@@ -1,6 +1,6 @@
 """Full billing turns of our assistant through the Rasa channel the gateway uses.
 
-`bot.runner.Stack` starts the billing backend (SQLite, demo data), the action server and Rasa with
+`bot.launch.runner.Stack` starts the billing backend (SQLite, demo data), the action server and Rasa with
 this run's model, on free ports in a temporary folder. A turn is one POST to the gateway channel
 (`/webhooks/gateway/webhook`, bearer token, identity alex@acme.example in the metadata) and the
 wait for the bot's answer. The turns are read-only billing requests, so the load is repeatable:
@@ -34,7 +34,7 @@ import re
 import statistics
 from pathlib import Path
 
-from bot.runner import DEFAULT_GATEWAY_TOKEN, Stack
+from bot.launch.runner import DEFAULT_GATEWAY_TOKEN, Stack
 
 from . import BenchFailed, Figures, benchmark
 from .floor import floor_server

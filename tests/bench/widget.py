@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.runner import Stack
+from bot.launch.runner import Stack
 
 from . import BenchFailed, Figures, benchmark
 from .rasa_env import our_model, tmp_dir
@@ -67,7 +67,7 @@ def _gzip_bytes(stack: Stack) -> int:
     return int(answer.headers.get("content-length") or len(answer.content))
 
 
-def _ready_ms(browser, base: str) -> list[float]:  # noqa: ANN001
+def _ready_ms(browser, base: str) -> list[float]:
     samples = []
     for _ in range(READY_RUNS):
         context = browser.new_context()
@@ -82,7 +82,7 @@ def _ready_ms(browser, base: str) -> list[float]:  # noqa: ANN001
     return samples
 
 
-def _turn_ms(browser, base: str) -> tuple[list[float], list[str]]:  # noqa: ANN001
+def _turn_ms(browser, base: str) -> tuple[list[float], list[str]]:
     context = browser.new_context()
     samples, problems = [], []
     try:

@@ -226,3 +226,14 @@ def test_a_double_click_on_yes_over_http_places_one_order(api, db):
     assert sorted(r.status_code for r in answers) == [200] * 5 + [201]
     assert len({r.json()["number"] for r in answers}) == 1
     assert quantity(db, "Acme Corp", "enterprise") == 43 and count(db, Order) == 1
+
+
+def test_a_note_added_to_a_case_follows_its_description(api, db):
+    c = api("sam@acme.example")
+    number = c.post("/v1/cases", json={"subject": "Charged twice", "description": "Our last invoice charged us twice"}
+                    ).json()["number"]
+    added = c.post(f"/v1/cases/{number}/notes", json={"text": "INV-1046 was charged twice"})
+    assert added.status_code == 200, added.text
+    assert added.json()["description"] == "Our last invoice charged us twice\n\nAdded by Sam Lee: INV-1046 was charged twice"
+    assert api("olivia@bluebird.example").post(f"/v1/cases/{number}/notes", json={"text": "hi"}).status_code == 404
+    assert c.post(f"/v1/cases/{number}/notes", json={"text": "  "}).status_code == 422

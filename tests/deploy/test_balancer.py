@@ -1,5 +1,5 @@
 """The load balancer of the production topology: HAProxy with the configuration `make run-prod`
-and compose use (deploy/haproxy.cfg.template, rendered by bot/haproxy.py), as its own process in
+and compose use (deploy/haproxy.cfg.template, rendered by bot/launch/haproxy.py), as its own process in
 front of two small HTTP + WebSocket backends that serve all three pools.
 
 Round robin per request; every request of a kept-alive connection carries the client's address in
@@ -23,8 +23,8 @@ import uvicorn
 from fastapi import FastAPI, Request, Response, WebSocket
 from websockets.sync.client import connect
 
-from bot import haproxy
-from bot.runner import ROOT, free_port
+from bot.launch import haproxy
+from bot.launch.runner import ROOT, free_port
 
 HEALTH = {"gateway": "/healthz", "rasa": "/", "actions": "/health"}  # each pool's health URL
 

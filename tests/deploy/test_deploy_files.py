@@ -8,7 +8,7 @@ against the schemas their tools use and against what the code actually reads.
   endpoints and credentials), every one it needs is given, URLs name a service and the port it
   listens on, health checks probe that port, the balancer's backends exist, images and Dockerfiles
   line up, and shared secrets are the same everywhere;
-- the balancer (HAProxy, deploy/haproxy.cfg): the file is what bot/haproxy.py makes of the template,
+- the balancer (HAProxy, deploy/haproxy.cfg): the file is what bot/launch/haproxy.py makes of the template,
   it fronts every replica, and the gateways believe forwarded headers from its address alone.
 """
 from __future__ import annotations
@@ -25,11 +25,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot import haproxy
+from bot.launch import haproxy
 from bot.billing.config import Settings as BillingSettings
 from bot.gateway.__main__ import trusted_proxies
 from bot.gateway.config import GatewaySettings
-from bot.runner import ROOT
+from bot.launch.runner import ROOT
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -74,7 +74,7 @@ NEEDS = {
 def role(command: list[str]) -> str:
     """Which of our programs a container runs, from its command."""
     line = " ".join(command)
-    for module, name in (("bot.gateway", "gateway"), ("bot.billing", "billing"), ("bot.rasa_run", "rasa"),
+    for module, name in (("bot.gateway", "gateway"), ("bot.billing", "billing"), ("bot.rasa_server", "rasa"),
                          ("bot.actions", "actions")):
         if module in line:
             return name
@@ -96,8 +96,8 @@ def check_rasa_api(name: str, command: list[str], env: dict[str, str]) -> None:
     if "--enable-api" in command:
         assert "--auth-token" not in command, f"{name}: the API token belongs in RASA_API_TOKEN, not the command"
         assert "RASA_API_TOKEN" in env, f"{name}: --enable-api without RASA_API_TOKEN"
-        assert "RASA_API_TOKEN" in (ROOT / "bot" / "rasa_run.py").read_text(), \
-            "bot.rasa_run does not take the API token from RASA_API_TOKEN: the API would be open"
+        assert "RASA_API_TOKEN" in (ROOT / "bot" / "rasa_server" / "__main__.py").read_text(), \
+            "bot.rasa_server does not take the API token from RASA_API_TOKEN: the API would be open"
 
 
 def check_env(name: str, kind: str, env: dict[str, str]) -> None:
@@ -219,7 +219,7 @@ def test_compose_services_get_the_variables_their_code_reads_and_reach_real_port
 
 
 def test_compose_haproxy_config_is_the_template_rendered():
-    assert HAPROXY == haproxy.compose(), "deploy/haproxy.cfg is stale: python -m bot.haproxy > deploy/haproxy.cfg"
+    assert HAPROXY == haproxy.compose(), "deploy/haproxy.cfg is stale: python -m bot.launch.haproxy > deploy/haproxy.cfg"
 
 
 def test_compose_balancer_is_haproxy_fronting_every_replica_and_only_it_is_published():

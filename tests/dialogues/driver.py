@@ -2,7 +2,7 @@
 
     python -m tests.dialogues.driver [--only id,...] [--topic name,...] [-v] [--json FILE]
 
-One stack (bot.runner.Stack: billing, action server, Rasa, gateway channel) for the whole run; for
+One stack (bot.launch.runner.Stack: billing, action server, Rasa, gateway channel) for the whole run; for
 each script the billing database is seeded afresh, the turns go to Rasa's gateway channel exactly as
 the gateway sends them (token, metadata identity), every reply is checked loosely, and the billing
 state before and after is compared with the script's outcome. A script succeeds when every check
@@ -26,7 +26,7 @@ import httpx
 import yaml
 
 from bot.billing.adapters.db import Database
-from bot.runner import Stack
+from bot.launch.runner import Stack
 
 from .outcome import check
 from .scripts import Script, load
@@ -209,7 +209,8 @@ def summarise(results: list[Result]) -> dict[str, float]:
 def run_all(scripts: list[Script], *, verbose: bool = False, data_dir: Path | None = None,
             model: Path | None = None) -> list[Result]:
     results: list[Result] = []
-    stack = Stack(data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-")), **({"model": model} if model else {}))
+    stack = Stack(data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-")),
+                  **({"model": model} if model else {}))
     with stack:
         db = Database.connect(stack.env()["DATABASE_URL"])
         queues = opening_hours()

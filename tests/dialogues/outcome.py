@@ -77,7 +77,8 @@ def check(outcome: dict[str, Any] | None, diff: dict[str, Any], outbox: Path, qu
     if g != w:
         (verdict.wrong if g > w else verdict.problems).append(f"{g} new invoices, expected {w}")
     if diff.get("payment_methods"):
-        verdict.wrong.append(f"payment methods changed by {diff['payment_methods']:+d} (cards change only on the secure page)")
+        verdict.wrong.append(f"payment methods changed by {diff['payment_methods']:+d} "
+                             "(cards change only on the secure page)")
     if diff.get("invoice_status"):
         verdict.wrong.append(f"invoice status changed: {diff['invoice_status']}")
     paid_want, paid_got = outcome.get("paid"), diff.get("paid") or []

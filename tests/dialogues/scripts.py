@@ -16,7 +16,8 @@ ROLES = {"alex": "enterprise_admin", "priya": "enterprise_admin", "sam": "no_man
          "olivia": "essentials_admin", "tom": "no_manage_billing", "visitor": "visitor"}
 CHANNELS = ("widget", "test")
 SCRIPT_KEYS = {"id", "who", "channel", "turns", "outcome", "note", "metadata"}
-TURN_KEYS = {"user", "press", "optional", "expect_any", "expect_none", "expect_all", "buttons_any", "buttons_none", "max_messages"}
+TURN_KEYS = {"user", "press", "optional", "expect_any", "expect_none", "expect_all", "buttons_any", "buttons_none",
+             "max_messages"}
 
 
 class ScriptError(ValueError):

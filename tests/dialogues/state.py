@@ -53,7 +53,8 @@ class Snapshot:
 def snapshot(db: Database, outbox: Path) -> Snapshot:
     with db.session() as s:
         lines = s.execute(select(Org.name, Product.code, SubscriptionLine.quantity)
-                          .join(Contract, SubscriptionLine.contract_id == Contract.id).join(Org, Contract.org_id == Org.id)
+                          .join(Contract, SubscriptionLine.contract_id == Contract.id)
+                          .join(Org, Contract.org_id == Org.id)
                           .join(Product, SubscriptionLine.product_id == Product.id)).all()
         orgs = dict(s.execute(select(Org.id, Org.name)).all())
         return Snapshot(

@@ -72,7 +72,8 @@ def callback(start: datetime, end: datetime) -> dict:
     (datetime(2026, 12, 7, 16, tzinfo=NY), datetime(2026, 12, 7, 18, tzinfo=NY), False),  # past closing
     (datetime(2026, 12, 25, 10, tzinfo=NY), datetime(2026, 12, 25, 11, tzinfo=NY), False),  # a holiday
     # 9-12 in Dublin on a Monday is 4-7 am in New York
-    (datetime(2026, 12, 7, 9, tzinfo=ZoneInfo("Europe/Dublin")), datetime(2026, 12, 7, 12, tzinfo=ZoneInfo("Europe/Dublin")), False),
+    (datetime(2026, 12, 7, 9, tzinfo=ZoneInfo("Europe/Dublin")),
+     datetime(2026, 12, 7, 12, tzinfo=ZoneInfo("Europe/Dublin")), False),
     (datetime(2026, 12, 7, 15, tzinfo=timezone.utc), datetime(2026, 12, 7, 16, tzinfo=timezone.utc), True),
 ])
 def test_callbacks_lie_within_the_queues_hours(start, end, inside):

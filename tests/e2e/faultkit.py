@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import free_port
+from bot.launch.runner import free_port
 from tests.conftest import IN_CI
 
 

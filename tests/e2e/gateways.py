@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.slack_mock import Call, SlackMock, SlackSender
-from bot.runner import APP_PY, Service, Stack, env_for, free_port
+from bot.launch.runner import APP_PY, Service, Stack, env_for, free_port
 
 SECRET = "e2e-signing-secret"
 

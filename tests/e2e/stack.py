@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.billing.adapters.db import Database
-from bot.runner import MODEL, Stack
+from bot.launch.runner import MODEL, Stack
 
 EMAILS = {
     "alex": "alex@acme.example", "priya": "priya@acme.example", "sam": "sam@acme.example",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot.billing.adapters.orm import Order
-from bot.runner import Service, free_port
+from bot.launch.runner import Service, free_port
 from tests.billing.helpers import count, quantity
 from tests.e2e.faultkit import DelayProxy
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.slack_mock import SlackMock, SlackSender
-from bot.runner import Service
+from bot.launch.runner import Service
 from tests.e2e.gateways import SECRET, start_gateway, url_of
 
 WINDOW_S = float(os.environ.get("FAULT_SLACK_429_S", "60"))

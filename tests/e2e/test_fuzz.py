@@ -45,7 +45,7 @@ from bot.billing.adapters.orm import Base
 from bot.gateway.rasa import CANT_REACH
 from bot.nlu.cards import find_card_numbers
 from tests.slack_mock import SlackMock, sign
-from bot.runner import Service
+from bot.launch.runner import Service
 from tests.conftest import reset
 from tests.e2e import fuzz_cases as cases
 from tests.e2e.gateways import SECRET, start_gateway, url_of

@@ -225,8 +225,9 @@ def test_a_slack_customer_on_a_support_holiday_gets_the_phone_line_and_leaves_a_
     assert "Out of hours" in json.dumps(bridge.summary("CSUPPORT", number).args["blocks"])
 
     bridge.send.click("UALEXH", "DUALEXH", as_message(reply), "Call me back")
+    # The form's question itself ("Which phone number ..."): the handoff's reply mentions phoning too.
     asked = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
-                                and "phone" in (c.args.get("text") or "").lower())[-1]
+                                and "phone number" in (c.args.get("text") or "").lower())[-1]
     assert asked
     bridge.send.event(bridge.send.dm("UALEXH", "+1 415 555 0199"))
     bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"

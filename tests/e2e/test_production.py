@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Order
-from bot.runner import MODEL, ROOT, Stack
+from bot.launch.runner import MODEL, ROOT, Stack
 from tests.billing.helpers import count, quantity
 from tests.conftest import IN_CI, _postgres_database
 from tests.e2e.stack import Conversation

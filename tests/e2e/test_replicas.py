@@ -1,4 +1,4 @@
-"""The production topology of `make run-prod` (bot/production.py): two Rasa servers, two action
+"""The production topology of `make run-prod` (bot/launch/production.py): two Rasa servers, two action
 servers and two gateways behind the balancer, billing, Rasa's conversations and the gateways'
 state on this machine's PostgreSQL, Rasa's lock store and the gateways' fan-out on its Redis.
 
@@ -35,8 +35,8 @@ from bot.billing.adapters.orm import Order, Payment
 from bot.gateway.config import GatewaySettings
 from tests.slack_mock import SlackMock, SlackSender
 from bot.gateway.widget.identity import Jwts, VisitorIds
-from bot.production import ProdStack
-from bot.runner import MODEL
+from bot.launch.production import ProdStack
+from bot.launch.runner import MODEL
 from tests.bench.crowd import Ledger, people_for, simulate
 from tests.bench.databases import add_customers
 from tests.bench.production import check_billing, check_trackers, outbox_mails
@@ -140,7 +140,7 @@ def test_a_visitor_on_gateway_1_sees_what_gateway_2_produced(prod):
 
 
 def test_rasa_and_the_gateways_log_in_to_redis_as_the_stacks_own_user(prod):
-    """Production's Redis AUTH on this machine's open Redis (bot/redis_account.py); after the turns
+    """Production's Redis AUTH on this machine's open Redis (bot/launch/redis_account.py); after the turns
     above, Rasa's lock store has used its connection too."""
     import redis
 

@@ -15,7 +15,7 @@ from PIL import Image, ImageStat
 from sqlalchemy import select
 
 from bot.billing.adapters.orm import Handoff, Invoice
-from bot.runner import ROOT
+from bot.launch.runner import ROOT
 from tests.conftest import reset
 from tests.waiting import steady
 
@@ -189,29 +189,30 @@ def test_golden_4_a_visitor_talks_to_sales_and_sees_the_reps_answer(widget, bill
 def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widget):
     w = widget("/account")
     w.open()
-    w.say("add 5 licenses")
-    assert "Enterprise" in w.quick_replies(), w.quick_replies()
+    # a product not on the contract: the reply offers to buy it (a quick reply carrying the quantity)
+    w.say("add 5 field service licenses")
+    assert "Buy Field Service" in w.quick_replies(), w.quick_replies()
     before = w.replies()
-    w.page.locator(".buttons.quick button", has_text="Enterprise").click()
-    assert w.page.locator(".buttons.quick button", has_text="Enterprise").count() == 0  # gone at once
+    w.page.locator(".buttons.quick button", has_text="Buy Field Service").click()
+    assert w.page.locator(".buttons.quick button", has_text="Buy Field Service").count() == 0  # gone at once
     quote = w.wait_reply(before)
-    assert "$165.00" in quote, quote
-    assert w.user_rows()[-1] == "Enterprise" and {"Yes", "No"} <= set(w.quick_replies())
+    assert "$150.00" in quote, quote
+    assert w.user_rows()[-1] == "Buy Field Service" and {"Yes", "No"} <= set(w.quick_replies())
     # reload: the history comes back from the server, the panel stays open, used buttons stay gone
     w.page.reload()
     w.page.wait_for_selector("#account-assistant[data-state=ready]", state="attached")
     w.page.wait_for_selector(".panel", state="visible")
     w.page.wait_for_selector(".row.user")
-    assert w.user_rows()[-2:] == ["add 5 licenses", "Enterprise"]
-    assert "$165.00" in w.page.locator(".row.bot").last.inner_text()
-    assert {"Yes", "No"} <= set(w.quick_replies()) and "Inbox" not in w.quick_replies()
+    assert w.user_rows()[-2:] == ["add 5 field service licenses", "Buy Field Service"]
+    assert "$150.00" in w.page.locator(".row.bot").last.inner_text()
+    assert {"Yes", "No"} <= set(w.quick_replies()) and "Buy Field Service" not in w.quick_replies()
     assert w.page.locator("[aria-live]").inner_text().strip() == ""  # restored history is not read out
     assert w.page.locator(".row .meta").first.get_attribute("datetime")  # timestamps
     # a second tab of the same customer shows the same conversation; closed, it counts unread replies
     other = Widget(w.page.context.new_page(), w.base).goto("/account")
     other.page.wait_for_function(
         "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.row.user').length >= 2")
-    assert other.user_rows()[-2:] == ["add 5 licenses", "Enterprise"]
+    assert other.user_rows()[-2:] == ["add 5 field service licenses", "Buy Field Service"]
     other.page.click(".close")
     before = w.replies()
     w.page.locator(".buttons.quick button", has_text="No").click()  # leave billing as it was

@@ -27,7 +27,7 @@ from bot.gateway.config import GatewaySettings
 from bot.gateway.fanout import Envelope, Rejected, ReplayGuard, SequenceWindow
 from bot.gateway.rasa import Rasa
 from bot.gateway.state import GatewayState
-from bot.runner import free_port
+from bot.launch.runner import free_port
 from tests.conftest import IN_CI
 from tests.gateway.test_widget import FakeRasa, billing_api
 

@@ -2,7 +2,7 @@
 no Markdown markup (a newcomer's finding: a wrapped download link copied as a broken URL, 403)."""
 from __future__ import annotations
 
-from bot.shell import show, terminal_text
+from bot.launch.shell import show, terminal_text
 
 LINK = "http://127.0.0.1:8001/v1/invoice-files/eyJhbGciOiJIUzI1NiJ9.eyJpbnZvaWNlIjoiSU5WLTEwNDIiLCJleHAiOjE3NjV9.c2lnbmF0dXJlLXRoYXQtaXMtbG9uZw"
 

@@ -15,13 +15,10 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.basics import ActionFallback, ActionGreet
-from bot.actions.handoff import (
-    ActionHandoff,
-    ActionRequestCallback,
-    ValidateCallbackForm,
-    ValidateLeadForm,
-    parse_window,
-)
+from bot.actions._callback_time import parse_window
+from bot.actions.callbacks import ActionRequestCallback, ValidateCallbackForm
+from bot.actions.handoff import ActionHandoff
+from bot.actions.leads import ValidateLeadForm
 from bot.actions.pricing import ActionPricing, ActionProductInfo
 from bot.actions.support import ActionCaseStatus, ActionOpenCase, ValidateSupportForm
 from bot.billing_client import BillingClient
@@ -71,9 +68,13 @@ def texts(messages: list[dict[str, Any]]) -> str:
     return "\n".join(m.get("text") or m.get("response") or "" for m in messages)
 
 
+OPEN = "2027-03-03T11:00:00-05:00"  # a Wednesday morning in New York: sales and support are open
+
+
 @pytest.fixture
 def backend(billing_url, monkeypatch):
     monkeypatch.setenv("BILLING_URL", billing_url)
+    monkeypatch.setenv("APP_ENV", "development")  # so a message's metadata "now" fixes the clock
     return billing_url
 
 
@@ -163,19 +164,24 @@ async def test_out_of_scope_answers_without_billing(monkeypatch):
     assert texts(messages).startswith("Hi Alex!") and "licenses" in texts(messages)
 
 
-async def test_an_unsure_guess_is_offered_as_a_button():
-    """Under the bar (here the 0.85 of a payment), the guess comes back as a one-click question,
-    with the message's entities in the payload; a shrug of a guess or out-of-scope gets none."""
+async def test_unsure_guesses_are_offered_as_a_few_buttons():
+    """Under the bar (here the 0.85 of a payment), the two or three likeliest requests come back as
+    buttons, the first one named in the ``offer`` slot (what a "yes" takes), with the message's
+    entities in the payloads; a shrug of a guess or out-of-scope gets none. (Issue 18: before, one
+    guess was offered alone, as if it were the answer.)"""
     unsure = user("could we maybe sort out 1042", "nlu_fallback", [ent("invoice_number", "INV-1042")],
                   email="alex@acme.example")
     unsure["parse_data"]["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.85},
                                               {"name": "pay_invoice", "confidence": 0.62},
-                                              {"name": "check_balance", "confidence": 0.2}]
+                                              {"name": "check_balance", "confidence": 0.2},
+                                              {"name": "greet", "confidence": 0.1},
+                                              {"name": "get_invoice", "confidence": 0.06},
+                                              {"name": "list_invoices", "confidence": 0.05}]
     messages, events = await run(ActionFallback(), tracker(unsure))
-    assert events == []
-    assert "did you mean to pay an invoice?" in texts(messages)
-    assert messages[0]["buttons"] == [{"title": "Yes, pay an invoice",
-                                       "payload": '/pay_invoice{"invoice_number": "INV-1042"}'}]
+    assert events == [SlotSet("offer", '/pay_invoice{"invoice_number": "INV-1042"}')]
+    assert "did you mean to pay an invoice, check what you owe or get an invoice?" in texts(messages)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Pay an invoice", "Check what you owe", "Get an invoice"]
+    assert messages[0]["buttons"][0]["payload"] == '/pay_invoice{"invoice_number": "INV-1042"}'
 
     unsure["parse_data"]["intent_ranking"][1]["confidence"] = 0.1  # no better than a shrug
     messages, _ = await run(ActionFallback(), tracker(unsure))
@@ -235,18 +241,29 @@ async def test_visitor_lead_handoff(backend):
     assert await validate.required_slots(domain_slots, CollectingDispatcher(), t, DOMAIN) == domain_slots
     known = tracker(user("can I talk to someone?", "talk_to_human", email="alex@acme.example"))
     assert await validate.required_slots(domain_slots, CollectingDispatcher(), known, DOMAIN) == []
-    d = CollectingDispatcher()
-    assert validate.validate_lead_email("it's jane at example", d, t, DOMAIN) == {"lead_email": None}
-    assert validate.validate_lead_email("Jane.Doe@Globex.example", d, t, DOMAIN) == \
-        {"lead_email": "jane.doe@globex.example"}
-    assert validate.validate_lead_name("I'm Jane Doe", d, t, DOMAIN) == {"lead_name": "Jane Doe"}
-    assert validate.validate_lead_phone("skip", d, t, DOMAIN) == {"lead_phone": "none"}
-    assert validate.validate_lead_phone("415 555 0199", d, t, DOMAIN) == {"lead_phone": "+14155550199"}
+
+    async def answer(text: str, asked: str, intent: str = "inform", **slots: Any) -> dict[str, Any]:
+        t = tracker(user(text, intent), slots={"requested_slot": asked, **slots}, active_loop="lead_form")
+        return {e["name"]: e["value"] for e in await validate.run(CollectingDispatcher(), t, DOMAIN)}
+
+    assert await answer("it's jane at example", "lead_email") == {"people_invalid": "lead_email"}
+    assert await answer("Jane.Doe@Globex.example", "lead_email") == {"lead_email": "jane.doe@globex.example"}
+    assert await answer("I'm Jane Doe", "lead_name") == {"lead_name": "Jane Doe"}
+    assert await answer("skip", "lead_phone") == {"lead_phone": "none"}
+    assert await answer("no", "lead_phone", intent="deny") == {"lead_phone": "none"}
+    assert await answer("415 555 0199", "lead_phone") == {"lead_phone": "+14155550199"}
+    assert await answer("no", "lead_email", intent="deny") == {}  # its rule stops the form
+    assert await answer("how much is Dialer?", "lead_company", intent="ask_pricing") == {}  # answered, then asked again
+    started = tracker(user("I'm Dana Smith from Globex (dana@globex.example), can someone from sales call me?",
+                           "talk_to_human"))
+    assert {e["name"]: e["value"] for e in await validate.run(CollectingDispatcher(), started, DOMAIN)} == {
+        "lead_name": "Dana Smith", "lead_company": "Globex", "lead_email": "dana@globex.example"}
 
     events = [user("how much is Enterprise for 40 users?", "ask_pricing", [ent("product", "enterprise")],
                    page_url="https://vendor.example/pricing"),
               bot("Enterprise for 40 users: $165.00 per user/month ..."),
-              user("can I talk to someone?", "talk_to_human", page_url="https://vendor.example/pricing")]
+              user("can I talk to someone?", "talk_to_human", page_url="https://vendor.example/pricing",
+                   now=OPEN)]
     slots = {"lead_name": "Jane Doe", "lead_email": "jane@globex.example", "lead_company": "Globex",
              "lead_phone": "none"}
     messages, out = await run(ActionHandoff(), tracker(*events, slots=slots, sender="visitor-42"))
@@ -264,8 +281,7 @@ async def test_visitor_lead_handoff(backend):
 async def test_customer_handoff_goes_to_support_or_sales(backend):
     alex = "alex@acme.example"
     messages, out = await run(ActionHandoff(), tracker(
-        user("the dashboard is broken", "contact_support", email=alex),
-        user("get me a human", "talk_to_human", email=alex),
+        user("the dashboard is broken", "contact_support", email=alex), user("get me a human", "talk_to_human", email=alex, now=OPEN),
         sender="slack-alex"))
     assert "a person from Support" in texts(messages)
     number = next(e["value"] for e in out if e["name"] == "handoff_number")
@@ -274,33 +290,65 @@ async def test_customer_handoff_goes_to_support_or_sales(backend):
     assert handoff.queue == "support" and handoff.edition == "Enterprise" and handoff.lead_email is None
 
     messages, _ = await run(ActionHandoff(), tracker(
-        user("upgrade to unlimited", "upgrade_edition", email=alex),
-        user("talk to sales", "talk_to_human", email=alex)))
+        user("upgrade to unlimited", "upgrade_edition", email=alex), user("talk to sales", "talk_to_human", email=alex, now=OPEN)))
     assert "a person from Sales" in texts(messages)
+
+
+async def test_an_unsure_request_for_a_person_is_offered_and_a_second_one_opens_nothing_new(backend):
+    alex = "alex@acme.example"
+    unsure = user("ugh, this is so frustrating", "talk_to_human", email=alex, now=OPEN)
+    unsure["parse_data"]["intent"]["confidence"] = 0.45
+    messages, out = await run(ActionHandoff(), tracker(unsure))
+    assert [m.get("response") for m in messages] == ["utter_offer_person"] and out == []
+
+    messages, out = await run(ActionHandoff(), tracker(user("get me a human", "talk_to_human", email=alex, now=OPEN)))
+    number = next(e["value"] for e in out if e["name"] == "handoff_number")
+    messages, out = await run(ActionHandoff(), tracker(
+        user("I want a person", "talk_to_human", email=alex, now=OPEN), slots={"handoff_number": number}))
+    assert number in texts(messages) and "already in the queue" in texts(messages) and out == []
+    # once a rep took the conversation and gave it back (pause, resume), a new request is a new handoff
+    again = tracker({"event": "slot", "name": "handoff_number", "value": number}, {"event": "pause"},
+                    {"event": "resume"}, user("I want a person again", "talk_to_human", email=alex, now=OPEN),
+                    slots={"handoff_number": number})
+    messages, out = await run(ActionHandoff(), again)
+    assert any(e["name"] == "handoff_number" and e["value"] != number for e in out), texts(messages)
 
 
 # -- callbacks -----------------------------------------------------------------------------------------
 
 async def test_callback_stored_with_an_e164_phone(backend):
     alex = "alex@acme.example"
+    wednesday = "2027-03-03T10:00:00-05:00"  # the clock, fixed (bot/actions/_clock.py)
     validate = ValidateCallbackForm()
     t = tracker(user("call me back", "request_callback", email=alex))
     d = CollectingDispatcher()
     slots = DOMAIN["forms"]["callback_form"]["required_slots"]
     assert await validate.required_slots(slots, d, t, DOMAIN) == ["callback_phone", "callback_time"]
     assert await validate.required_slots(slots, d, tracker(user("call me", "request_callback")), DOMAIN) == slots
-    assert validate.validate_callback_phone("call me at 12", d, t, DOMAIN) == {"callback_phone": None}
-    assert validate.validate_callback_phone("(415) 555-0199", d, t, DOMAIN) == {"callback_phone": "+14155550199"}
-    assert (await validate.validate_callback_time("when pigs fly", d, t, DOMAIN)) == {"callback_time": None}
-    window = (await validate.validate_callback_time("tomorrow 9-12", d, t, DOMAIN))["callback_time"]
+
+    async def answer(text: str, asked: str | None, intent: str = "inform") -> dict[str, Any]:
+        t = tracker(user(text, intent, email=alex, now=wednesday), slots={"requested_slot": asked},
+                    active_loop="callback_form" if asked else None)
+        return {e["name"]: e["value"] for e in await validate.run(CollectingDispatcher(), t, DOMAIN)
+                if e["name"] != "requested_slot"}
+
+    assert await answer("my number is 12", "callback_phone") == {"people_invalid": "callback_phone"}
+    assert await answer("(415) 555-0199", "callback_phone") == {"callback_phone": "+14155550199"}
+    assert await answer("when pigs fly", "callback_time") == {"people_invalid": "callback_time"}
+    assert await answer("saturday morning", "callback_time") == {"people_invalid": "callback_time_closed",
+                                                                 "callback_time": None}
+    both = await answer("call me back tomorrow 9-12 on +1 415 555 0199", None, intent="request_callback")
+    assert both["callback_phone"] == "+14155550199"
+    window = (await answer("tomorrow 9-12", "callback_time"))["callback_time"]
     assert window["timezone"] == "America/New_York"
     start = datetime.fromisoformat(window["start"])
     assert start.tzinfo is not None and (start.hour, datetime.fromisoformat(window["end"]).hour) == (9, 12)
+    assert both["callback_time"] == window
 
     messages, out = await run(ActionRequestCallback(), tracker(
         user("tomorrow 9-12", "inform", email=alex), slots={"callback_phone": "+14155550199", "callback_time": window}))
     reply = texts(messages)
-    assert reply.startswith("Done: we'll call +14155550199 on ") and "9 am–12 pm" in reply
+    assert reply.startswith("Done: we'll call +14155550199 on Thu Mar 4, 9 am–12 pm"), reply
     assert "America/New_York" in reply and "Reference " in reply
     assert SlotSet("callback_phone", None) in out
 
@@ -310,8 +358,9 @@ async def test_callback_phone_refused_by_the_backend_is_asked_again(backend):
     window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat(), "timezone": "Europe/Dublin"}
     messages, out = await run(ActionRequestCallback(), tracker(
         user("+1", "inform", email="olivia@bluebird.example"), slots={"callback_phone": "+1", "callback_time": window}))
-    assert [m["response"] for m in messages] == ["utter_phone_invalid"]
+    assert messages == []  # the form's question says what was wrong, in one message
     assert SlotSet("callback_phone", None) in out and FollowupAction("callback_form") in out
+    assert SlotSet("people_invalid", "callback_phone") in out
 
 
 def test_parse_window_reads_buttons_and_simple_text():

@@ -32,7 +32,8 @@ from bot.actions.upgrades import ActionRequestUpgrade, ValidateUpgradeForm
 from bot.billing_client import BillingClient
 from tests.rasa_env.conftest import free_port
 
-SLOTS = ("product", "quantity", "pending_quote", "pending_payment", "change_tries", "requested_slot")
+SLOTS = ("product", "quantity", "pending_quote", "pending_payment", "pending_request", "change_tries",
+         "requested_slot")
 
 
 class Chat:
@@ -111,25 +112,22 @@ async def close_clients() -> None:
 
 # -- golden conversation 1 ---------------------------------------------------------------------
 
-def test_add_licenses_asks_which_product_quotes_and_orders_exactly_once(billing, tmp_path):
+def test_add_licenses_means_the_editions_seats_quotes_and_orders_exactly_once(billing, tmp_path):
     async def scenario() -> None:
         alex = Chat("alex@acme.example")
         alex.user("add 5 licenses", "add_licenses", quantity=5)
         assert await alex.run(ValidateLicenseForm()) == []  # nothing to say yet
-        assert alex.slots["quantity"] == 5 and alex.slots["product"] is None
+        # "licenses" with no product: the edition's seats, without asking (issue 18)
+        assert (alex.slots["product"], alex.slots["quantity"]) == ("enterprise", 5)
+        # the question is still there for contracts whose edition is not sold per user
         asked = await alex.run(ActionAskLicenseFormProduct())
         assert "Which product" in text(asked) and titles(asked) == ["Enterprise", "Inbox", "Dialer"]
-        assert asked[0]["buttons"][0]["payload"] == '/inform{"product":"enterprise"}'
-
-        alex.slots["requested_slot"] = "product"
-        alex.user("/inform", "inform", product="enterprise")
-        await alex.run(ValidateLicenseForm())
-        assert (alex.slots["product"], alex.slots["quantity"]) == ("enterprise", 5)
 
         quote = text(await alex.run(ActionQuoteLicenses()))
         number = alex.slots["pending_quote"]
         assert number and number in quote and titles(alex.replies) == ["Yes", "No"]
         assert "Add 5 Enterprise licenses: $165.00 each per month" in quote, quote
+        assert "say 'Inbox instead' (or 'Dialer instead')" in quote, quote
         assert re.search(r"Charged now: \$[\d,]+\.\d\d, prorated for \w+ \d+, \d{4} to \w+ \d+, \d{4}", quote), quote
         assert "Enterprise afterwards: 45" in quote and re.search(r"New monthly total: \$[\d,]+\.\d\d", quote)
         assert "valid until" in quote
@@ -186,7 +184,9 @@ def test_quantity_is_validated_and_help_comes_after_two_failed_tries(billing):
 
         alex.user("20000", "inform", quantity=20000)
         said = await alex.run(ValidateLicenseForm())
-        assert responses(said) == ["utter_invalid_quantity"] and alex.slots["quantity"] is None
+        # over the range: the range, and sales for a large order (issue 18)
+        assert responses(said) == ["utter_quantity_too_large"] and alex.slots["quantity"] is None
+        assert titles(said) == ["Talk to sales"]
         assert alex.slots["change_tries"] == 1
 
         alex.user("loads", "inform")
@@ -419,7 +419,11 @@ def test_essentials_upgrade_hands_off_and_enterprise_upgrade_quotes(billing):
 
         alex.user("downgrade to professional", "upgrade_edition", product="professional")
         await alex.run(ValidateUpgradeForm())
-        assert "account executive" in text(await alex.run(ActionRequestUpgrade()))
+        # a lower edition: what the contract allows and sales offered, nothing opened (issue 18)
+        said = await alex.run(ActionRequestUpgrade())
+        assert "mid-term" in text(said) and "renewal" in text(said) and "Professional" in text(said), text(said)
+        assert titles(said) == ["Yes, talk to sales", "No, keep it as it is"]
+        assert alex.slots["pending_request"] == "downgrade:professional:"
         await close_clients()
 
     asyncio.run(scenario())
@@ -434,8 +438,13 @@ def test_view_subscription_and_cancellation_handoff(billing):
         assert "Enterprise: 40 × $165.00" in summary and "Dialer: 5" in summary and "Monthly total: $" in summary
         assert "renews after" in summary
 
+        # explained and offered first: nothing is opened on the request itself (issue 18)
         alex.user("cancel our subscription", "cancel_subscription")
-        said = text(await alex.run(ActionCancelSubscription()))
+        offered = await alex.run(ActionCancelSubscription())
+        assert "renewal" in text(offered) and not re.search(r"HO-\d+", text(offered)), text(offered)
+        assert titles(offered) == ["Yes, contact my account manager", "No, keep it as it is"]
+        alex.user("yes", "affirm")
+        said = text(await alex.run(ActionConfirm()))
         assert "account manager" in said and "1-800-667-6389" in said and re.search(r"HO-\d+", said), said
         number = re.search(r"HO-\d+", said).group(0)
         async with BillingClient(billing, "dev-service-token") as client:
@@ -446,3 +455,28 @@ def test_view_subscription_and_cancellation_handoff(billing):
         await close_clients()
 
     asyncio.run(scenario())
+
+
+# -- what a request for less is (issue 18) ----------------------------------------------------------
+
+@pytest.mark.parametrize("said, entities, expected", [
+    ("remove 3 dialer licenses", {"quantity": 3, "product": "dialer"}, ("reduce", "dialer", 3)),
+    ("reduce our seats to 30", {"quantity": 30}, ("reduce", "enterprise", 30)),
+    ("we want fewer seats", {}, ("reduce", "enterprise", None)),
+    ("downgrade to Professional", {"product": "professional"}, ("downgrade", "professional", None)),
+    ("move us down to a cheaper edition", {}, ("downgrade", None, None)),
+    ("can we go from Enterprise to Essentials", {"product": "essentials"}, ("downgrade", "essentials", None)),
+    ("cancel Inbox", {"product": "inbox"}, ("remove", "inbox", None)),
+    ("we want to cancel our subscription", {}, ("cancel", None, None)),
+])
+def test_what_is_reduced(said, entities, expected):
+    from bot.actions.subscription import what_is_reduced
+    from bot.billing_client import Contract, ContractLine, Money
+    import datetime as dt
+
+    usd = Money(100, "USD", "$1.00")
+    contract = Contract("C-1", dt.date(2026, 3, 1), dt.date(2027, 2, 28), 12, "active",
+                        (ContractLine("enterprise", "Enterprise", "edition", "user", 40, usd, usd),
+                         ContractLine("dialer", "Dialer", "addon", "user", 5, usd, usd)), usd)
+    wanted = what_is_reduced(said, [{"entity": k, "value": v} for k, v in entities.items()], contract)
+    assert (wanted.kind, wanted.product, wanted.quantity) == expected

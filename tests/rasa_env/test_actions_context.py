@@ -13,8 +13,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._identity import identity
+from bot.actions.admins import ActionAnswerFaq
 from bot.actions.complaints import complaint
-from bot.actions.faq import ActionAnswerFaq, hours_answer, queue_hours
+from bot.actions.faq import hours_answer, queue_hours
 from bot.actions.handoff import queue_for
 from bot.actions.pricing import asked
 from bot.actions.subscription import BILLING_DETAILS
@@ -71,8 +72,8 @@ def test_hours_come_from_the_queue_settings(monkeypatch):
     monkeypatch.setenv("HANDOFF_SALES_HOURS", "Mon-Fri 10:00-16:00; Sat 10:00-12:00")
     monkeypatch.setenv("HANDOFF_SALES_TIMEZONE", "Europe/Dublin")
     monkeypatch.delenv("HANDOFF_SUPPORT_HOURS", raising=False)
-    assert queue_hours("sales") == "Mon-Fri 10:00-16:00, Sat 10:00-12:00 (Europe/Dublin time)"
-    assert "Mon-Fri 08:00-20:00" in queue_hours("support")  # the gateway's default
+    assert queue_hours("sales") == "Mon–Fri 10 am–4 pm; Sat 10 am–12 pm (Europe/Dublin)"
+    assert "Mon–Fri 8 am–8 pm" in queue_hours("support")  # the gateway's default
     assert "Support" not in hours_answer(known=False) and "Support" in hours_answer(known=True)
     monkeypatch.setenv("HANDOFF_SALES_HOURS", "")
     assert queue_hours("sales") == "by appointment"

@@ -15,7 +15,7 @@ from bot.actions.handoff import ActionHandoff
 from bot.actions.licenses import ActionQuoteLicenses, ValidateLicenseForm
 from bot.actions.pricing import ActionPricing
 from bot.actions.quotes import LARGE_ORDER_AMOUNT, LARGE_ORDER_QUANTITY, large_order_limits
-from tests.rasa_env.test_actions_basics import ent, run, texts, tracker, user
+from tests.rasa_env.test_actions_basics import OPEN, ent, run, texts, tracker, user
 from tests.rasa_env.test_actions_changes import Chat, billing, close_clients, orders_count, titles  # noqa: F401
 
 LARGE = ["Yes, place it", "Talk to sales first", "No"]
@@ -30,6 +30,7 @@ def test_a_large_order_offers_sales_before_anything_is_placed(billing, tmp_path,
     monkeypatch.delenv("LARGE_ORDER_QUANTITY", raising=False)
     monkeypatch.delenv("LARGE_ORDER_AMOUNT", raising=False)
     monkeypatch.setenv("GATEWAY_URL", "http://127.0.0.1:9")  # no gateway: the record is made anyway
+    monkeypatch.setenv("APP_ENV", "development")  # the metadata's "now" below: sales is open
 
     async def scenario() -> None:
         alex = Chat("alex@acme.example")
@@ -46,7 +47,7 @@ def test_a_large_order_offers_sales_before_anything_is_placed(billing, tmp_path,
 
         pressed = tracker(user("add 150 enterprise licenses", "add_licenses", email=alex.email),
                           {"event": "bot", "text": quote},
-                          user("/talk_to_human", "talk_to_human", email=alex.email),
+                          user("/talk_to_human", "talk_to_human", email=alex.email, now=OPEN),
                           slots={"pending_quote": number})
         messages, _ = await run(ActionHandoff(), pressed)
         assert "a person from Sales" in texts(messages)

@@ -138,6 +138,15 @@ def test_parse_number(words, value):
     ("add half a dozen inbox users", [6]),
     ("increase from 40 to 45", [40, 45]),
     ("add 10K seats", [10000]),
+    # big numbers are counts by their context, not dropped for their length (issue 18)
+    ("add 5000000 licenses", [5000000]),
+    ("add 5,000,000 licenses", [5000000]),
+    ("add 5 000 licenses", [5000]),
+    ("add two million licenses", [2000000]),
+    ("make it 20000", [20000]),
+    ("order 5000000 licenses", [5000000]),
+    ("5,000,000", [5000000]),
+    ("my phone is 5551234567 and I want 5 licenses", [5]),
 ])
 def test_quantities_found(text, expected):
     assert [s.value for s in find_quantities(text)] == expected
@@ -150,6 +159,7 @@ def test_quantities_found(text, expected):
     "at 10:30", "exp 12/27", "on 2025-03-01", "due March 5", "the 3rd invoice",
     "it costs $500", "about 20%", "100 euros", "status of case 00123", "ticket #4521",
     "cvv 123", "we get a 500 error", "12 Harbour Road", "about 3.5 users",
+    "call me on 4155550101", "4155550101", "order number 5000123", "ticket 20014", "reach me at 5551234567",
 ])
 def test_quantities_not_found(text):
     spans = [s for s in extract_entities(text, TODAY) if s["entity"] == "quantity"]

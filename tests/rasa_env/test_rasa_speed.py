@@ -1,4 +1,4 @@
-"""What bot/tracker_store.py and bot/rasa_patches/ change in Rasa, and what they
+"""What bot/rasa_server/tracker_store.py and bot/rasa_server/patches/ change in Rasa, and what they
 must not change: the tracker store keeps Rasa's SQL tables and data, on a WAL journal with pooled
 connections;
 action-server answers are still validated against Rasa's schema, with Rasa's error; event types
@@ -29,9 +29,9 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
-from bot import rasa_patches
-from bot.rasa_patches import action_results
-from bot.tracker_store import SQLiteTrackerStore
+from bot.rasa_server import patches as rasa_patches
+from bot.rasa_server.patches import action_results
+from bot.rasa_server.tracker_store import SQLiteTrackerStore
 
 DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"invoice_number": {
     "type": "text", "mappings": [{"type": "custom"}]}}})
@@ -155,7 +155,7 @@ async def test_calls_to_an_endpoint_reuse_one_connection():
 
 _THREADS_PROBE = """
 import atexit, json, os, sys
-from bot import rasa_run
+from bot.rasa_server import __main__ as rasa_run
 
 def report():
     from threadpoolctl import threadpool_info
@@ -172,9 +172,9 @@ rasa_run.main()
 @pytest.mark.parametrize("preset, blas_threads", [(None, 1), ("2", 2)])
 def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_threads):
     """No spinning OpenBLAS worker beside the server's own thread : numpy, loaded by Rasa
-    after bot.rasa_run's main starts, has one BLAS thread, and TensorFlow's pools one thread
+    after bot.rasa_server's main starts, has one BLAS thread, and TensorFlow's pools one thread
     each; a value already in the environment is kept."""
-    from bot.rasa_patches.thread_pools import ONE_THREAD
+    from bot.rasa_server.patches.thread_pools import ONE_THREAD
 
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}

@@ -1,4 +1,4 @@
-"""The PostgreSQL tracker store (bot/tracker_store.py, named in bot/endpoints.prod.yml) after the
+"""The PostgreSQL tracker store (bot/rasa_server/tracker_store.py, named in bot/endpoints.prod.yml) after the
 server dropped its connections: dropped while idle in the pool, or in the middle of a read or a
 save, the conversation is still there on the next turn (or the turn fails), instead of Rasa's
 fail-safe wrapper answering as if it were new. No patch is applied: this holds under plain
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
-from bot.tracker_store import PostgresTrackerStore, TrackerStoreUnavailable
+from bot.rasa_server.tracker_store import PostgresTrackerStore, TrackerStoreUnavailable
 from tests.rasa_env.test_rasa_speed import DOMAIN, _tracker
 
 HOST, PORT = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1"), int(os.environ.get("TEST_POSTGRES_PORT", "5432"))

@@ -26,7 +26,7 @@ import pytest
 import redis
 import yaml
 
-from bot.runner import ROOT
+from bot.launch.runner import ROOT
 from tests.gateway.test_fanout import FAST_S, REDIS_URL, Replica, Tab, redis_url  # noqa: F401 - fixture
 from tests.gateway.test_widget import FakeRasa
 
@@ -207,7 +207,7 @@ def test_signed_events_with_implausible_times_or_sequence_numbers_are_ignored(pa
 # -- Redis AUTH ------------------------------------------------------------------------------------
 
 def test_the_production_stack_talks_to_redis_as_its_own_user_with_a_password(redis_url, tmp_path):
-    from bot.production import ProdStack
+    from bot.launch.production import ProdStack
 
     prefix = f"sec{uuid.uuid4().hex[:8]}"
     unused = "postgresql://127.0.0.1/unused"  # nothing is started: the Redis account is what this is about

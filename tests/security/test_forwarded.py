@@ -6,7 +6,7 @@ gateway believed it. The review opened a connection, sent one harmless request, 
 the widget's WebSocket with a new made-up address each time: the gateway's connections-per-address
 limit never saw the same address twice.
 
-Here, against the balancer exactly as ``make run-prod`` configures it (bot/production.py):
+Here, against the balancer exactly as ``make run-prod`` configures it (bot/launch/production.py):
 - an echo backend in the gateway pool sees, on every request of a kept-alive connection (plain
   requests and a WebSocket upgrade), exactly the client's real address in ``X-Forwarded-For`` and
   no ``Forwarded`` or ``X-Real-IP`` at all, whatever the client forged;
@@ -37,8 +37,8 @@ from fastapi import FastAPI, Request, Response, WebSocket
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from bot.production import ProdStack
-from bot.runner import APP_PY, MODEL, ROOT, free_port
+from bot.launch.production import ProdStack
+from bot.launch.runner import APP_PY, MODEL, ROOT, free_port
 from tests.conftest import _postgres_database
 from tests.e2e.test_production import POSTGRES, _redis_or_skip
 

@@ -15,7 +15,7 @@ import yaml
 
 from bot.billing.adapters.db import Database
 from bot.billing.api.app import create_app
-from bot.runner import APP_PY, RASA_PY, ROOT, Service, free_port
+from bot.launch.runner import APP_PY, RASA_PY, ROOT, Service, free_port
 from bot.settings_check import DEVELOPMENT_SECRETS, in_production, secret_problem
 
 STRONG = "4f1c9e0b7a2d48e6b3c5a9f0d1e2c3b4a5f6e7d8c9b0a1f2"  # 48 bytes, random-looking
@@ -140,7 +140,7 @@ def test_the_action_server_and_rasa_refuse_development_secrets():
     done = start([str(RASA_PY), "-m", "bot.actions", "--port", str(free_port())],
                  production_env(ACTION_SERVER_TOKEN="dev-action-server-token"))
     assert done.returncode != 0 and "ACTION_SERVER_TOKEN" in done.stderr and "BILLING_ACTIONS_TOKEN" in done.stderr
-    done = start([str(RASA_PY), "-m", "bot.rasa_run", "run", "--enable-api", "--port", str(free_port())],
+    done = start([str(RASA_PY), "-m", "bot.rasa_server", "run", "--enable-api", "--port", str(free_port())],
                  production_env(GATEWAY_TOKEN=STRONG, ACTION_SERVER_TOKEN="change-me", RASA_API_TOKEN=STRONG[::-1],
                                 REDIS_HOST="127.0.0.1", REDIS_PASSWORD=""))
     assert done.returncode != 0, done.stderr

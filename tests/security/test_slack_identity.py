@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bot.billing.adapters.orm import AuditEntry, Order, Quote
-from bot.runner import Service
+from bot.launch.runner import Service
 from tests.billing.helpers import count
 from tests.conftest import reset
 from tests.e2e.gateways import SECRET, start_gateway, url_of

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,7 +21,7 @@ from .routes import account, card_page, catalog, invoices, orders, people, slack
 log = logging.getLogger("billing.api")
 
 
-def error_body(code: str, message: str, details: dict | None = None) -> dict:
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
@@ -73,7 +74,7 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
                             status_code=503)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict:
+    def healthz() -> dict[str, bool]:
         return {"ok": True}
 
     for module in (catalog, account, orders, invoices, people, slack, card_page):

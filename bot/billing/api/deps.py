@@ -15,7 +15,8 @@ from .callers import CUSTOMER, HANDOFFS_READ, SLACK_ACCOUNT_READ, SLACK_LINK, SL
 
 
 def get_db(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db  # create_app puts it there
+    return db
 
 
 def service_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

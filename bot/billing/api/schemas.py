@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..adapters.orm import Handoff, Invoice, Order, Product, Quote, SupportCase
+from ..adapters.orm import Contract, Handoff, Invoice, Order, Product, Quote, SupportCase
 from ..domain.money import Money, format_money
 from ..services.quotes import quote_status
 
@@ -19,11 +20,21 @@ class MoneyOut(Out):
     currency: str
     formatted: str
 
+    @overload
+    @classmethod
+    def of(cls, amount: Money) -> MoneyOut: ...
+
+    @overload
+    @classmethod
+    def of(cls, amount: int, currency: str) -> MoneyOut: ...
+
     @classmethod
     def of(cls, amount: int | Money, currency: str | None = None) -> MoneyOut:
-        if isinstance(amount, Money):
-            amount, currency = amount.amount, amount.currency
-        return cls(amount=amount, currency=currency, formatted=format_money(amount, currency))
+        """A ``Money``, or minor units and their currency."""
+        minor, code = (amount.amount, amount.currency) if isinstance(amount, Money) else (amount, currency)
+        if code is None:
+            raise TypeError("an amount in minor units needs its currency")
+        return cls(amount=minor, currency=code, formatted=format_money(minor, code))
 
 
 class PriceOut(Out):
@@ -77,7 +88,7 @@ class ContractOut(Out):
     monthly_total: MoneyOut
 
     @classmethod
-    def of(cls, c) -> ContractOut:  # noqa: ANN001
+    def of(cls, c: Contract) -> ContractOut:
         lines = [LineOut(product=x.product.code, product_name=x.product.name, kind=x.product.kind, unit=x.product.unit,
                          quantity=x.quantity, unit_price=MoneyOut.of(x.unit_amount, c.currency),
                          monthly=MoneyOut.of(x.unit_amount * x.quantity, c.currency)) for x in c.lines]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -154,7 +155,10 @@ def _wire_bytes(msg: EmailMessage, *, utf8: bool) -> bytes:
     outgoing = copy.copy(msg)
     del outgoing["Bcc"]
     buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=msg.policy.clone(utf8=utf8)).flatten(outgoing, linesep="\r\n")
+    policy = msg.policy
+    if isinstance(policy, EmailPolicy):  # EmailMessage's (email.policy.default); compat32 knows no utf8
+        policy = policy.clone(utf8=utf8)
+    BytesGenerator(buffer, policy=policy).flatten(outgoing, linesep="\r\n")
     return buffer.getvalue()
 
 

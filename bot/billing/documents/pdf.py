@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF, TextStyle
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -110,10 +111,11 @@ def _bill_to(org: Org) -> list[str]:
 def _period(start: date | None, end: date | None) -> str:
     if start and end:
         return f"{start.isoformat()} – {end.isoformat()}"
-    return (start or end).isoformat() if (start or end) else ""
+    either = start or end
+    return either.isoformat() if either else ""
 
 
-def invoice_context(invoice: Invoice, org: Org, *, today: date | None = None) -> dict:
+def invoice_context(invoice: Invoice, org: Org, *, today: date | None = None) -> dict[str, Any]:
     """Display values for the templates (PDF and email): every amount already formatted."""
     today = today or date.today()
     cur = invoice.currency

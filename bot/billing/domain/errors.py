@@ -1,12 +1,14 @@
 """Business errors. The API maps each to one HTTP status; the client maps them back."""
 from __future__ import annotations
 
+from typing import Any
+
 
 class BillingError(Exception):
     status = 400
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code:

@@ -3,6 +3,7 @@ audience is the link's purpose, so a token made for one kind of link opens no ot
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import jwt
 
@@ -17,11 +18,11 @@ class Expired(ValueError):
     """The link was genuine but its time is up."""
 
 
-def sign(key: str, purpose: str, claims: dict, expires_at: datetime) -> str:
+def sign(key: str, purpose: str, claims: dict[str, Any], expires_at: datetime) -> str:
     return jwt.encode({**claims, "aud": purpose, "exp": int(expires_at.timestamp())}, key, algorithm=ALGORITHM)
 
 
-def verify(key: str, purpose: str, token: str, *, now: datetime | None = None) -> dict:
+def verify(key: str, purpose: str, token: str, *, now: datetime | None = None) -> dict[str, Any]:
     try:
         # The expiry is checked below against ``now`` (tests pass their own clock), not PyJWT's.
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=purpose,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,8 +27,9 @@ from ..services.numbering import ensure_counters
 HERE = Path(__file__).resolve().parent
 
 
-def load(name: str) -> dict:
-    return json.loads((HERE / name).read_text())
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((HERE / name).read_text())
+    return data
 
 
 def is_seeded(session: Session) -> bool:
@@ -60,7 +62,7 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time(12), tzinfo=timezone.utc)
 
 
-def seed_org(session: Session, spec: dict, products: dict[str, Product], today: date) -> Org:
+def seed_org(session: Session, spec: dict[str, Any], products: dict[str, Product], today: date) -> Org:
     org = Org(name=spec["name"], currency=spec["currency"], timezone=spec["timezone"])
     org.users = [User(**u) for u in spec["users"]]
     org.billing_profile = BillingProfile(**spec["billing_profile"])

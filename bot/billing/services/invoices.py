@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..adapters.orm import Contract, Invoice, InvoiceLine, Org
+from ..adapters.orm import Contract, Invoice, InvoiceLine
 from ..config import get_settings
 from ..documents.mail import send_invoice_email
 from ..domain import signing
@@ -113,7 +113,7 @@ class Balance:
 
 def balance(session: Session, actor: Actor, *, today: date | None = None) -> Balance:
     user = billing_user(session, actor)
-    org = session.get(Org, user.org_id)
+    org = user.org
     today = today or date.today()
     open_invoices = list(session.scalars(
         select(Invoice).where(Invoice.org_id == org.id, Invoice.status == "open").order_by(Invoice.due_date)
@@ -181,7 +181,7 @@ def share_invoice(
         raise Invalid("The note is too long (1,000 characters at most).", fields={"note": "at most 1000 characters"})
     addresses = [normalise_email(r, field="to") for r in recipients]
     user = billing_user(session, actor)
-    send_invoice_email(invoice, session.get(Org, invoice.org_id), to=addresses, sender_name=user.name,
+    send_invoice_email(invoice, invoice.org, to=addresses, sender_name=user.name,
                        note=free_text(note))
     audit.record(session, actor, action="invoice.share", entity="invoice", entity_id=invoice.number,
                  org_id=invoice.org_id, after={"to": addresses})

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..adapters.orm import Order, Product, Quote, SubscriptionLine
+from ..adapters.orm import Contract, Order, Product, Quote, SubscriptionLine
 from ..domain.errors import Conflict, Invalid, NotFound
 from . import audit
 from .access import Actor, billing_user
@@ -57,7 +58,7 @@ def place_order(
     if quote.contract_id != contract.id:
         raise Conflict("This quote was made for an earlier contract.", code="quote_stale")
     before = _snapshot(contract)
-    product = session.get(Product, quote.product_id)
+    product = quote.product
     monthly_unit_charge = quote.unit_amount  # what one unit adds per month
     if quote.kind == "change_edition":
         monthly_unit_charge -= edition_line(contract).unit_amount
@@ -83,7 +84,7 @@ def place_order(
     return Placed(order, created=True)
 
 
-def _apply(session: Session, quote: Quote, contract, product: Product) -> int:
+def _apply(session: Session, quote: Quote, contract: Contract, product: Product) -> int:
     lines = {line.product_id: line for line in contract.lines}
     if quote.kind == "add_licenses":
         line = lines.get(product.id)
@@ -119,7 +120,7 @@ def _invoice_text(quote: Quote, product: Product) -> str:
     return f"{product.name} x {quote.quantity}, prorated {period}"
 
 
-def _snapshot(contract) -> dict:
+def _snapshot(contract: Contract) -> dict[str, Any]:
     return {"lines": {line.product.code: {"quantity": line.quantity, "unit_amount": line.unit_amount}
                       for line in contract.lines}}
 

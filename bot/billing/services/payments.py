@@ -122,7 +122,7 @@ def card_link_owner(session: Session, token: str) -> tuple[Org, str]:
     user = find_user(session, claims["u"])
     if user is None or user.org_id != claims["org"] or not user.manage_billing:
         raise Forbidden("This link is no longer valid for your account.", code="link_invalid")
-    return session.get(Org, claims["org"]), user.email
+    return user.org, user.email
 
 
 def save_card(session: Session, token: str, card: Card) -> PaymentMethod:

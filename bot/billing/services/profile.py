@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..adapters.orm import BillingProfile
+from ..adapters.orm import BillingProfile, User
 from ..domain.errors import Invalid
 from . import audit
 from .access import Actor, billing_user, member
@@ -70,7 +70,7 @@ def update_profile(session: Session, actor: Actor, changes: dict[str, str | None
     return profile
 
 
-def update_contact(session: Session, actor: Actor, *, name: str | None = None, phone: str | None = None):
+def update_contact(session: Session, actor: Actor, *, name: str | None = None, phone: str | None = None) -> User:
     """A user's own contact details (any member may change their own)."""
     user = member(session, actor)
     errors: dict[str, str] = {}

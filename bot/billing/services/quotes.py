@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import Contract, Handoff, Org, Product, Quote, SubscriptionLine, User
@@ -27,7 +27,7 @@ from .subscriptions import active_contract, current_period, edition_line, monthl
 ESSENTIALS = "essentials"
 
 
-def org_today(org: Org, now: datetime):
+def org_today(org: Org, now: datetime) -> date:
     return now.astimezone(ZoneInfo(org.timezone)).date()
 
 
@@ -65,8 +65,7 @@ def _make_quote(
     now: datetime,
     from_product: Product | None = None,
 ) -> Quote:
-    org = session.get(Org, contract.org_id)
-    today = org_today(org, now)
+    today = org_today(contract.org, now)
     start, end = current_period(contract, today)
     try:
         proration = prorate(
@@ -226,7 +225,7 @@ def quote_status(quote: Quote, now: datetime) -> str:
     return "expired" if now >= quote.expires_at else "open"
 
 
-def quote_facts(quote: Quote) -> dict:
+def quote_facts(quote: Quote) -> dict[str, Any]:
     """The quote's figures, for the audit log."""
     return {
         "number": quote.number, "kind": quote.kind, "product_id": quote.product_id,

@@ -59,7 +59,7 @@ class OrgSummary:
 def org_summary(session: Session, actor: Actor) -> OrgSummary:
     """Any member may see their org's name, edition and admins; lines need Manage Billing."""
     user = member(session, actor)
-    org = session.get(Org, user.org_id)
+    org = user.org
     contract = session.scalar(
         select(Contract)
         .where(Contract.org_id == org.id, Contract.status == "active")

@@ -52,6 +52,21 @@ def list_cases(session: Session, actor: Actor, *, open_only: bool = False) -> li
     return list(session.scalars(query.order_by(SupportCase.created_at.desc(), SupportCase.id.desc()).limit(20)))
 
 
+def add_note(session: Session, actor: Actor, number: str, text: str) -> SupportCase:
+    """What the customer adds to their case later ("I just told you, INV-1046 was charged twice"),
+    kept after the description, with who added it."""
+    user = member(session, actor)
+    note = required_text(text, "text", max_len=5_000)
+    case = by_number(session, SupportCase, number, lock=True)
+    if case is None or case.org_id != user.org_id:
+        raise NotFound(f"I can't find case {number}.", code="unknown_case")
+    case.description = f"{case.description}\n\nAdded by {user.name}: {note}"[:20_000]
+    case.updated_at = datetime.now(timezone.utc)
+    audit.record(session, actor, action="case.note", entity="case", entity_id=case.number, org_id=case.org_id,
+                 after={"note_chars": len(note)})
+    return case
+
+
 def set_status(session: Session, actor: Actor, number: str, status: str) -> SupportCase:
     """Agents' side (service callers): move a case along."""
     if status not in ("new", "open", "pending", "closed"):

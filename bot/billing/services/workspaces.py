@@ -89,4 +89,4 @@ def all_links(session: Session) -> list[tuple[str, str, str]]:
     """(org name, team id, linked by) for every link."""
     rows = session.execute(select(Org.name, SlackWorkspace.team_id, SlackWorkspace.linked_by)
                            .join(SlackWorkspace.org).order_by(Org.name, SlackWorkspace.team_id))
-    return [tuple(r) for r in rows]
+    return [(org, team, by) for org, team, by in rows]

@@ -38,13 +38,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ..app import Gateway
 from ..rasa import NO_TEXT
 from ..slack.blocks import from_slack
 from ..slack.events import team_of
-from .bridge import Bridge, UnknownHandoff
+from ..slack.turns import Turn
+from .bridge import Bridge, SlackSide, UnknownHandoff
 from .queues import Queue, queues_from
 from .store import HandoffStore
 from .tracker import HandoffTracker
@@ -60,7 +63,7 @@ def _authorized(request: Request, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
-def register_slack(bridge: Bridge, slack: Any) -> None:
+def register_slack(bridge: Bridge, slack: SlackSide) -> None:
     """Claim and Close buttons; thread replies in the queue channels; a Slack customer's DMs while
     a rep has their conversation (these run before the assistant's own message handling)."""
     gw, app = bridge.gw, slack.app
@@ -71,22 +74,23 @@ def register_slack(bridge: Bridge, slack: Any) -> None:
         return ((body.get("user") or {}).get("id"), (body.get("channel") or {}).get("id") or container.get("channel_id"),
                 message.get("ts") or container.get("message_ts"), message)
 
-    async def on_claim(ack, body: dict[str, Any], client: AsyncWebClient) -> None:  # noqa: ANN001
+    async def on_claim(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         rep, channel, ts, message = where(body)
         number = str(((body.get("actions") or [{}])[0]).get("value") or "")
         if rep and channel and ts and number:
             await bridge.claim(client, number, rep, channel, ts, message.get("blocks") or [])
 
-    async def on_close(ack, body: dict[str, Any], client: AsyncWebClient) -> None:  # noqa: ANN001
+    async def on_close(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         rep, channel, ts, message = where(body)
-        live = await bridge.store.by_thread(channel, ts) if channel and ts else None
-        if rep and live is not None:
-            if not await bridge.close(client, live, rep, message.get("blocks") or []):
-                await slack.outbox.ephemeral(client, channel, rep, "This handoff is closed already.")
+        if not (rep and channel and ts):
+            return
+        live = await bridge.store.by_thread(channel, ts)
+        if live is not None and not await bridge.close(client, live, rep, message.get("blocks") or []):
+            await slack.outbox.ephemeral(client, channel, rep, "This handoff is closed already.")
 
-    async def divert(turn: Any) -> bool:
+    async def divert(turn: Turn) -> bool:
         """Any other turn of a customer a rep is talking to (an old bot button clicked, an App Home
         button, the slash command, a mention; a DM claimed just after the tap looked): to the rep, a
         button by its title; never to the bot."""
@@ -128,7 +132,7 @@ def register_slack(bridge: Bridge, slack: Any) -> None:
     slack.turns.diverters.append(divert)
 
 
-def mount(app: FastAPI, gw: Any) -> Bridge:
+def mount(app: FastAPI, gw: Gateway) -> Bridge:
     s = gw.settings
     bridge = Bridge(gw, queues_from(s), HandoffStore(gw.state.engine),
                     HandoffTracker(s.rasa_api_url, s.rasa_api_token, timeout=s.rasa_api_timeout_s))

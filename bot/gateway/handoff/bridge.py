@@ -24,10 +24,12 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingError
@@ -35,11 +37,18 @@ from bot.billing_client.errors import NotFound
 from bot.nlu.cards import REMOVED, TOKEN, redact, redact_shown
 from bot.nlu.text_hygiene import clean
 
+from ..app import Gateway
 from ..slack.blocks import escape, from_slack, to_mrkdwn
+from ..slack.events import Tap
+from ..slack.outbox import Outbox
+from ..slack.turns import Turn
 from .queues import Queue
 from .store import HandoffStore, Live
 from .summary import Notice, claimed_blocks, closed_blocks, summary_blocks
 from .tracker import HandoffTracker
+
+if TYPE_CHECKING:
+    from ..slack.wiring import Mode
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +69,64 @@ class UnknownHandoff(LookupError):
     pass
 
 
+class Opened(TypedDict):
+    """The answer to the action server's notice of a new handoff (POST /handoff/internal/opened)."""
+
+    queue: str
+    open: bool  # whether a person is expected to answer now
+    hours: str  # the queue's hours, as the customer is told them
+    phone: str
+    posted: bool  # the summary is in the queue's Slack channel
+
+
+class SlackTurns(Protocol):
+    @property
+    def diverters(self) -> list[Callable[[Turn], Awaitable[bool]]]:
+        """Asked with each Slack turn before Rasa: True takes it from the bot."""
+        ...
+
+    async def open_dm(self, client: AsyncWebClient, user: str) -> str | None: ...
+
+
+class SlackSide(Protocol):
+    """What the bridge needs of the Slack channel (``slack.SlackChannel``)."""
+
+    @property
+    def mode(self) -> Mode: ...
+
+    @property
+    def app(self) -> AsyncApp: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def turns(self) -> SlackTurns: ...
+
+    @property
+    def taps(self) -> list[Tap]:
+        """Run before the assistant's own handling of a message: True takes the message."""
+        ...
+
+
 class Bridge:
-    def __init__(self, gw: Any, queues: dict[str, Queue], store: HandoffStore, tracker: HandoffTracker) -> None:
+    def __init__(self, gw: Gateway, queues: dict[str, Queue], store: HandoffStore, tracker: HandoffTracker) -> None:
         self.gw = gw
         self.queues = queues
         self.store = store
         self.tracker = tracker
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-        self.slack: Any = None  # the SlackChannel, when Slack is on
+        self.slack: SlackSide | None = None  # the Slack channel, when Slack is on
         self._names: dict[str, str] = {}
         self._clients: dict[str, AsyncWebClient] = {}
         self._warned: set[str] = set()
+
+    @property
+    def outbox(self) -> Outbox:
+        """Slack's posting queues. Only reached with a Slack client in hand, so Slack is on."""
+        if self.slack is None:
+            raise RuntimeError("the Slack channel is off")
+        return self.slack.outbox
 
     # -- Slack clients -------------------------------------------------------------------------------
 
@@ -85,8 +141,9 @@ class Bridge:
             self._warn_once("team", "handoff: set HANDOFF_SLACK_TEAM (the team id of the workspace the queue "
                                     "channels are in): with many workspaces the bridge can't tell where to post")
             return None
+        store = self.slack.app.installation_store  # bolt's OAuth mode always has one
         try:
-            bot = await self.slack.app.installation_store.async_find_bot(enterprise_id=None, team_id=team)
+            bot = await store.async_find_bot(enterprise_id=None, team_id=team) if store is not None else None
         except Exception:  # noqa: BLE001 - the gateway database: recorded in billing, not posted
             log.exception("handoff: could not read the installation of %s", team)
             return None
@@ -113,20 +170,20 @@ class Bridge:
 
     # -- a new handoff -------------------------------------------------------------------------------
 
-    async def opened(self, notice: Notice) -> dict[str, Any]:
+    async def opened(self, notice: Notice) -> Opened:
         queue = self.queues.get(notice.queue)
         if queue is None:
             raise ValueError("queue: sales or support")
         await self._check_with_billing(notice)
         open_now = queue.is_open(self.clock())
-        answer = {"queue": queue.name, "open": open_now, "hours": queue.hours_label(),
-                  "phone": self.gw.settings.handoff_phone, "posted": False}
+        answer: Opened = {"queue": queue.name, "open": open_now, "hours": queue.hours_label(),
+                          "phone": self.gw.settings.handoff_phone, "posted": False}
         if not await self.store.add(notice.number, queue.name, notice.conversation_id, self.clock()):
             live = await self.store.get(notice.number)
             return {**answer, "posted": bool(live and live.post_ts)}  # the same notice again
         client = await self.queue_client() if queue.channel else None
         if queue.channel and client is not None:
-            ts = await self.slack.outbox.post(
+            ts = await self.outbox.post(
                 client, queue.channel, text=f"{queue.title} handoff {notice.number}: {notice.reason}",
                 blocks=summary_blocks(notice, queue.title, open_now=open_now, hours=queue.hours_label()))
             if ts:
@@ -172,14 +229,16 @@ class Bridge:
         if live is None:
             return False
         queue = self.queues[live.queue]
-        if not await self.store.claim(number, rep, f"{name} from {queue.title}", self.clock()):
-            live = await self.store.get(number)
-            text = ALREADY.format(rep=live.claimed_by) if live and live.claimed_by else CLOSED_ALREADY
-            await self.slack.outbox.ephemeral(client, channel, rep, text)
+        claimed_name = f"{name} from {queue.title}"
+        if not await self.store.claim(number, rep, claimed_name, self.clock()):
+            now = await self.store.get(number)
+            text = ALREADY.format(rep=now.claimed_by) if now and now.claimed_by else CLOSED_ALREADY
+            await self.outbox.ephemeral(client, channel, rep, text)
             return False
-        await self.slack.outbox.update(client, channel, ts, text=f"{queue.title} handoff {number}: claimed by {name}",
+        await self.outbox.update(client, channel, ts, text=f"{queue.title} handoff {number}: claimed by {name}",
                                        blocks=claimed_blocks(blocks, number, rep))
-        live = await self.store.get(number)
+        # the row as the claim's conditional UPDATE left it
+        live = replace(live, status="claimed", claimed_by=rep, claimed_name=claimed_name)
         joined = JOINED.format(name=live.claimed_name)
         self.tracker.pause(live.sender, number)  # first: Rasa answers nothing from here on
         self.tracker.rep(live.sender, joined, number, rep, live.claimed_name)  # queued: never waited for
@@ -192,7 +251,7 @@ class Bridge:
         if live.post_channel and live.post_ts:
             base = blocks or [{"type": "section", "text": {"type": "mrkdwn",
                                                            "text": f"*{self.queues[live.queue].title} handoff {live.number}*"}}]
-            await self.slack.outbox.update(client, live.post_channel, live.post_ts, text=f"Handoff {live.number}: closed",
+            await self.outbox.update(client, live.post_channel, live.post_ts, text=f"Handoff {live.number}: closed",
                                            blocks=closed_blocks(base, rep))
         back = BACK.format(name=live.claimed_name or "Our team")
         await self.tracker.resume(live.sender, live.number, back)  # before "you're back": it must be true
@@ -210,21 +269,20 @@ class Bridge:
         if sender.startswith("slack:") and self.slack is not None:
             _, team, user = sender.split(":", 2)
             client = await self.client_for(team)
-            dm = await self.slack.turns.open_dm(client, user) if client is not None else None
-            if dm:
+            if client is not None and (dm := await self.slack.turns.open_dm(client, user)):
                 # to_mrkdwn: the rep's links ([label](url), from from_rep) are Slack links again
                 shown = f"*{escape(name)}:* {to_mrkdwn(text)}" if name and author == "agent" else to_mrkdwn(text)
-                await self.slack.outbox.post(client, dm, text=shown)
+                await self.outbox.post(client, dm, text=shown)
             return
         log.warning("handoff %s: no way to reach %s", live.number, sender)
 
     async def from_rep(self, client: AsyncWebClient, live: Live, rep: str, raw: str, bot_user: str | None) -> None:
         channel = live.post_channel or ""
         if live.status == "closed":
-            await self.slack.outbox.ephemeral(client, channel, rep, CLOSED_ALREADY, live.post_ts)
+            await self.outbox.ephemeral(client, channel, rep, CLOSED_ALREADY, live.post_ts)
             return
         if live.status != "claimed":
-            await self.slack.outbox.ephemeral(client, channel, rep, NOT_CLAIMED, live.post_ts)
+            await self.outbox.ephemeral(client, channel, rep, NOT_CLAIMED, live.post_ts)
             return
         if rep != live.claimed_by:
             return  # a colleague's note in the thread: not for the customer
@@ -256,8 +314,8 @@ class Bridge:
         self.tracker.customer(sender, said, live.number, "slack" if sender.startswith("slack:") else "widget")
         shown = said.replace(TOKEN, REMOVED)  # never into a channel
         client = await self.queue_client() if live.post_channel and live.post_ts else None
-        if client is not None:
-            await self.slack.outbox.post(client, live.post_channel, text=(PRESSED if pressed else SAID).format(
+        if client is not None and live.post_channel:
+            await self.outbox.post(client, live.post_channel, text=(PRESSED if pressed else SAID).format(
                 text=escape(shown)), thread_ts=live.post_ts)
         return True
 
@@ -294,8 +352,8 @@ class Bridge:
         if live is not None and live.post_ts and live.post_channel == queue.channel \
                 and live.sender == body.get("conversation_id"):
             text += f", about handoff {escape(live.number)}"
-            await self.slack.outbox.post(client, queue.channel, text=text + ".", thread_ts=live.post_ts)
-        return await self.slack.outbox.post(client, queue.channel, text=text + ".") is not None
+            await self.outbox.post(client, queue.channel, text=text + ".", thread_ts=live.post_ts)
+        return await self.outbox.post(client, queue.channel, text=text + ".") is not None
 
     # -- nobody claims -----------------------------------------------------------------------------------
 
@@ -309,9 +367,9 @@ class Bridge:
             queue = self.queues.get(live.queue)
             if queue is None or client is None:
                 continue
-            if live.alerted_at is None and age >= after and live.post_ts:
+            if live.alerted_at is None and age >= after and live.post_channel and live.post_ts:
                 if await self.store.alerted(live.number, now):
-                    await self.slack.outbox.post(
+                    await self.outbox.post(
                         client, live.post_channel, thread_ts=live.post_ts,
                         text=f"<!here> {queue.title} handoff {live.number} is still unclaimed after "
                              f"{int(age.total_seconds() // 60)} minutes.")

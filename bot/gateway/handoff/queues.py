@@ -10,75 +10,16 @@ the customer is told ("Mon–Fri 9 am–5 pm (America/New_York)").
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+# The hours' rules are shared with the action server (callback slots, when a reply can be expected).
+from bot.opening_hours import Hours, QueueConfigError, parse_holidays, parse_hours  # noqa: F401 - re-exported
 
 from ..config import GatewaySettings
 
 QUEUE_NAMES = ("sales", "support")
-DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-RANGE = re.compile(r"^\s*([A-Za-z]{3})[a-z]*\s*(?:-\s*([A-Za-z]{3})[a-z]*)?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-class QueueConfigError(ValueError):
-    """A HANDOFF_* setting can't be read (the message names it)."""
-
-
-@dataclass(frozen=True)
-class Hours:
-    days: frozenset[int]  # 0 = Monday
-    start: time
-    end: time  # 24:00 is written 00:00 and means the end of the day
-
-    def covers(self, local: datetime) -> bool:
-        if local.weekday() not in self.days:
-            return False
-        t = local.time()
-        return self.start <= t and (self.end == time(0) or t < self.end)
-
-    def label(self) -> str:
-        days = sorted(self.days)
-        if len(days) > 1 and days == list(range(days[0], days[-1] + 1)):
-            span = f"{DAYS[days[0]].title()}–{DAYS[days[-1]].title()}"
-        else:
-            span = ", ".join(DAYS[d].title() for d in days)
-        if self.start == self.end == time(0):
-            return f"{span}, all day"
-        return f"{span} {_clock(self.start)}–{_clock(self.end)}"
-
-
-def _clock(t: time) -> str:
-    if t == time(0):
-        return "midnight"
-    h = t.hour % 12 or 12
-    return f"{h}{':%02d' % t.minute if t.minute else ''} {'am' if t.hour < 12 else 'pm'}"
-
-
-def parse_hours(text: str, setting: str = "hours") -> tuple[Hours, ...]:
-    """"Mon-Fri 09:00-17:00; Sat 10:00-14:00" -> Hours ranges. Empty: never open."""
-    ranges = []
-    for part in (p for p in text.split(";") if p.strip()):
-        found = RANGE.match(part)
-        if not found:
-            raise QueueConfigError(f"{setting}: {part.strip()!r} is not like 'Mon-Fri 09:00-17:00'")
-        first, last, h1, m1, h2, m2 = found.groups()
-        try:
-            a, b = DAYS.index(first.lower()), DAYS.index((last or first).lower())
-            start, end = time(int(h1), int(m1)), time(int(h2) % 24, int(m2))
-        except ValueError as error:
-            raise QueueConfigError(f"{setting}: {part.strip()!r}: {error}") from None
-        days = frozenset(range(a, b + 1)) if a <= b else frozenset([*range(a, 7), *range(0, b + 1)])
-        ranges.append(Hours(days, start, end))
-    return tuple(ranges)
-
-
-def parse_holidays(text: str, setting: str = "holidays") -> frozenset[date]:
-    try:
-        return frozenset(date.fromisoformat(d.strip()) for d in text.split(",") if d.strip())
-    except ValueError as error:
-        raise QueueConfigError(f"{setting}: {error} (dates as YYYY-MM-DD, comma-separated)") from None
 
 
 @dataclass(frozen=True)

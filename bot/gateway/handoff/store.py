@@ -8,13 +8,18 @@ so two reps clicking at once get exactly one winner, whichever replica each clic
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple, Unpack, overload
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 metadata = MetaData()
 
@@ -51,11 +56,19 @@ class Live:
     escalated_at: datetime | None
 
     @classmethod
-    def of(cls, row: Any) -> Live:
+    def of(cls, row: Row[Any]) -> Live:
         m = row._mapping
         return cls(m["number"], m["queue"], m["sender"], m["status"], m["post_channel"], m["post_ts"],
                    m["claimed_by"], m["claimed_name"], _aware(m["created_at"]), _aware(m["alerted_at"]),
                    _aware(m["escalated_at"]))
+
+
+@overload
+def _aware(value: datetime) -> datetime: ...
+
+
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -68,7 +81,7 @@ class HandoffStore:
         self.engine = engine
         metadata.create_all(engine)
 
-    async def _run(self, fn, *args):  # noqa: ANN001, ANN202
+    async def _run(self, fn: Callable[[Unpack[Args]], T], *args: Unpack[Args]) -> T:
         return await asyncio.to_thread(fn, *args)
 
     # -- writes ---------------------------------------------------------------------------------------
@@ -119,7 +132,7 @@ class HandoffStore:
 
     # -- reads ----------------------------------------------------------------------------------------
 
-    def _one(self, *where: Any) -> Live | None:
+    def _one(self, *where: ColumnElement[bool]) -> Live | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(handoffs).where(*where).order_by(handoffs.c.created_at.desc()).limit(1)).first()
         return Live.of(row) if row is not None else None

@@ -33,27 +33,34 @@ class Notice:
     transcript: tuple[dict[str, str], ...] = ()
 
     @classmethod
-    def from_json(cls, body: Any) -> Notice:
+    def from_json(cls, body: object) -> Notice:
         if not isinstance(body, dict):
             raise ValueError("a JSON object")
 
-        def text(key: str, limit: int, required: bool = False, free: bool = True) -> str | None:
+        def text(key: str, limit: int, free: bool = True) -> str | None:
             """The field as text; ``free``: words someone wrote, card numbers removed (not ids)."""
             value = body.get(key)
             if value is None or value == "":
-                if required:
-                    raise ValueError(f"{key} is required")
                 return None
             if not isinstance(value, str | int):
                 raise ValueError(f"{key}: text")
             return (redact_shown(str(value))[0] if free else str(value))[:limit]
 
-        lead = body.get("lead") if isinstance(body.get("lead"), dict) else {}
-        said = body.get("transcript") if isinstance(body.get("transcript"), list) else []
+        def required(key: str, limit: int) -> str:
+            """An id that must be there."""
+            value = text(key, limit, free=False)
+            if value is None:
+                raise ValueError(f"{key} is required")
+            return value
+
+        lead = body.get("lead")
+        lead = lead if isinstance(lead, dict) else {}
+        said = body.get("transcript")
+        said = said if isinstance(said, list) else []
         return cls(
-            number=text("number", 40, True, free=False),
-            conversation_id=text("conversation_id", 200, True, free=False),
-            queue=text("queue", 20, True, free=False), reason=text("reason", 300) or "",
+            number=required("number", 40),
+            conversation_id=required("conversation_id", 200),
+            queue=required("queue", 20), reason=text("reason", 300) or "",
             channel=text("channel", 20, free=False) or "",
             intent=text("intent", 80), org=text("org", 200), edition=text("edition", 80),
             page_url=text("page_url", 2000), email=text("email", 320, free=False),

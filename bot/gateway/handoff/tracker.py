@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_WAITING = 200  # events of one conversation waiting for Rasa; more are dropped (and logged)
 FORGOTTEN_AFTER_CLOSE = ("pending_quote", "pending_payment")
 Job = Callable[[], Awaitable[None]]
+Event = dict[str, Any]  # a tracker event, as Rasa's HTTP API takes it (JSON)
 
 
 class RasaUnreachable(Exception):
@@ -72,7 +73,7 @@ class HandoffTracker:
 
         async def job() -> None:
             parsed = await self._parse(text)
-            event = {"event": "user", "text": text, "input_channel": "gateway",
+            event: Event = {"event": "user", "text": text, "input_channel": "gateway",
                      "metadata": {"handoff": number, "channel": channel}}
             if parsed is not None:
                 event["parse_data"] = parsed
@@ -80,15 +81,16 @@ class HandoffTracker:
         self._enqueue(sender, job)
 
     def rep(self, sender: str, text: str, number: str, rep: str, name: str | None) -> None:
-        event = {"event": "bot", "text": redact_shown(text)[0],
+        event: Event = {"event": "bot", "text": redact_shown(text)[0],
                  "metadata": {"handoff": number, "rep": rep, "rep_name": name}}
         self._enqueue(sender, lambda: self._append(sender, [event], f"rep message in {number}"))
 
     async def resume(self, sender: str, number: str, back: str, *, wait: float = 3.0) -> None:
         """Resume, forget a pending "yes", record the assistant's return; returns once Rasa has it (or
         after ``wait`` seconds: the customer is told they're back either way)."""
-        events = [{"event": "resume"}, *({"event": "slot", "name": s, "value": None} for s in FORGOTTEN_AFTER_CLOSE),
-                  {"event": "bot", "text": back, "metadata": {"handoff": number, "closed": True}}]
+        events: list[Event] = [{"event": "resume"},
+                               *({"event": "slot", "name": s, "value": None} for s in FORGOTTEN_AFTER_CLOSE),
+                               {"event": "bot", "text": back, "metadata": {"handoff": number, "closed": True}}]
         done = self._enqueue(sender, lambda: self._append(sender, events, f"resume after {number}"), wait=True)
         if done is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
@@ -150,7 +152,7 @@ class HandoffTracker:
         except ValueError:
             raise RasaUnreachable(f"{what}: not JSON") from None
 
-    async def _append(self, sender: str, events: list[dict[str, Any]], what: str) -> None:
+    async def _append(self, sender: str, events: list[Event], what: str) -> None:
         await self._call("POST", f"/conversations/{quote(sender, safe='')}/tracker/events", what, json=events,
                          params={"include_events": "NONE"})
 

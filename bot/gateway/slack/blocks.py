@@ -16,9 +16,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from bot.nlu.text_hygiene import clean
+
+from ..rasa import BotMessage, Button
 
 BUTTON_ACTION = "rasa_button_{}"
 BUTTON_ACTION_PATTERN = re.compile(r"^rasa_button_\d+$")
@@ -147,7 +150,7 @@ def intent_of(payload: str) -> str:
     return payload.strip().partition("{")[0]
 
 
-def is_money_confirmation(buttons: list[dict[str, Any]]) -> bool:
+def is_money_confirmation(buttons: list[Button]) -> bool:
     """The assistant's Yes/No to a pending quote or payment (bot/actions/confirm.py): every one it
     asks is about money (an order or a charge), and its buttons carry what they confirm."""
     payloads = [str(b.get("payload", "")) for b in buttons]
@@ -168,7 +171,7 @@ def confirm_question(text: str) -> str:
     return question if len(question) <= CONFIRM_TEXT_MAX else question[: CONFIRM_TEXT_MAX - 1] + "…"
 
 
-def button_elements(buttons: list[dict[str, Any]], text: str) -> list[Block]:
+def button_elements(buttons: list[Button], text: str) -> list[Block]:
     money = is_money_confirmation(buttons)
     elements = []
     for index, button in enumerate(buttons):
@@ -190,7 +193,7 @@ def button_elements(buttons: list[dict[str, Any]], text: str) -> list[Block]:
     return elements
 
 
-def message_blocks(message: dict[str, Any], *, for_user: str) -> list[Block]:
+def message_blocks(message: BotMessage, *, for_user: str) -> list[Block]:
     """One Rasa REST message as Block Kit; the buttons answer to ``for_user`` only."""
     custom = message.get("custom")
     if isinstance(custom, dict) and isinstance(custom.get("blocks"), list):
@@ -209,8 +212,9 @@ def message_blocks(message: dict[str, Any], *, for_user: str) -> list[Block]:
     return blocks
 
 
-def fallback_text(message: dict[str, Any]) -> str:
-    """The notification / screen-reader text of a message (Slack wants one with blocks)."""
+def fallback_text(message: Mapping[str, Any]) -> str:
+    """The notification / screen-reader text of a message (Slack wants one with blocks): one of
+    the bot's (``BotMessage``) or one Slack sent back (a clicked message)."""
     text = str(message.get("text") or "").strip()
     if not text:
         titles = [str(b.get("title")) for b in message.get("buttons") or [] if isinstance(b, dict)]

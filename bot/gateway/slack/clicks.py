@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -49,7 +50,7 @@ def _seconds(action_ts: Any) -> float:
 
 
 def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
-    async def on_button(ack, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:  # noqa: ANN001
+    async def on_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
         user = (body.get("user") or {}).get("id")
@@ -74,7 +75,7 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
                           is_dm=str(channel).startswith("D"), thread_ts=message.get("thread_ts"), message_ts=ts,
                           source="click", label=chosen))
 
-    async def on_home_button(ack, body: dict[str, Any], context: AsyncBoltContext,  # noqa: ANN001
+    async def on_home_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext,
                              client: AsyncWebClient) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -17,7 +18,7 @@ ACKED = "On it: I'll answer in our direct messages (Apps > Account Assistant), w
 
 
 def register(app: AsyncApp, turns: Turns, command: str = COMMAND) -> None:
-    async def on_command(ack, command: dict[str, Any], context: AsyncBoltContext,  # noqa: ANN001
+    async def on_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient) -> None:
         await ack(text=ACKED, response_type="ephemeral")
         user = command.get("user_id")

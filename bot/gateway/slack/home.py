@@ -9,6 +9,7 @@ only from a Slack workspace linked to the user's org, the same rule as in the Me
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -38,7 +39,7 @@ VISITOR_ACTIONS = (
 )
 
 
-def _date(day) -> str:  # noqa: ANN001
+def _date(day: date) -> str:
     return f"{day:%b} {day.day}, {day.year}"
 
 

@@ -17,14 +17,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingClient, Forbidden, Unavailable
 
+from ..rasa import Identity
+
 log = logging.getLogger(__name__)
 
+K = TypeVar("K")
+V = TypeVar("V")
 Account = Literal["known", "unknown", "not_linked", "unsure"]
 MAX_CACHED = 10_000
 NOT_LINKED_TTL_S = 60.0  # a workspace an admin links now works within a minute
@@ -41,20 +45,22 @@ class SlackUser:
     account: Account | None = None  # billing's answer for email and home_team (``Directory.checked``)
 
     @property
-    def identity(self) -> dict[str, str]:
+    def identity(self) -> Identity:
         if self.email is None or not self.home_team:
             return {}
         return {"email": self.email, **({"name": self.name} if self.name else {}), "slack_team": self.home_team}
 
 
-class _TTLCache(dict):
-    def get_fresh(self, key):  # noqa: ANN001, ANN201
+class _TTLCache(dict[K, tuple[float, V]]):
+    """key -> (expires at on the monotonic clock, value)."""
+
+    def get_fresh(self, key: K) -> V | None:
         found = self.get(key)
         if found is None or found[0] < time.monotonic():
             return None
         return found[1]
 
-    def put(self, key, value, ttl: float) -> None:  # noqa: ANN001
+    def put(self, key: K, value: V, ttl: float) -> None:
         if len(self) >= MAX_CACHED:
             self.clear()
         self[key] = (time.monotonic() + ttl, value)
@@ -66,8 +72,8 @@ class Directory:
     def __init__(self, billing: BillingClient, ttl: float = 900.0) -> None:
         self.billing = billing
         self.ttl = ttl
-        self._users = _TTLCache()
-        self._accounts = _TTLCache()
+        self._users: _TTLCache[tuple[str, str], SlackUser] = _TTLCache()
+        self._accounts: _TTLCache[tuple[str, str | None], Account] = _TTLCache()
 
     async def user(self, client: AsyncWebClient, team: str, user: str) -> SlackUser:
         cached = self._users.get_fresh((team, user))
@@ -108,7 +114,8 @@ class Directory:
             await self.billing.as_user(email, channel="slack", slack_team=team).me()
             found: Account = "known"
         except Forbidden as error:
-            found = {"unknown_user": "unknown", "slack_workspace_not_linked": "not_linked"}.get(error.code, "known")
+            refusals: dict[str, Account] = {"unknown_user": "unknown", "slack_workspace_not_linked": "not_linked"}
+            found = refusals.get(error.code, "known")
         except Unavailable:
             return "unsure"
         except Exception:  # noqa: BLE001 - never block a turn on this check

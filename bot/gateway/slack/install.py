@@ -74,7 +74,7 @@ class StateStore(AsyncOAuthStateStore):
     def logger(self) -> logging.Logger:
         return log
 
-    async def async_issue(self, *args, **kwargs) -> str:  # noqa: ANN002, ANN003
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
         return await asyncio.to_thread(self.sync.issue)
 
     async def async_consume(self, state: str) -> bool:

@@ -12,7 +12,8 @@ An action can also say so itself: ``custom: {"private": true}`` (or false) on a 
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from ..rasa import BotMessage
 
 ACCOUNT_NUMBER = re.compile(r"\b(?:INV|ORD|Q|PAY|CS|HO|CB|C)-\d+\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -24,10 +25,11 @@ ABOUT_THE_ACCOUNT = re.compile(
 PRIVATE_PAYLOADS = ("/affirm", "/deny", "/pay_invoice")
 
 
-def is_private(message: dict[str, Any]) -> bool:
+def is_private(message: BotMessage) -> bool:
     custom = message.get("custom")
-    if isinstance(custom, dict) and isinstance(custom.get("private"), bool):
-        return custom["private"]
+    private = custom.get("private") if isinstance(custom, dict) else None
+    if isinstance(private, bool):
+        return private
     text = str(message.get("text") or "")
     if ACCOUNT_NUMBER.search(text) or EMAIL.search(text) or SIGNED_LINK.search(text) or ABOUT_THE_ACCOUNT.search(text):
         return True
@@ -38,5 +40,5 @@ def is_private(message: dict[str, Any]) -> bool:
     return False
 
 
-def any_private(messages: list[dict[str, Any]]) -> bool:
+def any_private(messages: list[BotMessage]) -> bool:
     return any(is_private(m) for m in messages)

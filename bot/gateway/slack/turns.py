@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -32,7 +31,7 @@ from bot.nlu.cards import redact, redact_shown
 from bot.nlu.text_hygiene import clean
 
 from ..app import Gateway
-from ..rasa import NO_TEXT, RasaUnavailable
+from ..rasa import NO_TEXT, BotMessage, RasaUnavailable, TurnMetadata
 from . import blocks
 from .identity import Directory, SlackUser, _TTLCache
 from .outbox import Outbox
@@ -77,7 +76,7 @@ class Turn:
     echo: str | None = None  # shown in the DM before the answer (slash command, App Home button)
     label: str | None = None  # a button's title, when ``text`` is its payload (click, App Home)
     files: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: TurnMetadata = field(default_factory=TurnMetadata)  # more for Rasa (card_number_redacted)
 
     def __post_init__(self) -> None:
         # A card number goes before anything stores, logs, relays or echoes the turn: Rasa gets the
@@ -101,8 +100,8 @@ class Turns:
         self.outbox = outbox
         self._queues: dict[str, asyncio.Queue[Turn]] = {}
         self._workers: set[asyncio.Task[None]] = set()
-        self._told = _TTLCache()
-        self._dms = _TTLCache()
+        self._told: _TTLCache[str, bool] = _TTLCache()  # sender -> told why account requests won't work
+        self._dms: _TTLCache[str, str] = _TTLCache()  # user -> their DM channel with the app
         # Asked with each turn before Rasa: True takes it away from the bot (a person has the
         # conversation: the handoff bridge relays it to them).
         self.diverters: list[Callable[[Turn], Awaitable[bool]]] = []
@@ -174,7 +173,7 @@ class Turns:
 
         who = await self.directory.checked(await self.directory.user(turn.client, turn.team, turn.user))
         notes = await self._notes(turn, who)
-        messages: list[dict[str, Any]] = []
+        messages: list[BotMessage] = []
         if len(turn.text) > MAX_TEXT:
             messages = [{"text": TOO_LONG.format(n=len(turn.text))}]
         elif turn.text:
@@ -183,7 +182,7 @@ class Turns:
             messages = [{"text": NO_TEXT}]
         if turn.files:
             notes.append(NO_FILES)
-        await self._reply(turn, [{"text": n} for n in notes] + messages)
+        await self._reply(turn, [BotMessage(text=n) for n in notes] + messages)
 
     async def _notes(self, turn: Turn, who: SlackUser) -> list[str]:
         """Said once in a while: why account requests won't work for this user."""
@@ -198,8 +197,8 @@ class Turns:
         self._told.put(turn.sender, True, TOLD_TTL_S)
         return [note]
 
-    def metadata(self, turn: Turn, who: SlackUser) -> dict[str, Any]:
-        meta: dict[str, Any] = {
+    def metadata(self, turn: Turn, who: SlackUser) -> TurnMetadata:
+        meta: TurnMetadata = {
             "channel": "slack", "team": turn.team, "slack_channel": turn.channel, "thread": turn.thread_ts,
             "slack_user": turn.user, "is_dm": turn.is_dm, "source": turn.source, **turn.extra,
         }
@@ -207,7 +206,7 @@ class Turns:
             meta["identity"] = who.identity
         return meta
 
-    async def _ask_rasa(self, turn: Turn, who: SlackUser) -> list[dict[str, Any]]:
+    async def _ask_rasa(self, turn: Turn, who: SlackUser) -> list[BotMessage]:
         reacting: dict[str, bool] = {}
         working = asyncio.create_task(self._working_on_it(turn, reacting))
         started = time.monotonic()
@@ -255,7 +254,7 @@ class Turns:
             self._dms.put(user, channel, 24 * 3600.0)
         return channel
 
-    async def _reply(self, turn: Turn, messages: list[dict[str, Any]]) -> None:
+    async def _reply(self, turn: Turn, messages: list[BotMessage]) -> None:
         if not messages or turn.channel is None:
             return
         channel, thread = turn.channel, turn.thread_ts

@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
@@ -130,13 +131,16 @@ def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> Asy
     """``directory``: who installs the app (OAuth), to link the workspace to their billing org."""
     s = gw.settings
     client = web_client(s, None if mode.oauth else s.slack_bot_token)
-    common = dict(client=client, signing_secret=s.slack_signing_secret or None,
-                  request_verification_enabled=mode.http, process_before_response=False)
+
+    def new_app(oauth: AsyncOAuthSettings | None = None) -> AsyncApp:
+        return AsyncApp(client=client, signing_secret=s.slack_signing_secret or None, oauth_settings=oauth,
+                        request_verification_enabled=mode.http, process_before_response=False)
+
     if not mode.oauth:
         with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
-            app = AsyncApp(**common)  # the client carries the bot token
+            app = new_app()  # the client carries the bot token
 
-        async def uninstalled(event: dict, body: dict) -> None:
+        async def uninstalled(event: dict[str, Any], body: dict[str, Any]) -> None:
             # Bolt answers events nobody listens to with a 404, and Slack retries those.
             log.warning("slack: %s for workspace %s; remove SLACK_BOT_TOKEN", event.get("type"), body.get("team_id"))
 
@@ -151,7 +155,7 @@ def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> Asy
         install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
         installation_store=InstallationStore(s.slack_client_id, engine), state_store=StateStore(engine),
         callback_options=callbacks(gw.billing, directory or Directory(gw.billing), lambda token: web_client(s, token)))
-    app = AsyncApp(oauth_settings=oauth, **common)
+    app = new_app(oauth)
     app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked: forget the tokens
     return app
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -50,7 +51,7 @@ class DemoPages:
         self.billing = billing
         self.jwts = jwts
 
-    async def _catalog(self) -> tuple[list[dict], str | None]:
+    async def _catalog(self) -> tuple[list[dict[str, Any]], str | None]:
         try:
             products = await self.billing.catalog("USD")
         except BillingError as error:

@@ -15,12 +15,13 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import (
     BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, delete, func, insert, select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Row as SqlRow
 
 from bot.nlu.cards import redact_shown
 
@@ -37,6 +38,22 @@ messages = Table(
     Index("ix_widget_messages_at", "at"),
 )
 
+class WidgetButton(TypedDict):
+    title: str
+    payload: str
+
+
+class Body(TypedDict, total=False):
+    """What a stored message holds (as JSON), and the widget shows."""
+
+    text: str
+    buttons: list[WidgetButton]  # the bot's
+    image: str  # the bot's: an http(s) URL
+    name: str  # a person's (agent) display name
+    cid: str  # a user's message: the id the widget gave it (resends are recognised by it)
+    error: bool  # the bot's answer is an error message (Rasa unavailable)
+
+
 AUTHORS = ("user", "bot", "agent")
 PEOPLE = ("user", "agent")  # rows whose text a person wrote
 PRUNE_EVERY_S = 3600.0
@@ -47,7 +64,7 @@ class Row:
     id: int
     sender: str
     author: str
-    body: dict[str, Any]
+    body: Body
     at: datetime
 
     def wire(self) -> dict[str, Any]:
@@ -57,8 +74,8 @@ class Row:
                 "ts": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"), **self.body}
 
 
-def _row(r: Any) -> Row:
-    return Row(r.id, r.sender, r.author, json.loads(r.body), r.at)
+def _row(r: SqlRow[Any]) -> Row:
+    return Row(r.id, r.sender, r.author, cast(Body, json.loads(r.body)), r.at)  # as append_sync stored it
 
 
 class History:
@@ -71,7 +88,7 @@ class History:
 
     # -- sync (called in a worker thread) ----------------------------------------------------------
 
-    def append_sync(self, sender: str, items: list[tuple[str, dict[str, Any]]]) -> list[Row]:
+    def append_sync(self, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
         """Store messages in this order; they get increasing ids."""
         now = datetime.now(timezone.utc)
         rows: list[Row] = []
@@ -81,10 +98,11 @@ class History:
                     raise ValueError(f"author: one of {AUTHORS}")
                 if author in PEOPLE and isinstance(body.get("text"), str):
                     body = {**body, "text": redact_shown(body["text"])[0]}
-                new_id = conn.execute(insert(messages).values(
+                key = conn.execute(insert(messages).values(
                     sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now)
-                ).inserted_primary_key[0]
-                rows.append(Row(int(new_id), sender, author, body, now))
+                ).inserted_primary_key
+                assert key is not None  # a single-row INSERT always has it
+                rows.append(Row(int(key[0]), sender, author, body, now))
         if time.monotonic() - self._pruned > PRUNE_EVERY_S:
             self._pruned = time.monotonic()
             with self.engine.begin() as conn:
@@ -102,10 +120,10 @@ class History:
         """The newest message id of each of these senders (that has any)."""
         if not senders:
             return {}
-        query = (select(messages.c.sender, func.max(messages.c.id)).where(messages.c.sender.in_(senders))
-                 .group_by(messages.c.sender))
+        query = (select(messages.c.sender, func.max(messages.c.id).label("top"))
+                 .where(messages.c.sender.in_(senders)).group_by(messages.c.sender))
         with self.engine.connect() as conn:
-            return {sender: int(top) for sender, top in conn.execute(query).all()}
+            return {row.sender: int(row.top) for row in conn.execute(query).all()}
 
     def exists_sync(self, sender: str) -> bool:
         with self.engine.connect() as conn:
@@ -117,7 +135,7 @@ class History:
         """Whether this conversation has any message (pushes go only to real conversations)."""
         return await asyncio.to_thread(self.exists_sync, sender)
 
-    async def append(self, sender: str, items: list[tuple[str, dict[str, Any]]]) -> list[Row]:
+    async def append(self, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
         return await asyncio.to_thread(self.append_sync, sender, items)
 
     async def after(self, sender: str, after: int = 0) -> list[Row]:

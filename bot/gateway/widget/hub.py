@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..fanout import Fanout
-from ..rasa import Rasa, RasaUnavailable
-from .history import History, Row
+from ..fanout import Fanout, FanoutEvent
+from ..rasa import BotMessage, Rasa, RasaUnavailable, TurnMetadata
+from .history import Body, History, Row, WidgetButton
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Socket(Protocol):
 @dataclass
 class Turn:
     text: str  # what Rasa receives (redacted; a button's payload)
-    metadata: dict[str, Any]
+    metadata: TurnMetadata
 
 
 @dataclass
@@ -58,23 +58,23 @@ class Conversation:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # dedupe + store + enqueue, in order
     typing: bool = False
     # Events from other replicas (``Hub.remote``), handled in order by one task at a time.
-    remote: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REMOTE_QUEUE))
+    remote: deque[FanoutEvent] = field(default_factory=lambda: deque(maxlen=REMOTE_QUEUE))
     remote_worker: asyncio.Task[None] | None = None
 
 
-def _text(value: Any, limit: int) -> str | None:
+def _text(value: object, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value.strip() else None
 
 
-def bot_messages(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def bot_messages(replies: list[BotMessage]) -> list[Body]:
     """Rasa's REST messages as widget message bodies: text, buttons (title, payload), image.
     Anything else (custom payloads the widget can't show) is dropped."""
-    out: list[dict[str, Any]] = []
+    out: list[Body] = []
     for reply in replies:
-        body: dict[str, Any] = {}
+        body: Body = {}
         if text := _text(reply.get("text"), 8_000):
             body["text"] = text
-        buttons = []
+        buttons: list[WidgetButton] = []
         for button in reply.get("buttons") or []:
             if isinstance(button, dict) and (title := _text(button.get("title"), 120)) \
                     and (payload := _text(button.get("payload"), 1_000)):
@@ -166,7 +166,7 @@ class Hub:
             except Exception:  # noqa: BLE001
                 log.debug("widget: send failed", exc_info=True)
 
-    async def remote(self, event: dict[str, Any]) -> None:
+    async def remote(self, event: dict[str, object]) -> None:
         """An event another replica published (``publish``/``broadcast`` there), already checked by
         the fan-out: new rows are read from the history table for our sockets, typing is passed on.
         Anything else is ignored."""
@@ -175,12 +175,18 @@ class Hub:
         if conv is None or not conv.sockets:
             return
         upto, typing = event.get("upto"), event.get("typing")
-        if (type(upto) is int and upto > 0) or type(typing) is bool:
-            conv.remote.append({"upto": upto} if type(upto) is int else {"typing": typing})
-            if conv.remote_worker is None or conv.remote_worker.done():
-                conv.remote_worker = asyncio.create_task(self._remote_work(conv), name=f"widget-remote-{sender}")
-                self._remote_workers.add(conv.remote_worker)
-                conv.remote_worker.add_done_callback(self._remote_workers.discard)
+        queued: FanoutEvent
+        if type(upto) is int and (upto > 0 or type(typing) is bool):
+            queued = {"upto": upto}
+        elif type(typing) is bool:
+            queued = {"typing": typing}
+        else:
+            return
+        conv.remote.append(queued)
+        if conv.remote_worker is None or conv.remote_worker.done():
+            conv.remote_worker = asyncio.create_task(self._remote_work(conv), name=f"widget-remote-{sender}")
+            self._remote_workers.add(conv.remote_worker)
+            conv.remote_worker.add_done_callback(self._remote_workers.discard)
 
     async def _remote_work(self, conv: Conversation) -> None:
         """The conversation's events from other replicas, in the order they came, in a task of its
@@ -285,7 +291,7 @@ class Hub:
                 conv.typing = False
                 await self.broadcast(conv.sender, {"type": "typing", "on": False})
 
-    async def _reply(self, conv: Conversation, replies: list[dict[str, Any]]) -> None:
+    async def _reply(self, conv: Conversation, replies: list[Body]) -> None:
         try:
             rows = await self.history.append(conv.sender, [("bot", body) for body in replies])
         except Exception:  # noqa: BLE001 - still show the answer to who is connected
@@ -304,7 +310,7 @@ class Hub:
         """A message to a widget conversation from outside Rasa: a sales rep answering from Slack
         (the handoff's ``conversation_id`` is the sender). Stored, then shown in every open tab;
         a visitor who is away sees it on their next visit."""
-        body: dict[str, Any] = {"text": text[:8_000]}
+        body: Body = {"text": text[:8_000]}
         if name:
             body["name"] = name[:80]
         conv = self.conversation(sender)

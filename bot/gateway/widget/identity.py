@@ -19,11 +19,11 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jwt
 
 from ..config import GatewaySettings
+from ..rasa import Identity
 
 _VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{22,32}$")
 _MAX_TOKEN = 8_192
@@ -57,7 +57,7 @@ class Who:
     def known(self) -> bool:
         return self.email is not None
 
-    def identity(self) -> dict[str, str] | None:
+    def identity(self) -> Identity | None:
         if self.email is None:
             return None
         return {"email": self.email, **({"name": self.name} if self.name else {})}
@@ -82,7 +82,7 @@ class VisitorIds:
         visitor_id = _b64(secrets.token_bytes(18))  # 24 characters
         return f"v1.{visitor_id}.{self._mac(visitor_id)}"
 
-    def check(self, token: Any) -> str | None:
+    def check(self, token: object) -> str | None:
         """The visitor id inside a genuine token, else None."""
         if not isinstance(token, str) or len(token) > 100:
             return None
@@ -92,10 +92,10 @@ class VisitorIds:
             return None
         return visitor_id if hmac.compare_digest(mac.encode(), self._mac(visitor_id).encode()) else None
 
-    def visitor(self, token: Any) -> Who:
+    def visitor(self, token: object) -> Who:
         """The visitor a token names, or a new visitor when it is missing, forged or malformed."""
         visitor_id = self.check(token)
-        if visitor_id is None:
+        if visitor_id is None or not isinstance(token, str):  # check() finds ids in strings only
             token = self.new()
             visitor_id = token.split(".")[1]
         return Who(sender=f"wv-{visitor_id}", visitor_token=token)
@@ -130,20 +130,20 @@ class Jwts:
         if self.algorithm == "HS256":
             if len(settings.widget_jwt_secret.encode()) < 32:
                 raise ValueError("WIDGET_JWT_SECRET must be at least 32 bytes for HS256")
-            self._verify_key: Any = settings.widget_jwt_secret
-            self._sign_key: Any = settings.widget_jwt_secret
+            self._verify_key = settings.widget_jwt_secret
+            self._sign_key: str | None = settings.widget_jwt_secret
         else:
             self._verify_key = _key_text(settings.widget_jwt_public_key)
             if not self._verify_key:
                 raise ValueError("RS256 needs WIDGET_JWT_PUBLIC_KEY (PEM text or a file path)")
             self._sign_key = _key_text(settings.widget_jwt_private_key) or None
 
-    def verify(self, token: Any) -> tuple[str, str | None]:
+    def verify(self, token: object) -> tuple[str, str | None]:
         """(email, name) from a genuine, current token; raises ``TokenRefused``."""
         email, name, _ = self.verify_claims(token)
         return email, name
 
-    def verify_claims(self, token: Any) -> tuple[str, str | None, float]:
+    def verify_claims(self, token: object) -> tuple[str, str | None, float]:
         """(email, name, exp) from a genuine, current token; raises ``TokenRefused``."""
         if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN:
             raise TokenRefused(INVALID, "invalid")

@@ -36,7 +36,8 @@ from bot.nlu.cards import REMOVED, TOKEN, redact
 from bot.nlu.text_hygiene import clean
 
 from ..config import GatewaySettings
-from ..rasa import NO_TEXT
+from ..rasa import NO_TEXT, TurnMetadata
+from ..state import GatewayState
 from .history import Row
 from .hub import Hub, Turn
 from .identity import EXPIRED, Jwts, TokenRefused, VisitorIds, Who
@@ -87,7 +88,7 @@ class Origins:
     def allows(self, origin: str | None) -> bool:
         if self.any:
             return True
-        return bool(origin) and origin_of(origin) in self.allowed
+        return origin is not None and origin_of(origin) in self.allowed
 
 
 class Connection:
@@ -131,7 +132,7 @@ class Connection:
                                                            **extra}))
 
 
-def _page_url(value: Any) -> str | None:
+def _page_url(value: object) -> str | None:
     """The page the widget is on (it reaches Rasa's tracker and a handoff's summary): a card
     number in its query string is redacted like typed text."""
     if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 1_000:
@@ -139,7 +140,7 @@ def _page_url(value: Any) -> str | None:
     return None
 
 
-def _timezone(value: Any) -> str | None:
+def _timezone(value: object) -> str | None:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         return None
     try:
@@ -161,7 +162,8 @@ async def _text_frame(websocket: WebSocket) -> str:
 class WidgetSocket:
     """The endpoint: checks, identity, and the receive loop of one connection."""
 
-    def __init__(self, settings: GatewaySettings, hub: Hub, state: Any, visitors: VisitorIds, jwts: Jwts) -> None:
+    def __init__(self, settings: GatewaySettings, hub: Hub, state: GatewayState, visitors: VisitorIds,
+                 jwts: Jwts) -> None:
         self.settings = settings
         self.hub = hub
         self.state = state
@@ -217,9 +219,9 @@ class WidgetSocket:
             await conn.error("auth", str(refused), reason=refused.code)
             await websocket.close(CLOSE_AUTH)
             return
-        metadata: dict[str, Any] = {"channel": "widget"}
-        if who.known:
-            metadata["identity"] = who.identity()
+        metadata: TurnMetadata = {"channel": "widget"}
+        if (identity := who.identity()) is not None:  # a signed-in customer
+            metadata["identity"] = identity
         if page := _page_url(hello.get("page_url")):
             metadata["page_url"] = page
         if tz := _timezone(hello.get("timezone")):
@@ -250,7 +252,7 @@ class WidgetSocket:
         finally:
             self.hub.leave(who.sender, conn)
 
-    async def _receive(self, websocket: WebSocket) -> Any:
+    async def _receive(self, websocket: WebSocket) -> object:
         raw = await _text_frame(websocket)
         if len(raw) > 16_384:
             raise ValueError("hello too large")
@@ -263,7 +265,7 @@ class WidgetSocket:
             return Who(sender=self.visitors.user_sender(email), email=email, name=name, expires=expires)
         return self.visitors.visitor(hello.get("visitor"))
 
-    async def _message(self, conn: Connection, who: Who, ip: str, raw: str, metadata: dict[str, Any]) -> None:
+    async def _message(self, conn: Connection, who: Who, ip: str, raw: str, metadata: TurnMetadata) -> None:
         try:
             data = json.loads(raw) if len(raw) <= self.max_frame else None
         except ValueError:
@@ -318,6 +320,8 @@ class WidgetSocket:
                 await conn.error("unavailable", NOT_TAKEN, id=cid)
                 return
             await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
-            turn_meta = {**metadata, **({"card_number_redacted": True} if cards else {})}
+            turn_meta: TurnMetadata = {**metadata}
+            if cards:
+                turn_meta["card_number_redacted"] = True
             self.hub.enqueue(conv, Turn(text=redact(payload)[0] if payload else redacted,
                                         metadata=turn_meta))

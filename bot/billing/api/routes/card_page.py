@@ -26,7 +26,7 @@ HEADERS = {
 }
 
 
-def _page(request: Request, status: int = 200, **context) -> HTMLResponse:
+def _page(request: Request, status: int = 200, **context: object) -> HTMLResponse:
     return templates.TemplateResponse(request, "card_form.html", context, status_code=status, headers=HEADERS)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from ...documents.pdf import render_invoice_pdf
 from ...payments.sandbox import get_provider
@@ -78,7 +79,7 @@ def share(db: Db, actor: ActorDep, number: str, body: ShareIn) -> SharedOut:
              responses={200: {"description": "already paid: the existing payment"}})
 def pay(db: Db, actor: ActorDep, number: str, key: IdempotencyKey, response: Response) -> PaymentOut:
     """Pay an open invoice with the card on file. Paying twice never charges twice."""
-    def work(s):
+    def work(s: Session) -> tuple[PaymentOut, bool]:
         paid = payments.pay_invoice(s, actor, number, key, get_provider())
         p = paid.payment
         return PaymentOut(number=p.number, invoice=number.strip().upper(), amount=MoneyOut.of(p.amount, p.currency),

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from ...services import orders, quotes
 from ...services.catalog import MAX_QUANTITY
@@ -52,6 +53,7 @@ def request_upgrade(db: Db, actor: ActorDep, body: UpgradeIn) -> UpgradeOut:
         outcome = quotes.request_upgrade(s, actor, body.edition)
         if outcome.handoff is not None:
             return UpgradeOut(outcome="handoff", handoff=HandoffOut.of(outcome.handoff))
+        assert outcome.quote is not None  # request_upgrade gives one or the other
         return UpgradeOut(outcome="quote", quote=QuoteOut.of(outcome.quote))
 
 
@@ -65,7 +67,7 @@ def get_quote(db: Db, actor: ActorDep, number: str) -> QuoteOut:
              responses={200: {"description": "the order an earlier request with this key placed"}})
 def place_order(db: Db, actor: ActorDep, body: OrderIn, key: IdempotencyKey, response: Response) -> OrderOut:
     """Apply a quote. The same Idempotency-Key (or quote) again returns the same order, with 200."""
-    def work(s):
+    def work(s: Session) -> tuple[OrderOut, bool]:
         placed = orders.place_order(s, actor, body.quote, key)
         return OrderOut.of(placed.order), placed.created
 

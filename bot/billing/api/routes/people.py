@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -37,6 +38,16 @@ def get_case(db: Db, actor: ActorDep, number: str) -> CaseOut:
         return CaseOut.of(support.get_case(s, actor, number))
 
 
+class NoteIn(BaseModel):
+    text: str = Field(max_length=5_000)
+
+
+@router.post("/cases/{number}/notes", response_model=CaseOut)
+def add_case_note(db: Db, actor: ActorDep, number: str, body: NoteIn) -> CaseOut:
+    with db.session(write=True) as s:
+        return CaseOut.of(support.add_note(s, actor, number, body.text))
+
+
 class LeadIn(BaseModel):
     name: str
     email: str
@@ -49,7 +60,7 @@ class HandoffIn(BaseModel):
     reason: str
     intent: str | None = None
     lead: LeadIn | None = Field(None, description="an anonymous visitor's details; customers are known")
-    transcript: list[dict] = Field(default_factory=list, max_length=200)
+    transcript: list[dict[str, Any]] = Field(default_factory=list, max_length=200)
     page_url: str | None = Field(None, max_length=2000)
     conversation_id: str | None = Field(None, max_length=200)
 

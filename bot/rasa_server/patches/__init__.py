@@ -11,7 +11,7 @@ on: any other refuses to start, naming both. Verify them on a new version (tests
 bench) before changing ``VERIFIED_ON``.
 
 Corrections of behaviour are not patches: the PostgreSQL tracker store's fixes for dropped
-connections are a tracker store class named in the endpoints file (bot/tracker_store.py), so they
+connections are a tracker store class named in the endpoints file (bot/rasa_server/tracker_store.py), so they
 hold under plain `rasa run` too.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def check_version(installed: str | None = None) -> None:
         installed = rasa.__version__
     if installed != VERIFIED_ON:
         raise UnverifiedRasa(
-            f"bot/rasa_patches was verified on Rasa {VERIFIED_ON}, and Rasa {installed} is installed: its patches "
+            f"bot/rasa_server/patches was verified on Rasa {VERIFIED_ON}, and Rasa {installed} is installed: its patches "
             "reach into Rasa's internals. Install the verified version (requirements/rasa.lock), or verify the "
             "patches on this one (tests/rasa_env, make bench) and change VERIFIED_ON.")
 

@@ -1,11 +1,11 @@
-"""`python -m bot.rasa_run run ...`: the `rasa` command, with this project's patches to Rasa 3.6's
-turn hot path (bot/rasa_patches/) and its settings checked.
+"""`python -m bot.rasa_server run ...`: the `rasa` command, with this project's patches to Rasa 3.6's
+turn hot path (bot/rasa_server/patches/) and its settings checked.
 
-bot.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench), and so
+bot.launch.runner starts Rasa this way (make run, make shell, the end-to-end tests and the bench), and so
 do the deployment files; the arguments are `rasa`'s own, except that ``--enable-api`` takes its
 token from ``RASA_API_TOKEN`` (``with_api_token``). Plain `rasa run` works too, slower; what
 production needs for correctness (the PostgreSQL tracker store's handling of dropped connections)
-is a tracker store class named in the endpoints file (bot/tracker_store.py), not a patch.
+is a tracker store class named in the endpoints file (bot/rasa_server/tracker_store.py), not a patch.
 """
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def unsafe_settings(argv: list[str], environ: dict[str, str]) -> None:
 def main() -> None:
     import os
 
-    from bot import rasa_patches
-    from bot.rasa_patches import thread_pools
+    from bot.rasa_server import patches as rasa_patches
+    from bot.rasa_server.patches import thread_pools
 
     unsafe_settings(sys.argv, dict(os.environ))
     if "numpy" not in sys.modules and "thread_pools" not in rasa_patches.turned_off():

@@ -16,8 +16,8 @@ import httpx
 
 from bot.nlu.text_hygiene import clean
 
-from .gateway.rasa import NO_TEXT
-from .runner import DEFAULT_GATEWAY_TOKEN, ROOT, Stack
+from bot.gateway.rasa import NO_TEXT
+from bot.launch.runner import DEFAULT_GATEWAY_TOKEN, ROOT, Stack
 
 DEMO_USERS = {
     "alex": ("alex@acme.example", "Alex Rivera", "Acme Corp, Enterprise; billing admin"),

@@ -52,7 +52,7 @@ T = TypeVar("T")
 class TrackerStoreUnavailable(BaseException):
     """The conversation could not be read. A BaseException so that Rasa's fail-safe wrapper, which
     answers any Exception as if the conversation were new, lets it through to the channel
-    (bot/channels/gateway.py), which fails the turn."""
+    (bot/rasa_server/channel.py), which fails the turn."""
 
 
 async def _once_more(what: str, first: Callable[[], Awaitable[T]], again: Callable[[], Awaitable[T]]) -> T:
@@ -69,7 +69,7 @@ async def _once_more(what: str, first: Callable[[], Awaitable[T]], again: Callab
 
 
 class PostgresTrackerStore(SQLTrackerStore):
-    """``type: bot.tracker_store.PostgresTrackerStore`` with Rasa's SQL store's settings."""
+    """``type: bot.rasa_server.tracker_store.PostgresTrackerStore`` with Rasa's SQL store's settings."""
 
     def __init__(self, domain: Any = None, **kwargs: Any) -> None:
         super().__init__(domain=domain, **kwargs)
@@ -125,7 +125,7 @@ def _pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class SQLiteTrackerStore(SQLTrackerStore):
-    """``type: bot.tracker_store.SQLiteTrackerStore`` with ``db: <path>`` (dialect is sqlite)."""
+    """``type: bot.rasa_server.tracker_store.SQLiteTrackerStore`` with ``db: <path>`` (dialect is sqlite)."""
 
     def __init__(self, domain: Any = None, db: str = "rasa.db", **kwargs: Any) -> None:
         kwargs.pop("dialect", None)

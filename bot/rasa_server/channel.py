@@ -27,7 +27,7 @@ from sanic.response import HTTPResponse
 
 from bot.nlu.card_redaction import redact
 from bot.nlu.text_hygiene import clean, without_surrogates
-from bot.tracker_store import TrackerStoreUnavailable
+from bot.rasa_server.tracker_store import TrackerStoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5_000

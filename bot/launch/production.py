@@ -1,9 +1,9 @@
 """The production topology on one machine: ``make run-prod``.
 
-    python -m bot.production        # until Ctrl-C; logs in data/prod/logs/
+    python -m bot.launch.production        # until Ctrl-C; logs in data/prod/logs/
 
 Two Rasa servers, two action servers and two gateways (``REPLICAS``) behind HAProxy on loopback
-(Debian's ``haproxy`` package; configuration from deploy/haproxy.cfg.template, bot/haproxy.py),
+(Debian's ``haproxy`` package; configuration from deploy/haproxy.cfg.template, bot/launch/haproxy.py),
 billing on PostgreSQL, Rasa's conversations in PostgreSQL with a Redis lock store
 (bot/endpoints.prod.yml), the gateways' state in PostgreSQL and their WebSocket fan-out through
 Redis pub/sub. Nothing a replica needs lives in another replica's memory.
@@ -16,7 +16,7 @@ Redis pub/sub. Nothing a replica needs lives in another replica's memory.
 Settings (environment): ``PROD_POSTGRES_URL`` (the server; default postgresql://postgres@127.0.0.1:5432/postgres;
 databases aa_billing, aa_rasa, aa_gateway are created there if missing), ``REDIS_URL``
 (redis://127.0.0.1:6379/0; without a password in it the stack logs in as a Redis user of its own,
-bot/redis_account.py), ``REPLICAS`` (2), the ports above (``GATEWAY_PORT``, ``RASA_PORT``,
+bot/launch/redis_account.py), ``REPLICAS`` (2), the ports above (``GATEWAY_PORT``, ``RASA_PORT``,
 ``ACTIONS_PORT``, ``BILLING_PORT``), and everything ``make run`` reads.
 
 HAProxy drops whatever a client says about its address and sets ``X-Forwarded-For`` on every
@@ -41,10 +41,10 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot import haproxy
+from bot.launch import haproxy
 from bot.billing.adapters.db import normalise_url
-from bot.redis_account import RedisAccount
-from bot.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, env_for, free_port
+from bot.launch.redis_account import RedisAccount
+from bot.launch.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, env_for, free_port
 
 PROD_ENDPOINTS = ROOT / "bot" / "endpoints.prod.yml"
 # The secrets of a production stack: never the development ones, which production refuses
@@ -107,7 +107,7 @@ class ProdStack:
     secrets: dict[str, str] = field(default_factory=new_secrets, repr=False)
 
     def __post_init__(self) -> None:
-        # Redis with a password even on a Redis without one: a user of the stack's own (bot/redis_account.py)
+        # Redis with a password even on a Redis without one: a user of the stack's own (bot/launch/redis_account.py)
         # for its keys and channels, Rasa's lock store's included (its prefix is the letters and digits).
         self.lock_prefix = "".join(c for c in self.prefix if c.isalnum())  # Rasa: letters, digits
         self.redis = RedisAccount.for_url(self.redis_url, tuple(dict.fromkeys((self.prefix, self.lock_prefix))))
@@ -166,13 +166,13 @@ class ProdStack:
         return env
 
     def balancer_config(self) -> str:
-        """HAProxy's configuration: the three pools on loopback (bot/haproxy.py)."""
+        """HAProxy's configuration: the three pools on loopback (bot/launch/haproxy.py)."""
         return haproxy.loopback({"gateway": self.gateway_port, "rasa": self.rasa_port, "actions": self.actions_port},
                                 self.replica_ports)
 
     def _services(self) -> dict[str, list[Service]]:
         env, logs = self.env(), self.data_dir / "logs"
-        # Rasa's HTTP API where make run serves it (token-protected: bot.rasa_run adds RASA_API_TOKEN).
+        # Rasa's HTTP API where make run serves it (token-protected: bot.rasa_server adds RASA_API_TOKEN).
         api = ["--enable-api"] if env.get("RASA_API_TOKEN") else []
         config = self.data_dir / "haproxy.cfg"
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +193,7 @@ class ProdStack:
                 f"{self.replica_url('actions', i)}/health", logs / f"actions-{n}.log"))
             port = self.replica_ports["rasa"][i]
             groups["rasa"].append(Service(
-                f"rasa-{n}", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model), "--endpoints",
+                f"rasa-{n}", [str(RASA_PY), "-m", "bot.rasa_server", "run", "--model", str(self.model), "--endpoints",
                               str(PROD_ENDPOINTS), "--credentials", "bot/credentials.yml", *api,
                               "--interface", "127.0.0.1", "--port", str(port)],
                 env_for(env, "rasa"), f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))

@@ -1,7 +1,7 @@
 """Start the processes of the assistant on one machine: billing backend, action server, Rasa and
 the gateway.
 
-    python -m bot.runner            # make run: fixed ports, data/ folder, until Ctrl-C
+    python -m bot.launch.runner            # make run: fixed ports, data/ folder, until Ctrl-C
 
 Tests and benchmarks use ``Stack`` with free ports and a temporary folder. The Rasa processes run
 in the Rasa environment (.venv/rasa), the billing backend and the gateway in the app environment
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
 RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -180,9 +180,9 @@ class Stack:
             Service("actions", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port",
                                 str(self.actions_port)], env_for(env, "actions"), f"{self.actions_url}/health",
                     logs / "actions.log"),
-            # bot.rasa_run: `rasa` with fixes to its per-turn hot path (see there); its HTTP API
+            # bot.rasa_server: `rasa` with fixes to its per-turn hot path (see there); its HTTP API
             # (--enable-api) takes RASA_API_TOKEN from the environment, never from the command line.
-            Service("rasa", [str(RASA_PY), "-m", "bot.rasa_run", "run", "--model", str(self.model),
+            Service("rasa", [str(RASA_PY), "-m", "bot.rasa_server", "run", "--model", str(self.model),
                              "--endpoints", str(self.endpoints), "--credentials", "bot/credentials.yml",
                              "--enable-api", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
                     env_for(env, "rasa"), f"{self.rasa_url}/", logs / "rasa.log"),

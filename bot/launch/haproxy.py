@@ -3,9 +3,9 @@
 One template, deploy/haproxy.cfg.template, holds the policy (timeouts, health checks, the edge's
 header rules); this module fills in where each pool listens and its servers:
 
-- ``make run-prod`` (bot/production.py): everything on loopback; HAProxy connects to the gateways
+- ``make run-prod`` (bot/launch/production.py): everything on loopback; HAProxy connects to the gateways
   from its own loopback address, ``BALANCER_SOURCE``, the only one they take forwarded headers from.
-- docker compose: ``python -m bot.haproxy > deploy/haproxy.cfg`` writes the compose topology's file,
+- docker compose: ``python -m bot.launch.haproxy > deploy/haproxy.cfg`` writes the compose topology's file,
   mounted into the official ``haproxy`` image (tests/deploy checks that the file is current).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.runner import ROOT
+from bot.launch.runner import ROOT
 
 TEMPLATE = ROOT / "deploy" / "haproxy.cfg.template"
 POOLS = ("gateway", "rasa", "actions")
