@@ -49,6 +49,12 @@ VAGUE = re.compile(r"^(?:(?:i|we) (?:have|got|am having|are having|'?ve got) (?:
                    r"(?: with (?:my|our|the) (?:account|org|subscription|app))?|something(?:'s| is) (?:broken|wrong|not working)"
                    r"|support|help|urgent|it'?s urgent|(?:tech(?:nical)?\s+)?support please|please)\W*$", re.IGNORECASE)
 
+# A question about how to reach support is no problem to open a case about ("what's the support
+# phone number?", "how do I contact support?"): the form's question gives the number and offers a case.
+REACH = re.compile(r"^\W*(?:what(?:'?s| is| are)?|how(?: do| can| would)?|where|when|is there|do you have|can i get|"
+                   r"who)\b.*\b(?:phone|number|call|e-?mail|address|hours|(?:are you|is it|is support) open|reach|"
+                   r"contact|get (?:hold|in touch))\b", re.IGNORECASE)
+
 
 FILLER = {"support", "please", "pls", "it's", "its", "it", "is", "urgent", "urgently", "asap", "help", "now", "tech",
           "technical", "team", "thanks", "thank", "you", "hi", "hello", "hey", "need", "i", "we", "a", "the", "case",
@@ -67,7 +73,7 @@ def description_in(text: str) -> str:
     text = REQUEST.sub("", text, count=1).strip()
     text = RESTATED.sub("", text, count=1).strip()
     content = [w for w in re.findall(r"[\w'-]+", text.lower()) if w not in FILLER]
-    if len(text) < MIN_DESCRIPTION or VAGUE.match(text) or len(content) < 2:
+    if len(text) < MIN_DESCRIPTION or VAGUE.match(text) or REACH.match(text) or len(content) < 2:
         return ""
     return text[:1].upper() + text[1:] if text[:1].islower() and not re.match(r"[a-z]+[-_]?\d", text) else text
 

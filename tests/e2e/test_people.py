@@ -73,6 +73,17 @@ def test_a_complaint_is_the_description_and_a_restatement_goes_to_the_same_case(
     assert "i just told you" not in case.description.lower(), case.description
 
 
+def test_asking_how_to_reach_support_is_no_description_and_opens_nothing(chat, billing_db):
+    """A question about how to reach support ("what's the support phone number?") is not a problem to
+    open a case about: it gets the number (and the offer of a case), and nothing is opened."""
+    for question in ("whats the support phone number", "how do I contact your support team?",
+                     "what are support's hours", "is there an email address for support"):
+        tom = chat("tom")
+        said = tom.text(question)
+        assert "1-800-667-6389" in said and not re.search(r"CS-\d+", said), (question, said)
+        assert cases(billing_db) == [], question
+
+
 def test_a_bare_request_asks_once_and_i_just_told_you_keeps_what_was_said(chat, billing_db):
     alex = chat("alex")
     asked = alex.text("I need to open a support ticket")
