@@ -113,11 +113,13 @@ class Window:
         return f"{day} {a}–{b}"
 
     def payload(self) -> str:
-        """Plain text a customer could type too, read back by ``parse_iso_window``."""
-        return f"{self.start.isoformat(timespec='minutes')}/{self.end.isoformat(timespec='minutes')}"
+        """Plain text a customer could type too, read back by ``parse_iso_window``. "to" between the
+        two times, not "/": digits joined only by punctuation ("...-05:00/2026-12-07...") can read as a
+        card number, which every channel redacts before anything sees it."""
+        return f"{self.start.isoformat(timespec='minutes')} to {self.end.isoformat(timespec='minutes')}"
 
 
-ISO_WINDOW = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z))\s*/\s*"
+ISO_WINDOW = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z))\s*(?:/|\bto\b)\s*"
                         r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z))")
 
 

@@ -27,7 +27,7 @@ from ._base import BillingAction, acting
 from ._callback_time import parse_window
 from ._form_answers import INVALID, QUESTIONS, AskAction, ask_response, latest, requested
 from ._identity import Identity, identity
-from ._render import render
+from ._render import payload, render
 from .handoff import DEFAULT_TIMEZONE, _to_gateway, queue_for, reason_for, timezone_for
 from .leads import lead_answers
 
@@ -49,8 +49,9 @@ def queue_hours(tracker: Tracker, who: Identity) -> QueueHours:
 
 
 def slot_buttons(hours: QueueHours, now: datetime) -> list[dict[str, str]]:
-    """The next open slots, labelled in the caller's time; the payload is the window itself."""
-    return [{"title": w.label(now), "payload": w.payload()} for w in hours.slots(now)]
+    """The next open slots, labelled in the caller's time. The payload names its intent (a bare
+    window's text would be left to the classifier) and carries the window, read back from the text."""
+    return [{"title": w.label(now), "payload": payload("inform", callback_window=w.payload())} for w in hours.slots(now)]
 
 
 def wished_window(text: str, now: datetime) -> Window | None:

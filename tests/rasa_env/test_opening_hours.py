@@ -2,7 +2,7 @@
 customer's time zone."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.opening_hours import QueueHours, Window, parse_iso_window, when_label
@@ -57,3 +57,25 @@ def test_overlap_keeps_the_open_part_of_a_wish():
 def test_a_slot_payload_reads_back():
     window = SALES.slots(datetime(2027, 3, 6, 19, 30, tzinfo=NY))[0]
     assert parse_iso_window(window.payload()) == window
+
+
+def test_no_slot_payload_reads_as_a_card_number():
+    """Every channel redacts card numbers first; a slot's payload must come through whole, whatever
+    the day (a "/" between the times made some dates' digits a valid card number)."""
+    from bot.nlu.cards import redact
+
+    start = datetime(2027, 1, 1, 19, 30, tzinfo=NY)
+    for day in range(400):
+        for window in SALES.slots(start + timedelta(days=day)):
+            assert redact(window.payload()) == (window.payload(), 0), window.payload()
+
+
+def test_a_slot_button_says_inform_itself():
+    """A slot button's payload names its intent: the text of a bare window was left to the
+    classifier, which took a pressed slot for a "no" (the form stopped and nothing was booked)."""
+    from bot.actions.callbacks import slot_buttons
+
+    saturday_evening = datetime(2027, 3, 6, 19, 30, tzinfo=NY)
+    for button, window in zip(slot_buttons(SALES, saturday_evening), SALES.slots(saturday_evening), strict=True):
+        assert button["payload"].startswith("/inform{"), button
+        assert parse_iso_window(button["payload"]) == window
