@@ -28,7 +28,7 @@ from bot.billing_client import ActingClient, BillingError, Conflict, Contract, C
 from ._base import BillingAction, OFFER_PERSON, acting, clear, explain
 from ._identity import Identity, identity
 from ._render import buttons, payload, render
-from .confirm import on_confirm, yes_no
+from .confirm import ask_again, on_confirm, pending, yes_no
 
 MIN_QUANTITY, MAX_QUANTITY = 1, 10_000
 EDITIONS = ("essentials", "professional", "enterprise", "unlimited")
@@ -209,6 +209,16 @@ async def confirm_quote(dispatcher: CollectingDispatcher, tracker: Tracker, who:
     return []
 
 
+def still_waiting(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """After a refused correction the earlier quote still stands: show it again with its buttons, so
+    the customer's next "yes" answers the question the bot asked last (the quote), not an offer
+    made in the refusal ("Talk to sales")."""
+    waiting = pending(tracker)
+    if waiting is not None:
+        ask_again(dispatcher, tracker, waiting, "utter_confirm_current")
+    return []
+
+
 class ActionChangeQuantity(BillingAction):
     """A correction while a quote waits: "make it 7" / "actually 7" (another quantity), "Inbox
     instead" / "no, Inbox" / "make it Dialer" (another line, the same quantity), or both. The
@@ -232,7 +242,7 @@ class ActionChangeQuantity(BillingAction):
             if check_quantity(tracker.get_slot("quantity"), refused) is None:
                 for message in refused.values():
                     dispatcher.utter_message(**message)
-                return clear("quantity", "product")  # the earlier quote still stands
+                return [*still_waiting(dispatcher, tracker), *clear("quantity", "product")]
         quote = await client.get_quote(number)
         # "Inbox instead of Enterprise": the product named that is not the quoted one
         product = next((p for p in products if p != quote.product), products[0] if products else None)
@@ -245,7 +255,7 @@ class ActionChangeQuantity(BillingAction):
             fresh = await requote(client, quote, quantity, product)
         except BillingError as error:
             explain_change(dispatcher, error, quantity=quantity or quote.quantity)
-            return clear("quantity", "product")  # the earlier quote still stands
+            return [*still_waiting(dispatcher, tracker), *clear("quantity", "product")]
         return [*show_quote(dispatcher, fresh, others=await other_lines(client, fresh)), *clear("quantity", "product")]
 
     def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:
