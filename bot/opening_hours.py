@@ -8,6 +8,7 @@ The gateway (bot/gateway/handoff/queues.py: is someone there now?) and the actio
 callback slots to offer, when a reply can be expected) read the same settings through this module,
 so both say the same thing. Standard library only: it imports in both Python environments.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,10 +20,14 @@ from zoneinfo import ZoneInfo
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-RANGE = re.compile(r"^\s*([A-Za-z]{3})[a-z]*\s*(?:-\s*([A-Za-z]{3})[a-z]*)?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+RANGE = re.compile(
+    r"^\s*([A-Za-z]{3})[a-z]*\s*(?:-\s*([A-Za-z]{3})[a-z]*)?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$"
+)
 # The defaults of the gateway's settings (bot/gateway/config.py), for a laptop.
-DEFAULTS = {"sales": ("Mon-Fri 09:00-17:00", "America/New_York"),
-            "support": ("Mon-Fri 08:00-20:00", "America/New_York")}
+DEFAULTS = {
+    "sales": ("Mon-Fri 09:00-17:00", "America/New_York"),
+    "support": ("Mon-Fri 08:00-20:00", "America/New_York"),
+}
 # Callback slots: the open hours cut at noon and 5 pm, so a slot is a morning, an afternoon or an
 # evening, and none is shorter than this.
 CUTS = (time(12), time(17))
@@ -64,11 +69,11 @@ def clock(t: time | datetime) -> str:
     if t == time(0):
         return "midnight"
     h = t.hour % 12 or 12
-    return f"{h}{':%02d' % t.minute if t.minute else ''} {'am' if t.hour < 12 else 'pm'}"
+    return f"{h}{f':{t.minute:02d}' if t.minute else ''} {'am' if t.hour < 12 else 'pm'}"
 
 
 def parse_hours(text: str, setting: str = "hours") -> tuple[Hours, ...]:
-    """"Mon-Fri 09:00-17:00; Sat 10:00-14:00" -> Hours ranges. Empty: never open."""
+    """ "Mon-Fri 09:00-17:00; Sat 10:00-14:00" -> Hours ranges. Empty: never open."""
     ranges = []
     for part in (p for p in text.split(";") if p.strip()):
         found = RANGE.match(part)
@@ -95,6 +100,7 @@ def parse_holidays(text: str, setting: str = "holidays") -> frozenset[date]:
 @dataclass(frozen=True)
 class Window:
     """A span of time, aware."""
+
     start: datetime
     end: datetime
 
@@ -119,8 +125,10 @@ class Window:
         return f"{self.start.isoformat(timespec='minutes')} to {self.end.isoformat(timespec='minutes')}"
 
 
-ISO_WINDOW = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z))\s*(?:/|\bto\b)\s*"
-                        r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z))")
+ISO_WINDOW = re.compile(
+    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z))\s*(?:/|\bto\b)\s*"
+    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z))"
+)
 
 
 def parse_iso_window(text: str) -> Window | None:
@@ -149,10 +157,14 @@ class QueueHours:
         tz = env.get(prefix + "TIMEZONE") or default_tz
         try:
             ZoneInfo(tz)
-        except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError
+        except Exception:
             raise QueueConfigError(f"{prefix}TIMEZONE: {tz!r} is not an IANA time zone") from None
-        return cls(name, parse_hours(env.get(prefix + "HOURS", default_hours), prefix + "HOURS"), tz,
-                   parse_holidays(env.get(prefix + "HOLIDAYS", ""), prefix + "HOLIDAYS"))
+        return cls(
+            name,
+            parse_hours(env.get(prefix + "HOURS", default_hours), prefix + "HOURS"),
+            tz,
+            parse_holidays(env.get(prefix + "HOLIDAYS", ""), prefix + "HOLIDAYS"),
+        )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -173,13 +185,16 @@ class QueueHours:
         for h in self.hours:
             if day.weekday() in h.days:
                 start = datetime.combine(day, h.start, self.tz)
-                end = datetime.combine(day + timedelta(days=1), time(0), self.tz) if h.end == time(0) \
+                end = (
+                    datetime.combine(day + timedelta(days=1), time(0), self.tz)
+                    if h.end == time(0)
                     else datetime.combine(day, h.end, self.tz)
+                )
                 if end > start:
                     found.append(Window(start, end))
         return sorted(found, key=lambda w: w.start)
 
-    def _spans_from(self, now: datetime):  # noqa: ANN202 - a generator of Windows
+    def _spans_from(self, now: datetime):
         first = now.astimezone(self.tz).date()
         for offset in range(LOOKAHEAD_DAYS):
             for span in self.spans(first + timedelta(days=offset)):
@@ -223,6 +238,13 @@ def when_label(at: datetime, now: datetime) -> str:
     """``at`` in ``now``'s zone, relative to it: "at 9 am", "tomorrow at 9 am", "on Monday at 9 am"."""
     local = at.astimezone(now.tzinfo)
     ahead = (local.date() - now.date()).days
-    day = "" if ahead == 0 else "tomorrow " if ahead == 1 else \
-        f"on {DAY_NAMES[local.weekday()]} " if ahead < 7 else f"on {local:%a} {local:%b} {local.day} "
+    day = (
+        ""
+        if ahead == 0
+        else "tomorrow "
+        if ahead == 1
+        else f"on {DAY_NAMES[local.weekday()]} "
+        if ahead < 7
+        else f"on {local:%a} {local:%b} {local.day} "
+    )
     return f"{day}at {clock(local)}"

@@ -8,6 +8,7 @@ when it is empty, one of the built-in development values, an example value from 
 (``change-me``...), or shorter than 32 bytes; each service adds its own rules (no demo seeding, no
 ``*`` for origins or proxies, a Redis password).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,15 +18,23 @@ from collections.abc import Iterable, Mapping
 MIN_SECRET_BYTES = 32
 # The built-in development values of every secret (the settings' defaults and bot/launch/runner.py's).
 # Anything that starts with "dev-" counts as one too.
-DEVELOPMENT_SECRETS = frozenset({
-    "dev-gateway-token", "dev-rasa-api-token", "dev-action-server-token", "dev-service-token",
-    "dev-billing-gateway-token",
-    "dev-signing-key-change-me", "dev-signing-key-change-me-32-bytes", "dev-widget-signing-key-change-me",
-    "dev-widget-jwt-secret-change-me-32b",
-})
+DEVELOPMENT_SECRETS = frozenset(
+    {
+        "dev-gateway-token",
+        "dev-rasa-api-token",
+        "dev-action-server-token",
+        "dev-service-token",
+        "dev-billing-gateway-token",
+        "dev-signing-key-change-me",
+        "dev-signing-key-change-me-32-bytes",
+        "dev-widget-signing-key-change-me",
+        "dev-widget-jwt-secret-change-me-32b",
+    }
+)
 # What the example files in deploy/ hold, and what people write in their place.
-EXAMPLE_MARKERS = re.compile(r"change[-_ ]?me|changeit|replace[-_ ]?me|example|secret(?:key)?$|password$|^x+$",
-                             re.IGNORECASE)
+EXAMPLE_MARKERS = re.compile(
+    r"change[-_ ]?me|changeit|replace[-_ ]?me|example|secret(?:key)?$|password$|^x+$", re.IGNORECASE
+)
 
 
 class UnsafeSettings(SystemExit):
@@ -59,8 +68,9 @@ def problems(secrets: Mapping[str, str | None]) -> list[str]:
     return found
 
 
-def refuse_unsafe(service: str, secrets: Mapping[str, str | None], others: Iterable[str] = (),
-                  environ: Mapping[str, str] = os.environ) -> None:
+def refuse_unsafe(
+    service: str, secrets: Mapping[str, str | None], others: Iterable[str] = (), environ: Mapping[str, str] = os.environ
+) -> None:
     """In production, stop with one message naming every unsafe setting (``others``: the service's
     own findings, already worded). In development, do nothing."""
     if not in_production(environ):
@@ -71,4 +81,5 @@ def refuse_unsafe(service: str, secrets: Mapping[str, str | None], others: Itera
         raise UnsafeSettings(
             f"{service}: refusing to start in production with unsafe settings:\n{lines}\n"
             "Set real values (for example `openssl rand -hex 32` for a secret), or APP_ENV=development "
-            "on a laptop.")
+            "on a laptop."
+        )

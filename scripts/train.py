@@ -6,6 +6,7 @@ and the warnings Rasa's own CLI silences, are counted instead of printed. Every 
 printed once at the end, where it is not lost among the training logs.
 Run with the Rasa environment's Python from the repository root; the arguments are `rasa train`'s.
 """
+
 from __future__ import annotations
 
 import sys

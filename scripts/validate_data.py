@@ -13,6 +13,7 @@ kinds of Rasa 3.6 warnings are false positives for this project and are checked 
   own declaration as a duplicate.
 Run with the Rasa environment's Python from the repository root.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,13 +33,17 @@ DUPLICATE_INTENTS = re.compile(r"^The following duplicated intents have been fou
 
 
 def is_used(name: str, used: set[str], prefixes: tuple[str, ...], action_code: str) -> bool:
-    return (name in used or (bool(prefixes) and name.startswith(prefixes))
-            or re.search(rf"[\"']{re.escape(name)}[\"']", action_code) is not None)
+    return (
+        name in used
+        or (bool(prefixes) and name.startswith(prefixes))
+        or re.search(rf"[\"']{re.escape(name)}[\"']", action_code) is not None
+    )
 
 
 def importer() -> TrainingDataImporter:
     return TrainingDataImporter.load_from_config(
-        config_path=str(ROOT / "config.yml"), domain_path=str(ROOT / "bot" / "domain"),
+        config_path=str(ROOT / "config.yml"),
+        domain_path=str(ROOT / "bot" / "domain"),
         training_data_paths=[str(ROOT / "nlu_data"), str(ROOT / "stories")],
     )
 
@@ -63,8 +68,9 @@ class KnownWarnings:
         text = str(warning.message).strip()
         if not issubclass(warning.category, UserWarning) or warning.category.__name__.endswith("DeprecationWarning"):
             return True
-        return any(issubclass(warning.category, kind) and re.match(pattern, text)
-                   for kind, pattern in EXPECTED_WARNINGS)
+        return any(
+            issubclass(warning.category, kind) and re.match(pattern, text) for kind, pattern in EXPECTED_WARNINGS
+        )
 
     def false_positive(self, warning: warnings.WarningMessage) -> bool:
         text = str(warning.message).strip()
@@ -97,8 +103,10 @@ def main() -> int:
         problems.append(str(warning.message).strip())
     for text in problems:
         print(f"WARNING: {text}")
-    print(f"validate: {len(problems)} warning(s); {explained} checked false positive(s) "
-          "(responses used by forms or actions, retrieval-intent duplicate)")
+    print(
+        f"validate: {len(problems)} warning(s); {explained} checked false positive(s) "
+        "(responses used by forms or actions, retrieval-intent duplicate)"
+    )
     return 1 if problems else 0
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL), seeded
 afresh for every test, and the billing API served by a real uvicorn on loopback."""
+
 from __future__ import annotations
 
 import email
@@ -129,6 +130,7 @@ SERVICE_TOKEN = "dev-service-token"
 
 # -- a real SMTP server on loopback ---------------------------------------------------------------
 
+
 class Collector:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
@@ -155,8 +157,9 @@ def smtp_server():
         return AuthResult(success=True)
 
     handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
-                            authenticator=authenticator, auth_require_tls=False)
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
     handler.port, handler.logins = controller.port, logins
     yield handler

@@ -1,4 +1,5 @@
 """Throw-away PostgreSQL databases for tests and benchmarks: created on the server, dropped after."""
+
 from __future__ import annotations
 
 import secrets
@@ -28,7 +29,8 @@ def throwaway_postgres(base_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise PostgresUnavailable(
-            f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable ({reason})") from exc
+            f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable ({reason})"
+        ) from exc
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -1,6 +1,7 @@
 """Waiting in tests without fixed sleeps: for something to happen (``eventually``), or for a
 count that must not grow to stay put while anything in flight lands (``steady``). Both poll, so a
 fast machine passes fast and a loaded one gets the whole timeout."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """Custom actions, one module per topic. `rasa run actions --actions bot.actions` imports this
 package; each topic module registers its actions by subclassing rasa_sdk's Action."""
+
 from __future__ import annotations
 
 import importlib

@@ -13,6 +13,7 @@ An action that fails unexpectedly (a bug, not a billing refusal: those are expla
 still answers Rasa with a message for the customer: a failed action call would otherwise leave the
 turn without any reply at all. Its events are dropped, as they would be on a 500.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ SECRETS = ("ACTION_SERVER_TOKEN", "BILLING_ACTIONS_TOKEN", "GATEWAY_TOKEN")
 OPEN = frozenset({("GET", "/health")})  # the load balancer's and the orchestrator's health checks
 # Said when an action failed unexpectedly. It does not claim nothing changed: the failure may come
 # after billing did its part, and billing's own record is what counts.
-FAILED_TURN = ("Sorry, something went wrong on my side and I couldn't finish that. Please try again in a "
-               "moment, or say \"talk to a person\".")
+FAILED_TURN = (
+    "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a "
+    'moment, or say "talk to a person".'
+)
 
 
 def authorized(request: Request, token: str) -> bool:
@@ -53,8 +56,7 @@ def build(token: str) -> Sanic:
     async def only_rasa(request: Request) -> HTTPResponse | None:
         if (request.method, request.path) in OPEN or authorized(request, token):
             return None
-        log.warning("action server: refused %s %s from %s (no valid token)", request.method, request.path,
-                    request.ip)
+        log.warning("action server: refused %s %s from %s (no valid token)", request.method, request.path, request.ip)
         return response.json({"error": "unauthorized"}, status=401)
 
     @app.exception(Exception)

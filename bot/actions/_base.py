@@ -1,6 +1,7 @@
 """What every billing action shares: the acting identity, the billing client, and turning the
 backend's refusals and outages into clear replies (nothing is ever half applied: the backend
 either did the whole change or none of it)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import (
-    ActingClient, BillingClient, BillingError, Conflict, Forbidden, Invalid, NotFound, PaymentFailed, Unavailable,
+    ActingClient,
+    BillingClient,
+    BillingError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PaymentFailed,
+    Unavailable,
 )
 
 from ._identity import Identity, identity
@@ -24,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Keyed by the loop itself, not id(loop): a closed loop's id can be reused by a new loop, which
 # would then inherit a pool bound to the dead loop (and to whatever BILLING_URL was then).
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BillingClient]" = weakref.WeakKeyDictionary()
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BillingClient] = weakref.WeakKeyDictionary()
 
 
 def billing() -> BillingClient:
@@ -47,8 +56,14 @@ def acting(who: Identity) -> ActingClient:
 OFFER_PERSON = buttons(("Talk to a person", "/talk_to_human"))
 
 
-def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str | None = None,
-            answers: list[dict[str, str]] | None = None, read: str | None = None) -> None:
+def explain(
+    dispatcher: CollectingDispatcher,
+    error: BillingError,
+    *,
+    again: str | None = None,
+    answers: list[dict[str, str]] | None = None,
+    read: str | None = None,
+) -> None:
     """Say what went wrong, in the customer's terms, and what they can do. ``again``: the payload
     that asks for the same thing once more, offered as "Try again" when billing could not be
     reached and nothing was changed (the request itself starts afresh, so nothing is lost).
@@ -65,9 +80,10 @@ def explain(dispatcher: CollectingDispatcher, error: BillingError, *, again: str
         offer = buttons(("Try again", again)) + OFFER_PERSON if again and certain else OFFER_PERSON
         if answers and retry_is_safe(error):
             offer = answers + OFFER_PERSON
-        dispatcher.utter_message(text=render("errors/unavailable", message=error.message, certain=certain,
-                                             retry=retry_is_safe(error)),
-                                 buttons=offer)
+        dispatcher.utter_message(
+            text=render("errors/unavailable", message=error.message, certain=certain, retry=retry_is_safe(error)),
+            buttons=offer,
+        )
     elif isinstance(error, (NotFound, Conflict, Invalid, PaymentFailed, Forbidden)):
         dispatcher.utter_message(text=error.message)
     else:
@@ -102,8 +118,14 @@ class BillingAction(Action, ABC):
     def name(self) -> str: ...
 
     @abstractmethod
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]: ...
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        who: Identity,
+        client: ActingClient,
+    ) -> list[EventType]: ...
 
     def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:
         """Events to return after a failure (e.g. clear a pending quote). Default: none."""
@@ -113,8 +135,7 @@ class BillingAction(Action, ABC):
         """What to say after a failure. Default: ``explain``."""
         explain(dispatcher, error, read=self.reads)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         who = identity(tracker)
         try:
             return await self.act(dispatcher, tracker, domain, who, acting(who))
@@ -129,8 +150,11 @@ TRANSCRIPT_TURNS = 10
 def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
     """The last ``turns`` user and bot texts, oldest first, for the person taking over a handoff:
     [{"from": "user"|"bot", "text": ..., "at": timestamp}]."""
-    said = [{"from": e["event"], "text": str(e["text"])[:2000], "at": e.get("timestamp")}
-            for e in tracker.events if e.get("event") in ("user", "bot") and e.get("text")]
+    said = [
+        {"from": e["event"], "text": str(e["text"])[:2000], "at": e.get("timestamp")}
+        for e in tracker.events
+        if e.get("event") in ("user", "bot") and e.get("text")
+    ]
     return said[-turns:]
 
 

@@ -1,6 +1,7 @@
 """A callback time in words -> a window: "today 2-5 pm", "tomorrow 9-12", "friday morning",
 "at 3pm", "tomorrow 10:30 to 11:30". Plain Python; whether anyone works then is
 bot/opening_hours.py's business."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,18 @@ class Window:
 
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-PARTS = {"morning": (9, 12), "afternoon": (13, 17), "evening": (17, 19), "lunch": (12, 13), "midday": (12, 13),
-         "noon": (12, 13), "anytime": (9, 17), "any time": (9, 17), "whenever": (9, 17), "all day": (9, 17)}
+PARTS = {
+    "morning": (9, 12),
+    "afternoon": (13, 17),
+    "evening": (17, 19),
+    "lunch": (12, 13),
+    "midday": (12, 13),
+    "noon": (12, 13),
+    "anytime": (9, 17),
+    "any time": (9, 17),
+    "whenever": (9, 17),
+    "all day": (9, 17),
+}
 CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
 RANGE = re.compile(CLOCK + r"\s*(?:-|–|—|to|until|till|and)\s*" + CLOCK, re.IGNORECASE)
 SINGLE = re.compile(r"(?:at|around|about|@)?\s*" + CLOCK, re.IGNORECASE)

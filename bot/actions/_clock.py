@@ -5,6 +5,7 @@ per conversation by the message metadata's ``now`` (an ISO 8601 time with its of
 e2e tests send), or for the whole action server by ASSISTANT_NOW. Anywhere else both are ignored:
 a customer's message can never move the clock.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,6 +34,7 @@ def now(tracker: Tracker | None = None, tz: str | ZoneInfo | None = None) -> dat
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz or timezone.utc
     fixed = None
     if not in_production(os.environ):
-        fixed = (_fixed(latest_metadata(tracker).get("now")) if tracker is not None else None) \
-            or _fixed(os.environ.get("ASSISTANT_NOW"))
+        fixed = (_fixed(latest_metadata(tracker).get("now")) if tracker is not None else None) or _fixed(
+            os.environ.get("ASSISTANT_NOW")
+        )
     return (fixed or datetime.now(timezone.utc)).astimezone(zone)

@@ -6,6 +6,7 @@ included) and, when the answer to the question asked can't be used, sets ``peopl
 the slot instead of replying itself; the form's ask action (``action_ask_<slot>``) then says what
 is wrong and asks again in the same breath.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -18,8 +19,18 @@ from rasa_sdk.executor import CollectingDispatcher
 INVALID = "people_invalid"
 # A question in the middle of a form is answered by its rule, and the form asks again: the form
 # must not take it as an answer (returning nothing rejects the form's turn).
-QUESTIONS = {"faq", "ask_pricing", "product_info", "bot_challenge", "help", "check_balance", "list_invoices",
-             "get_invoice", "view_subscription", "case_status"}
+QUESTIONS = {
+    "faq",
+    "ask_pricing",
+    "product_info",
+    "bot_challenge",
+    "help",
+    "check_balance",
+    "list_invoices",
+    "get_invoice",
+    "view_subscription",
+    "case_status",
+}
 
 
 def latest(tracker: Tracker) -> tuple[str, str, float]:
@@ -50,8 +61,7 @@ class AskAction(Action, ABC):
     @abstractmethod
     async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, invalid: bool) -> None: ...
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         invalid = tracker.get_slot(INVALID) in (self.slot, *self.reasons)
         await self.ask(dispatcher, tracker, invalid)
         return [SlotSet(INVALID, None)] if invalid else []

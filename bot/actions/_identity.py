@@ -10,6 +10,7 @@ still acts as themselves.
 A Slack identity names the Slack team the gateway verified it in (``slack_team``); billing acts
 for it only when that workspace is linked to the user's org, so it travels to every billing call.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ as a list ("Sam Carter, sam@initech.example, Initech"), one at a time, or as a c
 ``answer_to`` also takes a bare answer ("Dana Smith", "Globex") as the detail that was asked for.
 Plain Python, no Rasa: tests/rasa_env/test_lead_text.py runs it over many phrasings.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,31 +24,119 @@ SKIP = re.compile(
     r"|\b(skip( it| that| this)?|rather not|prefer not|i'?d rather|no thanks|no thank you|not (needed|necessary|now)"
     r"|no phone|without (a )?phone|email(\s+is|'s|\s+only)?\s*(fine|ok|okay|enough|better|works)|just (the )?e-?mail"
     r"|e-?mail only|(don'?t|do not) (have|want|need|give)|not comfortable|leave it (out|blank))\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 _CAP = r"[A-Z][\w'’.-]*"
 _NAME_WORDS = rf"{_CAP}(?:\s+(?:(?:van|von|de|da|del|der|le|la|di|bin|al)\s+)*{_CAP}){{0,3}}"
 NAME_CUE = re.compile(rf"\b(?i:i'?m|i am|this is|it'?s|name'?s|here'?s)\s+({_NAME_WORDS})")
-NAME_STRONG = re.compile(r"\b(?:my (?:full )?name is|name\s*[:=-]|call me|you can call me|the name is)\s+"
-                         r"([^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,3})", re.IGNORECASE)
-_COMPANY_WORDS = rf"[A-Z0-9][\w&'’.-]*(?:\s+(?:&\s+|of\s+|and\s+)?[A-Z0-9][\w&'’.-]*){{0,4}}"
+NAME_STRONG = re.compile(
+    r"\b(?:my (?:full )?name is|name\s*[:=-]|call me|you can call me|the name is)\s+"
+    r"([^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,3})",
+    re.IGNORECASE,
+)
+_COMPANY_WORDS = r"[A-Z0-9][\w&'’.-]*(?:\s+(?:&\s+|of\s+|and\s+)?[A-Z0-9][\w&'’.-]*){0,4}"
 COMPANY_CUE = re.compile(rf"\b(?i:from|at|with)\s+({_COMPANY_WORDS})")
 COMPANY_STRONG = re.compile(
     r"\b(?:(?:my|our|the) (?:company|organi[sz]ation|org|employer|business)(?:'s| is| name is|\s*[:=-])|company\s*[:=-]"
     r"|i work (?:at|for)|we work (?:at|for)|i'?m with|we'?re with|i represent|on behalf of)\s+"
-    r"([\w&'’.-]+(?:\s+[\w&'’.-]+){0,4})", re.IGNORECASE)
+    r"([\w&'’.-]+(?:\s+[\w&'’.-]+){0,4})",
+    re.IGNORECASE,
+)
 # Words that end a name or company captured by a cue ("Dana Smith from ...", "Globex and we ...").
-STOP = {"and", "from", "at", "with", "here", "in", "on", "we", "i", "our", "my", "the", "for", "about", "to",
-        "email", "e-mail", "phone", "please", "thanks", "thank", "looking", "interested", "calling", "writing"}
-NOT_NAMES = {"sales", "support", "sure", "fine", "ok", "okay", "yes", "no", "hello", "hi", "hey", "interested",
-             "looking", "here", "back", "not", "just", "the", "a", "an", "also", "actually", "sorry", "still"}
-NOT_COMPANIES = {"sales", "support", "home", "work", "the", "a", "an", "you", "your", "me", "us", "enterprise",
-                 "professional", "essentials", "unlimited", "inbox", "dialer", "monday", "tuesday", "wednesday",
-                 "thursday", "friday", "saturday", "sunday", "today", "tomorrow", "once", "least", "all"}
-CORRECTION = re.compile(r"^\W*(actually|sorry|oops|correction|i meant|wait|no,?|make that|scratch that)\b", re.IGNORECASE)
-LEAD_IN = re.compile(r"^\W*(actually|sorry|oops|correction|i meant|wait|ok(ay)?|sure|yes|yeah|hi|hello|hey|"
-                     r"it'?s|it is|that'?s|that is|my name is|i'?m|i am|this is|name\s*[:=-]|company\s*[:=-]|"
-                     r"we'?re|we are|i work (at|for)|the company is|company is|at|from)\b[\s,:.-]*", re.IGNORECASE)
+STOP = {
+    "and",
+    "from",
+    "at",
+    "with",
+    "here",
+    "in",
+    "on",
+    "we",
+    "i",
+    "our",
+    "my",
+    "the",
+    "for",
+    "about",
+    "to",
+    "email",
+    "e-mail",
+    "phone",
+    "please",
+    "thanks",
+    "thank",
+    "looking",
+    "interested",
+    "calling",
+    "writing",
+}
+NOT_NAMES = {
+    "sales",
+    "support",
+    "sure",
+    "fine",
+    "ok",
+    "okay",
+    "yes",
+    "no",
+    "hello",
+    "hi",
+    "hey",
+    "interested",
+    "looking",
+    "here",
+    "back",
+    "not",
+    "just",
+    "the",
+    "a",
+    "an",
+    "also",
+    "actually",
+    "sorry",
+    "still",
+}
+NOT_COMPANIES = {
+    "sales",
+    "support",
+    "home",
+    "work",
+    "the",
+    "a",
+    "an",
+    "you",
+    "your",
+    "me",
+    "us",
+    "enterprise",
+    "professional",
+    "essentials",
+    "unlimited",
+    "inbox",
+    "dialer",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "today",
+    "tomorrow",
+    "once",
+    "least",
+    "all",
+}
+CORRECTION = re.compile(
+    r"^\W*(actually|sorry|oops|correction|i meant|wait|no,?|make that|scratch that)\b", re.IGNORECASE
+)
+LEAD_IN = re.compile(
+    r"^\W*(actually|sorry|oops|correction|i meant|wait|ok(ay)?|sure|yes|yeah|hi|hello|hey|"
+    r"it'?s|it is|that'?s|that is|my name is|i'?m|i am|this is|name\s*[:=-]|company\s*[:=-]|"
+    r"we'?re|we are|i work (at|for)|the company is|company is|at|from)\b[\s,:.-]*",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -147,8 +236,14 @@ def details_in(text: str) -> Details:
                 company = candidate
                 break
     skip = bool(SKIP.search(text)) and phone is None
-    return Details(name=name, company=company, email=email.group(0).lower() if email else None, phone=phone,
-                   bad_phone=bad_phone and phone is None, skip_phone=skip)
+    return Details(
+        name=name,
+        company=company,
+        email=email.group(0).lower() if email else None,
+        phone=phone,
+        bad_phone=bad_phone and phone is None,
+        skip_phone=skip,
+    )
 
 
 def _bare(text: str) -> str:

@@ -5,6 +5,7 @@ summaries) are templates rendered here, so wording lives in one place and not in
 Templates render Markdown-ish plain text that every channel shows (the gateway turns it into
 Slack mrkdwn or widget markup).
 """
+
 from __future__ import annotations
 
 import json

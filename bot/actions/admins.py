@@ -5,6 +5,7 @@ slot ``permission_admins``, else billing's list of the org's admins) instead of 
 other FAQ question gets its retrieval response (``utter_faq/<question>``) unchanged. Outside a form,
 a quote or payment waiting for a yes is shown again after the answer.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -48,8 +49,7 @@ class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         key = faq_key(tracker)
         who = identity(tracker)
         if key in ABOUT_ADMINS and who.known:

@@ -18,6 +18,7 @@ conversation whose intent is ``nlu_fallback`` or ``out_of_scope``), so there is 
 keep in step: any recognised intent in between breaks the run. The second one in a row offers a
 person.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -61,11 +62,12 @@ class ActionGreet(Action):
     def name(self) -> str:
         return "action_greet"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         who = identity(tracker)
-        dispatcher.utter_message(text=render("basics/greet", first_name=first_name(who.name), known=who.known),
-                                 buttons=CUSTOMER_BUTTONS if who.known else VISITOR_BUTTONS)
+        dispatcher.utter_message(
+            text=render("basics/greet", first_name=first_name(who.name), known=who.known),
+            buttons=CUSTOMER_BUTTONS if who.known else VISITOR_BUTTONS,
+        )
         return []
 
 
@@ -77,14 +79,16 @@ class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         who = identity(tracker)
         misses = max(misunderstandings_in_a_row(tracker), 1)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         waiting = pending(tracker)
-        if intent == "nlu_fallback" and waiting is not None and \
-                ask_again(dispatcher, tracker, waiting, "utter_confirm_not_understood"):
+        if (
+            intent == "nlu_fallback"
+            and waiting is not None
+            and ask_again(dispatcher, tracker, waiting, "utter_confirm_not_understood")
+        ):
             # Not understood while a quote or payment waits (an unsure "yes", a message with no
             # word in it): the question again, rather than a guess at something else.
             return []
@@ -100,8 +104,13 @@ class ActionFallback(Action):
         if misses >= 2:  # a person or a callback too, unless a guess is that already
             offered_now += [b for b in PERSON_BUTTONS if not any(g[1].startswith(b["payload"]) for g in guesses)]
         dispatcher.utter_message(
-            text=render("basics/fallback", misses=misses, out_of_scope=intent == "out_of_scope", known=who.known,
-                        guesses=[g[0] for g in guesses]),
+            text=render(
+                "basics/fallback",
+                misses=misses,
+                out_of_scope=intent == "out_of_scope",
+                known=who.known,
+                guesses=[g[0] for g in guesses],
+            ),
             buttons=offered_now,
         )
         main = guesses[0][1] if guesses else (PERSON_BUTTONS[0]["payload"] if misses >= 2 else None)
@@ -126,8 +135,7 @@ class ActionPickOffer(ActionFallback):
     def name(self) -> str:
         return "action_pick_offer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         choice = by_place(tracker)
         if choice is not None:
             return take(tracker, choice)

@@ -10,6 +10,7 @@ email or the address through one form, ``billing_details_form``:
 then ``action_update_billing_details`` saves it with ``update_billing_profile`` (the backend checks
 every field and saves all or nothing).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,17 +34,56 @@ ADDRESS_WORDS = re.compile(r"\b(address|street|city|postal|post ?code|zip|moved|
 CONTACT_WORDS = re.compile(r"\b(contact|e-?mail|mail|ap|accounts payable|recipient|send (the )?invoices)\b", re.I)
 # Intents that are another request, not an answer to the form's question (they interrupt it).
 OTHER_REQUESTS = {
-    "check_balance", "list_invoices", "get_invoice", "download_invoice", "share_invoice", "pay_invoice",
-    "update_payment_method", "give_card_number", "add_licenses", "buy_product", "upgrade_edition",
-    "view_subscription", "cancel_subscription", "contact_support", "case_status", "talk_to_human",
-    "request_callback", "ask_pricing", "product_info", "faq", "greet", "goodbye", "thank", "bot_challenge",
-    "help", "out_of_scope", "deny", "affirm",
+    "check_balance",
+    "list_invoices",
+    "get_invoice",
+    "download_invoice",
+    "share_invoice",
+    "pay_invoice",
+    "update_payment_method",
+    "give_card_number",
+    "add_licenses",
+    "buy_product",
+    "upgrade_edition",
+    "view_subscription",
+    "cancel_subscription",
+    "contact_support",
+    "case_status",
+    "talk_to_human",
+    "request_callback",
+    "ask_pricing",
+    "product_info",
+    "faq",
+    "greet",
+    "goodbye",
+    "thank",
+    "bot_challenge",
+    "help",
+    "out_of_scope",
+    "deny",
+    "affirm",
 }
 COUNTRIES = {
-    "usa": "US", "united states": "US", "united states of america": "US", "america": "US",
-    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "england": "GB", "ireland": "IE",
-    "canada": "CA", "germany": "DE", "france": "FR", "spain": "ES", "italy": "IT", "netherlands": "NL",
-    "australia": "AU", "india": "IN", "mexico": "MX", "brazil": "BR", "japan": "JP",
+    "usa": "US",
+    "united states": "US",
+    "united states of america": "US",
+    "america": "US",
+    "uk": "GB",
+    "united kingdom": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "ireland": "IE",
+    "canada": "CA",
+    "germany": "DE",
+    "france": "FR",
+    "spain": "ES",
+    "italy": "IT",
+    "netherlands": "NL",
+    "australia": "AU",
+    "india": "IN",
+    "mexico": "MX",
+    "brazil": "BR",
+    "japan": "JP",
 }
 
 
@@ -80,8 +120,7 @@ class ValidateBillingDetailsForm(FormValidationAction):
     def name(self) -> str:
         return "validate_billing_details_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         try:
             if tracker.get_slot(REQUESTED_SLOT) is None:
                 # On activation: may this user see and change billing details? (Refused centrally.)
@@ -170,9 +209,13 @@ class ActionAskBillingField(BillingAction):
 
     async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
         profile = await client.billing_profile()
-        dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, changed=None, ask=True),
-                                 buttons=buttons(("The billing contact email", "change the billing contact email"),
-                                                 ("The billing address", "change the billing address")))
+        dispatcher.utter_message(
+            text=render("payments/billing_profile", profile=profile, changed=None, ask=True),
+            buttons=buttons(
+                ("The billing contact email", "change the billing contact email"),
+                ("The billing address", "change the billing address"),
+            ),
+        )
         return []
 
 
@@ -184,9 +227,14 @@ def split_once(value: str) -> tuple[str, str]:
 def address_changes(tracker: Tracker) -> dict[str, str]:
     line1, line2 = split_once(tracker.get_slot("address_street") or "")
     city, region = split_once(tracker.get_slot("address_city") or "")
-    return {"address_line1": line1, "address_line2": line2, "city": city, "region": region,
-            "postal_code": (tracker.get_slot("address_postal_code") or "").strip(),
-            "country": tracker.get_slot("address_country") or ""}
+    return {
+        "address_line1": line1,
+        "address_line2": line2,
+        "city": city,
+        "region": region,
+        "postal_code": (tracker.get_slot("address_postal_code") or "").strip(),
+        "country": tracker.get_slot("address_country") or "",
+    }
 
 
 class ActionUpdateBillingDetails(BillingAction):
@@ -206,8 +254,9 @@ class ActionUpdateBillingDetails(BillingAction):
         try:
             profile = await client.update_billing_profile(**changes)
         except Invalid as error:
-            dispatcher.utter_message(text=render("payments/billing_invalid", message=error.message,
-                                                 fields=error.fields))
+            dispatcher.utter_message(
+                text=render("payments/billing_invalid", message=error.message, fields=error.fields)
+            )
             return self.on_error(error, tracker)
         dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, changed=field, ask=False))
         return self.on_error(None, tracker)

@@ -7,6 +7,7 @@ the buttons are the next open slots only (Monday's on a Saturday evening), and a
 nobody works ("tomorrow morning" on a Saturday) is answered with the hours and those slots. "Now"
 comes from bot/actions/_clock.py, so tests can fix it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -51,7 +52,9 @@ def queue_hours(tracker: Tracker, who: Identity) -> QueueHours:
 def slot_buttons(hours: QueueHours, now: datetime) -> list[dict[str, str]]:
     """The next open slots, labelled in the caller's time. The payload names its intent (a bare
     window's text would be left to the classifier) and carries the window, read back from the text."""
-    return [{"title": w.label(now), "payload": payload("inform", callback_window=w.payload())} for w in hours.slots(now)]
+    return [
+        {"title": w.label(now), "payload": payload("inform", callback_window=w.payload())} for w in hours.slots(now)
+    ]
 
 
 def wished_window(text: str, now: datetime) -> Window | None:
@@ -67,15 +70,15 @@ class ValidateCallbackForm(FormValidationAction):
     def name(self) -> str:
         return "validate_callback_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         # Only a visitor who hasn't given a name yet is asked for one (first).
         if identity(tracker).known or tracker.get_slot("lead_name"):
             return [s for s in domain_slots if s != "lead_name"]
         return domain_slots
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         who = identity(tracker)
         text, intent, _ = latest(tracker)
         asked = requested(tracker, FORM)
@@ -111,8 +114,13 @@ class ValidateCallbackForm(FormValidationAction):
         if window is None:
             return {INVALID: CLOSED, "callback_time": None}
         tz = str(now.tzinfo)
-        return {"callback_time": {"start": window.start.astimezone(now.tzinfo).isoformat(),
-                                  "end": window.end.astimezone(now.tzinfo).isoformat(), "timezone": tz}}
+        return {
+            "callback_time": {
+                "start": window.start.astimezone(now.tzinfo).isoformat(),
+                "end": window.end.astimezone(now.tzinfo).isoformat(),
+                "timezone": tz,
+            }
+        }
 
 
 class ActionAskCallbackTime(AskAction):
@@ -127,9 +135,16 @@ class ActionAskCallbackTime(AskAction):
         now = await caller_now(tracker, who, acting(who))
         hours = queue_hours(tracker, who)
         why = tracker.get_slot(INVALID) if invalid else None
-        dispatcher.utter_message(text=render("basics/ask_callback_time", timezone=str(now.tzinfo), why=why,
-                                             queue=hours.name.capitalize(), hours=hours.label()),
-                                 buttons=slot_buttons(hours, now))
+        dispatcher.utter_message(
+            text=render(
+                "basics/ask_callback_time",
+                timezone=str(now.tzinfo),
+                why=why,
+                queue=hours.name.capitalize(),
+                hours=hours.label(),
+            ),
+            buttons=slot_buttons(hours, now),
+        )
 
 
 AskCallbackPhone = ask_response("callback_phone", "utter_ask_callback_phone", "utter_callback_phone_invalid")
@@ -139,8 +154,14 @@ class ActionRequestCallback(BillingAction):
     def name(self) -> str:
         return "action_request_callback"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]:
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        who: Identity,
+        client: ActingClient,
+    ) -> list[EventType]:
         phone, when = tracker.get_slot("callback_phone"), tracker.get_slot("callback_time")
         if not phone or not isinstance(when, dict):
             dispatcher.utter_message(response="utter_ok_nothing_done")
@@ -155,29 +176,48 @@ class ActionRequestCallback(BillingAction):
         queue = queue_for(tracker, who)
         try:
             callback = await client.request_callback(
-                name, phone, window_start=datetime.fromisoformat(when["start"]),
-                window_end=datetime.fromisoformat(when["end"]), timezone=when["timezone"], queue=queue,
-                note=reason_for(tracker, queue, who), handoff=tracker.get_slot("handoff_number"),
+                name,
+                phone,
+                window_start=datetime.fromisoformat(when["start"]),
+                window_end=datetime.fromisoformat(when["end"]),
+                timezone=when["timezone"],
+                queue=queue,
+                note=reason_for(tracker, queue, who),
+                handoff=tracker.get_slot("handoff_number"),
                 conversation_id=tracker.sender_id,
             )
         except Invalid as error:
             if "phone" in error.fields:
-                return [SlotSet("callback_phone", None), SlotSet(INVALID, "callback_phone"),
-                        FollowupAction("callback_form")]
+                return [
+                    SlotSet("callback_phone", None),
+                    SlotSet(INVALID, "callback_phone"),
+                    FollowupAction("callback_form"),
+                ]
             if "window" in error.fields:
                 return [SlotSet("callback_time", None), SlotSet(INVALID, PAST), FollowupAction("callback_form")]
             raise
-        window = Window(callback.window_start.astimezone(ZoneInfo(callback.timezone)),
-                        callback.window_end.astimezone(ZoneInfo(callback.timezone)))
+        window = Window(
+            callback.window_start.astimezone(ZoneInfo(callback.timezone)),
+            callback.window_end.astimezone(ZoneInfo(callback.timezone)),
+        )
         label = window.label(_clock.now(tracker, callback.timezone), relative=False)
-        await _to_gateway("/handoff/internal/callback", {  # posted to the queue's channel
-            "number": callback.number, "queue": callback.queue, "name": callback.name, "phone": callback.phone,
-            "window": label, "timezone": callback.timezone, "handoff": tracker.get_slot("handoff_number"),
-            "conversation_id": tracker.sender_id, "channel": who.channel}, callback.number)
+        await _to_gateway(
+            "/handoff/internal/callback",
+            {  # posted to the queue's channel
+                "number": callback.number,
+                "queue": callback.queue,
+                "name": callback.name,
+                "phone": callback.phone,
+                "window": label,
+                "timezone": callback.timezone,
+                "handoff": tracker.get_slot("handoff_number"),
+                "conversation_id": tracker.sender_id,
+                "channel": who.channel,
+            },
+            callback.number,
+        )
         dispatcher.utter_message(text=render("basics/callback", callback=callback, window=label))
         return [SlotSet("callback_phone", None), SlotSet("callback_time", None)]
 
     def on_error(self, error, tracker: Tracker) -> list[EventType]:
         return [SlotSet("callback_phone", None), SlotSet("callback_time", None)]
-
-

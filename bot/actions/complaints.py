@@ -6,6 +6,7 @@ and a quote or payment still waiting for a yes is shown again, so nothing is los
 out of scope gets the usual "here's what I can do" (``action_fallback``, bot/actions/basics.py).
 Never calls billing.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,13 +39,13 @@ class ActionOutOfScope(Action):
     def name(self) -> str:
         return "action_out_of_scope"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if not complaint(tracker):
             return await ActionFallback().run(dispatcher, tracker, domain)
         person = "Talk to a person" if identity(tracker).known else "Talk to sales"
-        dispatcher.utter_message(response="utter_complaint",
-                                 buttons=buttons((person, "/talk_to_human"), ("What can you do?", "/help")))
+        dispatcher.utter_message(
+            response="utter_complaint", buttons=buttons((person, "/talk_to_human"), ("What can you do?", "/help"))
+        )
         waiting = pending(tracker)
         if waiting is not None:
             ask_again(dispatcher, tracker, waiting, "utter_confirm_current")

@@ -1,4 +1,4 @@
-""""Yes" and "no" to whatever is waiting for confirmation, bound to what the customer saw.
+""" "Yes" and "no" to whatever is waiting for confirmation, bound to what the customer saw.
 
 A topic module that asks for confirmation stores what is pending in a slot (``pending_quote``,
 ``pending_payment``...), registers what "yes" does with ``@on_confirm(slot, kind=...)``, and shows
@@ -22,6 +22,7 @@ what they can do next. A "no" that names another invoice or product while a conf
 ("no, the March one") is a correction: it is asked as the confirmer's ``corrected_by`` request
 (the intent whose rule asks for it) with what they named, as a click on such a button would be.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -61,22 +62,25 @@ class Confirmer:
 _confirmers: dict[str, Confirmer] = {}  # slot -> what "yes" does while it holds a value
 
 
-def on_confirm(slot: str, *, kind: str, declined_response: str, corrected_by: str | None = None,
-               corrections: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+def on_confirm(
+    slot: str, *, kind: str, declined_response: str, corrected_by: str | None = None, corrections: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
     """Register what "yes" does while ``slot`` holds a value (the handler gets that value)."""
+
     def register(handler: Handler) -> Handler:
         _confirmers[slot] = Confirmer(slot, kind, handler, declined_response, corrected_by, corrections)
         return handler
+
     return register
 
 
-def yes_no(kind: str, value: str, *, yes: str = "Yes", no: str = "No",
-           between: tuple[tuple[str, str], ...] = ()) -> list[dict[str, str]]:
+def yes_no(
+    kind: str, value: str, *, yes: str = "Yes", no: str = "No", between: tuple[tuple[str, str], ...] = ()
+) -> list[dict[str, str]]:
     """Yes/No buttons bound to the ``kind`` ``value`` they are shown for (``between``: other buttons
     placed between Yes and No, e.g. "Talk to sales first")."""
     token = f"{kind}:{value}"
-    return buttons((yes, payload("affirm", **{CONFIRMS: token})), *between,
-                   (no, payload("deny", **{CONFIRMS: token})))
+    return buttons((yes, payload("affirm", **{CONFIRMS: token})), *between, (no, payload("deny", **{CONFIRMS: token})))
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,11 @@ def clicked(tracker: Tracker) -> str | None:
 
 def _confirms(event: dict[str, Any]) -> set[str]:
     data = event.get("data") or {}
-    return {str(payload_entities(str(b.get("payload") or "")).get(CONFIRMS))
-            for b in data.get("buttons") or [] if isinstance(b, dict)} - {"None"}
+    return {
+        str(payload_entities(str(b.get("payload") or "")).get(CONFIRMS))
+        for b in data.get("buttons") or []
+        if isinstance(b, dict)
+    } - {"None"}
 
 
 def _bot_events(tracker: Tracker) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -226,8 +233,11 @@ def correction(tracker: Tracker, waiting: Pending) -> bool:
 
 def corrected(tracker: Tracker, waiting: Pending) -> list[EventType]:
     """The pending question dropped, and its request made again with what the customer named."""
-    named = {str(e["entity"]): e["value"] for e in tracker.latest_message.get("entities") or []
-             if e.get("entity") in waiting.confirmer.corrections and e.get("value")}
+    named = {
+        str(e["entity"]): e["value"]
+        for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") in waiting.confirmer.corrections and e.get("value")
+    }
     again = Offer(waiting.confirmer.kind, payload(str(waiting.confirmer.corrected_by), **named))
     return [SlotSet(waiting.confirmer.slot, None), *take(tracker, again)]
 

@@ -9,6 +9,7 @@ so the answer and the queues cannot disagree. The bot itself is there 24/7, and 
 A question or a thank-you while a quote or payment waits for a yes is answered, then that question
 is shown again with its buttons (``still_waiting``).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,7 @@ def queue_hours(queue: str) -> str:
 
 def hours_answer(known: bool) -> str:
     sales, support = queue_hours("sales"), queue_hours("support")
-    text = (f"I'm here 24/7 for licenses, invoices and payments. People are in at these times:\n"
-            f"• Sales: {sales}\n")
+    text = f"I'm here 24/7 for licenses, invoices and payments. People are in at these times:\n• Sales: {sales}\n"
     if known:  # visitors are served by sales only
         text += f"• Support: {support}\n"
     return text + f"Out of hours you can call {PHONE}, or ask me for a call back in opening hours."
@@ -59,8 +59,7 @@ class ActionYouAreWelcome(Action):
     def name(self) -> str:
         return "action_you_are_welcome"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         waiting = pending(tracker)
         if waiting is None or not ask_again(dispatcher, tracker, waiting, "utter_you_are_welcome_waiting"):
             dispatcher.utter_message(response="utter_you_are_welcome")

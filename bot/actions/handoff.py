@@ -13,6 +13,7 @@ The live bridge to the rep is the gateway's (bot/gateway/handoff): once billing 
 ``tell_gateway`` hands it over (POST /handoff/internal/opened, GATEWAY_TOKEN) and learns whether
 the queue is open now; out of hours the user gets the phone line and the offer of a callback.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,7 @@ from .leads import lead_of
 log = logging.getLogger(__name__)
 
 GATEWAY_TIMEOUT_S = 3.0
-SALES_INTENTS = {"ask_pricing", "product_info", "upgrade_edition", "buy_product", "add_licenses",
-                 "cancel_subscription"}
+SALES_INTENTS = {"ask_pricing", "product_info", "upgrade_edition", "buy_product", "add_licenses", "cancel_subscription"}
 DEFAULT_TIMEZONE = "America/New_York"
 # A typed request for a person under this confidence is offered, not acted on: "ugh, this is so
 # frustrating" may be a wish for a person, or not.
@@ -48,6 +48,7 @@ SURE = 0.7
 
 
 # -- what the conversation was about ------------------------------------------------------------
+
 
 def user_intents(tracker: Tracker, limit: int = 8) -> list[str]:
     """The intents of the latest user turns, newest first."""
@@ -92,6 +93,7 @@ def reason_for(tracker: Tracker, queue: str, who: Identity) -> str:
 
 # -- time zones -----------------------------------------------------------------------------------
 
+
 def zone(name: str | None) -> ZoneInfo | None:
     try:
         return ZoneInfo(name) if name else None
@@ -115,13 +117,23 @@ async def timezone_for(who: Identity, client: ActingClient) -> str:
 
 def gateway_url() -> str:
     """GATEWAY_URL, else the gateway's GATEWAY_HOST and GATEWAY_PORT (the same .env as the gateway)."""
-    return (os.environ.get("GATEWAY_URL") or
-            f"http://{os.environ.get('GATEWAY_HOST') or '127.0.0.1'}:{os.environ.get('GATEWAY_PORT') or 8080}").rstrip("/")
+    return (
+        os.environ.get("GATEWAY_URL")
+        or f"http://{os.environ.get('GATEWAY_HOST') or '127.0.0.1'}:{os.environ.get('GATEWAY_PORT') or 8080}"
+    ).rstrip("/")
 
 
-async def tell_gateway(handoff: Handoff, tracker: Tracker, who: Identity, client: ActingClient, *,
-                       intent: str | None, lead: Lead | None, said: list[dict[str, Any]],
-                       page_url: str | None) -> dict[str, Any] | None:
+async def tell_gateway(
+    handoff: Handoff,
+    tracker: Tracker,
+    who: Identity,
+    client: ActingClient,
+    *,
+    intent: str | None,
+    lead: Lead | None,
+    said: list[dict[str, Any]],
+    page_url: str | None,
+) -> dict[str, Any] | None:
     """Hand the new handoff to the gateway (Slack post, live bridge). Its answer: {"open": bool,
     "hours": ..., "phone": ...}; None when the gateway can't be reached (the record exists anyway:
     reps see it in billing, and the user was given the phone number)."""
@@ -131,19 +143,31 @@ async def tell_gateway(handoff: Handoff, tracker: Tracker, who: Identity, client
             org = (await client.me()).org
         except BillingError:
             org = None
-    body = {"number": handoff.number, "conversation_id": tracker.sender_id, "queue": handoff.queue,
-            "reason": handoff.reason, "intent": intent, "org": org, "edition": handoff.edition,
-            "page_url": page_url, "channel": who.channel, "transcript": said, "email": who.email,
-            "lead": {"name": lead.name, "email": lead.email, "company": lead.company, "phone": lead.phone}
-            if lead else {}}
+    body = {
+        "number": handoff.number,
+        "conversation_id": tracker.sender_id,
+        "queue": handoff.queue,
+        "reason": handoff.reason,
+        "intent": intent,
+        "org": org,
+        "edition": handoff.edition,
+        "page_url": page_url,
+        "channel": who.channel,
+        "transcript": said,
+        "email": who.email,
+        "lead": {"name": lead.name, "email": lead.email, "company": lead.company, "phone": lead.phone} if lead else {},
+    }
     return await _to_gateway("/handoff/internal/opened", body, handoff.number)
 
 
 async def _to_gateway(path: str, body: dict[str, Any], what: str) -> dict[str, Any] | None:
     try:
         async with httpx.AsyncClient(timeout=GATEWAY_TIMEOUT_S, trust_env=False) as http:
-            answer = await http.post(f"{gateway_url()}{path}", json=body,
-                                     headers={"Authorization": f"Bearer {os.environ.get('GATEWAY_TOKEN', '')}"})
+            answer = await http.post(
+                f"{gateway_url()}{path}",
+                json=body,
+                headers={"Authorization": f"Bearer {os.environ.get('GATEWAY_TOKEN', '')}"},
+            )
         if answer.status_code != 200:
             log.warning("gateway refused %s: %s", what, answer.status_code)
             return None
@@ -201,16 +225,25 @@ def unsure_request(tracker: Tracker) -> bool:
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
     text = str(message.get("text") or "")
-    return intent.get("name") == "talk_to_human" and not text.startswith("/") \
+    return (
+        intent.get("name") == "talk_to_human"
+        and not text.startswith("/")
         and float(intent.get("confidence") or 0.0) < SURE
+    )
 
 
 class ActionHandoff(BillingAction):
     def name(self) -> str:
         return "action_handoff"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]:
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        who: Identity,
+        client: ActingClient,
+    ) -> list[EventType]:
         lead = None if who.known else lead_of(tracker)
         if not who.known and lead is None:
             dispatcher.utter_message(response="utter_ok_nothing_done")
@@ -219,8 +252,10 @@ class ActionHandoff(BillingAction):
         existing = await open_handoff_of(tracker, who, client)
         if existing is not None:
             _, when = expectation(existing.queue, await customer_now(tracker, who, client))
-            dispatcher.utter_message(text=render("basics/handoff_pending", handoff=existing, when=when),
-                                     buttons=buttons(("Call me back instead", "/request_callback")))
+            dispatcher.utter_message(
+                text=render("basics/handoff_pending", handoff=existing, when=when),
+                buttons=buttons(("Call me back instead", "/request_callback")),
+            )
             return []
         if who.known and unsure_request(tracker):
             dispatcher.utter_message(response="utter_offer_person")
@@ -229,22 +264,45 @@ class ActionHandoff(BillingAction):
         page_url = page_url if isinstance(page_url, str) else None
         intent, said = topic_intent(tracker), transcript(tracker)
         handoff = await client.open_handoff(
-            queue, reason_for(tracker, queue, who), intent=intent, lead=lead, transcript=said, page_url=page_url,
+            queue,
+            reason_for(tracker, queue, who),
+            intent=intent,
+            lead=lead,
+            transcript=said,
+            page_url=page_url,
             conversation_id=tracker.sender_id,
         )
         # The rep gets more of the conversation than the record keeps: a visitor's lead form alone
         # is eight turns, and what they asked before it is what matters.
-        status = await tell_gateway(handoff, tracker, who, client, intent=intent, lead=lead,
-                                    said=transcript(tracker, turns=20), page_url=page_url)
+        status = await tell_gateway(
+            handoff,
+            tracker,
+            who,
+            client,
+            intent=intent,
+            lead=lead,
+            said=transcript(tracker, turns=20),
+            page_url=page_url,
+        )
         now = await customer_now(tracker, who, client)
         open_now, when = expectation(queue, now)
         if not open_now or (status is not None and status.get("open") is False):
             hours = (status or {}).get("hours") or QueueHours.from_env(queue).label()
             back = when.split("; ", 1)[1] if "; " in when and open_now is False else ""
-            dispatcher.utter_message(text=render("basics/handoff_closed", handoff=handoff, queue=queue.capitalize(),
-                                                 hours=hours, lead=lead, back=back),
-                                     buttons=buttons(("Call me back", "/request_callback")))
+            dispatcher.utter_message(
+                text=render(
+                    "basics/handoff_closed",
+                    handoff=handoff,
+                    queue=queue.capitalize(),
+                    hours=hours,
+                    lead=lead,
+                    back=back,
+                ),
+                buttons=buttons(("Call me back", "/request_callback")),
+            )
             return [SlotSet("handoff_number", handoff.number)]
-        dispatcher.utter_message(text=render("basics/handoff", handoff=handoff, queue=queue.capitalize(), lead=lead),
-                                 buttons=buttons(("Call me back instead", "/request_callback")))
+        dispatcher.utter_message(
+            text=render("basics/handoff", handoff=handoff, queue=queue.capitalize(), lead=lead),
+            buttons=buttons(("Call me back instead", "/request_callback")),
+        )
         return [SlotSet("handoff_number", handoff.number)]

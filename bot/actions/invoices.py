@@ -6,6 +6,7 @@ Which invoice a message means: an invoice number in the message, else a period i
 conversation's ``invoice_number`` slot, else the newest. The invoice shown is remembered in
 ``invoice_number`` so that "email it to ap@acme.example" refers to it.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,10 @@ from .confirm import reshow_pending
 LIST_SHOWN = 6
 LINES_SHOWN = 4
 INVOICE_NUMBER = re.compile(r"^INV-\d{1,10}$")
-EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
+)
 EMAIL_IN_TEXT = re.compile(r"[^\s<>,;:\"']+@[^\s<>,;:\"']+")
 STATUS_WORDS = (  # list_invoices "open", "unpaid"... -> the backend's status filter
     (re.compile(r"\boverdue|\blate\b|past due", re.I), "overdue"),
@@ -37,12 +40,22 @@ STATUS_WORDS = (  # list_invoices "open", "unpaid"... -> the backend's status fi
 )
 
 PERIOD_WORDS = {  # raw words, in case the NLU did not normalise them (bot/nlu/periods.py does)
-    "last": "latest", "latest": "latest", "most recent": "latest", "newest": "latest", "recent": "latest",
-    "current": "latest", "ytd": "this_year", "this year": "this_year", "last year": "last_year",
-    "this month": "this_month", "last month": "last_month",
+    "last": "latest",
+    "latest": "latest",
+    "most recent": "latest",
+    "newest": "latest",
+    "recent": "latest",
+    "current": "latest",
+    "ytd": "this_year",
+    "this year": "this_year",
+    "last year": "last_year",
+    "this month": "this_month",
+    "last month": "last_month",
 }
-MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-                                      "dec"), start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 
 # -- which invoice ----------------------------------------------------------------------------------
 
@@ -70,8 +83,11 @@ def period_filter(period: str | None, today: date | None = None) -> dict[str, in
     if value == "this_month":
         return {"year": today.year, "month": today.month}
     if value == "last_month":
-        return {"year": today.year - 1, "month": 12} if today.month == 1 else {"year": today.year,
-                                                                              "month": today.month - 1}
+        return (
+            {"year": today.year - 1, "month": 12}
+            if today.month == 1
+            else {"year": today.year, "month": today.month - 1}
+        )
     if value == "this_year":
         return {"year": today.year}
     if value == "last_year":
@@ -125,12 +141,15 @@ async def find_invoice(client: ActingClient, tracker: Tracker, *, use_context: b
     if period:
         filters = period_filter(period)
         if filters is None:
-            raise NoSuchInvoice("I didn't catch which period you mean. Try \"the latest invoice\", "
-                                "\"the March invoice\" or an invoice number like INV-1042.")
+            raise NoSuchInvoice(
+                'I didn\'t catch which period you mean. Try "the latest invoice", '
+                '"the March invoice" or an invoice number like INV-1042.'
+            )
         found = await client.invoices(limit=1, **filters)
         if not found:
-            raise NoSuchInvoice(f"I found no invoice issued in {describe_period(period)}. "
-                                "Say \"show my invoices\" to see them all.")
+            raise NoSuchInvoice(
+                f'I found no invoice issued in {describe_period(period)}. Say "show my invoices" to see them all.'
+            )
         return found[0]
     if use_context:
         number = normalise_number(tracker.get_slot("invoice_number"))
@@ -148,8 +167,11 @@ def minutes_left(link: Link, now: datetime | None = None) -> int:
 
 
 def invoice_context(invoice: Invoice) -> dict[str, Any]:
-    return {"invoice": invoice, "lines": invoice.lines[:LINES_SHOWN],
-            "more_lines": max(0, len(invoice.lines) - LINES_SHOWN)}
+    return {
+        "invoice": invoice,
+        "lines": invoice.lines[:LINES_SHOWN],
+        "more_lines": max(0, len(invoice.lines) - LINES_SHOWN),
+    }
 
 
 # -- actions ----------------------------------------------------------------------------------------
@@ -172,7 +194,8 @@ class ActionGetInvoice(BillingAction):
         link = await client.download_link(invoice.number)
         dispatcher.utter_message(
             text=render("invoices/invoice", link=link, minutes=minutes_left(link), **invoice_context(invoice)),
-            buttons=invoice_buttons(invoice))
+            buttons=invoice_buttons(invoice),
+        )
         reshow_pending(dispatcher, tracker)
         return [SlotSet("invoice_number", invoice.number), SlotSet("period", None)]
 
@@ -196,9 +219,15 @@ class ActionListInvoices(BillingAction):
         filters = period_filter(period) or {}
         status = status_filter(tracker.latest_message.get("text"))
         found = await client.invoices(status=status, limit=50, **filters)
-        dispatcher.utter_message(text=render(
-            "invoices/list", invoices=found[:LIST_SHOWN], more=max(0, len(found) - LIST_SHOWN), status=status,
-            period=describe_period(period) if filters else None))
+        dispatcher.utter_message(
+            text=render(
+                "invoices/list",
+                invoices=found[:LIST_SHOWN],
+                more=max(0, len(found) - LIST_SHOWN),
+                status=status,
+                period=describe_period(period) if filters else None,
+            )
+        )
         reshow_pending(dispatcher, tracker)
         return [SlotSet("period", None)]
 
@@ -218,8 +247,9 @@ class ActionDownloadInvoice(BillingAction):
             dispatcher.utter_message(text=missing.message)
             return [SlotSet("period", None)]
         link = await client.download_link(invoice.number)
-        dispatcher.utter_message(text=render("invoices/download", invoice=invoice, link=link,
-                                             minutes=minutes_left(link)))
+        dispatcher.utter_message(
+            text=render("invoices/download", invoice=invoice, link=link, minutes=minutes_left(link))
+        )
         reshow_pending(dispatcher, tracker)
         return [SlotSet("invoice_number", invoice.number), SlotSet("period", None)]
 
@@ -236,8 +266,9 @@ def email_candidate(tracker: Tracker) -> str | None:
     return found.group(0).strip(".").lower() if found else None
 
 
-def check_email(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                not_asked: tuple[str | None, ...]) -> dict[str, Any]:
+def check_email(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, not_asked: tuple[str | None, ...]
+) -> dict[str, Any]:
     """Validate the ``email`` slot of a form; help after the second failed try. While the form
     has not asked for it yet (``not_asked``), an address from earlier in the conversation is not
     taken: ask, don't assume."""
@@ -269,7 +300,7 @@ def since_user(tracker: Tracker) -> list[dict[str, Any]]:
     """The events after the latest user message."""
     for index in range(len(tracker.events) - 1, -1, -1):
         if tracker.events[index].get("event") == "user":
-            return tracker.events[index + 1:]
+            return tracker.events[index + 1 :]
     return []
 
 
@@ -288,8 +319,7 @@ class ValidateShareInvoiceForm(FormValidationAction):
     def name(self) -> str:
         return "validate_share_invoice_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if tracker.get_slot(REQUESTED_SLOT) and intent not in FORM_ANSWERS:
             if not answered_in_between(tracker, self.form_name()):
@@ -307,8 +337,7 @@ class ValidateShareInvoiceForm(FormValidationAction):
     @staticmethod
     def let_go() -> list[EventType]:
         """Leave the form with nothing half-asked: the address goes, the conversation's invoice stays."""
-        return [SlotSet("email", None), SlotSet("email_tries", None), SlotSet(REQUESTED_SLOT, None),
-                ActiveLoop(None)]
+        return [SlotSet("email", None), SlotSet("email_tries", None), SlotSet(REQUESTED_SLOT, None), ActiveLoop(None)]
 
     @staticmethod
     def _client(tracker: Tracker) -> ActingClient:

@@ -7,6 +7,7 @@ details at once, the message that asked for a person included), a later one corr
 my email is ..."), and "no", "skip", "no phone, email is fine" skip the optional phone. An answer
 that can't be used gets one message: what is wrong, and the question again.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,8 +46,13 @@ def lead_answers(tracker: Tracker, form: str, slots: dict[str, str]) -> dict[str
         if value:
             values[slot] = value
     phone_slot = slots.get("phone")
-    if phone_slot and asked == "phone" and phone_slot not in values and phone_slot == "lead_phone" \
-            and (found.skip_phone or intent == "deny"):
+    if (
+        phone_slot
+        and asked == "phone"
+        and phone_slot not in values
+        and phone_slot == "lead_phone"
+        and (found.skip_phone or intent == "deny")
+    ):
         values[phone_slot] = NO_PHONE
     if values:
         return values
@@ -61,12 +67,12 @@ class ValidateLeadForm(FormValidationAction):
     def name(self) -> str:
         return "validate_lead_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         return [] if identity(tracker).known else domain_slots
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if identity(tracker).known:
             return [SlotSet("requested_slot", None)]
         values = lead_answers(tracker, FORM, SLOTS)
@@ -78,8 +84,12 @@ def lead_of(tracker: Tracker) -> Lead | None:
     if not name or not email:
         return None
     phone = tracker.get_slot("lead_phone")
-    return Lead(name=name, email=email, company=tracker.get_slot("lead_company") or None,
-                phone=phone if phone and phone != NO_PHONE else None)
+    return Lead(
+        name=name,
+        email=email,
+        company=tracker.get_slot("lead_company") or None,
+        phone=phone if phone and phone != NO_PHONE else None,
+    )
 
 
 AskLeadName = ask_response("lead_name", "utter_ask_lead_name", "utter_lead_name_invalid")

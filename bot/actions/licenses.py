@@ -5,6 +5,7 @@ Acme: Enterprise); the quote names the product and the other per-user lines ("sa
 instead'"). Only a named product picks another line. The user is asked which product only where
 the edition is not sold per user and the contract has several per-user lines.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,17 @@ from bot.billing_client import ActingClient, Quote
 from ._base import BillingAction
 from ._render import buttons, payload, render
 from .quotes import (
-    PENDING, AskQuantity, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, per_user_lines,
-    product_name, seats_meant,
+    PENDING,
+    AskQuantity,
+    ChangeFormValidation,
+    QuoteAction,
+    Refusals,
+    Stop,
+    active_contract,
+    check_quantity,
+    per_user_lines,
+    product_name,
+    seats_meant,
 )
 
 
@@ -28,8 +38,14 @@ class ValidateLicenseForm(ChangeFormValidation):
     slots = ("product", "quantity")
     triggers = ("add_licenses",)
 
-    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: ActingClient,
-                   values: dict[str, Any], mentioned: set[str]) -> tuple[dict[str, Any], Refusals]:
+    async def fill(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        client: ActingClient,
+        values: dict[str, Any],
+        mentioned: set[str],
+    ) -> tuple[dict[str, Any], Refusals]:
         refused: Refusals = {}
         quantity = check_quantity(values["quantity"], refused)
         product = values["product"]
@@ -45,9 +61,13 @@ class ValidateLicenseForm(ChangeFormValidation):
                 product = seats_meant(contract)
             elif product is not None and product not in owned:
                 # the button carries the quantity already said, so buying it doesn't ask for it again
-                dispatcher.utter_message(response="utter_not_on_contract", product_name=product_name(product),
-                                         buttons=buttons((f"Buy {product_name(product)}",
-                                                          payload("buy_product", product=product, quantity=quantity))))
+                dispatcher.utter_message(
+                    response="utter_not_on_contract",
+                    product_name=product_name(product),
+                    buttons=buttons(
+                        (f"Buy {product_name(product)}", payload("buy_product", product=product, quantity=quantity))
+                    ),
+                )
                 raise Stop
         return {"product": product, "quantity": quantity}, refused
 

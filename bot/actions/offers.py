@@ -15,6 +15,7 @@ does more than its button would: one that leads to a change leads to that change
 payment question, and nothing is changed without that question's yes. Only the bot's own buttons
 are taken, and only those of its last message: an offer made two replies ago is gone.
 """
+
 from __future__ import annotations
 
 import re
@@ -63,7 +64,7 @@ def _last_turn(tracker: Tracker) -> list[dict[str, Any]]:
     users = [i for i, e in enumerate(events) if e.get("event") == "user"]
     if not users:
         return []
-    return events[users[-2] + 1 if len(users) > 1 else 0:users[-1]]
+    return events[users[-2] + 1 if len(users) > 1 else 0 : users[-1]]
 
 
 def last_bot_message(tracker: Tracker) -> dict[str, Any] | None:
@@ -123,11 +124,20 @@ def take(tracker: Tracker, offer: Offer) -> list[EventType]:
         "text": offer.payload,
         "intent": {"name": offer.intent, "confidence": 1.0},
         "intent_ranking": [{"name": offer.intent, "confidence": 1.0}],
-        "entities": [{"entity": name, "value": value, "start": 0, "end": 0, "extractor": "offer"}
-                     for name, value in entities.items() if name != CONFIRMS],
+        "entities": [
+            {"entity": name, "value": value, "start": 0, "end": 0, "extractor": "offer"}
+            for name, value in entities.items()
+            if name != CONFIRMS
+        ],
     }
-    pressed = {"event": "user", "timestamp": None, "text": offer.payload, "parse_data": parse,
-               "input_channel": tracker.get_latest_input_channel(), "metadata": latest_metadata(tracker)}
+    pressed = {
+        "event": "user",
+        "timestamp": None,
+        "text": offer.payload,
+        "parse_data": parse,
+        "input_channel": tracker.get_latest_input_channel(),
+        "metadata": latest_metadata(tracker),
+    }
     slots = [SlotSet(name, entities[name]) for name in SLOT_ENTITIES if entities.get(name) is not None]
     return [SlotSet(OFFER_SLOT, None), ActionExecuted("action_listen"), pressed, *slots]
 

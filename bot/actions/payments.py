@@ -4,6 +4,7 @@ Card numbers never pass through the bot: a card is replaced through the backend'
 signed link, and a pasted number (redacted to CARDNUMBER before NLU) only gets that link and a
 note that it was not kept.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,8 +85,9 @@ class ActionPayInvoice(BillingAction):
             meant = described(open_invoices, tracker.latest_message.get("text"), period)
             if meant == []:
                 return await self.none_matches(dispatcher, client, period, open_invoices)
-            invoice = pick_open(meant or open_invoices,
-                                None if meant else normalise_number(tracker.get_slot("invoice_number")))
+            invoice = pick_open(
+                meant or open_invoices, None if meant else normalise_number(tracker.get_slot("invoice_number"))
+            )
         card = await client.payment_method()
         if card is None:
             link = await client.payment_method_link()
@@ -94,11 +96,18 @@ class ActionPayInvoice(BillingAction):
         others = [i for i in open_invoices if i.number != invoice.number]
         dispatcher.utter_message(
             text=render("payments/confirm", invoice=invoice, card=card_name(card.brand, card.last4), others=others),
-            buttons=yes_no("payment", invoice.number) + buttons(
-                *((f"Pay {i.number} instead", payload("pay_invoice", invoice_number=i.number)) for i in others[:3])))
+            buttons=yes_no("payment", invoice.number)
+            + buttons(
+                *((f"Pay {i.number} instead", payload("pay_invoice", invoice_number=i.number)) for i in others[:3])
+            ),
+        )
         # What a "yes" does now: this payment (and not an earlier quote).
-        return [SlotSet("invoice_number", invoice.number), SlotSet("pending_payment", invoice.number),
-                SlotSet("pending_quote", None), SlotSet("period", None)]
+        return [
+            SlotSet("invoice_number", invoice.number),
+            SlotSet("pending_payment", invoice.number),
+            SlotSet("pending_quote", None),
+            SlotSet("period", None),
+        ]
 
     @staticmethod
     async def none_matches(dispatcher, client, period: str | None, open_invoices: list[Invoice]) -> list[EventType]:
@@ -108,23 +117,32 @@ class ActionPayInvoice(BillingAction):
         if issued:
             dispatcher.utter_message(text=render("payments/not_open", invoice=issued[0], others=open_invoices))
         else:
-            dispatcher.utter_message(text=render("payments/none_matches", period=bool(filters),
-                                                 others=open_invoices),
-                                     buttons=buttons(*((f"Pay {i.number}", payload("pay_invoice", invoice_number=i.number))
-                                                       for i in open_invoices[:3])))
+            dispatcher.utter_message(
+                text=render("payments/none_matches", period=bool(filters), others=open_invoices),
+                buttons=buttons(
+                    *((f"Pay {i.number}", payload("pay_invoice", invoice_number=i.number)) for i in open_invoices[:3])
+                ),
+            )
         return [SlotSet("pending_payment", None), SlotSet("period", None)]
 
 
-@on_confirm("pending_payment", kind="payment", declined_response="utter_payment_cancelled",
-            corrected_by="pay_invoice", corrections=("invoice_number", "period"))
-async def pay(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
-              number: str) -> list[EventType]:
+@on_confirm(
+    "pending_payment",
+    kind="payment",
+    declined_response="utter_payment_cancelled",
+    corrected_by="pay_invoice",
+    corrections=("invoice_number", "period"),
+)
+async def pay(
+    dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient, number: str
+) -> list[EventType]:
     try:
         payment = await client.pay_invoice(number, idempotency_key=payment_key(tracker.sender_id, number))
     except PaymentFailed as declined:
         link = await client.payment_method_link()
-        dispatcher.utter_message(text=render("payments/declined", message=declined.message, link=link,
-                                             minutes=minutes_left(link)))
+        dispatcher.utter_message(
+            text=render("payments/declined", message=declined.message, link=link, minutes=minutes_left(link))
+        )
         return []
     dispatcher.utter_message(text=render("payments/paid", payment=payment))
     return [SlotSet("invoice_number", payment.invoice)]
@@ -145,7 +163,8 @@ class ActionCheckBalance(BillingAction):
         upcoming = sorted((i for i in balance.open_invoices if not i.overdue), key=lambda i: i.due_date)
         dispatcher.utter_message(
             text=render("payments/balance", balance=balance, overdue=overdue, upcoming=upcoming),
-            buttons=buttons(("Pay an open invoice", "/pay_invoice")) if balance.open_invoices else None)
+            buttons=buttons(("Pay an open invoice", "/pay_invoice")) if balance.open_invoices else None,
+        )
         reshow_pending(dispatcher, tracker)
         return []
 
@@ -166,7 +185,13 @@ class ActionPaymentMethodLink(BillingAction):
     async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
         card = await client.payment_method()
         link = await client.payment_method_link()
-        dispatcher.utter_message(text=render(
-            "payments/card_link", card=card_name(card.brand, card.last4) if card else None,
-            expires=f"{card.exp_month:02d}/{card.exp_year}" if card else None, link=link, minutes=minutes_left(link)))
+        dispatcher.utter_message(
+            text=render(
+                "payments/card_link",
+                card=card_name(card.brand, card.last4) if card else None,
+                expires=f"{card.exp_month:02d}/{card.exp_year}" if card else None,
+                link=link,
+                minutes=minutes_left(link),
+            )
+        )
         return []

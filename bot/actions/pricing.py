@@ -17,6 +17,7 @@ Anonymous visitors are prospects: every answer has a "Talk to sales" button, and
 answer of a conversation also says what a sales rep can do for them (the offer of golden
 conversation 4), once, not after every question.
 """
+
 from __future__ import annotations
 
 import re
@@ -83,8 +84,12 @@ def asked(tracker: Tracker) -> tuple[str | None, int | None]:
         product = (follow_up and tracker.get_slot(PRICED_PRODUCT)) or tracker.get_slot("product")
     elif product is not None and quantity is None and follow_up:
         quantity = as_count(tracker.get_slot(PRICED_QUANTITY))
-    elif product is None and quantity is None and follow_up and \
-            POINTS_BACK.search(str(tracker.latest_message.get("text") or "")):
+    elif (
+        product is None
+        and quantity is None
+        and follow_up
+        and POINTS_BACK.search(str(tracker.latest_message.get("text") or ""))
+    ):
         product, quantity = tracker.get_slot(PRICED_PRODUCT), as_count(tracker.get_slot(PRICED_QUANTITY))
     return (str(product) if product else None), quantity
 
@@ -105,8 +110,12 @@ def quantity_for_the_waiting_quote(tracker: Tracker) -> bool:
     """A bare number ("make it 7") while a quote waits belongs to that quote, even right after a
     price answer."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    return intent == "inform" and latest_entity(tracker, "quantity") is not None and \
-        latest_entity(tracker, "product") is None and pending(tracker) is not None
+    return (
+        intent == "inform"
+        and latest_entity(tracker, "quantity") is not None
+        and latest_entity(tracker, "product") is None
+        and pending(tracker) is not None
+    )
 
 
 async def currency_for(who: Identity, client: ActingClient) -> str:
@@ -142,8 +151,14 @@ class ActionPricing(BillingAction):
     def name(self) -> str:
         return "action_pricing"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]:
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        who: Identity,
+        client: ActingClient,
+    ) -> list[EventType]:
         if quantity_for_the_waiting_quote(tracker):
             return [FollowupAction("action_change_quantity")]
         product, quantity = asked(tracker)
@@ -158,8 +173,9 @@ class ActionPricing(BillingAction):
             still_waiting(dispatcher, tracker)
 
         if quantity is not None and not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
-            dispatcher.utter_message(text=render("basics/pricing_quantity", low=MIN_QUANTITY, high=MAX_QUANTITY),
-                                     buttons=TALK_TO_SALES)
+            dispatcher.utter_message(
+                text=render("basics/pricing_quantity", low=MIN_QUANTITY, high=MAX_QUANTITY), buttons=TALK_TO_SALES
+            )
             still_waiting(dispatcher, tracker)
             return remember(product, None)
         if product and quantity:
@@ -181,10 +197,19 @@ class ActionProductInfo(BillingAction):
     def name(self) -> str:
         return "action_product_info"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]:
-        product = latest_entity(tracker, "product") or \
-            (just_answered(tracker) and tracker.get_slot(PRICED_PRODUCT)) or tracker.get_slot("product")
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        who: Identity,
+        client: ActingClient,
+    ) -> list[EventType]:
+        product = (
+            latest_entity(tracker, "product")
+            or (just_answered(tracker) and tracker.get_slot(PRICED_PRODUCT))
+            or tracker.get_slot("product")
+        )
         currency = await currency_for(who, client)
         catalog = await client.catalog(currency)
         editions = [p for p in catalog if p.kind == "edition"]
@@ -193,7 +218,8 @@ class ActionProductInfo(BillingAction):
         if found is None:
             dispatcher.utter_message(text=render("basics/product_overview", catalog=catalog), **extra)
         else:
-            dispatcher.utter_message(text=render("basics/product_info", p=found,
-                                                 editions=editions_for(found, editions)), **extra)
+            dispatcher.utter_message(
+                text=render("basics/product_info", p=found, editions=editions_for(found, editions)), **extra
+            )
         still_waiting(dispatcher, tracker)
         return [SlotSet(PRICED_PRODUCT, found.code if found else None)]

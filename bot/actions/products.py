@@ -1,6 +1,7 @@
 """Buying a product or add-on the contract doesn't have yet: ``product_form`` (product,
 quantity) -> quote -> "yes" -> order. Essentials can add only the common add-ons; a product the
 contract already has is offered as more licenses instead."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,15 @@ from bot.billing_client import ActingClient, Quote
 from ._base import BillingAction
 from ._render import buttons, render
 from .quotes import (
-    EDITIONS, AskQuantity, ChangeFormValidation, QuoteAction, Refusals, Stop, active_contract, check_quantity, product_name,
+    EDITIONS,
+    AskQuantity,
+    ChangeFormValidation,
+    QuoteAction,
+    Refusals,
+    Stop,
+    active_contract,
+    check_quantity,
+    product_name,
     upgrade_buttons,
 )
 
@@ -28,22 +37,31 @@ class ValidateProductForm(ChangeFormValidation):
     slots = ("product", "quantity")
     triggers = ("buy_product",)
 
-    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: ActingClient,
-                   values: dict[str, Any], mentioned: set[str]) -> tuple[dict[str, Any], Refusals]:
+    async def fill(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        client: ActingClient,
+        values: dict[str, Any],
+        mentioned: set[str],
+    ) -> tuple[dict[str, Any], Refusals]:
         refused: Refusals = {}
         quantity = check_quantity(values["quantity"], refused)
         product = values["product"]
         if product is not None and "product" in mentioned:
             contract = await active_contract(client)
             if product in EDITIONS:
-                dispatcher.utter_message(response="utter_edition_needs_upgrade",
-                                         buttons=upgrade_buttons(_edition(contract)))
+                dispatcher.utter_message(
+                    response="utter_edition_needs_upgrade", buttons=upgrade_buttons(_edition(contract))
+                )
                 raise Stop
             if product in {line.product for line in (contract.lines if contract else ())}:
                 entities = f'{{"product":"{product}"' + (f',"quantity":{quantity}}}' if quantity else "}")
-                dispatcher.utter_message(response="utter_already_subscribed", product_name=product_name(product),
-                                         buttons=buttons((f"Add {product_name(product)} licenses",
-                                                          f"/add_licenses{entities}")))
+                dispatcher.utter_message(
+                    response="utter_already_subscribed",
+                    product_name=product_name(product),
+                    buttons=buttons((f"Add {product_name(product)} licenses", f"/add_licenses{entities}")),
+                )
                 raise Stop
         return {"product": product, "quantity": quantity}, refused
 
@@ -59,9 +77,14 @@ class ActionAskProductFormProduct(BillingAction):
         currency = contract.monthly_total.currency if contract else "USD"
         owned = {line.product for line in (contract.lines if contract else ())}
         essentials = _edition(contract) == "essentials"
-        choices = [p for p in await client.catalog(currency)
-                   if p.kind != "edition" and p.code not in owned and p.price is not None
-                   and (p.available_on_essentials or not essentials)]
+        choices = [
+            p
+            for p in await client.catalog(currency)
+            if p.kind != "edition"
+            and p.code not in owned
+            and p.price is not None
+            and (p.available_on_essentials or not essentials)
+        ]
         dispatcher.utter_message(
             text=render("changes/which_new_product", products=choices, essentials=essentials),
             buttons=buttons(*((p.name, f'/inform{{"product":"{p.code}"}}') for p in choices)),

@@ -11,6 +11,7 @@
   from the message that starts a form, friendly re-asks, help after two failed tries, and any
   billing refusal ends the form with the central explanation.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import ActingClient, BillingError, Conflict, Contract, ContractLine, Quote
 
-from ._base import BillingAction, OFFER_PERSON, acting, clear, explain
+from ._base import OFFER_PERSON, BillingAction, acting, clear, explain
 from ._identity import Identity, identity
 from ._render import buttons, payload, render
 from .confirm import ask_again, on_confirm, pending, yes_no
@@ -49,6 +50,7 @@ class Stop(Exception):
 
 
 # -- small helpers ---------------------------------------------------------------------------------
+
 
 def product_name(code: str) -> str:
     """Canonical code -> display name (the catalog's names are the title-cased codes)."""
@@ -112,6 +114,7 @@ def upgrade_buttons(current: str | None = None) -> list[dict[str, str]]:
 
 # -- quote, re-quote, order ------------------------------------------------------------------------
 
+
 def large_order_limits(environ: Any = os.environ) -> tuple[int, Decimal]:
     """(quantity, yearly amount) from LARGE_ORDER_QUANTITY and LARGE_ORDER_AMOUNT."""
     try:
@@ -135,23 +138,34 @@ def is_large(quote: Quote, environ: Any = os.environ) -> bool:
     return quote.quantity >= quantity or yearly_value(quote) >= amount
 
 
-def show_quote(dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool = False,
-               others: list[str] | tuple[str, ...] = ()) -> list[EventType]:
+def show_quote(
+    dispatcher: CollectingDispatcher, quote: Quote, *, requoted: bool = False, others: list[str] | tuple[str, ...] = ()
+) -> list[EventType]:
     """The quote with Yes/No buttons ("yes" will order exactly this quote); a large one offers a
     sales rep too, before anything is placed. ``others``: the other per-user lines the customer
     can switch a licenses quote to ("say 'Inbox instead'")."""
     large = is_large(quote)
-    answers = (yes_no("quote", quote.number, yes="Yes, place it", between=(("Talk to sales first", "/talk_to_human"),))
-               if large else yes_no("quote", quote.number))
-    dispatcher.utter_message(text=render("changes/quote", quote=quote, requoted=requoted, large=large, others=others,
-                                         from_name=product_name(quote.from_product or ""),
-                                         expires=f"{quote.expires_at.astimezone(timezone.utc):%H:%M} UTC"),
-                             buttons=answers)
+    answers = (
+        yes_no("quote", quote.number, yes="Yes, place it", between=(("Talk to sales first", "/talk_to_human"),))
+        if large
+        else yes_no("quote", quote.number)
+    )
+    dispatcher.utter_message(
+        text=render(
+            "changes/quote",
+            quote=quote,
+            requoted=requoted,
+            large=large,
+            others=others,
+            from_name=product_name(quote.from_product or ""),
+            expires=f"{quote.expires_at.astimezone(timezone.utc):%H:%M} UTC",
+        ),
+        buttons=answers,
+    )
     return [SlotSet(PENDING, quote.number), SlotSet("pending_payment", None)]  # a "yes" answers the latest question
 
 
-async def requote(client: ActingClient, quote: Quote, quantity: int | None = None,
-                  product: str | None = None) -> Quote:
+async def requote(client: ActingClient, quote: Quote, quantity: int | None = None, product: str | None = None) -> Quote:
     """The same change as ``quote``, priced again today (optionally for another quantity, or
     another product: "Inbox instead")."""
     if quote.kind == "add_licenses":
@@ -170,20 +184,31 @@ def asking_again(intent: str, product: str | None, quantity: Any = None) -> str:
     return payload(intent, product=product, quantity=as_quantity(quantity))
 
 
-def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, quantity: int | None = None,
-                   again: str | None = None) -> None:
+def explain_change(
+    dispatcher: CollectingDispatcher, error: BillingError, *, quantity: int | None = None, again: str | None = None
+) -> None:
     """A refused change, with the way forward where there is one; other errors centrally
     (``again``: see ``explain``)."""
     product = str(error.details.get("product") or "")
     if isinstance(error, Conflict) and error.code == "edition_limit":
-        dispatcher.utter_message(text=render("changes/edition_limit", message=error.message),
-                                 buttons=upgrade_buttons("essentials"))
+        dispatcher.utter_message(
+            text=render("changes/edition_limit", message=error.message), buttons=upgrade_buttons("essentials")
+        )
     elif isinstance(error, Conflict) and error.code == "not_subscribed" and product:
-        dispatcher.utter_message(text=error.message, buttons=buttons(
-            (f"Buy {product_name(product)}", payload("buy_product", product=product))))
+        dispatcher.utter_message(
+            text=error.message,
+            buttons=buttons((f"Buy {product_name(product)}", payload("buy_product", product=product))),
+        )
     elif isinstance(error, Conflict) and error.code == "already_subscribed" and product:
-        dispatcher.utter_message(text=error.message, buttons=buttons(
-            (f"Add {product_name(product)} licenses", payload("add_licenses", product=product, quantity=quantity or None))))
+        dispatcher.utter_message(
+            text=error.message,
+            buttons=buttons(
+                (
+                    f"Add {product_name(product)} licenses",
+                    payload("add_licenses", product=product, quantity=quantity or None),
+                )
+            ),
+        )
     elif isinstance(error, Conflict) and error.code in ("not_on_essentials", "use_upgrade"):
         dispatcher.utter_message(text=error.message, buttons=upgrade_buttons())
     else:
@@ -191,8 +216,9 @@ def explain_change(dispatcher: CollectingDispatcher, error: BillingError, *, qua
 
 
 @on_confirm(PENDING, kind="quote", declined_response="utter_quote_cancelled")
-async def confirm_quote(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
-                        number: str) -> list[EventType]:
+async def confirm_quote(
+    dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient, number: str
+) -> list[EventType]:
     """ "Yes" to a quote: order it once; an expired quote is priced again and asked again."""
     quote = await client.get_quote(number)
     if quote.status == "expired" or (quote.status == "open" and quote.expires_at <= datetime.now(timezone.utc)):
@@ -232,8 +258,11 @@ class ActionChangeQuantity(BillingAction):
         number = tracker.get_slot(PENDING)
         mentioned = mentioned_entities(tracker)
         quantity = as_quantity(tracker.get_slot("quantity")) if "quantity" in mentioned else None
-        products = [str(e["value"]) for e in tracker.latest_message.get("entities") or []
-                    if e.get("entity") == "product" and e.get("value")]
+        products = [
+            str(e["value"])
+            for e in tracker.latest_message.get("entities") or []
+            if e.get("entity") == "product" and e.get("value")
+        ]
         if not number:
             dispatcher.utter_message(response="utter_quantity_without_change")
             return clear("quantity", "product")
@@ -250,7 +279,10 @@ class ActionChangeQuantity(BillingAction):
             dispatcher.utter_message(response="utter_upgrade_covers_all", quantity=quote.quantity)
             return clear("quantity", "product")
         if product == quote.product and quantity in (None, quote.quantity):
-            return [*show_quote(dispatcher, quote, others=await other_lines(client, quote)), *clear("quantity", "product")]
+            return [
+                *show_quote(dispatcher, quote, others=await other_lines(client, quote)),
+                *clear("quantity", "product"),
+            ]
         try:
             fresh = await requote(client, quote, quantity, product)
         except BillingError as error:
@@ -281,11 +313,14 @@ class QuoteAction(BillingAction, ABC):
         except BillingError as error:  # nothing was changed: say why, and the way forward
             explain_change(dispatcher, error, quantity=quantity, again=asking_again(self.request, product, quantity))
             return clear("product", "quantity", TRIES)
-        return [*show_quote(dispatcher, quote, others=await other_lines(client, quote)),
-                *clear("product", "quantity", TRIES)]
+        return [
+            *show_quote(dispatcher, quote, others=await other_lines(client, quote)),
+            *clear("product", "quantity", TRIES),
+        ]
 
 
 # -- forms -----------------------------------------------------------------------------------------
+
 
 class ChangeFormValidation(Action, ABC):
     """``validate_<form>`` for the change forms.
@@ -303,13 +338,18 @@ class ChangeFormValidation(Action, ABC):
         return f"validate_{self.form}"
 
     @abstractmethod
-    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: ActingClient,
-                   values: dict[str, Any], mentioned: set[str]) -> tuple[dict[str, Any], Refusals]:
+    async def fill(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        client: ActingClient,
+        values: dict[str, Any],
+        mentioned: set[str],
+    ) -> tuple[dict[str, Any], Refusals]:
         """Defaults and validation: the new values, and for each refused value what to say."""
         raise NotImplementedError
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = latest_intent(tracker)
         mentioned = mentioned_entities(tracker)
         starting = intent in self.triggers
@@ -324,7 +364,9 @@ class ChangeFormValidation(Action, ABC):
         except Stop:
             return stop
         except BillingError as error:
-            explain(dispatcher, error, again=asking_again(self.triggers[0], values.get("product"), values.get("quantity")))
+            explain(
+                dispatcher, error, again=asking_again(self.triggers[0], values.get("product"), values.get("quantity"))
+            )
             return stop
         events: list[EventType] = [SlotSet(slot, value) for slot, value in values.items()]
         requested = tracker.get_slot(REQUESTED)
@@ -360,15 +402,22 @@ def check_quantity(value: Any, refused: Refusals) -> int | None:
 SALES_FOR_LARGE_ORDERS = buttons(("Talk to sales", "/talk_to_human"))
 
 # What the validation says about a refused quantity asks for it again in the same message.
-QUANTITY_REASKS = ("utter_invalid_quantity", "utter_quantity_too_large", "utter_not_understood_quantity",
-                   "utter_help_quantity")
+QUANTITY_REASKS = (
+    "utter_invalid_quantity",
+    "utter_quantity_too_large",
+    "utter_not_understood_quantity",
+    "utter_help_quantity",
+)
 
 
 def asked_this_turn(tracker: Tracker, domain: dict[str, Any], responses: tuple[str, ...]) -> bool:
     """Whether one of ``responses`` was said since the customer's latest message (then the form's
     question would only repeat it: one message per invalid answer)."""
-    texts = {str(variant.get("text") or "") for name in responses
-             for variant in (domain.get("responses") or {}).get(name) or []} - {""}
+    texts = {
+        str(variant.get("text") or "")
+        for name in responses
+        for variant in (domain.get("responses") or {}).get(name) or []
+    } - {""}
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
@@ -385,8 +434,7 @@ class AskQuantity(Action, ABC):
     @abstractmethod
     def name(self) -> str: ...
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if not asked_this_turn(tracker, domain, QUANTITY_REASKS):
             product = tracker.get_slot("product")
             dispatcher.utter_message(response=self.response, product_name=product_name(product) if product else "")

@@ -11,6 +11,7 @@ A question about the billing side of the account ("what billing address do you h
 our invoices?") is a read of the subscription too, and gets the billing details on file, with the
 offer to change them, not the licence lines.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,10 +35,16 @@ PENDING_REQUEST = "pending_request"  # what the customer may ask sales for: "red
 
 # Words that make a request a move to a lower edition, or fewer licences, rather than the end of
 # the contract. Without them, a named product is its removal; nothing named is a cancellation.
-_DOWNGRADE = re.compile(r"\b(?:down\s*grad\w*|downgrad\w*|lower\s+(?:edition|plan|tier)|cheaper\s+(?:edition|plan)|"
-                        r"smaller\s+edition|(?:go|move|step|switch)\w*\s+(?:us\s+)?down)\b", re.I)
-_FEWER = re.compile(r"\b(?:reduc\w*|fewer|less|lower\w*|decreas\w*|cut\w*|shrink\w*|give\s+back|"
-                    r"(?:remove|drop|take\s+off)\w*\s+(?:\w+\s+){0,3}?(?:licen[cs]es?|seats?|users?))\b", re.I)
+_DOWNGRADE = re.compile(
+    r"\b(?:down\s*grad\w*|downgrad\w*|lower\s+(?:edition|plan|tier)|cheaper\s+(?:edition|plan)|"
+    r"smaller\s+edition|(?:go|move|step|switch)\w*\s+(?:us\s+)?down)\b",
+    re.I,
+)
+_FEWER = re.compile(
+    r"\b(?:reduc\w*|fewer|less|lower\w*|decreas\w*|cut\w*|shrink\w*|give\s+back|"
+    r"(?:remove|drop|take\s+off)\w*\s+(?:\w+\s+){0,3}?(?:licen[cs]es?|seats?|users?))\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class Reduction:
         return f"{self.kind}:{self.product or ''}:{self.quantity or ''}"
 
     @classmethod
-    def parse(cls, value: str) -> "Reduction":
+    def parse(cls, value: str) -> Reduction:
         kind, _, rest = value.partition(":")
         product, _, quantity = rest.partition(":")
         return cls(kind, product or None, as_quantity(quantity) if quantity else None)
@@ -77,8 +84,12 @@ def what_is_reduced(text: str, entities: list[dict], contract: Contract | None) 
     product = str(product) if product else None
     quantity = as_quantity(found.get("quantity"))
     edition = next((line.product for line in (contract.lines if contract else ()) if line.kind == "edition"), None)
-    if _DOWNGRADE.search(text) or (product in EDITIONS and edition in EDITIONS and product != edition
-                                   and EDITIONS.index(product) < EDITIONS.index(edition)):
+    if _DOWNGRADE.search(text) or (
+        product in EDITIONS
+        and edition in EDITIONS
+        and product != edition
+        and EDITIONS.index(product) < EDITIONS.index(edition)
+    ):
         return Reduction("downgrade", product if product in EDITIONS and product != edition else None)
     if quantity is not None or _FEWER.search(text):
         owned = {line.product for line in (contract.lines if contract else ())}
@@ -86,6 +97,7 @@ def what_is_reduced(text: str, entities: list[dict], contract: Contract | None) 
     if product and product not in EDITIONS:
         return Reduction("remove", product)
     return Reduction("cancel")
+
 
 BILLING_DETAILS = re.compile(
     r"\bbilling (details?|info\w*|address|contact|e-?mail|profile)|\b(address|contact|e-?mail)\b.{0,30}\binvoices?\b|"
@@ -102,9 +114,13 @@ class ActionViewSubscription(BillingAction):
     async def act(self, dispatcher, tracker, domain, who, client) -> list[EventType]:
         if BILLING_DETAILS.search(str(tracker.latest_message.get("text") or "")):
             profile = await client.billing_profile()  # billing refuses a user without Manage Billing
-            dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, changed=None, ask=False),
-                                     buttons=buttons(("Change billing contact", "change the billing contact email"),
-                                                     ("Change billing address", "change the billing address")))
+            dispatcher.utter_message(
+                text=render("payments/billing_profile", profile=profile, changed=None, ask=False),
+                buttons=buttons(
+                    ("Change billing contact", "change the billing contact email"),
+                    ("Change billing address", "change the billing address"),
+                ),
+            )
         else:
             me = await client.me()
             dispatcher.utter_message(text=render("changes/subscription", me=me, contract=me.contract))
@@ -127,8 +143,9 @@ class ActionCancelSubscription(BillingAction):
             dispatcher.utter_message(response="utter_cancel_not_signed_in", phone=PHONE)
             return []
         contract = await active_contract(client)  # needs Manage Billing: refused centrally otherwise
-        wanted = what_is_reduced(str(tracker.latest_message.get("text") or ""),
-                                 tracker.latest_message.get("entities") or [], contract)
+        wanted = what_is_reduced(
+            str(tracker.latest_message.get("text") or ""), tracker.latest_message.get("entities") or [], contract
+        )
         return offer_sales(dispatcher, wanted, contract)
 
 
@@ -138,9 +155,14 @@ def offer_sales(dispatcher: CollectingDispatcher, wanted: Reduction, contract: C
     line = lines.get(wanted.product or "")
     yes = "Yes, contact my account manager" if wanted.kind == "cancel" else "Yes, talk to sales"
     dispatcher.utter_message(
-        text=render("changes/reduction", wanted=wanted, contract=contract, line=line,
-                    product=product_name(wanted.product) if wanted.product else None,
-                    renewal=contract.term_end + timedelta(days=1) if contract else None),
+        text=render(
+            "changes/reduction",
+            wanted=wanted,
+            contract=contract,
+            line=line,
+            product=product_name(wanted.product) if wanted.product else None,
+            renewal=contract.term_end + timedelta(days=1) if contract else None,
+        ),
         buttons=yes_no("request", wanted.value, yes=yes, no="No, keep it as it is"),
     )
     # a "yes" answers the latest question: this offer, not an earlier quote or payment
@@ -148,15 +170,27 @@ def offer_sales(dispatcher: CollectingDispatcher, wanted: Reduction, contract: C
 
 
 @on_confirm(PENDING_REQUEST, kind="request", declined_response="utter_request_declined")
-async def ask_sales(dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient,
-                    value: str) -> list[EventType]:
+async def ask_sales(
+    dispatcher: CollectingDispatcher, tracker: Tracker, who: Identity, client: ActingClient, value: str
+) -> list[EventType]:
     """The customer chose a person: a sales handoff for what they asked, the rep is told."""
     wanted = Reduction.parse(value)
     handoff = await client.open_handoff(
-        "sales", wanted.reason(), intent="cancel_subscription",
-        conversation_id=tracker.sender_id, transcript=transcript(tracker),
+        "sales",
+        wanted.reason(),
+        intent="cancel_subscription",
+        conversation_id=tracker.sender_id,
+        transcript=transcript(tracker),
     )
-    await tell_gateway(handoff, tracker, who, client, intent="cancel_subscription", lead=None,
-                       said=transcript(tracker, turns=20), page_url=None)
+    await tell_gateway(
+        handoff,
+        tracker,
+        who,
+        client,
+        intent="cancel_subscription",
+        lead=None,
+        said=transcript(tracker, turns=20),
+        page_url=None,
+    )
     dispatcher.utter_message(text=render("changes/cancellation", handoff=handoff, wanted=wanted))
     return []

@@ -4,6 +4,7 @@ the classifier's ranking, and the common requests of the customer's role as butt
 Only requests a customer starts are ever suggested (never yes/no, greetings or chit-chat), each
 with the entities the message had, so a click or a "yes" carries on where the message left off.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,31 +16,47 @@ from ._identity import Identity
 from ._render import buttons
 
 CUSTOMER_BUTTONS = buttons(
-    ("Add licenses", "/add_licenses"), ("My invoices", "/list_invoices"), ("What do we owe?", "/check_balance"),
-    ("Pricing", "/ask_pricing"), ("Talk to a person", "/talk_to_human"),
+    ("Add licenses", "/add_licenses"),
+    ("My invoices", "/list_invoices"),
+    ("What do we owe?", "/check_balance"),
+    ("Pricing", "/ask_pricing"),
+    ("Talk to a person", "/talk_to_human"),
 )
 # Signed in without Manage Billing: what they may do themselves, and how to get the permission.
 MEMBER_BUTTONS = buttons(
-    ("Editions and prices", "/ask_pricing"), ("What's in each edition?", "/product_info"),
-    ("Open a support case", "/contact_support"), ("Talk to a person", "/talk_to_human"),
+    ("Editions and prices", "/ask_pricing"),
+    ("What's in each edition?", "/product_info"),
+    ("Open a support case", "/contact_support"),
+    ("Talk to a person", "/talk_to_human"),
 )
 VISITOR_BUTTONS = buttons(
-    ("Editions and prices", "/ask_pricing"), ("What's in each edition?", "/product_info"),
+    ("Editions and prices", "/ask_pricing"),
+    ("What's in each edition?", "/product_info"),
     ("Talk to sales", "/talk_to_human"),
 )
 PERSON_BUTTONS = buttons(("Talk to a person", "/talk_to_human"), ("Call me back", "/request_callback"))
 
 # What a guess is called in "Did you mean to ...?" (intents a user starts; not yes/no or chit-chat)
 SUGGESTIONS = {
-    "add_licenses": "add licenses", "buy_product": "buy a product", "upgrade_edition": "upgrade your edition",
-    "view_subscription": "see your subscription", "list_invoices": "see your invoices",
-    "get_invoice": "get an invoice", "share_invoice": "send an invoice to someone",
-    "download_invoice": "download an invoice", "pay_invoice": "pay an invoice",
-    "check_balance": "check what you owe", "update_payment_method": "change your payment card",
-    "update_billing_details": "change your billing details", "cancel_subscription": "cancel your subscription",
-    "contact_support": "open a support case", "case_status": "check on a support case",
-    "ask_pricing": "ask about prices", "product_info": "hear about our products",
-    "talk_to_human": "talk to a person", "request_callback": "get a call back",
+    "add_licenses": "add licenses",
+    "buy_product": "buy a product",
+    "upgrade_edition": "upgrade your edition",
+    "view_subscription": "see your subscription",
+    "list_invoices": "see your invoices",
+    "get_invoice": "get an invoice",
+    "share_invoice": "send an invoice to someone",
+    "download_invoice": "download an invoice",
+    "pay_invoice": "pay an invoice",
+    "check_balance": "check what you owe",
+    "update_payment_method": "change your payment card",
+    "update_billing_details": "change your billing details",
+    "cancel_subscription": "cancel your subscription",
+    "contact_support": "open a support case",
+    "case_status": "check on a support case",
+    "ask_pricing": "ask about prices",
+    "product_info": "hear about our products",
+    "talk_to_human": "talk to a person",
+    "request_callback": "get a call back",
 }
 SUGGEST_FROM = 0.2  # the best guess under this is no better than a shrug: no "did you mean"
 ALSO_FROM = 0.05  # the runners-up offered beside it: at least this likely
@@ -49,8 +66,9 @@ MOST = 3
 def suggestions(message: dict[str, Any]) -> list[tuple[str, str]]:
     """(what to call it, button payload) for the classifier's two or three most likely requests,
     best first; [] when even the best is a shrug or not a request at all."""
-    entities = {e["entity"]: e["value"] for e in message.get("entities") or []
-                if e.get("entity") and e.get("value") is not None}
+    entities = {
+        e["entity"]: e["value"] for e in message.get("entities") or [] if e.get("entity") and e.get("value") is not None
+    }
     found: list[tuple[str, str]] = []
     for ranked in message.get("intent_ranking") or []:
         name, confidence = ranked.get("name"), float(ranked.get("confidence") or 0.0)

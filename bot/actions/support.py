@@ -10,6 +10,7 @@ rather than opening another. Any member of a customer org may open and follow ca
 visitor can't (the form asks nothing of them, and ``action_open_case`` offers a person or asks
 them to log in). "When will someone reply?" after a handoff: bot/actions/handoff.py's expectation.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,11 @@ from ._render import buttons, render
 from .handoff import customer_now, expectation, open_handoff_of
 
 CASE_NUMBER = re.compile(r"\bCS[-\s]?(\d{3,})\b", re.IGNORECASE)
-URGENT = re.compile(r"\b(urgent(ly)?|asap|emergency|critical|immediately|right away|production is down|"
-                    r"(is|are|went) down|outage)\b", re.IGNORECASE)
+URGENT = re.compile(
+    r"\b(urgent(ly)?|asap|emergency|critical|immediately|right away|production is down|"
+    r"(is|are|went) down|outage)\b",
+    re.IGNORECASE,
+)
 HIGH = re.compile(r"\b(high priority|important|as soon as possible|quickly|blocking|blocked)\b", re.IGNORECASE)
 CASE_WORDS = re.compile(r"\b(case|ticket)s?\b", re.IGNORECASE)
 VISITOR_OPTIONS = buttons(("Talk to a person", "/talk_to_human"), ("Call me back", "/request_callback"))
@@ -42,29 +46,129 @@ REQUEST = re.compile(
     r"we need to|we want to|i'?d like you to|let'?s|help me)\s+)*(?:open|create|file|log|raise|submit|start|make)\s+"
     r"(?:me\s+)?(?:a|an|the|one|new)?\s*(?:new\s+)?(?:support\s+|tech(?:nical)?\s+)?(?:case|ticket|request|issue)"
     r"(?:\s+(?:for me|for us|with (?:you|support|your support team)))?\s*(?:please\b)?"
-    r"\s*(?:about|regarding|re|for|on|because|saying|that|[:,.;!—–-])*\s*", re.IGNORECASE)
-RESTATED = re.compile(r"^\W*(?:(?:i|we) (?:just |already )?(?:told|said|explained|wrote|mentioned)(?: (?:you|it|this|that))*"
-                      r"|as i (?:said|mentioned|told you|wrote)|like i said|again)\b[\s,:.;!-]*", re.IGNORECASE)
-VAGUE = re.compile(r"^(?:(?:i|we) (?:have|got|am having|are having|'?ve got) (?:a|an|some) (?:problem|issue|question|bug)s?"
-                   r"(?: with (?:my|our|the) (?:account|org|subscription|app))?|something(?:'s| is) (?:broken|wrong|not working)"
-                   r"|support|help|urgent|it'?s urgent|(?:tech(?:nical)?\s+)?support please|please)\W*$", re.IGNORECASE)
+    r"\s*(?:about|regarding|re|for|on|because|saying|that|[:,.;!—–-])*\s*",
+    re.IGNORECASE,
+)
+RESTATED = re.compile(
+    r"^\W*(?:(?:i|we) (?:just |already )?(?:told|said|explained|wrote|mentioned)(?: (?:you|it|this|that))*"
+    r"|as i (?:said|mentioned|told you|wrote)|like i said|again)\b[\s,:.;!-]*",
+    re.IGNORECASE,
+)
+VAGUE = re.compile(
+    r"^(?:(?:i|we) (?:have|got|am having|are having|'?ve got) (?:a|an|some) (?:problem|issue|question|bug)s?"
+    r"(?: with (?:my|our|the) (?:account|org|subscription|app))?|something(?:'s| is) (?:broken|wrong|not working)"
+    r"|support|help|urgent|it'?s urgent|(?:tech(?:nical)?\s+)?support please|please)\W*$",
+    re.IGNORECASE,
+)
 
 # A question about how to reach support is no problem to open a case about ("what's the support
 # phone number?", "how do I contact support?"): the form's question gives the number and offers a case.
-REACH = re.compile(r"^\W*(?:what(?:'?s| is| are)?|how(?: do| can| would)?|where|when|is there|do you have|can i get|"
-                   r"who)\b.*\b(?:phone|number|call|e-?mail|address|hours|(?:are you|is it|is support) open|reach|"
-                   r"contact|get (?:hold|in touch))\b", re.IGNORECASE)
+REACH = re.compile(
+    r"^\W*(?:what(?:'?s| is| are)?|how(?: do| can| would)?|where|when|is there|do you have|can i get|"
+    r"who)\b.*\b(?:phone|number|call|e-?mail|address|hours|(?:are you|is it|is support) open|reach|"
+    r"contact|get (?:hold|in touch))\b",
+    re.IGNORECASE,
+)
 
 
-FILLER = {"support", "please", "pls", "it's", "its", "it", "is", "urgent", "urgently", "asap", "help", "now", "tech",
-          "technical", "team", "thanks", "thank", "you", "hi", "hello", "hey", "need", "i", "we", "a", "the", "case",
-          "ticket", "contact", "get", "me", "us", "our", "my", "your", "want", "to", "with", "for", "right", "away",
-          "report", "bug", "problem", "issue", "an", "have", "there", "some",
-          # feelings are no description: "ugh, this is so frustrating" is asked what happened
-          "ugh", "argh", "so", "this", "that", "really", "very", "frustrating", "frustrated", "annoying", "annoyed",
-          "terrible", "awful", "useless", "ridiculous", "wtf", "omg", "seriously", "i'm", "im", "am", "fed", "up",
-          "sick", "tired", "of", "hate", "angry", "upset", "disappointed", "unacceptable", "bad", "worst", "not",
-          "happy", "what", "why", "come", "on", "again", "just", "all", "everything", "too", "much", "stupid"}
+FILLER = {
+    "support",
+    "please",
+    "pls",
+    "it's",
+    "its",
+    "it",
+    "is",
+    "urgent",
+    "urgently",
+    "asap",
+    "help",
+    "now",
+    "tech",
+    "technical",
+    "team",
+    "thanks",
+    "thank",
+    "you",
+    "hi",
+    "hello",
+    "hey",
+    "need",
+    "i",
+    "we",
+    "a",
+    "the",
+    "case",
+    "ticket",
+    "contact",
+    "get",
+    "me",
+    "us",
+    "our",
+    "my",
+    "your",
+    "want",
+    "to",
+    "with",
+    "for",
+    "right",
+    "away",
+    "report",
+    "bug",
+    "problem",
+    "issue",
+    "an",
+    "have",
+    "there",
+    "some",
+    # feelings are no description: "ugh, this is so frustrating" is asked what happened
+    "ugh",
+    "argh",
+    "so",
+    "this",
+    "that",
+    "really",
+    "very",
+    "frustrating",
+    "frustrated",
+    "annoying",
+    "annoyed",
+    "terrible",
+    "awful",
+    "useless",
+    "ridiculous",
+    "wtf",
+    "omg",
+    "seriously",
+    "i'm",
+    "im",
+    "am",
+    "fed",
+    "up",
+    "sick",
+    "tired",
+    "of",
+    "hate",
+    "angry",
+    "upset",
+    "disappointed",
+    "unacceptable",
+    "bad",
+    "worst",
+    "not",
+    "happy",
+    "what",
+    "why",
+    "come",
+    "on",
+    "again",
+    "just",
+    "all",
+    "everything",
+    "too",
+    "much",
+    "stupid",
+}
 
 
 def description_in(text: str) -> str:
@@ -113,19 +217,22 @@ class ValidateSupportForm(FormValidationAction):
     def name(self) -> str:
         return "validate_support_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         # A visitor can't open a case: ask nothing, action_open_case explains.
         return domain_slots if identity(tracker).known else []
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if not identity(tracker).known:
             return [SlotSet("requested_slot", None)]
         text, intent, _ = latest(tracker)
         asked = requested(tracker, "support_form") == "case_description"
-        if asked and (intent in QUESTIONS or intent in ("deny", "talk_to_human", "request_callback")) \
-                and not restated(text):
+        if (
+            asked
+            and (intent in QUESTIONS or intent in ("deny", "talk_to_human", "request_callback"))
+            and not restated(text)
+        ):
             return []  # its rule answers; the form asks again (or stops)
         found = description_in(text)
         if asked and not found:
@@ -133,8 +240,15 @@ class ValidateSupportForm(FormValidationAction):
         if not found:
             return []
         # An answer to "describe the problem" keeps what the request itself said, however little.
-        earlier = [d for d in (description_in(t) or _remainder(t) for t in user_texts_since(tracker, "contact_support")[:-1])
-                   if d and d not in found] if asked else []
+        earlier = (
+            [
+                d
+                for d in (description_in(t) or _remainder(t) for t in user_texts_since(tracker, "contact_support")[:-1])
+                if d and d not in found
+            ]
+            if asked
+            else []
+        )
         return [SlotSet("case_description", " ".join([*earlier, found])[:10_000])]
 
 
@@ -151,8 +265,14 @@ class ActionOpenCase(BillingAction):
     def name(self) -> str:
         return "action_open_case"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]:
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        who: Identity,
+        client: ActingClient,
+    ) -> list[EventType]:
         if not who.known:
             dispatcher.utter_message(text=render("basics/case_visitor"), buttons=VISITOR_OPTIONS)
             return []
@@ -179,24 +299,35 @@ class ActionCaseStatus(BillingAction):
     def name(self) -> str:
         return "action_case_status"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
-                  who: Identity, client: ActingClient) -> list[EventType]:
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        who: Identity,
+        client: ActingClient,
+    ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         asked = CASE_NUMBER.search(text)
         handoff = None if asked or CASE_WORDS.search(text) else await open_handoff_of(tracker, who, client)
         if handoff is not None:  # "when will someone reply?" while a person is on the way
             _, when = expectation(handoff.queue, await customer_now(tracker, who, client))
-            dispatcher.utter_message(text=render("basics/handoff_pending", handoff=handoff, when=when),
-                                     buttons=buttons(("Call me back instead", "/request_callback")))
+            dispatcher.utter_message(
+                text=render("basics/handoff_pending", handoff=handoff, when=when),
+                buttons=buttons(("Call me back instead", "/request_callback")),
+            )
             return []
         if not who.known:
-            dispatcher.utter_message(text=render("errors/not_signed_in", code="no_acting_user"),
-                                     buttons=VISITOR_OPTIONS)
+            dispatcher.utter_message(
+                text=render("errors/not_signed_in", code="no_acting_user"), buttons=VISITOR_OPTIONS
+            )
             return []
         if asked:
             cases = [await client.case(f"CS-{asked.group(1)}")]
         else:
             cases = await client.cases(open_only=False)
-        dispatcher.utter_message(text=render("basics/case_status", cases=cases, specific=bool(asked)),
-                                 buttons=[] if cases else buttons(("Open a case", "/contact_support")))
+        dispatcher.utter_message(
+            text=render("basics/case_status", cases=cases, specific=bool(asked)),
+            buttons=[] if cases else buttons(("Open a case", "/contact_support")),
+        )
         return []

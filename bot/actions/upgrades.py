@@ -1,6 +1,7 @@
 """Edition upgrades: ``upgrade_form`` (the edition, in the ``product`` slot) -> the backend
 decides: from Essentials a sales handoff (an account executive calls), otherwise a quote to
 confirm like every change. Downgrades and the same edition get the backend's answer."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,10 +13,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import ActingClient, BillingError, Conflict
 
 from ._base import BillingAction, clear, transcript
-from .handoff import tell_gateway
 from ._render import render
+from .handoff import tell_gateway
 from .quotes import (
-    EDITIONS, TRIES, ChangeFormValidation, Refusals, active_contract, asking_again, explain_change, product_name,
+    EDITIONS,
+    TRIES,
+    ChangeFormValidation,
+    Refusals,
+    active_contract,
+    asking_again,
+    explain_change,
+    product_name,
     show_quote,
 )
 from .subscription import Reduction, offer_sales
@@ -26,12 +34,19 @@ class ValidateUpgradeForm(ChangeFormValidation):
     slots = ("product",)
     triggers = ("upgrade_edition",)
 
-    async def fill(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: ActingClient,
-                   values: dict[str, Any], mentioned: set[str]) -> tuple[dict[str, Any], Refusals]:
+    async def fill(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        client: ActingClient,
+        values: dict[str, Any],
+        mentioned: set[str],
+    ) -> tuple[dict[str, Any], Refusals]:
         edition = values["product"]
         if edition is not None and edition not in EDITIONS:
-            return {"product": None}, {"product": {"response": "utter_not_an_edition",
-                                                   "product_name": product_name(edition)}}
+            return {"product": None}, {
+                "product": {"response": "utter_not_an_edition", "product_name": product_name(edition)}
+            }
         return {"product": edition}, {}
 
 
@@ -50,8 +65,10 @@ class ActionRequestUpgrade(BillingAction):
                 explain_change(dispatcher, error, again=asking_again(ValidateUpgradeForm.triggers[0], edition))
                 return clear("product", TRIES)
             # a lower edition: what the contract allows, and sales offered (nothing opened yet)
-            return [*offer_sales(dispatcher, Reduction("downgrade", edition), await active_contract(client)),
-                    *clear("product", TRIES)]
+            return [
+                *offer_sales(dispatcher, Reduction("downgrade", edition), await active_contract(client)),
+                *clear("product", TRIES),
+            ]
         except BillingError as error:
             explain_change(dispatcher, error, again=asking_again(ValidateUpgradeForm.triggers[0], edition))
             return clear("product", TRIES)
@@ -59,12 +76,25 @@ class ActionRequestUpgrade(BillingAction):
             return [*show_quote(dispatcher, outcome.quote), *clear("product", TRIES)]
         handoff = outcome.handoff
         if handoff is not None:  # the account executive's queue hears of it (Slack post, live bridge)
-            await tell_gateway(handoff, tracker, who, client, intent="upgrade_edition", lead=None,
-                               said=transcript(tracker, turns=20), page_url=None)
-        dispatcher.utter_message(text=render(
-            "changes/upgrade_handoff", handoff=handoff, current=handoff.edition if handoff else None,
-            target=product_name(edition), description=await _description(client, edition),
-        ))
+            await tell_gateway(
+                handoff,
+                tracker,
+                who,
+                client,
+                intent="upgrade_edition",
+                lead=None,
+                said=transcript(tracker, turns=20),
+                page_url=None,
+            )
+        dispatcher.utter_message(
+            text=render(
+                "changes/upgrade_handoff",
+                handoff=handoff,
+                current=handoff.edition if handoff else None,
+                target=product_name(edition),
+                description=await _description(client, edition),
+            )
+        )
         return clear("product", TRIES)
 
 

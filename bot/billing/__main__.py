@@ -1,5 +1,6 @@
 """`python -m bot.billing`: refuse unsafe production settings, migrate, seed on first start if asked
 (development), serve the API."""
+
 from __future__ import annotations
 
 import logging
@@ -19,12 +20,17 @@ from .seed import is_seeded, seed
 
 def unsafe_settings(settings: Settings) -> None:
     """In production, stop on development or example secrets and on the demo seed."""
-    secrets = {"BILLING_SIGNING_KEY": settings.billing_signing_key,
-               # each caller's own token (bot/billing/api/callers.py)
-               "BILLING_ACTIONS_TOKEN": settings.billing_actions_token,
-               "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token}
-    others = ["SEED_ON_START=true would load the demo customers (alex@acme.example...) into production"] \
-        if settings.seed_on_start else []
+    secrets = {
+        "BILLING_SIGNING_KEY": settings.billing_signing_key,
+        # each caller's own token (bot/billing/api/callers.py)
+        "BILLING_ACTIONS_TOKEN": settings.billing_actions_token,
+        "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token,
+    }
+    others = (
+        ["SEED_ON_START=true would load the demo customers (alex@acme.example...) into production"]
+        if settings.seed_on_start
+        else []
+    )
     refuse_unsafe("billing", secrets, others)
 
 

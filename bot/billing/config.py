@@ -1,4 +1,5 @@
 """Settings from environment variables, with safe defaults for a laptop."""
+
 from __future__ import annotations
 
 from functools import lru_cache

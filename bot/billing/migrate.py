@@ -1,4 +1,5 @@
 """Apply the Alembic migrations: `python -m bot.billing.migrate [revision]`."""
+
 from __future__ import annotations
 
 import sys

@@ -9,6 +9,7 @@ A Slack user acts for their org only from a workspace linked to it. With the OAu
 team id is in the workspace's URL in a browser (app.slack.com/client/T0123ABCD/...) or in
 ``auth.test``'s answer. Uses DATABASE_URL, like the billing server.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -14,24 +14,83 @@ standard library.
         except Unavailable as exc:    # billing down or slow: exc.message is safe to show
             ...
 """
+
 from __future__ import annotations
 
 from .client import CHANNELS, ActingClient, BillingClient, Channel
 from .errors import (
-    BillingError, Conflict, Forbidden, Invalid, NotFound, PaymentFailed, Unauthorized, Unavailable,
+    BillingError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PaymentFailed,
+    Unauthorized,
+    Unavailable,
 )
 from .models import (
-    Balance, BillingProfile, Callback, Card, Case, Contact, Contract, ContractLine, Estimate, Handoff, Invoice,
-    InvoiceLine, Lead, Link, Me, Money, Order, Payment, Person, Product, Quote, SharedInvoice, UpgradeOutcome,
+    Balance,
+    BillingProfile,
+    Callback,
+    Card,
+    Case,
+    Contact,
+    Contract,
+    ContractLine,
+    Estimate,
+    Handoff,
+    Invoice,
+    InvoiceLine,
+    Lead,
+    Link,
+    Me,
+    Money,
+    Order,
+    Payment,
+    Person,
+    Product,
+    Quote,
+    SharedInvoice,
+    UpgradeOutcome,
 )
 
 __all__ = [
     # the client
-    "BillingClient", "ActingClient", "Channel", "CHANNELS",
+    "BillingClient",
+    "ActingClient",
+    "Channel",
+    "CHANNELS",
     # errors
-    "BillingError", "Unauthorized", "PaymentFailed", "Forbidden", "NotFound", "Conflict", "Invalid", "Unavailable",
+    "BillingError",
+    "Unauthorized",
+    "PaymentFailed",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "Invalid",
+    "Unavailable",
     # data
-    "Money", "Person", "Product", "Estimate", "Me", "Contact", "Contract", "ContractLine", "Quote", "UpgradeOutcome",
-    "Order", "Invoice", "InvoiceLine", "Balance", "Link", "Payment", "Card", "BillingProfile", "SharedInvoice", "Case",
-    "Lead", "Handoff", "Callback",
+    "Money",
+    "Person",
+    "Product",
+    "Estimate",
+    "Me",
+    "Contact",
+    "Contract",
+    "ContractLine",
+    "Quote",
+    "UpgradeOutcome",
+    "Order",
+    "Invoice",
+    "InvoiceLine",
+    "Balance",
+    "Link",
+    "Payment",
+    "Card",
+    "BillingProfile",
+    "SharedInvoice",
+    "Case",
+    "Lead",
+    "Handoff",
+    "Callback",
 ]

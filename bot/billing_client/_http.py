@@ -7,6 +7,7 @@ Safety of a call decides its retries and what a failure may honestly say:
   backend applies a key once and answers a replay with the first result.
 - ``write``: any other POST/PATCH. Never retried: a lost answer may hide an applied change.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,12 @@ from typing import Any, Literal
 import httpx
 
 from .errors import (
-    NOT_ANSWERING, NOT_ANSWERING_SAFE_TO_RETRY, NOT_ANSWERING_UNKNOWN, UNREACHABLE, BillingError, Unavailable,
+    NOT_ANSWERING,
+    NOT_ANSWERING_SAFE_TO_RETRY,
+    NOT_ANSWERING_UNKNOWN,
+    UNREACHABLE,
+    BillingError,
+    Unavailable,
     error_from_response,
 )
 
@@ -32,8 +38,16 @@ _NO_ANSWER = {"read": NOT_ANSWERING, "keyed": NOT_ANSWERING_SAFE_TO_RETRY, "writ
 class Http:
     """The shared connection pool and retry policy behind ``BillingClient``."""
 
-    def __init__(self, base_url: str, service_token: str, *, timeout: float, connect_timeout: float,
-                 retries: int, transport: httpx.AsyncBaseTransport | None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        service_token: str,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        retries: int,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
         self.timeout = float(timeout)
@@ -41,9 +55,15 @@ class Http:
         self.retries = max(0, int(retries))
         # trust_env=False: a service-to-service call must not wander through a desktop proxy.
         self.client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport, trust_env=False, follow_redirects=False,
-            headers={"Authorization": f"Bearer {service_token}", "Accept": "application/json",
-                     "User-Agent": "account-assistant-billing-client/1"},
+            base_url=base_url.rstrip("/"),
+            transport=transport,
+            trust_env=False,
+            follow_redirects=False,
+            headers={
+                "Authorization": f"Bearer {service_token}",
+                "Accept": "application/json",
+                "User-Agent": "account-assistant-billing-client/1",
+            },
             timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
         )
 
@@ -55,8 +75,15 @@ class Http:
         return asyncio.get_running_loop().time() + self.timeout
 
     async def call(
-        self, method: str, path: str, *, safety: Safety, params: dict[str, Any] | None = None,
-        body: Any = None, headers: dict[str, str] | None = None, deadline: float | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        safety: Safety,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        deadline: float | None = None,
     ) -> tuple[int, Any]:
         """(status, decoded JSON) of a 2xx answer; otherwise raises a ``BillingError``."""
         loop = asyncio.get_running_loop()
@@ -69,8 +96,14 @@ class Http:
             raise _no_answer(safety, "timeout") from None
 
     async def _attempts(
-        self, method: str, path: str, safety: Safety, params: dict[str, Any] | None, body: Any,
-        headers: dict[str, str] | None, deadline: float,
+        self,
+        method: str,
+        path: str,
+        safety: Safety,
+        params: dict[str, Any] | None,
+        body: Any,
+        headers: dict[str, str] | None,
+        deadline: float,
     ) -> tuple[int, Any]:
         loop = asyncio.get_running_loop()
         retries = self.retries if safety != "write" else 0
@@ -80,14 +113,22 @@ class Http:
                 pause = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
                 if deadline - loop.time() - pause < MIN_ATTEMPT_S:
                     break  # the budget is spent: report the last failure rather than time out
-                log.info("billing %s %s: %s (%s); retry %d in %.1fs", method, path, failure.code,
-                         failure.status or "no answer", attempt, pause)
+                log.info(
+                    "billing %s %s: %s (%s); retry %d in %.1fs",
+                    method,
+                    path,
+                    failure.code,
+                    failure.status or "no answer",
+                    attempt,
+                    pause,
+                )
                 await asyncio.sleep(pause)
             remaining = max(0.01, deadline - loop.time())
             timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout, remaining))
             try:
-                response = await self.client.request(method, path, params=params, json=body, headers=headers,
-                                                     timeout=timeout)
+                response = await self.client.request(
+                    method, path, params=params, json=body, headers=headers, timeout=timeout
+                )
             except httpx.RequestError as exc:
                 failure = _transport_failure(exc, safety)
                 failure.__cause__ = exc
@@ -109,8 +150,7 @@ def _transport_failure(exc: httpx.RequestError, safety: Safety) -> Unavailable:
 def _no_answer(safety: Safety, code: str) -> Unavailable:
     """Sent, unanswered. A keyed write may have been applied, and sending the same key again
     applies it at most once: ``details["safe_to_retry"]`` says so to whoever can resend it."""
-    return Unavailable(_NO_ANSWER[safety], code=code,
-                       details={"safe_to_retry": True} if safety == "keyed" else None)
+    return Unavailable(_NO_ANSWER[safety], code=code, details={"safe_to_retry": True} if safety == "keyed" else None)
 
 
 def _json_or_none(response: httpx.Response) -> Any:
@@ -126,8 +166,7 @@ def _result(response: httpx.Response) -> tuple[int, Any]:
         try:
             return status, response.json()
         except ValueError:
-            raise Unavailable("Billing gave an answer I couldn't read.", code="bad_response",
-                              status=status) from None
+            raise Unavailable("Billing gave an answer I couldn't read.", code="bad_response", status=status) from None
     if status >= 400:
         raise error_from_response(status, _json_or_none(response))
     raise Unavailable("Billing gave an answer I couldn't read.", code="bad_response", status=status)

@@ -1,10 +1,12 @@
 """Explicit readers for the billing API's JSON: each checks the type it expects, so a float
 where an int belongs, or a missing field, fails loudly instead of spreading."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 Json = dict[str, Any]

@@ -10,13 +10,14 @@ Everything about an account goes through an ``ActingClient`` (``as_user`` / ``as
 there is no way to call a billing method without saying whom it is for and through which
 channel. The backend checks the permissions itself; this client never decides them.
 """
+
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote as _quote
 
 import httpx
@@ -24,8 +25,26 @@ import httpx
 from ._http import Http, Safety
 from .errors import Unavailable
 from .models import (
-    PROFILE_FIELDS, Balance, BillingProfile, Callback, Card, Case, Contact, Contract, Estimate, Handoff, Invoice, Lead,
-    Link, Me, Order, Payment, Product, Quote, SharedInvoice, UpgradeOutcome,
+    PROFILE_FIELDS,
+    Balance,
+    BillingProfile,
+    Callback,
+    Card,
+    Case,
+    Contact,
+    Contract,
+    Estimate,
+    Handoff,
+    Invoice,
+    Lead,
+    Link,
+    Me,
+    Order,
+    Payment,
+    Product,
+    Quote,
+    SharedInvoice,
+    UpgradeOutcome,
 )
 
 __all__ = ["ActingClient", "BillingClient", "CHANNELS", "Channel"]
@@ -50,6 +69,7 @@ def _many(parse: Callable[[Any], T]) -> Callable[[Any], list[T]]:
         if not isinstance(data, list):
             raise TypeError("expected a list")
         return [parse(x) for x in data]
+
     return parse_list
 
 
@@ -71,11 +91,25 @@ class BillingClient:
     ``httpx.AsyncClient`` (tests, custom TLS).
     """
 
-    def __init__(self, base_url: str, service_token: str, *, timeout: float = 5.0, connect_timeout: float = 2.0,
-                 retries: int = 2, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        service_token: str,
+        *,
+        timeout: float = 5.0,
+        connect_timeout: float = 2.0,
+        retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = Http(self.base_url, service_token, timeout=timeout, connect_timeout=connect_timeout,
-                          retries=retries, transport=transport)
+        self._http = Http(
+            self.base_url,
+            service_token,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            retries=retries,
+            transport=transport,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> BillingClient:
@@ -150,9 +184,18 @@ class ActingClient:
     def __repr__(self) -> str:
         return f"ActingClient(email={self.email!r}, channel={self.channel!r}, slack_team={self.slack_team!r})"
 
-    async def _call(self, method: str, path: str, parse: Callable[[Any], T], *, safety: Safety = "read",
-                    params: dict[str, Any] | None = None, body: Any = None, key: str | None = None,
-                    deadline: float | None = None) -> tuple[int, T]:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        safety: Safety = "read",
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        key: str | None = None,
+        deadline: float | None = None,
+    ) -> tuple[int, T]:
         headers = {"X-Channel": self.channel}
         if self.email:
             headers["X-Acting-User"] = self.email
@@ -160,8 +203,9 @@ class ActingClient:
             headers["X-Slack-Team"] = self.slack_team
         if key is not None:
             headers["Idempotency-Key"] = key
-        status, data = await self._http.call(method, path, safety=safety, params=params, body=body,
-                                             headers=headers, deadline=deadline)
+        status, data = await self._http.call(
+            method, path, safety=safety, params=params, body=body, headers=headers, deadline=deadline
+        )
         return status, _parse(parse, data)
 
     async def _get(self, path: str, parse: Callable[[Any], T], params: dict[str, Any] | None = None) -> T:
@@ -221,13 +265,15 @@ class ActingClient:
     async def quote_add_licenses(self, quantity: int, product: str | None = None) -> Quote:
         """Quote more units of a product already on the contract (``product`` may be omitted when
         the contract has a single per-user product)."""
-        return await self._write("POST", "/v1/quotes/add-licenses", Quote.from_json,
-                                 {"quantity": quantity, "product": product})
+        return await self._write(
+            "POST", "/v1/quotes/add-licenses", Quote.from_json, {"quantity": quantity, "product": product}
+        )
 
     async def quote_add_product(self, product: str, quantity: int = 1) -> Quote:
         """Quote a product or add-on the contract does not have yet."""
-        return await self._write("POST", "/v1/quotes/add-product", Quote.from_json,
-                                 {"product": product, "quantity": quantity})
+        return await self._write(
+            "POST", "/v1/quotes/add-product", Quote.from_json, {"product": product, "quantity": quantity}
+        )
 
     async def request_upgrade(self, edition: str) -> UpgradeOutcome:
         """A quote to confirm, or (from Essentials) a sales handoff."""
@@ -248,11 +294,13 @@ class ActingClient:
         else:
             number, key = quote, idempotency_key
             if not key:
-                _, found = await self._call("GET", f"/v1/quotes/{_segment(number, 'a quote')}", Quote.from_json,
-                                            deadline=deadline)
+                _, found = await self._call(
+                    "GET", f"/v1/quotes/{_segment(number, 'a quote')}", Quote.from_json, deadline=deadline
+                )
                 number, key = found.number, found.idempotency_key
-        status, order = await self._call("POST", "/v1/orders", Order.from_json, safety="keyed",
-                                         body={"quote": number}, key=key, deadline=deadline)
+        status, order = await self._call(
+            "POST", "/v1/orders", Order.from_json, safety="keyed", body={"quote": number}, key=key, deadline=deadline
+        )
         return order if status == 201 else _replayed(order)
 
     async def get_order(self, number: str) -> Order:
@@ -260,8 +308,16 @@ class ActingClient:
 
     # -- invoices and payments --------------------------------------------------------------------
 
-    async def invoices(self, *, status: str | None = None, year: int | None = None, month: int | None = None,
-                       since: date | None = None, until: date | None = None, limit: int = 20) -> list[Invoice]:
+    async def invoices(
+        self,
+        *,
+        status: str | None = None,
+        year: int | None = None,
+        month: int | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        limit: int = 20,
+    ) -> list[Invoice]:
         """Newest first. ``status``: open, paid, void or overdue."""
         params: dict[str, Any] = {"limit": limit}
         for name, value in (("status", status), ("year", year), ("month", month)):
@@ -277,14 +333,17 @@ class ActingClient:
 
     async def download_link(self, number: str) -> Link:
         """A signed, short-lived link to the invoice PDF."""
-        return await self._write("POST", f"/v1/invoices/{_segment(number, 'an invoice')}/download-link",
-                                 Link.from_json)
+        return await self._write("POST", f"/v1/invoices/{_segment(number, 'an invoice')}/download-link", Link.from_json)
 
     async def share_invoice(self, number: str, to: str | Sequence[str], note: str = "") -> SharedInvoice:
         """Email the invoice PDF to one or more addresses (at most 5)."""
         recipients = [to] if isinstance(to, str) else list(to)
-        return await self._write("POST", f"/v1/invoices/{_segment(number, 'an invoice')}/share",
-                                 SharedInvoice.from_json, {"to": recipients, "note": note})
+        return await self._write(
+            "POST",
+            f"/v1/invoices/{_segment(number, 'an invoice')}/share",
+            SharedInvoice.from_json,
+            {"to": recipients, "note": note},
+        )
 
     async def pay_invoice(self, number: str, idempotency_key: str) -> Payment:
         """Pay an open invoice with the card on file. The same key never charges twice (a replay
@@ -303,8 +362,9 @@ class ActingClient:
 
     async def open_case(self, subject: str, description: str, priority: str = "normal") -> Case:
         """priority: low, normal, high or urgent."""
-        return await self._write("POST", "/v1/cases", Case.from_json,
-                                 {"subject": subject, "description": description, "priority": priority})
+        return await self._write(
+            "POST", "/v1/cases", Case.from_json, {"subject": subject, "description": description, "priority": priority}
+        )
 
     async def cases(self, open_only: bool = False) -> list[Case]:
         return await self._get("/v1/cases", _many(Case.from_json), {"open_only": open_only})
@@ -314,18 +374,32 @@ class ActingClient:
 
     async def add_case_note(self, number: str, text: str) -> Case:
         """Add what the customer said later to their case (kept after its description)."""
-        return await self._write("POST", f"/v1/cases/{_segment(number, 'a case')}/notes", Case.from_json,
-                                 {"text": text})
+        return await self._write(
+            "POST", f"/v1/cases/{_segment(number, 'a case')}/notes", Case.from_json, {"text": text}
+        )
 
     async def open_handoff(
-        self, queue: str, reason: str, *, intent: str | None = None, lead: Lead | None = None,
-        transcript: Sequence[Mapping[str, Any]] = (), page_url: str | None = None,
+        self,
+        queue: str,
+        reason: str,
+        *,
+        intent: str | None = None,
+        lead: Lead | None = None,
+        transcript: Sequence[Mapping[str, Any]] = (),
+        page_url: str | None = None,
         conversation_id: str | None = None,
     ) -> Handoff:
         """Hand the conversation to a person (``queue``: sales or support). A visitor needs
         ``lead``; a known user is recognised from the acting identity."""
-        body = {"queue": queue, "reason": reason, "intent": intent, "lead": lead.to_json() if lead else None,
-                "transcript": [dict(t) for t in transcript], "page_url": page_url, "conversation_id": conversation_id}
+        body = {
+            "queue": queue,
+            "reason": reason,
+            "intent": intent,
+            "lead": lead.to_json() if lead else None,
+            "transcript": [dict(t) for t in transcript],
+            "page_url": page_url,
+            "conversation_id": conversation_id,
+        }
         return await self._write("POST", "/v1/handoffs", Handoff.from_json, body)
 
     async def handoff(self, number: str, *, conversation_id: str | None = None) -> Handoff:
@@ -334,15 +408,31 @@ class ActingClient:
         return await self._get(f"/v1/handoffs/{_segment(number, 'a handoff')}", Handoff.from_json, params)
 
     async def request_callback(
-        self, name: str, phone: str, *, window_start: datetime, window_end: datetime, timezone: str,
-        queue: str = "sales", note: str = "", handoff: str | None = None, conversation_id: str | None = None,
+        self,
+        name: str,
+        phone: str,
+        *,
+        window_start: datetime,
+        window_end: datetime,
+        timezone: str,
+        queue: str = "sales",
+        note: str = "",
+        handoff: str | None = None,
+        conversation_id: str | None = None,
     ) -> Callback:
         """Ask for a call back between two aware datetimes; ``timezone`` is the caller's IANA zone."""
-        body = {"queue": queue, "name": name, "phone": phone, "window_start": window_start.isoformat(),
-                "window_end": window_end.isoformat(), "timezone": timezone, "note": note, "handoff": handoff,
-                "conversation_id": conversation_id}
+        body = {
+            "queue": queue,
+            "name": name,
+            "phone": phone,
+            "window_start": window_start.isoformat(),
+            "window_end": window_end.isoformat(),
+            "timezone": timezone,
+            "note": note,
+            "handoff": handoff,
+            "conversation_id": conversation_id,
+        }
         return await self._write("POST", "/v1/callbacks", Callback.from_json, body)
-
 
     # -- Slack workspaces -------------------------------------------------------------------------
 

@@ -12,21 +12,29 @@
 ``message`` is written for the end user (the backend's own wording when it sent one);
 ``code`` is stable and meant for branching (``needs_manage_billing``, ``quote_expired``...).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 __all__ = [
-    "BillingError", "Conflict", "Forbidden", "Invalid", "NotFound", "PaymentFailed", "Unauthorized",
-    "Unavailable", "error_from_response",
+    "BillingError",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "PaymentFailed",
+    "Unauthorized",
+    "Unavailable",
+    "error_from_response",
 ]
 
 UNREACHABLE = "Billing can't be reached right now; nothing was changed."
 NOT_ANSWERING = "Billing isn't answering right now; nothing was changed."
-NOT_ANSWERING_SAFE_TO_RETRY = ("Billing isn't answering right now. Trying again is safe: "
-                               "it will not be applied twice.")
-NOT_ANSWERING_UNKNOWN = ("Billing didn't answer in time, so I can't tell whether this went through. "
-                         "Please check before trying again.")
+NOT_ANSWERING_SAFE_TO_RETRY = "Billing isn't answering right now. Trying again is safe: it will not be applied twice."
+NOT_ANSWERING_UNKNOWN = (
+    "Billing didn't answer in time, so I can't tell whether this went through. Please check before trying again."
+)
 
 
 class BillingError(Exception):
@@ -34,8 +42,9 @@ class BillingError(Exception):
 
     default_code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
@@ -106,7 +115,12 @@ class Unavailable(BillingError):
 
 
 _BY_STATUS: dict[int, type[BillingError]] = {
-    401: Unauthorized, 402: PaymentFailed, 403: Forbidden, 404: NotFound, 409: Conflict, 422: Invalid,
+    401: Unauthorized,
+    402: PaymentFailed,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: Invalid,
 }
 _GENERIC = {
     401: "Billing refused this service's credentials.",
@@ -128,5 +142,6 @@ def error_from_response(status: int, body: Any) -> BillingError:
     if status >= 500:
         return Unavailable(message or UNREACHABLE, code=code or "unavailable", details=details, status=status)
     cls = _BY_STATUS.get(status, BillingError)
-    return cls(message or _GENERIC.get(status, f"Billing answered {status}."), code=code, details=details,
-               status=status)
+    return cls(
+        message or _GENERIC.get(status, f"Billing answered {status}."), code=code, details=details, status=status
+    )

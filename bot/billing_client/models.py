@@ -6,19 +6,53 @@ units, never float), dates are ``datetime.date``, timestamps are timezone-aware 
 A malformed answer raises ``ValueError``/``TypeError``/``KeyError``; the client turns that into
 ``Unavailable(code="bad_response")``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from ._json import (
-    Json, _bool, _date, _datetime, _int, _list, _obj, _odate, _odatetime, _oint, _oobj, _ostr, _str,
+    Json,
+    _bool,
+    _date,
+    _datetime,
+    _int,
+    _list,
+    _obj,
+    _odate,
+    _odatetime,
+    _oint,
+    _oobj,
+    _ostr,
+    _str,
 )
 
 __all__ = [
-    "Balance", "BillingProfile", "Callback", "Card", "Case", "Contact", "Contract", "ContractLine", "Estimate",
-    "Handoff", "Invoice", "InvoiceLine", "Lead", "Link", "Me", "Money", "Order", "Payment", "Person",
-    "Product", "Quote", "SharedInvoice", "UpgradeOutcome", "PROFILE_FIELDS",
+    "Balance",
+    "BillingProfile",
+    "Callback",
+    "Card",
+    "Case",
+    "Contact",
+    "Contract",
+    "ContractLine",
+    "Estimate",
+    "Handoff",
+    "Invoice",
+    "InvoiceLine",
+    "Lead",
+    "Link",
+    "Me",
+    "Money",
+    "Order",
+    "Payment",
+    "Person",
+    "Product",
+    "Quote",
+    "SharedInvoice",
+    "UpgradeOutcome",
+    "PROFILE_FIELDS",
 ]
 
 # -- types ----------------------------------------------------------------------------------------
@@ -63,8 +97,16 @@ class Product:
 
     @classmethod
     def from_json(cls, d: Json) -> Product:
-        return cls(_str(d, "code"), _str(d, "name"), _str(d, "kind"), _str(d, "unit"), _str(d, "description"),
-                   _oint(d, "max_quantity"), _bool(d, "available_on_essentials"), _oobj(d, "price", Money.from_json))
+        return cls(
+            _str(d, "code"),
+            _str(d, "name"),
+            _str(d, "kind"),
+            _str(d, "unit"),
+            _str(d, "description"),
+            _oint(d, "max_quantity"),
+            _bool(d, "available_on_essentials"),
+            _oobj(d, "price", Money.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -77,8 +119,13 @@ class Estimate:
 
     @classmethod
     def from_json(cls, d: Json) -> Estimate:
-        return cls(_obj(d, "product", Product.from_json), _int(d, "quantity"), _obj(d, "unit_price", Money.from_json),
-                   _obj(d, "monthly", Money.from_json), _obj(d, "annual", Money.from_json))
+        return cls(
+            _obj(d, "product", Product.from_json),
+            _int(d, "quantity"),
+            _obj(d, "unit_price", Money.from_json),
+            _obj(d, "monthly", Money.from_json),
+            _obj(d, "annual", Money.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -93,8 +140,15 @@ class ContractLine:
 
     @classmethod
     def from_json(cls, d: Json) -> ContractLine:
-        return cls(_str(d, "product"), _str(d, "product_name"), _str(d, "kind"), _str(d, "unit"),
-                   _int(d, "quantity"), _obj(d, "unit_price", Money.from_json), _obj(d, "monthly", Money.from_json))
+        return cls(
+            _str(d, "product"),
+            _str(d, "product_name"),
+            _str(d, "kind"),
+            _str(d, "unit"),
+            _int(d, "quantity"),
+            _obj(d, "unit_price", Money.from_json),
+            _obj(d, "monthly", Money.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -109,9 +163,15 @@ class Contract:
 
     @classmethod
     def from_json(cls, d: Json) -> Contract:
-        return cls(_str(d, "number"), _date(d, "term_start"), _date(d, "term_end"), _int(d, "billing_period_months"),
-                   _str(d, "status"), _list(d, "lines", ContractLine.from_json),
-                   _obj(d, "monthly_total", Money.from_json))
+        return cls(
+            _str(d, "number"),
+            _date(d, "term_start"),
+            _date(d, "term_end"),
+            _int(d, "billing_period_months"),
+            _str(d, "status"),
+            _list(d, "lines", ContractLine.from_json),
+            _obj(d, "monthly_total", Money.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -131,9 +191,18 @@ class Me:
 
     @classmethod
     def from_json(cls, d: Json) -> Me:
-        return cls(_str(d, "email"), _str(d, "name"), _str(d, "org"), _str(d, "currency"), _str(d, "timezone"),
-                   _ostr(d, "edition"), _bool(d, "manage_billing"), _bool(d, "is_system_admin"),
-                   _list(d, "admins", Person.from_json), _oobj(d, "contract", Contract.from_json))
+        return cls(
+            _str(d, "email"),
+            _str(d, "name"),
+            _str(d, "org"),
+            _str(d, "currency"),
+            _str(d, "timezone"),
+            _ostr(d, "edition"),
+            _bool(d, "manage_billing"),
+            _bool(d, "is_system_admin"),
+            _list(d, "admins", Person.from_json),
+            _oobj(d, "contract", Contract.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -175,11 +244,22 @@ class Quote:
     def from_json(cls, d: Json) -> Quote:
         money = Money.from_json
         return cls(
-            _str(d, "number"), _str(d, "kind"), _str(d, "product"), _str(d, "product_name"),
-            _ostr(d, "from_product"), _int(d, "quantity"), _obj(d, "unit_price", money),
-            _obj(d, "prorated_amount", money), _date(d, "effective_date"), _date(d, "period_end"),
-            _int(d, "remaining_days"), _int(d, "period_days"), _int(d, "new_quantity"),
-            _obj(d, "new_monthly_total", money), _datetime(d, "expires_at"), _str(d, "status"),
+            _str(d, "number"),
+            _str(d, "kind"),
+            _str(d, "product"),
+            _str(d, "product_name"),
+            _ostr(d, "from_product"),
+            _int(d, "quantity"),
+            _obj(d, "unit_price", money),
+            _obj(d, "prorated_amount", money),
+            _date(d, "effective_date"),
+            _date(d, "period_end"),
+            _int(d, "remaining_days"),
+            _int(d, "period_days"),
+            _int(d, "new_quantity"),
+            _obj(d, "new_monthly_total", money),
+            _datetime(d, "expires_at"),
+            _str(d, "status"),
             _str(d, "idempotency_key"),
         )
 
@@ -195,8 +275,14 @@ class InvoiceLine:
 
     @classmethod
     def from_json(cls, d: Json) -> InvoiceLine:
-        return cls(_str(d, "description"), _int(d, "quantity"), _obj(d, "unit_price", Money.from_json),
-                   _odate(d, "period_start"), _odate(d, "period_end"), _obj(d, "amount", Money.from_json))
+        return cls(
+            _str(d, "description"),
+            _int(d, "quantity"),
+            _obj(d, "unit_price", Money.from_json),
+            _odate(d, "period_start"),
+            _odate(d, "period_end"),
+            _obj(d, "amount", Money.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -215,9 +301,18 @@ class Invoice:
     @classmethod
     def from_json(cls, d: Json) -> Invoice:
         money = Money.from_json
-        return cls(_str(d, "number"), _date(d, "issue_date"), _date(d, "due_date"), _str(d, "status"),
-                   _bool(d, "overdue"), _obj(d, "subtotal", money), _obj(d, "tax", money), _obj(d, "total", money),
-                   _odatetime(d, "paid_at"), _list(d, "lines", InvoiceLine.from_json))
+        return cls(
+            _str(d, "number"),
+            _date(d, "issue_date"),
+            _date(d, "due_date"),
+            _str(d, "status"),
+            _bool(d, "overdue"),
+            _obj(d, "subtotal", money),
+            _obj(d, "tax", money),
+            _obj(d, "total", money),
+            _odatetime(d, "paid_at"),
+            _list(d, "lines", InvoiceLine.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -234,8 +329,14 @@ class Order:
 
     @classmethod
     def from_json(cls, d: Json, created: bool = True) -> Order:
-        return cls(_str(d, "number"), _obj(d, "quote", Quote.from_json), _datetime(d, "placed_at"),
-                   _int(d, "resulting_quantity"), _oobj(d, "invoice", Invoice.from_json), created)
+        return cls(
+            _str(d, "number"),
+            _obj(d, "quote", Quote.from_json),
+            _datetime(d, "placed_at"),
+            _int(d, "resulting_quantity"),
+            _oobj(d, "invoice", Invoice.from_json),
+            created,
+        )
 
 
 @dataclass(frozen=True)
@@ -259,8 +360,12 @@ class Balance:
 
     @classmethod
     def from_json(cls, d: Json) -> Balance:
-        return cls(_obj(d, "open_total", Money.from_json), _obj(d, "overdue_total", Money.from_json),
-                   _odate(d, "next_due_date"), _list(d, "open_invoices", Invoice.from_json))
+        return cls(
+            _obj(d, "open_total", Money.from_json),
+            _obj(d, "overdue_total", Money.from_json),
+            _odate(d, "next_due_date"),
+            _list(d, "open_invoices", Invoice.from_json),
+        )
 
 
 @dataclass(frozen=True)
@@ -277,8 +382,15 @@ class Payment:
 
     @classmethod
     def from_json(cls, d: Json, created: bool = True) -> Payment:
-        return cls(_str(d, "number"), _str(d, "invoice"), _obj(d, "amount", Money.from_json), _str(d, "status"),
-                   _str(d, "card"), _datetime(d, "created_at"), created)
+        return cls(
+            _str(d, "number"),
+            _str(d, "invoice"),
+            _obj(d, "amount", Money.from_json),
+            _str(d, "status"),
+            _str(d, "card"),
+            _datetime(d, "created_at"),
+            created,
+        )
 
 
 @dataclass(frozen=True)
@@ -295,8 +407,17 @@ class Card:
         return cls(_str(d, "brand"), _str(d, "last4"), _int(d, "exp_month"), _int(d, "exp_year"))
 
 
-PROFILE_FIELDS = ("contact_name", "contact_email", "contact_phone", "address_line1", "address_line2",
-                  "city", "region", "postal_code", "country")
+PROFILE_FIELDS = (
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
 
 
 @dataclass(frozen=True)
@@ -328,8 +449,15 @@ class Case:
 
     @classmethod
     def from_json(cls, d: Json) -> Case:
-        return cls(_str(d, "number"), _str(d, "subject"), _str(d, "description"), _str(d, "priority"),
-                   _str(d, "status"), _datetime(d, "created_at"), _datetime(d, "updated_at"))
+        return cls(
+            _str(d, "number"),
+            _str(d, "subject"),
+            _str(d, "description"),
+            _str(d, "priority"),
+            _str(d, "status"),
+            _datetime(d, "created_at"),
+            _datetime(d, "updated_at"),
+        )
 
 
 @dataclass(frozen=True)
@@ -363,10 +491,21 @@ class Handoff:
 
     @classmethod
     def from_json(cls, d: Json) -> Handoff:
-        return cls(_str(d, "number"), _str(d, "queue"), _str(d, "reason"), _str(d, "status"), _oint(d, "org_id"),
-                   _ostr(d, "edition"), _ostr(d, "lead_name"), _ostr(d, "lead_email"), _ostr(d, "lead_company"),
-                   _ostr(d, "lead_phone"), _str(d, "channel"), _ostr(d, "conversation_id"),
-                   _datetime(d, "created_at"))
+        return cls(
+            _str(d, "number"),
+            _str(d, "queue"),
+            _str(d, "reason"),
+            _str(d, "status"),
+            _oint(d, "org_id"),
+            _ostr(d, "edition"),
+            _ostr(d, "lead_name"),
+            _ostr(d, "lead_email"),
+            _ostr(d, "lead_company"),
+            _ostr(d, "lead_phone"),
+            _str(d, "channel"),
+            _ostr(d, "conversation_id"),
+            _datetime(d, "created_at"),
+        )
 
 
 @dataclass(frozen=True)
@@ -399,8 +538,16 @@ class Callback:
 
     @classmethod
     def from_json(cls, d: Json) -> Callback:
-        return cls(_str(d, "number"), _str(d, "queue"), _str(d, "name"), _str(d, "phone"),
-                   _datetime(d, "window_start"), _datetime(d, "window_end"), _str(d, "timezone"), _str(d, "status"))
+        return cls(
+            _str(d, "number"),
+            _str(d, "queue"),
+            _str(d, "name"),
+            _str(d, "phone"),
+            _datetime(d, "window_start"),
+            _datetime(d, "window_end"),
+            _str(d, "timezone"),
+            _str(d, "status"),
+        )
 
 
 @dataclass(frozen=True)

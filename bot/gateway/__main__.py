@@ -1,4 +1,5 @@
 """`python -m bot.gateway`: serve the gateway (Slack, the widget, the demo page)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -27,8 +28,10 @@ def trusted_proxies(value: str | None) -> str | None:
         return None
     for item in items:
         if item == "*":
-            raise SystemExit("FORWARDED_ALLOW_IPS=* would let any client choose the address the gateway sees "
-                             "(and dodge its per-address limits): name the load balancer's address or network")
+            raise SystemExit(
+                "FORWARDED_ALLOW_IPS=* would let any client choose the address the gateway sees "
+                "(and dodge its per-address limits): name the load balancer's address or network"
+            )
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
@@ -40,13 +43,18 @@ def unsafe_settings(settings: GatewaySettings) -> None:
     """In production, stop on development or example secrets and on settings that open the gateway
     to anyone (bot/settings_check.py)."""
     secrets: dict[str, str | None] = {
-        "GATEWAY_TOKEN": settings.gateway_token, "RASA_API_TOKEN": settings.rasa_api_token,
-        "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token, "WIDGET_SIGNING_KEY": settings.widget_signing_key}
+        "GATEWAY_TOKEN": settings.gateway_token,
+        "RASA_API_TOKEN": settings.rasa_api_token,
+        "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token,
+        "WIDGET_SIGNING_KEY": settings.widget_signing_key,
+    }
     if settings.widget_jwt_algorithm.upper().startswith("HS"):
         secrets["WIDGET_JWT_SECRET"] = settings.widget_jwt_secret
     if settings.gateway_redis_url:  # several replicas: Redis needs a password, the fan-out a key
         secrets["GATEWAY_FANOUT_KEY"] = settings.gateway_fanout_key
-        secrets["GATEWAY_REDIS_PASSWORD"] = settings.gateway_redis_password or urlsplit(settings.gateway_redis_url).password
+        secrets["GATEWAY_REDIS_PASSWORD"] = (
+            settings.gateway_redis_password or urlsplit(settings.gateway_redis_url).password
+        )
     others = []
     if "*" in [o.strip() for o in settings.widget_allowed_origins.split(",")]:
         others.append("WIDGET_ALLOWED_ORIGINS=* lets any website open the widget in its visitors' name")
@@ -59,9 +67,15 @@ def main() -> None:
     redact_logs()
     settings = get_settings()
     unsafe_settings(settings)
-    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                log_level="info", proxy_headers=proxies is not None, forwarded_allow_ips=proxies or "",
-                ws_max_size=64 * 1024)  # widget frames are small; don't buffer 16 MiB ones
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_level="info",
+        proxy_headers=proxies is not None,
+        forwarded_allow_ips=proxies or "",
+        ws_max_size=64 * 1024,
+    )  # widget frames are small; don't buffer 16 MiB ones
 
 
 if __name__ == "__main__":

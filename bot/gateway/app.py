@@ -3,6 +3,7 @@
 A channel is a sub-package (``slack``, ``widget``, ``handoff``) with ``mount(app, gw)``: it adds its routes and
 may append coroutines to ``gw.on_startup`` / ``gw.on_shutdown`` (e.g. a Socket Mode client).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -80,8 +81,9 @@ class Gateway:
 CHANNELS = ("slack", "widget", "handoff")  # handoff last: it hooks into the other two
 
 
-def create_app(settings: GatewaySettings | None = None, gw: Gateway | None = None,
-               channels: tuple[str, ...] = CHANNELS) -> FastAPI:
+def create_app(
+    settings: GatewaySettings | None = None, gw: Gateway | None = None, channels: tuple[str, ...] = CHANNELS
+) -> FastAPI:
     gw = gw or Gateway.from_settings(settings or get_settings())
 
     @asynccontextmanager
@@ -94,12 +96,11 @@ def create_app(settings: GatewaySettings | None = None, gw: Gateway | None = Non
             for stop in reversed(gw.on_shutdown):
                 try:
                     await stop()
-                except Exception:  # noqa: BLE001 - shut the rest down anyway
+                except Exception:
                     log.exception("gateway shutdown step failed")
             await gw.aclose()
 
-    app = FastAPI(title="Account assistant gateway", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title="Account assistant gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.gateway = gw
 
     @app.get("/healthz")

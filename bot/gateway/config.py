@@ -1,4 +1,5 @@
 """Gateway settings from environment variables, with safe defaults for a laptop."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -89,8 +90,10 @@ class GatewaySettings(BaseSettings):
     slack_client_id: str = ""
     slack_client_secret: str = ""
     # the manifest's scopes (tests/gateway/test_slack_manifest.py derives them from the code)
-    slack_scopes: str = ("app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,"
-                         "im:write,reactions:write,users:read,users:read.email")
+    slack_scopes: str = (
+        "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,"
+        "im:write,reactions:write,users:read,users:read.email"
+    )
     # Slack's Web API (tests point this at a local mock) and how long one call may take.
     slack_api_url: str = "https://slack.com/api/"
     slack_api_timeout_s: float = 10.0

@@ -24,6 +24,7 @@ The events carry no message content at all (a row's id, a typing flag): the text
 database, so there is nothing to read off Redis and nothing to encrypt, and even a holder of the key
 cannot show a visitor a message that is not stored for them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -103,8 +104,12 @@ class Sealer:
         return hmac.new(self._key, self._context + body, hashlib.sha256).hexdigest().encode()
 
     def seal(self, event: Mapping[str, object], *, origin: str, seq: int, ts: float | None = None) -> str:
-        body = json.dumps({"origin": origin, "seq": seq, "ts": round(time.time() if ts is None else ts, 3),
-                           "event": event}, separators=(",", ":"), ensure_ascii=True, default=str).encode()
+        body = json.dumps(
+            {"origin": origin, "seq": seq, "ts": round(time.time() if ts is None else ts, 3), "event": event},
+            separators=(",", ":"),
+            ensure_ascii=True,
+            default=str,
+        ).encode()
         return b".".join((VERSION, self._mac(body), body)).decode()
 
     def open(self, data: object) -> Envelope:
@@ -123,8 +128,15 @@ class Sealer:
             origin, seq, ts, event = doc["origin"], doc["seq"], doc["ts"], doc["event"]
         except (ValueError, TypeError, KeyError):
             raise Rejected("malformed") from None
-        if not (isinstance(origin, str) and ORIGIN.fullmatch(origin) and type(seq) is int and 0 < seq < 2**63
-                and type(ts) in (int, float) and math.isfinite(ts) and isinstance(event, dict)):
+        if not (
+            isinstance(origin, str)
+            and ORIGIN.fullmatch(origin)
+            and type(seq) is int
+            and 0 < seq < 2**63
+            and type(ts) in (int, float)
+            and math.isfinite(ts)
+            and isinstance(event, dict)
+        ):
             raise Rejected("malformed")
         return Envelope(origin, seq, float(ts), event)
 
@@ -189,7 +201,7 @@ class Fanout:
 
     shared = False  # whether other replicas hear what this one publishes
 
-    async def publish(self, event: FanoutEvent) -> bool:  # noqa: ARG002
+    async def publish(self, event: FanoutEvent) -> bool:
         return False
 
     async def start(self, handler: Handler, on_reconnect: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -203,13 +215,19 @@ class Fanout:
         return False
 
 
-
-
 class RedisFanout(Fanout):
     shared = True
 
-    def __init__(self, url: str, *, key: str | bytes, channel: str = "aa:widget", timeout_s: float = 2.0,
-                 username: str = "", password: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        key: str | bytes,
+        channel: str = "aa:widget",
+        timeout_s: float = 2.0,
+        username: str = "",
+        password: str = "",
+    ) -> None:
         self.url = url
         self.channel = channel
         self.timeout_s = timeout_s
@@ -234,13 +252,18 @@ class RedisFanout(Fanout):
         # no password logs in with an empty one, and Redis refuses it.
         given = bool(self.username or self.password)
         return aioredis.Redis.from_url(
-            self.url, socket_timeout=self.timeout_s, socket_connect_timeout=self.timeout_s,
-            health_check_interval=10, retry_on_timeout=False,
-            username=self.username if given else None, password=self.password if given else None,
+            self.url,
+            socket_timeout=self.timeout_s,
+            socket_connect_timeout=self.timeout_s,
+            health_check_interval=10,
+            retry_on_timeout=False,
+            username=self.username if given else None,
+            password=self.password if given else None,
             # bytes: whatever is published, even invalid UTF-8, reaches Sealer.open rather than
             # failing inside the client (which would look like a lost connection)
             decode_responses=False,
-            client_name=f"{self.channel}:{self.origin}")  # CLIENT LIST shows whose connection it is
+            client_name=f"{self.channel}:{self.origin}",
+        )  # CLIENT LIST shows whose connection it is
 
     @property
     def connected(self) -> bool:
@@ -255,14 +278,13 @@ class RedisFanout(Fanout):
         try:
             await asyncio.wait_for(self._redis.publish(self.channel, data), self.timeout_s)
             return True
-        except Exception as error:  # noqa: BLE001 - redis errors, timeouts
+        except Exception as error:
             log.warning("fanout: publish failed (%s); other replicas poll the database instead", error)
             return False
 
     async def start(self, handler: Handler, on_reconnect: Callable[[], Awaitable[None]] | None = None) -> None:
         self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._listen(handler, on_reconnect),
-                                                            name="fanout-listener")
+        self._task = asyncio.get_running_loop().create_task(self._listen(handler, on_reconnect), name="fanout-listener")
 
     async def wait_connected(self, timeout: float) -> bool:
         try:
@@ -290,7 +312,7 @@ class RedisFanout(Fanout):
                     await self._dispatch(handler, message.get("data"))
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - connection lost, timeouts: reconnect
+            except Exception as error:
                 if self._connected.is_set():
                     log.warning("fanout: redis connection lost (%s); reconnecting", error)
                 self._connected.clear()
@@ -314,7 +336,7 @@ class RedisFanout(Fanout):
             return
         try:
             await handler(envelope.event)
-        except Exception:  # noqa: BLE001 - one bad event must not stop the listener
+        except Exception:
             log.exception("fanout: handling an event failed")
 
     def _reject(self, reason: str) -> None:
@@ -325,9 +347,13 @@ class RedisFanout(Fanout):
         now = time.monotonic()
         if now - self._noted.get(reason, -REJECTION_NOTE_EVERY_S) >= REJECTION_NOTE_EVERY_S:
             self._noted[reason] = now
-            log.warning("fanout: ignored %d event(s) on redis channel %s: %s (someone else publishes there, "
-                        "or a replica has another GATEWAY_FANOUT_KEY)", self._unnoted.pop(reason), self.channel,
-                        reason)
+            log.warning(
+                "fanout: ignored %d event(s) on redis channel %s: %s (someone else publishes there, "
+                "or a replica has another GATEWAY_FANOUT_KEY)",
+                self._unnoted.pop(reason),
+                self.channel,
+                reason,
+            )
 
     async def stop(self) -> None:
         self._stopping = True
@@ -341,10 +367,10 @@ class RedisFanout(Fanout):
             self._redis = None
 
 
-def fanout_from(url: str, prefix: str, timeout_s: float, *, key: str, username: str = "",
-                password: str = "") -> Fanout:
+def fanout_from(url: str, prefix: str, timeout_s: float, *, key: str, username: str = "", password: str = "") -> Fanout:
     """``RedisFanout`` when a Redis URL is set, else the single-process ``Fanout``."""
     if not url:
         return Fanout()
-    return RedisFanout(url, channel=f"{prefix}:widget", timeout_s=timeout_s, key=key, username=username,
-                       password=password)
+    return RedisFanout(
+        url, channel=f"{prefix}:widget", timeout_s=timeout_s, key=key, username=username, password=password
+    )

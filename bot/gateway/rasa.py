@@ -4,6 +4,7 @@ Rasa is reached only here, on its gateway channel (bot/rasa_server/channel.py), 
 and the identity the gateway verified in the metadata. Turns of one sender are sent one at a time
 in arrival order (within this process; across gateway replicas Rasa's lock store orders them).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,12 +18,16 @@ from bot.nlu.text_hygiene import clean, without_surrogates
 
 log = logging.getLogger(__name__)
 
-CANT_REACH = ("I can't reach the assistant right now, so nothing was changed. Please try again in a "
-              "minute, or call us on 1-800-667-6389.")
+CANT_REACH = (
+    "I can't reach the assistant right now, so nothing was changed. Please try again in a "
+    "minute, or call us on 1-800-667-6389."
+)
 # A message with nothing left once cleaned (bot.nlu.text_hygiene.clean: only spaces, or invisible
 # and control characters) is not sent to Rasa; every channel answers it with this.
-NO_TEXT = ("That message had no text I could read (only spaces or invisible characters), so I didn't act "
-           "on it. Please type what you need.")
+NO_TEXT = (
+    "That message had no text I could read (only spaces or invisible characters), so I didn't act "
+    "on it. Please type what you need."
+)
 
 
 class Identity(TypedDict, total=False):
@@ -76,12 +81,16 @@ class RasaUnavailable(Exception):
 
 
 class Rasa:
-    def __init__(self, webhook_url: str, token: str, *, timeout: float = 20.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, webhook_url: str, token: str, *, timeout: float = 20.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.webhook_url = webhook_url
         self._client = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(timeout, connect=3.0),
-            transport=transport, trust_env=False)
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, connect=3.0),
+            transport=transport,
+            trust_env=False,
+        )
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def aclose(self) -> None:
@@ -104,8 +113,8 @@ class Rasa:
         async with lock:
             try:
                 answer = await self._client.post(
-                    self.webhook_url, json={"sender": sender, "message": text,
-                                            "metadata": without_surrogates(metadata)})
+                    self.webhook_url, json={"sender": sender, "message": text, "metadata": without_surrogates(metadata)}
+                )
             except httpx.HTTPError as error:
                 log.warning("rasa: %s for %s", type(error).__name__, sender)
                 raise RasaUnavailable(type(error).__name__) from None

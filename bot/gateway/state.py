@@ -5,6 +5,7 @@ PostgreSQL in production).
 so a Slack retry, a message + app_mention pair, a double click or a widget resend after a reconnect
 is acted on once. Keys are kept for ``DEDUPE_TTL`` and pruned now and then.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,8 @@ from bot.billing.adapters.db import normalise_url
 metadata = MetaData()
 
 seen = Table(
-    "gateway_seen", metadata,
+    "gateway_seen",
+    metadata,
     Column("key", String(255), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False, index=True),
 )
@@ -41,9 +43,11 @@ def _engine(url: str) -> Engine:
             # several processes share the file
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
             dbapi_connection.execute("PRAGMA busy_timeout=10000")
+
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
-                         connect_args={"connect_timeout": 5})
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5, connect_args={"connect_timeout": 5}
+    )
 
 
 class GatewayState:

@@ -8,6 +8,7 @@ header rules); this module fills in where each pool listens and its servers:
 - docker compose: ``python -m bot.launch.haproxy > deploy/haproxy.cfg`` writes the compose topology's file,
   mounted into the official ``haproxy`` image (tests/deploy checks that the file is current).
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,10 @@ BALANCER_SOURCE = "127.0.0.2"
 # resolves names at run time through Docker's DNS (a restarted container comes back with a new
 # address; one not started yet leaves its server down instead of stopping HAProxy).
 COMPOSE_SERVER_OPTIONS = "resolvers default init-addr last,libc,none"
-INSTALL = ("HAProxy is not installed, and the production topology's load balancer is HAProxy. "
-           "Install it: apt-get install haproxy (Debian/Ubuntu, as root).")
+INSTALL = (
+    "HAProxy is not installed, and the production topology's load balancer is HAProxy. "
+    "Install it: apt-get install haproxy (Debian/Ubuntu, as root)."
+)
 
 
 class HaproxyMissing(RuntimeError):
@@ -66,9 +69,13 @@ def render(binds: dict[str, str], servers: dict[str, Sequence[Server]]) -> str:
 
 def loopback(ports: dict[str, int], replica_ports: dict[str, Sequence[int]]) -> str:
     """make run-prod's configuration: each pool on 127.0.0.1:<port>, its replicas on loopback."""
-    servers = {pool: [Server(f"{pool}-{i + 1}", f"127.0.0.1:{port}",
-                             f"source {BALANCER_SOURCE}" if pool == "gateway" else "")
-                      for i, port in enumerate(replica_ports[pool])] for pool in POOLS}
+    servers = {
+        pool: [
+            Server(f"{pool}-{i + 1}", f"127.0.0.1:{port}", f"source {BALANCER_SOURCE}" if pool == "gateway" else "")
+            for i, port in enumerate(replica_ports[pool])
+        ]
+        for pool in POOLS
+    }
     return render({pool: f"127.0.0.1:{ports[pool]}" for pool in POOLS}, servers)
 
 
@@ -82,8 +89,17 @@ def compose(replicas: int = 2) -> str:
     """deploy/haproxy.cfg: the compose services gateway-N (by their name on the edge network),
     rasa-N and actions-N."""
     host = {"gateway": "edge-gateway-{n}", "rasa": "rasa-{n}", "actions": "actions-{n}"}
-    servers = {pool: [Server(f"{pool}-{n}", f"{host[pool].format(n=n)}:{COMPOSE_BINDS[pool].rsplit(':', 1)[1]}",
-                             COMPOSE_SERVER_OPTIONS) for n in range(1, replicas + 1)] for pool in POOLS}
+    servers = {
+        pool: [
+            Server(
+                f"{pool}-{n}",
+                f"{host[pool].format(n=n)}:{COMPOSE_BINDS[pool].rsplit(':', 1)[1]}",
+                COMPOSE_SERVER_OPTIONS,
+            )
+            for n in range(1, replicas + 1)
+        ]
+        for pool in POOLS
+    }
     return render(COMPOSE_BINDS, servers)
 
 

@@ -26,6 +26,7 @@ a gateway directly cannot claim to be someone else.
 
 Tests use ``ProdStack`` with free ports, throw-away databases and their own Redis prefix.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,17 +42,25 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.launch import haproxy
 from bot.billing.adapters.db import normalise_url
+from bot.launch import haproxy
 from bot.launch.redis_account import RedisAccount
 from bot.launch.runner import APP_PY, MODEL, RASA_PY, ROOT, Service, Stack, env_for, free_port
 
 PROD_ENDPOINTS = ROOT / "bot" / "endpoints.prod.yml"
 # The secrets of a production stack: never the development ones, which production refuses
 # (bot/settings_check.py). make run-prod keeps its own in data/prod/secrets.json; tests get fresh ones.
-SECRET_NAMES = ("GATEWAY_TOKEN", "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "BILLING_ACTIONS_TOKEN",
-                "BILLING_GATEWAY_TOKEN", "BILLING_SIGNING_KEY", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET",
-                "GATEWAY_FANOUT_KEY")
+SECRET_NAMES = (
+    "GATEWAY_TOKEN",
+    "RASA_API_TOKEN",
+    "ACTION_SERVER_TOKEN",
+    "BILLING_ACTIONS_TOKEN",
+    "BILLING_GATEWAY_TOKEN",
+    "BILLING_SIGNING_KEY",
+    "WIDGET_SIGNING_KEY",
+    "WIDGET_JWT_SECRET",
+    "GATEWAY_FANOUT_KEY",
+)
 
 
 def new_secrets() -> dict[str, str]:
@@ -73,17 +82,25 @@ def kept_secrets(path: Path) -> dict[str, str]:
 def rasa_db_env(url: str) -> dict[str, str]:
     """RASA_DB_* for endpoints.prod.yml from a PostgreSQL URL."""
     u = make_url(normalise_url(url))
-    return {"RASA_DB_HOST": u.host or "127.0.0.1", "RASA_DB_PORT": str(u.port or 5432),
-            "RASA_DB_NAME": u.database or "", "RASA_DB_USER": u.username or "postgres",
-            "RASA_DB_PASSWORD": u.password or ""}
+    return {
+        "RASA_DB_HOST": u.host or "127.0.0.1",
+        "RASA_DB_PORT": str(u.port or 5432),
+        "RASA_DB_NAME": u.database or "",
+        "RASA_DB_USER": u.username or "postgres",
+        "RASA_DB_PASSWORD": u.password or "",
+    }
 
 
 def redis_env(url: str) -> dict[str, str]:
     """REDIS_* for Rasa's lock store (endpoints.prod.yml) from a redis:// URL."""
     parts = urlsplit(url)
-    return {"REDIS_HOST": parts.hostname or "127.0.0.1", "REDIS_PORT": str(parts.port or 6379),
-            "REDIS_DB": (parts.path.strip("/") or "0"), "REDIS_USERNAME": unquote(parts.username or ""),
-            "REDIS_PASSWORD": unquote(parts.password or "")}
+    return {
+        "REDIS_HOST": parts.hostname or "127.0.0.1",
+        "REDIS_PORT": str(parts.port or 6379),
+        "REDIS_DB": (parts.path.strip("/") or "0"),
+        "REDIS_USERNAME": unquote(parts.username or ""),
+        "REDIS_PASSWORD": unquote(parts.password or ""),
+    }
 
 
 @dataclass
@@ -115,11 +132,18 @@ class ProdStack:
             self.replica_ports.setdefault(kind, [free_port() for _ in range(self.replicas)])
         # Stack gives the environment every process of `make run` reads; the URLs in it point at
         # the balancer's pools, so every replica reaches the others through the balancer.
-        self.base = Stack(data_dir=self.data_dir, model=self.model, endpoints=PROD_ENDPOINTS,
-                          billing_port=self.billing_port, actions_port=self.actions_port,
-                          rasa_port=self.rasa_port, gateway_port=self.gateway_port,
-                          database_url=self.billing_db, gateway_token=self.secrets["GATEWAY_TOKEN"],
-                          rasa_api_token=self.secrets["RASA_API_TOKEN"])
+        self.base = Stack(
+            data_dir=self.data_dir,
+            model=self.model,
+            endpoints=PROD_ENDPOINTS,
+            billing_port=self.billing_port,
+            actions_port=self.actions_port,
+            rasa_port=self.rasa_port,
+            gateway_port=self.gateway_port,
+            database_url=self.billing_db,
+            gateway_token=self.secrets["GATEWAY_TOKEN"],
+            rasa_api_token=self.secrets["RASA_API_TOKEN"],
+        )
 
     # -- addresses -------------------------------------------------------------------------------------
 
@@ -151,24 +175,32 @@ class ProdStack:
     def env(self) -> dict[str, str]:
         env = self.base.env()
         redis = {"USERNAME": self.redis.username, "PASSWORD": self.redis.password}
-        env.update({
-            **rasa_db_env(self.tracker_db), **redis_env(self.redis.address),
-            **{f"REDIS_{k}": v for k, v in redis.items()}, "RASA_LOCK_PREFIX": self.lock_prefix,
-            "GATEWAY_DATABASE_URL": self.gateway_db,
-            "GATEWAY_REDIS_URL": self.redis.address, "GATEWAY_REDIS_PREFIX": self.prefix,
-            **{f"GATEWAY_REDIS_{k}": v for k, v in redis.items()},
-            "GATEWAY_URL": self.gateway_url,  # the action servers tell the gateways of handoffs here
-            # Production: its checks apply (bot/settings_check.py), no demo sign-in page, no seeding on
-            # start (start() loads the demo data once, explicitly).
-            "APP_ENV": "production", "SEED_ON_START": "false", **self.secrets,
-        })
+        env.update(
+            {
+                **rasa_db_env(self.tracker_db),
+                **redis_env(self.redis.address),
+                **{f"REDIS_{k}": v for k, v in redis.items()},
+                "RASA_LOCK_PREFIX": self.lock_prefix,
+                "GATEWAY_DATABASE_URL": self.gateway_db,
+                "GATEWAY_REDIS_URL": self.redis.address,
+                "GATEWAY_REDIS_PREFIX": self.prefix,
+                **{f"GATEWAY_REDIS_{k}": v for k, v in redis.items()},
+                "GATEWAY_URL": self.gateway_url,  # the action servers tell the gateways of handoffs here
+                # Production: its checks apply (bot/settings_check.py), no demo sign-in page, no seeding on
+                # start (start() loads the demo data once, explicitly).
+                "APP_ENV": "production",
+                "SEED_ON_START": "false",
+                **self.secrets,
+            }
+        )
         env.update(self.extra_env)
         return env
 
     def balancer_config(self) -> str:
         """HAProxy's configuration: the three pools on loopback (bot/launch/haproxy.py)."""
-        return haproxy.loopback({"gateway": self.gateway_port, "rasa": self.rasa_port, "actions": self.actions_port},
-                                self.replica_ports)
+        return haproxy.loopback(
+            {"gateway": self.gateway_port, "rasa": self.rasa_port, "actions": self.actions_port}, self.replica_ports
+        )
 
     def _services(self) -> dict[str, list[Service]]:
         env, logs = self.env(), self.data_dir / "logs"
@@ -178,32 +210,76 @@ class ProdStack:
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(self.balancer_config())
         groups: dict[str, list[Service]] = {
-            "billing": [Service("billing", [str(APP_PY), "-m", "bot.billing"], env_for(env, "billing"),
-                                f"{self.billing_url}/healthz", logs / "billing.log")],
-            "balancer": [Service("balancer", haproxy.command(config), env, f"{self.gateway_url}/healthz",
-                                 logs / "balancer.log")],
-            "actions": [], "rasa": [], "gateway": [],
+            "billing": [
+                Service(
+                    "billing",
+                    [str(APP_PY), "-m", "bot.billing"],
+                    env_for(env, "billing"),
+                    f"{self.billing_url}/healthz",
+                    logs / "billing.log",
+                )
+            ],
+            "balancer": [
+                Service("balancer", haproxy.command(config), env, f"{self.gateway_url}/healthz", logs / "balancer.log")
+            ],
+            "actions": [],
+            "rasa": [],
+            "gateway": [],
         }
         for i in range(self.replicas):
             n = i + 1
             port = self.replica_ports["actions"][i]
-            groups["actions"].append(Service(
-                f"actions-{n}", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(port)],
-                env_for(env, "actions"),
-                f"{self.replica_url('actions', i)}/health", logs / f"actions-{n}.log"))
+            groups["actions"].append(
+                Service(
+                    f"actions-{n}",
+                    [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(port)],
+                    env_for(env, "actions"),
+                    f"{self.replica_url('actions', i)}/health",
+                    logs / f"actions-{n}.log",
+                )
+            )
             port = self.replica_ports["rasa"][i]
-            groups["rasa"].append(Service(
-                f"rasa-{n}", [str(RASA_PY), "-m", "bot.rasa_server", "run", "--model", str(self.model), "--endpoints",
-                              str(PROD_ENDPOINTS), "--credentials", "bot/credentials.yml", *api,
-                              "--interface", "127.0.0.1", "--port", str(port)],
-                env_for(env, "rasa"), f"{self.replica_url('rasa', i)}/", logs / f"rasa-{n}.log"))
+            groups["rasa"].append(
+                Service(
+                    f"rasa-{n}",
+                    [
+                        str(RASA_PY),
+                        "-m",
+                        "bot.rasa_server",
+                        "run",
+                        "--model",
+                        str(self.model),
+                        "--endpoints",
+                        str(PROD_ENDPOINTS),
+                        "--credentials",
+                        "bot/credentials.yml",
+                        *api,
+                        "--interface",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                    ],
+                    env_for(env, "rasa"),
+                    f"{self.replica_url('rasa', i)}/",
+                    logs / f"rasa-{n}.log",
+                )
+            )
             port = self.replica_ports["gateway"][i]
             # A gateway takes the client's address from X-Forwarded-For only when HAProxy is the peer.
-            gateway_env = {**env_for(env, "gateway"), "GATEWAY_PORT": str(port),
-                           "FORWARDED_ALLOW_IPS": haproxy.BALANCER_SOURCE}
-            groups["gateway"].append(Service(
-                f"gateway-{n}", [str(APP_PY), "-m", "bot.gateway"], gateway_env,
-                f"{self.replica_url('gateway', i)}/healthz", logs / f"gateway-{n}.log"))
+            gateway_env = {
+                **env_for(env, "gateway"),
+                "GATEWAY_PORT": str(port),
+                "FORWARDED_ALLOW_IPS": haproxy.BALANCER_SOURCE,
+            }
+            groups["gateway"].append(
+                Service(
+                    f"gateway-{n}",
+                    [str(APP_PY), "-m", "bot.gateway"],
+                    gateway_env,
+                    f"{self.replica_url('gateway', i)}/healthz",
+                    logs / f"gateway-{n}.log",
+                )
+            )
         return groups
 
     # -- running ---------------------------------------------------------------------------------------
@@ -219,8 +295,13 @@ class ProdStack:
             self._load_demo_data()
             # The first Rasa server and the first gateway create their tables; the others start once
             # those exist (two processes creating the same tables at once would collide).
-            for service in (*groups["billing"], *groups["balancer"], *groups["actions"], groups["rasa"][0],
-                            groups["gateway"][0]):
+            for service in (
+                *groups["billing"],
+                *groups["balancer"],
+                *groups["actions"],
+                groups["rasa"][0],
+                groups["gateway"][0],
+            ):
                 service.start()
             groups["gateway"][0].wait_ready(max(1.0, deadline - time.monotonic()))
             for service in groups["gateway"][1:]:
@@ -240,8 +321,14 @@ class ProdStack:
         """The demo catalog and customers, into an empty billing database (python -m bot.billing.seed)."""
         import subprocess
 
-        done = subprocess.run([str(APP_PY), "-m", "bot.billing.seed"], env=self.env(), cwd=ROOT, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [str(APP_PY), "-m", "bot.billing.seed"],
+            env=self.env(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"loading the demo data failed:\n{done.stdout}{done.stderr}")
 
@@ -300,8 +387,10 @@ def ensure_database(server_url: str, name: str) -> str:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise SystemExit(f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable ({reason}). "
-                         "Start it, or set PROD_POSTGRES_URL.") from None
+        raise SystemExit(
+            f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable ({reason}). "
+            "Start it, or set PROD_POSTGRES_URL."
+        ) from None
     finally:
         admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
@@ -350,35 +439,48 @@ def main() -> None:
         billing_db=os.environ.get("DATABASE_URL") or ensure_database(server, "aa_billing"),
         tracker_db=ensure_database(server, "aa_rasa"),
         gateway_db=os.environ.get("GATEWAY_DATABASE_URL") or ensure_database(server, "aa_gateway"),
-        redis_url=redis_url, replicas=replicas, gateway_port=gateway_port, rasa_port=rasa_port,
+        redis_url=redis_url,
+        replicas=replicas,
+        gateway_port=gateway_port,
+        rasa_port=rasa_port,
         secrets=kept_secrets(ROOT / "data" / "prod" / "secrets.json"),
-        actions_port=actions_port, billing_port=int(os.environ.get("BILLING_PORT", 8001)),
-        replica_ports={"gateway": [gateway_port + 1 + i for i in range(replicas)],
-                       "rasa": [rasa_port + 100 + i for i in range(replicas)],
-                       "actions": [actions_port + 100 + i for i in range(replicas)]})
+        actions_port=actions_port,
+        billing_port=int(os.environ.get("BILLING_PORT", 8001)),
+        replica_ports={
+            "gateway": [gateway_port + 1 + i for i in range(replicas)],
+            "rasa": [rasa_port + 100 + i for i in range(replicas)],
+            "actions": [actions_port + 100 + i for i in range(replicas)],
+        },
+    )
 
     def _stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
-    print(f"starting billing, {replicas} action servers, {replicas} Rasa servers, {replicas} gateways and the "
-          "balancer on PostgreSQL and Redis (logs in data/prod/logs/) ...", flush=True)
+    print(
+        f"starting billing, {replicas} action servers, {replicas} Rasa servers, {replicas} gateways and the "
+        "balancer on PostgreSQL and Redis (logs in data/prod/logs/) ...",
+        flush=True,
+    )
     try:
         stack.start()
         ports = {k: ", ".join(str(p) for p in v) for k, v in stack.replica_ports.items()}
         server_shown = make_url(stack.billing_db).render_as_string(hide_password=True).rsplit("/", 1)[0]
-        print(f"""
+        print(
+            f"""
   Public (balancer):  {stack.gateway_url}/   (demo page with the widget; /account signed in as alex@acme.example)
-  Gateways:           127.0.0.1:{ports['gateway']}
-  Rasa (balancer):    {stack.webhook_url}   -> 127.0.0.1:{ports['rasa']}
-  Actions (balancer): http://127.0.0.1:{stack.actions_port}/webhook   -> 127.0.0.1:{ports['actions']}
+  Gateways:           127.0.0.1:{ports["gateway"]}
+  Rasa (balancer):    {stack.webhook_url}   -> 127.0.0.1:{ports["rasa"]}
+  Actions (balancer): http://127.0.0.1:{stack.actions_port}/webhook   -> 127.0.0.1:{ports["actions"]}
   Billing API:        {stack.billing_url}/docs
   PostgreSQL:         {server_shown}/{{aa_billing,aa_rasa,aa_gateway}}
   Redis:              {stack.redis.address} (lock store, gateway fan-out; prefix {stack.prefix}; as user
-                      {stack.redis.username or 'default'}{', created for this run' if stack.redis.temporary else ''})
+                      {stack.redis.username or "default"}{", created for this run" if stack.redis.temporary else ""})
   Stop: Ctrl-C
-""", flush=True)
+""",
+            flush=True,
+        )
         watch(stack)
     except KeyboardInterrupt:
         pass

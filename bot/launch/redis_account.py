@@ -14,6 +14,7 @@ removes the user, which also closes every connection logged in as it. A stack ki
 ``close`` leaves its user behind until Redis restarts (ACL users are not saved): harmless, its
 password was never written anywhere but the stack's process environment.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,8 +57,15 @@ class RedisAccount:
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
     def rules(self) -> list[str]:
-        return ["reset", "on", f">{self.password}", *(f"~{p}:*" for p in self.prefixes),
-                *(f"&{p}:*" for p in self.prefixes), "+@all", "-@dangerous"]
+        return [
+            "reset",
+            "on",
+            f">{self.password}",
+            *(f"~{p}:*" for p in self.prefixes),
+            *(f"&{p}:*" for p in self.prefixes),
+            "+@all",
+            "-@dangerous",
+        ]
 
     def _admin(self):
         import redis
@@ -74,9 +82,11 @@ class RedisAccount:
         try:
             admin.execute_command("ACL", "SETUSER", self.username, *self.rules())
         except redis.ResponseError as exc:
-            raise RuntimeError(f"could not create the Redis user {self.username} at {self.address} ({exc}): "
-                               "Redis 6 or later lets REDIS_URL's user create it; or put a password in "
-                               "REDIS_URL (redis://user:password@host:port/db)") from None
+            raise RuntimeError(
+                f"could not create the Redis user {self.username} at {self.address} ({exc}): "
+                "Redis 6 or later lets REDIS_URL's user create it; or put a password in "
+                "REDIS_URL (redis://user:password@host:port/db)"
+            ) from None
         finally:
             admin.close()
         self._created = True

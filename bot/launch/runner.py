@@ -7,6 +7,7 @@ Tests and benchmarks use ``Stack`` with free ports and a temporary folder. The R
 in the Rasa environment (.venv/rasa), the billing backend and the gateway in the app environment
 (.venv/app).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,10 @@ DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
 DEFAULT_RASA_API_TOKEN = "dev-rasa-api-token"
 DEFAULT_ACTION_SERVER_TOKEN = "dev-action-server-token"
 # Each service's own token at billing (bot/billing/api/callers.py): development values for make run.
-BILLING_TOKENS = {"actions": ("BILLING_ACTIONS_TOKEN", "dev-service-token"),
-                  "gateway": ("BILLING_GATEWAY_TOKEN", "dev-billing-gateway-token")}
+BILLING_TOKENS = {
+    "actions": ("BILLING_ACTIONS_TOKEN", "dev-service-token"),
+    "gateway": ("BILLING_GATEWAY_TOKEN", "dev-billing-gateway-token"),
+}
 
 
 def env_for(env: dict[str, str], service: str) -> dict[str, str]:
@@ -38,8 +41,11 @@ def env_for(env: dict[str, str], service: str) -> dict[str, str]:
     caller's token, each caller only its own."""
     if service == "billing":
         return env
-    return {k: v for k, v in env.items()
-            if k not in {var for caller, (var, _) in BILLING_TOKENS.items() if caller != service}}
+    return {
+        k: v
+        for k, v in env.items()
+        if k not in {var for caller, (var, _) in BILLING_TOKENS.items() if caller != service}
+    }
 
 
 def free_port() -> int:
@@ -61,9 +67,15 @@ class Service:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def healthy(self) -> bool:
         try:
@@ -142,30 +154,37 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-        env.update({
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": self.database_url or f"sqlite:///{self.data_dir / 'billing.sqlite3'}",
-            "BILLING_HOST": "127.0.0.1", "BILLING_PORT": str(self.billing_port),
-            "BILLING_PUBLIC_URL": os.environ.get("BILLING_PUBLIC_URL", self.billing_url),
-            "BILLING_URL": self.billing_url,
-            **{var: os.environ.get(var) or default for var, default in BILLING_TOKENS.values()},
-            "OUTBOX_DIR": str(self.data_dir / "outbox"),
-            "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
-            "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", DEFAULT_ACTION_SERVER_TOKEN),
-            "RASA_TRACKER_DB": str(self.tracker_db),
-            "GATEWAY_TOKEN": self.gateway_token,
-            "RASA_WEBHOOK_URL": self.webhook_url,
-            "RASA_API_URL": self.rasa_url, "RASA_API_TOKEN": self.rasa_api_token,
-            "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.gateway_port),
-            "GATEWAY_PUBLIC_URL": os.environ.get("GATEWAY_PUBLIC_URL", self.gateway_url),
-            "GATEWAY_DATABASE_URL": os.environ.get("GATEWAY_DATABASE_URL",
-                                                   f"sqlite:///{self.data_dir / 'gateway.sqlite3'}"),
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "RASA_TELEMETRY_ENABLED": "false",
-            # A laptop: the development secrets above, the demo seed, the demo sign-in page
-            # (production refuses all three: bot/settings_check.py).
-            "APP_ENV": "development", "SEED_ON_START": "true",
-        })
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "DATABASE_URL": self.database_url or f"sqlite:///{self.data_dir / 'billing.sqlite3'}",
+                "BILLING_HOST": "127.0.0.1",
+                "BILLING_PORT": str(self.billing_port),
+                "BILLING_PUBLIC_URL": os.environ.get("BILLING_PUBLIC_URL", self.billing_url),
+                "BILLING_URL": self.billing_url,
+                **{var: os.environ.get(var) or default for var, default in BILLING_TOKENS.values()},
+                "OUTBOX_DIR": str(self.data_dir / "outbox"),
+                "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
+                "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", DEFAULT_ACTION_SERVER_TOKEN),
+                "RASA_TRACKER_DB": str(self.tracker_db),
+                "GATEWAY_TOKEN": self.gateway_token,
+                "RASA_WEBHOOK_URL": self.webhook_url,
+                "RASA_API_URL": self.rasa_url,
+                "RASA_API_TOKEN": self.rasa_api_token,
+                "GATEWAY_HOST": "127.0.0.1",
+                "GATEWAY_PORT": str(self.gateway_port),
+                "GATEWAY_PUBLIC_URL": os.environ.get("GATEWAY_PUBLIC_URL", self.gateway_url),
+                "GATEWAY_DATABASE_URL": os.environ.get(
+                    "GATEWAY_DATABASE_URL", f"sqlite:///{self.data_dir / 'gateway.sqlite3'}"
+                ),
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "RASA_TELEMETRY_ENABLED": "false",
+                # A laptop: the development secrets above, the demo seed, the demo sign-in page
+                # (production refuses all three: bot/settings_check.py).
+                "APP_ENV": "development",
+                "SEED_ON_START": "true",
+            }
+        )
         env.update(self.extra_env)
         return env
 
@@ -174,20 +193,53 @@ class Stack:
             raise FileNotFoundError(f"no trained model at {self.model}: run `make train`")
         env, logs = self.env(), self.data_dir / "logs"
         self.services = [
-            Service("billing", [str(APP_PY), "-m", "bot.billing"], env_for(env, "billing"),
-                    f"{self.billing_url}/healthz", logs / "billing.log"),
+            Service(
+                "billing",
+                [str(APP_PY), "-m", "bot.billing"],
+                env_for(env, "billing"),
+                f"{self.billing_url}/healthz",
+                logs / "billing.log",
+            ),
             # bot.actions: rasa_sdk's server on loopback, answering only Rasa (ACTION_SERVER_TOKEN).
-            Service("actions", [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port",
-                                str(self.actions_port)], env_for(env, "actions"), f"{self.actions_url}/health",
-                    logs / "actions.log"),
+            Service(
+                "actions",
+                [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(self.actions_port)],
+                env_for(env, "actions"),
+                f"{self.actions_url}/health",
+                logs / "actions.log",
+            ),
             # bot.rasa_server: `rasa` with fixes to its per-turn hot path (see there); its HTTP API
             # (--enable-api) takes RASA_API_TOKEN from the environment, never from the command line.
-            Service("rasa", [str(RASA_PY), "-m", "bot.rasa_server", "run", "--model", str(self.model),
-                             "--endpoints", str(self.endpoints), "--credentials", "bot/credentials.yml",
-                             "--enable-api", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
-                    env_for(env, "rasa"), f"{self.rasa_url}/", logs / "rasa.log"),
-            Service("gateway", [str(APP_PY), "-m", "bot.gateway"], env_for(env, "gateway"),
-                    f"{self.gateway_url}/healthz", logs / "gateway.log"),
+            Service(
+                "rasa",
+                [
+                    str(RASA_PY),
+                    "-m",
+                    "bot.rasa_server",
+                    "run",
+                    "--model",
+                    str(self.model),
+                    "--endpoints",
+                    str(self.endpoints),
+                    "--credentials",
+                    "bot/credentials.yml",
+                    "--enable-api",
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.rasa_port),
+                ],
+                env_for(env, "rasa"),
+                f"{self.rasa_url}/",
+                logs / "rasa.log",
+            ),
+            Service(
+                "gateway",
+                [str(APP_PY), "-m", "bot.gateway"],
+                env_for(env, "gateway"),
+                f"{self.gateway_url}/healthz",
+                logs / "gateway.log",
+            ),
         ]
         for service in self.services:
             service.start()
@@ -230,13 +282,17 @@ class Stack:
 
 
 def main() -> None:
-    stack = Stack(data_dir=ROOT / "data", billing_port=int(os.environ.get("BILLING_PORT", 8001)),
-                  actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
-                  rasa_port=int(os.environ.get("RASA_PORT", 5005)),
-                  gateway_port=int(os.environ.get("GATEWAY_PORT", 8080)),
-                  database_url=os.environ.get("DATABASE_URL"),
-                  gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN),
-                  rasa_api_token=os.environ.get("RASA_API_TOKEN", DEFAULT_RASA_API_TOKEN))
+    stack = Stack(
+        data_dir=ROOT / "data",
+        billing_port=int(os.environ.get("BILLING_PORT", 8001)),
+        actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
+        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+        gateway_port=int(os.environ.get("GATEWAY_PORT", 8080)),
+        database_url=os.environ.get("DATABASE_URL"),
+        gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN),
+        rasa_api_token=os.environ.get("RASA_API_TOKEN", DEFAULT_RASA_API_TOKEN),
+    )
+
     # Stop the services on SIGTERM/SIGHUP too (a supervisor, `timeout`, a closed terminal), not only
     # on Ctrl-C: they run in their own sessions and would otherwise be left running.
     def _stop(signum: int, _frame: object) -> None:
@@ -244,11 +300,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
-    print("starting the billing backend, the action server, Rasa and the gateway (logs in data/logs/) ...",
-          flush=True)
+    print("starting the billing backend, the action server, Rasa and the gateway (logs in data/logs/) ...", flush=True)
     try:
         stack.start()
-        print(f"""
+        print(
+            f"""
   Billing API:    {stack.billing_url}/v1/catalog   (OpenAPI docs: {stack.billing_url}/docs)
   Rasa:           {stack.webhook_url}   (the gateway's channel; token GATEWAY_TOKEN)
   Action server:  {stack.actions_url}/health
@@ -256,7 +312,9 @@ def main() -> None:
   Demo page:      {stack.gateway_url}/   (pricing, the chat widget)
                   {stack.gateway_url}/account   (the same, signed in as alex@acme.example)
   Chat here:      make shell      Stop: Ctrl-C
-""", flush=True)
+""",
+            flush=True,
+        )
         while all(s.failed() is None for s in stack.services):
             time.sleep(1)
         print(next(s.failed() for s in stack.services if s.failed()), file=sys.stderr)

@@ -3,6 +3,7 @@
 Talks to Rasa through the gateway's channel, exactly as the gateway will, with a demo identity
 in the message metadata. Buttons are numbered: type the number to press one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,10 +15,9 @@ import uuid
 
 import httpx
 
-from bot.nlu.text_hygiene import clean
-
 from bot.gateway.rasa import NO_TEXT
 from bot.launch.runner import DEFAULT_GATEWAY_TOKEN, ROOT, Stack
+from bot.nlu.text_hygiene import clean
 
 DEMO_USERS = {
     "alex": ("alex@acme.example", "Alex Rivera", "Acme Corp, Enterprise; billing admin"),
@@ -37,6 +37,7 @@ def terminal_text(text: str, *, styled: bool) -> str:
     """The bot's Markdown-ish text as a terminal shows it: [label](url) as "label (url)" ("label" alone
     when it is the address, a tel: link as its number), *bold* and **bold** in bold where the terminal
     has styles and plain otherwise."""
+
     def link(match: re.Match[str]) -> str:
         label, url = match.group(1), match.group(2)
         shown = url.removeprefix("tel:").removeprefix("mailto:")
@@ -52,8 +53,9 @@ def terminal_text(text: str, *, styled: bool) -> str:
 
 def wrapped(paragraph: str, width: int = 100) -> str:
     """A paragraph wrapped for the terminal; a link is never cut (a cut URL copies as a broken one)."""
-    return textwrap.fill(paragraph, width, initial_indent="", subsequent_indent="     ",
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        paragraph, width, initial_indent="", subsequent_indent="     ", break_long_words=False, break_on_hyphens=False
+    )
 
 
 def show(messages: list[dict], styled: bool | None = None) -> list[dict]:

@@ -8,6 +8,7 @@
   `give_card_number` with confidence 1.0, whatever the classifier thought, so the bot answers with
   the secure payment-method link and never acts on such a message.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -74,8 +75,13 @@ class CardNumberRedactor(GraphComponent):
         return {}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "CardNumberRedactor":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CardNumberRedactor:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -101,8 +107,13 @@ class CardNumberIntent(GraphComponent):
         self.intent = config.get("intent", CARD_INTENT)
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "CardNumberIntent":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CardNumberIntent:
         return cls({**cls.get_default_config(), **config})
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -112,7 +123,6 @@ class CardNumberIntent(GraphComponent):
                 continue
             top = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
             message.set(INTENT, top, add_to_output=True)
-            ranking = [r for r in (message.get(INTENT_RANKING) or [])
-                       if r.get(INTENT_NAME_KEY) != self.intent]
+            ranking = [r for r in (message.get(INTENT_RANKING) or []) if r.get(INTENT_NAME_KEY) != self.intent]
             message.set(INTENT_RANKING, [top] + ranking, add_to_output=True)
         return messages

@@ -31,6 +31,7 @@ references), Luhn-invalid 13-15 digit numbers, and runs made only of calendar da
 ("2025-01-01 - 2025-12-31", "01/01/2025, 31/12/2025": years 1900-2099, day and month either way
 round, one separator within a date), which no one writes a card as.
 """
+
 from __future__ import annotations
 
 import logging
@@ -90,8 +91,11 @@ class _Luhn:
 
     def any_window(self, start: int, end: int) -> bool:
         """Whether MIN_DIGITS..MAX_DIGITS digits in a row within [start, end) pass the check."""
-        return any(self.valid(s, s + size) for size in range(MIN_DIGITS, min(MAX_DIGITS, end - start) + 1)
-                   for s in range(start, end - size + 1))
+        return any(
+            self.valid(s, s + size)
+            for size in range(MIN_DIGITS, min(MAX_DIGITS, end - start) + 1)
+            for s in range(start, end - size + 1)
+        )
 
 
 def _only_dates(run: str) -> bool:
@@ -141,8 +145,11 @@ def _cards_in(groups: list[str]) -> Iterator[tuple[int, int]]:
     glued_from = MIN_DIGITS if cards else GLUED_ABOVE + 1
     left = 0
     for first, last in [*cards, (n, n)]:
-        if first > left and offsets[first] - offsets[left] >= glued_from \
-                and luhn.any_window(offsets[left], offsets[first]):
+        if (
+            first > left
+            and offsets[first] - offsets[left] >= glued_from
+            and luhn.any_window(offsets[left], offsets[first])
+        ):
             yield left, first - 1
         if first < n:
             yield first, last
@@ -217,7 +224,7 @@ class _RedactingRecords:
         made = self.make(*args, **kwargs)
         try:
             message, count = redact(made.getMessage())
-        except Exception:  # noqa: BLE001 - a bad format string: logging reports it when it formats
+        except Exception:
             return made
         if count:
             made.msg, made.args = message, ()

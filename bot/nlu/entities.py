@@ -1,10 +1,11 @@
 """`AccountEntityExtractor`: quantity, invoice_number, email and period by rule (see extraction.py).
 
-Placed after the tokenizer and before the learned extractor (the CRF). At training time it removes the annotations of the
-entity types it owns from the training examples, so the CRF learns only the others (product); at
+Placed after the tokenizer and before the learned extractor (the CRF). At training time it removes
+the annotations of the entity types it owns from the training examples, so the CRF learns only the others (product); at
 inference it adds its entities (start/end/value/extractor, like Rasa's extractors) to the message.
 Config: `today` (ISO date, tests only) fixes the date periods are resolved against.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,7 @@ OWNED = ("quantity", "invoice_number", "email", "period")
 
 
 @DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
-     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
     is_trainable=False,
 )
 class AccountEntityExtractor(GraphComponent, EntityExtractorMixin):
@@ -35,8 +35,8 @@ class AccountEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            "entities": list(OWNED),   # which of the rule-based types to extract
-            "today": None,             # ISO date; None = the real date at each message
+            "entities": list(OWNED),  # which of the rule-based types to extract
+            "today": None,  # ISO date; None = the real date at each message
             "strip_training_annotations": True,  # so the CRF does not learn these types too
         }
 
@@ -47,8 +47,13 @@ class AccountEntityExtractor(GraphComponent, EntityExtractorMixin):
         self.fixed_today: Optional[dt.date] = dt.date.fromisoformat(today) if today else None
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "AccountEntityExtractor":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> AccountEntityExtractor:
         return cls(config)
 
     def today(self) -> dt.date:
@@ -63,8 +68,9 @@ class AccountEntityExtractor(GraphComponent, EntityExtractorMixin):
             for example in training_data.training_examples:
                 entities = example.get(ENTITIES)
                 if entities:
-                    example.set(ENTITIES, [e for e in entities
-                                           if e.get(ENTITY_ATTRIBUTE_TYPE) not in self.entity_types])
+                    example.set(
+                        ENTITIES, [e for e in entities if e.get(ENTITY_ATTRIBUTE_TYPE) not in self.entity_types]
+                    )
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:

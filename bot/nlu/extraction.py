@@ -4,6 +4,7 @@
 email (lower-cased), invoice_number ("INV-1042" from "inv-1042", "INV 1042", "invoice 1042",
 "invoice #1042"), period (see periods.py), quantity (see numbers.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +15,18 @@ from bot.nlu.numbers import find_quantities
 from bot.nlu.periods import find_periods
 from bot.nlu.spans import Span, free
 
-EMAIL_RE = re.compile(r"(?<![\w.+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
-                      r"\.[A-Za-z]{2,}\b")
+EMAIL_RE = re.compile(
+    r"(?<![\w.+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+    r"\.[A-Za-z]{2,}\b"
+)
 # "INV-1042", "inv 1042", "INV1042", "INV#1042" -> the whole thing is the entity
 INVOICE_CODE_RE = re.compile(r"\binv(?:oice)?\s*[-#_]?\s*(\d{3,10})\b", re.I)
 # "invoice 1042", "invoice number 1042", "invoice no. 1042", "invoice #1042" -> only the number
-INVOICE_WORD_RE = re.compile(r"\b(?:invoices?|bill)\s*(?:number|num|no\.?|nr\.?|#|id)?\s*[:#]?\s*"
-                             r"#?(\d{3,10})\b", re.I)
+INVOICE_WORD_RE = re.compile(
+    r"\b(?:invoices?|bill)\s*(?:number|num|no\.?|nr\.?|#|id)?\s*[:#]?\s*"
+    r"#?(\d{3,10})\b",
+    re.I,
+)
 
 
 def find_emails(text: str) -> list[Span]:
@@ -44,7 +50,7 @@ def find_invoice_numbers(text: str, blocked: Optional[list[Span]] = None) -> lis
         if m.group().lower().startswith("invoices") and 1900 <= int(m.group(1)) <= 2099:
             continue  # "invoices 2025" is a year
         start = m.start(1)
-        if text[start - 1:start] == "#":
+        if text[start - 1 : start] == "#":
             start -= 1
         span = Span(start, m.end(1), invoice_value(m.group(1)), "invoice_number")
         if free(span, taken) and free(span, found):
@@ -76,7 +82,4 @@ def find_spans(text: str, today: Optional[dt.date] = None) -> list[Span]:
 
 def extract_entities(text: str, today: Optional[dt.date] = None) -> list[dict[str, Any]]:
     """Rasa-style entity dicts: {"entity", "start", "end", "value"} (quantity's value is an int)."""
-    return [
-        {"entity": s.entity, "start": s.start, "end": s.end, "value": s.value}
-        for s in find_spans(text, today)
-    ]
+    return [{"entity": s.entity, "start": s.start, "end": s.end, "value": s.value} for s in find_spans(text, today)]

@@ -6,6 +6,7 @@ It was the second most expensive step of understanding a message (about 8 ms of 
 this subclass skips it for every other intent, so a billing request no longer pays for an FAQ
 lookup. Training, the model and the answers for FAQ questions are exactly the stock selector's.
 """
+
 from __future__ import annotations
 
 from typing import List

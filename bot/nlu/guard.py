@@ -10,6 +10,7 @@ A message with no letter or digit in it ("-", "...", an emoji, invisible charact
 the classifier can be trusted with: it is never a change, and never a yes or no to one (the
 ``wordless`` intents), whatever the classifier's confidence.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -24,8 +25,14 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 STATE_CHANGING = (
-    "add_licenses", "buy_product", "upgrade_edition", "pay_invoice", "share_invoice",
-    "update_payment_method", "update_billing_details", "cancel_subscription",
+    "add_licenses",
+    "buy_product",
+    "upgrade_edition",
+    "pay_invoice",
+    "share_invoice",
+    "update_payment_method",
+    "update_billing_details",
+    "cancel_subscription",
 )
 
 CONFIRMATIONS = ("affirm", "deny")
@@ -36,8 +43,14 @@ def has_word(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
-def guarded(intent: Dict[Text, Any] | None, intents: set[str], threshold: float, *, text: str = "x",
-            wordless: set[str] = frozenset()) -> Dict[Text, Any] | None:
+def guarded(
+    intent: Dict[Text, Any] | None,
+    intents: set[str],
+    threshold: float,
+    *,
+    text: str = "x",
+    wordless: set[str] = frozenset(),
+) -> Dict[Text, Any] | None:
     """The fallback intent to use instead of ``intent``, or None to keep it."""
     name = (intent or {}).get(INTENT_NAME_KEY)
     if not intent or name not in intents | wordless:
@@ -62,14 +75,24 @@ class StateChangeGuard(GraphComponent):
         self.wordless = set(config.get("wordless", CONFIRMATIONS))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "StateChangeGuard":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> StateChangeGuard:
         return cls({**cls.get_default_config(), **config})
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            fallback = guarded(message.get(INTENT), self.intents, self.threshold, text=str(message.get(TEXT) or ""),
-                               wordless=self.wordless)
+            fallback = guarded(
+                message.get(INTENT),
+                self.intents,
+                self.threshold,
+                text=str(message.get(TEXT) or ""),
+                wordless=self.wordless,
+            )
             if fallback is None:
                 continue
             message.data[INTENT] = fallback

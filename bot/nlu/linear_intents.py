@@ -17,6 +17,7 @@ of a millisecond. A CRF (CRFEntityExtractor) learns the product entity.
 
 The model is stored as plain arrays (coefficients, intercepts, class names), not a pickle.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -70,8 +78,10 @@ class _Row:
 
 
 def _widths(rows: List[_Row]) -> Tuple[int, int]:
-    return (max((r.sparse_width for r in rows), default=0),
-            max((len(r.dense) for r in rows if r.dense is not None), default=0))
+    return (
+        max((r.sparse_width for r in rows), default=0),
+        max((len(r.dense) for r in rows if r.dense is not None), default=0),
+    )
 
 
 def sentence_matrix(messages: List[Message], dense_weight: float) -> Optional[sp.csr_matrix]:
@@ -83,12 +93,18 @@ def sentence_matrix(messages: List[Message], dense_weight: float) -> Optional[sp
     blocks = []
     if sparse_width:
         indptr = np.cumsum([0] + [len(r.columns) for r in rows])
-        blocks.append(sp.csr_matrix((np.concatenate([r.values for r in rows]),
-                                     np.concatenate([r.columns for r in rows]), indptr),
-                                    shape=(len(rows), sparse_width)))
+        blocks.append(
+            sp.csr_matrix(
+                (np.concatenate([r.values for r in rows]), np.concatenate([r.columns for r in rows]), indptr),
+                shape=(len(rows), sparse_width),
+            )
+        )
     if dense_width:
-        blocks.append(sp.csr_matrix(np.vstack([r.dense * dense_weight if r.dense is not None
-                                               else np.zeros(dense_width) for r in rows])))
+        blocks.append(
+            sp.csr_matrix(
+                np.vstack([r.dense * dense_weight if r.dense is not None else np.zeros(dense_width) for r in rows])
+            )
+        )
     return sp.hstack(blocks).tocsr()
 
 
@@ -98,8 +114,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {"C": 10.0, "dense_weight": 2.0, "ranking_length": 10, "max_iter": 3000}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 weights: Optional[Tuple[np.ndarray, np.ndarray, List[str]]] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        weights: Optional[Tuple[np.ndarray, np.ndarray, List[str]]] = None,
+    ) -> None:
         self.config = config
         self._storage = model_storage
         self._resource = resource
@@ -107,8 +128,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._split: Optional[List[np.ndarray]] = None
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     # ---- training
@@ -135,8 +161,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             (directory / "classes.json").write_text(json.dumps(self.classes))
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
         config = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as directory:
@@ -154,8 +186,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             if sum(widths) != self.coef.shape[1]:
                 raise ValueError(f"feature width {sum(widths)} differs from the trained {self.coef.shape[1]}")
             bounds = np.cumsum([0, *widths])
-            self._split = [np.ascontiguousarray(self.coef[:, a:b].T, dtype=np.float64)
-                           for a, b in zip(bounds[:-1], bounds[1:])]
+            self._split = [
+                np.ascontiguousarray(self.coef[:, a:b].T, dtype=np.float64) for a, b in zip(bounds[:-1], bounds[1:])
+            ]
         return self._split
 
     def probabilities(self, messages: List[Message]) -> Optional[np.ndarray]:

@@ -22,6 +22,7 @@ from the same forward pass, after the last layer's: (n, 768), each half unit len
 layers keep more of the words and their order than the last, which the model was trained to make
 similar for paraphrases; bot/nlu/sentence_features.py says what that is worth to the classifier.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -54,7 +55,7 @@ def model_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
-def read_model(directory: Path) -> tuple[dict[str, np.ndarray], dict, "Tokenizer"]:
+def read_model(directory: Path) -> tuple[dict[str, np.ndarray], dict, Tokenizer]:
     """The weights (torch's names and layouts), the BERT config and the tokenizer (truncating)."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
@@ -68,8 +69,14 @@ def read_model(directory: Path) -> tuple[dict[str, np.ndarray], dict, "Tokenizer
 
 
 class MiniLM:
-    def __init__(self, weights: dict[str, np.ndarray], config: dict, tokenizer: "Tokenizer",
-                 layers: int | None = None, also: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        weights: dict[str, np.ndarray],
+        config: dict,
+        tokenizer: Tokenizer,
+        layers: int | None = None,
+        also: Sequence[int] = (),
+    ) -> None:
         import onnxruntime
 
         self.layers = min(int(config["num_hidden_layers"]), layers or 99)
@@ -88,13 +95,15 @@ class MiniLM:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
         graph, tensors = encoder_graph(weights, config, self.layers, self.also)
-        options.add_external_initializers(list(tensors), [onnxruntime.OrtValue.ortvalue_from_numpy(t)
-                                                          for t in tensors.values()])
-        self.session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
-                                                    providers=["CPUExecutionProvider"])
+        options.add_external_initializers(
+            list(tensors), [onnxruntime.OrtValue.ortvalue_from_numpy(t) for t in tensors.values()]
+        )
+        self.session = onnxruntime.InferenceSession(
+            graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
 
     @classmethod
-    def load(cls, directory: Path | None = None, layers: int | None = None, also: Sequence[int] = ()) -> "MiniLM":
+    def load(cls, directory: Path | None = None, layers: int | None = None, also: Sequence[int] = ()) -> MiniLM:
         return _load(str(directory or model_dir()), layers, tuple(also))
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -103,7 +112,7 @@ class MiniLM:
         # similar lengths together: less padding in a batch
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+            chunk = order[start : start + batch_size]
             out[chunk] = self._encode_batch([texts[i] for i in chunk])
         return out
 
@@ -113,8 +122,8 @@ class MiniLM:
         ids = np.zeros((len(encodings), length), dtype=np.int64)
         mask = np.zeros((len(encodings), length), dtype=np.float32)
         for row, encoding in enumerate(encodings):
-            ids[row, :len(encoding.ids)] = encoding.ids
-            mask[row, :len(encoding.ids)] = 1.0
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1.0
         return self.session.run(None, {"ids": ids, "mask": mask})[0]
 
 
@@ -142,8 +151,12 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, als
             initializers.append(numpy_helper.from_array(array, name))
             return name
         tensors[name] = array
-        reference = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(array.dtype),
-                                dims=array.shape, data_location=TensorProto.EXTERNAL)
+        reference = TensorProto(
+            name=name,
+            data_type=helper.np_dtype_to_tensor_dtype(array.dtype),
+            dims=array.shape,
+            data_location=TensorProto.EXTERNAL,
+        )
         for key, text in (("location", "weights"), ("offset", "0"), ("length", str(array.nbytes))):
             reference.external_data.add(key=key, value=text)
         initializers.append(reference)
@@ -158,8 +171,14 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, als
         return const(dims, np.int64)
 
     def layer_norm(x: str, prefix: str) -> str:
-        return op("LayerNormalization", x, const(weights[prefix + ".weight"]), const(weights[prefix + ".bias"]),
-                  axis=-1, epsilon=eps)
+        return op(
+            "LayerNormalization",
+            x,
+            const(weights[prefix + ".weight"]),
+            const(weights[prefix + ".bias"]),
+            axis=-1,
+            epsilon=eps,
+        )
 
     def dense(x: str, *prefixes: str, scales: Sequence[float] = (1.0, 1.0, 1.0)) -> str:
         """x @ W + b; with several prefixes, their outputs side by side (one product, not three).
@@ -174,15 +193,18 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, als
         return outputs
 
     def gelu(x: str) -> str:  # exact: x * (1 + erf(x / sqrt 2)) / 2
-        return op("Mul", op("Mul", x, op("Add", op("Erf", op("Div", x, const(math.sqrt(2.0)))), const(1.0))),
-                  const(0.5))
+        return op(
+            "Mul", op("Mul", x, op("Add", op("Erf", op("Div", x, const(math.sqrt(2.0)))), const(1.0))), const(0.5)
+        )
 
     # embeddings: word + position + token type 0, then LayerNorm; x is then (batch * tokens, width)
     tokens = op("Shape", "ids", start=1, end=2)
-    positions = (weights["embeddings.position_embeddings.weight"]
-                 + weights["embeddings.token_type_embeddings.weight"][0])
-    x = op("Add", op("Gather", const(weights["embeddings.word_embeddings.weight"]), "ids"),
-           op("Slice", const(positions), shape(0), tokens, shape(0)))
+    positions = weights["embeddings.position_embeddings.weight"] + weights["embeddings.token_type_embeddings.weight"][0]
+    x = op(
+        "Add",
+        op("Gather", const(weights["embeddings.word_embeddings.weight"]), "ids"),
+        op("Slice", const(positions), shape(0), tokens, shape(0)),
+    )
     x = op("Reshape", layer_norm(x, "embeddings.LayerNorm"), shape(-1, width))  # (batch * tokens, width)
     # padding gets no attention: -1e9 added to its score, (batch, 1, 1, tokens)
     blocked = op("Unsqueeze", op("Mul", op("Sub", const(1.0), "mask"), const(-1e9)), shape(1, 2))
@@ -200,9 +222,17 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, als
     for i in range(layers):
         p = f"encoder.layer.{i}."
         # query, key and value in one product; the 1/sqrt(head) of the scores is folded into the query
-        q, k, v = (op("Reshape", part, by_head) for part in split(dense(
-            x, *(f"{p}attention.self.{n}" for n in ("query", "key", "value")),
-            scales=(1 / math.sqrt(head), 1.0, 1.0)), 3))
+        q, k, v = (
+            op("Reshape", part, by_head)
+            for part in split(
+                dense(
+                    x,
+                    *(f"{p}attention.self.{n}" for n in ("query", "key", "value")),
+                    scales=(1 / math.sqrt(head), 1.0, 1.0),
+                ),
+                3,
+            )
+        )
         q = op("Transpose", q, perm=[0, 2, 1, 3])  # (batch, heads, tokens, head)
         k = op("Transpose", k, perm=[0, 2, 3, 1])  # (batch, heads, head, tokens)
         v = op("Transpose", v, perm=[0, 2, 1, 3])
@@ -214,15 +244,22 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, als
         if i + 1 in also:
             pooled[i + 1] = pool(x)
     parts = [pool(x)] + [pooled[n] for n in also]
-    nodes.append(helper.make_node("Concat", parts, ["vectors"], name="vectors", axis=1) if len(parts) > 1
-                 else helper.make_node("Identity", parts, ["vectors"], name="vectors"))
+    nodes.append(
+        helper.make_node("Concat", parts, ["vectors"], name="vectors", axis=1)
+        if len(parts) > 1
+        else helper.make_node("Identity", parts, ["vectors"], name="vectors")
+    )
 
     graph = helper.make_graph(
-        nodes, "all_minilm_l6_v2",
-        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "tokens"]),
-         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"])],
+        nodes,
+        "all_minilm_l6_v2",
+        [
+            helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"]),
+        ],
         [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", width * (1 + len(also))])],
-        initializers)
+        initializers,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8), tensors
 
 

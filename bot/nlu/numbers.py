@@ -6,6 +6,7 @@ times, money amounts, ordinals, versions, and years (a 4-digit 1900-2099 number 
 unit such as "licenses" follows it). Callers pass the spans already taken (emails, invoice
 numbers, periods) as `blocked`.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,18 +15,49 @@ from typing import Optional
 from bot.nlu.spans import Span, free
 
 UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
     "nineteen": 19,
 }
 TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-FIXED = {"dozen": 12, "a dozen": 12, "half a dozen": 6, "a couple": 2, "a couple of": 2,
-         "couple": 2, "a pair": 2, "a pair of": 2}
+FIXED = {
+    "dozen": 12,
+    "a dozen": 12,
+    "half a dozen": 6,
+    "a couple": 2,
+    "a couple of": 2,
+    "couple": 2,
+    "a pair": 2,
+    "a pair of": 2,
+}
 
 # Words after a number that make it a count (used to accept "one" and 4-digit "years").
 UNIT_WORDS = (
@@ -40,30 +72,36 @@ _WORDS_RE = re.compile(
     rf"(?:an?\s+(?=(?:hundred|thousand)\b))?(?:{_NUMBER_WORD})(?:(?:\s+and\s+|[\s\-]+)(?:{_NUMBER_WORD}))*)\b",
     re.IGNORECASE,
 )
-_DIGITS_RE = re.compile(r"(?<![\w.,/:#$€£\-+])(\d{1,3}(?:,\d{3})+|\d+)(k\b)?(?![\w/:%$€£]|[.,]\d|-\d)",
-                        re.IGNORECASE)
+_DIGITS_RE = re.compile(r"(?<![\w.,/:#$€£\-+])(\d{1,3}(?:,\d{3})+|\d+)(k\b)?(?![\w/:%$€£]|[.,]\d|-\d)", re.IGNORECASE)
 
-_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
 # Things a number may be part of; their spans are blocked before looking for counts.
 _NOT_COUNTS = [
-    re.compile(r"\+?\(?\d{1,4}\)?(?:[ .\-]\(?\d{2,4}\)?){2,}\d*"),          # phone numbers
-    re.compile(r"\b\d{1,4}[/.\-]\d{1,2}(?:[/.\-]\d{1,4})?\b"),             # dates 12/27, 2025-03
+    re.compile(r"\+?\(?\d{1,4}\)?(?:[ .\-]\(?\d{2,4}\)?){2,}\d*"),  # phone numbers
+    re.compile(r"\b\d{1,4}[/.\-]\d{1,2}(?:[/.\-]\d{1,4})?\b"),  # dates 12/27, 2025-03
     re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)\b", re.I),  # times
     re.compile(r"\b\d{1,2}:\d{2}\b"),
-    re.compile(r"\bat\s+\d{1,2}\b(?!\s*" + UNIT_WORDS + r")", re.I),           # "call me at 3"
-    re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I),                              # ordinals
+    re.compile(r"\bat\s+\d{1,2}\b(?!\s*" + UNIT_WORDS + r")", re.I),  # "call me at 3"
+    re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I),  # ordinals
     re.compile(rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}\b(?!\s*{UNIT_WORDS})", re.I),  # March 5
-    re.compile(rf"\b\d{{1,2}}\s+(?:of\s+)?(?:{_MONTHS})\b", re.I),              # 5 March
-    re.compile(r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s*(?:k\s*)?(?:\$|€|£|usd|eur|gbp|dollars?|euros?|"
-               r"bucks|pounds|cents?|per\s*cent|percent|%)", re.I),              # money, percent
+    re.compile(rf"\b\d{{1,2}}\s+(?:of\s+)?(?:{_MONTHS})\b", re.I),  # 5 March
+    re.compile(
+        r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s*(?:k\s*)?(?:\$|€|£|usd|eur|gbp|dollars?|euros?|"
+        r"bucks|pounds|cents?|per\s*cent|percent|%)",
+        re.I,
+    ),  # money, percent
     re.compile(r"\b(?:v|version|windows|iphone|ios|android)\s*\d+(?:\.\d+)*\b", re.I),
-    re.compile(r"\b\d+[a-z]?\s+(?:[A-Z][a-z]+\s+)+(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Way|Drive|Dr|"
-               r"Boulevard|Blvd|Place|Pl|Square|Sq|Court|Ct|Parkway|Park)\b"),                # addresses
-    re.compile(r"\b[1-5]\d{2}\s+(?:errors?|status|code)\b", re.I),                   # HTTP errors
+    re.compile(
+        r"\b\d+[a-z]?\s+(?:[A-Z][a-z]+\s+)+(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Way|Drive|Dr|"
+        r"Boulevard|Blvd|Place|Pl|Square|Sq|Court|Ct|Parkway|Park)\b"
+    ),  # addresses
+    re.compile(r"\b[1-5]\d{2}\s+(?:errors?|status|code)\b", re.I),  # HTTP errors
     re.compile(r"\b(?:cvv2?|cvc2?|cv2|csc|security\s+code|pin)\s*:?\s*\d{3,4}\b", re.I),  # card codes
-    re.compile(r"(?<![\d,])\d{7,}(?![\d,])"),                              # long ids, phones
-    re.compile(r"(?<!\d)\d{2,5}(?:[ \-]\d{2,5})+(?!\d)"),                   # grouped phone digits
+    re.compile(r"(?<![\d,])\d{7,}(?![\d,])"),  # long ids, phones
+    re.compile(r"(?<!\d)\d{2,5}(?:[ \-]\d{2,5})+(?!\d)"),  # grouped phone digits
     # references: "case #12", "order number 5", "ticket 20014" (but "order 5 more licenses" is a count)
     re.compile(r"\b(?:case|ticket|order|quote|q|po|ref(?:erence)?)\s*(?:number|no\.?|#)\s*[-#]?\s*\d+\b", re.I),
     re.compile(r"\b(?:case|ticket|order|quote|q|po|ref(?:erence)?)\s*[-#]?\s*\d{4,}\b", re.I),
@@ -133,8 +171,11 @@ def _is_year(value: int, text: str, end: int) -> bool:
     return 1900 <= value <= 2099 and not _followed_by_unit(text, end)
 
 
-_DURATION_RE = re.compile(r"\s*(?:-\s*)?(?:hours?|hrs?|h|minutes?|mins?|days?|weeks?|months?|years?|yrs?|"
-                          r"am|pm|a\.m\.|p\.m\.|o'?clock|%|percent)\b", re.I)
+_DURATION_RE = re.compile(
+    r"\s*(?:-\s*)?(?:hours?|hrs?|h|minutes?|mins?|days?|weeks?|months?|years?|yrs?|"
+    r"am|pm|a\.m\.|p\.m\.|o'?clock|%|percent)\b",
+    re.I,
+)
 
 
 def _is_duration(text: str, end: int) -> bool:
@@ -146,13 +187,18 @@ def _is_duration(text: str, end: int) -> bool:
 _BIG_RE = re.compile(r"(?<![\w.,/:#$€£+\-])(\d{1,3}(?:[,\u00a0\u202f ]\d{3})+|\d{4,})(?![\w/:%$€£]|[.,]\d|-\d)")
 # What makes a big number a count, not a phone number or an id: a unit after it ("5000000
 # licenses"), or a request for an amount before it ("add 5 000", "make it 20000", "need 50,000").
-_COUNT_BEFORE = re.compile(r"\b(?:add|buy|purchase|need|want|get|make\s+it|make\s+that|another|extra|"
-                           r"increase\s+(?:it\s+)?(?:to|by)|up\s+to|total\s+of)\s+(?:(?:just|only|about|around)\s+)?$",
-                           re.I)
+_COUNT_BEFORE = re.compile(
+    r"\b(?:add|buy|purchase|need|want|get|make\s+it|make\s+that|another|extra|"
+    r"increase\s+(?:it\s+)?(?:to|by)|up\s+to|total\s+of)\s+(?:(?:just|only|about|around)\s+)?$",
+    re.I,
+)
 # What makes it a phone number or a reference: "call me on", "phone", "order number", "#", "+".
-_ID_BEFORE = re.compile(r"(?:\b(?:call|phone|tel|telephone|mobile|cell|fax|whatsapp|sms|text|reach|ring|dial|"
-                        r"number|no\.?|nr|id|ref(?:erence)?|case|ticket|order|quote|po|invoice|inv|account|acct)"
-                        r"\b[^\d]{0,12}|[#+(]\s*)$", re.I)
+_ID_BEFORE = re.compile(
+    r"(?:\b(?:call|phone|tel|telephone|mobile|cell|fax|whatsapp|sms|text|reach|ring|dial|"
+    r"number|no\.?|nr|id|ref(?:erence)?|case|ticket|order|quote|po|invoice|inv|account|acct)"
+    r"\b[^\d]{0,12}|[#+(]\s*)$",
+    re.I,
+)
 
 
 def _counts_by_context(text: str, taken: list[Span]) -> list[Span]:
@@ -161,7 +207,7 @@ def _counts_by_context(text: str, taken: list[Span]) -> list[Span]:
     found = []
     for m in _BIG_RE.finditer(text):
         span = Span(m.start(), m.end(), 0)
-        before, digits = text[:m.start()], re.sub(r"\D", "", m.group())
+        before, digits = text[: m.start()], re.sub(r"\D", "", m.group())
         if not free(span, taken) or re.search(r"[#+(]\s*$", before):
             continue
         value = int(digits)
@@ -172,8 +218,9 @@ def _counts_by_context(text: str, taken: list[Span]) -> list[Span]:
         elif _ID_BEFORE.search(before):
             continue
         elif _COUNT_BEFORE.search(before) or (
-                # alone ("5,000,000", "20000"): a count; ten digits or a leading 0 is a phone number
-                text.strip().rstrip(".!") == m.group() and len(digits) < 10 and not digits.startswith("0")):
+            # alone ("5,000,000", "20000"): a count; ten digits or a leading 0 is a phone number
+            text.strip().rstrip(".!") == m.group() and len(digits) < 10 and not digits.startswith("0")
+        ):
             found.append(Span(m.start(), m.end(), value, "quantity"))
     return found
 
@@ -211,13 +258,15 @@ def _one_is_a_count(text: str, start: int, end: int, whole: str) -> bool:
     before = text[:start].lower()
     if whole in ("one", "just one", "only one"):
         return True
-    if re.search(r"\b(?:no|any|every|some|the|this|that|which|each|other|another|latest|last|"
-                 r"open|new|right|first|second)\s*$", before):
+    if re.search(
+        r"\b(?:no|any|every|some|the|this|that|which|each|other|another|latest|last|"
+        r"open|new|right|first|second)\s*$",
+        before,
+    ):
         return False
     if re.match(r"\s*(?:more|additional|extra)\b", text[end:], re.I):
         return True
-    if re.match(rf"\s*(?:\w+\s+)?{UNIT_WORDS}\b", text[end:], re.I) and not re.match(
-            r"\s*of\b", text[end:], re.I):
+    if re.match(rf"\s*(?:\w+\s+)?{UNIT_WORDS}\b", text[end:], re.I) and not re.match(r"\s*of\b", text[end:], re.I):
         return True
     if re.search(r"\b(?:add|buy|make it|get|order|need|want|purchase)\s*(?:just|only)?\s*$", before):
         return not re.match(r"\s*(?:of|question|thing|sec|second|minute)\b", text[end:], re.I)

@@ -4,6 +4,7 @@ Values: "latest" ("last invoice", "latest", "most recent"), "YYYY-MM" ("the Marc
 most recent March not in the future, "March 2025", "2025-03"), "YYYY" ("invoices from 2025"),
 "last_month", "this_month", "last_year", "this_year". `today` is passed in so tests can fix it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,9 +14,29 @@ from typing import Optional
 from bot.nlu.spans import Span, free
 
 MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
-    "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
     "dec": 12,
 }
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -27,16 +48,18 @@ _RELATIVE = [
     (re.compile(r"\b(?:last|previous|past|prior)\s+month\b", re.I), "last_month"),
     (re.compile(r"\b(?:this|current)\s+month\b", re.I), "this_month"),
     (re.compile(r"\b(?:last|previous|prior)\s+year\b", re.I), "last_year"),
-    (re.compile(r"\b(?:this|current)\s+year\b|\byear[\s\-]to[\s\-]date\b|\bytd\b", re.I),
-     "this_year"),
+    (re.compile(r"\b(?:this|current)\s+year\b|\byear[\s\-]to[\s\-]date\b|\bytd\b", re.I), "this_year"),
     (re.compile(r"\b(?:latest|newest|most\s+recent)\b", re.I), "latest"),
     (re.compile(rf"\blast(?=\s+(?:{_NOT_A_COUNT}[a-z']+\s+)?{_BILL}\b)", re.I), "latest"),
 ]
 _MONTH_YEAR = re.compile(rf"\b({_MONTH_RE})\.?(?:\s+|\s*,\s*|\s+of\s+)('?\d{{2}}|\d{{4}})\b", re.I)
 _ISO_MONTH = re.compile(r"\b(20\d{2}|19\d{2})[-/](0?[1-9]|1[0-2])\b(?![-/]\d)")
 _MONTH = re.compile(rf"\b({_MONTH_RE})\b\.?", re.I)
-_YEAR = re.compile(r"(?<![\w\-#.,])(19\d{2}|20\d{2})(?!\d|[\w\-.,/]\d|\s*(?:more|additional|extra|new|"
-                   r"licen[cs]es?|seats?|users?|people)\b)", re.I)
+_YEAR = re.compile(
+    r"(?<![\w\-#.,])(19\d{2}|20\d{2})(?!\d|[\w\-.,/]\d|\s*(?:more|additional|extra|new|"
+    r"licen[cs]es?|seats?|users?|people)\b)",
+    re.I,
+)
 
 
 def month_value(month: int, today: dt.date, year: Optional[int] = None) -> str:
@@ -51,21 +74,25 @@ def _month_is_meant(text: str, m: re.Match) -> bool:
     """Short or ambiguous month words ("may", "mar", "jan"...) only next to invoice words or
     after "in/from/for/since/of/the"; full names like "March" always."""
     word = m.group(1).lower()
-    after = text[m.end():]
-    before = text[:m.start()].lower()
+    after = text[m.end() :]
+    before = text[: m.start()].lower()
     billy = re.match(rf"\s*(?:'s\s+)?{_BILL}\b", after, re.I) is not None
-    prepositioned = re.search(r"\b(?:in|from|for|since|of|the|during|until|through|and|or|"
-                              r"between|last)\s*$", before) is not None
-    if word in ("may", "mar", "jan", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-                "feb", "apr"):
+    prepositioned = (
+        re.search(
+            r"\b(?:in|from|for|since|of|the|during|until|through|and|or|"
+            r"between|last)\s*$",
+            before,
+        )
+        is not None
+    )
+    if word in ("may", "mar", "jan", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "feb", "apr"):
         if word == "may":
             return billy or (prepositioned and not re.match(r"\s+(?:i|we|you|be)\b", after, re.I))
         return (billy or prepositioned) and m.group(1)[0].isalpha()
     return True
 
 
-def find_periods(text: str, today: Optional[dt.date] = None,
-                 blocked: Optional[list[Span]] = None) -> list[Span]:
+def find_periods(text: str, today: Optional[dt.date] = None, blocked: Optional[list[Span]] = None) -> list[Span]:
     """Spans (start, end, value) of the periods in `text`, left to right."""
     today = today or dt.date.today()
     taken = list(blocked or [])

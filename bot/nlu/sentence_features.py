@@ -23,6 +23,7 @@ Training examples' embeddings are cached per text in the process (bounded), so t
 cross-validation embed each example once. Messages at run time are always embedded afresh (a
 cache there would only make benchmarks that repeat a message look faster than real traffic).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -46,7 +47,7 @@ CACHE_SIZE = 50_000
 class _Cache:
     def __init__(self, size: int) -> None:
         self.size = size
-        self.vectors: "OrderedDict[tuple[int, tuple[int, ...], str], np.ndarray]" = OrderedDict()
+        self.vectors: OrderedDict[tuple[int, tuple[int, ...], str], np.ndarray] = OrderedDict()
 
     def get_many(self, encoder: MiniLM, texts: List[str]) -> List[np.ndarray]:
         keys = [(encoder.layers, encoder.also, t) for t in texts]
@@ -92,8 +93,13 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.encoder = MiniLM.load(layers=self.layers, also=tuple(int(n) for n in config.get("also_layers") or []))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEmbeddingFeaturizer:
         return cls({**cls.get_default_config(), **config}, execution_context.node_name)
 
     def _featurize(self, messages: List[Message], cached: bool) -> None:
@@ -103,8 +109,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             return
         vectors = _CACHE.get_many(self.encoder, texts) if cached else self.encoder.encode(texts)
         for message, vector in zip(todo, vectors):
-            self.add_features_to_message(sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT,
-                                         message=message)
+            self.add_features_to_message(sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT, message=message)
 
     def process(self, messages: List[Message]) -> List[Message]:
         self._featurize(messages, cached=False)

@@ -29,6 +29,7 @@ Spaces and newlines at either end are removed; an empty result means the message
 Decisions are made by code point ranges where Unicode versions differ, so the gateway's Python
 and Rasa's agree.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,9 +44,20 @@ _NEWLINES = {"\r", "\n", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"}
 # marks that render as nothing. (The Cf ones are dropped by category; reserved ranges included.)
 # Also the format characters added after Unicode 13 (the Rasa environment's tables): Arabic marks
 # above, Egyptian hieroglyph format controls.
-_IGNORABLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2065, 0x2065),
-              (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF),
-              (0x0890, 0x0891), (0x13430, 0x1343F))
+_IGNORABLE = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+    (0x0890, 0x0891),
+    (0x13430, 0x1343F),
+)
 _VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x180B, 0x180D), (0x180F, 0x180F))
 # Conjoining Hangul jamo other than the two fillers: leading consonants, vowels, trailing consonants.
 _JAMO_LEADING = ((0x1100, 0x115E), (0xA960, 0xA97C))
@@ -53,17 +65,54 @@ _JAMO_VOWEL = ((0x1161, 0x11A7), (0xD7B0, 0xD7C6))
 _JAMO_TRAILING = ((0x11A8, 0x11FF), (0xD7CB, 0xD7FB))
 # Emoji blocks (Extended_Pictographic lives there), by range: newer emoji are unassigned (Cn) in
 # older Unicode tables, and a ZWJ between them must survive in both environments.
-_PICTOGRAPHIC = ((0x2190, 0x21FF), (0x2300, 0x23FF), (0x2460, 0x27BF), (0x2900, 0x297F), (0x2B00, 0x2BFF),
-                 (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3299), (0x1F000, 0x1FAFF), (0x1FC00, 0x1FFFD))
+_PICTOGRAPHIC = (
+    (0x2190, 0x21FF),
+    (0x2300, 0x23FF),
+    (0x2460, 0x27BF),
+    (0x2900, 0x297F),
+    (0x2B00, 0x2BFF),
+    (0x3030, 0x3030),
+    (0x303D, 0x303D),
+    (0x3297, 0x3299),
+    (0x1F000, 0x1FAFF),
+    (0x1FC00, 0x1FFFD),
+)
 _EMOJI_MODIFIERS = (0x1F3FB, 0x1F3FF)  # skin tones
 _PRESENTABLE = frozenset("0123456789#*\u203c\u2049\u2122\u2139")  # emoji that are not symbols (So)
 _TAG_SPEC = ((0xE0030, 0xE0039), (0xE0061, 0xE007A))  # tag digits and small letters (subdivision codes)
 # Scripts whose spelling uses ZWNJ/ZWJ between letters (the first word of a character's name).
-_JOINING_SCRIPTS = frozenset({
-    "ARABIC", "SYRIAC", "NKO", "MANDAIC", "MONGOLIAN", "PHAGS-PA", "DEVANAGARI", "BENGALI", "GURMUKHI",
-    "GUJARATI", "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA", "MYANMAR", "KHMER", "TIBETAN",
-    "LIMBU", "BALINESE", "JAVANESE", "SUNDANESE", "TIRHUTA", "SHARADA", "NEWA", "GRANTHA", "CHAKMA",
-})
+_JOINING_SCRIPTS = frozenset(
+    {
+        "ARABIC",
+        "SYRIAC",
+        "NKO",
+        "MANDAIC",
+        "MONGOLIAN",
+        "PHAGS-PA",
+        "DEVANAGARI",
+        "BENGALI",
+        "GURMUKHI",
+        "GUJARATI",
+        "ORIYA",
+        "TAMIL",
+        "TELUGU",
+        "KANNADA",
+        "MALAYALAM",
+        "SINHALA",
+        "MYANMAR",
+        "KHMER",
+        "TIBETAN",
+        "LIMBU",
+        "BALINESE",
+        "JAVANESE",
+        "SUNDANESE",
+        "TIRHUTA",
+        "SHARADA",
+        "NEWA",
+        "GRANTHA",
+        "CHAKMA",
+    }
+)
 
 
 def _within(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
@@ -78,8 +127,11 @@ def _pictographic(ch: str | None) -> bool:
     if not ch:
         return False
     cp = ord(ch)
-    return (_within(cp, _PICTOGRAPHIC) or _EMOJI_MODIFIERS[0] <= cp <= _EMOJI_MODIFIERS[1]
-            or unicodedata.category(ch) == "So")
+    return (
+        _within(cp, _PICTOGRAPHIC)
+        or _EMOJI_MODIFIERS[0] <= cp <= _EMOJI_MODIFIERS[1]
+        or unicodedata.category(ch) == "So"
+    )
 
 
 def _ends_emoji(out: list[str]) -> bool:
@@ -118,7 +170,8 @@ def _fills_a_syllable(filler: int, before: str | None, after: str | None) -> boo
     if filler == 0x115F:
         return after is not None and _within(ord(after), _JAMO_VOWEL)
     return (before is not None and _within(ord(before), _JAMO_LEADING)) or (
-        after is not None and _within(ord(after), _JAMO_TRAILING))
+        after is not None and _within(ord(after), _JAMO_TRAILING)
+    )
 
 
 def _flag_tags(text: str, start: int) -> int:
@@ -134,8 +187,9 @@ def _flag_tags(text: str, start: int) -> int:
 
 # Printable characters that still need a look (the rest of the printable ones are kept as they are).
 _LOOK_AGAIN = frozenset(
-    [chr(cp) for low, high in (*_VARIATION_SELECTORS, *_IGNORABLE) if high - low < 0x200
-     for cp in range(low, high + 1)] + [BLACK_FLAG])
+    [chr(cp) for low, high in (*_VARIATION_SELECTORS, *_IGNORABLE) if high - low < 0x200 for cp in range(low, high + 1)]
+    + [BLACK_FLAG]
+)
 
 
 def clean(text: str) -> str:
@@ -162,7 +216,7 @@ def clean(text: str) -> str:
             continue
         if ch == BLACK_FLAG:
             end = _flag_tags(text, i)
-            out.append(text[i - 1:end])
+            out.append(text[i - 1 : end])
             i = end
             continue
         category = unicodedata.category(ch)

@@ -7,6 +7,7 @@ token from ``RASA_API_TOKEN`` (``with_api_token``). Plain `rasa run` works too, 
 production needs for correctness (the PostgreSQL tracker store's handling of dropped connections)
 is a tracker store class named in the endpoints file (bot/rasa_server/tracker_store.py), not a patch.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,8 +24,9 @@ def with_api_token(argv: list[str], environ: dict[str, str]) -> list[str]:
         return argv
     token = environ.get(API_TOKEN_ENV, "").strip()
     if not token:
-        raise SystemExit(f"rasa: --enable-api needs a token: set {API_TOKEN_ENV} (Rasa's HTTP API is never served "
-                         "without one)")
+        raise SystemExit(
+            f"rasa: --enable-api needs a token: set {API_TOKEN_ENV} (Rasa's HTTP API is never served without one)"
+        )
     return [*argv, "--auth-token", token]
 
 

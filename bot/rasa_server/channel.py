@@ -13,6 +13,7 @@ object, a sender that is not 1-200 printable characters, a message that is not t
 which were once read as "yes"). Lone surrogates in the metadata become U+FFFD (they can be
 neither stored nor logged).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -76,16 +77,14 @@ class GatewayInput(InputChannel):
                 return response.json({"error": f"message: text of at most {MAX_TEXT} characters"}, status=400)
             text = clean(text)
             if not text:
-                return response.json({"error": "message: no text (only spaces or invisible characters)"},
-                                     status=400)
+                return response.json({"error": "message: no text (only spaces or invisible characters)"}, status=400)
             metadata = without_surrogates(metadata)
             text, found = redact(text)
             if found:
                 metadata = {**metadata, "card_number_redacted": True}
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
-                                                 metadata=metadata))
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
             except TrackerStoreUnavailable as error:
                 # The conversation could not be read (its database is down): the turn did not run.
                 log.warning("gateway message for %s: %s", sender, error)

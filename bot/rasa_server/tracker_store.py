@@ -30,6 +30,7 @@ What differs, and why (each measured with `make bench`'s turn benchmarks):
   stored events, insert the new ones), run Rasa's SQL as plain statements on one connection
   instead of building ORM queries and objects each time: the same rows in, the same rows out.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ async def _once_more(what: str, first: Callable[[], Awaitable[T]], again: Callab
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        log.warning("a conversation %s lost its database connection (%s); trying once more", what,
-                    type(error.orig).__name__)
+        log.warning(
+            "a conversation %s lost its database connection (%s); trying once more", what, type(error.orig).__name__
+        )
     return await again()
 
 
@@ -100,6 +102,7 @@ class PostgresTrackerStore(SQLTrackerStore):
 
         return await _once_more("save", lambda: super(PostgresTrackerStore, self).save(tracker), store_only)
 
+
 BUSY_TIMEOUT_MS = 15_000
 POOL_SIZE = 5
 
@@ -112,8 +115,10 @@ _LATEST_SESSION = """
         OR (SELECT max(timestamp) FROM events WHERE sender_id = :sender AND type_name = :started) IS NULL)"""
 SELECT_LATEST_SESSION = sa.text("SELECT data" + _LATEST_SESSION + " ORDER BY id")
 COUNT_LATEST_SESSION = sa.text("SELECT count(*)" + _LATEST_SESSION)
-INSERT_EVENT = sa.text("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                       "VALUES (:sender_id, :type_name, :timestamp, :intent_name, :action_name, :data)")
+INSERT_EVENT = sa.text(
+    "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+    "VALUES (:sender_id, :type_name, :timestamp, :intent_name, :action_name, :data)"
+)
 
 
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -134,9 +139,13 @@ class SQLiteTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         if url.database in (None, "", ":memory:"):
             return  # an in-memory database lives in its one connection: keep Rasa's pool for it
-        self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=POOL_SIZE, max_overflow=10,
-                                       connect_args={"check_same_thread": False,
-                                                     "timeout": BUSY_TIMEOUT_MS / 1000})
+        self.engine = sa.create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=POOL_SIZE,
+            max_overflow=10,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        )
         sa.event.listen(self.engine, "connect", _pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._plain_sql = True
@@ -167,11 +176,15 @@ class SQLiteTrackerStore(SQLTrackerStore):
             rows = []
             for event in list(tracker.events)[stored:]:
                 data = event.as_dict()
-                rows.append({
-                    "sender_id": tracker.sender_id, "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    "action_name": data.get("name"), "data": json.dumps(data),
-                })
+                rows.append(
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
+                )
             if rows:
                 conn.execute(INSERT_EVENT, rows)

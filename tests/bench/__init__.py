@@ -10,6 +10,7 @@ figures in bench-results.json and leaves the others alone.
 A benchmark that measured but found something wrong (a lost update, failed requests) raises
 ``BenchFailed`` with the figures it has: they are still recorded, and the run exits non-zero.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,6 +26,7 @@ def benchmark(name: str) -> Callable[[Callable[[], Figures]], Callable[[], Figur
             raise ValueError(f"benchmark {name!r} is registered twice")
         REGISTRY[name] = fn
         return fn
+
     return register
 
 

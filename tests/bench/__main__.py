@@ -4,6 +4,7 @@ a table and merge the figures into bench-results.json at the repo root.
 Each benchmark owns the figures named ``<name>_...``: a run replaces those and keeps the rest,
 so running a subset leaves the other benchmarks' figures in the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,13 +70,14 @@ def merge(results: dict[str, Figures]) -> dict:
         old = json.loads(RESULTS.read_text())
     except (OSError, ValueError):
         old = {}
-    kept = {k: v for k, v in old.items()
-            if k != "meta" and not any(k.startswith(name + "_") for name in results)}
+    kept = {k: v for k, v in old.items() if k != "meta" and not any(k.startswith(name + "_") for name in results)}
     figures = {**kept, **{k: v for figures in results.values() for k, v in figures.items()}}
     now = meta(list(results))
     # when and on which commit each benchmark last ran (docs/benchmarks.md says so per section)
-    runs = {**((old.get("meta") or {}).get("runs") or {}),
-            **{name: {k: now[k] for k in ("date", "commit", "dirty")} for name in results}}
+    runs = {
+        **((old.get("meta") or {}).get("runs") or {}),
+        **{name: {k: now[k] for k in ("date", "commit", "dirty")} for name in results},
+    }
     return {"meta": {**now, "runs": runs}, **dict(sorted(figures.items()))}
 
 

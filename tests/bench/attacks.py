@@ -15,6 +15,7 @@ Figures: attacks_<kind>_tried and attacks_<kind>_orders (orders placed by them, 
 attacks_forged_calls_accepted (answers other than 401, target 0). Any order or accepted forged call
 fails the benchmark.
 """
+
 from __future__ import annotations
 
 import random
@@ -33,13 +34,23 @@ from . import BenchFailed, Figures, benchmark
 from .rasa_env import our_model, tmp_dir
 
 STALE_ROUNDS, JUNK_TRIES, SEED = 10, 60, 17
-ACTIONS = [("action_quote_licenses", "alex@acme.example", {"product": "dialer", "quantity": 7}, []),
-           ("action_confirm", "alex@acme.example", {"pending_quote": "Q-5001"},
-            [{"entity": "confirms", "value": "quote:Q-5001"}]),
-           ("action_list_invoices", "olivia@bluebird.example", {}, []),
-           ("action_pay_invoice", "alex@acme.example", {}, [])]
-BAD_HEADERS = [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic eDp4"},
-               {"Authorization": "Bearer " + "0" * 64}]
+ACTIONS = [
+    ("action_quote_licenses", "alex@acme.example", {"product": "dialer", "quantity": 7}, []),
+    (
+        "action_confirm",
+        "alex@acme.example",
+        {"pending_quote": "Q-5001"},
+        [{"entity": "confirms", "value": "quote:Q-5001"}],
+    ),
+    ("action_list_invoices", "olivia@bluebird.example", {}, []),
+    ("action_pay_invoice", "alex@acme.example", {}, []),
+]
+BAD_HEADERS = [
+    {},
+    {"Authorization": "Bearer"},
+    {"Authorization": "Basic eDp4"},
+    {"Authorization": "Bearer " + "0" * 64},
+]
 
 
 def wordless_pool() -> list[str]:
@@ -55,12 +66,28 @@ def junk(rng: random.Random, pool: list[str]) -> str:
 
 
 def tracker(action: str, email: str, slots: dict, entities: list) -> dict:
-    user = {"event": "user", "text": "yes", "metadata": {"identity": {"email": email}, "channel": "slack"},
-            "parse_data": {"intent": {"name": "affirm", "confidence": 1.0}, "entities": entities}}
-    return {"next_action": action, "sender_id": "bench-attacker", "version": "3.6.21", "domain": {},
-            "tracker": {"sender_id": "bench-attacker", "slots": slots, "latest_message": user["parse_data"],
-                        "events": [user], "paused": False, "followup_action": None, "active_loop": {},
-                        "latest_action_name": "action_listen"}}
+    user = {
+        "event": "user",
+        "text": "yes",
+        "metadata": {"identity": {"email": email}, "channel": "slack"},
+        "parse_data": {"intent": {"name": "affirm", "confidence": 1.0}, "entities": entities},
+    }
+    return {
+        "next_action": action,
+        "sender_id": "bench-attacker",
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": "bench-attacker",
+            "slots": slots,
+            "latest_message": user["parse_data"],
+            "events": [user],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
 
 
 def payload(conversation: Conversation, title: str) -> str:
@@ -101,14 +128,16 @@ def _attack(stack: Stack, db: Database, rng: random.Random, pool: list[str]) -> 
     for _ in range(JUNK_TRIES):
         alex = Conversation(stack, "alex")
         alex.say("add 2 dialer licenses")
-        answer = alex.client.post(stack.webhook_url, json={"sender": alex.sender, "message": junk(rng, pool),
-                                                            "metadata": alex.metadata})
+        answer = alex.client.post(
+            stack.webhook_url, json={"sender": alex.sender, "message": junk(rng, pool), "metadata": alex.metadata}
+        )
         refused += answer.status_code != 200
         alex.client.close()
     figures["attacks_junk_yes_tried"] = JUNK_TRIES
     figures["attacks_junk_yes_orders"] = count(db, Order) - before
-    print(f"attacks: {refused} of {JUNK_TRIES} junk messages refused by the channel, the rest answered",
-          file=sys.stderr)
+    print(
+        f"attacks: {refused} of {JUNK_TRIES} junk messages refused by the channel, the rest answered", file=sys.stderr
+    )
 
     before, accepted, tried = count(db, Order), 0, 0
     env = stack.env()  # each door is also tried with the other door's real secret
@@ -116,13 +145,24 @@ def _attack(stack: Stack, db: Database, rng: random.Random, pool: list[str]) -> 
         for headers in [*BAD_HEADERS, {"Authorization": f"Bearer {env['GATEWAY_TOKEN']}"}]:
             for action in ACTIONS:
                 tried += 1
-                accepted += client.post(f"{stack.actions_url}/webhook", json=tracker(*action),
-                                        headers=headers).status_code != 401
+                accepted += (
+                    client.post(f"{stack.actions_url}/webhook", json=tracker(*action), headers=headers).status_code
+                    != 401
+                )
         for headers in [*BAD_HEADERS, {"Authorization": f"Bearer {env['ACTION_SERVER_TOKEN']}"}]:
             tried += 1
-            accepted += client.post(stack.webhook_url, headers=headers, json={
-                "sender": "bench-attacker", "message": "yes",
-                "metadata": {"identity": {"email": "alex@acme.example"}}}).status_code != 401
+            accepted += (
+                client.post(
+                    stack.webhook_url,
+                    headers=headers,
+                    json={
+                        "sender": "bench-attacker",
+                        "message": "yes",
+                        "metadata": {"identity": {"email": "alex@acme.example"}},
+                    },
+                ).status_code
+                != 401
+            )
     figures["attacks_forged_calls_tried"] = tried
     figures["attacks_forged_calls_accepted"] = accepted
     figures["attacks_forged_calls_orders"] = count(db, Order) - before

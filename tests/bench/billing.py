@@ -12,6 +12,7 @@ After each phase the contracts are read back from the database: quantity = start
 licences and orders = orders placed, or the run fails (``billing_<db>_lost_updates`` counts the
 licences and orders that do not add up).
 """
+
 from __future__ import annotations
 
 import os
@@ -41,18 +42,25 @@ def _verify(label: str, samples: Samples, before: dict, after: dict) -> int:
     start_o = sum(s.orders for s in before.values())
     end_q = sum(s.quantity for s in after.values())
     end_o = sum(s.orders for s in after.values())
-    lost = sum(abs(after[e].quantity - before[e].quantity - samples.ordered[e])
-               + abs(after[e].orders - before[e].orders - samples.orders[e]) for e in before)
-    print(f"    {label}: {'OK' if lost == 0 else 'FAIL'}: licences {start_q} + {ordered} ordered = {end_q} "
-          f"(expected {start_q + ordered}); orders {end_o - start_o} recorded, {placed} placed")
+    lost = sum(
+        abs(after[e].quantity - before[e].quantity - samples.ordered[e])
+        + abs(after[e].orders - before[e].orders - samples.orders[e])
+        for e in before
+    )
+    print(
+        f"    {label}: {'OK' if lost == 0 else 'FAIL'}: licences {start_q} + {ordered} ordered = {end_q} "
+        f"(expected {start_q + ordered}); orders {end_o - start_o} recorded, {placed} placed"
+    )
     return lost
 
 
 def _phase(label: str, server: BillingServer, url: str, emails: list[str], seed: int) -> tuple[Samples, int]:
     before = contract_states(url, emails)
     samples = run_load(server.url, emails, rounds=ROUNDS, budget_s=BUDGET_S, seed=seed)
-    print(f"    {label}: {sum(samples.orders.values())} orders by {len(emails)} clients in {samples.wall_s:.1f} s, "
-          f"{len(samples.errors)} failed requests")
+    print(
+        f"    {label}: {sum(samples.orders.values())} orders by {len(emails)} clients in {samples.wall_s:.1f} s, "
+        f"{len(samples.errors)} failed requests"
+    )
     return samples, _verify(label, samples, before, contract_states(url, emails))
 
 
@@ -80,7 +88,7 @@ def _bench(kind: str, url: str, tmp: Path) -> tuple[Figures, list[str]]:
             print(f"    failed request: {error}")
     if lost_spread + lost_same:
         problems.append(f"{kind}: {lost_spread + lost_same} lost updates (licences/orders that do not add up)")
-    if (tracebacks := server.tracebacks()):
+    if tracebacks := server.tracebacks():
         problems.append(f"{kind}: {tracebacks} tracebacks in the server log {server.log}")
     if problems:
         print(f"    server log {server.log}, tail:\n{server.tail()}")

@@ -16,6 +16,7 @@ ORD- number, ...); a wrong or missing answer is an error, not a turn. What the c
 is kept (``Ledger``) so the caller can check the databases afterwards: every order applied exactly
 once, every user message in the tracker exactly once, in order.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -144,6 +145,7 @@ class Customer:
 
 # ---- the golden conversations ----------------------------------------------------------------------
 
+
 async def order_licenses(c: Customer, rng: random.Random, email: str) -> None:  # golden 1
     n = rng.randint(2, 9)
     reply = await c.say(f"add {n} licenses")
@@ -190,8 +192,13 @@ async def pricing(c: Customer, rng: random.Random, email: str) -> None:  # golde
 
 
 Script = Callable[[Customer, random.Random, str], Awaitable[None]]
-ADMIN_MIX: list[tuple[Script, int]] = [(order_licenses, 4), (last_invoice, 2), (balance, 2), (weather, 1),
-                                       (card_number, 1)]
+ADMIN_MIX: list[tuple[Script, int]] = [
+    (order_licenses, 4),
+    (last_invoice, 2),
+    (balance, 2),
+    (weather, 1),
+    (card_number, 1),
+]
 COLLEAGUE_MIX: list[tuple[Script, int]] = [(pay_refused, 3), (weather, 1)]
 VISITOR_MIX: list[tuple[Script, int]] = [(pricing, 3), (weather, 1)]
 
@@ -203,8 +210,16 @@ class Person:
     jwt: str | None
 
 
-async def simulate(base_url: str, people: list[Person], *, seconds: float, think_s: tuple[float, float],
-                   seed: int, ledger: Ledger, sender_of: Callable[[str], str]) -> None:
+async def simulate(
+    base_url: str,
+    people: list[Person],
+    *,
+    seconds: float,
+    think_s: tuple[float, float],
+    seed: int,
+    ledger: Ledger,
+    sender_of: Callable[[str], str],
+) -> None:
     """Every person chats until ``seconds`` have passed (a conversation under way is finished)."""
     deadline = time.monotonic() + seconds
 
@@ -240,5 +255,8 @@ async def simulate(base_url: str, people: list[Person], *, seconds: float, think
 
 
 def people_for(admins: list[str], colleagues: list[str], visitors: int, mint: Callable[[str], str]) -> list[Person]:
-    return ([Person("admin", e, mint(e)) for e in admins] + [Person("colleague", e, mint(e)) for e in colleagues]
-            + [Person("visitor", None, None) for _ in range(visitors)])
+    return (
+        [Person("admin", e, mint(e)) for e in admins]
+        + [Person("colleague", e, mint(e)) for e in colleagues]
+        + [Person("visitor", None, None) for _ in range(visitors)]
+    )

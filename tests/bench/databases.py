@@ -1,6 +1,7 @@
 """Throw-away bench databases: a fresh SQLite file or a fresh PostgreSQL database, migrated and
 seeded with the demo data plus extra customers (clones of Acme), so each load worker acts for
 its own organisation."""
+
 from __future__ import annotations
 
 import json
@@ -85,8 +86,10 @@ def contract_states(url: str, emails: list[str]) -> dict[str, ContractState]:
                 user = s.scalar(select(User).where(User.email == email))
                 contract: Contract = active_contract(s, user.org_id)
                 quantity = s.scalar(
-                    select(SubscriptionLine.quantity).join(Product, SubscriptionLine.product_id == Product.id)
-                    .where(SubscriptionLine.contract_id == contract.id, Product.code == "enterprise"))
+                    select(SubscriptionLine.quantity)
+                    .join(Product, SubscriptionLine.product_id == Product.id)
+                    .where(SubscriptionLine.contract_id == contract.id, Product.code == "enterprise")
+                )
                 orders = s.scalar(select(func.count(Order.id)).where(Order.contract_id == contract.id))
                 states[email] = ContractState(quantity, orders)
             return states

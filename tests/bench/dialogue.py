@@ -9,6 +9,7 @@ payment, case, handoff, callback, email or billing change nobody requested; targ
 dialogue_scripts, and dialogue_success_<topic> per script file. Missing either target fails the
 benchmark (the figures are still recorded); the failing scripts are listed on stderr.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,6 +33,9 @@ def run() -> Figures:
             print(f"  dialogue {result.id}: {result.failure}", file=sys.stderr)
     success, wrong = figures["dialogue_task_success"], figures["dialogue_wrong_actions"]
     if success < TARGET_SUCCESS or wrong > TARGET_WRONG:
-        raise BenchFailed(f"dialogue task success {success:.3f} (target {TARGET_SUCCESS}), "
-                          f"wrong actions {wrong:.0f} (target {TARGET_WRONG})", figures)
+        raise BenchFailed(
+            f"dialogue task success {success:.3f} (target {TARGET_SUCCESS}), "
+            f"wrong actions {wrong:.0f} (target {TARGET_WRONG})",
+            figures,
+        )
     return figures

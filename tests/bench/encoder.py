@@ -11,6 +11,7 @@ interleaved, so both see the same machine. The messages are every 10th of our ow
 * encoder_speedup: TensorFlow's median CPU over ONNX's;
 * encoder_max_abs_diff: the largest difference between the two engines' vectors.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,12 @@ ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 def _messages() -> list[str]:
-    examples = [ANNOTATION.sub(r"\1", m.group(1)) for path in sorted((ROOT / "nlu_data").glob("*.yml"))
-                for line in path.read_text().splitlines() if (m := EXAMPLE.match(line))]
+    examples = [
+        ANNOTATION.sub(r"\1", m.group(1))
+        for path in sorted((ROOT / "nlu_data").glob("*.yml"))
+        for line in path.read_text().splitlines()
+        if (m := EXAMPLE.match(line))
+    ]
     return examples[::10]
 
 
@@ -36,16 +41,18 @@ def run_encoder() -> Figures:
     texts = _messages()
     (work / "texts.json").write_text(json.dumps(texts))
     print(f"  encoding {len(texts)} messages one at a time, ONNX and TensorFlow interleaved ...", flush=True)
-    run([RASA_PY, RASA_SIDE, "encoder", work / "texts.json", work / "out.json"], log=work / "encoder.log",
-        timeout=900)
+    run([RASA_PY, RASA_SIDE, "encoder", work / "texts.json", work / "out.json"], log=work / "encoder.log", timeout=900)
     out = json.loads((work / "out.json").read_text())
     print(f"  largest difference between the engines' vectors: {out['max_abs_diff']:.1e}", flush=True)
     onnx_cpu = [cpu for cpu, _ in out["onnx"]]
     tf_cpu = [cpu for cpu, _ in out["tensorflow"]]
-    figures = {**p50_p95("encoder_cpu_ms", onnx_cpu), **p50_p95("encoder_tf_cpu_ms", tf_cpu),
-               "encoder_wall_ms_p50": round(percentile([wall for _, wall in out["onnx"]], 50), 1),
-               "encoder_speedup": round(percentile(tf_cpu, 50) / percentile(onnx_cpu, 50), 2),
-               "encoder_max_abs_diff": out["max_abs_diff"]}
+    figures = {
+        **p50_p95("encoder_cpu_ms", onnx_cpu),
+        **p50_p95("encoder_tf_cpu_ms", tf_cpu),
+        "encoder_wall_ms_p50": round(percentile([wall for _, wall in out["onnx"]], 50), 1),
+        "encoder_speedup": round(percentile(tf_cpu, 50) / percentile(onnx_cpu, 50), 2),
+        "encoder_max_abs_diff": out["max_abs_diff"],
+    }
     if out["max_abs_diff"] > 1e-5:
         raise BenchFailed(f"the engines disagree by {out['max_abs_diff']:.1e}", figures)
     return figures

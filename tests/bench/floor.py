@@ -10,6 +10,7 @@ so `make bench` trains it only once per Rasa version (delete that folder to retr
 Figures: floor_turn_ms_p50/p95 and floor_turns_per_s (alone), floor_turn_concurrent_ms_p50/p95 and
 floor_turns_concurrent_per_s (20 conversations at once, the median of the rounds).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -38,10 +39,14 @@ def floor_model() -> tuple[Path, Path]:
     project.mkdir(parents=True)
     log = CACHE / f"floor-init-{project.name}.log"
     log.unlink(missing_ok=True)
-    print(f"  rasa init --no-prompt in {project.relative_to(CACHE.parent)} (trains the stock bot once) ...",
-          flush=True)
-    seconds = run([RASA, "init", "--no-prompt", "--init-dir", project], log=log, timeout=INIT_TIMEOUT_S,
-                  cwd=project, RASA_CACHE_DIRECTORY=str(tmp_dir("floor-cache-")))
+    print(f"  rasa init --no-prompt in {project.relative_to(CACHE.parent)} (trains the stock bot once) ...", flush=True)
+    seconds = run(
+        [RASA, "init", "--no-prompt", "--init-dir", project],
+        log=log,
+        timeout=INIT_TIMEOUT_S,
+        cwd=project,
+        RASA_CACHE_DIRECTORY=str(tmp_dir("floor-cache-")),
+    )
     trained = sorted((project / "models").glob("*.tar.gz"))
     if not trained:
         raise RuntimeError(f"rasa init trained no model; log {log}")
@@ -60,9 +65,26 @@ class RasaServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.service = Service(
             "rasa (stock bot)",
-            [str(RASA), "run", "--enable-api", "--model", str(model), "--interface", "127.0.0.1",
-             "--port", str(self.port), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-            rasa_env(), f"{self.url}/status", log, cwd=project)
+            [
+                str(RASA),
+                "run",
+                "--enable-api",
+                "--model",
+                str(model),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                "endpoints.yml",
+            ],
+            rasa_env(),
+            f"{self.url}/status",
+            log,
+            cwd=project,
+        )
 
     def __enter__(self) -> RasaServer:
         self.service.start()
@@ -87,5 +109,9 @@ def floor_server() -> Iterator[Target]:
     log = tmp_dir("floor-run-") / "rasa.log"
     print(f"  starting the stock bot (log {log})", flush=True)
     with RasaServer(project, model, log) as server:
-        yield Target("stock bot", f"{server.url}/webhooks/rest/webhook", MESSAGES,
-                     body=lambda sender, text: {"sender": sender, "message": text})
+        yield Target(
+            "stock bot",
+            f"{server.url}/webhooks/rest/webhook",
+            MESSAGES,
+            body=lambda sender, text: {"sender": sender, "message": text},
+        )

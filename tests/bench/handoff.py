@@ -13,6 +13,7 @@ reply's row is in the widget's DOM (both sides read the same wall clock: the pag
 Figures: handoff_relay_ms_p50 / _p95 over SAMPLES replies (after WARMUP), bounded by BUDGET_S:
 what is measured by then is reported, and fewer than MIN_SAMPLES fails the benchmark.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,12 +51,19 @@ WATCH = """() => {
   scan();
 }"""
 
+
 def _summary(api: SlackMock) -> dict:
-    post = api.wait_for("chat.postMessage", timeout=60, where=lambda c: c.args.get("channel") == "CSALES"
-                        and not c.args.get("thread_ts"))[-1]
+    post = api.wait_for(
+        "chat.postMessage",
+        timeout=60,
+        where=lambda c: c.args.get("channel") == "CSALES" and not c.args.get("thread_ts"),
+    )[-1]
     blocks = post.args.get("blocks")
-    return {"ts": post.ts, "text": post.args.get("text"),
-            "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks or []}
+    return {
+        "ts": post.ts,
+        "text": post.args.get("text"),
+        "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks or [],
+    }
 
 
 def _relay_ms(page, slack: SlackSender, thread_ts: str, deadline: float) -> tuple[list[float], list[str]]:
@@ -64,9 +72,16 @@ def _relay_ms(page, slack: SlackSender, thread_ts: str, deadline: float) -> tupl
         if time.monotonic() > deadline:
             problems.append(f"time budget ({BUDGET_S:.0f} s) spent after {len(samples)} samples")
             break
-        event = {"type": "message", "channel": "CSALES", "channel_type": "channel", "user": "UDANA",
-                 "text": f"relay-{i}: thanks, checking that for you", "ts": new_ts(), "thread_ts": thread_ts,
-                 "team": slack.team}
+        event = {
+            "type": "message",
+            "channel": "CSALES",
+            "channel_type": "channel",
+            "user": "UDANA",
+            "text": f"relay-{i}: thanks, checking that for you",
+            "ts": new_ts(),
+            "thread_ts": thread_ts,
+            "team": slack.team,
+        }
         body = slack.event_body(event)
         started = time.time() * 1000
         answer = slack.post(body, "application/json")
@@ -74,8 +89,7 @@ def _relay_ms(page, slack: SlackSender, thread_ts: str, deadline: float) -> tupl
             problems.append(f"reply {i}: the gateway answered {answer.status_code}")
             continue
         try:
-            page.wait_for_function(f"() => window.__relayed['{i}'] !== undefined", timeout=REPLY_TIMEOUT_MS,
-                                   polling=5)
+            page.wait_for_function(f"() => window.__relayed['{i}'] !== undefined", timeout=REPLY_TIMEOUT_MS, polling=5)
         except Exception:
             problems.append(f"reply {i} not shown in the widget within {REPLY_TIMEOUT_MS / 1000:.0f} s")
             continue
@@ -94,11 +108,22 @@ def run() -> Figures:
     data: Path = tmp_dir("handoff-")
     with SlackMock() as api:
         api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
-        env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url,
-               "SLACK_APP_TOKEN": "", "SLACK_CLIENT_ID": "", "SLACK_CLIENT_SECRET": "", "SLACK_SLOW_TURN_S": "60",
-               "HANDOFF_SALES_CHANNEL": "CSALES", "HANDOFF_SALES_HOURS": "Mon-Sun 00:00-00:00",
-               "HANDOFF_SALES_HOLIDAYS": "", "HANDOFF_SLACK_TEAM": "",
-               "WIDGET_RATE_PER_VISITOR": "600", "WIDGET_RATE_PER_IP": "600", "WIDGET_CONNECTS_PER_IP": "600"}
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": api.api_url,
+            "SLACK_APP_TOKEN": "",
+            "SLACK_CLIENT_ID": "",
+            "SLACK_CLIENT_SECRET": "",
+            "SLACK_SLOW_TURN_S": "60",
+            "HANDOFF_SALES_CHANNEL": "CSALES",
+            "HANDOFF_SALES_HOURS": "Mon-Sun 00:00-00:00",
+            "HANDOFF_SALES_HOLIDAYS": "",
+            "HANDOFF_SLACK_TEAM": "",
+            "WIDGET_RATE_PER_VISITOR": "600",
+            "WIDGET_RATE_PER_IP": "600",
+            "WIDGET_CONNECTS_PER_IP": "600",
+        }
         print(f"  starting the stack (model {model.name}), Slack mock and Chromium", flush=True)
         with Stack(data_dir=data, model=model, extra_env=env) as stack, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -117,8 +142,11 @@ def run() -> Figures:
                 page.evaluate(WATCH)
                 if slack.click("UDANA", "CSALES", summary, "Claim").status_code != 200:
                     raise RuntimeError("the claim was refused")
-                page.wait_for_function("""() => [...document.querySelector('#account-assistant').shadowRoot
-                    .querySelectorAll('.row.agent')].some(r => r.innerText.includes('joined'))""", timeout=30_000)
+                page.wait_for_function(
+                    """() => [...document.querySelector('#account-assistant').shadowRoot
+                    .querySelectorAll('.row.agent')].some(r => r.innerText.includes('joined'))""",
+                    timeout=30_000,
+                )
                 print(f"  claimed {summary['text']}; {SAMPLES} rep replies", flush=True)
                 samples, problems = _relay_ms(page, slack, summary["ts"], time.monotonic() + BUDGET_S)
             finally:

@@ -1,4 +1,5 @@
 """Concurrent clients of the billing API: each repeats quote (add licenses) -> order."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,7 @@ def _failure(step: str, response: httpx.Response) -> str:
     return f"{step} -> {response.status_code}: {response.text[:300]}"
 
 
-async def _worker(base_url: str, email: str, rounds: int, deadline: float, rng: random.Random,
-                  out: Samples) -> None:
+async def _worker(base_url: str, email: str, rounds: int, deadline: float, rng: random.Random, out: Samples) -> None:
     headers = {"Authorization": f"Bearer {SERVICE_TOKEN}", "X-Acting-User": email, "X-Channel": "api"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
         for _ in range(rounds):
@@ -50,8 +50,9 @@ async def _worker(base_url: str, email: str, rounds: int, deadline: float, rng: 
                     out.errors.append(_failure("POST /v1/quotes/add-licenses", r))
                     continue
                 quote = r.json()
-                r = await client.post("/v1/orders", json={"quote": quote["number"]},
-                                      headers={"Idempotency-Key": quote["idempotency_key"]})
+                r = await client.post(
+                    "/v1/orders", json={"quote": quote["number"]}, headers={"Idempotency-Key": quote["idempotency_key"]}
+                )
                 t2 = time.perf_counter()
             except httpx.HTTPError as exc:
                 out.errors.append(f"{exc.__class__.__name__}: {exc}")
@@ -70,8 +71,12 @@ async def _run(base_url: str, emails: list[str], rounds: int, budget_s: float, s
     out = Samples()
     deadline = time.monotonic() + budget_s
     start = time.perf_counter()
-    await asyncio.gather(*(_worker(base_url, email, rounds, deadline, random.Random(seed * 1000 + i), out)
-                           for i, email in enumerate(emails)))
+    await asyncio.gather(
+        *(
+            _worker(base_url, email, rounds, deadline, random.Random(seed * 1000 + i), out)
+            for i, email in enumerate(emails)
+        )
+    )
     out.wall_s = time.perf_counter() - start
     return out
 

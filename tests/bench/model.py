@@ -7,6 +7,7 @@
 
 The model is trained once per bench run (tests/bench/rasa_env.py) and reused by nlu, turn, turns.
 """
+
 from __future__ import annotations
 
 from . import Figures, benchmark

@@ -41,6 +41,7 @@ version, config.yml, nlu_data/, bot/domain/, bot/nlu/): BENCH_NLU_CV_FRESH=1 rer
 The confusion matrix over all lines (out_of_scope included) goes to bench-nlu-confusion.png.
 Only aggregate figures are printed; no utterance leaves the temporary folder.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,11 +60,27 @@ PARSE_TIMEOUT_S = 900
 CONFUSION_PNG = ROOT / "bench-nlu-confusion.png"
 
 OOS = "out_of_scope"
-STATE_CHANGING = frozenset({"add_licenses", "buy_product", "upgrade_edition", "pay_invoice", "update_payment_method",
-                            "update_billing_details", "cancel_subscription", "share_invoice"})
+STATE_CHANGING = frozenset(
+    {
+        "add_licenses",
+        "buy_product",
+        "upgrade_edition",
+        "pay_invoice",
+        "update_payment_method",
+        "update_billing_details",
+        "cancel_subscription",
+        "share_invoice",
+    }
+)
 LENIENT_SOURCES = ("clinc", "natcs")  # source prefixes (e.g. "natcs_dstc11")
-WATCH = ("cancel_reservation", "newsletter_subscription", "CancelCheck", "PurchaseStocks", "OrderCheck",
-         "shopping_list_update")
+WATCH = (
+    "cancel_reservation",
+    "newsletter_subscription",
+    "CancelCheck",
+    "PurchaseStocks",
+    "OrderCheck",
+    "shopping_list_update",
+)
 TOP_FALSE_ACTIONS = 10
 RULE_OWNED = frozenset({"quantity", "invoice_number", "email", "period"})  # bot/nlu/entities.py OWNED
 NOT_ENTITY_REPORTS = {"intent_report.json", "response_selection_report.json"}
@@ -75,6 +92,7 @@ def _r(value: float) -> float:
 
 
 # ---- cross-validation -----------------------------------------------------------------------------
+
 
 def _entity_f1(out: Path) -> tuple[float | None, dict[str, tuple[str, float, int]]]:
     """(support-weighted F1 of the best extractor per entity type, {type: (extractor, f1, support)})."""
@@ -111,8 +129,11 @@ def cross_validation() -> Figures:
     cached = CACHE / f"nlu-cv-{key}.json"
     if cached.is_file() and not os.environ.get("BENCH_NLU_CV_FRESH"):
         figures = json.loads(cached.read_text())
-        print(f"  cross-validation: inputs unchanged, figures from {cached.relative_to(ROOT)} "
-              "(BENCH_NLU_CV_FRESH=1 reruns it)", flush=True)
+        print(
+            f"  cross-validation: inputs unchanged, figures from {cached.relative_to(ROOT)} "
+            "(BENCH_NLU_CV_FRESH=1 reruns it)",
+            flush=True,
+        )
         return figures
     figures = _cross_validate()
     if _cv_key() != key:
@@ -128,15 +149,40 @@ def cross_validation() -> Figures:
 def _cross_validate() -> Figures:
     out = tmp_dir("cv-")
     print(f"  {FOLDS}-fold cross-validation of nlu_data (trains {FOLDS} NLU models) ...", flush=True)
-    seconds = run([RASA, "test", "nlu", "--nlu", "nlu_data", "--config", "config.yml", "--domain", "bot/domain",
-                   "--cross-validation", "--folds", str(FOLDS), "--out", out / "report", "--no-plot"],
-                  log=out / "cv.log", timeout=CV_TIMEOUT_S, RASA_CACHE_DIRECTORY=str(out / "cache"))
+    seconds = run(
+        [
+            RASA,
+            "test",
+            "nlu",
+            "--nlu",
+            "nlu_data",
+            "--config",
+            "config.yml",
+            "--domain",
+            "bot/domain",
+            "--cross-validation",
+            "--folds",
+            str(FOLDS),
+            "--out",
+            out / "report",
+            "--no-plot",
+        ],
+        log=out / "cv.log",
+        timeout=CV_TIMEOUT_S,
+        RASA_CACHE_DIRECTORY=str(out / "cache"),
+    )
     report = json.loads((out / "report" / "intent_report.json").read_text())
     macro = float(report["macro avg"]["f1-score"])
-    print(f"  cross-validation took {seconds:.0f} s; intent macro F1 {macro:.3f}, "
-          f"accuracy {report.get('accuracy', float('nan')):.3f}", flush=True)
-    weak = sorted((row["f1-score"], label) for label, row in report.items()
-                  if label not in SUMMARY_ROWS and isinstance(row, dict) and row.get("support"))
+    print(
+        f"  cross-validation took {seconds:.0f} s; intent macro F1 {macro:.3f}, "
+        f"accuracy {report.get('accuracy', float('nan')):.3f}",
+        flush=True,
+    )
+    weak = sorted(
+        (row["f1-score"], label)
+        for label, row in report.items()
+        if label not in SUMMARY_ROWS and isinstance(row, dict) and row.get("support")
+    )
     print("    weakest intents: " + ", ".join(f"{label} {f1:.2f}" for f1, label in weak[:6]))
     if (errors_file := out / "report" / "intent_errors.json").is_file():
         errors = json.loads(errors_file.read_text())
@@ -155,6 +201,7 @@ def _cross_validate() -> Figures:
 
 # ---- external evaluation set ----------------------------------------------------------------------
 
+
 def _load_eval() -> list[dict]:
     files = sorted(EVAL_DIR.glob("*.jsonl"))
     if not files:
@@ -172,8 +219,11 @@ def _predict(rows: list[dict]) -> float:
     work = tmp_dir("parse-")
     (work / "texts.json").write_text(json.dumps([row["text"] for row in rows]))
     print(f"  parsing {len(rows)} external lines with the model ...", flush=True)
-    run([RASA_PY, RASA_SIDE, "parse", our_model(), work / "texts.json", work / "predictions.json"],
-        log=work / "parse.log", timeout=PARSE_TIMEOUT_S)
+    run(
+        [RASA_PY, RASA_SIDE, "parse", our_model(), work / "texts.json", work / "predictions.json"],
+        log=work / "parse.log",
+        timeout=PARSE_TIMEOUT_S,
+    )
     result = json.loads((work / "predictions.json").read_text())
     for row, pred in zip(rows, result["predictions"], strict=True):
         row["pred"] = OOS if pred["intent"] in ("nlu_fallback", "") else pred["intent"]
@@ -201,18 +251,24 @@ def _share(hits: int, n: int) -> float:
 
 
 def _confusion_png(rows: list[dict]) -> None:
-    labels = sorted({row["intent"] for row in rows} | {row["pred"] for row in rows},
-                    key=lambda label: (label == OOS, label))
+    labels = sorted(
+        {row["intent"] for row in rows} | {row["pred"] for row in rows}, key=lambda label: (label == OOS, label)
+    )
     index = {label: i for i, label in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for row in rows:
         matrix[index[row["intent"]]][index[row["pred"]]] += 1
     work = tmp_dir("confusion-")
-    (work / "matrix.json").write_text(json.dumps({
-        "labels": labels, "matrix": matrix,
-        "title": f"external eval, {len(rows)} lines (rows: true intent; nlu_fallback counted as out_of_scope)"}))
-    run([RASA_PY, RASA_SIDE, "confusion", work / "matrix.json", CONFUSION_PNG], log=work / "confusion.log",
-        timeout=300)
+    (work / "matrix.json").write_text(
+        json.dumps(
+            {
+                "labels": labels,
+                "matrix": matrix,
+                "title": f"external eval, {len(rows)} lines (rows: true intent; nlu_fallback counted as out_of_scope)",
+            }
+        )
+    )
+    run([RASA_PY, RASA_SIDE, "confusion", work / "matrix.json", CONFUSION_PNG], log=work / "confusion.log", timeout=300)
     print(f"  confusion matrix: {CONFUSION_PNG.relative_to(ROOT)}", flush=True)
 
 
@@ -234,34 +290,48 @@ def external() -> Figures:
             print(f"    {stem}: no in-scope lines (negatives only)")
     figures["nlu_false_action_rate"] = _r(_share(sum(r["pred"] in STATE_CHANGING for r in negatives), len(negatives)))
     figures["nlu_oos_any_intent_rate"] = _r(_share(sum(r["pred"] != OOS for r in negatives), len(negatives)))
-    figures["nlu_wrong_action_rate"] = _r(_share(
-        sum(r["pred"] in STATE_CHANGING and not _correct(r) for r in positives), len(positives)))
+    figures["nlu_wrong_action_rate"] = _r(
+        _share(sum(r["pred"] in STATE_CHANGING and not _correct(r) for r in positives), len(positives))
+    )
     figures["nlu_parse_per_s"] = round(parse_per_s, 1)
 
-    print(f"  {len(positives)} in-scope and {len(negatives)} out-of-scope lines; "
-          f"accuracy {figures['nlu_external_accuracy']:.3f} (strict {figures['nlu_external_accuracy_strict']:.3f}: "
-          f"{sum(map(_asks_download, positives))} Bitext get_invoice lines ask to download), "
-          f"false actions {figures['nlu_false_action_rate']:.2%}")
+    print(
+        f"  {len(positives)} in-scope and {len(negatives)} out-of-scope lines; "
+        f"accuracy {figures['nlu_external_accuracy']:.3f} (strict {figures['nlu_external_accuracy_strict']:.3f}: "
+        f"{sum(map(_asks_download, positives))} Bitext get_invoice lines ask to download), "
+        f"false actions {figures['nlu_false_action_rate']:.2%}"
+    )
     by_intent: dict[str, list[dict]] = defaultdict(list)
     for row in positives:
         by_intent[row["intent"]].append(row)
     print("    per intent (accuracy, lines, most frequent wrong predictions):")
     for intent, mine in sorted(by_intent.items()):
         wrong = Counter(r["pred"] for r in mine if not _correct(r)).most_common(3)
-        print(f"      {intent:<24} {_share(sum(map(_correct, mine)), len(mine)):6.1%}  {len(mine):4}  "
-              + ", ".join(f"{p} {n}" for p, n in wrong))
+        print(
+            f"      {intent:<24} {_share(sum(map(_correct, mine)), len(mine)):6.1%}  {len(mine):4}  "
+            + ", ".join(f"{p} {n}" for p, n in wrong)
+        )
     by_source_intent: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in negatives:
         by_source_intent[(row["source"], row["source_intent"])].append(row)
-    acted = sorted(((key, mine) for key, mine in by_source_intent.items()
-                    if key[1] in WATCH or any(r["pred"] in STATE_CHANGING for r in mine)),
-                   key=lambda item: (item[0][1] not in WATCH, -sum(r["pred"] in STATE_CHANGING for r in item[1])))
-    print(f"    out_of_scope source intents: the README's six to watch, then the {TOP_FALSE_ACTIONS} with most false "
-          "actions (actions / lines: predicted actions):")
-    for (source, source_intent), mine in acted[:len(WATCH) + TOP_FALSE_ACTIONS]:
+    acted = sorted(
+        (
+            (key, mine)
+            for key, mine in by_source_intent.items()
+            if key[1] in WATCH or any(r["pred"] in STATE_CHANGING for r in mine)
+        ),
+        key=lambda item: (item[0][1] not in WATCH, -sum(r["pred"] in STATE_CHANGING for r in item[1])),
+    )
+    print(
+        f"    out_of_scope source intents: the README's six to watch, then the {TOP_FALSE_ACTIONS} with most false "
+        "actions (actions / lines: predicted actions):"
+    )
+    for (source, source_intent), mine in acted[: len(WATCH) + TOP_FALSE_ACTIONS]:
         hits = Counter(r["pred"] for r in mine if r["pred"] in STATE_CHANGING)
-        print(f"      {source + ':' + source_intent:<44} {sum(hits.values()):3}/{len(mine):<3} "
-              + ", ".join(f"{p} {n}" for p, n in hits.most_common()))
+        print(
+            f"      {source + ':' + source_intent:<44} {sum(hits.values()):3}/{len(mine):<3} "
+            + ", ".join(f"{p} {n}" for p, n in hits.most_common())
+        )
     _confusion_png(rows)
     return figures
 
@@ -274,8 +344,11 @@ def run_nlu() -> Figures:
     if not sorted(EVAL_DIR.glob("*.jsonl")):
         # Said first, not after the cross-validation's minutes: the external set lives outside the
         # repository (../shared/eval beside it), so a plain clone has none.
-        print(f"  external evaluation skipped: no *.jsonl in {EVAL_DIR} (put the evaluation set there, or set "
-              "BENCH_EVAL_DIR); the nlu_external_* figures keep their last values", flush=True)
+        print(
+            f"  external evaluation skipped: no *.jsonl in {EVAL_DIR} (put the evaluation set there, or set "
+            "BENCH_EVAL_DIR); the nlu_external_* figures keep their last values",
+            flush=True,
+        )
         parts.remove(external)
     for part in parts:
         try:

@@ -12,13 +12,14 @@ Figures: patches_cpu_ms_per_turn (all on), patches_<name>_saves (the share of th
 patch saves: (off - on) / off; a patch whose share is not above zero does not pay for itself), and
 patches_<name>_cpu_ms_per_turn_off.
 """
+
 from __future__ import annotations
 
 import asyncio
 import statistics
 
-from bot.rasa_server.patches import PATCHES
 from bot.launch.runner import Stack
+from bot.rasa_server.patches import PATCHES
 
 from . import BenchFailed, Figures, benchmark
 from .production import _cpu_s
@@ -31,10 +32,18 @@ ROUNDS, CONVERSATIONS, TURNS, WARMUP = 2, 4, 60, 20  # TURNS per conversation
 
 
 def _turns(stack: Stack, turns: int) -> tuple[int, list[str]]:
-    target = Target("ours", stack.webhook_url, MESSAGES, headers={"Authorization": f"Bearer {stack.gateway_token}"},
-                    body=lambda sender, text: {"sender": sender, "message": text,
-                                               "metadata": {"identity": IDENTITY, "channel": "api"}},
-                    check=_check)
+    target = Target(
+        "ours",
+        stack.webhook_url,
+        MESSAGES,
+        headers={"Authorization": f"Bearer {stack.gateway_token}"},
+        body=lambda sender, text: {
+            "sender": sender,
+            "message": text,
+            "metadata": {"identity": IDENTITY, "channel": "api"},
+        },
+        check=_check,
+    )
     phase = asyncio.run(_phase(target, CONVERSATIONS, turns))
     return len(phase.ms), phase.errors
 
@@ -61,8 +70,10 @@ def run() -> Figures:
         for round_ in range(ROUNDS):
             for config in CONFIGS:
                 samples[config].append(_cpu_ms_per_turn(stack, config))
-                print(f"  round {round_ + 1}: {config or 'all on':<18} {samples[config][-1]:.1f} ms CPU a turn",
-                      flush=True)
+                print(
+                    f"  round {round_ + 1}: {config or 'all on':<18} {samples[config][-1]:.1f} ms CPU a turn",
+                    flush=True,
+                )
     on = statistics.median(samples[""])
     figures: Figures = {"patches_cpu_ms_per_turn": round(on, 2)}
     for name in CONFIGS[1:]:

@@ -26,6 +26,7 @@ during the run (sampled every second).
 Topology: bot/launch/production.py's ProdStack, as `make run-prod` runs it: LOAD_REPLICAS (default 2) Rasa
 servers, action servers and gateways behind HAProxy (bot/launch/haproxy.py), one billing backend.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,8 @@ from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Order, Payment
 from bot.gateway.config import GatewaySettings
 from bot.gateway.widget.identity import Jwts, VisitorIds
-from bot.nlu.cards import redact
 from bot.launch.production import ProdStack
+from bot.nlu.cards import redact
 from tests.throwaway_db import throwaway_postgres
 
 from . import BenchFailed, Figures, benchmark
@@ -136,6 +137,7 @@ def cpu_by_kind(services: list) -> dict[str, float]:
 
 # ---- the floor --------------------------------------------------------------------------------------
 
+
 class RestChat:
     def __init__(self, client: httpx.AsyncClient, url: str) -> None:
         self.client, self.url, self.sender = client, url, f"floor-{uuid.uuid4().hex[:10]}"
@@ -177,8 +179,10 @@ async def _floor(url: str, people: int, seconds: float, think_s: tuple[float, fl
 
 # ---- checks -----------------------------------------------------------------------------------------
 
-def check_billing(url: str, ledger: Ledger, admins: list[str], payments_before: int,
-                  orders_before: int = 0) -> list[str]:
+
+def check_billing(
+    url: str, ledger: Ledger, admins: list[str], payments_before: int, orders_before: int = 0
+) -> list[str]:
     """Each organisation's orders and Enterprise licences are what its admin was told, exactly;
     no other order and no payment since the counts before."""
     problems = []
@@ -208,8 +212,9 @@ def check_trackers(url: str, ledger: Ledger) -> list[str]:
     said: dict[str, list[str]] = {}
     try:
         with engine.connect() as conn:
-            for sender, data in conn.execute(text("SELECT sender_id, data FROM events WHERE type_name = 'user' "
-                                                  "ORDER BY id")):
+            for sender, data in conn.execute(
+                text("SELECT sender_id, data FROM events WHERE type_name = 'user' ORDER BY id")
+            ):
                 said.setdefault(sender, []).append(json.loads(data).get("text") or "")
     finally:
         engine.dispose()
@@ -219,8 +224,9 @@ def check_trackers(url: str, ledger: Ledger) -> list[str]:
         stored = said.get(sender, [])
         if len(stored) != len(expected):
             problems.append(f"{sender}: {len(expected)} messages sent, {len(stored)} in the tracker")
-        elif ([s for s, (_, p) in zip(stored, sent) if p is None]
-              != [e for e, (_, p) in zip(expected, sent) if p is None]):
+        elif [s for s, (_, p) in zip(stored, sent) if p is None] != [
+            e for e, (_, p) in zip(expected, sent) if p is None
+        ]:
             problems.append(f"{sender}: the tracker's messages differ from those sent, or their order")
     return problems[:10]
 
@@ -231,20 +237,26 @@ def outbox_mails(data: Path) -> int:
 
 # ---- the run ----------------------------------------------------------------------------------------
 
+
 def _phase_figures(prefix: str, ledger: Ledger, p99: bool = True) -> Figures:
-    figures = {f"{prefix}turns_per_s": round(ledger.per_s, 2),
-               f"{prefix}turn_ms_p50": round(percentile(ledger.ms, 50), 1),
-               f"{prefix}turn_ms_p95": round(percentile(ledger.ms, 95), 1)}
+    figures = {
+        f"{prefix}turns_per_s": round(ledger.per_s, 2),
+        f"{prefix}turn_ms_p50": round(percentile(ledger.ms, 50), 1),
+        f"{prefix}turn_ms_p95": round(percentile(ledger.ms, 95), 1),
+    }
     if p99:
         figures[f"{prefix}turn_ms_p99"] = round(percentile(ledger.ms, 99), 1)
     return figures
 
 
 def _report(label: str, ledger: Ledger) -> None:
-    print(f"  {label}: {len(ledger.ms)} turns in {ledger.wall_s:.0f} s = {ledger.per_s:.1f}/s, p50 "
-          f"{percentile(ledger.ms, 50):.0f} ms, p95 {percentile(ledger.ms, 95):.0f} ms, "
-          f"{len(ledger.errors)} errors, {ledger.clarified} \"did you mean\" confirmed; "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"  {label}: {len(ledger.ms)} turns in {ledger.wall_s:.0f} s = {ledger.per_s:.1f}/s, p50 "
+        f"{percentile(ledger.ms, 50):.0f} ms, p95 {percentile(ledger.ms, 95):.0f} ms, "
+        f'{len(ledger.errors)} errors, {ledger.clarified} "did you mean" confirmed; '
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     for error in list(dict.fromkeys(ledger.errors))[:3]:
         print(f"    {error[:300]}", flush=True)
 
@@ -262,37 +274,79 @@ def run() -> Figures:
         gateway_url = stack_of.enter_context(throwaway_postgres(base, "aa_load_gateway"))
         admins = prepare(billing_url, admins_n)
         colleagues = [a.replace("alex@", "sam@") for a in admins[:colleagues_n]]
-        env = {"WIDGET_SIGNING_KEY": SIGNING_KEY, "WIDGET_JWT_SECRET": JWT_SECRET,
-               # every simulated person connects from 127.0.0.1: the per-address limits would
-               # otherwise see one abusive visitor (in production they come from many addresses);
-               # and without thinking a person sends faster than the per-visitor guard allows
-               "WIDGET_RATE_PER_IP": "100000", "WIDGET_CONNECTS_PER_IP": "100000",
-               "WIDGET_RATE_PER_VISITOR": "100000"}
+        env = {
+            "WIDGET_SIGNING_KEY": SIGNING_KEY,
+            "WIDGET_JWT_SECRET": JWT_SECRET,
+            # every simulated person connects from 127.0.0.1: the per-address limits would
+            # otherwise see one abusive visitor (in production they come from many addresses);
+            # and without thinking a person sends faster than the per-visitor guard allows
+            "WIDGET_RATE_PER_IP": "100000",
+            "WIDGET_CONNECTS_PER_IP": "100000",
+            "WIDGET_RATE_PER_VISITOR": "100000",
+        }
         jwts = Jwts(GatewaySettings(widget_jwt_secret=JWT_SECRET))
         ids = VisitorIds(SIGNING_KEY)
         people = people_for(admins, colleagues, visitors_n, jwts.mint)
-        with ProdStack(data_dir=data, billing_db=billing_url, tracker_db=tracker_url, gateway_db=gateway_url,
-                       redis_url=REDIS_URL, prefix=f"aa-load-{uuid.uuid4().hex[:8]}", replicas=REPLICAS,
-                       model=model, extra_env=env) as stack:
+        with ProdStack(
+            data_dir=data,
+            billing_db=billing_url,
+            tracker_db=tracker_url,
+            gateway_db=gateway_url,
+            redis_url=REDIS_URL,
+            prefix=f"aa-load-{uuid.uuid4().hex[:8]}",
+            replicas=REPLICAS,
+            model=model,
+            extra_env=env,
+        ) as stack:
             db = Database.connect(billing_url)
             with db.session() as s:
                 payments_before = s.scalar(select(func.count()).select_from(Payment))
             db.dispose()
-            print(f"  {REPLICAS} replicas of Rasa, actions and gateway behind the balancer; "
-                  f"{len(people)} people ({admins_n} admins, {colleagues_n} colleagues, {visitors_n} visitors) "
-                  f"through {stack.gateway_url}/widget/ws", flush=True)
+            print(
+                f"  {REPLICAS} replicas of Rasa, actions and gateway behind the balancer; "
+                f"{len(people)} people ({admins_n} admins, {colleagues_n} colleagues, {visitors_n} visitors) "
+                f"through {stack.gateway_url}/widget/ws",
+                flush=True,
+            )
             # Unmeasured: each replica's first turns load TensorFlow's graphs and open connections.
             warm = Ledger()
-            asyncio.run(simulate(stack.gateway_url, people[:2 * REPLICAS] + people[-REPLICAS:], seconds=10,
-                                 think_s=(0.0, 0.0), seed=SEED - 1, ledger=warm, sender_of=ids.user_sender))
+            asyncio.run(
+                simulate(
+                    stack.gateway_url,
+                    people[: 2 * REPLICAS] + people[-REPLICAS:],
+                    seconds=10,
+                    think_s=(0.0, 0.0),
+                    seed=SEED - 1,
+                    ledger=warm,
+                    sender_of=ids.user_sender,
+                )
+            )
             ledger, saturated = Ledger(), Ledger()
             with RssWatch([s.process.pid for s in stack.services if s.name.startswith("rasa-")]) as rss:
-                asyncio.run(simulate(stack.gateway_url, people, seconds=PACED_S, think_s=THINK_S, seed=SEED,
-                                     ledger=ledger, sender_of=ids.user_sender))
+                asyncio.run(
+                    simulate(
+                        stack.gateway_url,
+                        people,
+                        seconds=PACED_S,
+                        think_s=THINK_S,
+                        seed=SEED,
+                        ledger=ledger,
+                        sender_of=ids.user_sender,
+                    )
+                )
                 _report("paced", ledger)
                 cpu_before = cpu_by_kind(stack.services)
-                asyncio.run(simulate(stack.gateway_url, people, seconds=SATURATION_S, think_s=(0.0, 0.0),
-                                     seed=SEED + 1, ledger=saturated, sender_of=ids.user_sender))
+                asyncio.run(
+                    simulate(
+                        stack.gateway_url,
+                        people,
+                        seconds=SATURATION_S,
+                        think_s=(0.0, 0.0),
+                        seed=SEED + 1,
+                        ledger=saturated,
+                        sender_of=ids.user_sender,
+                    )
+                )
                 _report("saturation", saturated)
                 cpu_after = cpu_by_kind(stack.services)
             # Where a turn's time goes: CPU milliseconds per saturated turn, by kind of process.
@@ -301,17 +355,27 @@ def run() -> Figures:
             figures.update({f"load_cpu_ms_per_turn_{k}": round(v, 1) for k, v in sorted(cpu.items())})
             by_cost = sorted(cpu.items(), key=lambda kv: -kv[1])
             ceiling = (os.cpu_count() or 1) * 1000 / max(sum(cpu.values()), 1e-9)
-            print("  CPU a saturated turn: " + ", ".join(f"{k} {v:.1f} ms" for k, v in by_cost)
-                  + f"; {sum(cpu.values()):.1f} ms in all, so {os.cpu_count()} cores serve at most "
-                  f"{ceiling:.0f} turns/s (PostgreSQL and Redis not counted)", flush=True)
+            print(
+                "  CPU a saturated turn: "
+                + ", ".join(f"{k} {v:.1f} ms" for k, v in by_cost)
+                + f"; {sum(cpu.values()):.1f} ms in all, so {os.cpu_count()} cores serve at most "
+                f"{ceiling:.0f} turns/s (PostgreSQL and Redis not counted)",
+                flush=True,
+            )
             figures.update(_phase_figures("load_", ledger))
             figures["load_errors"] = len(warm.errors) + len(ledger.errors) + len(saturated.errors)
-            figures.update({"load_saturation_turns_per_s": round(saturated.per_s, 2),
-                            "load_saturation_turn_ms_p95": round(percentile(saturated.ms, 95), 1),
-                            "load_rss_mb": round(rss.peak_kb / 1024, 1)})
-            both = Ledger(orders=warm.orders + ledger.orders + saturated.orders,
-                          ordered=warm.ordered + ledger.ordered + saturated.ordered,
-                          emailed=warm.emailed + ledger.emailed + saturated.emailed)
+            figures.update(
+                {
+                    "load_saturation_turns_per_s": round(saturated.per_s, 2),
+                    "load_saturation_turn_ms_p95": round(percentile(saturated.ms, 95), 1),
+                    "load_rss_mb": round(rss.peak_kb / 1024, 1),
+                }
+            )
+            both = Ledger(
+                orders=warm.orders + ledger.orders + saturated.orders,
+                ordered=warm.ordered + ledger.ordered + saturated.ordered,
+                emailed=warm.emailed + ledger.emailed + saturated.emailed,
+            )
             for phase in (warm, ledger, saturated):
                 for sender, sent in phase.said.items():
                     both.said[sender] += sent
@@ -319,8 +383,11 @@ def run() -> Figures:
             problems += check_trackers(tracker_url, both)
             if (mails := outbox_mails(data)) != both.emailed:
                 problems.append(f"{mails} mails in the outbox, {both.emailed} confirmed")
-            print(f"  checked: {sum(both.orders.values())} orders ({sum(both.ordered.values())} licences), "
-                  f"{len(both.said)} conversations, {mails} mails; {len(problems)} problems", flush=True)
+            print(
+                f"  checked: {sum(both.orders.values())} orders ({sum(both.ordered.values())} licences), "
+                f"{len(both.said)} conversations, {mails} mails; {len(problems)} problems",
+                flush=True,
+            )
     project, floor = floor_model()
     with RasaServer(project, floor, tmp_dir("load-floor-") / "rasa.log") as server:
         url = f"{server.url}/webhooks/rest/webhook"

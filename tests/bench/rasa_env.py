@@ -6,6 +6,7 @@ Set BENCH_MODEL=<path to a .tar.gz> to reuse a trained model in the benchmarks t
 (nlu, turn, turns) when the `train` benchmark is not part of the run. BENCH_KEEP_TMP=1 keeps the
 temporary folders (models, logs) after the run.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -39,8 +40,15 @@ def tmp_dir(prefix: str) -> Path:
 
 def rasa_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update({"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-                "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONWARNINGS": "ignore"})
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_ENABLE_ONEDNN_OPTS": "0",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
     env.update(extra)
     return env
 
@@ -49,8 +57,15 @@ def run(argv: list[str | Path], *, log: Path, timeout: float, cwd: Path = ROOT, 
     """Run a Rasa-environment command to completion (output to `log`); return its wall time in s."""
     started = time.perf_counter()
     with open(log, "ab") as out:
-        proc = subprocess.Popen([str(a) for a in argv], cwd=cwd, env=rasa_env(**env), stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(a) for a in argv],
+            cwd=cwd,
+            env=rasa_env(**env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -69,9 +84,26 @@ def train_ours() -> tuple[Path, float]:
     if _ours is None:
         out = tmp_dir("model-")
         print(f"  training our model into {out} ...", flush=True)
-        seconds = run([RASA, "train", "--domain", "bot/domain", "--data", "nlu_data", "stories",
-                       "--config", "config.yml", "--fixed-model-name", "account-assistant", "--out", out],
-                      log=out / "train.log", timeout=TRAIN_TIMEOUT_S, RASA_CACHE_DIRECTORY=str(out / "cache"))
+        seconds = run(
+            [
+                RASA,
+                "train",
+                "--domain",
+                "bot/domain",
+                "--data",
+                "nlu_data",
+                "stories",
+                "--config",
+                "config.yml",
+                "--fixed-model-name",
+                "account-assistant",
+                "--out",
+                out,
+            ],
+            log=out / "train.log",
+            timeout=TRAIN_TIMEOUT_S,
+            RASA_CACHE_DIRECTORY=str(out / "cache"),
+        )
         model = out / "account-assistant.tar.gz"
         if not model.exists():
             raise RuntimeError(f"rasa train wrote no model; log {out / 'train.log'}")
@@ -92,6 +124,12 @@ def our_model() -> Path:
 
 
 def rasa_version() -> str:
-    out = subprocess.run([str(RASA_PY), "-c", "import rasa; print(rasa.__version__)"], capture_output=True,
-                         text=True, env=rasa_env(), check=True, timeout=120)
+    out = subprocess.run(
+        [str(RASA_PY), "-c", "import rasa; print(rasa.__version__)"],
+        capture_output=True,
+        text=True,
+        env=rasa_env(),
+        check=True,
+        timeout=120,
+    )
     return out.stdout.strip().splitlines()[-1]

@@ -1,15 +1,16 @@
 """Bench helpers that need the Rasa environment; run as a script by .venv/rasa/bin/python.
 
-    python rasa_side.py parse MODEL TEXTS.json OUT.json
-        TEXTS.json: a list of strings. OUT.json: {"predictions": [{"intent": str, "confidence": float}],
-        "parse_seconds": float} (the parse loop alone, model loading excluded).
-    python rasa_side.py encoder TEXTS.json OUT.json
-        Per message, encode([text]) with bot/nlu/minilm.py (ONNX Runtime) and with the TensorFlow
-        reference it replaced (tests/rasa_env/minilm_tensorflow.py), interleaved, after a warm-up.
-        OUT.json: {"onnx": [[cpu_ms, wall_ms], ...], "tensorflow": [...], "max_abs_diff": float}.
-    python rasa_side.py confusion MATRIX.json OUT.png
-        MATRIX.json: {"labels": [...], "matrix": [[count, ...], ...] (rows = true), "title": str}.
+python rasa_side.py parse MODEL TEXTS.json OUT.json
+    TEXTS.json: a list of strings. OUT.json: {"predictions": [{"intent": str, "confidence": float}],
+    "parse_seconds": float} (the parse loop alone, model loading excluded).
+python rasa_side.py encoder TEXTS.json OUT.json
+    Per message, encode([text]) with bot/nlu/minilm.py (ONNX Runtime) and with the TensorFlow
+    reference it replaced (tests/rasa_env/minilm_tensorflow.py), interleaved, after a warm-up.
+    OUT.json: {"onnx": [[cpu_ms, wall_ms], ...], "tensorflow": [...], "max_abs_diff": float}.
+python rasa_side.py confusion MATRIX.json OUT.png
+    MATRIX.json: {"labels": [...], "matrix": [[count, ...], ...] (rows = true), "title": str}.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -84,8 +85,15 @@ def confusion(matrix_path: str, out_path: str) -> None:
     for i in range(len(labels)):
         for j in range(len(labels)):
             if counts[i, j]:
-                ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=6,
-                        color="white" if share[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    int(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
     fig.colorbar(image, ax=ax, fraction=0.04, label="share of the row")
     fig.tight_layout()
     fig.savefig(out_path, dpi=110)

@@ -10,6 +10,7 @@
   in the gateway and again in Rasa);
 * redaction_card_us_p50: the same on the generated messages holding cards.
 """
+
 from __future__ import annotations
 
 import random
@@ -32,8 +33,12 @@ ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 def _examples() -> list[str]:
-    return [ANNOTATION.sub(r"\1", m.group(1)) for path in sorted((ROOT / "nlu_data").glob("*.yml"))
-            for line in path.read_text().splitlines() if (m := EXAMPLE.match(line))]
+    return [
+        ANNOTATION.sub(r"\1", m.group(1))
+        for path in sorted((ROOT / "nlu_data").glob("*.yml"))
+        for line in path.read_text().splitlines()
+        if (m := EXAMPLE.match(line))
+    ]
 
 
 def _us_per_call(texts: list[str], number: int = 50) -> list[float]:
@@ -55,10 +60,14 @@ def run_redaction() -> Figures:
     print(f"  {len(examples):,} NLU examples, {len(changed)} changed by the redactor", flush=True)
     timed = _us_per_call(examples)
     timed_cards = _us_per_call([text for text, _ in generated[:TIMED_CARD_TEXTS]])
-    figures = {"redaction_escapes": len(escaped), "redaction_cards": cards,
-               "redaction_nlu_examples_changed": len(changed),
-               "redaction_us_p50": round(percentile(timed, 50), 2), "redaction_us_p95": round(percentile(timed, 95), 2),
-               "redaction_card_us_p50": round(percentile(timed_cards, 50), 2)}
+    figures = {
+        "redaction_escapes": len(escaped),
+        "redaction_cards": cards,
+        "redaction_nlu_examples_changed": len(changed),
+        "redaction_us_p50": round(percentile(timed, 50), 2),
+        "redaction_us_p95": round(percentile(timed, 95), 2),
+        "redaction_card_us_p50": round(percentile(timed_cards, 50), 2),
+    }
     if escaped or changed:
         raise BenchFailed(f"{len(escaped)} card(s) escaped, {len(changed)} NLU example(s) changed", figures)
     return figures

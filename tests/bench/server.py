@@ -1,4 +1,5 @@
 """The real billing backend (`python -m bot.billing`) as a subprocess on a free loopback port."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ class BillingServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "server.log"
         self.outbox = tmp / "outbox"
-        self.service = Service("billing", [sys.executable, "-m", "bot.billing"], self._env(),
-                               f"{self.url}/healthz", self.log)
+        self.service = Service(
+            "billing", [sys.executable, "-m", "bot.billing"], self._env(), f"{self.url}/healthz", self.log
+        )
 
     def _env(self) -> dict[str, str]:
         return {

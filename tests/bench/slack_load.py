@@ -13,6 +13,7 @@ against the local Slack API mock (``tests.slack_mock.SlackMock``); events are si
 
     python -m tests.bench.slack_load     # prints the figures (needs a trained model)
 """
+
 from __future__ import annotations
 
 import statistics
@@ -70,8 +71,14 @@ def run(data_dir: Path | None = None, model: Path | None = None) -> dict[str, fl
         api.add_user("UALEX", "alex@acme.example", "Alex Rivera")
         for i in range(BURST_USERS):
             api.add_user(f"UBURST{i:02d}", "alex@acme.example", "Alex Rivera")
-        env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url,
-               "SLACK_APP_TOKEN": "", "SLACK_CLIENT_ID": "", "SLACK_CLIENT_SECRET": ""}  # whatever the shell has
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": api.api_url,
+            "SLACK_APP_TOKEN": "",
+            "SLACK_CLIENT_ID": "",
+            "SLACK_CLIENT_SECRET": "",
+        }  # whatever the shell has
         with Stack(data_dir=data_dir or Path(tmp), model=model or MODEL, extra_env=env) as stack:
             sender = SlackSender(stack.gateway_url, SECRET)
             sender.event(sender.dm("UALEX", "hi"))  # warm up: auth.test, users.info, Rasa

@@ -1,4 +1,5 @@
 """Latency summaries without numpy."""
+
 from __future__ import annotations
 
 import statistics

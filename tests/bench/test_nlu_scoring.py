@@ -1,4 +1,5 @@
 """How the benchmark scores the external evaluation set (tests/bench/nlu.py), on made-up rows."""
+
 from tests.bench import nlu
 
 
@@ -21,8 +22,13 @@ def test_download_invoice_counts_only_where_a_bitext_get_invoice_line_asks_to_do
 
 def test_list_invoices_counts_on_check_invoice_and_out_of_scope_only_when_lenient():
     assert nlu._correct(row("where are my bills", "get_invoice", "list_invoices", source_intent="check_invoice"))
-    phone = row("what do i owe on the phone bill", "check_balance", "out_of_scope", source="clinc150",
-                source_intent="bill_balance")
+    phone = row(
+        "what do i owe on the phone bill",
+        "check_balance",
+        "out_of_scope",
+        source="clinc150",
+        source_intent="bill_balance",
+    )
     assert not nlu._correct(phone)
     assert nlu._correct(phone, lenient=True)
     assert not nlu._correct({**phone, "source": "bitext"}, lenient=True)

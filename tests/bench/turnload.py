@@ -6,6 +6,7 @@ its latency is the round trip seen by the client. Rasa serialises the turns of o
 (lock store), so each concurrent conversation has its own sender id. Every phase is bounded in
 turns and in time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,9 @@ class Phase:
 
 def nonempty(_text: str, answer: list) -> str | None:
     """The default check: the bot said something."""
-    if not isinstance(answer, list) or not any(isinstance(m, dict) and (m.get("text") or m.get("custom"))
-                                               for m in answer):
+    if not isinstance(answer, list) or not any(
+        isinstance(m, dict) and (m.get("text") or m.get("custom")) for m in answer
+    ):
         return f"no bot message in the answer: {str(answer)[:200]}"
     return None
 
@@ -57,6 +59,7 @@ def nonempty(_text: str, answer: list) -> str | None:
 @dataclass
 class Target:
     """A bot to load: its channel URL, the turns of its conversations and how to check an answer."""
+
     label: str
     url: str
     messages: list[str]
@@ -68,8 +71,9 @@ class Target:
 CONVERSATION_TURNS = 10  # a new conversation (sender) every so many turns, as real ones are short
 
 
-async def _conversation(client: httpx.AsyncClient, target: Target, sender: str, turns: int, deadline: float,
-                        out: Phase) -> None:
+async def _conversation(
+    client: httpx.AsyncClient, target: Target, sender: str, turns: int, deadline: float, out: Phase
+) -> None:
     """``turns`` turns from one client, as consecutive conversations of CONVERSATION_TURNS turns
     (a tracker that grows for hundreds of turns would measure the tracker store, not a turn)."""
     for i in range(turns):
@@ -101,8 +105,9 @@ async def _phase(target: Target, conversations: int, turns: int) -> Phase:
     async with httpx.AsyncClient(headers=target.headers, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
         deadline = time.monotonic() + PHASE_BUDGET_S
         started = time.perf_counter()
-        await asyncio.gather(*(_conversation(client, target, f"bench-{run}-{n}", turns, deadline, out)
-                               for n in range(conversations)))
+        await asyncio.gather(
+            *(_conversation(client, target, f"bench-{run}-{n}", turns, deadline, out) for n in range(conversations))
+        )
         out.wall_s = time.perf_counter() - started
     return out
 
@@ -110,6 +115,7 @@ async def _phase(target: Target, conversations: int, turns: int) -> Phase:
 @dataclass
 class Result:
     """A target's turns over all rounds, and its concurrent turns/s in each round."""
+
     alone: Phase = field(default_factory=Phase)
     together: Phase = field(default_factory=Phase)
     rounds_per_s: list[float] = field(default_factory=list)
@@ -151,15 +157,24 @@ def measure(targets: list[Target], rounds: int = ROUNDS) -> list[Result]:
 
     load = os.getloadavg()[0]
     asyncio.run(run())
-    print(f"  load average {load:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores; other "
-          f"work on the machine slows every figure)", flush=True)
+    print(
+        f"  load average {load:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores; other "
+        f"work on the machine slows every figure)",
+        flush=True,
+    )
     for target, result in zip(targets, results):
         for name, phase in (("alone", result.alone), (f"{CONCURRENT} concurrent", result.together)):
-            print(f"  {target.label} {name}: {len(phase.ms)} turns in {phase.wall_s:.1f} s, {len(phase.errors)} "
-                  f"failed; p50 {percentile(phase.ms, 50):.0f} ms, p95 {percentile(phase.ms, 95):.0f} ms, "
-                  f"{phase.per_s:.1f} turns/s", flush=True)
+            print(
+                f"  {target.label} {name}: {len(phase.ms)} turns in {phase.wall_s:.1f} s, {len(phase.errors)} "
+                f"failed; p50 {percentile(phase.ms, 50):.0f} ms, p95 {percentile(phase.ms, 95):.0f} ms, "
+                f"{phase.per_s:.1f} turns/s",
+                flush=True,
+            )
             for error in dict.fromkeys(phase.errors[:3]):
                 print(f"    failed turn: {error}")
-        print(f"  {target.label} turns/s with {CONCURRENT} conversations, by round: "
-              + ", ".join(f"{x:.1f}" for x in result.rounds_per_s), flush=True)
+        print(
+            f"  {target.label} turns/s with {CONCURRENT} conversations, by round: "
+            + ", ".join(f"{x:.1f}" for x in result.rounds_per_s),
+            flush=True,
+        )
     return results

@@ -28,6 +28,7 @@ Figures:
 Three registry entries (`turn`, `turns`, `floor`: a benchmark's figures start with its name)
 share one measurement per process.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,13 @@ from .turnload import ROUNDS, WARMUP_TURNS, Result, Target, measure, nonempty
 
 MESSAGES = ["what's my balance?", "show me my latest invoice"]
 IDENTITY = {"email": "alex@acme.example"}
-ERROR_REPLIES = ("can't be reached", "went wrong", "need to know who you are", "couldn't find a customer account",
-                 "Manage Billing")
+ERROR_REPLIES = (
+    "can't be reached",
+    "went wrong",
+    "need to know who you are",
+    "couldn't find a customer account",
+    "Manage Billing",
+)
 BILLING_CALL = re.compile(r'"(?:GET|POST|PUT|PATCH|DELETE) /v1/')
 
 _measured: tuple[Result, Result, float, list[str]] | None = None
@@ -88,19 +94,28 @@ def _measure_once() -> tuple[Result, Result, float, list[str]]:
                 billing_log = data / "logs" / "billing.log"
                 before = _billing_calls(billing_log)
                 ours = Target(
-                    "our bot", stack.webhook_url, MESSAGES,
+                    "our bot",
+                    stack.webhook_url,
+                    MESSAGES,
                     headers={"Authorization": f"Bearer {stack.gateway_token or DEFAULT_GATEWAY_TOKEN}"},
-                    body=lambda sender, text: {"sender": sender, "message": text,
-                                               "metadata": {"identity": IDENTITY, "channel": "api"}},
-                    check=_check)
+                    body=lambda sender, text: {
+                        "sender": sender,
+                        "message": text,
+                        "metadata": {"identity": IDENTITY, "channel": "api"},
+                    },
+                    check=_check,
+                )
                 result, floor_result = measure([ours, floor])
                 calls = _billing_calls(billing_log) - before
         phases = (result.alone, result.together)
         turns = WARMUP_TURNS + sum(len(p.ms) + len(p.errors) for p in phases)
         per_turn = calls / turns if turns else 0.0
         print(f"  billing calls: {calls} for {turns} measured turns ({per_turn:.2f} a turn)", flush=True)
-        problems = [f"{len(p.errors)} failed turns ({name}), first: {p.errors[0]}"
-                    for name, p in (("alone", result.alone), ("concurrent", result.together)) if p.errors]
+        problems = [
+            f"{len(p.errors)} failed turns ({name}), first: {p.errors[0]}"
+            for name, p in (("alone", result.alone), ("concurrent", result.together))
+            if p.errors
+        ]
         if per_turn < 1:
             problems.append(f"only {per_turn:.2f} billing calls a turn: the turns do not all reach billing")
         if problems:
@@ -122,8 +137,15 @@ def _result(figures: Figures, problems: list[str]) -> Figures:
 def run_turn() -> Figures:
     result, floor, per_turn, problems = _measure()
     over = percentile(result.alone.ms, 50) - percentile(floor.alone.ms, 50)
-    return _result({**result.alone.latency("turn_ms"), **result.together.latency("turn_concurrent_ms"),
-                    "turn_ms_p50_over_floor": round(over, 1), "turn_billing_calls": round(per_turn, 2)}, problems)
+    return _result(
+        {
+            **result.alone.latency("turn_ms"),
+            **result.together.latency("turn_concurrent_ms"),
+            "turn_ms_p50_over_floor": round(over, 1),
+            "turn_billing_calls": round(per_turn, 2),
+        },
+        problems,
+    )
 
 
 @benchmark("turns")
@@ -131,15 +153,25 @@ def run_turns() -> Figures:
     result, floor, _, problems = _measure()
     ratios = [ours / theirs for ours, theirs in zip(result.rounds_per_s, floor.rounds_per_s) if theirs]
     print(f"  ours / floor by round: {', '.join(f'{r:.2f}' for r in ratios)} (median of {ROUNDS})", flush=True)
-    return _result({"turns_per_s": round(result.alone.per_s, 2),
-                    "turns_concurrent_per_s": round(result.together_per_s, 2),
-                    "turns_vs_floor_concurrent": round(statistics.median(ratios), 3) if ratios else 0.0},
-                   problems)
+    return _result(
+        {
+            "turns_per_s": round(result.alone.per_s, 2),
+            "turns_concurrent_per_s": round(result.together_per_s, 2),
+            "turns_vs_floor_concurrent": round(statistics.median(ratios), 3) if ratios else 0.0,
+        },
+        problems,
+    )
 
 
 @benchmark("floor")
 def run_floor() -> Figures:
     _, floor, _, problems = _measure()
-    return _result({**floor.alone.latency("floor_turn_ms"), "floor_turns_per_s": round(floor.alone.per_s, 2),
-                    **floor.together.latency("floor_turn_concurrent_ms"),
-                    "floor_turns_concurrent_per_s": round(floor.together_per_s, 2)}, problems)
+    return _result(
+        {
+            **floor.alone.latency("floor_turn_ms"),
+            "floor_turns_per_s": round(floor.alone.per_s, 2),
+            **floor.together.latency("floor_turn_concurrent_ms"),
+            "floor_turns_concurrent_per_s": round(floor.together_per_s, 2),
+        },
+        problems,
+    )

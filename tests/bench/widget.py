@@ -13,6 +13,7 @@ Figures:
 Set BENCH_MODEL=models/account-assistant.tar.gz to reuse a trained model when the `train`
 benchmark is not part of the run.
 """
+
 from __future__ import annotations
 
 import statistics

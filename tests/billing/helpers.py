@@ -1,4 +1,5 @@
 """Small readers of database state for assertions."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -10,7 +11,9 @@ def quantity(db, org_name: str, product_code: str) -> int | None:
     with db.session() as s:
         return s.scalar(
             select(SubscriptionLine.quantity)
-            .join(Contract).join(Org).join(Product, SubscriptionLine.product_id == Product.id)
+            .join(Contract)
+            .join(Org)
+            .join(Product, SubscriptionLine.product_id == Product.id)
             .where(Org.name == org_name, Product.code == product_code)
         )
 

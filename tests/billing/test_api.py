@@ -1,7 +1,7 @@
 """The HTTP API on a real socket: status codes, bodies, and the database state they leave."""
-from datetime import date, timedelta
 
 import io
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -29,15 +29,25 @@ def test_catalog_is_public_with_prices_in_minor_units(billing_server, db):
     r = httpx.get(f"{billing_server.url}/v1/catalog", params={"currency": "EUR"})
     assert r.status_code == 200
     products = {p["code"]: p for p in r.json()}
-    assert set(products) >= {"essentials", "professional", "enterprise", "unlimited",
-                             "data_storage", "file_storage", "inbox", "dialer"}
+    assert set(products) >= {
+        "essentials",
+        "professional",
+        "enterprise",
+        "unlimited",
+        "data_storage",
+        "file_storage",
+        "inbox",
+        "dialer",
+    }
     assert products["enterprise"]["price"] == {"amount": 15000, "currency": "EUR", "formatted": "€150.00"}
     assert products["essentials"]["max_quantity"] == 10
     r = httpx.get(f"{billing_server.url}/v1/catalog/estimate", params={"product": "enterprise", "quantity": 40})
     assert r.json()["monthly"]["formatted"] == "$6,600.00" and r.json()["annual"]["amount"] == 7_920_000
     assert httpx.get(f"{billing_server.url}/v1/catalog", params={"currency": "XYZ"}).status_code == 422
-    assert httpx.get(f"{billing_server.url}/v1/catalog/estimate",
-                     params={"product": "nope", "quantity": 1}).status_code == 404
+    assert (
+        httpx.get(f"{billing_server.url}/v1/catalog/estimate", params={"product": "nope", "quantity": 1}).status_code
+        == 404
+    )
 
 
 def test_a_service_token_is_required(api):
@@ -154,11 +164,16 @@ def test_billing_profile_update_validates_every_field_first(api):
     r = c.patch("/v1/billing-profile", json={"contact_email": "not-an-email", "city": "Oakland"})
     assert r.status_code == 422 and "contact_email" in r.json()["error"]["details"]["fields"]
     assert c.get("/v1/billing-profile").json()["city"] == "San Francisco"
-    r = c.patch("/v1/billing-profile", json={"contact_email": "AP@Acme.Example", "city": "Oakland",
-                                             "contact_phone": "(415) 555-0199"})
+    r = c.patch(
+        "/v1/billing-profile",
+        json={"contact_email": "AP@Acme.Example", "city": "Oakland", "contact_phone": "(415) 555-0199"},
+    )
     assert r.status_code == 200
-    assert (r.json()["contact_email"], r.json()["city"], r.json()["contact_phone"]) == \
-        ("ap@acme.example", "Oakland", "+14155550199")
+    assert (r.json()["contact_email"], r.json()["city"], r.json()["contact_phone"]) == (
+        "ap@acme.example",
+        "Oakland",
+        "+14155550199",
+    )
 
 
 def test_cases_handoffs_and_callbacks(api, db):
@@ -168,9 +183,16 @@ def test_cases_handoffs_and_callbacks(api, db):
     assert c.get(f"/v1/cases/{case.json()['number']}").json()["status"] == "new"
     assert api("olivia@bluebird.example").get(f"/v1/cases/{case.json()['number']}").status_code == 404
     lead = {"name": "Jo Visitor", "email": "jo@prospect.example", "company": "Prospect", "phone": "+44 20 7946 0958"}
-    h = api(user=None).post("/v1/handoffs", json={"queue": "sales", "reason": "Pricing for 40 users",
-                                                  "lead": lead, "page_url": "https://vendor.example/pricing",
-                                                  "conversation_id": "visitor-abc"})
+    h = api(user=None).post(
+        "/v1/handoffs",
+        json={
+            "queue": "sales",
+            "reason": "Pricing for 40 users",
+            "lead": lead,
+            "page_url": "https://vendor.example/pricing",
+            "conversation_id": "visitor-abc",
+        },
+    )
     assert h.status_code == 201 and h.json()["lead_phone"] == "+442079460958" and h.json()["org_id"] is None
     number = h.json()["number"]
     # A visitor's handoff is visible only with its conversation id: not to guessers, not to customers.
@@ -181,26 +203,49 @@ def test_cases_handoffs_and_callbacks(api, db):
     acme = api("sam@acme.example").post("/v1/handoffs", json={"queue": "support", "reason": "Help"}).json()
     assert api().get(f"/v1/handoffs/{acme['number']}").status_code == 200  # same org
     assert api("olivia@bluebird.example").get(f"/v1/handoffs/{acme['number']}").status_code == 404
-    bad = api(user=None).post("/v1/handoffs", json={"queue": "sales", "reason": "x",
-                                                    "lead": {**lead, "email": "nope"}})
+    bad = api(user=None).post("/v1/handoffs", json={"queue": "sales", "reason": "x", "lead": {**lead, "email": "nope"}})
     assert bad.status_code == 422
     tomorrow = date.today() + timedelta(days=1)
-    cb = api(user=None).post("/v1/callbacks", json={
-        "queue": "sales", "name": "Jo Visitor", "phone": "415-555-0100", "timezone": "America/Los_Angeles",
-        "window_start": f"{tomorrow}T09:00:00-08:00", "window_end": f"{tomorrow}T11:00:00-08:00",
-        "handoff": number, "conversation_id": "visitor-abc"})
+    cb = api(user=None).post(
+        "/v1/callbacks",
+        json={
+            "queue": "sales",
+            "name": "Jo Visitor",
+            "phone": "415-555-0100",
+            "timezone": "America/Los_Angeles",
+            "window_start": f"{tomorrow}T09:00:00-08:00",
+            "window_end": f"{tomorrow}T11:00:00-08:00",
+            "handoff": number,
+            "conversation_id": "visitor-abc",
+        },
+    )
     assert cb.status_code == 201 and cb.json()["phone"] == "+14155550100"
-    past = api(user=None).post("/v1/callbacks", json={
-        "name": "Jo", "phone": "+14155550100", "timezone": "Mars/Olympus",
-        "window_start": "2020-01-01T09:00:00Z", "window_end": "2020-01-01T08:00:00Z"})
+    past = api(user=None).post(
+        "/v1/callbacks",
+        json={
+            "name": "Jo",
+            "phone": "+14155550100",
+            "timezone": "Mars/Olympus",
+            "window_start": "2020-01-01T09:00:00Z",
+            "window_end": "2020-01-01T08:00:00Z",
+        },
+    )
     assert past.status_code == 422 and set(past.json()["error"]["details"]["fields"]) == {"timezone", "window"}
 
 
 def test_openapi_describes_the_v1_api(billing_server, db):
     spec = httpx.get(f"{billing_server.url}/openapi.json").json()
     paths = set(spec["paths"])
-    assert {"/v1/catalog", "/v1/quotes/add-licenses", "/v1/orders", "/v1/invoices/{number}/payments",
-            "/v1/balance", "/v1/handoffs", "/v1/callbacks", "/v1/payment-method/link"} <= paths
+    assert {
+        "/v1/catalog",
+        "/v1/quotes/add-licenses",
+        "/v1/orders",
+        "/v1/invoices/{number}/payments",
+        "/v1/balance",
+        "/v1/handoffs",
+        "/v1/callbacks",
+        "/v1/payment-method/link",
+    } <= paths
 
 
 def test_users_update_their_own_contact_details(api, db):
@@ -230,10 +275,14 @@ def test_a_double_click_on_yes_over_http_places_one_order(api, db):
 
 def test_a_note_added_to_a_case_follows_its_description(api, db):
     c = api("sam@acme.example")
-    number = c.post("/v1/cases", json={"subject": "Charged twice", "description": "Our last invoice charged us twice"}
-                    ).json()["number"]
+    number = c.post(
+        "/v1/cases", json={"subject": "Charged twice", "description": "Our last invoice charged us twice"}
+    ).json()["number"]
     added = c.post(f"/v1/cases/{number}/notes", json={"text": "INV-1046 was charged twice"})
     assert added.status_code == 200, added.text
-    assert added.json()["description"] == "Our last invoice charged us twice\n\nAdded by Sam Lee: INV-1046 was charged twice"
+    assert (
+        added.json()["description"]
+        == "Our last invoice charged us twice\n\nAdded by Sam Lee: INV-1046 was charged twice"
+    )
     assert api("olivia@bluebird.example").post(f"/v1/cases/{number}/notes", json={"text": "hi"}).status_code == 404
     assert c.post(f"/v1/cases/{number}/notes", json={"text": "  "}).status_code == 422

@@ -1,4 +1,5 @@
 """Sharing an invoice through a real SMTP server, and the card page, over HTTP."""
+
 import html
 import io
 import re
@@ -14,8 +15,12 @@ from bot.billing.config import get_settings
 from tests.billing.helpers import count
 from tests.conftest import SERVICE_TOKEN
 
-ALEX = {"Authorization": f"Bearer {SERVICE_TOKEN}", "X-Acting-User": "alex@acme.example", "X-Channel": "slack",
-        "X-Slack-Team": "T0001"}
+ALEX = {
+    "Authorization": f"Bearer {SERVICE_TOKEN}",
+    "X-Acting-User": "alex@acme.example",
+    "X-Channel": "slack",
+    "X-Slack-Team": "T0001",
+}
 
 
 @pytest.fixture
@@ -26,8 +31,12 @@ def mail_to(smtp_server, monkeypatch):
 
 
 def test_share_an_invoice_by_email(billing_server, db, mail_to):
-    r = httpx.post(f"{billing_server.url}/v1/invoices/INV-1042/share", headers=ALEX,
-                   json={"to": ["AP@acme.example"], "note": "For the December run"}, timeout=10)
+    r = httpx.post(
+        f"{billing_server.url}/v1/invoices/INV-1042/share",
+        headers=ALEX,
+        json={"to": ["AP@acme.example"], "note": "For the December run"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"invoice": "INV-1042", "sent_to": ["ap@acme.example"]}
     [(_, rcpts, msg)] = mail_to.messages
@@ -43,15 +52,20 @@ def test_share_an_invoice_by_email(billing_server, db, mail_to):
 
 def test_share_fails_cleanly_when_mail_is_down(billing_server, db, monkeypatch):
     monkeypatch.setattr(get_settings(), "smtp_url", "smtp://127.0.0.1:1")
-    r = httpx.post(f"{billing_server.url}/v1/invoices/INV-1042/share", headers=ALEX,
-                   json={"to": ["ap@acme.example"]}, timeout=10)
+    r = httpx.post(
+        f"{billing_server.url}/v1/invoices/INV-1042/share", headers=ALEX, json={"to": ["ap@acme.example"]}, timeout=10
+    )
     assert r.status_code == 503 and r.json()["error"]["code"] == "mail_unavailable"
     assert count(db, AuditEntry, AuditEntry.action == "invoice.share") == 0
 
 
 def test_share_refuses_bad_addresses(billing_server, db, mail_to):
-    r = httpx.post(f"{billing_server.url}/v1/invoices/INV-1042/share", headers=ALEX,
-                   json={"to": ["ap@acme.example", "not an email"]}, timeout=10)
+    r = httpx.post(
+        f"{billing_server.url}/v1/invoices/INV-1042/share",
+        headers=ALEX,
+        json={"to": ["ap@acme.example", "not an email"]},
+        timeout=10,
+    )
     assert r.status_code == 422 and "to" in r.json()["error"]["details"]["fields"]
     assert mail_to.messages == []
 
@@ -64,13 +78,15 @@ def test_the_card_page_saves_a_token_and_never_the_number(billing_server, db, ca
     number = "5555 5555 5555 4444"
     bad = httpx.post(link["url"], data={"card_number": "4242 4242 4242 4241", "expiry": "12/30", "cvc": "123"})
     assert bad.status_code == 422 and "isn't valid" in html.unescape(bad.text) and "4241" not in bad.text
-    ok = httpx.post(link["url"], data={"card_number": number, "expiry": f"12/{date.today().year % 100 + 2}",
-                                       "cvc": "123"})
+    ok = httpx.post(
+        link["url"], data={"card_number": number, "expiry": f"12/{date.today().year % 100 + 2}", "cvc": "123"}
+    )
     assert ok.status_code == 200 and "Mastercard ending 4444" in ok.text
     assert re.sub(r"\D", "", number) not in ok.text
     with db.session() as s:
-        default = s.scalars(select(PaymentMethod).where(PaymentMethod.is_default.is_(True),
-                                                        PaymentMethod.last4 == "4444")).all()
+        default = s.scalars(
+            select(PaymentMethod).where(PaymentMethod.is_default.is_(True), PaymentMethod.last4 == "4444")
+        ).all()
         assert len(default) == 2  # Bluebird's seeded card and Acme's new one
         rows = " ".join(f"{m.token}{m.brand}{m.last4}" for m in s.scalars(select(PaymentMethod)))
         audit = " ".join(str(a.before) + str(a.after) for a in s.scalars(select(AuditEntry)))

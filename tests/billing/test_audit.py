@@ -1,5 +1,6 @@
 """Every mutation leaves one audit entry (who, what, when, channel, before/after), written in
 its own transaction: when the mutation fails, there is no entry either."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -31,8 +32,14 @@ def test_each_mutation_is_audited_with_actor_channel_and_before_after(db):
         support.open_case(s, SLACK_ALEX, "Question", "About invoices")
         handoffs.request_handoff(s, SLACK_ALEX, queue="sales", reason="Wants a demo")
     log = entries(db)
-    assert [e.action for e in log] == ["quote.create", "order.add_licenses", "invoice.pay",
-                                       "billing_profile.update", "case.open", "handoff.open"]
+    assert [e.action for e in log] == [
+        "quote.create",
+        "order.add_licenses",
+        "invoice.pay",
+        "billing_profile.update",
+        "case.open",
+        "handoff.open",
+    ]
     assert all(e.actor == "alex@acme.example" and e.channel == "slack" and e.at for e in log)
     order = log[1]
     assert order.before["lines"]["dialer"]["quantity"] == 5

@@ -3,16 +3,18 @@
 On PostgreSQL (make test runs this file there too) the contract row lock serializes them; on
 SQLite, BEGIN IMMEDIATE does. Either way no update is lost and no order is applied twice.
 """
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.billing.adapters.orm import Payment
 from bot.billing.domain.errors import BillingError
 from bot.billing.payments.sandbox import SandboxProvider
 from bot.billing.services import orders, payments, quotes
-from tests.billing.helpers import count, orders as n_orders, quantity
-from bot.billing.adapters.orm import Payment
+from tests.billing.helpers import count, quantity
+from tests.billing.helpers import orders as n_orders
 from tests.conftest import ALEX, PRIYA
 
 WORKERS = 8
@@ -47,7 +49,7 @@ def test_concurrent_orders_on_one_contract_lose_no_update(db):
 
     results = run_together(place, [(q, ALEX if i % 2 else PRIYA) for i, q in enumerate(qs)])
     assert quantity(db, "Acme Corp", "enterprise") == 40 + sum(amounts)
-    assert sorted(results) == [40 + sum(amounts[:k + 1]) for k in range(len(amounts))] or len(set(results)) == WORKERS
+    assert sorted(results) == [40 + sum(amounts[: k + 1]) for k in range(len(amounts))] or len(set(results)) == WORKERS
     assert n_orders(db) == WORKERS
 
 

@@ -1,4 +1,5 @@
 """Invoice PDF and invoice email, checked the way a recipient would see them."""
+
 from __future__ import annotations
 
 import email
@@ -18,25 +19,52 @@ from bot.billing.documents.pdf import render_invoice_pdf
 from bot.billing.domain.errors import Unavailable
 
 
-def make_invoice(
-    status: str = "open", currency: str = "USD", description: str = "Sales Cloud Enterprise"
-) -> Invoice:
+def make_invoice(status: str = "open", currency: str = "USD", description: str = "Sales Cloud Enterprise") -> Invoice:
     return Invoice(
-        number="INV-1042", issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1), status=status,
-        currency=currency, subtotal=123456, tax=0, total=123456,
+        number="INV-1042",
+        issue_date=date(2026, 11, 1),
+        due_date=date(2026, 12, 1),
+        status=status,
+        currency=currency,
+        subtotal=123456,
+        tax=0,
+        total=123456,
         lines=[
-            InvoiceLine(description=description, quantity=5, unit_amount=16500, amount=82500,
-                        period_start=date(2026, 11, 1), period_end=date(2026, 11, 30)),
-            InvoiceLine(description="Data Storage 10 GB", quantity=1, unit_amount=40956, amount=40956,
-                        period_start=None, period_end=None),
+            InvoiceLine(
+                description=description,
+                quantity=5,
+                unit_amount=16500,
+                amount=82500,
+                period_start=date(2026, 11, 1),
+                period_end=date(2026, 11, 30),
+            ),
+            InvoiceLine(
+                description="Data Storage 10 GB",
+                quantity=1,
+                unit_amount=40956,
+                amount=40956,
+                period_start=None,
+                period_end=None,
+            ),
         ],
     )
 
 
 def make_org(name: str = "Acme Corp", contact: str = "Dana Whitfield", currency: str = "USD") -> Org:
-    return Org(name=name, currency=currency, billing_profile=BillingProfile(
-        contact_name=contact, contact_email="ap@acme.example", address_line1="1 Market St",
-        address_line2="Suite 300", city="San Francisco", region="CA", postal_code="94105", country="US"))
+    return Org(
+        name=name,
+        currency=currency,
+        billing_profile=BillingProfile(
+            contact_name=contact,
+            contact_email="ap@acme.example",
+            address_line1="1 Market St",
+            address_line2="Suite 300",
+            city="San Francisco",
+            region="CA",
+            postal_code="94105",
+            country="US",
+        ),
+    )
 
 
 def pdf_text(data: bytes) -> str:
@@ -54,18 +82,39 @@ def settings(monkeypatch, tmp_path):
 
 # -- PDF ------------------------------------------------------------------------------------------
 
+
 def test_pdf_shows_what_the_customer_needs():
     text = pdf_text(render_invoice_pdf(make_invoice(), make_org(), today=date(2026, 11, 15)))
-    for expected in ["INV-1042", "$1,234.56", "$825.00", "$165.00", "$409.56", "Acme Corp", "Dana Whitfield",
-                     "San Francisco, CA 94105", "Sales Cloud Enterprise", "Data Storage 10 GB",
-                     "2026-11-01", "2026-12-01", "2026-11-30", "OPEN", "Unit price", "1-800-667-6389"]:
+    for expected in [
+        "INV-1042",
+        "$1,234.56",
+        "$825.00",
+        "$165.00",
+        "$409.56",
+        "Acme Corp",
+        "Dana Whitfield",
+        "San Francisco, CA 94105",
+        "Sales Cloud Enterprise",
+        "Data Storage 10 GB",
+        "2026-11-01",
+        "2026-12-01",
+        "2026-11-30",
+        "OPEN",
+        "Unit price",
+        "1-800-667-6389",
+    ]:
         assert expected in text, expected
     assert "OVERDUE" not in text
 
 
-@pytest.mark.parametrize("status, today, label", [
-    ("open", date(2026, 12, 2), "OVERDUE"), ("paid", date(2027, 1, 1), "PAID"), ("void", date(2027, 1, 1), "VOID"),
-])
+@pytest.mark.parametrize(
+    "status, today, label",
+    [
+        ("open", date(2026, 12, 2), "OVERDUE"),
+        ("paid", date(2027, 1, 1), "PAID"),
+        ("void", date(2027, 1, 1), "VOID"),
+    ],
+)
 def test_pdf_status(status, today, label):
     text = pdf_text(render_invoice_pdf(make_invoice(status), make_org(), today=today))
     assert label in text
@@ -83,8 +132,12 @@ def test_pdf_survives_non_latin1_text_and_shows_euros():
 
 def test_pdf_without_billing_profile_and_many_lines():
     invoice = make_invoice()
-    invoice.lines = [InvoiceLine(description=f"Add-on {i}", quantity=1, unit_amount=100, amount=100,
-                                 period_start=None, period_end=None) for i in range(80)]
+    invoice.lines = [
+        InvoiceLine(
+            description=f"Add-on {i}", quantity=1, unit_amount=100, amount=100, period_start=None, period_end=None
+        )
+        for i in range(80)
+    ]
     data = render_invoice_pdf(invoice, Org(name="Solo Ltd", currency="USD", billing_profile=None))
     assert len(PdfReader(io.BytesIO(data)).pages) >= 2
     text = pdf_text(data)
@@ -92,6 +145,7 @@ def test_pdf_without_billing_profile_and_many_lines():
 
 
 # -- email ----------------------------------------------------------------------------------------
+
 
 def share(**kwargs) -> None:
     kwargs.setdefault("to", ["ap@acme.example", "cfo@acme.example"])

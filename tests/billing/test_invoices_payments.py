@@ -1,4 +1,5 @@
 """Invoices, balance, download links and payments, called directly."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -23,8 +24,10 @@ def test_invoices_are_listed_newest_first_and_filtered(db):
         assert [i.number for i in invoices.list_invoices(s, ALEX, status="overdue")] == ["INV-1041"]
         assert [i.number for i in invoices.list_invoices(s, ALEX, limit=1)] == ["INV-1042"]
         latest = listed[0]
-        assert [i.number for i in invoices.list_invoices(s, ALEX, year=latest.issue_date.year,
-                                                          month=latest.issue_date.month)][0] == "INV-1042"
+        assert [
+            i.number
+            for i in invoices.list_invoices(s, ALEX, year=latest.issue_date.year, month=latest.issue_date.month)
+        ][0] == "INV-1042"
         assert invoices.list_invoices(s, ALEX, since=date.today() + timedelta(days=1)) == []
 
 
@@ -66,8 +69,9 @@ def test_download_links_expire_and_cannot_be_altered(db):
         with pytest.raises(Forbidden) as err:
             invoices.invoice_from_link(s, other)
         assert err.value.code == "link_invalid"
-        forged = signing.sign("another-key-of-at-least-thirty-two-bytes", invoices.PDF_PURPOSE, {"inv": "INV-1042"},
-                              link.expires_at)
+        forged = signing.sign(
+            "another-key-of-at-least-thirty-two-bytes", invoices.PDF_PURPOSE, {"inv": "INV-1042"}, link.expires_at
+        )
         with pytest.raises(Forbidden):
             invoices.invoice_from_link(s, forged)
 

@@ -6,6 +6,7 @@ so the caller gets its answer; other writes are not repeated; nothing is applied
 The cut is real: just as the chosen statement starts, another connection terminates the
 request's own backend (pg_terminate_backend). PostgreSQL only (SQLite has no connection to lose).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,7 @@ def cut(db):
     def arm(statement: str, times: int = 1) -> list[str]:
         done: list[str] = []
 
-        def before(conn, _cursor, sql, *_args) -> None:  # noqa: ANN001
+        def before(conn, _cursor, sql, *_args) -> None:
             if len(done) < times and " ".join(sql.split()).upper().startswith(statement.upper()):
                 pid = conn.connection.dbapi_connection.info.backend_pid
                 done.append(sql)
@@ -51,9 +52,11 @@ def cut(db):
 
 def as_alex(billing_server, work):
     """Run ``work(client)`` with the billing client as Alex, as the action server uses it."""
+
     async def run():
         async with BillingClient(billing_server.url, SERVICE_TOKEN) as client:
             return await work(client.as_user("alex@acme.example", channel="test"))
+
     return asyncio.run(run())
 
 

@@ -1,4 +1,5 @@
 """The proration rule (bot/billing/domain/proration.py), called directly."""
+
 from datetime import date
 from fractions import Fraction
 
@@ -51,8 +52,14 @@ def test_monthly_period_prorates_within_the_month():
 
 def test_rounding_is_half_up_once_at_the_end():
     # 1 x 1 cent x 12 months x 1 / 24 days = 0.5 cent -> 1 cent (not 0 as banker's rounding would give)
-    p = prorate(1, USD(1), effective=date(2026, 1, 24), period_start=date(2026, 1, 1),
-                period_end=date(2026, 1, 24), period_months=12)
+    p = prorate(
+        1,
+        USD(1),
+        effective=date(2026, 1, 24),
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 24),
+        period_months=12,
+    )
     assert p.amount == USD(1)
 
 
@@ -78,6 +85,15 @@ def test_money_is_never_float():
 def test_periods_are_whole_months_from_the_term_start():
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
-    assert period_containing(date(2026, 1, 31), date(2027, 1, 30), 1, date(2026, 3, 5)) == (date(2026, 2, 28), date(2026, 3, 30))
-    assert period_containing(date(2026, 3, 1), date(2027, 2, 28), 12, date(2026, 11, 27)) == (date(2026, 3, 1), date(2027, 2, 28))
-    assert period_containing(date(2026, 3, 1), date(2027, 2, 28), 1, date(2026, 11, 27)) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert period_containing(date(2026, 1, 31), date(2027, 1, 30), 1, date(2026, 3, 5)) == (
+        date(2026, 2, 28),
+        date(2026, 3, 30),
+    )
+    assert period_containing(date(2026, 3, 1), date(2027, 2, 28), 12, date(2026, 11, 27)) == (
+        date(2026, 3, 1),
+        date(2027, 2, 28),
+    )
+    assert period_containing(date(2026, 3, 1), date(2027, 2, 28), 1, date(2026, 11, 27)) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )

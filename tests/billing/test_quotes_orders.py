@@ -1,4 +1,5 @@
 """Quote -> order rules, called directly (no HTTP)."""
+
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -175,8 +176,12 @@ def test_another_orgs_quote_does_not_exist_for_you(db):
 def test_an_invoice_is_dated_in_the_organisations_time_zone(db):
     """Late evening in New York is already tomorrow in UTC: the invoice's issue date is Acme's day,
     the same day its prorated period starts (it said "issued Dec 6" for a period from Dec 5)."""
-    evening = datetime.now(timezone.utc).astimezone(ZoneInfo("America/New_York")).replace(
-        hour=21, minute=30, second=0, microsecond=0).astimezone(timezone.utc)  # 01:30 or 02:30 UTC, the next day
+    evening = (
+        datetime.now(timezone.utc)
+        .astimezone(ZoneInfo("America/New_York"))
+        .replace(hour=21, minute=30, second=0, microsecond=0)
+        .astimezone(timezone.utc)
+    )  # 01:30 or 02:30 UTC, the next day
     q = quote(db, ALEX, quotes.quote_add_licenses, 2, "enterprise", now=evening)
     placed = order(db, ALEX, q, now=evening + timedelta(minutes=1))
     with db.session() as s:

@@ -1,4 +1,5 @@
 """Slack workspaces linked to orgs: who may link one, and the operator's command."""
+
 import pytest
 from sqlalchemy import select
 
@@ -29,12 +30,15 @@ def test_a_system_administrator_links_the_workspace_they_were_verified_in(db):
         assert (entry.actor, entry.caller, entry.entity_id) == ("alex@acme.example", "gateway", "TNEW")
 
 
-@pytest.mark.parametrize("actor,team,code", [
-    (slack("sam@acme.example", "TNEW"), "TNEW", "needs_system_admin"),
-    (slack("nobody@acme.example", "TNEW"), "TNEW", "unknown_user"),
-    (slack("alex@acme.example", "TOTHER"), "TNEW", "slack_team_mismatch"),  # not a member of the linked team
-    (Actor("alex@acme.example", channel="widget", caller="gateway"), "TNEW", "slack_team_mismatch"),
-])
+@pytest.mark.parametrize(
+    "actor,team,code",
+    [
+        (slack("sam@acme.example", "TNEW"), "TNEW", "needs_system_admin"),
+        (slack("nobody@acme.example", "TNEW"), "TNEW", "unknown_user"),
+        (slack("alex@acme.example", "TOTHER"), "TNEW", "slack_team_mismatch"),  # not a member of the linked team
+        (Actor("alex@acme.example", channel="widget", caller="gateway"), "TNEW", "slack_team_mismatch"),
+    ],
+)
 def test_nobody_else_links_a_workspace(db, actor, team, code):
     with db.session(write=True) as s, pytest.raises(Forbidden) as refused:
         workspaces.link_by_admin(s, actor, team)
@@ -54,6 +58,7 @@ def test_a_team_id_must_look_like_one(db):
 
 def test_the_operator_links_lists_and_unlinks_from_the_command_line(db, database_url, monkeypatch, capsys):
     from bot.billing.config import get_settings
+
     monkeypatch.setattr(get_settings(), "database_url", database_url)
     assert main(["link", "Bluebird Bakery", "T0999"]) == 0
     assert "T0999 linked to Bluebird Bakery" in capsys.readouterr().out

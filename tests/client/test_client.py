@@ -1,5 +1,6 @@
 """The billing client against the real billing API on loopback (the ``billing_server`` fixture),
 plus its timeout and retry policy against servers that are down, silent or failing."""
+
 from __future__ import annotations
 
 import socket
@@ -166,8 +167,9 @@ async def test_invoices_payments_and_people(billing, db):
     handoff = await alex.open_handoff("support", "wants a person", transcript=[{"role": "user", "text": "hi"}])
     assert handoff.org_id is not None and (await alex.handoff(handoff.number)).number == handoff.number
     visitor = billing.as_visitor(channel="widget")
-    lead = await visitor.open_handoff("sales", "pricing question", lead=Lead("Vi Visitor", "vi@prospect.example"),
-                                      conversation_id="widget-visitor-1")
+    lead = await visitor.open_handoff(
+        "sales", "pricing question", lead=Lead("Vi Visitor", "vi@prospect.example"), conversation_id="widget-visitor-1"
+    )
     assert (lead.org_id, lead.lead_email, lead.channel) == (None, "vi@prospect.example", "widget")
     assert (await visitor.handoff(lead.number, conversation_id="widget-visitor-1")).number == lead.number
     with pytest.raises(NotFound):
@@ -192,12 +194,18 @@ async def test_profile_contact_sharing_and_callbacks(billing, db, monkeypatch, t
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
 
     start = datetime.now(timezone.utc) + timedelta(days=1)
-    callback = await alex.request_callback("Alex Rivera", "+14155550101", window_start=start,
-                                           window_end=start + timedelta(hours=2), timezone="America/New_York")
+    callback = await alex.request_callback(
+        "Alex Rivera",
+        "+14155550101",
+        window_start=start,
+        window_end=start + timedelta(hours=2),
+        timezone="America/New_York",
+    )
     assert callback.status == "pending" and callback.window_start == start
     with pytest.raises(Invalid) as caught:
-        await alex.request_callback("Alex Rivera", "+14155550101", window_start=start, window_end=start,
-                                    timezone="Mars/Olympus")
+        await alex.request_callback(
+            "Alex Rivera", "+14155550101", window_start=start, window_end=start, timezone="Mars/Olympus"
+        )
     assert set(caught.value.fields) == {"timezone", "window"}
 
 
@@ -263,8 +271,11 @@ async def test_billing_silent_is_unavailable_within_the_timeout(silent_server, c
     async with BillingClient(silent_server, SERVICE_TOKEN, timeout=1.0) as client:
         alex = client.as_user(ALEX, channel="test")
         with pytest.raises(Unavailable) as caught:
-            await {"me": lambda: alex.me(), "open_case": lambda: alex.open_case("Help", "Please"),
-                   "place_order": lambda: alex.place_order("Q-1", idempotency_key="k-1")}[call]()
+            await {
+                "me": lambda: alex.me(),
+                "open_case": lambda: alex.open_case("Help", "Please"),
+                "place_order": lambda: alex.place_order("Q-1", idempotency_key="k-1"),
+            }[call]()
     elapsed = time.monotonic() - started
     assert 0.9 < elapsed < 1.0 + 1
     assert caught.value.code == "timeout"
@@ -293,8 +304,9 @@ class Flaky:
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if len(self.requests) <= self.failures:
-            return httpx.Response(503, json={"error": {"code": "unavailable", "message": "Down for a moment.",
-                                                       "details": {}}})
+            return httpx.Response(
+                503, json={"error": {"code": "unavailable", "message": "Down for a moment.", "details": {}}}
+            )
         return await self.real.handle_async_request(request)
 
     def client(self, url: str, **options) -> BillingClient:
@@ -363,8 +375,9 @@ async def test_retries_stay_inside_the_timeout_budget():
         return httpx.Response(503)
 
     started = time.monotonic()
-    async with BillingClient("http://billing", SERVICE_TOKEN, timeout=0.3, retries=5,
-                             transport=httpx.MockTransport(always_503)) as client:
+    async with BillingClient(
+        "http://billing", SERVICE_TOKEN, timeout=0.3, retries=5, transport=httpx.MockTransport(always_503)
+    ) as client:
         with pytest.raises(Unavailable) as caught:
             await client.catalog()
     assert time.monotonic() - started < 1.0  # generous: the machines are shared
@@ -373,9 +386,21 @@ async def test_retries_stay_inside_the_timeout_budget():
 
 async def test_a_malformed_answer_is_unavailable_not_a_crash():
     def floats(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[{"code": "x", "name": "X", "kind": "addon", "unit": "user",
-                                          "description": "", "max_quantity": None, "available_on_essentials": True,
-                                          "price": {"amount": 12.5, "currency": "USD", "formatted": "$12.50"}}])
+        return httpx.Response(
+            200,
+            json=[
+                {
+                    "code": "x",
+                    "name": "X",
+                    "kind": "addon",
+                    "unit": "user",
+                    "description": "",
+                    "max_quantity": None,
+                    "available_on_essentials": True,
+                    "price": {"amount": 12.5, "currency": "USD", "formatted": "$12.50"},
+                }
+            ],
+        )
 
     async with BillingClient("http://billing", SERVICE_TOKEN, transport=httpx.MockTransport(floats)) as client:
         with pytest.raises(Unavailable) as caught:

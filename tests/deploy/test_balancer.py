@@ -8,6 +8,7 @@ health URL, a backend that fails it or is killed is taken out (a killed one with
 request) and put back when it returns; with none left the client gets a 503 that says so.
 
 Without HAProxy these tests fail with how to install it (never skip)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -52,8 +53,10 @@ class Backend:
 
         @app.post("/echo")
         async def echo(request: Request) -> Response:
-            seen = {f"x-seen-{h}": ", ".join(request.headers.getlist(h)) or "-"
-                    for h in ("x-forwarded-for", "forwarded", "x-real-ip")}
+            seen = {
+                f"x-seen-{h}": ", ".join(request.headers.getlist(h)) or "-"
+                for h in ("x-forwarded-for", "forwarded", "x-real-ip")
+            }
             return Response(await request.body(), headers=seen)
 
         @app.websocket("/ws")
@@ -105,8 +108,11 @@ def balancer(backends, tmp_path: Path) -> Iterator[dict[str, str]]:
     urls = {pool: f"http://127.0.0.1:{port}" for pool, port in ports.items()}
     try:
         # up once each pool has seen both backends healthy
-        eventually(lambda: process.poll() is None and all(set(who(url, 2)) == {"a", "b"} for url in urls.values()),
-                   timeout=15, why=lambda: (tmp_path / "haproxy.log").read_text())
+        eventually(
+            lambda: process.poll() is None and all(set(who(url, 2)) == {"a", "b"} for url in urls.values()),
+            timeout=15,
+            why=lambda: (tmp_path / "haproxy.log").read_text(),
+        )
         yield urls
     finally:
         process.terminate()
@@ -141,14 +147,21 @@ def test_requests_go_round_robin_on_new_and_on_kept_alive_connections(balancer):
 
 def test_every_request_of_a_kept_alive_connection_carries_the_client_address_and_nothing_forged(balancer):
     body = b"x" * 300_000  # many reads' worth
-    forged = [{"X-Forwarded-For": "6.6.6.6"}, {"Forwarded": "for=6.6.6.6"}, {"X-Real-IP": "6.6.6.6"},
-              {"X-Forwarded-For": "6.6.6.6, 7.7.7.7", "Forwarded": "for=7.7.7.7", "X-Real-IP": "7.7.7.7"}]
+    forged = [
+        {"X-Forwarded-For": "6.6.6.6"},
+        {"Forwarded": "for=6.6.6.6"},
+        {"X-Real-IP": "6.6.6.6"},
+        {"X-Forwarded-For": "6.6.6.6, 7.7.7.7", "Forwarded": "for=7.7.7.7", "X-Real-IP": "7.7.7.7"},
+    ]
     with httpx.Client(trust_env=False, timeout=5) as client:
         for headers in [{}, *forged, *forged]:
             answer = client.post(balancer["gateway"] + "/echo", content=body, headers=headers)
             assert answer.status_code == 200 and answer.content == body
-            assert (answer.headers["x-seen-x-forwarded-for"], answer.headers["x-seen-forwarded"],
-                    answer.headers["x-seen-x-real-ip"]) == ("127.0.0.1", "-", "-"), headers
+            assert (
+                answer.headers["x-seen-x-forwarded-for"],
+                answer.headers["x-seen-forwarded"],
+                answer.headers["x-seen-x-real-ip"],
+            ) == ("127.0.0.1", "-", "-"), headers
         assert client.post(balancer["gateway"] + "/echo", content=b"").status_code == 200
     with httpx.Client(trust_env=False, timeout=5) as client:  # one connection: httpx keeps it alive
         for _ in range(3):
@@ -160,8 +173,11 @@ def test_every_request_of_a_kept_alive_connection_carries_the_client_address_and
 def test_a_websocket_passes_through_and_learns_the_client_address(balancer):
     replies = set()
     for _ in range(2):
-        with connect(balancer["gateway"].replace("http", "ws") + "/ws", open_timeout=5,
-                     additional_headers={"X-Forwarded-For": "6.6.6.6"}) as ws:
+        with connect(
+            balancer["gateway"].replace("http", "ws") + "/ws",
+            open_timeout=5,
+            additional_headers={"X-Forwarded-For": "6.6.6.6"},
+        ) as ws:
             name, _, address = ws.recv(timeout=5).partition(" sees ")
             assert address == "127.0.0.1"
             ws.send("hello")
@@ -209,8 +225,9 @@ def test_both_configurations_pass_haproxys_own_check(tmp_path):
     except haproxy.HaproxyMissing as missing:
         pytest.fail(str(missing), pytrace=False)
     local = tmp_path / "haproxy.cfg"
-    local.write_text(haproxy.loopback({p: free_port() for p in haproxy.POOLS},
-                                      {p: [free_port()] for p in haproxy.POOLS}))
+    local.write_text(
+        haproxy.loopback({p: free_port() for p in haproxy.POOLS}, {p: [free_port()] for p in haproxy.POOLS})
+    )
     for config in (local, ROOT / "deploy" / "haproxy.cfg"):
         check = subprocess.run([program, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
         assert check.returncode == 0, check.stdout + check.stderr

@@ -11,6 +11,7 @@ against the schemas their tools use and against what the code actually reads.
 - the balancer (HAProxy, deploy/haproxy.cfg): the file is what bot/launch/haproxy.py makes of the template,
   it fronts every replica, and the gateways believe forwarded headers from its address alone.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -25,10 +26,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot.launch import haproxy
 from bot.billing.config import Settings as BillingSettings
 from bot.gateway.__main__ import trusted_proxies
 from bot.gateway.config import GatewaySettings
+from bot.launch import haproxy
 from bot.launch.runner import ROOT
 
 DEPLOY = ROOT / "deploy"
@@ -37,8 +38,9 @@ K8S_VERSION = "1.30.0"
 
 COMPOSE = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
 HAPROXY = (DEPLOY / "haproxy.cfg").read_text()
-MANIFESTS = [(path.name, doc) for path in sorted(K8S.glob("*.yaml"))
-             for doc in yaml.safe_load_all(path.read_text()) if doc]
+MANIFESTS = [
+    (path.name, doc) for path in sorted(K8S.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc
+]
 
 # What each role's code reads from the environment.
 ANY = {"PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL", "RASA_TELEMETRY_ENABLED"}
@@ -46,8 +48,12 @@ ENV_LOOKUP = re.compile(r"""(?:environ|env)(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+
 
 
 def _looked_up(*folders: str) -> set[str]:
-    return {name for folder in folders for path in (ROOT / folder).rglob("*.py")
-            for name in ENV_LOOKUP.findall(path.read_text())}
+    return {
+        name
+        for folder in folders
+        for path in (ROOT / folder).rglob("*.py")
+        for name in ENV_LOOKUP.findall(path.read_text())
+    }
 
 
 def _placeholders(*files: str) -> set[str]:
@@ -61,11 +67,29 @@ READS = {
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml") | {"RASA_API_TOKEN", "SANIC_WORKERS"},
 }
 NEEDS = {
-    "gateway": {"GATEWAY_HOST", "GATEWAY_PORT", "GATEWAY_PUBLIC_URL", "GATEWAY_DATABASE_URL", "GATEWAY_REDIS_URL",
-                "GATEWAY_REDIS_PASSWORD", "GATEWAY_FANOUT_KEY", "RASA_WEBHOOK_URL", "GATEWAY_TOKEN", "BILLING_URL",
-                "BILLING_GATEWAY_TOKEN", "WIDGET_SIGNING_KEY", "WIDGET_JWT_SECRET"},
-    "billing": {"DATABASE_URL", "BILLING_HOST", "BILLING_PORT", "BILLING_ACTIONS_TOKEN", "BILLING_GATEWAY_TOKEN",
-                "BILLING_SIGNING_KEY"},
+    "gateway": {
+        "GATEWAY_HOST",
+        "GATEWAY_PORT",
+        "GATEWAY_PUBLIC_URL",
+        "GATEWAY_DATABASE_URL",
+        "GATEWAY_REDIS_URL",
+        "GATEWAY_REDIS_PASSWORD",
+        "GATEWAY_FANOUT_KEY",
+        "RASA_WEBHOOK_URL",
+        "GATEWAY_TOKEN",
+        "BILLING_URL",
+        "BILLING_GATEWAY_TOKEN",
+        "WIDGET_SIGNING_KEY",
+        "WIDGET_JWT_SECRET",
+    },
+    "billing": {
+        "DATABASE_URL",
+        "BILLING_HOST",
+        "BILLING_PORT",
+        "BILLING_ACTIONS_TOKEN",
+        "BILLING_GATEWAY_TOKEN",
+        "BILLING_SIGNING_KEY",
+    },
     "actions": {"BILLING_URL", "BILLING_ACTIONS_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN", "ACTION_SERVER_TOKEN"},
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
 }
@@ -74,8 +98,12 @@ NEEDS = {
 def role(command: list[str]) -> str:
     """Which of our programs a container runs, from its command."""
     line = " ".join(command)
-    for module, name in (("bot.gateway", "gateway"), ("bot.billing", "billing"), ("bot.rasa_server", "rasa"),
-                         ("bot.actions", "actions")):
+    for module, name in (
+        ("bot.gateway", "gateway"),
+        ("bot.billing", "billing"),
+        ("bot.rasa_server", "rasa"),
+        ("bot.actions", "actions"),
+    ):
         if module in line:
             return name
     raise AssertionError(f"unknown command {line!r}")
@@ -96,8 +124,9 @@ def check_rasa_api(name: str, command: list[str], env: dict[str, str]) -> None:
     if "--enable-api" in command:
         assert "--auth-token" not in command, f"{name}: the API token belongs in RASA_API_TOKEN, not the command"
         assert "RASA_API_TOKEN" in env, f"{name}: --enable-api without RASA_API_TOKEN"
-        assert "RASA_API_TOKEN" in (ROOT / "bot" / "rasa_server" / "__main__.py").read_text(), \
+        assert "RASA_API_TOKEN" in (ROOT / "bot" / "rasa_server" / "__main__.py").read_text(), (
             "bot.rasa_server does not take the API token from RASA_API_TOKEN: the API would be open"
+        )
 
 
 def check_env(name: str, kind: str, env: dict[str, str]) -> None:
@@ -112,16 +141,19 @@ def urls(env: dict[str, str]) -> list[tuple[str, str, int]]:
     for key, value in env.items():
         if isinstance(value, str) and value.startswith(("http://", "redis://", "postgresql://")) and "${" not in value:
             parts = urlsplit(value)
-            found.append((key, parts.hostname or "", parts.port or {"http": 80, "redis": 6379,
-                                                                      "postgresql": 5432}[parts.scheme]))
+            found.append(
+                (key, parts.hostname or "", parts.port or {"http": 80, "redis": 6379, "postgresql": 5432}[parts.scheme])
+            )
     return found
 
 
 # -- compose ---------------------------------------------------------------------------------------
 
+
 def test_compose_file_matches_the_compose_spec():
-    schema = json.loads(resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json")
-                        .read_text())
+    schema = json.loads(
+        resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
+    )
     jsonschema.validate(COMPOSE, schema)
 
 
@@ -168,8 +200,11 @@ def _listening(name: str, network: str | None = None) -> set[int]:
     service = COMPOSE["services"][name]
     if name == "balancer":
         mine = _networks(name).get(network or "", {}).get("ipv4_address")
-        return {port for address, port, _ in _haproxy_pools().values()
-                if address in ("0.0.0.0", "*", "") or network is None or address == mine}
+        return {
+            port
+            for address, port, _ in _haproxy_pools().values()
+            if address in ("0.0.0.0", "*", "") or network is None or address == mine
+        }
     if "build" not in service:
         return {{"postgres": 5432, "redis": 6379}[name]}
     return listens(name, service["command"], service.get("environment") or {})
@@ -203,23 +238,27 @@ def test_compose_services_get_the_variables_their_code_reads_and_reach_real_port
             check_rasa_api(name, service["command"], env)
             for host_key, port_key in (("RASA_DB_HOST", "RASA_DB_PORT"), ("REDIS_HOST", "REDIS_PORT")):
                 reachable = _resolve(name, env[host_key])
-                assert any(int(env[port_key]) in _listening(target, net) for target, net in reachable), \
+                assert any(int(env[port_key]) in _listening(target, net) for target, net in reachable), (
                     f"{name}: {host_key}:{port_key}"
+                )
         for key, host, port in urls(env):
             if host in ("127.0.0.1", "localhost"):
                 assert key.endswith("_PUBLIC_URL"), f"{name}: {key} points at the container itself"
                 continue
             targets = _resolve(name, host)
             assert targets, f"{name}: {key} names no service on its networks ({host})"
-            assert all(port in _listening(target, net) for target, net in targets), \
+            assert all(port in _listening(target, net) for target, net in targets), (
                 f"{name}: {key}: {host} does not listen on {port} there"
+            )
         health = " ".join(service["healthcheck"]["test"])
         probed = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", health)}
         assert probed and probed <= _listening(name), f"{name}: the health check probes {probed}"
 
 
 def test_compose_haproxy_config_is_the_template_rendered():
-    assert HAPROXY == haproxy.compose(), "deploy/haproxy.cfg is stale: python -m bot.launch.haproxy > deploy/haproxy.cfg"
+    assert HAPROXY == haproxy.compose(), (
+        "deploy/haproxy.cfg is stale: python -m bot.launch.haproxy > deploy/haproxy.cfg"
+    )
 
 
 def test_compose_balancer_is_haproxy_fronting_every_replica_and_only_it_is_published():
@@ -304,21 +343,32 @@ def test_compose_images_are_built_from_dockerfiles_that_copy_what_exists():
         if source.startswith("./"):
             assert (DEPLOY / source).is_file(), volume
     init = (DEPLOY / "postgres-init.sql").read_text()
-    dbs = {urlsplit(s["environment"][k]).path.strip("/") for s in _compose_ours().values()
-           for k in ("DATABASE_URL", "GATEWAY_DATABASE_URL") if k in (s.get("environment") or {})}
-    dbs |= {s["environment"]["RASA_DB_NAME"] for s in _compose_ours().values()
-            if "RASA_DB_NAME" in (s.get("environment") or {})}
+    dbs = {
+        urlsplit(s["environment"][k]).path.strip("/")
+        for s in _compose_ours().values()
+        for k in ("DATABASE_URL", "GATEWAY_DATABASE_URL")
+        if k in (s.get("environment") or {})
+    }
+    dbs |= {
+        s["environment"]["RASA_DB_NAME"]
+        for s in _compose_ours().values()
+        if "RASA_DB_NAME" in (s.get("environment") or {})
+    }
     assert all(f"CREATE DATABASE {db};" in init for db in dbs), dbs
 
 
 def test_the_env_example_lists_every_required_secret():
     required = set(re.findall(r"\$\{(\w+):\?", (DEPLOY / "docker-compose.yml").read_text()))
-    given = {line.split("=", 1)[0] for line in (DEPLOY / ".env.example").read_text().splitlines()
-             if "=" in line and not line.startswith("#")}
+    given = {
+        line.split("=", 1)[0]
+        for line in (DEPLOY / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert required and required <= given, required - given
 
 
 # -- Kubernetes ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name, doc", MANIFESTS, ids=[f"{n}:{d['kind']}" for n, d in MANIFESTS])
 def test_kubernetes_manifest_matches_the_kubernetes_schema(name, doc):
@@ -373,13 +423,15 @@ def test_kubernetes_deployments_get_what_their_code_reads_and_services_line_up()
             if host in services:
                 assert port in {p["port"] for p in services[host]["spec"]["ports"]}, f"{name}: {key}"
             else:
-                assert host.endswith(".example") or host.endswith(".internal") or key.endswith("_PUBLIC_URL"), \
+                assert host.endswith(".example") or host.endswith(".internal") or key.endswith("_PUBLIC_URL"), (
                     f"{name}: {key} names no Service ({host})"
+                )
     assert kinds == set(READS)  # Services balance in Kubernetes
     ingress = next(iter(_k8s("Ingress").values()))
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    assert backend["name"] == "gateway" and backend["port"]["number"] in \
-        {p["port"] for p in services["gateway"]["spec"]["ports"]}
+    assert backend["name"] == "gateway" and backend["port"]["number"] in {
+        p["port"] for p in services["gateway"]["spec"]["ports"]
+    }
 
 
 def test_kubernetes_gateways_believe_forwarded_headers_from_the_ingress_only():
@@ -391,9 +443,15 @@ def test_kubernetes_gateways_believe_forwarded_headers_from_the_ingress_only():
 
 
 # Who may call whom (DESIGN.md "Trust boundaries"): caller -> the pods it may reach, on which port.
-CALLS = {("ingress", "gateway", 8080), ("actions", "gateway", 8080), ("gateway", "rasa", 5005),
-         ("rasa", "actions", 5055), ("actions", "billing", 8001), ("gateway", "billing", 8001),
-         ("ingress", "billing", 8001)}
+CALLS = {
+    ("ingress", "gateway", 8080),
+    ("actions", "gateway", 8080),
+    ("gateway", "rasa", 5005),
+    ("rasa", "actions", 5055),
+    ("actions", "billing", 8001),
+    ("gateway", "billing", 8001),
+    ("ingress", "billing", 8001),
+}
 INGRESS_NAMESPACE = "ingress-nginx"
 
 
@@ -445,11 +503,20 @@ def _kind(name: str) -> str:
 # two-way, both behind a secret: billing shares a network with the action servers (their
 # ACTION_SERVER_TOKEN) and with the gateways (their public port).
 COMPOSE_REACH = {
-    ("gateway", "balancer", 8080), ("gateway", "balancer", 5005), ("gateway", "billing", 8001),
-    ("gateway", "postgres", 5432), ("gateway", "redis", 6379),
-    ("rasa", "balancer", 8080), ("rasa", "balancer", 5055), ("rasa", "postgres", 5432), ("rasa", "redis", 6379),
-    ("actions", "balancer", 8080), ("actions", "billing", 8001),
-    ("billing", "postgres", 5432), ("billing", "actions", 5055), ("billing", "gateway", 8080),
+    ("gateway", "balancer", 8080),
+    ("gateway", "balancer", 5005),
+    ("gateway", "billing", 8001),
+    ("gateway", "postgres", 5432),
+    ("gateway", "redis", 6379),
+    ("rasa", "balancer", 8080),
+    ("rasa", "balancer", 5055),
+    ("rasa", "postgres", 5432),
+    ("rasa", "redis", 6379),
+    ("actions", "balancer", 8080),
+    ("actions", "billing", 8001),
+    ("billing", "postgres", 5432),
+    ("billing", "actions", 5055),
+    ("billing", "gateway", 8080),
 }
 
 

@@ -9,6 +9,7 @@ state before and after is compared with the script's outcome. A script succeeds 
 passes and the state changed exactly as its outcome says; a change it did not ask for is a wrong
 action.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,9 @@ class Channel:
         self.sender = f"dlg-{script.who}-{uuid.uuid4().hex[:10]}"
         identity = {"identity": {"email": script.email}} if script.email else {}
         self.metadata = {"channel": script.channel, **identity, **script.metadata}
-        self.client = httpx.Client(headers={"Authorization": f"Bearer {stack.gateway_token}"},
-                                   timeout=TURN_TIMEOUT_S, trust_env=False)
+        self.client = httpx.Client(
+            headers={"Authorization": f"Bearer {stack.gateway_token}"}, timeout=TURN_TIMEOUT_S, trust_env=False
+        )
         self.last: list[dict] = []
 
     def say(self, text: str) -> list[dict]:
@@ -131,8 +133,10 @@ def play(stack: Stack, db: Database, script: Script, queues: dict | None) -> Res
                     result.transcript.append(f"{n}. [no button {turn['press']!r}: optional press skipped]")
                     continue
                 if button is None:
-                    result.problems.append(f"turn {n}: no button {turn['press']!r} to press "
-                                           f"(buttons: {[b['title'] for b in channel.buttons()]})")
+                    result.problems.append(
+                        f"turn {n}: no button {turn['press']!r} to press "
+                        f"(buttons: {[b['title'] for b in channel.buttons()]})"
+                    )
                     result.transcript.append(f"[press {turn['press']}] -> no such button")
                     break
                 said, messages = f"[press {button['title']}]", channel.say(button["payload"])
@@ -140,10 +144,14 @@ def play(stack: Stack, db: Database, script: Script, queues: dict | None) -> Res
                 said, messages = str(turn["user"]), channel.say(str(turn["user"]))
             text, titles = reply_text(messages), [b["title"] for b in channel.buttons()]
             result.transcript.append(f"{n}. user: {said}")
-            result.transcript.append("   bot:  " + text.replace("\n", "\n         ")
-                                     + (f"  [buttons: {' | '.join(titles)}]" if titles else ""))
-            result.problems += [f"turn {n} ({said!r}): {p}; reply: {text[:300]!r}"
-                                for p in check_reply(turn, messages, titles)]
+            result.transcript.append(
+                "   bot:  "
+                + text.replace("\n", "\n         ")
+                + (f"  [buttons: {' | '.join(titles)}]" if titles else "")
+            )
+            result.problems += [
+                f"turn {n} ({said!r}): {p}; reply: {text[:300]!r}" for p in check_reply(turn, messages, titles)
+            ]
     except httpx.HTTPError as error:
         result.problems.append(f"the channel failed: {error.__class__.__name__}: {error}")
     finally:
@@ -178,8 +186,9 @@ def intents_seen(stack: Stack) -> Counter:
         parse = json.loads(data).get("parse_data") or {}
         name = (parse.get("intent") or {}).get("name")
         if name == "faq":
-            name = ((parse.get("response_selector") or {}).get("faq", {}).get("response", {})
-                    .get("intent_response_key")) or name
+            name = (
+                (parse.get("response_selector") or {}).get("faq", {}).get("response", {}).get("intent_response_key")
+            ) or name
         seen[name] += 1
     return seen
 
@@ -206,11 +215,13 @@ def summarise(results: list[Result]) -> dict[str, float]:
     return figures
 
 
-def run_all(scripts: list[Script], *, verbose: bool = False, data_dir: Path | None = None,
-            model: Path | None = None) -> list[Result]:
+def run_all(
+    scripts: list[Script], *, verbose: bool = False, data_dir: Path | None = None, model: Path | None = None
+) -> list[Result]:
     results: list[Result] = []
-    stack = Stack(data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-")),
-                  **({"model": model} if model else {}))
+    stack = Stack(
+        data_dir=data_dir or Path(tempfile.mkdtemp(prefix="dialogues-")), **({"model": model} if model else {})
+    )
     with stack:
         db = Database.connect(stack.env()["DATABASE_URL"])
         queues = opening_hours()
@@ -219,8 +230,10 @@ def run_all(scripts: list[Script], *, verbose: bool = False, data_dir: Path | No
                 result = play(stack, db, script, queues)
                 results.append(result)
                 mark = "ok  " if result.passed else "FAIL"
-                print(f"[{i:3d}/{len(scripts)}] {mark} {script.id}" + ("" if result.passed else f": {result.failure}"),
-                      flush=True)
+                print(
+                    f"[{i:3d}/{len(scripts)}] {mark} {script.id}" + ("" if result.passed else f": {result.failure}"),
+                    flush=True,
+                )
                 if verbose and not result.passed:
                     print(result.explain(), flush=True)
             if len(scripts) > 20 and (missing := domain_intents() - set(intents_seen(stack))):
@@ -248,8 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         scripts = [s for s in scripts if s.topic in topics]
     results = run_all(scripts, verbose=args.verbose)
     figures = summarise(results)
-    print(f"\n{sum(r.passed for r in results)}/{len(results)} scripts passed "
-          f"(task success {figures['task_success']:.3f}), wrong actions {figures['wrong_actions']:.0f}")
+    print(
+        f"\n{sum(r.passed for r in results)}/{len(results)} scripts passed "
+        f"(task success {figures['task_success']:.3f}), wrong actions {figures['wrong_actions']:.0f}"
+    )
     for name, value in figures.items():
         if name.startswith("success_"):
             print(f"  {name[8:]:<16} {value:.2f}")

@@ -6,6 +6,7 @@ Everything an outcome does not list must stay as it was. New invoices are expect
 queue's opening hours (HANDOFF_<QUEUE>_HOURS / _TIMEZONE / _HOLIDAYS, read as the gateway reads
 them), whatever day the run is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,8 +14,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-KEYS = {"licenses", "orders", "invoices", "payments", "paid", "cases", "handoffs", "callbacks", "billing",
-        "contacts", "emails"}
+KEYS = {
+    "licenses",
+    "orders",
+    "invoices",
+    "payments",
+    "paid",
+    "cases",
+    "handoffs",
+    "callbacks",
+    "billing",
+    "contacts",
+    "emails",
+}
 
 
 @dataclass
@@ -49,8 +61,9 @@ def _records(kind: str, spec: Any, rows: list[dict], verdict: Verdict, fields: d
     for row in rows[:want]:
         for key, column in fields.items():
             if key in spec and str(row.get(column) or "").lower() != str(spec[key]).lower():
-                verdict.problems.append(f"{kind[:-1]} {row['number']}: {column} is {row.get(column)!r}, "
-                                        f"expected {spec[key]!r}")
+                verdict.problems.append(
+                    f"{kind[:-1]} {row['number']}: {column} is {row.get(column)!r}, expected {spec[key]!r}"
+                )
             if problem := _words(row.get(column) or "", spec, key):
                 verdict.problems.append(f"{kind[:-1]} {row['number']}: {problem}")
 
@@ -77,8 +90,9 @@ def check(outcome: dict[str, Any] | None, diff: dict[str, Any], outbox: Path, qu
     if g != w:
         (verdict.wrong if g > w else verdict.problems).append(f"{g} new invoices, expected {w}")
     if diff.get("payment_methods"):
-        verdict.wrong.append(f"payment methods changed by {diff['payment_methods']:+d} "
-                             "(cards change only on the secure page)")
+        verdict.wrong.append(
+            f"payment methods changed by {diff['payment_methods']:+d} (cards change only on the secure page)"
+        )
     if diff.get("invoice_status"):
         verdict.wrong.append(f"invoice status changed: {diff['invoice_status']}")
     paid_want, paid_got = outcome.get("paid"), diff.get("paid") or []
@@ -91,11 +105,27 @@ def check(outcome: dict[str, Any] | None, diff: dict[str, Any], outbox: Path, qu
                 verdict.problems.append(f"{number} is not paid")
     elif paid_got and not outcome.get("payments"):
         verdict.wrong.append(f"unasked invoice payment: {paid_got}")
-    _records("cases", outcome.get("cases"), diff.get("cases") or [], verdict,
-             {"description": "description", "subject": "subject"})
-    _records("handoffs", outcome.get("handoffs"), diff.get("handoffs") or [], verdict,
-             {"queue": "queue", "reason": "reason", "lead_name": "lead_name", "lead_email": "lead_email",
-              "lead_company": "lead_company", "lead_phone": "lead_phone"})
+    _records(
+        "cases",
+        outcome.get("cases"),
+        diff.get("cases") or [],
+        verdict,
+        {"description": "description", "subject": "subject"},
+    )
+    _records(
+        "handoffs",
+        outcome.get("handoffs"),
+        diff.get("handoffs") or [],
+        verdict,
+        {
+            "queue": "queue",
+            "reason": "reason",
+            "lead_name": "lead_name",
+            "lead_email": "lead_email",
+            "lead_company": "lead_company",
+            "lead_phone": "lead_phone",
+        },
+    )
     callbacks = diff.get("callbacks") or []
     _records("callbacks", outcome.get("callbacks"), callbacks, verdict, {"queue": "queue", "phone": "phone"})
     for callback in callbacks:
@@ -150,7 +180,9 @@ def outside_hours(callback: dict, queues: dict | None) -> str | None:
     closed = [m for m in moments if not queue.is_open(m)]
     if closed:
         local = closed[0].astimezone(queue.tz)
-        return (f"callback {callback['number']} ({start.astimezone(queue.tz):%a %d %b %H:%M}–"
-                f"{end.astimezone(queue.tz):%H:%M} {queue.timezone}) is outside {queue.name}'s hours "
-                f"{queue.hours_label()}: closed at {local:%a %H:%M}")
+        return (
+            f"callback {callback['number']} ({start.astimezone(queue.tz):%a %d %b %H:%M}–"
+            f"{end.astimezone(queue.tz):%H:%M} {queue.timezone}) is outside {queue.name}'s hours "
+            f"{queue.hours_label()}: closed at {local:%a %H:%M}"
+        )
     return None

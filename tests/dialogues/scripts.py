@@ -1,4 +1,5 @@
 """Loading and checking the dialogue scripts (tests/dialogues/*.yml; the format is in README.md)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,14 +11,35 @@ import yaml
 from .outcome import KEYS
 
 HERE = Path(__file__).resolve().parent
-WHO = {"alex": "alex@acme.example", "priya": "priya@acme.example", "sam": "sam@acme.example",
-       "olivia": "olivia@bluebird.example", "tom": "tom@bluebird.example", "visitor": None}
-ROLES = {"alex": "enterprise_admin", "priya": "enterprise_admin", "sam": "no_manage_billing",
-         "olivia": "essentials_admin", "tom": "no_manage_billing", "visitor": "visitor"}
+WHO = {
+    "alex": "alex@acme.example",
+    "priya": "priya@acme.example",
+    "sam": "sam@acme.example",
+    "olivia": "olivia@bluebird.example",
+    "tom": "tom@bluebird.example",
+    "visitor": None,
+}
+ROLES = {
+    "alex": "enterprise_admin",
+    "priya": "enterprise_admin",
+    "sam": "no_manage_billing",
+    "olivia": "essentials_admin",
+    "tom": "no_manage_billing",
+    "visitor": "visitor",
+}
 CHANNELS = ("widget", "test")
 SCRIPT_KEYS = {"id", "who", "channel", "turns", "outcome", "note", "metadata"}
-TURN_KEYS = {"user", "press", "optional", "expect_any", "expect_none", "expect_all", "buttons_any", "buttons_none",
-             "max_messages"}
+TURN_KEYS = {
+    "user",
+    "press",
+    "optional",
+    "expect_any",
+    "expect_none",
+    "expect_all",
+    "buttons_any",
+    "buttons_none",
+    "max_messages",
+}
 
 
 class ScriptError(ValueError):
@@ -82,8 +104,16 @@ def load(directory: Path = HERE) -> list[Script]:
             if raw["id"] in seen:
                 raise ScriptError(f"{path.name}: id {raw['id']} is used twice")
             seen.add(raw["id"])
-            scripts.append(Script(id=str(raw["id"]), topic=path.stem, who=raw.get("who", "alex"),
-                                  channel=raw.get("channel", "test"), turns=tuple(raw["turns"]),
-                                  outcome=dict(raw.get("outcome") or {}), metadata=dict(raw.get("metadata") or {}),
-                                  note=str(raw.get("note") or "")))
+            scripts.append(
+                Script(
+                    id=str(raw["id"]),
+                    topic=path.stem,
+                    who=raw.get("who", "alex"),
+                    channel=raw.get("channel", "test"),
+                    turns=tuple(raw["turns"]),
+                    outcome=dict(raw.get("outcome") or {}),
+                    metadata=dict(raw.get("metadata") or {}),
+                    note=str(raw.get("note") or ""),
+                )
+            )
     return scripts

@@ -2,6 +2,7 @@
 driver's own code on the session's stack: every topic and every role (billing admin on Enterprise
 and on Essentials, a user without Manage Billing, an anonymous visitor). The whole set is the
 `dialogue` benchmark (`python -m tests.bench dialogue`)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,18 +11,36 @@ from tests.dialogues.driver import opening_hours, play
 from tests.dialogues.scripts import load
 
 REPRESENTATIVE = [
-    "lic-golden-add-5", "lic-too-many-7-digits", "lic-essentials-add-2", "lic-remove-explained",
-    "prod-field-service-all-at-once", "prod-data-storage-did-you-mean",
-    "upg-golden-essentials-enterprise", "upg-enterprise-to-unlimited",
-    "inv-golden-last-then-email", "inv-share-bad-email-then-fix",
-    "pay-golden-by-number", "pay-owe-then-ok-pay-it", "pay-essentials-open",
-    "bd-contact-all-at-once", "bd-address-step-by-step",
-    "sup-case-problem-in-request", "sup-visitor-case",
-    "sales-golden-visitor-pricing-then-person", "sales-lead-all-at-once",
-    "cb-alex-first-slot", "cb-essentials-dublin-open-slot",
-    "faq-nonprofit", "price-enterprise-40",
-    "perm-golden-sam-pay", "perm-sam-read-worded-as-read", "perm-tom-download-who-grants",
-    "oos-golden-weather", "card-golden-paste", "corr-make-it-4", "int-price-during-quote",
+    "lic-golden-add-5",
+    "lic-too-many-7-digits",
+    "lic-essentials-add-2",
+    "lic-remove-explained",
+    "prod-field-service-all-at-once",
+    "prod-data-storage-did-you-mean",
+    "upg-golden-essentials-enterprise",
+    "upg-enterprise-to-unlimited",
+    "inv-golden-last-then-email",
+    "inv-share-bad-email-then-fix",
+    "pay-golden-by-number",
+    "pay-owe-then-ok-pay-it",
+    "pay-essentials-open",
+    "bd-contact-all-at-once",
+    "bd-address-step-by-step",
+    "sup-case-problem-in-request",
+    "sup-visitor-case",
+    "sales-golden-visitor-pricing-then-person",
+    "sales-lead-all-at-once",
+    "cb-alex-first-slot",
+    "cb-essentials-dublin-open-slot",
+    "faq-nonprofit",
+    "price-enterprise-40",
+    "perm-golden-sam-pay",
+    "perm-sam-read-worded-as-read",
+    "perm-tom-download-who-grants",
+    "oos-golden-weather",
+    "card-golden-paste",
+    "corr-make-it-4",
+    "int-price-during-quote",
 ]
 SCRIPTS = {s.id: s for s in load()}
 

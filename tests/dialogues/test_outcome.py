@@ -1,6 +1,7 @@
 """The dialogue driver's own checks, without a stack: the outcome against a state diff (missing
 changes and wrong actions), the opening-hours check of callbacks, the reply checks and the script
 format."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -14,8 +15,9 @@ from tests.dialogues.outcome import check, outside_hours
 from tests.dialogues.scripts import ScriptError, _check, load
 
 NY = ZoneInfo("America/New_York")
-SALES = {"sales": Queue("sales", "", parse_hours("Mon-Fri 09:00-17:00"), "America/New_York",
-                        frozenset({date(2026, 12, 25)}))}
+SALES = {
+    "sales": Queue("sales", "", parse_hours("Mon-Fri 09:00-17:00"), "America/New_York", frozenset({date(2026, 12, 25)}))
+}
 
 
 def test_an_order_as_asked_passes(tmp_path):
@@ -32,15 +34,20 @@ def test_another_quantity_or_line_is_a_wrong_action_and_a_missing_one_a_problem(
 
 
 def test_nothing_listed_means_nothing_may_change(tmp_path):
-    diff = {"handoffs": [{"number": "HO-3001", "queue": "sales", "reason": "Cancellation request"}],
-            "paid": ["INV-1041"], "payments": 1}
+    diff = {
+        "handoffs": [{"number": "HO-3001", "queue": "sales", "reason": "Cancellation request"}],
+        "paid": ["INV-1041"],
+        "payments": 1,
+    }
     verdict = check({}, diff, tmp_path, None)
     assert len(verdict.wrong) == 3 and not verdict.problems
 
 
 def test_record_fields_and_words(tmp_path):
-    diff = {"cases": [{"number": "CS-2001", "subject": "Billing", "description": "Please describe"}],
-            "handoffs": [{"number": "HO-3001", "queue": "support", "reason": "x", "lead_email": None}]}
+    diff = {
+        "cases": [{"number": "CS-2001", "subject": "Billing", "description": "Please describe"}],
+        "handoffs": [{"number": "HO-3001", "queue": "support", "reason": "x", "lead_email": None}],
+    }
     verdict = check({"cases": {"description_any": ["45 seats"]}, "handoffs": {"queue": "sales"}}, diff, tmp_path, None)
     assert any("45 seats" in p for p in verdict.problems) and any("'support'" in p for p in verdict.problems)
     assert not verdict.wrong
@@ -65,17 +72,23 @@ def callback(start: datetime, end: datetime) -> dict:
     return {"number": "CB-4001", "queue": "sales", "start": start, "end": end}
 
 
-@pytest.mark.parametrize(("start", "end", "inside"), [
-    (datetime(2026, 12, 7, 9, tzinfo=NY), datetime(2026, 12, 7, 12, tzinfo=NY), True),  # Monday morning
-    (datetime(2026, 12, 7, 14, tzinfo=NY), datetime(2026, 12, 7, 17, tzinfo=NY), True),  # until closing
-    (datetime(2026, 12, 6, 9, tzinfo=NY), datetime(2026, 12, 6, 12, tzinfo=NY), False),  # Sunday
-    (datetime(2026, 12, 7, 16, tzinfo=NY), datetime(2026, 12, 7, 18, tzinfo=NY), False),  # past closing
-    (datetime(2026, 12, 25, 10, tzinfo=NY), datetime(2026, 12, 25, 11, tzinfo=NY), False),  # a holiday
-    # 9-12 in Dublin on a Monday is 4-7 am in New York
-    (datetime(2026, 12, 7, 9, tzinfo=ZoneInfo("Europe/Dublin")),
-     datetime(2026, 12, 7, 12, tzinfo=ZoneInfo("Europe/Dublin")), False),
-    (datetime(2026, 12, 7, 15, tzinfo=timezone.utc), datetime(2026, 12, 7, 16, tzinfo=timezone.utc), True),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "inside"),
+    [
+        (datetime(2026, 12, 7, 9, tzinfo=NY), datetime(2026, 12, 7, 12, tzinfo=NY), True),  # Monday morning
+        (datetime(2026, 12, 7, 14, tzinfo=NY), datetime(2026, 12, 7, 17, tzinfo=NY), True),  # until closing
+        (datetime(2026, 12, 6, 9, tzinfo=NY), datetime(2026, 12, 6, 12, tzinfo=NY), False),  # Sunday
+        (datetime(2026, 12, 7, 16, tzinfo=NY), datetime(2026, 12, 7, 18, tzinfo=NY), False),  # past closing
+        (datetime(2026, 12, 25, 10, tzinfo=NY), datetime(2026, 12, 25, 11, tzinfo=NY), False),  # a holiday
+        # 9-12 in Dublin on a Monday is 4-7 am in New York
+        (
+            datetime(2026, 12, 7, 9, tzinfo=ZoneInfo("Europe/Dublin")),
+            datetime(2026, 12, 7, 12, tzinfo=ZoneInfo("Europe/Dublin")),
+            False,
+        ),
+        (datetime(2026, 12, 7, 15, tzinfo=timezone.utc), datetime(2026, 12, 7, 16, tzinfo=timezone.utc), True),
+    ],
+)
 def test_callbacks_lie_within_the_queues_hours(start, end, inside):
     assert (outside_hours(callback(start, end), SALES) is None) is inside
 
@@ -94,14 +107,17 @@ def test_reply_checks():
     assert check_reply({"expect_all": ["INV-1042", "$452.05"]}, [{"text": "*INV-1042*: $452.05"}], []) == []
 
 
-@pytest.mark.parametrize("raw", [
-    {"id": "x", "turns": []},
-    {"id": "x", "who": "bob", "turns": [{"user": "hi"}]},
-    {"id": "x", "turns": [{"user": "hi", "press": "Yes"}]},
-    {"id": "x", "turns": [{"user": "hi", "expect": ["a"]}]},
-    {"id": "x", "turns": [{"user": "hi"}], "outcome": {"refunds": 1}},
-    {"id": "x", "turns": [{"user": "hi", "optional": True}]},
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"id": "x", "turns": []},
+        {"id": "x", "who": "bob", "turns": [{"user": "hi"}]},
+        {"id": "x", "turns": [{"user": "hi", "press": "Yes"}]},
+        {"id": "x", "turns": [{"user": "hi", "expect": ["a"]}]},
+        {"id": "x", "turns": [{"user": "hi"}], "outcome": {"refunds": 1}},
+        {"id": "x", "turns": [{"user": "hi", "optional": True}]},
+    ],
+)
 def test_malformed_scripts_are_refused(raw):
     with pytest.raises(ScriptError):
         _check(raw, "t.yml")

@@ -1,5 +1,6 @@
 """Faults for the fault tests: a TCP proxy that can delay answers (a slow backend), and a
 redis-server of the test's own that can be restarted without touching anyone else's."""
+
 from __future__ import annotations
 
 import asyncio
@@ -71,6 +72,7 @@ class DelayProxy:
                 self._server.close()
             for task in list(self._tasks):
                 task.cancel()
+
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
@@ -96,11 +98,26 @@ class RedisServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> RedisServer:
-        log = open(self.data / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - the process keeps it
-        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", str(self.data)],
-                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+        log = open(self.data / f"redis-{self.port}.log", "ab")
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.data),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 10
         while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -1,5 +1,6 @@
 """An extra gateway process in front of a running stack's Rasa and billing, with its own settings
 (Slack on against a SlackMock, widget limits raised for a test's burst, ...)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,8 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.slack_mock import Call, SlackMock, SlackSender
 from bot.launch.runner import APP_PY, Service, Stack, env_for, free_port
+from tests.slack_mock import Call, SlackMock, SlackSender
 
 SECRET = "e2e-signing-secret"
 
@@ -18,14 +19,30 @@ def start_gateway(stack: Stack, data: Path, api: SlackMock | None = None, **sett
     Slack is on (HTTP events, signing secret ``SECRET``) when ``api`` is given."""
     port = free_port()
     env = {k: v for k, v in env_for(stack.env(), "gateway").items() if not k.startswith(("SLACK_", "WIDGET_"))}
-    env.update({"GATEWAY_PORT": str(port), "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}"})
+    env.update(
+        {
+            "GATEWAY_PORT": str(port),
+            "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}",
+        }
+    )
     if api is not None:
-        env.update({"SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url,
-                    "SLACK_SLOW_TURN_S": "30"})
+        env.update(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-e2e",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": api.api_url,
+                "SLACK_SLOW_TURN_S": "30",
+            }
+        )
     env.update(settings)
-    gateway = Service("extra-gateway", [str(APP_PY), "-m", "bot.gateway"], env, f"http://127.0.0.1:{port}/healthz",
-                      data / "gateway.log")
+    gateway = Service(
+        "extra-gateway",
+        [str(APP_PY), "-m", "bot.gateway"],
+        env,
+        f"http://127.0.0.1:{port}/healthz",
+        data / "gateway.log",
+    )
     gateway.start()
     try:
         gateway.wait_ready(60)
@@ -56,7 +73,9 @@ class SlackGateway:
 
 
 @contextmanager
-def slack_gateway(stack: Stack, data: Path, users: dict[str, tuple[str, str]], **settings: str) -> Iterator[SlackGateway]:
+def slack_gateway(
+    stack: Stack, data: Path, users: dict[str, tuple[str, str]], **settings: str
+) -> Iterator[SlackGateway]:
     """``start_gateway`` with Slack on against a new mock that knows ``users`` (id -> email, name)."""
     api = SlackMock().start()
     for user, (email, name) in users.items():
@@ -73,13 +92,19 @@ def slack_gateway(stack: Stack, data: Path, users: dict[str, tuple[str, str]], *
 def instead_of_the_stack_gateway(stack: Stack, data: Path, api: SlackMock, **settings: str) -> Iterator[SlackSender]:
     """The stack's own gateway (the one the action server tells of handoffs) restarted with Slack on
     against ``api`` and ``settings``, and put back afterwards: signed requests into it."""
-    env = {**{k: v for k, v in env_for(stack.env(), "gateway").items() if not k.startswith(("SLACK_", "HANDOFF_"))},
-           "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}", "SLACK_BOT_TOKEN": "xoxb-e2e",
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url, **settings}
+    env = {
+        **{k: v for k, v in env_for(stack.env(), "gateway").items() if not k.startswith(("SLACK_", "HANDOFF_"))},
+        "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}",
+        "SLACK_BOT_TOKEN": "xoxb-e2e",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api.api_url,
+        **settings,
+    }
     original = stack.service("gateway")
     original.stop()
-    gateway = Service("slack-gateway", [str(APP_PY), "-m", "bot.gateway"], env, original.health_url,
-                      data / "gateway.log")
+    gateway = Service(
+        "slack-gateway", [str(APP_PY), "-m", "bot.gateway"], env, original.health_url, data / "gateway.log"
+    )
     gateway.start()
     try:
         gateway.wait_ready(60)

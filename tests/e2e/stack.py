@@ -2,6 +2,7 @@
 billing backend and gateway, over HTTP through the gateway's channel, with the billing database
 reset before each test. tests/conftest.py registers these fixtures once for the whole session, so
 tests/e2e and tests/security run against one stack."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,8 +15,11 @@ from bot.billing.adapters.db import Database
 from bot.launch.runner import MODEL, Stack
 
 EMAILS = {
-    "alex": "alex@acme.example", "priya": "priya@acme.example", "sam": "sam@acme.example",
-    "olivia": "olivia@bluebird.example", "tom": "tom@bluebird.example",
+    "alex": "alex@acme.example",
+    "priya": "priya@acme.example",
+    "sam": "sam@acme.example",
+    "olivia": "olivia@bluebird.example",
+    "tom": "tom@bluebird.example",
 }
 
 

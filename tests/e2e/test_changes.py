@@ -8,6 +8,7 @@ person reads and the billing database afterwards.
 - reductions, removals, downgrades and cancellation are explained and sales is offered: nothing
   is opened unless the customer chooses it.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,8 @@ from sqlalchemy import select
 from bot.billing.adapters.orm import Handoff, Order
 from tests.billing.helpers import count, quantity
 
-
 # -- "licenses" means the edition's seats ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("request_text", ["add 5 licenses", "we need 5 more seats", "add five users"])
 def test_licenses_without_a_product_are_the_editions_seats(chat, billing_db, request_text):
@@ -80,8 +81,11 @@ def test_add_licenses_without_a_number_asks_only_how_many(chat, billing_db):
 
 # -- quantities are never dropped ------------------------------------------------------------------
 
-@pytest.mark.parametrize("request_text", ["add 5000000 licenses", "add 5,000,000 licenses",
-                                          "add two million licenses", "we need 50000 more seats"])
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["add 5000000 licenses", "add 5,000,000 licenses", "add two million licenses", "we need 50000 more seats"],
+)
 def test_a_quantity_out_of_range_gets_the_range_and_sales(chat, billing_db, request_text):
     alex = chat("alex")
     reply = alex.text(request_text)
@@ -90,8 +94,15 @@ def test_a_quantity_out_of_range_gets_the_range_and_sales(chat, billing_db, requ
     assert count(billing_db, Order) == 0 and count(billing_db, Handoff) == 0
 
 
-@pytest.mark.parametrize("request_text, expected", [("add 5 000 licenses", 5000), ("add 5k seats", 5000),
-                                                    ("add twenty-five licenses", 25), ("add a couple of seats", 2)])
+@pytest.mark.parametrize(
+    "request_text, expected",
+    [
+        ("add 5 000 licenses", 5000),
+        ("add 5k seats", 5000),
+        ("add twenty-five licenses", 25),
+        ("add a couple of seats", 2),
+    ],
+)
 def test_quantities_in_any_form_are_kept(chat, billing_db, request_text, expected):
     alex = chat("alex")
     quote = alex.text(request_text)
@@ -99,6 +110,7 @@ def test_quantities_in_any_form_are_kept(chat, billing_db, request_text, expecte
 
 
 # -- interruptions ---------------------------------------------------------------------------------
+
 
 def test_a_question_in_the_middle_is_answered_and_the_question_asked_again(chat, billing_db):
     alex = chat("alex")
@@ -119,8 +131,10 @@ def test_cancel_while_adding_stops_and_changes_nothing(chat, billing_db):
 
 # -- what the assistant cannot do itself is explained, and sales offered ---------------------------
 
-@pytest.mark.parametrize("request_text", ["remove 3 dialer licenses", "reduce our seats to 30",
-                                          "downgrade to Professional"])
+
+@pytest.mark.parametrize(
+    "request_text", ["remove 3 dialer licenses", "reduce our seats to 30", "downgrade to Professional"]
+)
 def test_reductions_are_explained_and_sales_offered_without_opening_anything(chat, billing_db, request_text):
     alex = chat("alex")
     reply = alex.text(request_text)

@@ -2,12 +2,14 @@
 "context"): pricing follow-ups ("and enterprise?", "for 30 people"), reading the billing details,
 complaints answered with empathy and a person on offer, an account executive means sales, the
 reps' real opening hours, and no turn left without a reply."""
+
 from __future__ import annotations
 
 from bot.billing.adapters.orm import Handoff, Order
 from tests.billing.helpers import count
 
 # -- pricing follow-ups: the product or quantity of the previous answer is kept --------------------
+
 
 def test_a_bare_product_keeps_the_quantity_just_priced(chat):
     visitor = chat(None, channel="widget")
@@ -40,10 +42,14 @@ def test_then_phrasing_and_of_those(chat, billing_db):
 
 # -- billing details: a read shows the details on file, not the subscription ------------------------
 
+
 def test_asking_what_billing_details_are_on_file_shows_them(chat):
     alex = chat("alex")
-    for question in ("which billing address have you got for us?", "who gets our invoices at the moment",
-                     "show me the billing info on file"):
+    for question in (
+        "which billing address have you got for us?",
+        "who gets our invoices at the moment",
+        "show me the billing info on file",
+    ):
         reply = alex.text(question)
         assert "500 Market Street" in reply and "ap@acme.example" in reply, (question, reply)
 
@@ -57,13 +63,23 @@ def test_invoices_going_to_someone_else_asks_for_the_email(chat):
 def test_no_turn_is_left_without_a_reply(chat):
     """Any turn says something, whatever the classifier made of it."""
     alex = chat("alex")
-    for line in ("invoices should be going to our finance team now", "hmm", "ok", "whatever", "???",
-                 "the one from last month", "and?", "no idea", "this"):
+    for line in (
+        "invoices should be going to our finance team now",
+        "hmm",
+        "ok",
+        "whatever",
+        "???",
+        "the one from last month",
+        "and?",
+        "no idea",
+        "this",
+    ):
         reply = alex.say(line)
         assert any((m.get("text") or "").strip() for m in reply), (line, reply)
 
 
 # -- complaints are not a "no": empathy and a person on offer, nothing opened -------------------------
+
 
 def test_a_complaint_gets_empathy_and_the_choice_of_a_person(chat, billing_db):
     visitor = chat(None, channel="widget")
@@ -86,8 +102,10 @@ def test_a_customer_complaint_opens_nothing_unless_chosen(chat, billing_db):
 
 # -- an account executive is sales ---------------------------------------------------------------
 
+
 def test_an_essentials_admin_asking_for_the_account_exec_reaches_sales(chat, billing_db):
     from sqlalchemy import select
+
     olivia = chat("olivia")
     reply = olivia.text("i'd like to speak with our account executive")
     assert "HO-" in reply or "sales" in reply.lower(), reply
@@ -98,6 +116,7 @@ def test_an_essentials_admin_asking_for_the_account_exec_reaches_sales(chat, bil
 
 # -- the reps' hours are the queues' real opening hours --------------------------------------------
 
+
 def test_the_reps_hours_are_the_queues_opening_hours(chat):
     visitor = chat(None, channel="widget")
     reply = visitor.text("what time can i reach a human")
@@ -106,6 +125,7 @@ def test_the_reps_hours_are_the_queues_opening_hours(chat):
 
 
 # -- a question or a thank-you in passing keeps the waiting quote on screen -------------------------
+
 
 def test_a_price_question_and_thanks_during_a_quote_show_it_again(chat, billing_db):
     alex = chat("alex")

@@ -1,5 +1,6 @@
 """Unhappy paths end to end: billing down, billing slow (the real backend behind a TCP proxy that
 holds its answers back), and a question in the middle of a form."""
+
 from __future__ import annotations
 
 import re
@@ -16,14 +17,19 @@ SLOW_S = 8.0  # billing's answers arrive this late: longer than the client's 5 s
 
 
 @contextmanager
-def billing_behind_proxy(stack) -> Iterator[DelayProxy]:  # noqa: ANN001
+def billing_behind_proxy(stack) -> Iterator[DelayProxy]:
     """The real billing backend moved to another port, a ``DelayProxy`` on its old one (answering
     at once until told to delay); afterwards billing is back on its own port."""
     billing = stack.service("billing")
     billing.stop()
     port = free_port()
-    moved = Service("billing-behind-proxy", billing.argv, {**billing.env, "BILLING_PORT": str(port)},
-                    f"http://127.0.0.1:{port}/healthz", billing.log_path)
+    moved = Service(
+        "billing-behind-proxy",
+        billing.argv,
+        {**billing.env, "BILLING_PORT": str(port)},
+        f"http://127.0.0.1:{port}/healthz",
+        billing.log_path,
+    )
     moved.start()
     proxy = None
     try:

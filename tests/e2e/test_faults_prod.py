@@ -19,6 +19,7 @@ nobody else. Customers talk through the gateway's widget WebSocket, signed in as
   customer starts over.
 
 Without PostgreSQL or redis-server these tests skip with a message; under CI=true they fail."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,14 @@ from tests.e2e.widget_client import WidgetClient, signed_in
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ORDER = re.compile(r"ORD-\d+")
 # What a customer may hear when something behind the gateway fails: each says what to do.
-FRIENDLY = (CANT_REACH, "nothing was changed", "Please send it again", "try again", "Trying again is safe",
-            "can't tell whether")
+FRIENDLY = (
+    CANT_REACH,
+    "nothing was changed",
+    "Please send it again",
+    "try again",
+    "Trying again is safe",
+    "can't tell whether",
+)
 DROP_ROUNDS, DROP_EVERY_S = 4, 1.0  # every connection to the module's databases, four times
 ORDERS_DURING_DROPS = 8  # each buyer: enough turns (a few seconds) for the drops to meet several of them
 BUYERS = {"alex": "alex@acme.example", "priya": "priya@acme.example"}  # Acme's two billing admins
@@ -67,14 +74,31 @@ def prod(tmp_path_factory) -> Iterator[Prod]:
     makers = [_postgres_database(POSTGRES) for _ in range(3)]
     billing_url, tracker_url, gateway_url = (next(m) for m in makers)
     redis.start()
-    env = {"RASA_DB_HOST": "127.0.0.1", "RASA_DB_PORT": "5432", "RASA_DB_NAME": tracker_url.rsplit("/", 1)[1],
-           "RASA_DB_USER": "postgres", "RASA_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
-           "REDIS_PORT": str(redis.port), "REDIS_DB": "0", "REDIS_USERNAME": "", "REDIS_PASSWORD": "",
-           "RASA_LOCK_PREFIX": f"faults{uuid.uuid4().hex[:8]}", "GATEWAY_DATABASE_URL": gateway_url,
-           "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "WIDGET_RATE_PER_VISITOR": "1000",
-           "WIDGET_RATE_PER_IP": "1000", "WIDGET_CONNECTS_PER_IP": "1000"}
-    stack = Stack(data_dir=data, model=MODEL, endpoints=ROOT / "bot" / "endpoints.prod.yml",
-                  database_url=billing_url, extra_env=env)
+    env = {
+        "RASA_DB_HOST": "127.0.0.1",
+        "RASA_DB_PORT": "5432",
+        "RASA_DB_NAME": tracker_url.rsplit("/", 1)[1],
+        "RASA_DB_USER": "postgres",
+        "RASA_DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(redis.port),
+        "REDIS_DB": "0",
+        "REDIS_USERNAME": "",
+        "REDIS_PASSWORD": "",
+        "RASA_LOCK_PREFIX": f"faults{uuid.uuid4().hex[:8]}",
+        "GATEWAY_DATABASE_URL": gateway_url,
+        "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+        "WIDGET_RATE_PER_VISITOR": "1000",
+        "WIDGET_RATE_PER_IP": "1000",
+        "WIDGET_CONNECTS_PER_IP": "1000",
+    }
+    stack = Stack(
+        data_dir=data,
+        model=MODEL,
+        endpoints=ROOT / "bot" / "endpoints.prod.yml",
+        database_url=billing_url,
+        extra_env=env,
+    )
     try:
         with stack:
             db = Database.connect(billing_url)
@@ -118,16 +142,18 @@ class Buyer:
                 return reply
             self.failures += 1
             # billing was unreachable: "Try again" asks for the same change afresh (the flow ended)
-            text, payload = next(((b["title"], b["payload"]) for b in client.buttons if b["title"] == "Try again"),
-                                 (text, payload))
+            text, payload = next(
+                ((b["title"], b["payload"]) for b in client.buttons if b["title"] == "Try again"), (text, payload)
+            )
             await asyncio.sleep(1.0)  # what a person does: wait a moment, send it again
         raise AssertionError(f"{self.name}: still failing after {tries} tries: {self.heard[-3:]}")
 
     async def order(self, client: WidgetClient, n: int) -> None:
         reply = await self.say(client, f"add {n} licenses")
         if any("Enterprise" in b["title"] for b in client.buttons):
-            reply = await self.say(client, "Enterprise", next(b["payload"] for b in client.buttons
-                                                               if "Enterprise" in b["title"]))
+            reply = await self.say(
+                client, "Enterprise", next(b["payload"] for b in client.buttons if "Enterprise" in b["title"])
+            )
         if "Shall I place the order?" not in reply or not any(b["title"] == "Yes" for b in client.buttons):
             self.lost += 1  # the conversation lost its place: start over, as a person would
             self.note_if_afresh()
@@ -161,8 +187,9 @@ async def shop(gateway_url: str, buyers: list[Buyer], orders_each: int) -> list[
     return read
 
 
-def shop_during(prod: Prod, buyers: list[Buyer], orders_each: int, fault: Callable[[], None],
-                stop: threading.Event | None = None) -> list[str]:
+def shop_during(
+    prod: Prod, buyers: list[Buyer], orders_each: int, fault: Callable[[], None], stop: threading.Event | None = None
+) -> list[str]:
     """``shop`` while ``fault()`` runs in a thread (told to ``stop`` when the shopping is over)."""
     thread = threading.Thread(target=fault)
     thread.start()
@@ -178,11 +205,20 @@ def assert_orders_applied_once(db: Database, buyers: list[Buyer]) -> None:
     with db.session() as s:
         placed = {o.number for o in s.scalars(select(Order))}
         per_quote = s.execute(select(Order.quote_id, func.count()).group_by(Order.quote_id)).all()
-        enterprise = s.scalar(select(SubscriptionLine.quantity).join(Contract).join(Org)
-                              .join(Product, SubscriptionLine.product_id == Product.id)
-                              .where(Org.name == "Acme Corp", Product.code == "enterprise"))
-        acme_orders = s.scalar(select(func.count()).select_from(Order).join(Contract, Order.contract_id == Contract.id)
-                               .join(Org).where(Org.name == "Acme Corp"))
+        enterprise = s.scalar(
+            select(SubscriptionLine.quantity)
+            .join(Contract)
+            .join(Org)
+            .join(Product, SubscriptionLine.product_id == Product.id)
+            .where(Org.name == "Acme Corp", Product.code == "enterprise")
+        )
+        acme_orders = s.scalar(
+            select(func.count())
+            .select_from(Order)
+            .join(Contract, Order.contract_id == Contract.id)
+            .join(Org)
+            .where(Org.name == "Acme Corp")
+        )
     told = {n for b in buyers for n in b.told}
     assert all(n == 1 for _, n in per_quote), per_quote  # no quote ordered twice
     assert placed == told, f"placed {sorted(placed)}, customers were told {sorted(told)}"
@@ -207,8 +243,10 @@ def test_redis_restarted_during_a_burst_of_orders_applies_each_order_once(prod):
     assert all("€" in r or any(f in r for f in FRIENDLY) for r in read), read
     down, up = outage
     met = [turn for b in buyers for turn in b.turns if turn[0] < up and turn[1] > down]
-    print(f"\nredis restart: {len(met)} turns in flight during the outage, {sum(b.failures for b in buyers)} "
-          f"failed; orders told {[b.told for b in buyers]}")
+    print(
+        f"\nredis restart: {len(met)} turns in flight during the outage, {sum(b.failures for b in buyers)} "
+        f"failed; orders told {[b.told for b in buyers]}"
+    )
     assert met, "no turn was in flight while Redis was down: the test tested nothing (make the burst longer)"
     assert_orders_applied_once(prod.db, buyers)
     assert all(len(set(b.told)) == 4 for b in buyers), [b.told for b in buyers]  # everyone got their orders
@@ -222,9 +260,15 @@ def test_postgresql_connections_dropped_fail_cleanly_and_recover(prod):
     def drop_connections() -> None:
         with admin.connect() as conn:
             while len(dropped) < DROP_ROUNDS and not stop.wait(DROP_EVERY_S):
-                dropped.append(conn.execute(text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ANY(:names) "
-                    "AND pid <> pg_backend_pid()"), {"names": names}).scalar_one())
+                dropped.append(
+                    conn.execute(
+                        text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ANY(:names) "
+                            "AND pid <> pg_backend_pid()"
+                        ),
+                        {"names": names},
+                    ).scalar_one()
+                )
 
     reset(prod.db)
     buyers = [Buyer(name) for name in BUYERS]
@@ -233,9 +277,11 @@ def test_postgresql_connections_dropped_fail_cleanly_and_recover(prod):
     finally:
         admin.dispose()
     failures = sum(b.failures for b in buyers) + sum(1 for r in read if "€" not in r)
-    print(f"\npostgres: {sum(dropped)} connections dropped in {len(dropped)} rounds; {failures} turns failed "
-          f"(each with a friendly reply), {sum(b.lost for b in buyers)} quotes started over, "
-          f"{sum(len(b.afresh) for b in buyers)} turns answered as if afresh; orders told {[b.told for b in buyers]}")
+    print(
+        f"\npostgres: {sum(dropped)} connections dropped in {len(dropped)} rounds; {failures} turns failed "
+        f"(each with a friendly reply), {sum(b.lost for b in buyers)} quotes started over, "
+        f"{sum(len(b.afresh) for b in buyers)} turns answered as if afresh; orders told {[b.told for b in buyers]}"
+    )
     assert sum(dropped) > 0
     for buyer in buyers:
         for replies in buyer.afresh:

@@ -8,6 +8,7 @@ seconds; a shorter one is enough to check by hand): the gateway must keep honour
 far past slack_sdk's own retries (3 by default, about 5 s with Retry-After: 1) without dropping
 or reordering. Real, read-only questions through the session's Rasa, action
 server and billing."""
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.slack_mock import SlackMock, SlackSender
 from bot.launch.runner import Service
 from tests.e2e.gateways import SECRET, start_gateway, url_of
+from tests.slack_mock import SlackMock, SlackSender
 
 WINDOW_S = float(os.environ.get("FAULT_SLACK_429_S", "60"))
 RETRY_AFTER_S = 1

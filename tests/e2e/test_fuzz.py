@@ -22,6 +22,7 @@ normal conversation works afterwards in both channels, and billing's tables are 
 
 ``FUZZ_SEED=<n>`` replays a run (the seed is printed); ``FUZZ_CASES`` scales the total.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,18 +44,24 @@ from websockets.exceptions import ConnectionClosed
 
 from bot.billing.adapters.orm import Base
 from bot.gateway.rasa import CANT_REACH
-from bot.nlu.cards import find_card_numbers
-from tests.slack_mock import SlackMock, sign
 from bot.launch.runner import Service
+from bot.nlu.cards import find_card_numbers
 from tests.conftest import reset
 from tests.e2e import fuzz_cases as cases
 from tests.e2e.gateways import SECRET, start_gateway, url_of
 from tests.e2e.widget_client import WidgetClient
+from tests.slack_mock import SlackMock, sign
 
 SEED = int(os.environ.get("FUZZ_SEED") or random.SystemRandom().randrange(2**32))
 TOTAL = int(os.environ.get("FUZZ_CASES", "10000"))
-SHARE = {"slack": 0.36, "slack_rasa": 0.012, "hello": 0.015, "widget_rasa": 0.015, "oversized": 0.003,
-         "http": 0.01}  # the rest: widget frames refused on open sockets
+SHARE = {
+    "slack": 0.36,
+    "slack_rasa": 0.012,
+    "hello": 0.015,
+    "widget_rasa": 0.015,
+    "oversized": 0.003,
+    "http": 0.01,
+}  # the rest: widget frames refused on open sockets
 SLACK_USERS = {"UFUZZA": "nobody@elsewhere.example", "UFUZZB": "ghost@fuzz.example", "UNOMAIL": None}
 ALLOWED_CLOSES = {1000, 1009, 4001, 4008}  # normal, frame too big (> 64 KB), sign-in refused, no hello
 CONCURRENCY = 8
@@ -81,8 +88,14 @@ def fuzz_gateway(stack, tmp_path_factory) -> Iterator[tuple[str, SlackMock, Serv
         api.add_user(user, email, f"Fuzz {user}")
     api.add_user("UALEX", "alex@acme.example", "Alex Rivera")
     big = "1000000"
-    gateway = start_gateway(stack, tmp_path_factory.mktemp("fuzz-gateway"), api, WIDGET_RATE_PER_VISITOR=big,
-                            WIDGET_RATE_PER_IP=big, WIDGET_CONNECTS_PER_IP=big)
+    gateway = start_gateway(
+        stack,
+        tmp_path_factory.mktemp("fuzz-gateway"),
+        api,
+        WIDGET_RATE_PER_VISITOR=big,
+        WIDGET_RATE_PER_IP=big,
+        WIDGET_CONNECTS_PER_IP=big,
+    )
     try:
         yield url_of(gateway), api, gateway
     finally:
@@ -90,17 +103,23 @@ def fuzz_gateway(stack, tmp_path_factory) -> Iterator[tuple[str, SlackMock, Serv
         api.stop()
 
 
-def billing_snapshot(db) -> dict[str, set[tuple]]:  # noqa: ANN001
+def billing_snapshot(db) -> dict[str, set[tuple]]:
     """Every row of every billing table but the audit log (refusals are audited; they change nothing)."""
     with db.session() as s:
-        return {t.name: {tuple(r) for r in s.execute(select(t)).all()}
-                for t in Base.metadata.sorted_tables if t.name != "audit_log"}
+        return {
+            t.name: {tuple(r) for r in s.execute(select(t)).all()}
+            for t in Base.metadata.sorted_tables
+            if t.name != "audit_log"
+        }
 
 
-def rasa_turns_since(stack, started: float) -> int:  # noqa: ANN001
+def rasa_turns_since(stack, started: float) -> int:
     with sqlite3.connect(stack.tracker_db, timeout=30) as conn:
-        return conn.execute("SELECT count(*) FROM events WHERE type_name = 'user' AND timestamp >= ? AND "
-                            "(sender_id LIKE 'slack:%' OR sender_id LIKE 'wv-%')", (started,)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM events WHERE type_name = 'user' AND timestamp >= ? AND "
+            "(sender_id LIKE 'slack:%' OR sender_id LIKE 'wv-%')",
+            (started,),
+        ).fetchone()[0]
 
 
 def card_leaks(texts: Iterator[str]) -> list[str]:
@@ -108,8 +127,12 @@ def card_leaks(texts: Iterator[str]) -> list[str]:
     dashes, zero-width and direction marks, emoji) and whichever script's digits they are in."""
     leaks = []
     for text in texts:
-        digits = "".join(str(unicodedata.decimal(ch)) if unicodedata.decimal(ch, None) is not None else
-                         ("" if not unicodedata.category(ch).startswith("L") else " ") for ch in text)
+        digits = "".join(
+            str(unicodedata.decimal(ch))
+            if unicodedata.decimal(ch, None) is not None
+            else ("" if not unicodedata.category(ch).startswith("L") else " ")
+            for ch in text
+        )
         if any(card in digits for card in cases.CARDS):
             leaks.append(text[:300])
     return leaks
@@ -120,7 +143,7 @@ def test_the_leak_check_knows_every_card_the_fuzz_texts_write():
     assert {unicodedata.normalize("NFKC", d) for d in written} == set(cases.CARDS)
 
 
-def strings(value) -> Iterator[str]:  # noqa: ANN001
+def strings(value) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
@@ -131,16 +154,19 @@ def strings(value) -> Iterator[str]:  # noqa: ANN001
             yield from strings(v)
 
 
-def stored_since(stack, started: float) -> Iterator[str]:  # noqa: ANN001
+def stored_since(stack, started: float) -> Iterator[str]:
     """Every string in the fuzz conversations' events in Rasa's tracker store."""
     with sqlite3.connect(stack.tracker_db, timeout=30) as conn:
-        rows = conn.execute("SELECT data FROM events WHERE timestamp >= ? AND "
-                            "(sender_id LIKE 'slack:%' OR sender_id LIKE 'wv-%')", (started,)).fetchall()
+        rows = conn.execute(
+            "SELECT data FROM events WHERE timestamp >= ? AND (sender_id LIKE 'slack:%' OR sender_id LIKE 'wv-%')",
+            (started,),
+        ).fetchall()
     for (data,) in rows:
         yield from strings(json.loads(data))
 
 
 # -- the widget ----------------------------------------------------------------------------------------
+
 
 async def widget_frames(base: str, frames: list[str | bytes], found: Findings) -> None:
     """Send refused frames one at a time on one socket; each must get one friendly error (or a pong)."""
@@ -213,8 +239,8 @@ async def widget_visitor(base: str, texts: list[str], found: Findings) -> None:
 
 # -- Slack and other HTTP --------------------------------------------------------------------------------
 
-async def send(client: httpx.AsyncClient, found: Findings, kind: str, method: str, url: str,
-               **request) -> None:  # noqa: ANN003
+
+async def send(client: httpx.AsyncClient, found: Findings, kind: str, method: str, url: str, **request) -> None:
     try:
         answer = await client.request(method, url, **request)
     except httpx.HTTPError as error:
@@ -222,16 +248,33 @@ async def send(client: httpx.AsyncClient, found: Findings, kind: str, method: st
         return
     found.statuses[answer.status_code] += 1
     if answer.status_code >= 500:
-        found.problem(found.server_errors, f"{kind} {method} {url[:80]} {answer.status_code}: "
-                                           f"{request.get('content', b'')[:150]!r}")
+        found.problem(
+            found.server_errors,
+            f"{kind} {method} {url[:80]} {answer.status_code}: {request.get('content', b'')[:150]!r}",
+        )
 
 
 def slack_dm(user: str, text: str) -> bytes:
-    event = {"type": "message", "channel_type": "im", "channel": f"D{user}", "user": user, "text": text,
-             "ts": f"{time.time():.6f}", "team": "T0001"}
-    return json.dumps({"token": "legacy", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-                       "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}", "event_time": int(time.time()),
-                       "event": event}).encode()
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": f"D{user}",
+        "user": user,
+        "text": text,
+        "ts": f"{time.time():.6f}",
+        "team": "T0001",
+    }
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    ).encode()
 
 
 def other_requests(rng: random.Random, base: str, n: int) -> list[tuple[str, str, dict]]:
@@ -239,24 +282,70 @@ def other_requests(rng: random.Random, base: str, n: int) -> list[tuple[str, str
     for _ in range(n):
         choice = rng.randrange(4)
         if choice == 0:
-            out.append(("POST", f"{base}/widget/internal/push", {"headers": {"authorization": rng.choice(
-                ["", "Bearer wrong", "Basic x", "Bearer " + "x" * 5_000])}, "content": b'{"conversation_id": "wv-x"}'}))
+            out.append(
+                (
+                    "POST",
+                    f"{base}/widget/internal/push",
+                    {
+                        "headers": {
+                            "authorization": rng.choice(["", "Bearer wrong", "Basic x", "Bearer " + "x" * 5_000])
+                        },
+                        "content": b'{"conversation_id": "wv-x"}',
+                    },
+                )
+            )
         elif choice == 1:
-            body = rng.choice([b"", b"{", b"[]",
-                               json.dumps({"conversation_id": "wv-" + "x" * 100, "text": "hi"}).encode(),
-                               json.dumps({"conversation_id": "wv-nobody", "text": 5}).encode(),
-                               json.dumps({"conversation_id": "wv-nobody", "text": "hi\ud800"}).encode()])
-            out.append(("POST", f"{base}/widget/internal/push", {"headers": {"authorization": f"Bearer {TOKEN}",
-                                                                               "content-type": "application/json"},
-                                                                   "content": body}))
+            body = rng.choice(
+                [
+                    b"",
+                    b"{",
+                    b"[]",
+                    json.dumps({"conversation_id": "wv-" + "x" * 100, "text": "hi"}).encode(),
+                    json.dumps({"conversation_id": "wv-nobody", "text": 5}).encode(),
+                    json.dumps({"conversation_id": "wv-nobody", "text": "hi\ud800"}).encode(),
+                ]
+            )
+            out.append(
+                (
+                    "POST",
+                    f"{base}/widget/internal/push",
+                    {
+                        "headers": {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
+                        "content": body,
+                    },
+                )
+            )
         elif choice == 2:
-            out.append(("GET", base + rng.choice(["/widget/static/..%2f..%2fetc%2fpasswd", "/widget/static/%00",
-                                                  "/widget.js", "/slack/events", "/slack/install", "/%ff",
-                                                  "/?q=" + "x" * 6_000, "/account?x=<script>"]), {}))
+            out.append(
+                (
+                    "GET",
+                    base
+                    + rng.choice(
+                        [
+                            "/widget/static/..%2f..%2fetc%2fpasswd",
+                            "/widget/static/%00",
+                            "/widget.js",
+                            "/slack/events",
+                            "/slack/install",
+                            "/%ff",
+                            "/?q=" + "x" * 6_000,
+                            "/account?x=<script>",
+                        ]
+                    ),
+                    {},
+                )
+            )
         else:
-            out.append(("POST", f"{base}/slack/events", {"headers": {"content-type": "application/json"},
-                                                         "content": cases.huge_text(rng, 200_000).encode("utf-8",
-                                                                                                         "replace")}))
+            out.append(
+                (
+                    "POST",
+                    f"{base}/slack/events",
+                    {
+                        "headers": {"content-type": "application/json"},
+                        "content": cases.huge_text(rng, 200_000).encode("utf-8", "replace"),
+                    },
+                )
+            )
     return out
 
 
@@ -274,19 +363,28 @@ async def fuzz(base: str, rng: random.Random, found: Findings) -> None:
     found.sent.update({**counts, **Counter(r.kind for r in slack_requests)})
 
     async with httpx.AsyncClient(timeout=60, trust_env=False) as http:
-        async def guarded(coro) -> None:  # noqa: ANN001
+
+        async def guarded(coro) -> None:
             async with limit:
                 await coro
 
         async def slack_one(request: cases.SlackRequest) -> None:
-            await send(http, found, request.kind, "POST", f"{base}/slack/events", content=request.body,
-                       headers=request.headers)
+            await send(
+                http, found, request.kind, "POST", f"{base}/slack/events", content=request.body, headers=request.headers
+            )
 
         async def slack_dms() -> None:
             for user, text in dm_texts:
                 body = slack_dm(user, text)
-                await send(http, found, "dm", "POST", f"{base}/slack/events", content=body,
-                           headers={"content-type": "application/json", **sign(SECRET, body)})
+                await send(
+                    http,
+                    found,
+                    "dm",
+                    "POST",
+                    f"{base}/slack/events",
+                    content=body,
+                    headers={"content-type": "application/json", **sign(SECRET, body)},
+                )
 
         def chunks(items: list, n: int) -> list[list]:
             return [items[i::n] for i in range(n)]
@@ -311,16 +409,21 @@ def test_fuzz_the_gateway(stack, billing_db, fuzz_gateway):
     api.quiet(3.0, timeout=180)  # Slack turns still on their way
     took = time.monotonic() - started
     reached = rasa_turns_since(stack, started_wall)
-    total = sum(v for k, v in found.sent.items() if k in ("slack", "slack_rasa", "hello", "widget_rasa", "oversized",
-                                                            "http", "frames"))
-    print(f"\nfuzz seed {SEED}: {total} inputs in {took:.0f} s; {reached} reached Rasa ({reached / total:.1%}); "
-          f"HTTP statuses {dict(found.statuses)}; socket closes {dict(found.closes)}; sent {dict(found.sent)}")
+    total = sum(
+        v
+        for k, v in found.sent.items()
+        if k in ("slack", "slack_rasa", "hello", "widget_rasa", "oversized", "http", "frames")
+    )
+    print(
+        f"\nfuzz seed {SEED}: {total} inputs in {took:.0f} s; {reached} reached Rasa ({reached / total:.1%}); "
+        f"HTTP statuses {dict(found.statuses)}; socket closes {dict(found.closes)}; sent {dict(found.sent)}"
+    )
 
     assert not found.server_errors, f"seed {SEED}: 5xx or dropped requests: {found.server_errors}"
     assert not found.bad_answers, f"seed {SEED}: unfriendly answers: {found.bad_answers}"
-    log = (gateway.log_path.read_text(errors="replace"))
+    log = gateway.log_path.read_text(errors="replace")
     trace = log.find("Traceback")
-    assert trace < 0, f"seed {SEED}: the gateway logged an exception:\n" + log[max(0, trace - 300):][:3000]
+    assert trace < 0, f"seed {SEED}: the gateway logged an exception:\n" + log[max(0, trace - 300) :][:3000]
     assert total == TOTAL and reached > 0
 
     # No card number, however it was written, got into the tracker store or a log.
@@ -337,14 +440,21 @@ def test_fuzz_the_gateway(stack, billing_db, fuzz_gateway):
     assert "$" in answer, answer
     api.reset()
     body = slack_dm("UALEX", "how much is Enterprise for 40 users?")
-    assert httpx.post(f"{base}/slack/events", content=body, headers={"content-type": "application/json",
-                                                                     **sign(SECRET, body)}).status_code == 200
+    assert (
+        httpx.post(
+            f"{base}/slack/events", content=body, headers={"content-type": "application/json", **sign(SECRET, body)}
+        ).status_code
+        == 200
+    )
     reply = api.wait_for("chat.postMessage", 1, 60, lambda c: c.args.get("channel") == "DUALEX")[0]
     assert "$" in reply.args["text"], reply.args["text"]
 
     after = billing_snapshot(billing_db)
-    changed = {name: (len(before[name] - after[name]), len(after[name] - before[name]))
-               for name in before if before[name] != after[name]}
+    changed = {
+        name: (len(before[name] - after[name]), len(after[name] - before[name]))
+        for name in before
+        if before[name] != after[name]
+    }
     assert not changed, f"seed {SEED}: billing changed (removed, added rows per table): {changed}"
 
 

@@ -1,5 +1,6 @@
 """The golden conversations of PRODUCT.md that need no channel (1, 2, 3, 5, 6, 7), end to end:
 the replies a person would read and the billing database afterwards."""
+
 from __future__ import annotations
 
 import re
@@ -105,8 +106,11 @@ def test_7_a_pasted_card_number_is_never_stored_or_echoed(chat, billing_db, stac
     assert "/pay/card/" in reply and "4242 4242" not in reply and "4242424242424242" not in reply, reply
     # This conversation's events (the session's tracker store also holds earlier tests' ones; the
     # fuzz test checks its own card-like inputs, in every written form, in tests/e2e/test_fuzz.py)
-    stored = sqlite3.connect(stack.tracker_db).execute("select data from events where sender_id = ?",
-                                                       (alex.sender,)).fetchall()
+    stored = (
+        sqlite3.connect(stack.tracker_db)
+        .execute("select data from events where sender_id = ?", (alex.sender,))
+        .fetchall()
+    )
     assert stored and not any("4242 4242 4242 4242" in d or "4242424242424242" in d for (d,) in stored)
     for log in (stack.data_dir / "logs").glob("*.log"):
         text = log.read_text(errors="replace")

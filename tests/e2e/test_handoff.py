@@ -6,8 +6,9 @@ Golden conversation 4 in the widget (a WebSocket client speaking the widget's pr
 "can I talk to someone?" -> lead details -> the summary in #sales -> a rep claims (signed click) ->
 the rep's thread reply reaches the visitor -> the visitor's answer (and an old bot button pressed)
 reaches the thread -> "close" -> the bot answers again; Rasa's record of the conversation (its
-tracker store) has both sides, and nothing from the bot while the rep had it. A Slack customer on a support holiday: the phone line as a tel: link and a
-callback request, saved."""
+tracker store) has both sides, and nothing from the bot while the rep had it. A Slack customer on a
+support holiday: the phone line as a tel: link and a callback request, saved."""
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,9 @@ from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
 
 from bot.billing.adapters.orm import CallbackRequest, Handoff, Order, Quote
-from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 from tests.conftest import reset
 from tests.e2e.gateways import instead_of_the_stack_gateway
+from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 
 TURN_S = 45.0
 
@@ -50,8 +51,15 @@ class Bridge:
     gateway_url: str
 
     def summary(self, channel: str, number: str) -> Call:
-        return self.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == channel
-                                 and number in (c.args.get("text") or "") and not c.args.get("thread_ts"))[-1]
+        return self.api.wait_for(
+            "chat.postMessage",
+            timeout=TURN_S,
+            where=lambda c: (
+                c.args.get("channel") == channel
+                and number in (c.args.get("text") or "")
+                and not c.args.get("thread_ts")
+            ),
+        )[-1]
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +70,16 @@ def bridge(stack, tmp_path_factory) -> Iterator[Bridge]:
     api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
     try:
         with instead_of_the_stack_gateway(
-                stack, tmp_path_factory.mktemp("handoff-gateway"), api, SLACK_SLOW_TURN_S="0",
-                HANDOFF_SALES_CHANNEL="CSALES", HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00",
-                HANDOFF_SUPPORT_CHANNEL="CSUPPORT", HANDOFF_SUPPORT_HOURS="Mon-Fri 08:00-20:00",
-                HANDOFF_SUPPORT_HOLIDAYS=holidays()) as send:
+            stack,
+            tmp_path_factory.mktemp("handoff-gateway"),
+            api,
+            SLACK_SLOW_TURN_S="0",
+            HANDOFF_SALES_CHANNEL="CSALES",
+            HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00",
+            HANDOFF_SUPPORT_CHANNEL="CSUPPORT",
+            HANDOFF_SUPPORT_HOURS="Mon-Fri 08:00-20:00",
+            HANDOFF_SUPPORT_HOLIDAYS=holidays(),
+        ) as send:
             yield Bridge(api, send, stack.gateway_url)
     finally:
         api.stop()
@@ -75,10 +89,20 @@ class Visitor:
     """A widget conversation over the widget's WebSocket protocol."""
 
     def __init__(self, gateway_url: str) -> None:
-        self.ws: ClientConnection = connect(gateway_url.replace("http://", "ws://") + "/widget/ws",
-                                            origin=gateway_url, open_timeout=10)
-        self.ws.send(json.dumps({"type": "hello", "visitor": None, "since": 0, "page_url": gateway_url + "/",
-                                 "timezone": "America/New_York"}))
+        self.ws: ClientConnection = connect(
+            gateway_url.replace("http://", "ws://") + "/widget/ws", origin=gateway_url, open_timeout=10
+        )
+        self.ws.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "visitor": None,
+                    "since": 0,
+                    "page_url": gateway_url + "/",
+                    "timezone": "America/New_York",
+                }
+            )
+        )
         self.sender = "wv-" + self.next("welcome")["visitor"].split(".")[1]
 
     def next(self, kind: str, timeout: float = TURN_S, **match: Any) -> dict[str, Any]:
@@ -89,8 +113,16 @@ class Visitor:
                 return frame
 
     def send(self, text: str, payload: str | None = None) -> None:
-        self.ws.send(json.dumps({"type": "message", "id": f"cid-{uuid.uuid4().hex[:12]}", "text": text,
-                                 **({"payload": payload} if payload else {})}))
+        self.ws.send(
+            json.dumps(
+                {
+                    "type": "message",
+                    "id": f"cid-{uuid.uuid4().hex[:12]}",
+                    "text": text,
+                    **({"payload": payload} if payload else {}),
+                }
+            )
+        )
 
     def say(self, text: str) -> str:
         """Send; the bot's reply (all its messages, until the typing dots go)."""
@@ -110,21 +142,34 @@ class Visitor:
 
 def in_dm(bridge: Bridge, user: str, containing: str) -> Call:
     """The newest post in ``user``'s DM whose text or blocks contain ``containing``."""
+
     def found(c: Call) -> bool:
         shown = (c.args.get("text") or "") + json.dumps(c.args.get("blocks"), ensure_ascii=False)
         return c.args.get("channel") == f"D{user}" and containing in shown
+
     return bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=found)[-1]
 
 
 def as_message(call: Call) -> dict[str, Any]:
     blocks = call.args.get("blocks")
-    return {"ts": call.ts, "text": call.args.get("text"),
-            "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks or []}
+    return {
+        "ts": call.ts,
+        "text": call.args.get("text"),
+        "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks or [],
+    }
 
 
 def thread_reply(bridge: Bridge, user: str, channel: str, thread_ts: str, text: str) -> None:
-    event = {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
-             "ts": new_ts(), "thread_ts": thread_ts, "team": bridge.send.team}
+    event = {
+        "type": "message",
+        "channel": channel,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": new_ts(),
+        "thread_ts": thread_ts,
+        "team": bridge.send.team,
+    }
     assert bridge.send.event(event).status_code == 200
 
 
@@ -143,7 +188,9 @@ def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_bac
         assert number and "Sales" in asked, asked
         post = bridge.summary("CSALES", number.group())
         shown = json.dumps(post.args["blocks"])
-        missing = [x for x in ("Jane Doe", "Example Inc", "how much is Enterprise for 40 users?", "widget") if x not in shown]
+        missing = [
+            x for x in ("Jane Doe", "Example Inc", "how much is Enterprise for 40 users?", "widget") if x not in shown
+        ]
         assert not missing, (missing, shown)
 
         started = time.monotonic()
@@ -156,11 +203,20 @@ def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_bac
         print(f"claim -> joined -> rep reply in the widget: {(time.monotonic() - started) * 1000:.0f} ms")
 
         v.send("Yes, and is there a nonprofit discount?")
-        bridge.api.wait_for("chat.postMessage", timeout=10, where=lambda c: c.args.get("thread_ts") == post.ts
-                            and "nonprofit discount" in c.args.get("text", ""))
+        bridge.api.wait_for(
+            "chat.postMessage",
+            timeout=10,
+            where=lambda c: c.args.get("thread_ts") == post.ts and "nonprofit discount" in c.args.get("text", ""),
+        )
         v.send("Talk to sales", payload="/talk_to_human")  # the price answer's old button: for Dana, not the bot
-        bridge.api.wait_for("chat.postMessage", timeout=10, where=lambda c: c.args.get("thread_ts") == post.ts
-                            and c.args.get("text") == "*Customer* (pressed a button): Talk to sales")
+        bridge.api.wait_for(
+            "chat.postMessage",
+            timeout=10,
+            where=lambda c: (
+                c.args.get("thread_ts") == post.ts
+                and c.args.get("text") == "*Customer* (pressed a button): Talk to sales"
+            ),
+        )
         thread_reply(bridge, "UDANA", "CSALES", post.ts, "Yes: 20% for registered nonprofits.")
         assert v.next("msg", **{"from": "agent"})["text"] == "Yes: 20% for registered nonprofits."
         thread_reply(bridge, "UDANA", "CSALES", post.ts, "close")
@@ -177,27 +233,32 @@ def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_bac
     events = tracker_events(stack, v.sender)
     # ... written through Rasa's HTTP API, which answers nobody without the token
     for token in ({}, {"token": "guess"}):
-        refused = httpx.post(f"{stack.rasa_url}/conversations/{v.sender}/tracker/events", params=token,
-                             json=[{"event": "resume"}], timeout=10)
+        refused = httpx.post(
+            f"{stack.rasa_url}/conversations/{v.sender}/tracker/events",
+            params=token,
+            json=[{"event": "resume"}],
+            timeout=10,
+        )
         assert refused.status_code == 401, refused.text
     kinds = [e["event"] for e in events]
     paused, resumed = kinds.index("pause"), kinds.index("resume")
-    during = events[paused + 1:resumed]
+    during = events[paused + 1 : resumed]
     said = [(e["event"], e.get("text"), (e.get("metadata") or {}).get("rep")) for e in during]
     assert ("user", "Yes, and is there a nonprofit discount?", None) in said
     assert ("user", "Talk to sales", None) in said
     assert ("bot", "Hi Jane, Dana here. 40 seats of Enterprise?", "UDANA") in said
     assert ("bot", "Yes: 20% for registered nonprofits.", "UDANA") in said
     assert not [e for e in during if e["event"] == "action"], "the bot predicted something while paused"
-    assert all((e.get("metadata") or {}).get("rep") == "UDANA" for e in during if e["event"] == "bot"), \
+    assert all((e.get("metadata") or {}).get("rep") == "UDANA" for e in during if e["event"] == "bot"), (
         "the bot said something while the rep had the conversation"
+    )
     after = events[resumed:]
     assert any(e["event"] == "bot" and "back with the assistant" in e["text"] for e in after)
     assert any(e["event"] == "user" and e["text"] == "how much is Dialer?" for e in after)
     assert any(e["event"] == "action" and e.get("name") == "action_pricing" for e in after)
 
 
-def tracker_events(stack, sender: str, timeout: float = 10.0) -> list[dict[str, Any]]:  # noqa: ANN001
+def tracker_events(stack, sender: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     """The conversation's events as Rasa stored them (SQLite tracker store), oldest first, once the
     bot's answer after the close is there."""
     deadline = time.monotonic() + timeout
@@ -205,8 +266,10 @@ def tracker_events(stack, sender: str, timeout: float = 10.0) -> list[dict[str, 
         with sqlite3.connect(stack.tracker_db) as db:
             rows = db.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
         events = [json.loads(r[0]) for r in rows]
-        if any(e["event"] == "action" and e.get("name") == "action_pricing" for e in events[-6:]) \
-                or time.monotonic() > deadline:
+        if (
+            any(e["event"] == "action" and e.get("name") == "action_pricing" for e in events[-6:])
+            or time.monotonic() > deadline
+        ):
             return events
         time.sleep(0.2)
 
@@ -226,20 +289,37 @@ def test_a_slack_customer_on_a_support_holiday_gets_the_phone_line_and_leaves_a_
 
     bridge.send.click("UALEXH", "DUALEXH", as_message(reply), "Call me back")
     # The form's question itself ("Which phone number ..."): the handoff's reply mentions phoning too.
-    asked = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
-                                and "phone number" in (c.args.get("text") or "").lower())[-1]
+    asked = bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: c.args.get("channel") == "DUALEXH" and "phone number" in (c.args.get("text") or "").lower(),
+    )[-1]
     assert asked
     bridge.send.event(bridge.send.dm("UALEXH", "+1 415 555 0199"))
-    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
-                        and "time" in (c.args.get("text") or "").lower() and c.at > asked.at)
+    bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: (
+            c.args.get("channel") == "DUALEXH" and "time" in (c.args.get("text") or "").lower() and c.at > asked.at
+        ),
+    )
     bridge.send.event(bridge.send.dm("UALEXH", "next monday 9-12"))
-    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXH"
-                        and "we'll call" in (c.args.get("text") or ""))
+    bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: c.args.get("channel") == "DUALEXH" and "we'll call" in (c.args.get("text") or ""),
+    )
     with billing_db.session() as s:
         callback = s.scalar(select(CallbackRequest).order_by(CallbackRequest.id.desc()))
         assert callback is not None and callback.phone == "+14155550199" and callback.queue == "support"
-    posted = bridge.api.wait_for("chat.postMessage", 2, timeout=10, where=lambda c: c.args.get("channel") == "CSUPPORT"
-                                 and f"Callback {callback.number}" in (c.args.get("text") or ""))
+    posted = bridge.api.wait_for(
+        "chat.postMessage",
+        2,
+        timeout=10,
+        where=lambda c: (
+            c.args.get("channel") == "CSUPPORT" and f"Callback {callback.number}" in (c.args.get("text") or "")
+        ),
+    )
     assert "+14155550199" in posted[0].args["text"] and number in posted[0].args["text"]
 
 

@@ -2,6 +2,7 @@
 payments picked from what the customer said; a refused read worded as a read (issue 18).
 
 Each test reads the replies a customer would read and checks the billing database afterwards."""
+
 from __future__ import annotations
 
 import json
@@ -163,8 +164,11 @@ def test_a_refused_read_is_worded_as_a_read_and_names_the_admins(chat, billing_d
     reply = sam.text("send me the last invoice")
     assert "Manage Billing" in reply and "Alex Rivera" in reply, reply
     assert "haven't changed" not in reply and "can't show" in reply.lower(), reply
-    stored = sqlite3.connect(stack.tracker_db).execute(
-        "select data from events where sender_id = ? and type_name = 'slot'", (sam.sender,)).fetchall()
+    stored = (
+        sqlite3.connect(stack.tracker_db)
+        .execute("select data from events where sender_id = ? and type_name = 'slot'", (sam.sender,))
+        .fetchall()
+    )
     admins = [json.loads(d) for (d,) in stored if json.loads(d).get("name") == "permission_admins"]
     assert admins and "Alex Rivera" in json.dumps(admins[-1]["value"]), admins
 

@@ -6,6 +6,7 @@ hours in the customer's time zone; nothing is opened unless the customer chose i
 APP_ENV=development, as the test stack runs: bot/actions/_clock.py). The queues' hours are the
 defaults every service reads (HANDOFF_SALES_HOURS Mon-Fri 09:00-17:00, HANDOFF_SUPPORT_HOURS
 Mon-Fri 08:00-20:00, both America/New_York)."""
+
 from __future__ import annotations
 
 import re
@@ -30,27 +31,28 @@ def upcoming(weekday: int, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tz)
 
 
-def at(conversation, now: datetime):  # noqa: ANN001, ANN201
+def at(conversation, now: datetime):
     conversation.metadata["now"] = now.isoformat()
     return conversation
 
 
-def cases(billing_db) -> list[SupportCase]:  # noqa: ANN001
+def cases(billing_db) -> list[SupportCase]:
     with billing_db.session() as s:
         return list(s.scalars(select(SupportCase).order_by(SupportCase.id)))
 
 
-def handoffs(billing_db) -> list[Handoff]:  # noqa: ANN001
+def handoffs(billing_db) -> list[Handoff]:
     with billing_db.session() as s:
         return list(s.scalars(select(Handoff).order_by(Handoff.id)))
 
 
-def callbacks(billing_db) -> list[CallbackRequest]:  # noqa: ANN001
+def callbacks(billing_db) -> list[CallbackRequest]:
     with billing_db.session() as s:
         return list(s.scalars(select(CallbackRequest).order_by(CallbackRequest.id)))
 
 
 # -- support cases -------------------------------------------------------------------------------
+
 
 def test_a_support_case_takes_its_description_from_the_request(chat, billing_db):
     alex = chat("alex")
@@ -76,8 +78,12 @@ def test_a_complaint_is_the_description_and_a_restatement_goes_to_the_same_case(
 def test_asking_how_to_reach_support_is_no_description_and_opens_nothing(chat, billing_db):
     """A question about how to reach support ("what's the support phone number?") is not a problem to
     open a case about: it gets the number (and the offer of a case), and nothing is opened."""
-    for question in ("whats the support phone number", "how do I contact your support team?",
-                     "what are support's hours", "is there an email address for support"):
+    for question in (
+        "whats the support phone number",
+        "how do I contact your support team?",
+        "what are support's hours",
+        "is there an email address for support",
+    ):
         tom = chat("tom")
         said = tom.text(question)
         assert "1-800-667-6389" in said and not re.search(r"CS-\d+", said), (question, said)
@@ -96,17 +102,24 @@ def test_a_bare_request_asks_once_and_i_just_told_you_keeps_what_was_said(chat, 
 
 # -- leads ---------------------------------------------------------------------------------------
 
+
 def test_a_visitor_who_says_everything_at_once_is_only_asked_the_optional_phone(chat, billing_db):
     visitor = chat(None)
-    asked = visitor.text("Hi, I'm Dana Smith from Globex (dana@globex.example). We're looking at Enterprise "
-                         "for 60 people and I'd like someone from sales to contact me")
+    asked = visitor.text(
+        "Hi, I'm Dana Smith from Globex (dana@globex.example). We're looking at Enterprise "
+        "for 60 people and I'd like someone from sales to contact me"
+    )
     assert "phone" in asked.lower() and "name" not in asked.lower() and "email" not in asked.lower(), asked
     assert "company" not in asked.lower(), asked
     done = visitor.text("no phone, email is fine")
     assert re.search(r"HO-\d+", done) and "phone number" not in done.lower(), done
     [handoff] = handoffs(billing_db)
-    assert (handoff.lead_name, handoff.lead_company, handoff.lead_email, handoff.lead_phone) == \
-        ("Dana Smith", "Globex", "dana@globex.example", None)
+    assert (handoff.lead_name, handoff.lead_company, handoff.lead_email, handoff.lead_phone) == (
+        "Dana Smith",
+        "Globex",
+        "dana@globex.example",
+        None,
+    )
 
 
 def test_several_answers_in_one_message_fill_several_details(chat, billing_db):
@@ -118,8 +131,12 @@ def test_several_answers_in_one_message_fill_several_details(chat, billing_db):
     done = visitor.text("+44 20 7946 0958")
     assert re.search(r"HO-\d+", done), done
     [handoff] = handoffs(billing_db)
-    assert (handoff.lead_name, handoff.lead_company, handoff.lead_email, handoff.lead_phone) == \
-        ("Sam Carter", "Initech", "sam.carter@initech.example", "+442079460958")
+    assert (handoff.lead_name, handoff.lead_company, handoff.lead_email, handoff.lead_phone) == (
+        "Sam Carter",
+        "Initech",
+        "sam.carter@initech.example",
+        "+442079460958",
+    )
 
 
 def test_a_correction_mid_form_replaces_the_detail_and_the_form_goes_on(chat, billing_db):
@@ -163,6 +180,7 @@ def test_an_invalid_phone_gets_one_message_and_rather_not_skips_it(chat, billing
 
 # -- permissions: who can grant it ---------------------------------------------------------------
 
+
 def test_who_can_give_me_that_permission_names_the_admins(chat, billing_db):
     sam = chat("sam")
     refused = sam.text("pay my open invoice")
@@ -178,7 +196,8 @@ def test_who_is_our_admin_asks_billing(chat, billing_db):
 
 # -- callbacks and opening hours ---------------------------------------------------------------------
 
-def slot_windows(conversation) -> list[str]:  # noqa: ANN001
+
+def slot_windows(conversation) -> list[str]:
     return conversation.buttons()
 
 
@@ -253,6 +272,7 @@ def test_when_will_someone_reply_follows_the_opening_hours(chat, billing_db):
 
 
 # -- nothing opened without the customer choosing it -----------------------------------------------
+
 
 def test_frustration_offers_a_person_and_opens_nothing(chat, billing_db):
     alex = chat("alex")

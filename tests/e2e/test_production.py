@@ -4,6 +4,7 @@ serving the same conversations, and billing on PostgreSQL too. Golden conversati
 one order, and every turn of the conversation in PostgreSQL.
 
 Without PostgreSQL or Redis these tests skip with a message; under CI=true they fail instead."""
+
 from __future__ import annotations
 
 import os
@@ -45,12 +46,27 @@ def prod(tmp_path_factory) -> Iterator[tuple[Stack, str, Database]]:
     _redis_or_skip()
     billing_dbs, tracker_dbs = _postgres_database(POSTGRES), _postgres_database(POSTGRES)
     billing_url, tracker_url = next(billing_dbs), next(tracker_dbs)
-    env = {"RASA_DB_HOST": "127.0.0.1", "RASA_DB_PORT": "5432", "RASA_DB_NAME": tracker_url.rsplit("/", 1)[1],
-           "RASA_DB_USER": "postgres", "RASA_DB_PASSWORD": "", "REDIS_HOST": REDIS_HOST,
-           "REDIS_PORT": str(REDIS_PORT), "REDIS_DB": "0", "REDIS_USERNAME": "", "REDIS_PASSWORD": "",
-           "RASA_LOCK_PREFIX": f"e2e{uuid.uuid4().hex[:8]}", "SANIC_WORKERS": "2"}
-    stack = Stack(data_dir=tmp_path_factory.mktemp("prod"), model=MODEL, endpoints=ROOT / "bot" / "endpoints.prod.yml",
-                  database_url=billing_url, extra_env=env)
+    env = {
+        "RASA_DB_HOST": "127.0.0.1",
+        "RASA_DB_PORT": "5432",
+        "RASA_DB_NAME": tracker_url.rsplit("/", 1)[1],
+        "RASA_DB_USER": "postgres",
+        "RASA_DB_PASSWORD": "",
+        "REDIS_HOST": REDIS_HOST,
+        "REDIS_PORT": str(REDIS_PORT),
+        "REDIS_DB": "0",
+        "REDIS_USERNAME": "",
+        "REDIS_PASSWORD": "",
+        "RASA_LOCK_PREFIX": f"e2e{uuid.uuid4().hex[:8]}",
+        "SANIC_WORKERS": "2",
+    }
+    stack = Stack(
+        data_dir=tmp_path_factory.mktemp("prod"),
+        model=MODEL,
+        endpoints=ROOT / "bot" / "endpoints.prod.yml",
+        database_url=billing_url,
+        extra_env=env,
+    )
     with stack:
         db = Database.connect(billing_url)
         yield stack, tracker_url, db
@@ -75,8 +91,9 @@ def test_golden_1_on_postgresql_and_redis_with_two_rasa_workers(prod):
     engine = create_engine(tracker_url)
     try:
         with engine.connect() as conn:
-            said = conn.execute(text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"),
-                                {"s": alex.sender}).scalar_one()
+            said = conn.execute(
+                text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"), {"s": alex.sender}
+            ).scalar_one()
     finally:
         engine.dispose()
     assert said == 4  # every user turn is in PostgreSQL

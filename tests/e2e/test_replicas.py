@@ -11,6 +11,7 @@ state on this machine's PostgreSQL, Rasa's lock store and the gateways' fan-out 
   tracker intact (the quote made before is ordered once; every turn is in PostgreSQL).
 
 Without PostgreSQL or Redis these tests skip with a message; under CI=true they fail instead."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,6 @@ from websockets.sync.client import ClientConnection, connect
 from bot.billing.adapters.db import Database
 from bot.billing.adapters.orm import Order, Payment
 from bot.gateway.config import GatewaySettings
-from tests.slack_mock import SlackMock, SlackSender
 from bot.gateway.widget.identity import Jwts, VisitorIds
 from bot.launch.production import ProdStack
 from bot.launch.runner import MODEL
@@ -43,6 +43,7 @@ from tests.bench.production import check_billing, check_trackers, outbox_mails
 from tests.billing.helpers import count, quantity
 from tests.conftest import _postgres_database
 from tests.e2e.test_production import POSTGRES, _redis_or_skip
+from tests.slack_mock import SlackMock, SlackSender
 
 SECRET = "e2e-replicas-signing-secret"
 TURN_S = 45.0
@@ -59,14 +60,30 @@ def prod(tmp_path_factory) -> Iterator[tuple[ProdStack, SlackMock, Database]]:
     api = SlackMock().start()
     api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
     api.add_user("UFOX", "fox@vendor.example", "Fox Mulder")
-    env = {"SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url,
-           "SLACK_SLOW_TURN_S": "0", "HANDOFF_SALES_CHANNEL": "CSALES", "HANDOFF_SUPPORT_CHANNEL": "CSUPPORT",
-           "HANDOFF_SALES_HOURS": "Mon-Sun 00:00-00:00", "HANDOFF_SUPPORT_HOURS": "Mon-Sun 00:00-00:00",
-           "HANDOFF_SALES_HOLIDAYS": "", "HANDOFF_SUPPORT_HOLIDAYS": "",
-           # the load test's people all connect from 127.0.0.1 and type fast: not abuse here
-           "WIDGET_RATE_PER_IP": "100000", "WIDGET_CONNECTS_PER_IP": "100000", "WIDGET_RATE_PER_VISITOR": "100000"}
-    stack = ProdStack(data_dir=tmp_path_factory.mktemp("replicas"), billing_db=billing_url, tracker_db=tracker_url,
-                      gateway_db=gateway_url, prefix=f"e2e{uuid.uuid4().hex[:8]}", extra_env=env)
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-e2e",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api.api_url,
+        "SLACK_SLOW_TURN_S": "0",
+        "HANDOFF_SALES_CHANNEL": "CSALES",
+        "HANDOFF_SUPPORT_CHANNEL": "CSUPPORT",
+        "HANDOFF_SALES_HOURS": "Mon-Sun 00:00-00:00",
+        "HANDOFF_SUPPORT_HOURS": "Mon-Sun 00:00-00:00",
+        "HANDOFF_SALES_HOLIDAYS": "",
+        "HANDOFF_SUPPORT_HOLIDAYS": "",
+        # the load test's people all connect from 127.0.0.1 and type fast: not abuse here
+        "WIDGET_RATE_PER_IP": "100000",
+        "WIDGET_CONNECTS_PER_IP": "100000",
+        "WIDGET_RATE_PER_VISITOR": "100000",
+    }
+    stack = ProdStack(
+        data_dir=tmp_path_factory.mktemp("replicas"),
+        billing_db=billing_url,
+        tracker_db=tracker_url,
+        gateway_db=gateway_url,
+        prefix=f"e2e{uuid.uuid4().hex[:8]}",
+        extra_env=env,
+    )
     try:
         with stack:
             db = Database.connect(billing_url)
@@ -81,13 +98,26 @@ def prod(tmp_path_factory) -> Iterator[tuple[ProdStack, SlackMock, Database]]:
 class Tab:
     """A widget tab on one gateway (a replica's own port, or the balancer's)."""
 
-    def __init__(self, stack: ProdStack, gateway_url: str, email: str | None = None,
-                 visitor: str | None = None) -> None:
-        self.ws: ClientConnection = connect(gateway_url.replace("http://", "ws://") + "/widget/ws",
-                                            origin=stack.gateway_url, open_timeout=15)  # the page's origin
-        token = jwt.encode({"email": email, "aud": "account-assistant", "iss": "https://vendor.example",
-                            "exp": int(time.time()) + 3600}, stack.secrets["WIDGET_JWT_SECRET"],
-                           algorithm="HS256") if email else None
+    def __init__(
+        self, stack: ProdStack, gateway_url: str, email: str | None = None, visitor: str | None = None
+    ) -> None:
+        self.ws: ClientConnection = connect(
+            gateway_url.replace("http://", "ws://") + "/widget/ws", origin=stack.gateway_url, open_timeout=15
+        )  # the page's origin
+        token = (
+            jwt.encode(
+                {
+                    "email": email,
+                    "aud": "account-assistant",
+                    "iss": "https://vendor.example",
+                    "exp": int(time.time()) + 3600,
+                },
+                stack.secrets["WIDGET_JWT_SECRET"],
+                algorithm="HS256",
+            )
+            if email
+            else None
+        )
         self.ws.send(json.dumps({"type": "hello", "visitor": visitor, "jwt": token, "since": 0}))
         self.welcome = self.next("welcome", 15)
 
@@ -123,9 +153,13 @@ def test_a_visitor_on_gateway_1_sees_what_gateway_2_produced(prod):
     try:
         assert "$" in on_1.say("how much is Enterprise for 40 users?")
         sender = "wv-" + on_1.welcome["visitor"].split(".")[1]
-        pushed = httpx.post(g2 + "/widget/internal/push", json={"conversation_id": sender, "text": "Hello from Dana",
-                                                                "name": "Dana (Sales)"},
-                            headers={"Authorization": f"Bearer {stack.gateway_token}"}, timeout=10, trust_env=False)
+        pushed = httpx.post(
+            g2 + "/widget/internal/push",
+            json={"conversation_id": sender, "text": "Hello from Dana", "name": "Dana (Sales)"},
+            headers={"Authorization": f"Bearer {stack.gateway_token}"},
+            timeout=10,
+            trust_env=False,
+        )
         assert pushed.status_code == 200, pushed.text
         assert on_1.next("msg", FAST_S, **{"from": "agent"})["text"] == "Hello from Dana"
         on_2 = Tab(stack, g2, visitor=on_1.welcome["visitor"])  # the same visitor's second tab, on gateway 2
@@ -153,8 +187,9 @@ def test_rasa_and_the_gateways_log_in_to_redis_as_the_stacks_own_user(prod):
         admin.close()
     fanout = [c for c in clients if c.get("name", "").startswith(f"{stack.prefix}:widget:")]
     assert len(fanout) >= 2 and {c["user"] for c in fanout} == {stack.redis.username}, fanout
-    assert any(c["user"] == stack.redis.username and not c.get("name") for c in clients), \
+    assert any(c["user"] == stack.redis.username and not c.get("name") for c in clients), (
         "no unnamed connection (Rasa's lock store) logged in as the stack's user"
+    )
 
 
 def test_two_reps_claiming_one_handoff_through_different_gateways_get_one_winner(prod):
@@ -165,11 +200,17 @@ def test_two_reps_claiming_one_handoff_through_different_gateways_get_one_winner
         asked = customer.say("I need to talk to a real person")
         number = re.search(r"HO-\d+", asked)
         assert number, asked
-        post = api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: number.group() in (c.args.get("text") or "")
-                            and not c.args.get("thread_ts"))[-1]
+        post = api.wait_for(
+            "chat.postMessage",
+            timeout=TURN_S,
+            where=lambda c: number.group() in (c.args.get("text") or "") and not c.args.get("thread_ts"),
+        )[-1]
         blocks = post.args.get("blocks")
-        message = {"ts": post.ts, "text": post.args.get("text"),
-                   "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
+        message = {
+            "ts": post.ts,
+            "text": post.args.get("text"),
+            "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks,
+        }
         channel = post.args["channel"]
         senders = {"UDANA": SlackSender(g1, SECRET), "UFOX": SlackSender(g2, SECRET)}
         start, answers = threading.Barrier(2), {}
@@ -194,8 +235,9 @@ def test_two_reps_claiming_one_handoff_through_different_gateways_get_one_winner
         engine = create_engine(stack.gateway_db)
         try:
             with engine.connect() as conn:
-                row = conn.execute(text("SELECT status, claimed_by FROM gateway_handoffs WHERE number = :n"),
-                                   {"n": number.group()}).one()
+                row = conn.execute(
+                    text("SELECT status, claimed_by FROM gateway_handoffs WHERE number = :n"), {"n": number.group()}
+                ).one()
         finally:
             engine.dispose()
         assert tuple(row) == ("claimed", winner)
@@ -215,10 +257,13 @@ class Turns:
         self.last: list[dict[str, Any]] = []
 
     def say(self, message: str) -> str:
-        answer = httpx.post(self.stack.webhook_url, json={"sender": self.sender, "message": message,
-                                                          "metadata": self.metadata},
-                            headers={"Authorization": f"Bearer {self.stack.gateway_token}", "Connection": "close"},
-                            timeout=TURN_S, trust_env=False)
+        answer = httpx.post(
+            self.stack.webhook_url,
+            json={"sender": self.sender, "message": message, "metadata": self.metadata},
+            headers={"Authorization": f"Bearer {self.stack.gateway_token}", "Connection": "close"},
+            timeout=TURN_S,
+            trust_env=False,
+        )
         answer.raise_for_status()
         self.last = answer.json()
         return "\n".join(m.get("text") or "" for m in self.last)
@@ -243,10 +288,13 @@ def test_customers_under_load_get_every_order_once_and_every_message_recorded(pr
     payments, orders, mails = count(db, Payment), count(db, Order), outbox_mails(stack.data_dir)
     ledger = Ledger()
     sender_of = VisitorIds(stack.secrets["WIDGET_SIGNING_KEY"]).user_sender
-    asyncio.run(simulate(stack.gateway_url, people, seconds=20, think_s=(0.5, 2.0), seed=3, ledger=ledger,
-                         sender_of=sender_of))
-    print(f"{len(ledger.ms)} turns, {sum(ledger.orders.values())} orders, {ledger.emailed} mails, "
-          f"{ledger.clarified} 'did you mean' confirmed")
+    asyncio.run(
+        simulate(stack.gateway_url, people, seconds=20, think_s=(0.5, 2.0), seed=3, ledger=ledger, sender_of=sender_of)
+    )
+    print(
+        f"{len(ledger.ms)} turns, {sum(ledger.orders.values())} orders, {ledger.emailed} mails, "
+        f"{ledger.clarified} 'did you mean' confirmed"
+    )
     assert ledger.errors == []
     assert len(ledger.ms) >= 20 and sum(ledger.orders.values()) >= 1
     assert check_billing(stack.billing_db, ledger, admins, payments, orders) == []
@@ -273,9 +321,17 @@ def test_killing_a_rasa_replica_mid_conversation_the_other_carries_it_on(prod):
     engine = create_engine(stack.tracker_db)
     try:
         with engine.connect() as conn:
-            said = conn.execute(text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
-                                {"s": alex.sender}).scalars().all()
+            said = (
+                conn.execute(
+                    text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
+                    {"s": alex.sender},
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
-    assert [json.loads(d)["text"] for d in said][0] == "add 5 licenses" and len(said) == 4, said  # add, Enterprise, Yes, last invoice
+    assert [json.loads(d)["text"] for d in said][0] == "add 5 licenses" and len(said) == 4, (
+        said
+    )  # add, Enterprise, Yes, last invoice
     print(f"turn after the kill: {took * 1000:.0f} ms")

@@ -3,6 +3,7 @@ Slack on), through the real Rasa server, action server and billing backend of th
 stack; Slack's Web API is a local mock that records what the gateway posts. Golden conversations
 1, 2 and 5 of PRODUCT.md, duplicates (retries, message + app_mention, double clicks), the App
 Home tab, /account, identities billing doesn't know, and 429s."""
+
 from __future__ import annotations
 
 import re
@@ -14,14 +15,17 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.billing.adapters.orm import Invoice, Order, Payment
-from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 from bot.launch.runner import APP_PY, Service, free_port
 from tests.billing.helpers import count, quantity
 from tests.conftest import reset
+from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 
 SECRET = "e2e-signing-secret"
-USERS = {"UALEX": ("alex@acme.example", "Alex Rivera"), "USAM": ("sam@acme.example", "Sam Lee"),
-         "UNOBODY": ("nobody@elsewhere.example", "No Body")}
+USERS = {
+    "UALEX": ("alex@acme.example", "Alex Rivera"),
+    "USAM": ("sam@acme.example", "Sam Lee"),
+    "UNOBODY": ("nobody@elsewhere.example", "No Body"),
+}
 
 
 @dataclass
@@ -30,9 +34,12 @@ class Slack:
     send: SlackSender
     gateway: Service
 
-    def posts(self, channel: str | None = None, where=None) -> list[Call]:  # noqa: ANN001
-        return [c for c in self.api.called("chat.postMessage")
-                if (channel is None or c.args.get("channel") == channel) and (where is None or where(c))]
+    def posts(self, channel: str | None = None, where=None) -> list[Call]:
+        return [
+            c
+            for c in self.api.called("chat.postMessage")
+            if (channel is None or c.args.get("channel") == channel) and (where is None or where(c))
+        ]
 
     def wait_posts(self, channel: str, n: int, timeout: float = 40.0) -> list[Call]:
         return self.api.wait_for("chat.postMessage", n, timeout, lambda c: c.args.get("channel") == channel)
@@ -47,11 +54,23 @@ def slack_gateway(stack, tmp_path_factory) -> Iterator[Slack]:
     for user, (email, name) in USERS.items():
         api.add_user(user, email, name)
     port, data = free_port(), tmp_path_factory.mktemp("slack-gateway")
-    env = {**{k: v for k, v in stack.env().items() if not k.startswith("SLACK_")}, "GATEWAY_PORT": str(port), "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}", "SLACK_BOT_TOKEN": "xoxb-e2e",
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url, "SLACK_SLOW_TURN_S": "0"}
-    gateway = Service("slack-gateway", [str(APP_PY), "-m", "bot.gateway"], env,
-                      f"http://127.0.0.1:{port}/healthz", data / "gateway.log")
+    env = {
+        **{k: v for k, v in stack.env().items() if not k.startswith("SLACK_")},
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "GATEWAY_DATABASE_URL": f"sqlite:///{data / 'gateway.sqlite3'}",
+        "SLACK_BOT_TOKEN": "xoxb-e2e",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api.api_url,
+        "SLACK_SLOW_TURN_S": "0",
+    }
+    gateway = Service(
+        "slack-gateway",
+        [str(APP_PY), "-m", "bot.gateway"],
+        env,
+        f"http://127.0.0.1:{port}/healthz",
+        data / "gateway.log",
+    )
     gateway.start()
     try:
         gateway.wait_ready(60)
@@ -78,8 +97,12 @@ def buttons(call: Call) -> list[dict]:
 
 def as_message(call: Call) -> dict:
     """A posted message as Slack would show it to a click (ts from the mock's answer order)."""
-    return {"ts": call.ts, "text": call.args.get("text"), "blocks": call.args.get("blocks"),
-            **({"thread_ts": call.args["thread_ts"]} if call.args.get("thread_ts") else {})}
+    return {
+        "ts": call.ts,
+        "text": call.args.get("text"),
+        "blocks": call.args.get("blocks"),
+        **({"thread_ts": call.args["thread_ts"]} if call.args.get("thread_ts") else {}),
+    }
 
 
 def test_golden_1_in_a_dm_a_retried_event_and_a_double_click_give_one_order(slack, billing_db):
@@ -102,8 +125,7 @@ def test_golden_1_in_a_dm_a_retried_event_and_a_double_click_give_one_order(slac
     assert "$" in yes["confirm"]["text"]["text"] and yes["confirm"]["confirm"]["text"]
 
     # A double click on "Yes": two requests at once.
-    clicks = [threading.Thread(target=slack.send.click, args=("UALEX", dm, as_message(quote), "Yes"))
-              for _ in range(2)]
+    clicks = [threading.Thread(target=slack.send.click, args=("UALEX", dm, as_message(quote), "Yes")) for _ in range(2)]
     for click in clicks:
         click.start()
     for click in clicks:
@@ -121,8 +143,10 @@ def test_golden_2_asked_in_a_channel_answered_in_a_dm_then_emailed(slack, stack)
     post = slack.send.mention("UALEX", "send me last invoice", channel="CGENERAL", ts=ts)
     # One post, delivered as app_mention and as message (both subscriptions): one answer.
     slack.send.event(post, event_id="EvMENTION")
-    slack.send.event(slack.send.mention("UALEX", "send me last invoice", channel="CGENERAL", ts=ts, kind="message"),
-                     event_id="EvMESSAGE")
+    slack.send.event(
+        slack.send.mention("UALEX", "send me last invoice", channel="CGENERAL", ts=ts, kind="message"),
+        event_id="EvMESSAGE",
+    )
     invoice = slack.wait_posts("DUALEX", 1)
     slack.settle()
     in_channel = slack.posts("CGENERAL")
@@ -186,8 +210,9 @@ def test_the_account_command_answers_in_a_dm(slack):
 
 
 def test_app_home_shows_the_account_and_its_buttons_start_a_dm(slack):
-    slack.send.event({"type": "app_home_opened", "user": "UALEX", "channel": "DUALEX", "tab": "home",
-                      "event_ts": new_ts()})
+    slack.send.event(
+        {"type": "app_home_opened", "user": "UALEX", "channel": "DUALEX", "tab": "home", "event_ts": new_ts()}
+    )
     view = slack.api.wait_for("views.publish")[0].args["view"]
     shown = str(view["blocks"])
     assert view["type"] == "home" and "Acme Corp" in shown and "Enterprise" in shown
@@ -205,8 +230,9 @@ def test_app_home_shows_the_account_and_its_buttons_start_a_dm(slack):
     answer = "\n".join(p.args["text"] for p in slack.posts("DUALEX")[before:])
     assert "INV-1042" in answer, answer
 
-    slack.send.event({"type": "app_home_opened", "user": "USAM", "channel": "DUSAM", "tab": "home",
-                      "event_ts": new_ts()})
+    slack.send.event(
+        {"type": "app_home_opened", "user": "USAM", "channel": "DUSAM", "tab": "home", "event_ts": new_ts()}
+    )
     sam = str(slack.api.wait_for("views.publish", 2)[-1].args["view"]["blocks"])
     assert "Manage Billing" in sam and "Open balance" not in sam
 

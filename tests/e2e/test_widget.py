@@ -1,6 +1,7 @@
 """The website widget in a real browser (Debian's Chromium, driven by Playwright) against the
 session's real stack: the demo pricing page at the gateway's root, the widget's WebSocket, Rasa,
 the action server and billing. Screenshots go to artifacts/widget/ (gitignored)."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,7 @@ TURN_MS = 45_000  # a turn in CI on 2 busy cores; usually 1-3 s
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-def launch(playwright):  # noqa: ANN001, ANN201
+def launch(playwright):
     if not CHROMIUM.exists():
         pytest.fail("no /usr/bin/chromium: apt-get install -y chromium chromium-driver (.ci/run does)", pytrace=False)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -44,7 +45,7 @@ def browser() -> Iterator:
 class Widget:
     """One browser page with the widget; selectors pierce its (open) shadow root."""
 
-    def __init__(self, page, base: str) -> None:  # noqa: ANN001
+    def __init__(self, page, base: str) -> None:
         self.page = page
         self.base = base
         self.problems: list[str] = []
@@ -75,10 +76,14 @@ class Widget:
     def wait_reply(self, before: int) -> str:
         self.page.wait_for_function(
             "n => document.querySelector('#account-assistant').shadowRoot"
-            ".querySelectorAll('.row.bot[data-seq], .row.agent[data-seq]').length > n", arg=before, timeout=TURN_MS)
+            ".querySelectorAll('.row.bot[data-seq], .row.agent[data-seq]').length > n",
+            arg=before,
+            timeout=TURN_MS,
+        )
         self.page.wait_for_function(  # the turn is over: the typing dots are gone
             "() => document.querySelector('#account-assistant').shadowRoot.querySelector('.typing').hidden",
-            timeout=TURN_MS)
+            timeout=TURN_MS,
+        )
         rows = self.page.locator(".row.bot[data-seq], .row.agent[data-seq]")
         return "\n".join(rows.nth(i).locator(".bubble").inner_text() for i in range(before, rows.count()))
 
@@ -94,7 +99,7 @@ def widget(browser, stack, billing_db) -> Iterator:
     reset(billing_db)
     contexts = []
 
-    def make(path: str = "/", viewport: dict | None = None, context=None) -> Widget:  # noqa: ANN001
+    def make(path: str = "/", viewport: dict | None = None, context=None) -> Widget:
         if context is None:
             context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
             contexts.append(context)
@@ -170,10 +175,16 @@ def test_golden_4_a_visitor_talks_to_sales_and_sees_the_reps_answer(widget, bill
         conversation = handoff.conversation_id
     # The rep answers (as the Slack handoff bridge does): the visitor sees it, with the rep's name.
     w.page.click(".close")
-    pushed = httpx.post(f"{stack.gateway_url}/widget/internal/push", timeout=10,
-                        headers={"Authorization": f"Bearer {stack.gateway_token}"},
-                        json={"conversation_id": conversation, "text": "Hi Jane, Dana from sales here. 40 seats?",
-                              "name": "Dana (Sales)"})
+    pushed = httpx.post(
+        f"{stack.gateway_url}/widget/internal/push",
+        timeout=10,
+        headers={"Authorization": f"Bearer {stack.gateway_token}"},
+        json={
+            "conversation_id": conversation,
+            "text": "Hi Jane, Dana from sales here. 40 seats?",
+            "name": "Dana (Sales)",
+        },
+    )
     assert pushed.status_code == 200, pushed.text
     w.page.wait_for_selector(".badge", state="visible", timeout=10_000)
     assert w.page.inner_text(".badge") == "1"
@@ -211,7 +222,8 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
     # a second tab of the same customer shows the same conversation; closed, it counts unread replies
     other = Widget(w.page.context.new_page(), w.base).goto("/account")
     other.page.wait_for_function(
-        "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.row.user').length >= 2")
+        "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.row.user').length >= 2"
+    )
     assert other.user_rows()[-2:] == ["add 5 field service licenses", "Buy Field Service"]
     other.page.click(".close")
     before = w.replies()
@@ -220,7 +232,9 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
     assert "Yes" not in w.quick_replies()
     other.page.wait_for_function(  # the other tab got the reply too...
         "n => document.querySelector('#account-assistant').shadowRoot"
-        ".querySelectorAll('.row.bot[data-seq]').length >= n", arg=w.replies())
+        ".querySelectorAll('.row.bot[data-seq]').length >= n",
+        arg=w.replies(),
+    )
     assert other.user_rows()[-1] == "No" and "Yes" not in other.quick_replies()
     other.page.locator(".badge").wait_for(state="hidden")  # ...but it was read in the open tab, so not unread here
     assert other.page.get_attribute("button.launcher", "aria-label") == "Open chat"
@@ -231,8 +245,10 @@ def test_keyboard_only(widget):
     page = w.page
     for _ in range(40):  # Tab through the page until the launcher has the focus
         page.keyboard.press("Tab")
-        if page.evaluate("() => { const r = document.querySelector('#account-assistant').shadowRoot;"
-                         " return !!r.activeElement && r.activeElement.classList.contains('launcher'); }"):
+        if page.evaluate(
+            "() => { const r = document.querySelector('#account-assistant').shadowRoot;"
+            " return !!r.activeElement && r.activeElement.classList.contains('launcher'); }"
+        ):
             break
     else:
         pytest.fail("the launcher is never reached with Tab")
@@ -244,13 +260,16 @@ def test_keyboard_only(widget):
     page.keyboard.press("Enter")
     reply = w.wait_reply(before)
     assert "$800.00" in reply, reply
-    outline = page.evaluate("() => getComputedStyle(document.querySelector('#account-assistant').shadowRoot"
-                            ".activeElement).outlineStyle")
+    outline = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#account-assistant').shadowRoot.activeElement).outlineStyle"
+    )
     assert outline != "none"  # the focus is visible
     page.keyboard.press("Escape")
     page.wait_for_selector(".panel", state="hidden")
-    assert page.evaluate("() => document.querySelector('#account-assistant').shadowRoot.activeElement.className") \
+    assert (
+        page.evaluate("() => document.querySelector('#account-assistant').shadowRoot.activeElement.className")
         == "launcher"
+    )
     assert page.get_attribute("button.launcher", "aria-expanded") == "false"
 
 
@@ -260,8 +279,10 @@ def test_an_html_message_renders_as_text_and_the_markdown_subset_works(widget):
     attack = "<img src=x onerror=alert(1)>"
     w.say(attack)
     assert w.user_rows()[-1] == attack
-    count_imgs = ("() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.log img').length"
-                  " + document.querySelectorAll('img[src=x]').length")
+    count_imgs = (
+        "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.log img').length"
+        " + document.querySelectorAll('img[src=x]').length"
+    )
     assert w.page.evaluate(count_imgs) == 0
     # the same renderer as the bot's messages: links, phone numbers, bold; HTML stays text
     w.say("call 1-800-667-6389 or read https://docs.vendor.example/widget. **now** <b>plain</b>")
@@ -275,13 +296,22 @@ def test_an_html_message_renders_as_text_and_the_markdown_subset_works(widget):
 
 
 def test_a_forged_jwt_is_refused(widget):
-    forged = jwt.encode({"email": "alex@acme.example", "name": "Alex Rivera", "aud": "account-assistant",
-                         "iss": "https://vendor.example", "exp": int(time.time()) + 600},
-                        "not-the-vendors-secret-at-all-32-bytes", algorithm="HS256")
+    forged = jwt.encode(
+        {
+            "email": "alex@acme.example",
+            "name": "Alex Rivera",
+            "aud": "account-assistant",
+            "iss": "https://vendor.example",
+            "exp": int(time.time()) + 600,
+        },
+        "not-the-vendors-secret-at-all-32-bytes",
+        algorithm="HS256",
+    )
     w = widget("/")
     w.open()
-    w.page.evaluate("() => window.addEventListener('account-assistant:signin-refused',"
-                    " e => { window.refused = e.detail.reason; })")
+    w.page.evaluate(
+        "() => window.addEventListener('account-assistant:signin-refused', e => { window.refused = e.detail.reason; })"
+    )
     w.page.evaluate("token => window.AccountAssistant.login(token)", forged)  # as a vendor page would
     w.page.wait_for_selector(".state.bad", state="visible", timeout=10_000)
     assert w.page.evaluate("() => window.refused") == "invalid"  # the page may sign in again
@@ -300,10 +330,13 @@ def test_styled_under_the_strict_csp_without_constructable_stylesheets(browser, 
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.goto(stack.gateway_url + "/")
         page.wait_for_selector("#account-assistant[data-state=ready]", state="attached")
-        assert page.evaluate("() => !!document.querySelector('#account-assistant').shadowRoot"
-                             ".querySelector('style[nonce]')")
-        colour = page.evaluate("() => getComputedStyle(document.querySelector('#account-assistant').shadowRoot"
-                               ".querySelector('.launcher')).backgroundColor")
+        assert page.evaluate(
+            "() => !!document.querySelector('#account-assistant').shadowRoot.querySelector('style[nonce]')"
+        )
+        colour = page.evaluate(
+            "() => getComputedStyle(document.querySelector('#account-assistant').shadowRoot"
+            ".querySelector('.launcher')).backgroundColor"
+        )
         assert colour == "rgb(11, 92, 255)", colour  # styled: the CSP let the nonced style in
         assert not [p for p in problems if "Content Security Policy" in p], problems
     finally:
@@ -324,8 +357,10 @@ def test_usable_at_360_px_wide_in_dark_mode_and_without_motion(widget):
     w.page.screenshot(path=str(SHOTS / "widget-360px.png"))
     assert_not_blank(SHOTS / "widget-360px.png")
     w.page.emulate_media(color_scheme="dark", reduced_motion="reduce")
-    panel_style = ("() => { const p = document.querySelector('#account-assistant').shadowRoot.querySelector('.panel');"
-                   " const s = getComputedStyle(p); return [s.backgroundColor, s.animationName]; }")
+    panel_style = (
+        "() => { const p = document.querySelector('#account-assistant').shadowRoot.querySelector('.panel');"
+        " const s = getComputedStyle(p); return [s.backgroundColor, s.animationName]; }"
+    )
     background, animation = w.page.evaluate(panel_style)
     assert background == "rgb(28, 31, 36)" and animation == "none", (background, animation)
     w.page.screenshot(path=str(SHOTS / "widget-360px-dark.png"))

@@ -1,5 +1,6 @@
 """A small asyncio client of the widget's WebSocket (bot/gateway/widget/ws.py has the protocol),
 for tests that talk to a running gateway the way the widget does."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,11 @@ JWT_AUDIENCE, JWT_ISSUER = "account-assistant", "https://vendor.example"
 
 def signed_in(email: str, ttl_s: int = 3600, secret: str = JWT_SECRET) -> str:
     """A JWT the way the vendor's site would sign it for a logged-in customer."""
-    return jwt.encode({"email": email, "aud": JWT_AUDIENCE, "iss": JWT_ISSUER, "exp": int(time.time()) + ttl_s},
-                      secret, algorithm="HS256")
+    return jwt.encode(
+        {"email": email, "aud": JWT_AUDIENCE, "iss": JWT_ISSUER, "exp": int(time.time()) + ttl_s},
+        secret,
+        algorithm="HS256",
+    )
 
 
 class WidgetClient:
@@ -40,8 +44,9 @@ class WidgetClient:
         self.error: dict[str, Any] | None = None
 
     async def __aenter__(self) -> WidgetClient:
-        self.ws = await connect(self.url, origin=self.origin, open_timeout=20, max_size=2**20,
-                                compression=None, proxy=None)
+        self.ws = await connect(
+            self.url, origin=self.origin, open_timeout=20, max_size=2**20, compression=None, proxy=None
+        )
         await self.ws.send(json.dumps({"type": "hello", "visitor": None, "jwt": self.token, "since": 0}))
         self.welcome = await self.next_frame()
         if self.welcome.get("type") != "welcome":
@@ -60,8 +65,9 @@ class WidgetClient:
     async def send(self, text: str, payload: str | None = None, cid: str | None = None) -> str:
         assert self.ws is not None
         cid = cid or uuid.uuid4().hex
-        await self.ws.send(json.dumps({"type": "message", "id": cid, "text": text,
-                                       **({"payload": payload} if payload else {})}))
+        await self.ws.send(
+            json.dumps({"type": "message", "id": cid, "text": text, **({"payload": payload} if payload else {})})
+        )
         return cid
 
     async def say(self, text: str, payload: str | None = None) -> list[str]:

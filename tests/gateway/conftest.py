@@ -1,5 +1,6 @@
 """Gateway fixtures: its state database (SQLite, or a throw-away PostgreSQL database when
 TEST_DATABASE_URL names one, as make test-app-postgres does)."""
+
 from __future__ import annotations
 
 import os

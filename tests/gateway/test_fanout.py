@@ -6,6 +6,7 @@ Redis connection drops, the gateway reconnects by itself and catches its sockets
 
 Rasa is a stand-in (an httpx mock transport), as in test_widget.py. Needs Redis at
 127.0.0.1:6379: skips without it, fails under CI=true."""
+
 from __future__ import annotations
 
 import json
@@ -52,12 +53,18 @@ class Replica:
     def __init__(self, state_url: str, prefix: str, rasa: FakeRasa) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        settings = GatewaySettings(gateway_public_url="http://127.0.0.1:8080", gateway_token=TOKEN,
-                                   gateway_redis_url=REDIS_URL, gateway_redis_prefix=prefix)
-        self.gw = Gateway(settings=settings, state=GatewayState(state_url),
-                          rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t",
-                                    transport=httpx.MockTransport(rasa)),
-                          billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing_api)))
+        settings = GatewaySettings(
+            gateway_public_url="http://127.0.0.1:8080",
+            gateway_token=TOKEN,
+            gateway_redis_url=REDIS_URL,
+            gateway_redis_prefix=prefix,
+        )
+        self.gw = Gateway(
+            settings=settings,
+            state=GatewayState(state_url),
+            rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t", transport=httpx.MockTransport(rasa)),
+            billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing_api)),
+        )
         app = create_app(gw=self.gw, channels=("widget",))
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -75,9 +82,13 @@ class Replica:
         self.thread.join(timeout=15)
 
     def push(self, sender: str, text: str) -> httpx.Response:
-        return httpx.post(self.url + "/widget/internal/push", json={"conversation_id": sender, "text": text,
-                          "name": "Dana (Sales)"}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10,
-                          trust_env=False)
+        return httpx.post(
+            self.url + "/widget/internal/push",
+            json={"conversation_id": sender, "text": text, "name": "Dana (Sales)"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+            trust_env=False,
+        )
 
 
 @pytest.fixture
@@ -91,8 +102,9 @@ def replicas(redis_url, gateway_state) -> Iterator[tuple[Replica, Replica]]:
 
 class Tab:
     def __init__(self, gateway_url: str, visitor: str | None = None) -> None:
-        self.ws: ClientConnection = connect(gateway_url.replace("http://", "ws://") + "/widget/ws",
-                                            origin="http://127.0.0.1:8080", open_timeout=10)
+        self.ws: ClientConnection = connect(
+            gateway_url.replace("http://", "ws://") + "/widget/ws", origin="http://127.0.0.1:8080", open_timeout=10
+        )
         self.ws.send(json.dumps({"type": "hello", "visitor": visitor, "since": 0}))
         self.welcome = self.next("welcome", 10)
         self.visitor = self.welcome["visitor"]

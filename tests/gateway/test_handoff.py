@@ -6,6 +6,7 @@ workspaces (OAuth).
 The gateway runs its real app (Slack, widget and handoff channels) against the local Slack Web API
 mock with signed requests; Rasa (its webhook and its HTTP API) and billing are recording stand-ins
 (httpx mock transports)."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
@@ -27,8 +27,8 @@ from bot.gateway.config import GatewaySettings
 from bot.gateway.handoff.queues import QueueConfigError, parse_hours, queues_from
 from bot.gateway.handoff.tracker import HandoffTracker
 from bot.gateway.rasa import NO_TEXT, Rasa
-from tests.slack_mock import SlackMock, SlackSender, new_ts
 from tests.gateway.test_widget import Client, FakeRasa, open_ws, say, until
+from tests.slack_mock import SlackMock, SlackSender, new_ts
 from tests.waiting import steady
 
 SECRET = "test-signing-secret"
@@ -45,16 +45,29 @@ class Billing:
 
     def add(self, number: str, conversation_id: str, queue: str = "sales") -> None:
         self.handoffs[number] = {
-            "number": number, "queue": queue, "reason": "Website visitor asked for a person from sales",
-            "status": "open", "org_id": None, "edition": None, "lead_name": "Sam Lee", "lead_email": "sam@globex.example",
-            "lead_company": "Globex", "lead_phone": None, "channel": "widget", "conversation_id": conversation_id,
-            "created_at": "2026-11-27T15:00:00+00:00"}
+            "number": number,
+            "queue": queue,
+            "reason": "Website visitor asked for a person from sales",
+            "status": "open",
+            "org_id": None,
+            "edition": None,
+            "lead_name": "Sam Lee",
+            "lead_email": "sam@globex.example",
+            "lead_company": "Globex",
+            "lead_phone": None,
+            "channel": "widget",
+            "conversation_id": conversation_id,
+            "created_at": "2026-11-27T15:00:00+00:00",
+        }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         number = request.url.path.rsplit("/", 1)[-1]
         found = self.handoffs.get(number)
-        if request.url.path.startswith("/v1/handoffs/") and found \
-                and request.url.params.get("conversation_id") == found["conversation_id"]:
+        if (
+            request.url.path.startswith("/v1/handoffs/")
+            and found
+            and request.url.params.get("conversation_id") == found["conversation_id"]
+        ):
             return httpx.Response(200, json=found)
         return httpx.Response(404, json={"error": {"code": "unknown_handoff", "message": "no"}})
 
@@ -97,8 +110,9 @@ class RasaApi:
         body = json.loads(request.content)
         if request.url.path == "/model/parse":
             intent = {"Yes": "affirm", "No": "deny"}.get(body["text"], "inform")
-            return httpx.Response(200, json={"text": body["text"], "intent": {"name": intent, "confidence": 0.9},
-                                             "entities": []})
+            return httpx.Response(
+                200, json={"text": body["text"], "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+            )
         conversation = request.url.path.removeprefix("/conversations/").removesuffix("/tracker/events")
         self.events.setdefault(conversation, []).extend(body)
         return httpx.Response(200, json={"sender_id": conversation})
@@ -112,16 +126,27 @@ def rasa_api() -> RasaApi:
     return RasaApi()
 
 
-def gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch, **settings: Any) -> Client:  # noqa: ANN001
+def gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch, **settings: Any) -> Client:
     for name in [n for n in __import__("os").environ if n.startswith(("SLACK_", "HANDOFF_", "RASA_"))]:
         monkeypatch.delenv(name)
-    settings = GatewaySettings(**{
-        "slack_signing_secret": SECRET, "slack_bot_token": "xoxb-test", "slack_api_url": slack_api.api_url,
-        "handoff_sales_channel": "CSALES", "handoff_support_channel": "CSUPPORT", "handoff_realert_minutes": 5,
-        "gateway_token": TOKEN, **settings})
-    gw = Gateway(settings=settings, state=gateway_state,
-                 rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t", transport=httpx.MockTransport(rasa)),
-                 billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing)))
+    settings = GatewaySettings(
+        **{
+            "slack_signing_secret": SECRET,
+            "slack_bot_token": "xoxb-test",
+            "slack_api_url": slack_api.api_url,
+            "handoff_sales_channel": "CSALES",
+            "handoff_support_channel": "CSUPPORT",
+            "handoff_realert_minutes": 5,
+            "gateway_token": TOKEN,
+            **settings,
+        }
+    )
+    gw = Gateway(
+        settings=settings,
+        state=gateway_state,
+        rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t", transport=httpx.MockTransport(rasa)),
+        billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing)),
+    )
     c = Client(create_app(gw=gw)).__enter__()
     bridge = c.app.state.handoff
     bridge.clock = lambda: FRIDAY_10AM_NY
@@ -139,7 +164,7 @@ def client(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch) -> It
         c.__exit__(None, None, None)
 
 
-def recorded(client, rasa_api: RasaApi, sender: str) -> list[dict[str, Any]]:  # noqa: ANN001
+def recorded(client, rasa_api: RasaApi, sender: str) -> list[dict[str, Any]]:
     """What Rasa's record of the conversation got from the bridge (once the bridge has sent it)."""
     client.portal.call(client.app.state.handoff.tracker.drain)
     return rasa_api.of(sender)
@@ -152,41 +177,67 @@ def slack(client) -> SlackSender:
 
 def open_handoff(client, billing, sender: str, number: str = "H-1001", **more: Any) -> httpx.Response:
     billing.add(number, sender)
-    body = {"number": number, "conversation_id": sender, "queue": "sales", "channel": "widget",
-            "reason": "Website visitor asked for a person from sales after ask pricing", "intent": "ask_pricing",
-            "page_url": "https://vendor.example/pricing", "lead": {"name": "Sam Lee", "email": "sam@globex.example",
-                                                                    "company": "Globex"},
-            "transcript": [{"from": "user", "text": "how much is Enterprise for 40 users?"},
-                           {"from": "bot", "text": "Enterprise for 40 users is $6,600.00 a month."},
-                           {"from": "user", "text": "<!channel> can I talk to someone?"}], **more}
+    body = {
+        "number": number,
+        "conversation_id": sender,
+        "queue": "sales",
+        "channel": "widget",
+        "reason": "Website visitor asked for a person from sales after ask pricing",
+        "intent": "ask_pricing",
+        "page_url": "https://vendor.example/pricing",
+        "lead": {"name": "Sam Lee", "email": "sam@globex.example", "company": "Globex"},
+        "transcript": [
+            {"from": "user", "text": "how much is Enterprise for 40 users?"},
+            {"from": "bot", "text": "Enterprise for 40 users is $6,600.00 a month."},
+            {"from": "user", "text": "<!channel> can I talk to someone?"},
+        ],
+        **more,
+    }
     return client.post("/handoff/internal/opened", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
 
 
-def summary_post(slack_api: SlackMock, number: str = "H-1001"):  # noqa: ANN201
-    return slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "CSALES"
-                              and number in (c.args.get("text") or "") and not c.args.get("thread_ts"))[-1]
+def summary_post(slack_api: SlackMock, number: str = "H-1001"):
+    return slack_api.wait_for(
+        "chat.postMessage",
+        where=lambda c: (
+            c.args.get("channel") == "CSALES" and number in (c.args.get("text") or "") and not c.args.get("thread_ts")
+        ),
+    )[-1]
 
 
-def posted_message(call) -> dict[str, Any]:  # noqa: ANN001
+def posted_message(call) -> dict[str, Any]:
     blocks = call.args["blocks"]
-    return {"ts": call.ts, "text": call.args["text"], "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
+    return {
+        "ts": call.ts,
+        "text": call.args["text"],
+        "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks,
+    }
 
 
 def thread_reply(slack: SlackSender, user: str, thread_ts: str, text: str, channel: str = "CSALES") -> None:
     """A person's reply in a thread."""
     ts = new_ts()
-    event = {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
-             "ts": ts, "thread_ts": thread_ts, "team": slack.team}
+    event = {
+        "type": "message",
+        "channel": channel,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "team": slack.team,
+    }
     assert slack.event(event).status_code == 200
 
 
-def visitor(client) -> tuple[Any, str]:  # noqa: ANN001
+def visitor(client) -> tuple[Any, str]:
     ws = open_ws(client)
     token = until(ws, "welcome")["visitor"]
     return ws, "wv-" + token.split(".")[1]
 
 
 # -- the widget visitor's whole handoff ------------------------------------------------------------------
+
 
 def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, slack_api, billing, rasa, rasa_api):
     ws, sender = visitor(client)
@@ -195,8 +246,15 @@ def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, sla
     assert answer.json()["open"] is True and answer.json()["posted"] is True
     post = summary_post(slack_api)
     shown = json.dumps(post.args["blocks"])
-    for expected in ("Sales handoff H-1001", "ask_pricing", "Globex", "https://vendor.example/pricing", "widget",
-                     "how much is Enterprise for 40 users?", "Claim"):
+    for expected in (
+        "Sales handoff H-1001",
+        "ask_pricing",
+        "Globex",
+        "https://vendor.example/pricing",
+        "widget",
+        "how much is Enterprise for 40 users?",
+        "Claim",
+    ):
         assert expected in shown
     assert "<!channel>" not in shown  # the customer's words are escaped
 
@@ -211,15 +269,21 @@ def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, sla
     assert reply["text"] == "Hi Sam, happy to help with *Enterprise* pricing." and reply["name"] == "Dana from Sales"
 
     ws.send_text(json.dumps({"type": "message", "id": "cid-00000001", "text": "Can we get a discount for 40?"}))
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
-                       and "Can we get a discount for 40?" in c.args.get("text", ""))
+    slack_api.wait_for(
+        "chat.postMessage",
+        where=lambda c: (
+            c.args.get("thread_ts") == post.ts and "Can we get a discount for 40?" in c.args.get("text", "")
+        ),
+    )
     assert rasa.texts() == []  # the bot stays silent while a person has the conversation
     # ... and Rasa's conversation is paused, and records both sides
     events = recorded(client, rasa_api, sender)
     assert [e["event"] for e in events] == ["pause", "bot", "bot", "user"]
     assert events[2]["text"] == "Hi Sam, happy to help with *Enterprise* pricing."
     assert events[2]["metadata"] == {"handoff": "H-1001", "rep": "UDANA", "rep_name": "Dana from Sales"}
-    assert events[3]["text"] == "Can we get a discount for 40?" and events[3]["parse_data"]["intent"]["name"] == "inform"
+    assert (
+        events[3]["text"] == "Can we get a discount for 40?" and events[3]["parse_data"]["intent"]["name"] == "inform"
+    )
 
     closing = slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == post.ts)[-1]
     assert slack.click("UDANA", "CSALES", posted_message(closing), "Close").status_code == 200
@@ -237,19 +301,30 @@ def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, sla
     ws.close()
 
 
-def claimed(client, slack, slack_api, billing, sender: str, number: str, queue: str = "sales",  # noqa: ANN001
-            channel: str = "CSALES", **more: Any):  # noqa: ANN201
+def claimed(
+    client,
+    slack,
+    slack_api,
+    billing,
+    sender: str,
+    number: str,
+    queue: str = "sales",
+    channel: str = "CSALES",
+    **more: Any,
+):
     """A handoff opened and claimed by Dana: its summary post (the thread)."""
     open_handoff(client, billing, sender, number=number, queue=queue, **more)
-    post = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == channel
-                              and number in (c.args.get("text") or ""))[-1]
+    post = slack_api.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("channel") == channel and number in (c.args.get("text") or "")
+    )[-1]
     assert slack.click("UDANA", channel, posted_message(post), "Claim").status_code == 200
     slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == post.ts)
     return post
 
 
-def test_an_old_bot_button_pressed_in_the_widget_during_a_handoff_goes_to_the_rep(client, slack, slack_api, billing,
-                                                                                rasa, rasa_api):
+def test_an_old_bot_button_pressed_in_the_widget_during_a_handoff_goes_to_the_rep(
+    client, slack, slack_api, billing, rasa, rasa_api
+):
     ws, sender = visitor(client)
     asked = say(ws, "buttons", "cid-00000011")  # the bot's Yes/No, from before the handoff
     assert [b["payload"] for b in asked["buttons"]] == ["/affirm", "/deny"]
@@ -265,14 +340,16 @@ def test_an_old_bot_button_pressed_in_the_widget_during_a_handoff_goes_to_the_re
     ws.close()
 
 
-def test_an_old_bot_button_clicked_in_slack_during_a_handoff_goes_to_the_rep(client, slack, slack_api, billing, rasa,
-                                                                           rasa_api):
+def test_an_old_bot_button_clicked_in_slack_during_a_handoff_goes_to_the_rep(
+    client, slack, slack_api, billing, rasa, rasa_api
+):
     sender = f"slack:{slack.team}:UALEX"
     slack.event(slack.dm("UALEX", "buttons"))
-    offered = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
-                                 and "you said: buttons" in c.args.get("text", ""))[-1]
-    post = claimed(client, slack, slack_api, billing, sender, "H-1011", queue="support", channel="CSUPPORT",
-                   lead={})
+    offered = slack_api.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.args.get("channel") == "DUALEX" and "you said: buttons" in c.args.get("text", ""),
+    )[-1]
+    post = claimed(client, slack, slack_api, billing, sender, "H-1011", queue="support", channel="CSUPPORT", lead={})
     slack_api.wait_for("chat.postMessage", where=lambda c: "Dana from Support joined" in c.args.get("text", ""))
 
     assert slack.click("UALEX", "DUALEX", posted_message(offered), "Yes").status_code == 200
@@ -294,8 +371,9 @@ def test_with_rasa_unreachable_the_rep_and_the_customer_still_talk(client, slack
     thread_reply(slack, "UDANA", post.ts, "Hello from Dana")
     assert until(ws, "msg", **{"from": "agent"})["text"] == "Hello from Dana"
     ws.send_text(json.dumps({"type": "message", "id": "cid-00000021", "text": "Hi Dana"}))
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
-                       and "Hi Dana" in c.args.get("text", ""))
+    slack_api.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts and "Hi Dana" in c.args.get("text", "")
+    )
     started = time.monotonic()
     thread_reply(slack, "UDANA", post.ts, "close")
     assert "back with the assistant" in until(ws, "msg", **{"from": "bot"})["text"]
@@ -344,32 +422,44 @@ def test_a_slack_customers_handoff_works_through_their_dm(client, slack, slack_a
     open_handoff(client, billing, sender, number="H-1004", queue="support", channel="slack", lead={})
     post = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "CSUPPORT")[-1]
     slack.click("UDANA", "CSUPPORT", posted_message(post), "Claim")
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
-                       and "Dana from Support joined" in c.args.get("text", ""))
+    slack_api.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.args.get("channel") == "DUALEX" and "Dana from Support joined" in c.args.get("text", ""),
+    )
 
     thread_reply(slack, "UDANA", post.ts, "Hi Alex, I'm looking at your invoice now.", channel="CSUPPORT")
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
-                       and "looking at your invoice" in c.args.get("text", ""))
+    slack_api.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.args.get("channel") == "DUALEX" and "looking at your invoice" in c.args.get("text", ""),
+    )
     slack.event(slack.dm("UALEX", "It's INV-1042, paid with 4111 1111 1111 1111"))
-    relayed = slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts
-                                 and "INV-1042" in c.args.get("text", ""))[-1]
+    relayed = slack_api.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts and "INV-1042" in c.args.get("text", "")
+    )[-1]
     assert "4111" not in relayed.args["text"] and "card number removed" in relayed.args["text"]
     # Nothing readable (invisible characters only): the customer is told so, the thread gets nothing.
     in_thread = len(slack_api.called("chat.postMessage", thread_ts=post.ts))
     slack.event(slack.dm("UALEX", "\u200b\u2060\ufeff"))
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
-                       and c.args.get("text") == NO_TEXT)
+    slack_api.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX" and c.args.get("text") == NO_TEXT
+    )
     assert len(slack_api.called("chat.postMessage", thread_ts=post.ts)) == in_thread
     thread_reply(slack, "UFOX", post.ts, "(internal) I can take the next one", channel="CSUPPORT")  # not relayed
 
     thread_reply(slack, "UDANA", post.ts, "close", channel="CSUPPORT")
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
-                       and "back with the assistant" in c.args.get("text", ""))
+    slack_api.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.args.get("channel") == "DUALEX" and "back with the assistant" in c.args.get("text", ""),
+    )
     assert rasa.texts() == []
-    assert not slack_api.called("chat.postMessage", channel="DUALEX", text="*Dana from Support:* (internal) I can take the next one")
+    assert not slack_api.called(
+        "chat.postMessage", channel="DUALEX", text="*Dana from Support:* (internal) I can take the next one"
+    )
     slack.event(slack.dm("UALEX", "list my invoices"))
-    slack_api.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX"
-                       and "you said: list my invoices" in c.args.get("text", ""))
+    slack_api.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.args.get("channel") == "DUALEX" and "you said: list my invoices" in c.args.get("text", ""),
+    )
 
 
 def test_unclaimed_handoffs_are_realerted_then_the_customer_is_offered_the_phone(client, billing, slack_api):
@@ -390,8 +480,9 @@ def test_unclaimed_handoffs_are_realerted_then_the_customer_is_offered_the_phone
     ws.close()
 
 
-def test_two_gateway_replicas_watching_the_same_handoff_realert_it_once(client, gateway_state, slack_api, billing,
-                                                                      rasa, rasa_api, monkeypatch):
+def test_two_gateway_replicas_watching_the_same_handoff_realert_it_once(
+    client, gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch
+):
     ws, sender = visitor(client)
     open_handoff(client, billing, sender, number="H-1006")
     post = summary_post(slack_api, "H-1006")
@@ -434,10 +525,15 @@ def test_the_internal_endpoint_needs_the_token_and_a_real_handoff(client, billin
 
 # -- queue configuration -----------------------------------------------------------------------------------
 
+
 def test_business_hours_time_zones_and_holidays():
-    queues = queues_from(GatewaySettings(handoff_sales_hours="Mon-Fri 09:00-17:00; Sat 10:00-14:00",
-                                         handoff_sales_timezone="Europe/Paris",
-                                         handoff_sales_holidays="2026-12-25"))
+    queues = queues_from(
+        GatewaySettings(
+            handoff_sales_hours="Mon-Fri 09:00-17:00; Sat 10:00-14:00",
+            handoff_sales_timezone="Europe/Paris",
+            handoff_sales_holidays="2026-12-25",
+        )
+    )
     sales = queues["sales"]
     assert sales.is_open(datetime(2026, 11, 27, 8, 30, tzinfo=timezone.utc))  # 9:30 in Paris
     assert not sales.is_open(datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc))  # 17:30 in Paris
@@ -455,9 +551,17 @@ def test_a_callback_request_is_posted_to_its_queue_and_the_handoffs_thread(clien
     ws, sender = visitor(client)
     open_handoff(client, billing, sender, number="H-1006")
     post = summary_post(slack_api, "H-1006")
-    body = {"number": "CB-7", "queue": "sales", "name": "Sam <!here> Lee", "phone": "+14155550199",
-            "window": "Mon Nov 30, 9–12 am", "timezone": "America/New_York", "handoff": "H-1006",
-            "conversation_id": sender, "channel": "widget"}
+    body = {
+        "number": "CB-7",
+        "queue": "sales",
+        "name": "Sam <!here> Lee",
+        "phone": "+14155550199",
+        "window": "Mon Nov 30, 9–12 am",
+        "timezone": "America/New_York",
+        "handoff": "H-1006",
+        "conversation_id": sender,
+        "channel": "widget",
+    }
     headers = {"Authorization": f"Bearer {TOKEN}"}
     assert client.post("/handoff/internal/callback", json=body).status_code == 401
     assert client.post("/handoff/internal/callback", json=body, headers=headers).json() == {"posted": True}
@@ -470,38 +574,61 @@ def test_a_callback_request_is_posted_to_its_queue_and_the_handoffs_thread(clien
 
 # -- many workspaces (OAuth) --------------------------------------------------------------------------
 
-def install(gateway_state, team: str, token: str) -> None:  # noqa: ANN001
+
+def install(gateway_state, team: str, token: str) -> None:
     store = SQLAlchemyInstallationStore(client_id="111.222", engine=gateway_state.engine)
     store.create_tables()
-    store.save(Installation(app_id="A0001", team_id=team, bot_token=token, bot_id=f"B{team}", bot_user_id="UBOT",
-                            user_id="UINSTALLER", bot_scopes="chat:write"))
+    store.save(
+        Installation(
+            app_id="A0001",
+            team_id=team,
+            bot_token=token,
+            bot_id=f"B{team}",
+            bot_user_id="UBOT",
+            user_id="UINSTALLER",
+            bot_scopes="chat:write",
+        )
+    )
 
 
 def test_with_many_workspaces_the_bridge_posts_with_each_teams_installation(
-        gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch):
+    gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch
+):
     """Reps in the vendor's workspace (HANDOFF_SLACK_TEAM), the customer in their own: the queue
     channel gets the vendor installation's token, the customer's DM their workspace's."""
-    c = gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch, slack_bot_token="",
-                slack_client_id="111.222", slack_client_secret="shh", handoff_slack_team="TVENDOR")
+    c = gateway(
+        gateway_state,
+        slack_api,
+        billing,
+        rasa,
+        rasa_api,
+        monkeypatch,
+        slack_bot_token="",
+        slack_client_id="111.222",
+        slack_client_secret="shh",
+        handoff_slack_team="TVENDOR",
+    )
     try:
         install(gateway_state, "TVENDOR", "xoxb-vendor")
         install(gateway_state, "TCUSTOMER", "xoxb-customer")
         vendor = SlackSender("http://testserver", SECRET, team="TVENDOR", client=c)
         customer = SlackSender("http://testserver", SECRET, team="TCUSTOMER", client=c)
         sender = "slack:TCUSTOMER:UALEX"
-        post = claimed(c, vendor, slack_api, billing, sender, "H-1020", queue="support", channel="CSUPPORT",
-                       lead={})
+        post = claimed(c, vendor, slack_api, billing, sender, "H-1020", queue="support", channel="CSUPPORT", lead={})
         assert post.token == "xoxb-vendor"
         joined = slack_api.wait_for("chat.postMessage", where=lambda x: x.args.get("channel") == "DUALEX")[-1]
         assert "Dana from Support joined" in joined.args["text"] and joined.token == "xoxb-customer"
 
         customer.event(customer.dm("UALEX", "Thanks, it's about INV-1042"))
-        relayed = slack_api.wait_for("chat.postMessage", where=lambda x: x.args.get("thread_ts") == post.ts
-                                     and "INV-1042" in x.args.get("text", ""))[-1]
+        relayed = slack_api.wait_for(
+            "chat.postMessage",
+            where=lambda x: x.args.get("thread_ts") == post.ts and "INV-1042" in x.args.get("text", ""),
+        )[-1]
         assert relayed.token == "xoxb-vendor"
         thread_reply(vendor, "UDANA", post.ts, "On it", channel="CSUPPORT")
-        answer = slack_api.wait_for("chat.postMessage", where=lambda x: x.args.get("channel") == "DUALEX"
-                                    and "On it" in x.args.get("text", ""))[-1]
+        answer = slack_api.wait_for(
+            "chat.postMessage", where=lambda x: x.args.get("channel") == "DUALEX" and "On it" in x.args.get("text", "")
+        )[-1]
         assert answer.token == "xoxb-customer"
         assert {x.token for x in slack_api.calls if x.method.startswith("chat.")} == {"xoxb-vendor", "xoxb-customer"}
     finally:
@@ -509,9 +636,19 @@ def test_with_many_workspaces_the_bridge_posts_with_each_teams_installation(
 
 
 def test_without_the_vendor_team_many_workspaces_record_the_handoff_but_post_nothing(
-        gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch):
-    c = gateway(gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch, slack_bot_token="",
-                slack_client_id="111.222", slack_client_secret="shh")
+    gateway_state, slack_api, billing, rasa, rasa_api, monkeypatch
+):
+    c = gateway(
+        gateway_state,
+        slack_api,
+        billing,
+        rasa,
+        rasa_api,
+        monkeypatch,
+        slack_bot_token="",
+        slack_client_id="111.222",
+        slack_client_secret="shh",
+    )
     try:
         install(gateway_state, "T0001", "xoxb-customer")
         answer = open_handoff(c, billing, "slack:T0001:UALEX", number="H-1021", channel="slack", lead={})
@@ -522,6 +659,7 @@ def test_without_the_vendor_team_many_workspaces_record_the_handoff_but_post_not
 
 
 # -- the Slack Web API mock ------------------------------------------------------------------------------
+
 
 def test_the_slack_mocks_message_ts_are_unique_and_increasing(slack_api):
     """Threads are matched by ts: the mock's posts and the test sender's events never share one,
@@ -548,8 +686,10 @@ def test_the_slack_mocks_message_ts_are_unique_and_increasing(slack_api):
 
 # -- Rasa's HTTP API is never served without a token -------------------------------------------------------
 
+
 def test_rasa_enables_its_http_api_only_with_a_token():
     from bot.rasa_server import with_api_token
+
     argv = ["rasa", "run", "--enable-api", "--port", "5005"]
     assert with_api_token(argv, {"RASA_API_TOKEN": "s3cret"}) == [*argv, "--auth-token", "s3cret"]
     with pytest.raises(SystemExit, match="RASA_API_TOKEN"):

@@ -1,4 +1,5 @@
 """The bridge to Rasa when Rasa is not there: a clear message for the user, quickly."""
+
 from __future__ import annotations
 
 import time

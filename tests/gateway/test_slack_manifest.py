@@ -8,6 +8,7 @@ its bolt registrations are recorded, the Web API methods its code calls are foun
 and both are mapped to events and scopes by Slack's documentation (the tables below; a method or
 event missing from them fails the test until someone looks it up).
 """
+
 from __future__ import annotations
 
 import re
@@ -35,21 +36,34 @@ LISTENED = {
 }
 THREADS = {"message.channels", "message.groups"}  # a rep's replies in a queue's public or private channel
 EVENT_SCOPES = {
-    "message.im": {"im:history"}, "message.channels": {"channels:history"}, "message.groups": {"groups:history"},
-    "app_mention": {"app_mentions:read"}, "app_home_opened": set(), "app_uninstalled": set(),
+    "message.im": {"im:history"},
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
+    "app_mention": {"app_mentions:read"},
+    "app_home_opened": set(),
+    "app_uninstalled": set(),
     "tokens_revoked": set(),
 }
 # Slack's Web API reference (api.slack.com/methods): each method the gateway calls -> its bot scopes.
 METHOD_SCOPES = {
-    "chat_postMessage": {"chat:write"}, "chat_update": {"chat:write"}, "chat_postEphemeral": {"chat:write"},
-    "conversations_open": {"im:write"}, "reactions_add": {"reactions:write"}, "reactions_remove": {"reactions:write"},
+    "chat_postMessage": {"chat:write"},
+    "chat_update": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
+    "conversations_open": {"im:write"},
+    "reactions_add": {"reactions:write"},
+    "reactions_remove": {"reactions:write"},
     # users.info needs users:read; its profile.email field needs users:read.email too, and the gateway
     # acts as the user with that (confirmed) email
     "users_info": {"users:read", "users:read.email"},
-    "views_publish": set(), "auth_test": set(), "oauth_v2_access": set(),
+    "views_publish": set(),
+    "auth_test": set(),
+    "oauth_v2_access": set(),
 }
-WEB_API_METHODS = {name for name in dir(AsyncWebClient) if re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)*_[a-zA-Z0-9]+", name)
-                   and callable(getattr(AsyncWebClient, name))}
+WEB_API_METHODS = {
+    name
+    for name in dir(AsyncWebClient)
+    if re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)*_[a-zA-Z0-9]+", name) and callable(getattr(AsyncWebClient, name))
+}
 
 
 def _registrations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[dict[str, set[str]], object]:
@@ -58,13 +72,16 @@ def _registrations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[dic
     for kind in seen:
         original = getattr(AsyncApp, kind)
 
-        def recording(self, first, *args, _kind=kind, _original=original, **kwargs):  # noqa: ANN001, ANN202
+        def recording(self, first, *args, _kind=kind, _original=original, **kwargs):
             seen[_kind].add(first if isinstance(first, str) else getattr(first, "pattern", str(first)))
             return _original(self, first, *args, **kwargs)
 
         monkeypatch.setattr(AsyncApp, kind, recording)
-    settings = GatewaySettings(slack_bot_token="xoxb-manifest-test", slack_signing_secret="s" * 32,
-                               gateway_database_url=f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    settings = GatewaySettings(
+        slack_bot_token="xoxb-manifest-test",
+        slack_signing_secret="s" * 32,
+        gateway_database_url=f"sqlite:///{tmp_path / 'g.sqlite3'}",
+    )
     app = create_app(settings)
     return seen, app.state.slack
 

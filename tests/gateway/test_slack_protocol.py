@@ -3,6 +3,7 @@ the settings that turn Slack on, the OAuth install on the gateway database, and 
 
 The gateway runs for real (uvicorn on loopback, its lifespan on) against a local mock of Slack's
 Web API. Its bridge to Rasa records every call: here nothing may reach Rasa."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,9 @@ from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
 from bot.gateway.rasa import Rasa
 from bot.gateway.slack import SlackConfigError
-from tests.slack_mock import SlackMock, SlackSender, sign
 from bot.gateway.slack.wiring import mode_of
 from tests.conftest import free_port
+from tests.slack_mock import SlackMock, SlackSender, sign
 
 SECRET = "test-signing-secret"
 
@@ -37,15 +38,17 @@ class RasaRecorder:
         def handle(request: httpx.Request) -> httpx.Response:
             self.calls.append(json.loads(request.content))
             return httpx.Response(200, json=[])
+
         return httpx.MockTransport(handle)
 
 
 class Served:
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Served:
@@ -64,6 +67,7 @@ class Served:
 @pytest.fixture(autouse=True)
 def no_slack_settings_from_the_shell(monkeypatch):
     import os
+
     for name in [n for n in os.environ if n.startswith("SLACK_")]:
         monkeypatch.delenv(name)
 
@@ -77,8 +81,12 @@ def slack_api() -> Iterator[SlackMock]:
 
 def settings_for(slack_api: SlackMock, state_url: str, **slack: str) -> GatewaySettings:
     values = {"slack_signing_secret": SECRET, "slack_bot_token": "xoxb-test", **slack}
-    return GatewaySettings(gateway_database_url=state_url, slack_api_url=slack_api.api_url,
-                           billing_url=f"http://127.0.0.1:{free_port()}", **values)
+    return GatewaySettings(
+        gateway_database_url=state_url,
+        slack_api_url=slack_api.api_url,
+        billing_url=f"http://127.0.0.1:{free_port()}",
+        **values,
+    )
 
 
 @pytest.fixture
@@ -90,9 +98,12 @@ def gateway(slack_api, gateway_state):
     def start(**slack: str) -> tuple[Served, RasaRecorder]:
         settings = settings_for(slack_api, url, **slack)
         recorder = RasaRecorder()
-        gw = Gateway(settings=settings, state=gateway_state,
-                     rasa=Rasa(settings.rasa_webhook_url, "t", transport=recorder.transport()),
-                     billing=BillingClient(settings.billing_url, "t", timeout=1))
+        gw = Gateway(
+            settings=settings,
+            state=gateway_state,
+            rasa=Rasa(settings.rasa_webhook_url, "t", transport=recorder.transport()),
+            billing=BillingClient(settings.billing_url, "t", timeout=1),
+        )
         gw.aclose = _keep_state_open(gw)  # the fixture owns the state database
         served = Served(create_app(settings, gw, channels=("slack",))).__enter__()  # Slack only
         started.append(served)
@@ -103,14 +114,16 @@ def gateway(slack_api, gateway_state):
         served.__exit__()
 
 
-def _keep_state_open(gw: Gateway):  # noqa: ANN202
+def _keep_state_open(gw: Gateway):
     async def aclose() -> None:
         await gw.rasa.aclose()
         await gw.billing.aclose()
+
     return aclose
 
 
 # -- which settings turn Slack on ------------------------------------------------------------------
+
 
 def test_without_slack_settings_the_routes_are_not_mounted(gateway_state):
     settings = GatewaySettings(gateway_database_url="sqlite://")
@@ -120,13 +133,23 @@ def test_without_slack_settings_the_routes_are_not_mounted(gateway_state):
     assert "/healthz" in paths and not any(str(p).startswith("/slack") for p in paths)
 
 
-@pytest.mark.parametrize("given, problem", [
-    ({"slack_signing_secret": "s"}, "SLACK_BOT_TOKEN"),
-    ({"slack_bot_token": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-    ({"slack_client_id": "1.2"}, "SLACK_CLIENT_SECRET"),
-    ({"slack_client_id": "1.2", "slack_client_secret": "c", "slack_bot_token": "xoxb-1",
-      "slack_signing_secret": "s"}, "not both"),
-])
+@pytest.mark.parametrize(
+    "given, problem",
+    [
+        ({"slack_signing_secret": "s"}, "SLACK_BOT_TOKEN"),
+        ({"slack_bot_token": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"slack_client_id": "1.2"}, "SLACK_CLIENT_SECRET"),
+        (
+            {
+                "slack_client_id": "1.2",
+                "slack_client_secret": "c",
+                "slack_bot_token": "xoxb-1",
+                "slack_signing_secret": "s",
+            },
+            "not both",
+        ),
+    ],
+)
 def test_incomplete_slack_settings_say_what_is_missing(given, problem):
     with pytest.raises(SlackConfigError, match=problem):
         mode_of(GatewaySettings(**given))
@@ -143,11 +166,13 @@ def test_modes():
 
 # -- signatures ------------------------------------------------------------------------------------
 
+
 def test_url_verification_answers_the_challenge(gateway):
     served, rasa = gateway()
     sender = SlackSender(served.url, SECRET)
-    body = json.dumps({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                       "type": "url_verification"}).encode()
+    body = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    ).encode()
     answer = sender.post(body, "application/json")
     assert answer.status_code == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in answer.text
     assert rasa.calls == []
@@ -179,7 +204,12 @@ def test_forged_stale_and_replayed_requests_are_refused(gateway, slack_api):
     assert call["sender"] == "slack:T0001:UALEX"
     assert call["metadata"]["identity"] == {"email": "alex@acme.example", "name": "Alex Rivera", "slack_team": "T0001"}
     assert {k: call["metadata"][k] for k in ("channel", "team", "slack_channel", "slack_user", "is_dm")} == {
-        "channel": "slack", "team": "T0001", "slack_channel": "DUALEX", "slack_user": "UALEX", "is_dm": True}
+        "channel": "slack",
+        "team": "T0001",
+        "slack_channel": "DUALEX",
+        "slack_user": "UALEX",
+        "is_dm": True,
+    }
 
 
 def test_a_slow_slack_api_does_not_delay_the_ack(gateway, slack_api):
@@ -208,6 +238,7 @@ def test_own_and_other_bots_messages_edits_and_deletes_are_ignored(gateway, slac
 
 # -- the OAuth install -------------------------------------------------------------------------------
 
+
 def test_oauth_install_stores_the_workspace_in_the_gateway_database(gateway, gateway_state, slack_api):
     served, _ = gateway(slack_bot_token="", slack_client_id="111.222", slack_client_secret="shh")
     with httpx.Client(base_url=served.url, follow_redirects=False) as browser:
@@ -221,11 +252,9 @@ def test_oauth_install_stores_the_workspace_in_the_gateway_database(gateway, gat
         # The state is also in a cookie (Secure, so a plain-http client must be handed it).
         cookie = page.headers["set-cookie"].split(";")[0]
         assert state in cookie
-        done = browser.get("/slack/oauth_redirect", params={"code": "abc", "state": state},
-                           headers={"cookie": cookie})
+        done = browser.get("/slack/oauth_redirect", params={"code": "abc", "state": state}, headers={"cookie": cookie})
         assert done.status_code in (200, 302, 303), done.text
-        again = browser.get("/slack/oauth_redirect", params={"code": "abc", "state": state},
-                            headers={"cookie": cookie})
+        again = browser.get("/slack/oauth_redirect", params={"code": "abc", "state": state}, headers={"cookie": cookie})
         assert again.status_code >= 400 or "error" in again.text.lower()  # a state is good once
     assert slack_api.called("oauth.v2.access", code="abc")
     with gateway_state.engine.connect() as conn:
@@ -239,7 +268,7 @@ def test_oauth_install_stores_the_workspace_in_the_gateway_database(gateway, gat
     assert posted[0].token == "xoxb-installed-abc"
 
 
-def wait_until(condition, timeout: float = 10.0) -> None:  # noqa: ANN001
+def wait_until(condition, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -278,10 +307,25 @@ def test_a_file_gets_a_polite_no_and_nothing_reaches_rasa(gateway, slack_api):
 def test_buttons_posted_for_someone_else_are_theirs(gateway, slack_api):
     served, rasa = gateway()
     sender = SlackSender(served.url, SECRET)
-    message = {"ts": "1700000000.000100", "thread_ts": "1700000000.000001", "text": "Which product?",
-               "blocks": [{"type": "actions", "block_id": "rasa:UALEX:0", "elements": [
-                   {"type": "button", "action_id": "rasa_button_0", "value": '/inform{"product":"enterprise"}',
-                    "text": {"type": "plain_text", "text": "Enterprise"}}]}]}
+    message = {
+        "ts": "1700000000.000100",
+        "thread_ts": "1700000000.000001",
+        "text": "Which product?",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "rasa:UALEX:0",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "rasa_button_0",
+                        "value": '/inform{"product":"enterprise"}',
+                        "text": {"type": "plain_text", "text": "Enterprise"},
+                    }
+                ],
+            }
+        ],
+    }
     assert sender.click("USAM", "CGENERAL", message, "Enterprise").status_code == 200
     told = slack_api.wait_for("chat.postEphemeral")[0]
     slack_api.quiet(0.5)
@@ -294,9 +338,12 @@ def test_every_subscribed_event_is_acknowledged(gateway):
     manifest must get a 200."""
     served, rasa = gateway()
     sender = SlackSender(served.url, SECRET)
-    for event in ({"type": "app_uninstalled"}, {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}},
-                  {"type": "app_home_opened", "user": "UALEX", "tab": "messages"},
-                  sender.dm("UALEX", "", subtype="message_changed")):
+    for event in (
+        {"type": "app_uninstalled"},
+        {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}},
+        {"type": "app_home_opened", "user": "UALEX", "tab": "messages"},
+        sender.dm("UALEX", "", subtype="message_changed"),
+    ):
         assert sender.event(event).status_code == 200, event
 
 

@@ -1,5 +1,6 @@
 """The dedupe store every channel relies on: a key is acted on once, even when many deliveries
 race for it from several threads (as several gateway replicas would)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

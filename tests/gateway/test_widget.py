@@ -2,6 +2,7 @@
 rate and size limits, dedupe of resends, order, history across reconnects and tabs, card-number
 redaction, the demo page and the script as served. Rasa and billing are stand-ins (httpx mock
 transports) that record what the gateway sent them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,13 +37,26 @@ SECRET = "test-widget-jwt-secret-with-32-bytes!!"
 CARD = "4111 1111 1111 1111"
 
 CATALOG = [
-    {"code": "enterprise", "name": "Enterprise", "kind": "edition", "unit": "user",
-     "description": "Deeply customisable CRM.",
-     "max_quantity": None, "available_on_essentials": False,
-     "price": {"amount": 16500, "currency": "USD", "formatted": "$165.00"}},
-    {"code": "dialer", "name": "Dialer", "kind": "addon", "unit": "user", "description": "Click-to-call.",
-     "max_quantity": None, "available_on_essentials": True,
-     "price": {"amount": 7500, "currency": "USD", "formatted": "$75.00"}},
+    {
+        "code": "enterprise",
+        "name": "Enterprise",
+        "kind": "edition",
+        "unit": "user",
+        "description": "Deeply customisable CRM.",
+        "max_quantity": None,
+        "available_on_essentials": False,
+        "price": {"amount": 16500, "currency": "USD", "formatted": "$165.00"},
+    },
+    {
+        "code": "dialer",
+        "name": "Dialer",
+        "kind": "addon",
+        "unit": "user",
+        "description": "Click-to-call.",
+        "max_quantity": None,
+        "available_on_essentials": True,
+        "price": {"amount": 7500, "currency": "USD", "formatted": "$75.00"},
+    },
 ]
 
 
@@ -81,11 +95,12 @@ def fake_rasa() -> FakeRasa:
 
 def make_client(gateway_state, fake_rasa, **overrides) -> TestClient:
     settings = GatewaySettings(widget_jwt_secret=SECRET, **overrides)
-    gw = Gateway(settings=settings,
-                 rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t",
-                           transport=httpx.MockTransport(fake_rasa)),
-                 state=gateway_state,
-                 billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing_api)))
+    gw = Gateway(
+        settings=settings,
+        rasa=Rasa("http://rasa.test/webhooks/gateway/webhook", "t", transport=httpx.MockTransport(fake_rasa)),
+        state=gateway_state,
+        billing=BillingClient("http://billing.test", "t", transport=httpx.MockTransport(billing_api)),
+    )
     return Client(create_app(gw=gw))
 
 
@@ -116,7 +131,7 @@ class Tab:
         self.closed = True
         try:
             self._session.__exit__(None, None, None)
-        except Exception:  # noqa: BLE001 - the server closed it first
+        except Exception:
             pass
 
 
@@ -160,8 +175,14 @@ def say(ws, text: str, cid: str, **extra: Any) -> dict[str, Any]:
 
 def token(claims: dict[str, Any] | None = None, key: str = SECRET, algorithm: str = "HS256", **drop: bool) -> str:
     now = int(time.time())
-    base = {"email": "alex@acme.example", "name": "Alex Rivera", "aud": "account-assistant",
-            "iss": "https://vendor.example", "iat": now, "exp": now + 600}
+    base = {
+        "email": "alex@acme.example",
+        "name": "Alex Rivera",
+        "aud": "account-assistant",
+        "iss": "https://vendor.example",
+        "iat": now,
+        "exp": now + 600,
+    }
     base.update(claims or {})
     for name in drop:
         base.pop(name, None)
@@ -178,6 +199,7 @@ def closed_with(ws) -> tuple[dict[str, Any], int]:
 
 
 # -- anonymous visitors -------------------------------------------------------------------------------
+
 
 def test_a_visitor_gets_a_signed_id_and_the_sender_is_derived_from_it(client, fake_rasa):
     ws = open_ws(client, sender="someone-else", visitor=None)
@@ -198,8 +220,12 @@ def test_a_forged_or_edited_visitor_id_gets_a_new_conversation_not_someone_elses
     say(ws, "my secret question", "cid-00000001")
     ws.close()
     _, vid, mac = visitor.split(".")
-    for forged in (f"v1.{vid}.{'A' * len(mac)}", f"v1.{vid[:-1]}{'B' if vid[-1] != 'B' else 'C'}.{mac}",
-                   vid, "v1.short.x"):
+    for forged in (
+        f"v1.{vid}.{'A' * len(mac)}",
+        f"v1.{vid[:-1]}{'B' if vid[-1] != 'B' else 'C'}.{mac}",
+        vid,
+        "v1.short.x",
+    ):
         other = open_ws(client, visitor=forged)
         welcome = until(other, "welcome")
         assert welcome["history"] == [] and welcome["visitor"] != visitor, forged
@@ -223,6 +249,7 @@ def test_visitor_ids_are_checked_with_the_key():
 
 # -- logged-in customers ------------------------------------------------------------------------------
 
+
 def test_a_valid_jwt_sends_the_verified_email_to_rasa(client, fake_rasa):
     ws = open_ws(client, jwt=token(), visitor=None)
     welcome = until(ws, "welcome")
@@ -234,21 +261,35 @@ def test_a_valid_jwt_sends_the_verified_email_to_rasa(client, fake_rasa):
     ws.close()
 
 
-@pytest.mark.parametrize("bad, reason", [
-    (lambda: token({"exp": int(time.time()) - 120}), "expired"),
-    (lambda: token({"aud": "someone-else"}), "invalid"),
-    (lambda: token({"iss": "https://evil.example"}), "invalid"),
-    (lambda: token(key="a-different-secret-of-32-bytes-long!!"), "invalid"),
-    (lambda: token(exp=True), "invalid"),  # no exp at all
-    (lambda: token(aud=True), "invalid"),
-    (lambda: token(iss=True), "invalid"),
-    (lambda: token({"email": "not-an-email"}), "invalid"),
-    (lambda: token({"email_verified": False}), "invalid"),
-    (lambda: jwt.encode({"email": "alex@acme.example", "aud": "account-assistant", "iss": "https://vendor.example",
-                         "exp": int(time.time()) + 600}, None, algorithm="none"), "invalid"),
-    (lambda: token() + "x", "invalid"),
-    (lambda: "not.a.jwt", "invalid"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        (lambda: token({"exp": int(time.time()) - 120}), "expired"),
+        (lambda: token({"aud": "someone-else"}), "invalid"),
+        (lambda: token({"iss": "https://evil.example"}), "invalid"),
+        (lambda: token(key="a-different-secret-of-32-bytes-long!!"), "invalid"),
+        (lambda: token(exp=True), "invalid"),  # no exp at all
+        (lambda: token(aud=True), "invalid"),
+        (lambda: token(iss=True), "invalid"),
+        (lambda: token({"email": "not-an-email"}), "invalid"),
+        (lambda: token({"email_verified": False}), "invalid"),
+        (
+            lambda: jwt.encode(
+                {
+                    "email": "alex@acme.example",
+                    "aud": "account-assistant",
+                    "iss": "https://vendor.example",
+                    "exp": int(time.time()) + 600,
+                },
+                None,
+                algorithm="none",
+            ),
+            "invalid",
+        ),
+        (lambda: token() + "x", "invalid"),
+        (lambda: "not.a.jwt", "invalid"),
+    ],
+)
 def test_forged_or_expired_tokens_are_refused_with_a_clear_message(client, fake_rasa, bad, reason):
     ws = open_ws(client, jwt=bad())
     error, code = closed_with(ws)
@@ -260,20 +301,34 @@ def test_forged_or_expired_tokens_are_refused_with_a_clear_message(client, fake_
 
 def test_rs256_tokens_and_no_algorithm_confusion(gateway_state, fake_rasa, tmp_path):
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem_private = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()).decode()
-    pem_public = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem_private = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    pem_public = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     (tmp_path / "vendor.pub").write_text(pem_public)
-    with make_client(gateway_state, fake_rasa, widget_jwt_algorithm="RS256",
-                     widget_jwt_public_key=str(tmp_path / "vendor.pub")) as c:
+    with make_client(
+        gateway_state, fake_rasa, widget_jwt_algorithm="RS256", widget_jwt_public_key=str(tmp_path / "vendor.pub")
+    ) as c:
         ws = open_ws(c, jwt=token(key=pem_private, algorithm="RS256"))
         assert until(ws, "welcome")["user"]["email"] == "alex@acme.example"
         ws.close()
         # the public key used as an HMAC secret (the classic confusion attack) is refused
         forged = jwt.api_jws.PyJWS().encode(
-            json.dumps({"email": "alex@acme.example", "aud": "account-assistant", "iss": "https://vendor.example",
-                        "exp": int(time.time()) + 600}).encode(), b"x", algorithm="HS256")
+            json.dumps(
+                {
+                    "email": "alex@acme.example",
+                    "aud": "account-assistant",
+                    "iss": "https://vendor.example",
+                    "exp": int(time.time()) + 600,
+                }
+            ).encode(),
+            b"x",
+            algorithm="HS256",
+        )
         for bad in (forged, token(key=SECRET)):
             ws = open_ws(c, jwt=bad)
             error, code = closed_with(ws)
@@ -290,6 +345,7 @@ def test_jwt_settings_are_validated():
 
 
 # -- origin, rate and size limits --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "http://127.0.0.1:9999", "null", None])
 def test_other_origins_are_refused(client, fake_rasa, origin):
@@ -309,8 +365,11 @@ def test_a_laptop_gateway_admits_localhost_and_127_0_0_1_alike(client):
 def test_the_allowlist_admits_the_vendors_site(gateway_state, fake_rasa):
     allowed = "https://www.vendor.example, https://shop.vendor.example:8443"
     with make_client(gateway_state, fake_rasa, widget_allowed_origins=allowed) as c:
-        for origin in ("https://www.vendor.example", "HTTPS://WWW.VENDOR.EXAMPLE:443",
-                       "https://shop.vendor.example:8443"):
+        for origin in (
+            "https://www.vendor.example",
+            "HTTPS://WWW.VENDOR.EXAMPLE:443",
+            "https://shop.vendor.example:8443",
+        ):
             ws = open_ws(c, origin=origin)
             assert until(ws, "welcome")["type"] == "welcome"
             ws.close()
@@ -377,8 +436,9 @@ def test_replicas_share_their_rate_limits_through_redis():
 
     try:
         import redis
+
         redis.Redis.from_url(url, socket_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if IN_CI:
             pytest.fail(f"Redis at {url} is not reachable ({exc}); under CI=true this never skips")
         pytest.skip(f"Redis at {url} is not reachable ({exc})")
@@ -387,8 +447,7 @@ def test_replicas_share_their_rate_limits_through_redis():
 
 
 def test_a_rate_limit_store_that_does_not_answer_lets_the_chat_go_on():
-    limiter = RateLimiter(storage_for("redis://127.0.0.1:1/0", prefix="t", timeout_s=0.5), "visitor", 1,
-                          timeout_s=0.5)
+    limiter = RateLimiter(storage_for("redis://127.0.0.1:1/0", prefix="t", timeout_s=0.5), "visitor", 1, timeout_s=0.5)
 
     async def run() -> list[float]:
         return [await limiter.hit("k") for _ in range(3)]
@@ -409,6 +468,7 @@ def test_connections_per_address_are_limited(gateway_state, fake_rasa):
 
 
 # -- dedupe, order, history --------------------------------------------------------------------------
+
 
 def test_a_resend_after_a_reconnect_is_not_processed_twice(client, fake_rasa):
     ws = open_ws(client)
@@ -519,9 +579,12 @@ def test_bad_frames_get_an_error_not_a_crash(client, fake_rasa):
     until(ws, "welcome")
     ws.ws.send_bytes(b"\x00binary")
     assert until(ws, "error")["code"] == "bad_request"
-    for frame in ("nonsense", json.dumps({"type": "message", "id": "x", "text": "hi"}),
-                  json.dumps({"type": "message", "id": "cid-00000001", "text": "   "}),
-                  json.dumps({"type": "what"})):
+    for frame in (
+        "nonsense",
+        json.dumps({"type": "message", "id": "x", "text": "hi"}),
+        json.dumps({"type": "message", "id": "cid-00000001", "text": "   "}),
+        json.dumps({"type": "what"}),
+    ):
         ws.send_text(frame)
         assert until(ws, "error")["type"] == "error"
     ws.send_text(json.dumps({"type": "ping"}))
@@ -539,13 +602,21 @@ def test_no_hello_closes(client):
 
 # -- the script and the demo page --------------------------------------------------------------------
 
+
 def test_widget_js_is_small_cached_and_free_of_eval_and_raw_html(client):
     plain = client.get("/widget.js", headers={"accept-encoding": "identity"})
     assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/javascript")
     source = plain.text
     assert "__WIDGET_CSS__" not in source and ":host" in source
-    for banned in ("eval(", "new Function", ".innerHTML", ".outerHTML", "insertAdjacentHTML(", "document.write",
-                   "setAttribute(\"style\""):
+    for banned in (
+        "eval(",
+        "new Function",
+        ".innerHTML",
+        ".outerHTML",
+        "insertAdjacentHTML(",
+        "document.write",
+        'setAttribute("style"',
+    ):
         assert banned not in source, banned
     assert len(gzip.compress(plain.content, 9)) <= 20_000
     zipped = client.get("/widget.js", headers={"accept-encoding": "gzip"})
@@ -574,10 +645,18 @@ def test_the_logged_in_demo_page_mints_a_token_for_the_enterprise_admin(client):
 
 def test_the_demo_page_says_when_prices_are_unavailable(gateway_state, fake_rasa):
     settings = GatewaySettings(widget_jwt_secret=SECRET)
-    gw = Gateway(settings=settings, rasa=Rasa("http://rasa.test/", "t", transport=httpx.MockTransport(fake_rasa)),
-                 state=gateway_state,
-                 billing=BillingClient("http://billing.test", "t", timeout=1, retries=0,
-                                       transport=httpx.MockTransport(lambda r: httpx.Response(503))))
+    gw = Gateway(
+        settings=settings,
+        rasa=Rasa("http://rasa.test/", "t", transport=httpx.MockTransport(fake_rasa)),
+        state=gateway_state,
+        billing=BillingClient(
+            "http://billing.test",
+            "t",
+            timeout=1,
+            retries=0,
+            transport=httpx.MockTransport(lambda r: httpx.Response(503)),
+        ),
+    )
     with TestClient(create_app(gw=gw)) as c:
         page = c.get("/")
         assert page.status_code == 200 and "be shown right now" in page.text

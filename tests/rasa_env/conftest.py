@@ -1,5 +1,6 @@
 """Fixtures for tests that run in the Rasa environment (Python 3.10): the real billing backend,
 started with the app environment's Python on a fresh SQLite file."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,11 @@ def free_port() -> int:
 def billing_url(tmp_path):
     """`python -m bot.billing` from the app environment, on a fresh SQLite file and a free port."""
     if not APP_PYTHON.exists():
-        pytest.fail(f"{APP_PYTHON} is missing: the billing backend runs in the app environment. "
-                    "Build it first (make envs, or make test, which builds both).", pytrace=False)
+        pytest.fail(
+            f"{APP_PYTHON} is missing: the billing backend runs in the app environment. "
+            "Build it first (make envs, or make test, which builds both).",
+            pytrace=False,
+        )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -42,27 +46,31 @@ def billing_url(tmp_path):
         "PYTHONPATH": str(ROOT),
         "SMTP_URL": "",
         "OUTBOX_DIR": str(tmp_path / "outbox"),
-        "APP_ENV": "development", "SEED_ON_START": "true",  # as under make run
+        "APP_ENV": "development",
+        "SEED_ON_START": "true",  # as under make run
     }
     env.pop("VIRTUAL_ENV", None)
     log_path = tmp_path / "billing.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(APP_PYTHON), "-m", "bot.billing"], cwd=str(ROOT), env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(APP_PYTHON), "-m", "bot.billing"], cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                pytest.fail(f"the billing backend exited with {process.returncode}:\n{log_path.read_text()}",
-                            pytrace=False)
+                pytest.fail(
+                    f"the billing backend exited with {process.returncode}:\n{log_path.read_text()}", pytrace=False
+                )
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the billing backend did not answer /healthz in 60 s:\n{log_path.read_text()}",
-                            pytrace=False)
+                pytest.fail(
+                    f"the billing backend did not answer /healthz in 60 s:\n{log_path.read_text()}", pytrace=False
+                )
             time.sleep(0.2)
         yield url
     finally:
@@ -72,5 +80,3 @@ def billing_url(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
-
-

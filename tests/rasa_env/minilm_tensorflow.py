@@ -9,6 +9,7 @@ give the same vectors.
     reference = TensorFlowMiniLM(*read_model(model_dir()), layers=6)
     vectors = reference.encode(["add 5 licenses"])  # (1, 384), unit length
 """
+
 from __future__ import annotations
 
 import math
@@ -27,21 +28,25 @@ class TensorFlowMiniLM:
         self.tokenizer = tokenizer
         self.dimension = int(weights["embeddings.word_embeddings.weight"].shape[1])
         # torch's Linear stores (out, in); transpose once so the forward pass is x @ W
-        self.w = {k: tf.constant(v.T if v.ndim == 2 and k.endswith(".weight") and "embeddings" not in k else v)
-                  for k, v in weights.items() if v.dtype == np.float32}
-        self._forward = tf.function(self._graph, input_signature=[
-            tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32)])
+        self.w = {
+            k: tf.constant(v.T if v.ndim == 2 and k.endswith(".weight") and "embeddings" not in k else v)
+            for k, v in weights.items()
+            if v.dtype == np.float32
+        }
+        self._forward = tf.function(
+            self._graph,
+            input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
+        )
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Unit-length sentence vectors, shape (len(texts), 384), float32; batches in the given order."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            encodings = self.tokenizer.encode_batch(list(texts[start:start + batch_size]))
+            encodings = self.tokenizer.encode_batch(list(texts[start : start + batch_size]))
             length = max(len(e.ids) for e in encodings)
             ids = np.array([e.ids + [0] * (length - len(e.ids)) for e in encodings], dtype=np.int32)
-            mask = np.array([[1.0] * len(e.ids) + [0.0] * (length - len(e.ids)) for e in encodings],
-                            dtype=np.float32)
-            out[start:start + len(encodings)] = self._forward(ids, mask).numpy()
+            mask = np.array([[1.0] * len(e.ids) + [0.0] * (length - len(e.ids)) for e in encodings], dtype=np.float32)
+            out[start : start + len(encodings)] = self._forward(ids, mask).numpy()
         return out
 
     def _graph(self, ids, mask):
@@ -56,9 +61,11 @@ class TensorFlowMiniLM:
             mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
             return (x - mean) * tf.math.rsqrt(var + eps) * w[name + ".weight"] + w[name + ".bias"]
 
-        x = (tf.gather(w["embeddings.word_embeddings.weight"], ids)
-             + w["embeddings.position_embeddings.weight"][:length][None]
-             + w["embeddings.token_type_embeddings.weight"][0])
+        x = (
+            tf.gather(w["embeddings.word_embeddings.weight"], ids)
+            + w["embeddings.position_embeddings.weight"][:length][None]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = tf.reshape(layer_norm(x, "embeddings.LayerNorm"), [-1, width])  # (batch * length, width)
         blocked = ((1.0 - mask) * -1e9)[:, None, None, :]  # padding gets no attention
         for i in range(self.layers):

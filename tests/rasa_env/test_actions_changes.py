@@ -9,6 +9,7 @@ give) and reads the backend back through the client.
 
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env tests/rasa_env
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,7 @@ from bot.actions.upgrades import ActionRequestUpgrade, ValidateUpgradeForm
 from bot.billing_client import BillingClient
 from tests.rasa_env.conftest import free_port
 
-SLOTS = ("product", "quantity", "pending_quote", "pending_payment", "pending_request", "change_tries",
-         "requested_slot")
+SLOTS = ("product", "quantity", "pending_quote", "pending_payment", "pending_request", "change_tries", "requested_slot")
 
 
 class Chat:
@@ -48,8 +48,11 @@ class Chat:
 
     def user(self, text: str, intent: str, **entities: Any) -> None:
         """A user message; its entities fill the slots with global mappings (product, quantity)."""
-        self.latest = {"text": text, "intent": {"name": intent, "confidence": 1.0},
-                       "entities": [{"entity": k, "value": v} for k, v in entities.items()]}
+        self.latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0},
+            "entities": [{"entity": k, "value": v} for k, v in entities.items()],
+        }
         meta = {"identity": {"email": self.email}, "channel": "test"}
         self.events.append({"event": "user", "text": text, "parse_data": self.latest, "metadata": meta})
         self.slots.update(entities)
@@ -57,16 +60,22 @@ class Chat:
     async def run(self, action) -> list[dict[str, Any]]:
         """Run an action; apply its slot events; return its messages."""
         dispatcher = CollectingDispatcher()
-        tracker = Tracker("conv-changes", dict(self.slots), self.latest, list(self.events), False, None, {},
-                          "action_listen")
+        tracker = Tracker(
+            "conv-changes", dict(self.slots), self.latest, list(self.events), False, None, {}, "action_listen"
+        )
         events = await action.run(dispatcher, tracker, {})
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
         for message in dispatcher.messages:  # as Rasa records them: a typed "yes" is checked against these
             if message.get("text") or message.get("response"):
-                self.events.append({"event": "bot", "text": message.get("text") or message.get("response"),
-                                    "data": {"buttons": message.get("buttons")}})
+                self.events.append(
+                    {
+                        "event": "bot",
+                        "text": message.get("text") or message.get("response"),
+                        "data": {"buttons": message.get("buttons")},
+                    }
+                )
         self.replies = dispatcher.messages
         return dispatcher.messages
 
@@ -111,6 +120,7 @@ async def close_clients() -> None:
 
 
 # -- golden conversation 1 ---------------------------------------------------------------------
+
 
 def test_add_licenses_means_the_editions_seats_quotes_and_orders_exactly_once(billing, tmp_path):
     async def scenario() -> None:
@@ -224,6 +234,7 @@ def test_a_product_not_on_the_contract_stops_with_an_offer_to_buy_it(billing):
 
 # -- changing the quantity, "no", an expired quote -----------------------------------------------
 
+
 def test_make_it_7_requotes_the_same_product_and_no_cancels(billing):
     async def scenario() -> None:
         alex = Chat("alex@acme.example")
@@ -280,6 +291,7 @@ def test_an_expired_quote_is_requoted_not_ordered(billing, tmp_path):
 
 # -- permission refused, billing down ------------------------------------------------------------
 
+
 def test_without_manage_billing_sam_hears_who_can_grant_it_and_nothing_changes(billing):
     async def scenario() -> None:
         sam = Chat("sam@acme.example")
@@ -326,9 +338,11 @@ def test_billing_down_is_said_within_5_s_and_nothing_changes(monkeypatch):
             assert time.monotonic() - started < 5
             assert "can't be reached" in text(said) and "nothing was changed" in text(said), (step, said)
             assert "1-800-667-6389" in text(said) and "Talk to a person" in titles(said)
-            again = {"form": '/add_licenses{"quantity":5}',
-                     "quote": '/add_licenses{"product":"enterprise","quantity":5}',
-                     "confirm": None}[step]  # a "yes" that failed is retried by saying yes, not by a new quote
+            again = {
+                "form": '/add_licenses{"quantity":5}',
+                "quote": '/add_licenses{"product":"enterprise","quantity":5}',
+                "confirm": None,
+            }[step]  # a "yes" that failed is retried by saying yes, not by a new quote
             assert payloads(said).get("Try again") == again, (step, said)
         assert alex.slots["pending_quote"] is None
         await close_clients()
@@ -339,6 +353,7 @@ def test_billing_down_is_said_within_5_s_and_nothing_changes(monkeypatch):
 def test_try_again_after_billing_was_down_asks_for_the_same_change_and_quotes_it(billing, monkeypatch):
     """Billing unreachable when the customer picked the product: "Try again" carries the product and
     quantity they gave, so once billing is back one tap gives the quote, with nothing to retype."""
+
     async def scenario() -> None:
         alex = Chat("alex@acme.example")
         alex.user("add 5 licenses", "add_licenses", quantity=5)
@@ -368,6 +383,7 @@ def test_try_again_after_billing_was_down_asks_for_the_same_change_and_quotes_it
 
 
 # -- products, upgrades, the subscription, cancellation -------------------------------------------
+
 
 def test_buy_a_product_and_already_subscribed(billing):
     async def scenario() -> None:
@@ -459,24 +475,38 @@ def test_view_subscription_and_cancellation_handoff(billing):
 
 # -- what a request for less is (issue 18) ----------------------------------------------------------
 
-@pytest.mark.parametrize("said, entities, expected", [
-    ("remove 3 dialer licenses", {"quantity": 3, "product": "dialer"}, ("reduce", "dialer", 3)),
-    ("reduce our seats to 30", {"quantity": 30}, ("reduce", "enterprise", 30)),
-    ("we want fewer seats", {}, ("reduce", "enterprise", None)),
-    ("downgrade to Professional", {"product": "professional"}, ("downgrade", "professional", None)),
-    ("move us down to a cheaper edition", {}, ("downgrade", None, None)),
-    ("can we go from Enterprise to Essentials", {"product": "essentials"}, ("downgrade", "essentials", None)),
-    ("cancel Inbox", {"product": "inbox"}, ("remove", "inbox", None)),
-    ("we want to cancel our subscription", {}, ("cancel", None, None)),
-])
+
+@pytest.mark.parametrize(
+    "said, entities, expected",
+    [
+        ("remove 3 dialer licenses", {"quantity": 3, "product": "dialer"}, ("reduce", "dialer", 3)),
+        ("reduce our seats to 30", {"quantity": 30}, ("reduce", "enterprise", 30)),
+        ("we want fewer seats", {}, ("reduce", "enterprise", None)),
+        ("downgrade to Professional", {"product": "professional"}, ("downgrade", "professional", None)),
+        ("move us down to a cheaper edition", {}, ("downgrade", None, None)),
+        ("can we go from Enterprise to Essentials", {"product": "essentials"}, ("downgrade", "essentials", None)),
+        ("cancel Inbox", {"product": "inbox"}, ("remove", "inbox", None)),
+        ("we want to cancel our subscription", {}, ("cancel", None, None)),
+    ],
+)
 def test_what_is_reduced(said, entities, expected):
-    from bot.actions.subscription import what_is_reduced
-    from bot.billing_client import Contract, ContractLine, Money
     import datetime as dt
 
+    from bot.actions.subscription import what_is_reduced
+    from bot.billing_client import Contract, ContractLine, Money
+
     usd = Money(100, "USD", "$1.00")
-    contract = Contract("C-1", dt.date(2026, 3, 1), dt.date(2027, 2, 28), 12, "active",
-                        (ContractLine("enterprise", "Enterprise", "edition", "user", 40, usd, usd),
-                         ContractLine("dialer", "Dialer", "addon", "user", 5, usd, usd)), usd)
+    contract = Contract(
+        "C-1",
+        dt.date(2026, 3, 1),
+        dt.date(2027, 2, 28),
+        12,
+        "active",
+        (
+            ContractLine("enterprise", "Enterprise", "edition", "user", 40, usd, usd),
+            ContractLine("dialer", "Dialer", "addon", "user", 5, usd, usd),
+        ),
+        usd,
+    )
     wanted = what_is_reduced(said, [{"entity": k, "value": v} for k, v in entities.items()], contract)
     assert (wanted.kind, wanted.product, wanted.quantity) == expected

@@ -5,6 +5,7 @@ sales queue for a sales role. Pure functions and trackers: no billing backend.
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
            tests/rasa_env/test_actions_context.py
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,17 +23,25 @@ from bot.actions.subscription import BILLING_DETAILS
 
 
 def user(text: str, intent: str = "inform", **entities: Any) -> dict[str, Any]:
-    return {"event": "user", "text": text, "metadata": {"channel": "test"},
-            "parse_data": {"text": text, "intent": {"name": intent, "confidence": 0.9},
-                           "entities": [{"entity": k, "value": v} for k, v in entities.items()]}}
+    return {
+        "event": "user",
+        "text": text,
+        "metadata": {"channel": "test"},
+        "parse_data": {
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": [{"entity": k, "value": v} for k, v in entities.items()],
+        },
+    }
 
 
 def action(name: str) -> dict[str, Any]:
     return {"event": "action", "name": name}
 
 
-def tracker(*events: dict[str, Any], slots: dict[str, Any] | None = None,
-            extra: dict[str, Any] | None = None) -> Tracker:
+def tracker(
+    *events: dict[str, Any], slots: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+) -> Tracker:
     latest = dict(next(e for e in reversed(events) if e["event"] == "user")["parse_data"], **(extra or {}))
     return Tracker("conv-ctx", dict(slots or {}), latest, list(events), False, None, {}, "action_listen")
 
@@ -41,30 +50,57 @@ PRICED = {"priced_product": "professional", "priced_quantity": 40.0, "product": 
 
 
 def test_a_bare_product_after_a_price_keeps_its_quantity():
-    t = tracker(user("professional for 40", "ask_pricing"), action("action_pricing"), action("action_listen"),
-                user("and enterprise?", product="enterprise"), slots=PRICED)
+    t = tracker(
+        user("professional for 40", "ask_pricing"),
+        action("action_pricing"),
+        action("action_listen"),
+        user("and enterprise?", product="enterprise"),
+        slots=PRICED,
+    )
     assert asked(t) == ("enterprise", 40)
 
 
 def test_a_bare_quantity_after_a_price_keeps_its_product():
-    t = tracker(user("dialer?", "ask_pricing"), action("action_pricing"), action("action_listen"),
-                user("for 12 people", quantity=12), slots={"priced_product": "dialer", "product": "dialer"})
+    t = tracker(
+        user("dialer?", "ask_pricing"),
+        action("action_pricing"),
+        action("action_listen"),
+        user("for 12 people", quantity=12),
+        slots={"priced_product": "dialer", "product": "dialer"},
+    )
     assert asked(t) == ("dialer", 12)
 
 
 def test_pointing_back_reuses_both_and_a_fresh_question_does_not():
-    back = tracker(user("x", "ask_pricing"), action("action_pricing"), action("action_listen"),
-                   user("how much is that then", "ask_pricing"), slots=PRICED)
+    back = tracker(
+        user("x", "ask_pricing"),
+        action("action_pricing"),
+        action("action_listen"),
+        user("how much is that then", "ask_pricing"),
+        slots=PRICED,
+    )
     assert asked(back) == ("professional", 40)
-    fresh = tracker(user("x", "ask_pricing"), action("action_pricing"), action("action_listen"),
-                    user("what are your prices", "ask_pricing"), slots=PRICED)
+    fresh = tracker(
+        user("x", "ask_pricing"),
+        action("action_pricing"),
+        action("action_listen"),
+        user("what are your prices", "ask_pricing"),
+        slots=PRICED,
+    )
     assert asked(fresh) == (None, None)
 
 
 def test_the_memory_is_only_read_right_after_a_price_answer():
-    t = tracker(user("x", "ask_pricing"), action("action_pricing"), action("action_listen"),
-                user("show my invoices", "list_invoices"), action("action_list_invoices"), action("action_listen"),
-                user("how much is enterprise", "ask_pricing", product="enterprise"), slots=PRICED)
+    t = tracker(
+        user("x", "ask_pricing"),
+        action("action_pricing"),
+        action("action_listen"),
+        user("show my invoices", "list_invoices"),
+        action("action_list_invoices"),
+        action("action_listen"),
+        user("how much is enterprise", "ask_pricing", product="enterprise"),
+        slots=PRICED,
+    )
     assert asked(t) == ("enterprise", None)
 
 
@@ -101,8 +137,13 @@ def test_complaints_are_told_from_product_problems():
 
 
 def test_billing_detail_reads_are_recognised():
-    for text in ("what billing details do you have", "who gets our invoices", "which billing address is on file",
-                 "where do you send our invoices", "what email do invoices go to"):
+    for text in (
+        "what billing details do you have",
+        "who gets our invoices",
+        "which billing address is on file",
+        "where do you send our invoices",
+        "what email do invoices go to",
+    ):
         assert BILLING_DETAILS.search(text), text
     for text in ("what's on our contract", "how many licenses do we have", "show my subscription"):
         assert not BILLING_DETAILS.search(text), text
@@ -110,8 +151,12 @@ def test_billing_detail_reads_are_recognised():
 
 def test_a_sales_role_means_the_sales_queue():
     def who_asks(text: str) -> str:
-        t = tracker(dict(user(text, "talk_to_human"),
-                         metadata={"channel": "test", "identity": {"email": "olivia@bluebird.example"}}))
+        t = tracker(
+            dict(
+                user(text, "talk_to_human"),
+                metadata={"channel": "test", "identity": {"email": "olivia@bluebird.example"}},
+            )
+        )
         return queue_for(t, identity(t))
 
     assert who_asks("can I talk to my account exec") == "sales"
@@ -121,6 +166,7 @@ def test_a_sales_role_means_the_sales_queue():
 
 async def test_thanks_with_nothing_waiting_is_just_you_are_welcome():
     from bot.actions.faq import ActionYouAreWelcome
+
     dispatcher = CollectingDispatcher()
     await ActionYouAreWelcome().run(dispatcher, tracker(user("thanks", "thank")), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_you_are_welcome"]

@@ -4,6 +4,7 @@ against the real billing backend started as a subprocess with the app environmen
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env tests/rasa_env
 (--confcutdir keeps pytest from loading tests/conftest.py, which needs the app environment.)
 """
+
 from __future__ import annotations
 
 import asyncio

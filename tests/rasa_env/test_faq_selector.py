@@ -1,5 +1,6 @@
 """The FAQ selector answers FAQ questions exactly as Rasa's ResponseSelector does, and does no
 work for messages with any other intent."""
+
 from __future__ import annotations
 
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -18,8 +19,10 @@ FAQ = {
     "faq/where_account": ["where do I manage my account", "where is the billing page", "how do I find my account area"],
 }
 OTHER = {"greet": ["hello", "hi there", "good morning"], "check_balance": ["what's my balance", "how much do we owe"]}
-RESPONSES = {"utter_faq/nonprofit": [{"text": "Nonprofits: ..."}],
-             "utter_faq/where_account": [{"text": "Your account area: ..."}]}
+RESPONSES = {
+    "utter_faq/nonprofit": [{"text": "Nonprofits: ..."}],
+    "utter_faq/where_account": [{"text": "Your account area: ..."}],
+}
 
 
 def test_only_faq_questions_are_looked_up(tmp_path):
@@ -27,16 +30,18 @@ def test_only_faq_questions_are_looked_up(tmp_path):
     context = ExecutionContext(GraphSchema({}), "test")
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
     counts = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage, Resource("c"), context)
-    messages = [Message(data={TEXT: t, INTENT: key.split("/")[0], INTENT_RESPONSE_KEY: key})
-                for key, texts in FAQ.items() for t in texts]
+    messages = [
+        Message(data={TEXT: t, INTENT: key.split("/")[0], INTENT_RESPONSE_KEY: key})
+        for key, texts in FAQ.items()
+        for t in texts
+    ]
     messages += [Message(data={TEXT: t, INTENT: intent}) for intent, texts in OTHER.items() for t in texts]
     data = TrainingData(messages, responses=RESPONSES)
     tokenizer.process_training_data(data)
     counts.train(data)
     counts.process_training_data(data)
     config = {**FaqResponseSelector.get_default_config(), "epochs": 30, "retrieval_intent": "faq", "random_seed": 1}
-    selector = FaqResponseSelector.create(config,
-                                          storage, Resource("s"), context)
+    selector = FaqResponseSelector.create(config, storage, Resource("s"), context)
     selector.train(data)
 
     def ask(text: str, intent: str) -> Message:

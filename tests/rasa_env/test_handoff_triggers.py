@@ -5,6 +5,7 @@ misunderstandings in a row: tests/rasa_env/test_actions_basics.py.)
 
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env tests/rasa_env
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,10 +46,12 @@ def test_a_large_order_offers_sales_before_anything_is_placed(billing, tmp_path,
         assert titles(alex.replies) == LARGE
         assert orders_count(tmp_path) == 0  # nothing placed until a "yes"
 
-        pressed = tracker(user("add 150 enterprise licenses", "add_licenses", email=alex.email),
-                          {"event": "bot", "text": quote},
-                          user("/talk_to_human", "talk_to_human", email=alex.email, now=OPEN),
-                          slots={"pending_quote": number})
+        pressed = tracker(
+            user("add 150 enterprise licenses", "add_licenses", email=alex.email),
+            {"event": "bot", "text": quote},
+            user("/talk_to_human", "talk_to_human", email=alex.email, now=OPEN),
+            slots={"pending_quote": number},
+        )
         messages, _ = await run(ActionHandoff(), pressed)
         assert "a person from Sales" in texts(messages)
         [(queue, reason, intent)] = handoffs(tmp_path)
@@ -76,15 +79,20 @@ def test_the_large_order_limits_come_from_the_environment(billing, tmp_path, mon
         await close_clients()
 
     asyncio.run(scenario())
-    assert large_order_limits({"LARGE_ORDER_QUANTITY": "20", "LARGE_ORDER_AMOUNT": "250000.50"}) == \
-        (20, Decimal("250000.50"))
-    assert large_order_limits({"LARGE_ORDER_QUANTITY": "lots", "LARGE_ORDER_AMOUNT": "much"}) == \
-        (LARGE_ORDER_QUANTITY, LARGE_ORDER_AMOUNT)
+    assert large_order_limits({"LARGE_ORDER_QUANTITY": "20", "LARGE_ORDER_AMOUNT": "250000.50"}) == (
+        20,
+        Decimal("250000.50"),
+    )
+    assert large_order_limits({"LARGE_ORDER_QUANTITY": "lots", "LARGE_ORDER_AMOUNT": "much"}) == (
+        LARGE_ORDER_QUANTITY,
+        LARGE_ORDER_AMOUNT,
+    )
 
 
 def test_a_visitor_is_offered_sales_after_the_first_price_only(billing):
-    asked = user("how much is Enterprise for 40 users?", "ask_pricing", [ent("product", "enterprise"),
-                                                                         ent("quantity", 40)])
+    asked = user(
+        "how much is Enterprise for 40 users?", "ask_pricing", [ent("product", "enterprise"), ent("quantity", 40)]
+    )
 
     async def scenario() -> None:
         first, _ = await run(ActionPricing(), tracker(asked))
@@ -92,12 +100,20 @@ def test_a_visitor_is_offered_sales_after_the_first_price_only(billing):
         assert "Pricing 40 users for your team? A sales rep can go through editions" in texts(first)
         assert first[0]["buttons"] == [{"title": "Talk to sales", "payload": "/talk_to_human"}]
 
-        again, _ = await run(ActionPricing(), tracker(asked, {"event": "bot", "text": first[0]["text"]},
-                                                      user("and Dialer?", "ask_pricing", [ent("product", "dialer")])))
+        again, _ = await run(
+            ActionPricing(),
+            tracker(
+                asked,
+                {"event": "bot", "text": first[0]["text"]},
+                user("and Dialer?", "ask_pricing", [ent("product", "dialer")]),
+            ),
+        )
         assert "A sales rep" not in texts(again) and again[0]["buttons"][0]["title"] == "Talk to sales"
 
-        customer, _ = await run(ActionPricing(), tracker(user("how much is Dialer?", "ask_pricing",
-                                                              [ent("product", "dialer")], email="alex@acme.example")))
+        customer, _ = await run(
+            ActionPricing(),
+            tracker(user("how much is Dialer?", "ask_pricing", [ent("product", "dialer")], email="alex@acme.example")),
+        )
         assert "A sales rep" not in texts(customer) and not customer[0].get("buttons")
         await close_clients()
 

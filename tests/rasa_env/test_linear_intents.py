@@ -1,6 +1,7 @@
 """The linear intent classifier on real featurizers: trains, is stored as arrays, loads back and
 ranks intents the same way; unknown phrasing of a known request lands on its intent through the
 sentence embedding."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,10 +19,20 @@ from bot.nlu.linear_intents import LinearIntentClassifier
 from bot.nlu.sentence_features import SentenceEmbeddingFeaturizer
 
 EXAMPLES = {
-    "check_balance": ["what's my balance", "how much do we owe", "is anything unpaid", "balance please",
-                      "what is outstanding on the account"],
-    "add_licenses": ["add 5 licenses", "we need more seats", "buy 3 more user licenses", "add two seats",
-                     "increase our license count"],
+    "check_balance": [
+        "what's my balance",
+        "how much do we owe",
+        "is anything unpaid",
+        "balance please",
+        "what is outstanding on the account",
+    ],
+    "add_licenses": [
+        "add 5 licenses",
+        "we need more seats",
+        "buy 3 more user licenses",
+        "add two seats",
+        "increase our license count",
+    ],
     "greet": ["hello", "hi there", "good morning", "hey", "hiya"],
 }
 
@@ -31,11 +42,13 @@ def parts(tmp_path_factory):
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
     context = ExecutionContext(GraphSchema({}), "test")
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-    counts = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage,
-                                           Resource("counts"), context)
+    counts = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("counts"), context
+    )
     sentences = SentenceEmbeddingFeaturizer.create({}, storage, Resource("sentences"), context)
-    data = TrainingData([Message(data={TEXT: text, INTENT: intent})
-                         for intent, texts in EXAMPLES.items() for text in texts])
+    data = TrainingData(
+        [Message(data={TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts]
+    )
     tokenizer.process_training_data(data)
     counts.train(data)
     counts.process_training_data(data)

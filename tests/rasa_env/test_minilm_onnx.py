@@ -6,6 +6,7 @@ from a single word to past the 128-token truncation, and with fewer layers.
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
            tests/rasa_env/test_minilm_onnx.py
 """
+
 from __future__ import annotations
 
 import random
@@ -18,19 +19,29 @@ from tests.rasa_env.minilm_tensorflow import TensorFlowMiniLM
 
 TOLERANCE = 1e-5
 
-WORDS = ("add remove licenses seats invoice bill payment card quote order contract plan enterprise pro "
-         "team marketing admin billing contact refund receipt subscription upgrade downgrade renew cancel "
-         "please thanks hi hello why how much what when can could you me my our we the a an of for to in "
-         "on last next this month quarter year annual monthly charged twice overdue unpaid human agent "
-         "CARDNUMBER INV-1041 alex@example.com €49 $1,200.00 2024-03-31 Q3 ACME Müller naïve café 東京 🙂 "
-         "?! ... , ; ( ) \" ' - /").split()
+WORDS = (
+    "add remove licenses seats invoice bill payment card quote order contract plan enterprise pro "
+    "team marketing admin billing contact refund receipt subscription upgrade downgrade renew cancel "
+    "please thanks hi hello why how much what when can could you me my our we the a an of for to in "
+    "on last next this month quarter year annual monthly charged twice overdue unpaid human agent "
+    "CARDNUMBER INV-1041 alex@example.com €49 $1,200.00 2024-03-31 Q3 ACME Müller naïve café 東京 🙂 "
+    "?! ... , ; ( ) \" ' - /"
+).split()
 
 
 def _texts(count: int, seed: int = 11) -> list[str]:
     """Short customer-like messages and long ones (some past MAX_TOKENS), plus edge cases."""
     rng = random.Random(seed)
-    texts = ["", " ", "hi", "?", "🙂", "CARDNUMBER", "add 5 licenses",
-             "could you please send me a copy of the invoice from last month"]
+    texts = [
+        "",
+        " ",
+        "hi",
+        "?",
+        "🙂",
+        "CARDNUMBER",
+        "add 5 licenses",
+        "could you please send me a copy of the invoice from last month",
+    ]
     while len(texts) < count:
         length = rng.choice([1, 2, 3, 5, 8, 12, 20]) if rng.random() < 0.8 else rng.randint(30, 180)
         texts.append(" ".join(rng.choice(WORDS) for _ in range(length)))

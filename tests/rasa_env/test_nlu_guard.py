@@ -1,4 +1,5 @@
 """The state-changing intents' higher confidence bar (bot/nlu/guard.py)."""
+
 from __future__ import annotations
 
 from rasa.shared.nlu.training_data.message import Message

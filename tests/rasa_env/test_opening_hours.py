@@ -1,5 +1,6 @@
 """bot/opening_hours.py: callback slots and the next opening follow the queue's hours and the
 customer's time zone."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

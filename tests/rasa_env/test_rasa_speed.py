@@ -10,6 +10,7 @@ answers.
 Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
            tests/rasa_env/test_rasa_speed.py
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,16 +34,25 @@ from bot.rasa_server import patches as rasa_patches
 from bot.rasa_server.patches import action_results
 from bot.rasa_server.tracker_store import SQLiteTrackerStore
 
-DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"invoice_number": {
-    "type": "text", "mappings": [{"type": "custom"}]}}})
+DOMAIN = Domain.from_dict(
+    {"intents": ["greet"], "slots": {"invoice_number": {"type": "text", "mappings": [{"type": "custom"}]}}}
+)
 
 
 def _tracker(sender: str) -> DialogueStateTracker:
-    tracker = DialogueStateTracker.from_events(sender, [
-        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
-        UserUttered("hello", {"name": "greet", "confidence": 1.0}, metadata={"identity": {"email": "a@b.example"}}),
-        SlotSet("invoice_number", "INV-1041"), BotUttered("hi"), ActionExecuted("action_listen"),
-    ], slots=DOMAIN.slots)
+    tracker = DialogueStateTracker.from_events(
+        sender,
+        [
+            ActionExecuted("action_session_start"),
+            SessionStarted(),
+            ActionExecuted("action_listen"),
+            UserUttered("hello", {"name": "greet", "confidence": 1.0}, metadata={"identity": {"email": "a@b.example"}}),
+            SlotSet("invoice_number", "INV-1041"),
+            BotUttered("hi"),
+            ActionExecuted("action_listen"),
+        ],
+        slots=DOMAIN.slots,
+    )
     return tracker
 
 
@@ -65,8 +75,9 @@ def test_the_tracker_store_keeps_rasas_tables_and_data(tmp_path):
     rasas = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(rasas_db))
     read = _save_twice_and_read(ours, "alice")
     assert [e["event"] for e in read][:4] == ["session_started", "action", "user", "slot"]
-    assert [{k: v for k, v in e.items() if k != "timestamp"} for e in read] == \
-        [{k: v for k, v in e.items() if k != "timestamp"} for e in _save_twice_and_read(rasas, "alice")]
+    assert [{k: v for k, v in e.items() if k != "timestamp"} for e in read] == [
+        {k: v for k, v in e.items() if k != "timestamp"} for e in _save_twice_and_read(rasas, "alice")
+    ]
     assert _rows(ours_db) == _rows(rasas_db)
     assert read[3]["value"] == "INV-1041"
     ours.engine.dispose()
@@ -74,8 +85,9 @@ def test_the_tracker_store_keeps_rasas_tables_and_data(tmp_path):
     with sqlite3.connect(ours_db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # Rasa's own SQL store reads what ours wrote, and the other way round.
-    assert [e.as_dict() for e in asyncio.run(SQLTrackerStore(domain=DOMAIN, db=str(ours_db)).retrieve(
-        "alice")).events] == read
+    assert [
+        e.as_dict() for e in asyncio.run(SQLTrackerStore(domain=DOMAIN, db=str(ours_db)).retrieve("alice")).events
+    ] == read
     asyncio.run(rasas.save(_tracker("bob")))
     reopened = SQLiteTrackerStore(domain=DOMAIN, db=str(rasas_db))
     assert asyncio.run(reopened.retrieve("bob")).get_slot("invoice_number") == "INV-1041"
@@ -88,6 +100,7 @@ def test_endpoints_yml_names_the_store(monkeypatch, tmp_path):
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "t.sqlite3"))
     config = read_endpoint_config("bot/endpoints.yml", "tracker_store")
     from rasa.core.tracker_store import TrackerStore
+
     store = TrackerStore.create(config, domain=DOMAIN)
     inner = getattr(store, "_tracker_store", store)
     inner = getattr(inner, "_tracker_store", inner)
@@ -102,8 +115,9 @@ def test_action_answers_are_still_validated():
     action_results.apply()
     action_results.apply()  # twice is harmless
     action = RemoteAction("action_check_balance", None)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "x", "value": 1}],
-                                           "responses": [{"text": "You owe $10.00."}]})
+    assert action._validate_action_result(
+        {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "You owe $10.00."}]}
+    )
     with pytest.raises(ValidationError) as raised:
         action._validate_action_result({"events": [{"event": "slot", "value": 1, "timestamp": "noon"}]})
     assert "Failed to validate Action server response" in raised.value.message
@@ -181,8 +195,9 @@ def test_the_rasa_server_runs_its_math_libraries_on_one_thread(preset, blas_thre
     env.update({"PYTHONPATH": str(root), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"})
     if preset is not None:
         env["OPENBLAS_NUM_THREADS"] = preset
-    done = subprocess.run([sys.executable, "-c", _THREADS_PROBE], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS_PROBE], cwd=root, env=env, capture_output=True, text=True, timeout=180
+    )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["blas"] and set(report["blas"].values()) == {blas_threads}, report
     assert report["tf"] == {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
@@ -195,8 +210,9 @@ def test_slots_copy_as_copy_copy_copied_them():
     from rasa.shared.core.slots import CategoricalSlot
 
     rasa_patches.apply()
-    slot = CategoricalSlot("edition", mappings=[{"type": "custom"}], values=["essentials", "enterprise"],
-                           influence_conversation=True)
+    slot = CategoricalSlot(
+        "edition", mappings=[{"type": "custom"}], values=["essentials", "enterprise"], influence_conversation=True
+    )
     slot.value = "enterprise"
     copied = copy.copy(slot)
     assert type(copied) is CategoricalSlot and copied is not slot and vars(copied) == vars(slot)
@@ -224,12 +240,14 @@ def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     importer = TrainingDataImporter.load_from_dict(
-        domain_path=str(root / "bot" / "domain"), training_data_paths=[str(root / "stories"), str(root / "nlu_data")])
+        domain_path=str(root / "bot" / "domain"), training_data_paths=[str(root / "stories"), str(root / "nlu_data")]
+    )
     domain = importer.get_domain()
     trackers = TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()
     config = {**RulePolicy.get_default_config(), "restrict_rules": True, "enable_fallback_prediction": True}
-    policy = RulePolicy.create(config, LocalModelStorage(tmp_path), Resource("rules"),
-                               ExecutionContext(GraphSchema({}), "test"))
+    policy = RulePolicy.create(
+        config, LocalModelStorage(tmp_path), Resource("rules"), ExecutionContext(GraphSchema({}), "test")
+    )
     policy.train(trackers, domain)
     assert len(policy.lookup[RULES]) > 100
 
@@ -237,8 +255,7 @@ def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):
     for tracker in trackers:
         for prior, _ in tracker.generate_all_prior_trackers():
             for use_text in (False, True):
-                states = policy._prediction_states(prior, domain, use_text,
-                                                   rule_only_data=policy._get_rule_only_data())
+                states = policy._prediction_states(prior, domain, use_text, rule_only_data=policy._get_rule_only_data())
                 for lookup in (policy.lookup[RULES], policy.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]):
                     assert patched(policy, lookup, states) == original(policy, lookup, states), states
                     checked += 1
@@ -264,12 +281,23 @@ def _runner(calls: list[str], fail: dict | None = None):
     from rasa.engine.graph import ExecutionContext, GraphSchema, SchemaNode
     from rasa.engine.runner.dask import DaskGraphRunner
 
-    needs = {"a": {"m": "__message__"}, "b": {"x": "a"}, "c": {"x": "a"}, "d": {"x": "c", "y": "b"},
-             "e": {"m": "__message__", "t": "__tracker__"}, "f": {"d": "d", "e": "e", "z": "__nobody__"},
-             "unused": {"x": "a"}}
-    schema = GraphSchema({name: SchemaNode(needs=n, uses=object, constructor_name="create", fn="run", config={},
-                                           is_target=name in ("f", "c"))
-                          for name, n in needs.items()})
+    needs = {
+        "a": {"m": "__message__"},
+        "b": {"x": "a"},
+        "c": {"x": "a"},
+        "d": {"x": "c", "y": "b"},
+        "e": {"m": "__message__", "t": "__tracker__"},
+        "f": {"d": "d", "e": "e", "z": "__nobody__"},
+        "unused": {"x": "a"},
+    }
+    schema = GraphSchema(
+        {
+            name: SchemaNode(
+                needs=n, uses=object, constructor_name="create", fn="run", config={}, is_target=name in ("f", "c")
+            )
+            for name, n in needs.items()
+        }
+    )
     runner = object.__new__(DaskGraphRunner)
     runner._graph_schema, runner._execution_context = schema, ExecutionContext(schema, "test")
     runner._instantiated_nodes = {name: _Node(name, calls, (fail or {}).get(name)) for name in needs}
@@ -351,17 +379,35 @@ def test_graph_runs_of_our_model_give_rasas_answers():
                 DaskGraphRunner.run = patched
         return answers
 
-    for text in ["what's my balance?", "show me my latest invoice", "add 5 licenses", "hi",
-                 "I want to talk to sales", "4111 1111 1111 1111", "/add_licenses{\"quantity\": 3}"]:
+    for text in [
+        "what's my balance?",
+        "show me my latest invoice",
+        "add 5 licenses",
+        "hi",
+        "I want to talk to sales",
+        "4111 1111 1111 1111",
+        '/add_licenses{"quantity": 3}',
+    ]:
         tracker = DialogueStateTracker.from_events("s", [ActionExecuted("action_listen")], slots=agent.domain.slots)
         message = UserMessage(text)
         parses = both(lambda message=message, tracker=tracker: asyncio.run(processor.parse_message(message, tracker)))
         assert parses[0] == parses[1] == parses[2], text
         tracker.update(UserUttered(text, parses[0]["intent"], parses[0]["entities"]))
         predictions = both(lambda tracker=tracker: processor._predict_next_with_tracker(tracker))
-        assert len({(p.max_confidence_index, tuple(p.probabilities), p.policy_name,
-                     json.dumps([{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in p.events]))
-                    for p in predictions}) == 1, text
+        assert (
+            len(
+                {
+                    (
+                        p.max_confidence_index,
+                        tuple(p.probabilities),
+                        p.policy_name,
+                        json.dumps([{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in p.events]),
+                    )
+                    for p in predictions
+                }
+            )
+            == 1
+        ), text
 
 
 def test_the_patches_refuse_a_rasa_they_were_not_verified_on():

@@ -3,6 +3,7 @@
 The encoder is checked against what the model is known for: paraphrases land close together and
 unrelated requests far apart, so a customer's own wording of a request finds the right intent.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,12 +30,15 @@ def test_vectors_are_unit_length_and_batch_independent(encoder):
     assert np.allclose(together, alone, atol=1e-4)
 
 
-@pytest.mark.parametrize("text, paraphrase, unrelated", [
-    ("what is my balance", "how much do I owe you", "book a table for two tonight"),
-    ("I want to pay my bill", "let me settle the outstanding invoice", "what's the weather in Paris"),
-    ("I need to talk to a person", "can I speak with a human agent", "add bread to my shopping list"),
-    ("how much does the enterprise edition cost", "what's the price of your top plan", "cancel my flight"),
-])
+@pytest.mark.parametrize(
+    "text, paraphrase, unrelated",
+    [
+        ("what is my balance", "how much do I owe you", "book a table for two tonight"),
+        ("I want to pay my bill", "let me settle the outstanding invoice", "what's the weather in Paris"),
+        ("I need to talk to a person", "can I speak with a human agent", "add bread to my shopping list"),
+        ("how much does the enterprise edition cost", "what's the price of your top plan", "cancel my flight"),
+    ],
+)
 def test_paraphrases_are_closer_than_unrelated_requests(encoder, text, paraphrase, unrelated):
     a, b, c = encoder.encode([text, paraphrase, unrelated])
     assert float(a @ b) > float(a @ c) + 0.2
@@ -53,8 +57,12 @@ def test_featurizer_adds_a_dense_sentence_feature_and_nothing_else():
 
 def test_training_examples_are_featurized():
     featurizer = SentenceEmbeddingFeaturizer({**SentenceEmbeddingFeaturizer.get_default_config()}, "sentence")
-    data = TrainingData([Message(data={TEXT: "add 5 licenses", "intent": "add_licenses"}),
-                         Message(data={TEXT: "hello", "intent": "greet"})])
+    data = TrainingData(
+        [
+            Message(data={TEXT: "add 5 licenses", "intent": "add_licenses"}),
+            Message(data={TEXT: "hello", "intent": "greet"}),
+        ]
+    )
     featurizer.process_training_data(data)
     assert all(m.get_dense_features(TEXT)[1].features.shape == (1, 384) for m in data.training_examples)
 
@@ -66,8 +74,9 @@ def test_also_layers_add_an_earlier_layers_mean_to_the_sentence_feature():
     featurizer.process(messages)
     _, sentence = messages[0].get_dense_features(TEXT)
     assert sentence.features.shape == (1, 768)
-    assert np.allclose(sentence.features[0, 384:], MiniLM.load(layers=3).encode(["send me the last invoice"])[0],
-                       atol=1e-5)
+    assert np.allclose(
+        sentence.features[0, 384:], MiniLM.load(layers=3).encode(["send me the last invoice"])[0], atol=1e-5
+    )
     # the training cache, which already holds this text's last-layer vector, keeps the kinds apart
     plain = SentenceEmbeddingFeaturizer({**SentenceEmbeddingFeaturizer.get_default_config()}, "plain")
     plain.process_training_data(TrainingData([Message(data={TEXT: "send me the last invoice", "intent": "x"})]))

@@ -2,6 +2,7 @@
 channel runs it as a second guard: it must decide every character as the gateway (the app
 environment, a newer Python with newer Unicode tables) does, or a message the gateway let through
 could be changed again, or an emoji split, on the way in."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,12 @@ print(h.hexdigest())
 
 def test_the_gateway_and_rasa_clean_every_character_alike():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    here, there = (subprocess.run([python, "-c", DIGEST], capture_output=True, text=True, check=True, cwd=ROOT,
-                                  env=env, timeout=300).stdout for python in (sys.executable, str(APP_PYTHON)))
+    here, there = (
+        subprocess.run(
+            [python, "-c", DIGEST], capture_output=True, text=True, check=True, cwd=ROOT, env=env, timeout=300
+        ).stdout
+        for python in (sys.executable, str(APP_PYTHON))
+    )
     assert here.strip() and here == there
 
 

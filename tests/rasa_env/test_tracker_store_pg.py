@@ -4,6 +4,7 @@ save, the conversation is still there on the next turn (or the turn fails), inst
 fail-safe wrapper answering as if it were new. No patch is applied: this holds under plain
 `rasa run`. Needs PostgreSQL at TEST_POSTGRES_HOST (127.0.0.1:5432, trust auth);
 without it this skips with a message, under CI=true it fails."""
+
 from __future__ import annotations
 
 import asyncio
@@ -160,7 +161,11 @@ def test_a_save_cut_off_mid_write_is_saved_again_once(database):
     assert len(cut) == 1 and failures == []
     stored = asyncio.run(safe.retrieve_full_tracker("alex"))
     assert [e.text for e in stored.events if getattr(e, "text", None)] == [
-        "hello", "hi", "what's my balance?", "You owe $120.00."]
+        "hello",
+        "hi",
+        "what's my balance?",
+        "You owe $120.00.",
+    ]
 
 
 def test_the_production_endpoints_give_rasa_this_store(monkeypatch, database):
@@ -168,11 +173,21 @@ def test_the_production_endpoints_give_rasa_this_store(monkeypatch, database):
     from rasa.core.tracker_store import TrackerStore
     from rasa.utils.endpoints import read_endpoint_config
 
-    for name, value in {"ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook", "ACTION_SERVER_TOKEN": "x",
-                        "RASA_DB_HOST": HOST, "RASA_DB_PORT": str(PORT), "RASA_DB_NAME": database,
-                        "RASA_DB_USER": "postgres", "RASA_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
-                        "REDIS_PORT": "6379", "REDIS_DB": "0", "REDIS_USERNAME": "", "REDIS_PASSWORD": "",
-                        "RASA_LOCK_PREFIX": "t"}.items():
+    for name, value in {
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
+        "ACTION_SERVER_TOKEN": "x",
+        "RASA_DB_HOST": HOST,
+        "RASA_DB_PORT": str(PORT),
+        "RASA_DB_NAME": database,
+        "RASA_DB_USER": "postgres",
+        "RASA_DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": "6379",
+        "REDIS_DB": "0",
+        "REDIS_USERNAME": "",
+        "REDIS_PASSWORD": "",
+        "RASA_LOCK_PREFIX": "t",
+    }.items():
         monkeypatch.setenv(name, value)
     store = TrackerStore.create(read_endpoint_config("bot/endpoints.prod.yml", "tracker_store"), domain=DOMAIN)
     inner = getattr(store, "_tracker_store", store)

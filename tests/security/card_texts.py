@@ -16,6 +16,7 @@ the same space:
   deliberately blunter than the redactor (it joins digits across any amount of punctuation), so
   texts built here keep other digits away from the cards.
 """
+
 from __future__ import annotations
 
 import random
@@ -53,8 +54,11 @@ BRANDS = (
     Brand("jcb", ((3528, 3589),), (16, 17, 18, 19)),
     Brand("diners", ((300, 305), (36, 36), (38, 39)), (14, 15, 16, 17, 18, 19)),
     Brand("unionpay", ((62, 62),), (16, 17, 18, 19)),
-    Brand("maestro", ((5018, 5018), (5020, 5020), (5038, 5038), (5893, 5893), (6304, 6304), (6759, 6759),
-                      (6761, 6763)), (13, 14, 15, 16, 17, 18, 19)),
+    Brand(
+        "maestro",
+        ((5018, 5018), (5020, 5020), (5038, 5038), (5893, 5893), (6304, 6304), (6759, 6759), (6761, 6763)),
+        (13, 14, 15, 16, 17, 18, 19),
+    ),
     Brand("mir", ((2200, 2204),), (16, 17, 18, 19)),
     Brand("rupay", ((60, 60), (81, 82), (508, 508)), (16,)),
     Brand("troy", ((9792, 9792),), (16,)),
@@ -64,11 +68,40 @@ BRANDS = (
 
 # Short texts around a card in a billing chat. None ends or starts with a digit next to the card,
 # so the oracle cannot join their numbers to what is left of one.
-BEFORE = ("", "my card is", "here is my new card:", "pay INV-1042 with", "card", "Visa", "use",
-          "please charge", "it's", "número de tarjeta", "بطاقتي", "カード番号は", "new card ->", "cc#",
-          "add 5 licenses and charge", "exp 12/27 card")
-AFTER = ("", "thanks", "exp 12/29", "12/27", "exp 01/30 cvc 123", "cvv 737", "for INV-1042", "!", "?",
-         "please", "ok?", "شكرا", "ありがとう", "and add 5 licenses")
+BEFORE = (
+    "",
+    "my card is",
+    "here is my new card:",
+    "pay INV-1042 with",
+    "card",
+    "Visa",
+    "use",
+    "please charge",
+    "it's",
+    "número de tarjeta",
+    "بطاقتي",
+    "カード番号は",
+    "new card ->",
+    "cc#",
+    "add 5 licenses and charge",
+    "exp 12/27 card",
+)
+AFTER = (
+    "",
+    "thanks",
+    "exp 12/29",
+    "12/27",
+    "exp 01/30 cvc 123",
+    "cvv 737",
+    "for INV-1042",
+    "!",
+    "?",
+    "please",
+    "ok?",
+    "شكرا",
+    "ありがとう",
+    "and add 5 licenses",
+)
 
 
 def luhn_complete(body: str) -> str:
@@ -89,8 +122,14 @@ def luhn_valid(digits: str) -> bool:
 @cache
 def separator_chars() -> dict[str, tuple[str, ...]]:
     """Every assigned character that is neither a letter nor a number, by class."""
-    classes: dict[str, list[str]] = {"punctuation": [], "symbol": [], "space": [], "format": [], "mark": [],
-                                     "other": []}
+    classes: dict[str, list[str]] = {
+        "punctuation": [],
+        "symbol": [],
+        "space": [],
+        "format": [],
+        "mark": [],
+        "other": [],
+    }
     for code in range(sys.maxunicode + 1):
         ch = chr(code)
         cat = unicodedata.category(ch)
@@ -112,17 +151,57 @@ def separator_chars() -> dict[str, tuple[str, ...]]:
 
 
 # What a person types between groups most often; drawn more often than the million others.
-COMMON_SEPARATORS = (" ", "-", "_", ",", ".", "/", "\t", "\n", "\u00a0", "\u2009", "\u3000", "\u200b", "\u200c",
-                     "\u200d", "\u2060", "\ufeff", "\u00ad", "\u2013", "\u2014", "\u2212", "·", "•", "*", "+",
-                     "|", ":", ";", "~", "'", "\"", "#", "=", "\u0301", "\u20e3", "\ufe0f", "\u202e", "\u2066")
+COMMON_SEPARATORS = (
+    " ",
+    "-",
+    "_",
+    ",",
+    ".",
+    "/",
+    "\t",
+    "\n",
+    "\u00a0",
+    "\u2009",
+    "\u3000",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u2013",
+    "\u2014",
+    "\u2212",
+    "·",
+    "•",
+    "*",
+    "+",
+    "|",
+    ":",
+    ";",
+    "~",
+    "'",
+    '"',
+    "#",
+    "=",
+    "\u0301",
+    "\u20e3",
+    "\ufe0f",
+    "\u202e",
+    "\u2066",
+)
 
 
 @cache
 def digit_zeros() -> tuple[int, ...]:
     """The code point of 0 in every script whose ten decimal digits are consecutive."""
-    return tuple(code for code in range(sys.maxunicode + 1)
-                 if unicodedata.category(chr(code)) == "Nd" and unicodedata.decimal(chr(code)) == 0
-                 and all(unicodedata.decimal(chr(code + i), None) == i for i in range(10)))
+    return tuple(
+        code
+        for code in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(code)) == "Nd"
+        and unicodedata.decimal(chr(code)) == 0
+        and all(unicodedata.decimal(chr(code + i), None) == i for i in range(10))
+    )
 
 
 def in_script(digits: str, zero: int) -> str:
@@ -144,12 +223,17 @@ def survivors(text: str) -> list[str]:
             projected.append("a")
     found = []
     for run in _ASCII_RUN.findall("".join(projected)):
-        found += [run[i:i + n] for n in range(13, min(19, len(run)) + 1) for i in range(len(run) - n + 1)
-                  if luhn_valid(run[i:i + n])]
+        found += [
+            run[i : i + n]
+            for n in range(13, min(19, len(run)) + 1)
+            for i in range(len(run) - n + 1)
+            if luhn_valid(run[i : i + n])
+        ]
     return found
 
 
 # -- a seeded generator (the benchmark's; the property test builds the same with Hypothesis) ------------
+
 
 def random_card(rng: random.Random) -> str:
     brand = rng.choice(BRANDS)
@@ -174,6 +258,7 @@ def random_separator(rng: random.Random, classes: dict[str, tuple[str, ...]]) ->
         if rng.random() < 0.5:
             return rng.choice(COMMON_SEPARATORS)
         return rng.choice(classes[rng.choice(tuple(classes))])
+
     return one() * size if rng.random() < 0.5 else "".join(one() for _ in range(size))
 
 

@@ -2,6 +2,7 @@
 to it: a quote then a confirmation in Alex's name placed a real order for Acme, and the same route
 listed another organisation's invoices. Now every call needs Rasa's secret, and under ``make run``
 the server listens on loopback only."""
+
 from __future__ import annotations
 
 import socket
@@ -18,12 +19,28 @@ ALEX = "alex@acme.example"
 
 def tracker(action: str, email: str, slots: dict | None = None, entities: list | None = None) -> dict:
     """A hand-written action call, as the review wrote them."""
-    user = {"event": "user", "text": "yes", "metadata": {"identity": {"email": email}, "channel": "slack"},
-            "parse_data": {"intent": {"name": "affirm", "confidence": 1.0}, "entities": entities or []}}
-    return {"next_action": action, "sender_id": "attacker", "version": "3.6.21", "domain": {},
-            "tracker": {"sender_id": "attacker", "slots": slots or {}, "latest_message": user["parse_data"],
-                        "events": [user], "paused": False, "followup_action": None, "active_loop": {},
-                        "latest_action_name": "action_listen"}}
+    user = {
+        "event": "user",
+        "text": "yes",
+        "metadata": {"identity": {"email": email}, "channel": "slack"},
+        "parse_data": {"intent": {"name": "affirm", "confidence": 1.0}, "entities": entities or []},
+    }
+    return {
+        "next_action": action,
+        "sender_id": "attacker",
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": "attacker",
+            "slots": slots or {},
+            "latest_message": user["parse_data"],
+            "events": [user],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
 
 
 ATTACKS = [
@@ -32,8 +49,13 @@ ATTACKS = [
     ("action_list_invoices", "olivia@bluebird.example", {}, None),
     ("action_pay_invoice", ALEX, {}, None),
 ]
-FORGED = [{}, {"Authorization": "Bearer"}, {"Authorization": "Bearer dev-gateway-token"},
-          {"Authorization": "Bearer dev-action-server-token-but-longer"}, {"Authorization": "Basic x"}]
+FORGED = [
+    {},
+    {"Authorization": "Bearer"},
+    {"Authorization": "Bearer dev-gateway-token"},
+    {"Authorization": "Bearer dev-action-server-token-but-longer"},
+    {"Authorization": "Basic x"},
+]
 
 
 @pytest.mark.parametrize("headers", FORGED, ids=["none", "empty", "other-token", "longer", "basic"])
@@ -41,8 +63,9 @@ def test_hand_written_trackers_run_nothing(stack, chat, billing_db, headers):
     chat("alex")  # the billing database, fresh
     quotes = count(billing_db, Quote)
     for action, email, slots, entities in ATTACKS:
-        answer = httpx.post(f"{stack.actions_url}/webhook", json=tracker(action, email, slots, entities),
-                            headers=headers, timeout=10)
+        answer = httpx.post(
+            f"{stack.actions_url}/webhook", json=tracker(action, email, slots, entities), headers=headers, timeout=10
+        )
         assert answer.status_code == 401, (action, answer.status_code, answer.text)
         assert "INV-" not in answer.text and "Q-" not in answer.text
     listed = httpx.get(f"{stack.actions_url}/actions", headers=headers, timeout=10)
@@ -77,7 +100,7 @@ def _listening(port: int) -> set[str]:
             if len(raw) == 4:
                 found.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
             else:
-                words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
                 found.add(socket.inet_ntop(socket.AF_INET6, words))
     return found
 

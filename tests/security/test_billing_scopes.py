@@ -5,6 +5,7 @@ token could name any customer in X-Acting-User and place orders, pay invoices or
 Now only the action server's token may act as a customer; the gateway's token reads what the
 gateway itself shows (App Home, its Slack identity check, handoff notices) and nothing else; an
 unknown token gets 401. The real billing API on a real socket, as in tests/billing."""
+
 from __future__ import annotations
 
 import httpx
@@ -39,8 +40,9 @@ def gateway_token() -> str:
     return GatewaySettings().billing_gateway_token
 
 
-def client(url: str, token: str | None, user: str | None = ALEX, channel: str = "slack",
-           team: str | None = "T0001") -> httpx.Client:
+def client(
+    url: str, token: str | None, user: str | None = ALEX, channel: str = "slack", team: str | None = "T0001"
+) -> httpx.Client:
     headers = {"X-Channel": channel}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
@@ -88,8 +90,17 @@ ACTING_CALLS = [
     ("POST", "/v1/cases", {"subject": "Refund", "description": "Refund everything"}),
     ("GET", "/v1/cases", None),
     ("POST", "/v1/handoffs", {"queue": "sales", "reason": "Wants a demo"}),
-    ("POST", "/v1/callbacks", {"name": "Alex", "phone": "+14155550101", "window_start": "2099-01-01T09:00:00Z",
-                               "window_end": "2099-01-01T10:00:00Z", "timezone": "America/New_York"}),
+    (
+        "POST",
+        "/v1/callbacks",
+        {
+            "name": "Alex",
+            "phone": "+14155550101",
+            "window_start": "2099-01-01T09:00:00Z",
+            "window_end": "2099-01-01T10:00:00Z",
+            "timezone": "America/New_York",
+        },
+    ),
 ]
 
 
@@ -118,8 +129,10 @@ def test_the_gateways_token_cannot_act_as_a_customer(billing_server, db, channel
 def test_the_gateways_token_opens_no_lead_or_case_as_a_visitor(billing_server, db):
     before = state(db)
     with client(billing_server.url, gateway_token(), user=None, channel="widget", team=None) as gateway:
-        lead = gateway.post("/v1/handoffs", json={"queue": "sales", "reason": "Spam", "lead": {
-            "name": "Spam", "email": "spam@spam.example"}})
+        lead = gateway.post(
+            "/v1/handoffs",
+            json={"queue": "sales", "reason": "Spam", "lead": {"name": "Spam", "email": "spam@spam.example"}},
+        )
         case = gateway.post("/v1/cases", json={"subject": "x", "description": "y"})
     assert (lead.status_code, case.status_code) == (403, 403)
     assert lead.json()["error"]["code"] == "scope_denied"
@@ -148,8 +161,15 @@ def test_the_gateway_reads_only_what_app_home_shows_and_only_for_a_slack_identit
 
 def test_the_gateway_checks_a_handoff_of_its_conversation(billing_server, db):
     with client(billing_server.url, actions_token(), user=None, channel="widget", team=None) as actions:
-        made = actions.post("/v1/handoffs", json={"queue": "sales", "reason": "Visitor asked", "conversation_id": "c-1",
-                                                  "lead": {"name": "Vi Sitor", "email": "vi@globex.example"}})
+        made = actions.post(
+            "/v1/handoffs",
+            json={
+                "queue": "sales",
+                "reason": "Visitor asked",
+                "conversation_id": "c-1",
+                "lead": {"name": "Vi Sitor", "email": "vi@globex.example"},
+            },
+        )
     assert made.status_code == 201, made.text
     number = made.json()["number"]
     with client(billing_server.url, gateway_token(), user=None, channel="api", team=None) as gateway:
@@ -157,22 +177,37 @@ def test_the_gateway_checks_a_handoff_of_its_conversation(billing_server, db):
         assert gateway.get(f"/v1/handoffs/{number}", params={"conversation_id": "c-2"}).status_code == 404
 
 
-@pytest.mark.parametrize("authorization", [
-    "Bearer wrong-token", "Bearer", "", "Basic {actions}", "Bearer {actions}x", "Bearer x{actions}",
-    "Bearer {actions_upper}", "Bearer {actions},{gateway}", "{actions}",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer wrong-token",
+        "Bearer",
+        "",
+        "Basic {actions}",
+        "Bearer {actions}x",
+        "Bearer x{actions}",
+        "Bearer {actions_upper}",
+        "Bearer {actions},{gateway}",
+        "{actions}",
+    ],
+)
 def test_an_unknown_token_gets_401_and_changes_nothing(billing_server, db, authorization):
     quote = a_quote(billing_server.url)
     before = state(db)
-    value = authorization.format(actions=actions_token(), actions_upper=actions_token().upper(),
-                                 gateway=gateway_token())
+    value = authorization.format(
+        actions=actions_token(), actions_upper=actions_token().upper(), gateway=gateway_token()
+    )
     headers = {"X-Acting-User": ALEX, "X-Channel": "slack", "X-Slack-Team": "T0001"}
     if value:
         headers["Authorization"] = value
     with httpx.Client(base_url=billing_server.url, headers=headers, timeout=10) as stranger:
-        answers = [stranger.get("/v1/me"), stranger.get("/v1/invoices"),
-                   stranger.post("/v1/orders", json={"quote": quote["number"]},
-                                 headers={"Idempotency-Key": quote["idempotency_key"]})]
+        answers = [
+            stranger.get("/v1/me"),
+            stranger.get("/v1/invoices"),
+            stranger.post(
+                "/v1/orders", json={"quote": quote["number"]}, headers={"Idempotency-Key": quote["idempotency_key"]}
+            ),
+        ]
     assert [a.status_code for a in answers] == [401, 401, 401]
     assert {a.json()["error"]["code"] for a in answers} == {"bad_service_token"}
     assert state(db) == before
@@ -181,11 +216,14 @@ def test_an_unknown_token_gets_401_and_changes_nothing(billing_server, db, autho
 def test_the_action_servers_token_acts_as_the_customer_and_the_audit_log_names_it(billing_server, db):
     quote = a_quote(billing_server.url)
     with client(billing_server.url, actions_token()) as actions:
-        order = actions.post("/v1/orders", json={"quote": quote["number"]},
-                             headers={"Idempotency-Key": quote["idempotency_key"]})
+        order = actions.post(
+            "/v1/orders", json={"quote": quote["number"]}, headers={"Idempotency-Key": quote["idempotency_key"]}
+        )
         invoices = actions.get("/v1/invoices")
     assert order.status_code == 201 and invoices.status_code == 200 and invoices.json()
     with db.session() as s:
         log = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(e.action, e.actor, e.caller) for e in log[-2:]] == [
-        ("quote.create", ALEX, "actions"), ("order.add_licenses", ALEX, "actions")]
+        ("quote.create", ALEX, "actions"),
+        ("order.add_licenses", ALEX, "actions"),
+    ]

@@ -2,6 +2,7 @@
 2 and 3): an old quote's Yes, a typed yes that answers another message, and text that says nothing
 never place an order. Through the real stack (Rasa with the trained model, actions, billing), over
 the gateway's Rasa channel and, for the old Slack button, through the gateway with Slack on."""
+
 from __future__ import annotations
 
 import re
@@ -78,8 +79,30 @@ def test_a_typed_yes_confirms_only_the_payment_asked_last(chat, billing_db):
     assert count(billing_db, Payment) == payments and "INV-1041" in again and "Yes" in alex.buttons(), again
 
 
-JUNK = ["-", "--", "...", "?", "!!", "👍", "\u200b", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u2066\u2069",
-        "\u200b\u200c\u200d", " - ", "\u3000", "\u180e", "\U000e0001", "·", "…", "~", "*", "¯"]
+JUNK = [
+    "-",
+    "--",
+    "...",
+    "?",
+    "!!",
+    "👍",
+    "\u200b",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u202e",
+    "\u2066\u2069",
+    "\u200b\u200c\u200d",
+    " - ",
+    "\u3000",
+    "\u180e",
+    "\U000e0001",
+    "·",
+    "…",
+    "~",
+    "*",
+    "¯",
+]
 
 
 @pytest.mark.parametrize("junk", JUNK, ids=[f"U+{ord(j[0]):04X}x{len(j)}" for j in JUNK])
@@ -87,8 +110,9 @@ def test_text_with_no_letter_or_digit_is_never_a_yes(chat, billing_db, stack, ju
     alex = chat("alex")
     alex.text("add 2 dialer licenses")
     assert "Yes" in alex.buttons()
-    answer = alex.client.post(stack.webhook_url, json={"sender": alex.sender, "message": junk,
-                                                        "metadata": alex.metadata})
+    answer = alex.client.post(
+        stack.webhook_url, json={"sender": alex.sender, "message": junk, "metadata": alex.metadata}
+    )
     assert answer.status_code in (200, 400), answer.text  # refused, or answered; never an error
     said = " ".join(m.get("text") or "" for m in answer.json()) if answer.status_code == 200 else ""
     assert not ORDER.search(said) and count(billing_db, Order) == 0, said
@@ -117,4 +141,3 @@ def test_a_stale_yes_in_slack_history_does_not_confirm_the_newer_quote(slack, bi
     done = slack.wait_posts(dm, len(slack.posts(dm)) + 1)[-1]
     assert ORDER.search(done.args["text"]), done.args["text"]
     assert quantity(billing_db, "Acme Corp", "inbox") == inbox + 7 and count(billing_db, Order) == 1
-

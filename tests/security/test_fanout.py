@@ -10,6 +10,7 @@ genuine events still do, at once. The production configuration (ProdStack, the d
 talks to Redis with a password, as a user that can touch only its own keys and channels.
 
 Needs Redis at 127.0.0.1:6379: skips without it, fails under CI=true."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,10 @@ from tests.gateway.test_fanout import FAST_S, REDIS_URL, Replica, Tab, redis_url
 from tests.gateway.test_widget import FakeRasa
 
 KEY = "security-test-fanout-key-0123456789abcdef"  # the replicas' GATEWAY_FANOUT_KEY here
-AFFIRM = {"text": "Your 500 licenses are ready. Confirm the order?",
-          "buttons": [{"title": "Yes, place the order", "payload": "/affirm"}]}
+AFFIRM = {
+    "text": "Your 500 licenses are ready. Confirm the order?",
+    "buttons": [{"title": "Yes, place the order", "payload": "/affirm"}],
+}
 
 
 @pytest.fixture
@@ -85,12 +88,14 @@ def row(at: str = "2030-01-01T00:00:00+00:00", seq: int = 10**9) -> list[Any]:
     return [seq, "bot", AFFIRM, at]
 
 
-def sealed(event: dict[str, Any], channel: str, *, key: str = KEY, origin: str | None = None, seq: int = 1,
-           age_s: float = 0.0) -> str:
+def sealed(
+    event: dict[str, Any], channel: str, *, key: str = KEY, origin: str | None = None, seq: int = 1, age_s: float = 0.0
+) -> str:
     from bot.gateway.fanout import Sealer
 
-    return Sealer(key, channel).seal(event, origin=origin or f"forger-{uuid.uuid4().hex[:6]}", seq=seq,
-                                     ts=time.time() - age_s)
+    return Sealer(key, channel).seal(
+        event, origin=origin or f"forger-{uuid.uuid4().hex[:6]}", seq=seq, ts=time.time() - age_s
+    )
 
 
 # -- a forged bot message with a /affirm button ----------------------------------------------------
@@ -98,16 +103,20 @@ def sealed(event: dict[str, Any], channel: str, *, key: str = KEY, origin: str |
 FORGED_MESSAGES: dict[str, Callable[[str, str], str | bytes]] = {
     # today's format, as the review published it
     "unsigned": lambda s, ch: json.dumps({"sender": s, "origin": "attacker", "rows": [row()]}),
-    "unsigned, an id just after the last one": lambda s, ch: json.dumps({"sender": s, "origin": "x",
-                                                                         "rows": [row(seq=3)]}),
-    "signed with another key": lambda s, ch: sealed({"sender": s, "upto": 10**9, "rows": [row()]}, ch,
-                                                    key="not-the-fanout-key-but-just-as-long-000"),
+    "unsigned, an id just after the last one": lambda s, ch: json.dumps(
+        {"sender": s, "origin": "x", "rows": [row(seq=3)]}
+    ),
+    "signed with another key": lambda s, ch: sealed(
+        {"sender": s, "upto": 10**9, "rows": [row()]}, ch, key="not-the-fanout-key-but-just-as-long-000"
+    ),
     "signed for another channel": lambda s, ch: sealed({"sender": s, "upto": 10**9, "rows": [row()]}, "aa:widget"),
-    "signature of the right key, event swapped": lambda s, ch: _swap(sealed({"sender": s, "typing": False}, ch),
-                                                                     {"sender": s, "upto": 10**9, "rows": [row()]}),
+    "signature of the right key, event swapped": lambda s, ch: _swap(
+        sealed({"sender": s, "typing": False}, ch), {"sender": s, "upto": 10**9, "rows": [row()]}
+    ),
     # even a correctly signed event cannot put words in the bot's mouth: rows come from the database
-    "signed with the right key": lambda s, ch: sealed({"sender": s, "upto": 10**9, "rows": [row()],
-                                                        "message": {"type": "msg", **AFFIRM}}, ch),
+    "signed with the right key": lambda s, ch: sealed(
+        {"sender": s, "upto": 10**9, "rows": [row()], "message": {"type": "msg", **AFFIRM}}, ch
+    ),
 }
 
 
@@ -138,6 +147,7 @@ def test_a_forged_bot_message_with_an_affirm_button_never_reaches_a_socket_on_an
 
 # -- replayed, tampered, stale or duplicated events: typing dots as the visible probe -------------
 
+
 def test_replayed_or_tampered_genuine_events_show_nothing(pair, attacker):
     a, b, channel = pair
     listener = attacker.pubsub(ignore_subscribe_messages=True)
@@ -159,8 +169,11 @@ def test_replayed_or_tampered_genuine_events_show_nothing(pair, attacker):
         for data in captured:  # replayed verbatim
             attacker.publish(channel, data)
         for data in captured:  # every "off" turned "on", the signature kept
-            for off, on in ((b'"on": false', b'"on": true'), (b'"typing": false', b'"typing": true'),
-                            (b'"typing":false', b'"typing":true')):
+            for off, on in (
+                (b'"on": false', b'"on": true'),
+                (b'"typing": false', b'"typing": true'),
+                (b'"typing":false', b'"typing":true'),
+            ):
                 data = data.replace(off, on)
             attacker.publish(channel, data)
         before = genuine_push_arrives(a, on_b, "Dana here, after the replay")
@@ -195,7 +208,11 @@ def test_signed_events_with_implausible_times_or_sequence_numbers_are_ignored(pa
             sealed(typing, channel, seq=1, age_s=-3600),  # an hour ahead
             sealed({"sender": tab.sender, "typing": "yes"}, channel),  # signed, but not an event we send
             json.dumps({"sender": tab.sender, "message": {"type": "typing", "on": True}}),  # unsigned
-            b"\xff\xfe garbage", "v1." + "0" * 64 + ".{", "v1..", "", "x" * 200_000,
+            b"\xff\xfe garbage",
+            "v1." + "0" * 64 + ".{",
+            "v1..",
+            "",
+            "x" * 200_000,
         ):
             attacker.publish(channel, event)
         before = genuine_push_arrives(a, tab, "Dana here, after the noise")
@@ -206,18 +223,21 @@ def test_signed_events_with_implausible_times_or_sequence_numbers_are_ignored(pa
 
 # -- Redis AUTH ------------------------------------------------------------------------------------
 
+
 def test_the_production_stack_talks_to_redis_as_its_own_user_with_a_password(redis_url, tmp_path):
     from bot.launch.production import ProdStack
 
     prefix = f"sec{uuid.uuid4().hex[:8]}"
     unused = "postgresql://127.0.0.1/unused"  # nothing is started: the Redis account is what this is about
-    stack = ProdStack(data_dir=tmp_path, billing_db=unused, tracker_db=unused, gateway_db=unused, redis_url=redis_url,
-                      prefix=prefix)
+    stack = ProdStack(
+        data_dir=tmp_path, billing_db=unused, tracker_db=unused, gateway_db=unused, redis_url=redis_url, prefix=prefix
+    )
     env = stack.env()
     user, password = env.get("REDIS_USERNAME", ""), env["REDIS_PASSWORD"]
     assert password, "Rasa's lock store talks to Redis without a password"
-    assert (env.get("GATEWAY_REDIS_USERNAME"), env.get("GATEWAY_REDIS_PASSWORD")) == (user, password), \
+    assert (env.get("GATEWAY_REDIS_USERNAME"), env.get("GATEWAY_REDIS_PASSWORD")) == (user, password), (
         "the gateways talk to Redis without the password"
+    )
     assert password not in env["GATEWAY_REDIS_URL"], "the password belongs in its own setting, not a URL that is logged"
     assert env.get("GATEWAY_FANOUT_KEY", "dev").startswith("dev") is False, "the fan-out runs on a development key"
     host, port = env["REDIS_HOST"], int(env["REDIS_PORT"])
@@ -234,14 +254,21 @@ def test_the_production_stack_talks_to_redis_as_its_own_user_with_a_password(red
         for wrong in ("", "not-the-password", password[:-1]):
             with pytest.raises(redis.AuthenticationError):
                 client(user, wrong).ping()
-        for intrusion in (lambda: account.publish("aa:widget", "forged"), lambda: account.get("aa:lock:x"),
-                          lambda: account.keys("*"), lambda: account.flushall(), lambda: account.config_get("*"),
-                          lambda: account.execute_command("ACL", "LIST"), lambda: account.execute_command("MONITOR")):
+        for intrusion in (
+            lambda: account.publish("aa:widget", "forged"),
+            lambda: account.get("aa:lock:x"),
+            lambda: account.keys("*"),
+            lambda: account.flushall(),
+            lambda: account.config_get("*"),
+            lambda: account.execute_command("ACL", "LIST"),
+            lambda: account.execute_command("MONITOR"),
+        ):
             with pytest.raises(redis.exceptions.NoPermissionError):
                 intrusion()
         account.close()
-        assert not asyncio.run(_fanout_connects(env["GATEWAY_REDIS_URL"], f"{prefix}:widget", user, "")), \
+        assert not asyncio.run(_fanout_connects(env["GATEWAY_REDIS_URL"], f"{prefix}:widget", user, "")), (
             "a gateway without the password reached Redis"
+        )
         assert asyncio.run(_fanout_connects(env["GATEWAY_REDIS_URL"], f"{prefix}:widget", user, password))
     finally:
         stack.redis.close()
@@ -291,8 +318,12 @@ def test_the_deployments_require_a_redis_password_and_a_fanout_key():
         assert _variable(env.get("GATEWAY_REDIS_PASSWORD", "")) == "REDIS_PASSWORD"
         assert _variable(env.get("GATEWAY_FANOUT_KEY", "")) == "GATEWAY_FANOUT_KEY"
         assert not urlsplit(env["GATEWAY_REDIS_URL"]).password
-    manifests = [doc for path in sorted((DEPLOY / "kubernetes").glob("*.yaml"))
-                 for doc in yaml.safe_load_all(path.read_text()) if doc]
+    manifests = [
+        doc
+        for path in sorted((DEPLOY / "kubernetes").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
     secret = next(d for d in manifests if d["kind"] == "Secret")["stringData"]
     assert {"REDIS_PASSWORD", "GATEWAY_FANOUT_KEY"} <= set(secret) and secret["REDIS_PASSWORD"]
     from_secret: dict[str, set[str]] = {}
@@ -300,7 +331,8 @@ def test_the_deployments_require_a_redis_password_and_a_fanout_key():
         if doc["kind"] == "Deployment":
             (container,) = doc["spec"]["template"]["spec"]["containers"]
             from_secret[doc["metadata"]["name"]] = {
-                e["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+                e["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})
+            }
     assert "REDIS_PASSWORD" in from_secret["rasa"]
     assert {"GATEWAY_REDIS_PASSWORD", "GATEWAY_FANOUT_KEY"} <= from_secret["gateway"]
 

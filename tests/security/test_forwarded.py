@@ -17,6 +17,7 @@ Here, against the balancer exactly as ``make run-prod`` configures it (bot/launc
 The client connects from its own loopback address (all of 127/8 is this machine on Linux), so the
 address the backend must see is not the balancer's and is known to the test.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -99,6 +100,7 @@ class RawConnection:
 
 # -- the balancer in front of an echo backend ------------------------------------------------------
 
+
 class Echo:
     """The gateway pool's only backend: answers its health check, and tells which forwarding
     headers (every value) each request and each WebSocket handshake came with."""
@@ -121,8 +123,9 @@ class Echo:
             await websocket.close()
 
         # no proxy_headers: the raw headers are the point
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="off", proxy_headers=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", proxy_headers=False)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Echo:
@@ -143,9 +146,14 @@ def echo_balancer(tmp_path_factory) -> Iterator[str]:
     """The balancer of `make run-prod`, started alone (nothing else of the stack), its gateway pool
     pointing at the echo backend."""
     port = free_port()
-    stack = ProdStack(data_dir=tmp_path_factory.mktemp("forwarded-echo"), billing_db="postgresql://unused/b",
-                      tracker_db="postgresql://unused/t", gateway_db="postgresql://unused/g", replicas=1,
-                      replica_ports={"gateway": [port], "rasa": [free_port()], "actions": [free_port()]})
+    stack = ProdStack(
+        data_dir=tmp_path_factory.mktemp("forwarded-echo"),
+        billing_db="postgresql://unused/b",
+        tracker_db="postgresql://unused/t",
+        gateway_db="postgresql://unused/g",
+        replicas=1,
+        replica_ports={"gateway": [port], "rasa": [free_port()], "actions": [free_port()]},
+    )
     with Echo(port):
         balancer = stack._services()["balancer"][0]  # the command and configuration start() would use
         balancer.start()
@@ -174,8 +182,12 @@ def test_a_websocket_upgrade_later_on_a_kept_alive_connection_carries_the_real_c
     connection = RawConnection(echo_balancer, CLIENT)
     try:
         assert connection.request("/echo", [])[0] == 200  # a harmless first request
-        with connect(echo_balancer.replace("http://", "ws://") + "/ws", sock=connection.sock,
-                     additional_headers=forged, open_timeout=10) as ws:
+        with connect(
+            echo_balancer.replace("http://", "ws://") + "/ws",
+            sock=connection.sock,
+            additional_headers=forged,
+            open_timeout=10,
+        ) as ws:
             seen = json.loads(ws.recv(timeout=10))
         assert seen == {"x-forwarded-for": [CLIENT], "forwarded": [], "x-real-ip": []}, forged
     finally:
@@ -183,6 +195,7 @@ def test_a_websocket_upgrade_later_on_a_kept_alive_connection_carries_the_real_c
 
 
 # -- the real gateway's per-address limit --------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory) -> Iterator[ProdStack]:
@@ -192,9 +205,15 @@ def prod(tmp_path_factory) -> Iterator[ProdStack]:
         pytest.fail(f"no trained model at {MODEL}: run `make train`", pytrace=False)
     makers = [_postgres_database(POSTGRES) for _ in range(3)]
     billing_url, tracker_url, gateway_url = (next(m) for m in makers)
-    stack = ProdStack(data_dir=tmp_path_factory.mktemp("forwarded-prod"), billing_db=billing_url,
-                      tracker_db=tracker_url, gateway_db=gateway_url, prefix=f"sec{uuid.uuid4().hex[:8]}",
-                      replicas=1, extra_env={"WIDGET_CONNECTS_PER_IP": str(CONNECTS_PER_IP)})
+    stack = ProdStack(
+        data_dir=tmp_path_factory.mktemp("forwarded-prod"),
+        billing_db=billing_url,
+        tracker_db=tracker_url,
+        gateway_db=gateway_url,
+        prefix=f"sec{uuid.uuid4().hex[:8]}",
+        replicas=1,
+        extra_env={"WIDGET_CONNECTS_PER_IP": str(CONNECTS_PER_IP)},
+    )
     try:
         with stack:
             yield stack
@@ -203,8 +222,7 @@ def prod(tmp_path_factory) -> Iterator[ProdStack]:
             next(maker, None)
 
 
-def widget_connect(stack: ProdStack, url: str, source: str, forged: list[tuple[str, str]], *,
-                   warm_up: bool) -> bool:
+def widget_connect(stack: ProdStack, url: str, source: str, forged: list[tuple[str, str]], *, warm_up: bool) -> bool:
     """Open the widget's socket at ``url`` from ``source`` claiming another address (after a
     harmless request on the same connection with ``warm_up``): True if the chat started, False if
     the gateway refused it as too many connections from one address."""
@@ -212,8 +230,13 @@ def widget_connect(stack: ProdStack, url: str, source: str, forged: list[tuple[s
     try:
         if warm_up:
             assert connection.request("/healthz", [])[0] == 200
-        with connect(url.replace("http://", "ws://") + "/widget/ws", sock=connection.sock, origin=stack.gateway_url,
-                     additional_headers=forged, open_timeout=15) as ws:
+        with connect(
+            url.replace("http://", "ws://") + "/widget/ws",
+            sock=connection.sock,
+            origin=stack.gateway_url,
+            additional_headers=forged,
+            open_timeout=15,
+        ) as ws:
             with contextlib.suppress(ConnectionClosed):  # a refused one is closed at once
                 ws.send(json.dumps({"type": "hello", "visitor": None, "jwt": None, "since": 0}))
             first = json.loads(ws.recv(timeout=15))  # what came before the close is still read
@@ -228,7 +251,7 @@ def widget_connect(stack: ProdStack, url: str, source: str, forged: list[tuple[s
 
 def attempts(stack: ProdStack, url: str, source: str, *, warm_up: bool) -> list[bool]:
     """Twice the limit's worth of connections and more, each claiming addresses never used before."""
-    tries = [f for _ in range(2) for f in forgeries()][:2 * CONNECTS_PER_IP + 4]
+    tries = [f for _ in range(2) for f in forgeries()][: 2 * CONNECTS_PER_IP + 4]
     return [widget_connect(stack, url, source, forged, warm_up=warm_up) for forged in tries]
 
 
@@ -237,7 +260,7 @@ def test_forged_addresses_through_the_balancer_do_not_dodge_the_per_address_limi
     # Every one counts against the client's real address: at most the limit (and what refills
     # meanwhile) gets through, whichever address each claimed.
     assert started.count(True) <= CONNECTS_PER_IP + 1, started
-    assert not any(started[CONNECTS_PER_IP + 1:]), started
+    assert not any(started[CONNECTS_PER_IP + 1 :]), started
     # ... and it is the client's own address, not the balancer's: another client is not held back.
     assert widget_connect(prod, prod.gateway_url, OTHER_CLIENT, forgeries()[0], warm_up=True)
 
@@ -248,17 +271,24 @@ def test_forged_addresses_sent_straight_to_a_gateway_do_not_dodge_the_per_addres
     trusts forwarded headers only from the balancer's own address, so the claim changes nothing."""
     started = attempts(prod, prod.replica_url("gateway", 0), source, warm_up=False)
     assert started.count(True) <= CONNECTS_PER_IP + 1, started
-    assert not any(started[CONNECTS_PER_IP + 1:]), started
+    assert not any(started[CONNECTS_PER_IP + 1 :]), started
 
 
 # -- whom a gateway believes -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["*", "127.0.0.2, *", "balancer", "10.0.0.0/33"])
 def test_a_gateway_refuses_to_believe_everyone_or_a_name_it_cannot_check(value, tmp_path):
     """``*`` lets any client that reaches a gateway pick its address; a host name or a malformed
     network would silently match nothing (uvicorn takes it as a literal): all refused at start."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FORWARDED_ALLOW_IPS": value, "GATEWAY_PORT": str(free_port()),
-           "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.sqlite3'}"}
-    run = subprocess.run([str(APP_PY), "-m", "bot.gateway"], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=60)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FORWARDED_ALLOW_IPS": value,
+        "GATEWAY_PORT": str(free_port()),
+        "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.sqlite3'}",
+    }
+    run = subprocess.run(
+        [str(APP_PY), "-m", "bot.gateway"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode != 0 and "FORWARDED_ALLOW_IPS" in run.stderr, run.stderr[-2000:]

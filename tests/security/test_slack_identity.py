@@ -5,6 +5,7 @@ The review found that anyone in ANOTHER Slack workspace whose profile email read
 taken as verified. End to end: signed Slack requests into a real gateway (its own process, Slack
 on) in front of the session's real Rasa, action server and billing; Slack's Web API is the local
 mock. Billing links Acme to the demo team T0001 (the mock's); every other team is a stranger."""
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,9 @@ class Slack:
     def home(self, user: str, team: str) -> str:
         before = len(self.api.called("views.publish", user_id=user))
         send = self.sender(team)
-        send.event({"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
-                    "event_ts": new_ts()})
+        send.event(
+            {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home", "event_ts": new_ts()}
+        )
         self.api.wait_for("views.publish", before + 1, 30, lambda c: c.args.get("user_id") == user)
         return str(self.api.called("views.publish", user_id=user)[-1].args["view"]["blocks"])
 
@@ -141,18 +143,29 @@ def test_billing_itself_refuses_a_slack_identity_from_an_unlinked_workspace(stac
         if team is not None:
             headers["X-Slack-Team"] = team
         with httpx.Client(base_url=stack.billing_url, headers=headers, timeout=10) as billing:
-            for answer in (billing.get("/v1/me"), billing.get("/v1/invoices"),
-                           billing.post("/v1/quotes/add-licenses", json={"quantity": 5, "product": "enterprise"})):
+            for answer in (
+                billing.get("/v1/me"),
+                billing.get("/v1/invoices"),
+                billing.post("/v1/quotes/add-licenses", json={"quantity": 5, "product": "enterprise"}),
+            ):
                 assert answer.status_code == 403, (team, answer.text)
                 assert answer.json()["error"]["code"] == "slack_workspace_not_linked"
     assert changes(billing_db) == before
-    ok = httpx.get(f"{stack.billing_url}/v1/me", timeout=10, headers={
-        "Authorization": f"Bearer {token}", "X-Acting-User": "alex@acme.example", "X-Channel": "slack",
-        "X-Slack-Team": LINKED})
+    ok = httpx.get(
+        f"{stack.billing_url}/v1/me",
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Acting-User": "alex@acme.example",
+            "X-Channel": "slack",
+            "X-Slack-Team": LINKED,
+        },
+    )
     assert ok.status_code == 200 and ok.json()["org"] == "Acme Corp"
 
 
 # -- linking a workspace by installing the app (OAuth) ------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def oauth_gateway(stack, tmp_path_factory) -> Iterator[Slack]:
@@ -161,8 +174,14 @@ def oauth_gateway(stack, tmp_path_factory) -> Iterator[Slack]:
     api.add_user("UALEXSAM", "alex@acme.example", "Alex Rivera", team_id="TSAMS")
     api.add_user("USAMSAM", "sam@acme.example", "Sam Lee", team_id="TSAMS")
     api.add_user("UALEXUNC", "alex@acme.example", "Alex Rivera", team_id="TUNC", confirmed=None)
-    gateway = start_gateway(stack, tmp_path_factory.mktemp("slack-oauth"), api, SLACK_BOT_TOKEN="",
-                            SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="oauth-secret")
+    gateway = start_gateway(
+        stack,
+        tmp_path_factory.mktemp("slack-oauth"),
+        api,
+        SLACK_BOT_TOKEN="",
+        SLACK_CLIENT_ID="111.222",
+        SLACK_CLIENT_SECRET="oauth-secret",
+    )
     try:
         yield Slack(api, gateway)
     finally:
@@ -178,8 +197,9 @@ def install(slack: Slack, team: str, installer: str) -> str:
         link = next(part for part in page.text.split('"') if "oauth/v2/authorize" in part).replace("&amp;", "&")
         state = parse_qs(urlparse(link).query)["state"][0]
         cookie = page.headers["set-cookie"].split(";")[0]
-        done = browser.get("/slack/oauth_redirect", params={"code": f"code-{team}", "state": state},
-                           headers={"cookie": cookie})
+        done = browser.get(
+            "/slack/oauth_redirect", params={"code": f"code-{team}", "state": state}, headers={"cookie": cookie}
+        )
     assert done.status_code == 200, done.text
     return done.text
 

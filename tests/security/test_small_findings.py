@@ -10,6 +10,7 @@ c. A rep's labelled Slack link ``<url|text>`` reached the widget as its text wit
    customer now gets a working link to http(s), mailto: and tel: places, and plain text for
    anything else; user mentions and channel names are never links.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,12 @@ from tests.slack_mock import Call, SlackMock, SlackSender, new_ts
 
 
 def raw_post(stack, body: bytes) -> httpx.Response:
-    return httpx.post(stack.webhook_url, content=body, timeout=60,
-                      headers={"Authorization": f"Bearer {stack.gateway_token}", "content-type": "application/json"})
+    return httpx.post(
+        stack.webhook_url,
+        content=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {stack.gateway_token}", "content-type": "application/json"},
+    )
 
 
 def message(sender: str, text: Any, **more: Any) -> bytes:
@@ -67,11 +72,13 @@ def test_the_rasa_channel_answers_bad_input_with_a_400_and_no_traceback(stack):
         assert answer.status_code == 400, (name, answer.status_code, answer.text)
         assert isinstance(answer.json().get("error"), str) and "Traceback" not in answer.text, (name, answer.text)
     # Readable text around a lone surrogate, or one in the metadata: processed (it goes, U+FFFD).
-    for name, body in {"text around a surrogate": message(sender, "hi \udc00 there"),
-                       "metadata with a surrogate": message(sender, "hello", metadata={"page_url": "x\ud800"})}.items():
+    for name, body in {
+        "text around a surrogate": message(sender, "hi \udc00 there"),
+        "metadata with a surrogate": message(sender, "hello", metadata={"page_url": "x\ud800"}),
+    }.items():
         answer = raw_post(stack, body)
         assert answer.status_code == 200 and answer.json() and answer.json()[0].get("text"), (name, answer.text)
-    logged = rasa_log(stack)[len(before):]
+    logged = rasa_log(stack)[len(before) :]
     assert "Traceback" not in logged and " ERROR " not in logged, logged[-3000:]
 
 
@@ -85,14 +92,17 @@ def outbox(stack) -> int:
     return len(list((stack.data_dir / "outbox").glob("*.eml")))
 
 
-@pytest.mark.parametrize("said, answered", [
-    ("how much is Dialer?", "$75.00"),
-    ("hello", "account assistant"),
-    ("what's the weather in Paris?", "outside what I can do"),
-    ("show my subscription", "Monthly total"),
-    ("thanks", "welcome"),
-    ("what is INV-1042?", "INV-1042"),
-])
+@pytest.mark.parametrize(
+    "said, answered",
+    [
+        ("how much is Dialer?", "$75.00"),
+        ("hello", "account assistant"),
+        ("what's the weather in Paris?", "outside what I can do"),
+        ("show my subscription", "Monthly total"),
+        ("thanks", "welcome"),
+        ("what is INV-1042?", "INV-1042"),
+    ],
+)
 def test_after_an_invoice_is_not_found_another_request_is_answered_and_the_form_lets_go(chat, stack, said, answered):
     alex = chat("alex")
     first = alex.text(NOT_FOUND)
@@ -133,10 +143,12 @@ def test_after_a_not_found_the_form_still_takes_an_answer_and_a_related_question
 # -- c. a rep's links reach the customer ------------------------------------------------------------------
 
 TURN_S = 45.0
-REP_TEXT = ("Here you go: <https://acme.example/pricing?plan=pro&amp;seats=40|our pricing>, write to "
-            "<mailto:ap@acme.example|ap@acme.example>, call <tel:+18006676389|1-800-667-6389> or <tel:+14155550199>; "
-            "docs at <https://acme.example/docs>. Not this: <javascript:alert(1)|click me>, nor "
-            "<ftp://files.acme.example/x|the files>. Ask <@U0REP2> or see <#C0GEN|general>, <!here>.")
+REP_TEXT = (
+    "Here you go: <https://acme.example/pricing?plan=pro&amp;seats=40|our pricing>, write to "
+    "<mailto:ap@acme.example|ap@acme.example>, call <tel:+18006676389|1-800-667-6389> or <tel:+14155550199>; "
+    "docs at <https://acme.example/docs>. Not this: <javascript:alert(1)|click me>, nor "
+    "<ftp://files.acme.example/x|the files>. Ask <@U0REP2> or see <#C0GEN|general>, <!here>."
+)
 LINKS = [  # href, the text it shows
     ("https://acme.example/pricing?plan=pro&seats=40", "our pricing"),
     ("mailto:ap@acme.example", "ap@acme.example"),
@@ -162,9 +174,15 @@ def bridge(stack, tmp_path_factory) -> Iterator[Bridge]:
     api.add_user("UDANA", "dana@vendor.example", "Dana Scully")
     try:
         with instead_of_the_stack_gateway(
-                stack, tmp_path_factory.mktemp("links-gateway"), api, SLACK_SLOW_TURN_S="30",
-                HANDOFF_SALES_CHANNEL="CSALES", HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00",
-                HANDOFF_SUPPORT_CHANNEL="CSUPPORT", HANDOFF_SUPPORT_HOURS="Mon-Sun 00:00-00:00") as send:
+            stack,
+            tmp_path_factory.mktemp("links-gateway"),
+            api,
+            SLACK_SLOW_TURN_S="30",
+            HANDOFF_SALES_CHANNEL="CSALES",
+            HANDOFF_SALES_HOURS="Mon-Sun 00:00-00:00",
+            HANDOFF_SUPPORT_CHANNEL="CSUPPORT",
+            HANDOFF_SUPPORT_HOURS="Mon-Sun 00:00-00:00",
+        ) as send:
             yield Bridge(api, send, stack.gateway_url)
     finally:
         api.stop()
@@ -177,16 +195,31 @@ def blocks_of(call: Call) -> list[dict[str, Any]]:
 
 def claim(bridge: Bridge, number: str) -> Call:
     """The rep claims handoff ``number``; its summary post (the thread the rep answers in)."""
-    post = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: number in (c.args.get("text") or "")
-                               and c.args.get("channel") in ("CSALES", "CSUPPORT") and not c.args.get("thread_ts"))[-1]
+    post = bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: (
+            number in (c.args.get("text") or "")
+            and c.args.get("channel") in ("CSALES", "CSUPPORT")
+            and not c.args.get("thread_ts")
+        ),
+    )[-1]
     message = {"ts": post.ts, "text": post.args.get("text"), "blocks": blocks_of(post)}
     assert bridge.send.click("UDANA", post.args["channel"], message, "Claim").status_code == 200
     return post
 
 
 def rep_says(bridge: Bridge, post: Call, text: str) -> None:
-    event = {"type": "message", "channel": post.args["channel"], "channel_type": "channel", "user": "UDANA",
-             "text": text, "ts": new_ts(), "thread_ts": post.ts, "team": bridge.send.team}
+    event = {
+        "type": "message",
+        "channel": post.args["channel"],
+        "channel_type": "channel",
+        "user": "UDANA",
+        "text": text,
+        "ts": new_ts(),
+        "thread_ts": post.ts,
+        "team": bridge.send.team,
+    }
     assert bridge.send.event(event).status_code == 200
 
 
@@ -210,7 +243,8 @@ def test_a_reps_links_reach_the_widget_as_working_links(bridge, billing_db):
             row = w.page.locator(".row.agent", has_text="Here you go").last
             row.wait_for(timeout=TURN_S * 1000)
             links = row.locator(".bubble a").evaluate_all(
-                "els => els.map(a => [a.getAttribute('href'), a.firstChild.textContent])")
+                "els => els.map(a => [a.getAttribute('href'), a.firstChild.textContent])"
+            )
             shown = row.locator(".bubble").inner_text()
             rep_says(bridge, post, "close")  # Alex's widget conversation back with the bot for the next tests
             w.page.locator(".row.bot", has_text="back with the assistant").last.wait_for(timeout=TURN_S * 1000)
@@ -226,18 +260,30 @@ def test_a_reps_links_reach_the_widget_as_working_links(bridge, billing_db):
 def test_a_reps_links_reach_a_slack_customer_as_slack_links(bridge):
     bridge.api.reset()
     bridge.send.event(bridge.send.dm("UALEXW", "I need to talk to a real person"))
-    reply = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXW"
-                                and "HO-" in json.dumps(c.args, ensure_ascii=False))[-1]
+    reply = bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: c.args.get("channel") == "DUALEXW" and "HO-" in json.dumps(c.args, ensure_ascii=False),
+    )[-1]
     number = re.search(r"HO-\d+", json.dumps(reply.args, ensure_ascii=False)).group()
     post = claim(bridge, number)
-    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXW"
-                        and "joined" in (c.args.get("text") or ""))
+    bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: c.args.get("channel") == "DUALEXW" and "joined" in (c.args.get("text") or ""),
+    )
     rep_says(bridge, post, REP_TEXT)
-    relayed = bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXW"
-                                  and "Here you go" in (c.args.get("text") or ""))[-1].args["text"]
+    relayed = bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: c.args.get("channel") == "DUALEXW" and "Here you go" in (c.args.get("text") or ""),
+    )[-1].args["text"]
     for href, label in LINKS:
         assert f"<{href.replace('&', '&amp;')}|{label}>" in relayed, relayed
     assert "javascript" not in relayed and "click me" in relayed and "<@U0REP2>" not in relayed, relayed
     rep_says(bridge, post, "close")  # the conversation back with the bot for the next tests
-    bridge.api.wait_for("chat.postMessage", timeout=TURN_S, where=lambda c: c.args.get("channel") == "DUALEXW"
-                        and "back with the assistant" in (c.args.get("text") or ""))
+    bridge.api.wait_for(
+        "chat.postMessage",
+        timeout=TURN_S,
+        where=lambda c: c.args.get("channel") == "DUALEXW" and "back with the assistant" in (c.args.get("text") or ""),
+    )

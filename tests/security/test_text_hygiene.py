@@ -13,6 +13,7 @@ keycaps, flags with tags, skin tones) pass through unchanged.
 "-" and other punctuation are words the gateway passes on: refusing them as a "yes" is the NLU's
 part (bot/nlu/guard.py), checked here too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,9 +71,13 @@ EMOJI = [
     "🧑🏿‍🚀",  # skin tone inside a ZWJ sequence
     "🫱🏻‍🫲🏿",  # newer than the Rasa environment's Unicode tables
     "👩‍❤️‍💋‍👨",
-    "#️⃣", "1️⃣",  # keycaps
-    "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🏴󠁧󠁢󠁷󠁬󠁳󠁿",  # subdivision flags: tag characters
-    "🇫🇷", "👍🏽", "☺️",
+    "#️⃣",
+    "1️⃣",  # keycaps
+    "🏴󠁧󠁢󠁳󠁣󠁴󠁿",
+    "🏴󠁧󠁢󠁷󠁬󠁳󠁿",  # subdivision flags: tag characters
+    "🇫🇷",
+    "👍🏽",
+    "☺️",
 ]
 
 # Characters that are removed wherever they stand: format (Cf) and control characters other than
@@ -81,9 +86,34 @@ _WHITESPACE_CONTROLS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85"
 _REMOVED = st.one_of(
     st.characters(categories=["Cf"]),
     st.characters(categories=["Cc"]).filter(lambda ch: ch not in _WHITESPACE_CONTROLS),
-    st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff", "\ufe0f", "\ufe0e", "\ufe00", "\U000e0100",
-                     "\u3164", "\uffa0", "\u115f", "\u1160", "\u034f", "\u17b4", "\u17b5", "\u180b", "\u180f",
-                     "\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff", "\U000e007f"]),
+    st.sampled_from(
+        [
+            "\ud800",
+            "\udbff",
+            "\udc00",
+            "\udfff",
+            "\ufe0f",
+            "\ufe0e",
+            "\ufe00",
+            "\U000e0100",
+            "\u3164",
+            "\uffa0",
+            "\u115f",
+            "\u1160",
+            "\u034f",
+            "\u17b4",
+            "\u17b5",
+            "\u180b",
+            "\u180f",
+            "\ufdd0",
+            "\ufdef",
+            "\ufffe",
+            "\uffff",
+            "\U0001fffe",
+            "\U0010ffff",
+            "\U000e007f",
+        ]
+    ),
 )
 # ... and blank ones, which only separate words.
 _BLANK = st.one_of(st.characters(categories=["Zs", "Zl", "Zp"]), st.sampled_from(_WHITESPACE_CONTROLS))
@@ -92,8 +122,11 @@ _BLANK = st.one_of(st.characters(categories=["Zs", "Zl", "Zp"]), st.sampled_from
 # -- the normaliser ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [*INVISIBLE.values(), *LONE_SURROGATES], ids=[*INVISIBLE, "surrogate high",
-                                                                             "surrogate low", "surrogate mixed"])
+@pytest.mark.parametrize(
+    "text",
+    [*INVISIBLE.values(), *LONE_SURROGATES],
+    ids=[*INVISIBLE, "surrogate high", "surrogate low", "surrogate mixed"],
+)
 def test_invisible_text_is_no_text(text):
     assert clean(text) == ""
 
@@ -132,10 +165,13 @@ def rasa_log(stack) -> str:
 
 def post_raw(stack, sender: str, text: str, who: str = "alex@acme.example") -> httpx.Response:
     # json.dumps escapes lone surrogates ("\\ud800"), as a browser's JSON.stringify does
-    body = json.dumps({"sender": sender, "message": text, "metadata": {"channel": "test",
-                                                                       "identity": {"email": who}}})
-    return httpx.post(stack.webhook_url, content=body, timeout=60,
-                      headers={"Authorization": f"Bearer {stack.gateway_token}", "content-type": "application/json"})
+    body = json.dumps({"sender": sender, "message": text, "metadata": {"channel": "test", "identity": {"email": who}}})
+    return httpx.post(
+        stack.webhook_url,
+        content=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {stack.gateway_token}", "content-type": "application/json"},
+    )
 
 
 def test_the_rasa_channel_refuses_invisible_text_while_a_quote_waits(chat, billing_db, stack):
@@ -148,7 +184,7 @@ def test_the_rasa_channel_refuses_invisible_text_while_a_quote_waits(chat, billi
         assert answer.status_code == 400, (name, answer.status_code, answer.text)
         assert "error" in answer.json() and "Traceback" not in answer.text, (name, answer.text)
         assert count(billing_db, Order) == 0, f"{name}: an order was placed"
-    assert "Traceback" not in rasa_log(stack)[len(log_before):]
+    assert "Traceback" not in rasa_log(stack)[len(log_before) :]
 
 
 def test_the_rasa_channel_refuses_punctuation_as_a_yes(chat, billing_db):
@@ -165,8 +201,9 @@ def test_emoji_reach_rasas_record_unchanged(chat, stack):
     said = "hi " + " ".join(EMOJI)
     visitor.say(said)
     with sqlite3.connect(stack.tracker_db) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'",
-                          (visitor.sender,)).fetchall()
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (visitor.sender,)
+        ).fetchall()
     assert [json.loads(r[0])["text"] for r in rows] == [said]
 
 
@@ -205,8 +242,12 @@ def test_the_widget_sends_invisible_text_nowhere_and_says_so(stack, billing_db):
 
 @pytest.fixture(scope="module")
 def slack(stack, tmp_path_factory) -> Iterator[SlackGateway]:
-    with slack_gateway(stack, tmp_path_factory.mktemp("hygiene-slack"), {"UHYG": ("alex@acme.example", "Alex Rivera")},
-                       SLACK_SLOW_TURN_S="30") as gateway:
+    with slack_gateway(
+        stack,
+        tmp_path_factory.mktemp("hygiene-slack"),
+        {"UHYG": ("alex@acme.example", "Alex Rivera")},
+        SLACK_SLOW_TURN_S="30",
+    ) as gateway:
         yield gateway
 
 
@@ -236,8 +277,9 @@ def test_slack_dms_commands_and_clicks_of_invisible_text_place_no_order(slack, b
         assert "no text" in answer.args["text"], (name, answer.args["text"])
         assert count(billing_db, Order) == 0, f"{name}: an order was placed"
     # A click on the quote's message whose value is invisible (a forged interaction): nothing.
-    yes = next(e for b in quote.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-               if e["text"]["text"] == "Yes")
+    yes = next(
+        e for b in quote.args["blocks"] if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == "Yes"
+    )
     forged = {**yes, "value": "\u2060\u200b", "action_ts": f"{time.time():.6f}"}
     forged.pop("confirm", None)
     block = next(b["block_id"] for b in quote.args["blocks"] if b["type"] == "actions")

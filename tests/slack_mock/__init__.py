@@ -6,6 +6,7 @@
 - ``SlackSender``: signs requests the way Slack does (``v0=HMAC-SHA256(secret, "v0:ts:body")``)
   and sends events, button clicks and slash commands to a gateway's ``/slack/events``.
 """
+
 from __future__ import annotations
 
 from .api import Call, Failure, SlackMock

@@ -1,4 +1,5 @@
 """A local mock of Slack's Web API (see the package docstring)."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,13 @@ class Failure:
 class SlackMock:
     """Slack's Web API on ``http://127.0.0.1:<port>/api/``."""
 
-    def __init__(self, users: dict[str, dict[str, Any]] | None = None, team: str = "T0001",
-                 bot_user: str = "UBOT", bot_id: str = "BBOT") -> None:
+    def __init__(
+        self,
+        users: dict[str, dict[str, Any]] | None = None,
+        team: str = "T0001",
+        bot_user: str = "UBOT",
+        bot_id: str = "BBOT",
+    ) -> None:
         self.team, self.bot_user, self.bot_id = team, bot_user, bot_id
         # What oauth.v2.access answers: the workspace installed and the user who installed it.
         self.install_team, self.installer = team, "UINSTALLER"
@@ -129,8 +135,9 @@ class SlackMock:
         with self._lock:
             return [c for c in self.calls if c.method == method and all(c.args.get(k) == v for k, v in match.items())]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0,
-                 where: Callable[[Call], bool] | None = None) -> list[Call]:
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 30.0, where: Callable[[Call], bool] | None = None
+    ) -> list[Call]:
         """Wait until ``method`` was called at least ``count`` times (matching ``where``)."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -140,8 +147,10 @@ class SlackMock:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{method} called {len(found)} times, expected {count}; calls: "
-                                         f"{[(c.method, c.args.get('text', '')[:80]) for c in self.calls]}")
+                    raise AssertionError(
+                        f"{method} called {len(found)} times, expected {count}; calls: "
+                        f"{[(c.method, c.args.get('text', '')[:80]) for c in self.calls]}"
+                    )
                 self._changed.wait(left)
 
     def quiet(self, seconds: float = 1.0, timeout: float = 30.0) -> None:
@@ -158,8 +167,15 @@ class SlackMock:
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "url": "https://acme.slack.example/", "team": "Acme", "user": "assistant",
-                    "team_id": self.team, "user_id": self.bot_user, "bot_id": self.bot_id}
+            return {
+                "ok": True,
+                "url": "https://acme.slack.example/",
+                "team": "Acme",
+                "user": "assistant",
+                "team_id": self.team,
+                "user_id": self.bot_user,
+                "bot_id": self.bot_id,
+            }
         if method == "users.info":
             found = self.users.get(str(args.get("user")))
             if found is None:
@@ -167,9 +183,16 @@ class SlackMock:
             profile = {"real_name": found.get("name"), "display_name": found.get("name")}
             if found.get("email"):
                 profile["email"] = found["email"]
-            user = {"id": args["user"], "team_id": found.get("team_id", self.team), "name": found.get("name"),
-                    "real_name": found.get("name"), "is_bot": found.get("is_bot", False), "deleted": False,
-                    "is_email_confirmed": found.get("confirmed", True), "profile": profile}
+            user = {
+                "id": args["user"],
+                "team_id": found.get("team_id", self.team),
+                "name": found.get("name"),
+                "real_name": found.get("name"),
+                "is_bot": found.get("is_bot", False),
+                "deleted": False,
+                "is_email_confirmed": found.get("confirmed", True),
+                "profile": profile,
+            }
             if user["is_email_confirmed"] is None:
                 del user["is_email_confirmed"]
             return {"ok": True, "user": user}
@@ -177,17 +200,29 @@ class SlackMock:
             return {"ok": True, "channel": {"id": f"D{args.get('users')}"}}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or next_ts()
-            return {"ok": True, "channel": args.get("channel"), "ts": ts,
-                    "message": {"text": args.get("text"), "ts": ts, "blocks": args.get("blocks")}}
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts, "blocks": args.get("blocks")},
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": next_ts()}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "oauth.v2.access":
-            return {"ok": True, "app_id": "A0001", "authed_user": {"id": self.installer}, "scope": "chat:write",
-                    "token_type": "bot", "access_token": f"xoxb-installed-{args.get('code')}",
-                    "bot_user_id": self.bot_user, "team": {"id": self.install_team, "name": "Acme"}, "enterprise": None,
-                    "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "app_id": "A0001",
+                "authed_user": {"id": self.installer},
+                "scope": "chat:write",
+                "token_type": "bot",
+                "access_token": f"xoxb-installed-{args.get('code')}",
+                "bot_user_id": self.bot_user,
+                "team": {"id": self.install_team, "name": "Acme"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
         if method == "apps.connections.open":
             if self.socket is None:
                 return {"ok": False, "error": "socket_mode_not_enabled"}

@@ -1,4 +1,5 @@
 """Slack's Socket Mode end, on loopback: a WebSocket server in its own thread and event loop."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ class SocketModeServer:
             ws = web.WebSocketResponse(autoping=True)
             await ws.prepare(request)
             self._sockets.append(ws)
-            await ws.send_str(json.dumps({"type": "hello", "num_connections": 1,
-                                          "connection_info": {"app_id": "A0001"}}))
+            await ws.send_str(
+                json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}})
+            )
             self.connected.set()
             async for message in ws:
                 if message.type.name == "TEXT":
@@ -64,13 +66,20 @@ class SocketModeServer:
     def send(self, payload: dict[str, Any], kind: str = "events_api") -> str:
         """Push one envelope to the app; its envelope_id."""
         envelope_id = uuid.uuid4().hex
-        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
-                    "accepts_response_payload": kind != "events_api", "retry_attempt": 0, "retry_reason": ""}
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
 
         async def push() -> None:
             for ws in self._sockets:
                 if not ws.closed:
                     await ws.send_str(json.dumps(envelope))
+
         self._run(push())
         return envelope_id
 
@@ -91,6 +100,7 @@ class SocketModeServer:
             for ws in self._sockets:
                 await ws.close()
             await self._runner.cleanup()
+
         try:
             self._run(close())
         finally:

@@ -3,15 +3,16 @@
 Two engines share one database: ``reader`` for queries and ``writer`` for changes. On SQLite the
 writer starts every transaction with ``BEGIN IMMEDIATE`` so concurrent writers queue on the
 busy timeout instead of failing half-way (and, within one process, on a lock first: SQLite's
-busy handler polls with sleeps of up to 100 ms, which makes a long latency tail); on PostgreSQL both are the same pool and rows that a
-change depends on are locked with ``SELECT ... FOR UPDATE``.
+busy handler polls with sleeps of up to 100 ms, which makes a long latency tail); on PostgreSQL
+both are the same pool and rows that a change depends on are locked with ``SELECT ... FOR UPDATE``.
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -65,7 +66,7 @@ def normalise_url(url: str) -> str:
     """Accept plain postgres URLs and use the psycopg 3 driver for them."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

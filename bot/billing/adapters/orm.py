@@ -1,4 +1,5 @@
 """Database tables (SQLAlchemy 2 declarative). Money columns are integer minor units."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -65,7 +66,7 @@ class NumberedById:
     @classmethod
     def id_for(cls, number: str) -> int | None:
         text = (number or "").strip().upper()
-        digits = text[len(cls.PREFIX):] if text.startswith(cls.PREFIX) else ""
+        digits = text[len(cls.PREFIX) :] if text.startswith(cls.PREFIX) else ""
         return int(digits) - cls.OFFSET if digits.isdigit() and cls.OFFSET < int(digits) < 2**31 else None
 
 
@@ -87,8 +88,7 @@ class Org(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="org", order_by="User.id")
-    slack_workspaces: Mapped[list[SlackWorkspace]] = relationship(back_populates="org",
-                                                                  order_by="SlackWorkspace.id")
+    slack_workspaces: Mapped[list[SlackWorkspace]] = relationship(back_populates="org", order_by="SlackWorkspace.id")
     contracts: Mapped[list[Contract]] = relationship(back_populates="org", order_by="Contract.id")
     billing_profile: Mapped[BillingProfile | None] = relationship(back_populates="org")
 
@@ -164,9 +164,7 @@ class Contract(NumberedById, Base):
     currency: Mapped[str] = mapped_column(String(3))
 
     org: Mapped[Org] = relationship(back_populates="contracts")
-    lines: Mapped[list[SubscriptionLine]] = relationship(
-        back_populates="contract", order_by="SubscriptionLine.id"
-    )
+    lines: Mapped[list[SubscriptionLine]] = relationship(back_populates="contract", order_by="SubscriptionLine.id")
 
 
 class SubscriptionLine(Base):

@@ -1,4 +1,5 @@
 """The billing backend's HTTP API (FastAPI): /v1, with OpenAPI at /docs."""
+
 from __future__ import annotations
 
 import logging
@@ -30,15 +31,16 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
     does not hand its whole surface to whoever reaches it)."""
     docs = not in_production() if docs is None else docs
     app = FastAPI(
-        docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
         title="Account assistant billing API",
         version="1.0.0",
         description="System of record for the account assistant: catalog, contracts, quotes, orders, "
-                    "invoices, payments, support cases and handoffs. Each calling service sends its own "
-                    "token (`Authorization: Bearer ...`), which decides what it may do; the acting user's "
-                    "email in `X-Acting-User`, the channel in `X-Channel`, and for a Slack identity the "
-                    "Slack team it was verified in (`X-Slack-Team`).",
+        "invoices, payments, support cases and handoffs. Each calling service sends its own "
+        "token (`Authorization: Bearer ...`), which decides what it may do; the acting user's "
+        "email in `X-Acting-User`, the channel in `X-Channel`, and for a Slack identity the "
+        "Slack team it was verified in (`X-Slack-Team`).",
     )
     app.state.callers = load_callers(get_settings())  # refuses to start on missing or shared tokens
     app.state.db = db or Database.connect(get_settings().database_url)
@@ -54,14 +56,17 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
         for err in exc.errors():
             loc = [str(p) for p in err["loc"] if p not in ("body", "query", "path", "header")]
             fields[".".join(loc) or "body"] = err["msg"]
-        return JSONResponse(error_body("invalid", "Some fields are not valid; nothing was changed.",
-                                       {"fields": fields}), status_code=422)
+        return JSONResponse(
+            error_body("invalid", "Some fields are not valid; nothing was changed.", {"fields": fields}),
+            status_code=422,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal", "Something went wrong on our side; nothing was changed."),
-                            status_code=500)
+        return JSONResponse(
+            error_body("internal", "Something went wrong on our side; nothing was changed."), status_code=500
+        )
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -70,8 +75,9 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
         # The database dropped the connection mid-request (a restart, a failover): 503, which the
         # billing client retries for reads and keyed writes (orders, payments), and only for those.
         log.warning("database connection lost on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("database_unavailable", "Billing's database was briefly unreachable."),
-                            status_code=503)
+        return JSONResponse(
+            error_body("database_unavailable", "Billing's database was briefly unreachable."), status_code=503
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

@@ -20,6 +20,7 @@ Decisions (issue 17):
 - A request outside the caller's scopes is refused with 403 ``scope_denied``, naming the caller;
   an unknown token gets 401 ``bad_service_token``. The audit log records which caller acted.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -54,8 +55,11 @@ class Caller:
         who = LABELS.get(self.name, f"the {self.name} service")
         return Forbidden(
             f"{who[0].upper()}{who[1:]}'s token may not do this: "
-            + (why or "acting for a customer here is for the action server only") + ".",
-            code="scope_denied", details={"caller": self.name, "needs": scope})
+            + (why or "acting for a customer here is for the action server only")
+            + ".",
+            code="scope_denied",
+            details={"caller": self.name, "needs": scope},
+        )
 
 
 class CallerConfigError(ValueError):
@@ -65,8 +69,10 @@ class CallerConfigError(ValueError):
 def load_callers(settings: Settings) -> dict[str, Caller]:
     """Token -> caller, from ``BILLING_<NAME>_TOKEN`` for each caller in ``SCOPES``."""
     if settings.billing_service_tokens.strip():
-        raise CallerConfigError("BILLING_SERVICE_TOKENS is no longer read: give each caller its own token in "
-                                "BILLING_ACTIONS_TOKEN and BILLING_GATEWAY_TOKEN (the same variables on their side)")
+        raise CallerConfigError(
+            "BILLING_SERVICE_TOKENS is no longer read: give each caller its own token in "
+            "BILLING_ACTIONS_TOKEN and BILLING_GATEWAY_TOKEN (the same variables on their side)"
+        )
     callers: dict[str, Caller] = {}
     for name, scopes in SCOPES.items():
         setting = f"billing_{name}_token"
@@ -74,8 +80,10 @@ def load_callers(settings: Settings) -> dict[str, Caller]:
         if not token:
             continue
         if token in callers:
-            raise CallerConfigError(f"{setting.upper()} is the same as BILLING_{callers[token].name.upper()}_TOKEN: "
-                                    "each caller needs its own token")
+            raise CallerConfigError(
+                f"{setting.upper()} is the same as BILLING_{callers[token].name.upper()}_TOKEN: "
+                "each caller needs its own token"
+            )
         callers[token] = Caller(name, scopes)
     if not callers:
         raise CallerConfigError("no caller can reach billing: set BILLING_ACTIONS_TOKEN")

@@ -1,4 +1,5 @@
 """Request dependencies: the database, the calling service and its scope, the acting user."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The HTTP API's request and response bodies, and how domain objects become them."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -55,9 +56,16 @@ class ProductOut(Out):
     @classmethod
     def of(cls, p: Product, currency: str) -> ProductOut:
         price = next((x.unit_amount for x in p.prices if x.currency == currency), None)
-        return cls(code=p.code, name=p.name, kind=p.kind, unit=p.unit, description=p.description,
-                   max_quantity=p.max_quantity, available_on_essentials=p.essentials_ok,
-                   price=MoneyOut.of(price, currency) if price is not None else None)
+        return cls(
+            code=p.code,
+            name=p.name,
+            kind=p.kind,
+            unit=p.unit,
+            description=p.description,
+            max_quantity=p.max_quantity,
+            available_on_essentials=p.essentials_ok,
+            price=MoneyOut.of(price, currency) if price is not None else None,
+        )
 
 
 class EstimateOut(Out):
@@ -89,12 +97,27 @@ class ContractOut(Out):
 
     @classmethod
     def of(cls, c: Contract) -> ContractOut:
-        lines = [LineOut(product=x.product.code, product_name=x.product.name, kind=x.product.kind, unit=x.product.unit,
-                         quantity=x.quantity, unit_price=MoneyOut.of(x.unit_amount, c.currency),
-                         monthly=MoneyOut.of(x.unit_amount * x.quantity, c.currency)) for x in c.lines]
-        return cls(number=c.number, term_start=c.term_start, term_end=c.term_end,
-                   billing_period_months=c.billing_period_months, status=c.status, lines=lines,
-                   monthly_total=MoneyOut.of(sum(x.unit_amount * x.quantity for x in c.lines), c.currency))
+        lines = [
+            LineOut(
+                product=x.product.code,
+                product_name=x.product.name,
+                kind=x.product.kind,
+                unit=x.product.unit,
+                quantity=x.quantity,
+                unit_price=MoneyOut.of(x.unit_amount, c.currency),
+                monthly=MoneyOut.of(x.unit_amount * x.quantity, c.currency),
+            )
+            for x in c.lines
+        ]
+        return cls(
+            number=c.number,
+            term_start=c.term_start,
+            term_end=c.term_end,
+            billing_period_months=c.billing_period_months,
+            status=c.status,
+            lines=lines,
+            monthly_total=MoneyOut.of(sum(x.unit_amount * x.quantity for x in c.lines), c.currency),
+        )
 
 
 class PersonOut(Out):
@@ -137,13 +160,25 @@ class QuoteOut(Out):
     @classmethod
     def of(cls, q: Quote, now: datetime | None = None) -> QuoteOut:
         now = now or datetime.now(timezone.utc)
-        return cls(number=q.number, kind=q.kind, product=q.product.code, product_name=q.product.name,
-                   from_product=q.from_product.code if q.from_product else None, quantity=q.quantity,
-                   unit_price=MoneyOut.of(q.unit_amount, q.currency),
-                   prorated_amount=MoneyOut.of(q.prorated_amount, q.currency), effective_date=q.effective_date,
-                   period_end=q.period_end, remaining_days=q.remaining_days, period_days=q.period_days,
-                   new_quantity=q.new_quantity, new_monthly_total=MoneyOut.of(q.new_monthly_total, q.currency),
-                   expires_at=q.expires_at, status=quote_status(q, now), idempotency_key=q.idempotency_key)
+        return cls(
+            number=q.number,
+            kind=q.kind,
+            product=q.product.code,
+            product_name=q.product.name,
+            from_product=q.from_product.code if q.from_product else None,
+            quantity=q.quantity,
+            unit_price=MoneyOut.of(q.unit_amount, q.currency),
+            prorated_amount=MoneyOut.of(q.prorated_amount, q.currency),
+            effective_date=q.effective_date,
+            period_end=q.period_end,
+            remaining_days=q.remaining_days,
+            period_days=q.period_days,
+            new_quantity=q.new_quantity,
+            new_monthly_total=MoneyOut.of(q.new_monthly_total, q.currency),
+            expires_at=q.expires_at,
+            status=quote_status(q, now),
+            idempotency_key=q.idempotency_key,
+        )
 
 
 class InvoiceLineOut(Out):
@@ -170,13 +205,28 @@ class InvoiceOut(Out):
     @classmethod
     def of(cls, i: Invoice, today: date | None = None) -> InvoiceOut:
         cur = i.currency
-        return cls(number=i.number, issue_date=i.issue_date, due_date=i.due_date, status=i.status,
-                   overdue=i.is_overdue(today or date.today()), subtotal=MoneyOut.of(i.subtotal, cur),
-                   tax=MoneyOut.of(i.tax, cur), total=MoneyOut.of(i.total, cur), paid_at=i.paid_at,
-                   lines=[InvoiceLineOut(description=x.description, quantity=x.quantity,
-                                         unit_price=MoneyOut.of(x.unit_amount, cur), period_start=x.period_start,
-                                         period_end=x.period_end, amount=MoneyOut.of(x.amount, cur))
-                          for x in i.lines])
+        return cls(
+            number=i.number,
+            issue_date=i.issue_date,
+            due_date=i.due_date,
+            status=i.status,
+            overdue=i.is_overdue(today or date.today()),
+            subtotal=MoneyOut.of(i.subtotal, cur),
+            tax=MoneyOut.of(i.tax, cur),
+            total=MoneyOut.of(i.total, cur),
+            paid_at=i.paid_at,
+            lines=[
+                InvoiceLineOut(
+                    description=x.description,
+                    quantity=x.quantity,
+                    unit_price=MoneyOut.of(x.unit_amount, cur),
+                    period_start=x.period_start,
+                    period_end=x.period_end,
+                    amount=MoneyOut.of(x.amount, cur),
+                )
+                for x in i.lines
+            ],
+        )
 
 
 class OrderOut(Out):
@@ -188,8 +238,13 @@ class OrderOut(Out):
 
     @classmethod
     def of(cls, o: Order) -> OrderOut:
-        return cls(number=o.number, quote=QuoteOut.of(o.quote), placed_at=o.placed_at,
-                   resulting_quantity=o.resulting_quantity, invoice=InvoiceOut.of(o.invoice) if o.invoice else None)
+        return cls(
+            number=o.number,
+            quote=QuoteOut.of(o.quote),
+            placed_at=o.placed_at,
+            resulting_quantity=o.resulting_quantity,
+            invoice=InvoiceOut.of(o.invoice) if o.invoice else None,
+        )
 
 
 class LinkOut(Out):

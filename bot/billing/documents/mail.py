@@ -8,6 +8,7 @@ Transport comes from ``SMTP_URL``:
 Every connection uses ``SMTP_TIMEOUT_S``. The envelope is checked recipient by recipient
 before any data is sent, so a refused recipient means nobody got the message.
 """
+
 from __future__ import annotations
 
 import copy
@@ -53,10 +54,10 @@ def send_invoice_email(invoice: Invoice, org: Org, *, to: list[str], sender_name
     msg["From"] = get_settings().mail_from
     msg["To"] = ", ".join(to)
     msg.set_content(env.get_template("invoice_email.txt").render(**context), cte="quoted-printable")
-    msg.add_alternative(env.get_template("invoice_email.html").render(**context), subtype="html",
-                        cte="quoted-printable")
-    msg.add_attachment(render_invoice_pdf(invoice, org), maintype="application", subtype="pdf",
-                       filename=filename)
+    msg.add_alternative(
+        env.get_template("invoice_email.html").render(**context), subtype="html", cte="quoted-printable"
+    )
+    msg.add_attachment(render_invoice_pdf(invoice, org), maintype="application", subtype="pdf", filename=filename)
     send_message(msg)
 
 
@@ -101,8 +102,9 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     flag = parse_qs(parts.query).get("starttls", ["0"])[-1].lower()
     starttls = not implicit_tls and flag in ("1", "true", "yes", "on")
     port = parts.port or (465 if implicit_tls else 587 if starttls else 25)
-    return SmtpTarget(implicit_tls, parts.hostname, port, unquote(parts.username or ""),
-                      unquote(parts.password or ""), starttls)
+    return SmtpTarget(
+        implicit_tls, parts.hostname, port, unquote(parts.username or ""), unquote(parts.password or ""), starttls
+    )
 
 
 def _send_smtp(msg: EmailMessage, target: SmtpTarget, timeout: float) -> None:

@@ -6,6 +6,7 @@ which covers Latin-1 plus €, £, —, “ ”, ‘ ’, … and •. Anything 
 by ``pdf_safe`` ("Łódź" -> "Lódz": ó is in the code page), and what cannot be transliterated
 (e.g. CJK) becomes "?": a name we cannot draw must never stop an invoice from rendering.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -27,10 +28,28 @@ SALES_PHONE = "1-800-667-6389"
 DEFAULT_VENDOR_NAME = "Vendor Cloud"
 PDF_ENCODING = "windows-1252"
 # Letters with no decomposition to a Latin base letter, and dashes/spaces the code page lacks.
-_TRANSLIT = str.maketrans({
-    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "ŀ": "l", "Ŀ": "L",
-    "\t": " ", "‐": "-", "‑": "-", "‒": "-", "−": "-", "⁄": "/", "\u2009": " ", "\u202f": " ", "\u200b": "",
-})
+_TRANSLIT = str.maketrans(
+    {
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Ħ": "H",
+        "ħ": "h",
+        "ı": "i",
+        "ŀ": "l",
+        "Ŀ": "L",
+        "\t": " ",
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "−": "-",
+        "⁄": "/",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u200b": "",
+    }
+)
 
 HEADING_STYLES = {
     "h2": TextStyle(font_style="B", font_size_pt=16, color="#1f2937", t_margin=2, b_margin=1),
@@ -100,11 +119,23 @@ def _bill_to(org: Org) -> list[str]:
     profile = org.billing_profile
     if profile is None:
         return [org.name]
-    city_line = " ".join(p for p in [
-        ", ".join(p for p in [profile.city, profile.region] if p), profile.postal_code,
-    ] if p)
-    lines = [org.name, profile.contact_name and f"Attn: {profile.contact_name}", profile.contact_email,
-             profile.address_line1, profile.address_line2, city_line, profile.country]
+    city_line = " ".join(
+        p
+        for p in [
+            ", ".join(p for p in [profile.city, profile.region] if p),
+            profile.postal_code,
+        ]
+        if p
+    )
+    lines = [
+        org.name,
+        profile.contact_name and f"Attn: {profile.contact_name}",
+        profile.contact_email,
+        profile.address_line1,
+        profile.address_line2,
+        city_line,
+        profile.country,
+    ]
     return [line for line in lines if line]
 
 

@@ -1,4 +1,5 @@
 """Business errors. The API maps each to one HTTP status; the client maps them back."""
+
 from __future__ import annotations
 
 from typing import Any

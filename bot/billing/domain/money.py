@@ -1,4 +1,5 @@
 """Money: integer minor units plus an ISO currency code. Never float."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Billing periods: whole months counted from the term's start, the last one cut at term end."""
+
 from __future__ import annotations
 
 import calendar

@@ -21,6 +21,7 @@ A change effective before the period starts is charged for the whole period; a c
 the period has ended is refused (the contract must be renewed first). A negative quantity or
 price difference (an edition change credit) follows the same rule with the opposite sign.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

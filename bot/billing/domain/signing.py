@@ -1,5 +1,6 @@
 """Short-lived signed links (invoice PDFs, the payment-method page): a JWT (HS256, PyJWT) whose
 audience is the link's purpose, so a token made for one kind of link opens no other."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -25,8 +26,13 @@ def sign(key: str, purpose: str, claims: dict[str, Any], expires_at: datetime) -
 def verify(key: str, purpose: str, token: str, *, now: datetime | None = None) -> dict[str, Any]:
     try:
         # The expiry is checked below against ``now`` (tests pass their own clock), not PyJWT's.
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=purpose,
-                            options={"require": ["exp", "aud"], "verify_exp": False})
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=purpose,
+            options={"require": ["exp", "aud"], "verify_exp": False},
+        )
     except jwt.InvalidAudienceError as exc:
         raise BadSignature("token made for another purpose") from exc
     except jwt.InvalidTokenError as exc:

@@ -1,4 +1,5 @@
 """Alembic environment: the URL comes from the caller (bot.billing.migrate) or DATABASE_URL."""
+
 from __future__ import annotations
 
 from alembic import context

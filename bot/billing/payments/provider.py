@@ -3,6 +3,7 @@
 The backend only ever holds a provider's token plus brand, last 4 and expiry. Charges carry an
 idempotency key, which a real processor honours the same way (a retry never charges twice).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -8,6 +8,7 @@ Test cards (any future expiry, any 3-digit CVC):
 Tokens are ``tok_sandbox_<outcome>_<random>``; the outcome rides in the token so charges need
 no card data. Charges are remembered per idempotency key, as a real provider does.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Dates are relative to the day of seeding, so the demo always has a current contract, a few
 months of invoices, one overdue and one coming due.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import (
-    BillingProfile, Contract, Invoice, Org, Payment, PaymentMethod, Price, Product, SlackWorkspace, SubscriptionLine,
+    BillingProfile,
+    Contract,
+    Invoice,
+    Org,
+    Payment,
+    PaymentMethod,
+    Price,
+    Product,
+    SlackWorkspace,
+    SubscriptionLine,
     User,
 )
 from ..domain.money import Money
@@ -71,17 +81,29 @@ def seed_org(session: Session, spec: dict[str, Any], products: dict[str, Product
     session.flush()
 
     card_spec = spec["card"]
-    card = get_provider().tokenize(card_spec["number"], card_spec["exp_month"],
-                                   today.year + card_spec["exp_years_ahead"], "123")
-    method = PaymentMethod(org_id=org.id, token=card.token, brand=card.brand, last4=card.last4,
-                           exp_month=card.exp_month, exp_year=card.exp_year, is_default=True)
+    card = get_provider().tokenize(
+        card_spec["number"], card_spec["exp_month"], today.year + card_spec["exp_years_ahead"], "123"
+    )
+    method = PaymentMethod(
+        org_id=org.id,
+        token=card.token,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        is_default=True,
+    )
     session.add(method)
 
     c = spec["contract"]
     start = add_months(today.replace(day=1), -c["term_start_months_ago"])
-    contract = Contract(org_id=org.id, term_start=start,
-                        term_end=add_months(start, c["term_months"]) - timedelta(days=1),
-                        billing_period_months=c["billing_period_months"], currency=org.currency)
+    contract = Contract(
+        org_id=org.id,
+        term_start=start,
+        term_end=add_months(start, c["term_months"]) - timedelta(days=1),
+        billing_period_months=c["billing_period_months"],
+        currency=org.currency,
+    )
     session.add(contract)
     session.flush()
 
@@ -90,11 +112,16 @@ def seed_org(session: Session, spec: dict[str, Any], products: dict[str, Product
     for inv in spec["invoices"]:
         if "product" in inv:
             added[inv["product"]] = added.get(inv["product"], 0) + inv["quantity"]
-    unit = {code: Money(next(p.unit_amount for p in products[code].prices if p.currency == org.currency), org.currency)
-            for code in c["lines"]}
+    unit = {
+        code: Money(next(p.unit_amount for p in products[code].prices if p.currency == org.currency), org.currency)
+        for code in c["lines"]
+    }
     for code, qty in c["lines"].items():
-        session.add(SubscriptionLine(contract_id=contract.id, product_id=products[code].id,
-                                     quantity=qty, unit_amount=unit[code].amount))
+        session.add(
+            SubscriptionLine(
+                contract_id=contract.id, product_id=products[code].id, quantity=qty, unit_amount=unit[code].amount
+            )
+        )
 
     months = contract.billing_period_months
     start_qty = {code: qty - added.get(code, 0) for code, qty in c["lines"].items()}
@@ -111,8 +138,17 @@ def seed_org(session: Session, spec: dict[str, Any], products: dict[str, Product
             code, qty = inv["product"], inv["quantity"]
             p_start, p_end = period_containing(contract.term_start, contract.term_end, months, issue)
             pr = prorate(qty, unit[code], period_start=p_start, period_end=p_end, period_months=months, effective=issue)
-            items = [InvoiceItem(f"{products[code].name} x {qty}, prorated {issue} to {p_end}",
-                                 products[code].id, qty, unit[code].amount, issue, p_end, pr.amount.amount)]
+            items = [
+                InvoiceItem(
+                    f"{products[code].name} x {qty}, prorated {issue} to {p_end}",
+                    products[code].id,
+                    qty,
+                    unit[code].amount,
+                    issue,
+                    p_end,
+                    pr.amount.amount,
+                )
+            ]
         invoice = issue_invoice(session, contract, lines=items, now=_at(issue), issue_date=issue)
         if "due_in_days" in inv:
             invoice.due_date = today + timedelta(days=inv["due_in_days"])
@@ -121,21 +157,41 @@ def seed_org(session: Session, spec: dict[str, Any], products: dict[str, Product
     return org
 
 
-def _period_items(contract: Contract, products: dict[str, Product], unit: dict[str, Money],
-                  quantities: dict[str, int], day: date) -> list[InvoiceItem]:
+def _period_items(
+    contract: Contract, products: dict[str, Product], unit: dict[str, Money], quantities: dict[str, int], day: date
+) -> list[InvoiceItem]:
     """One billing period of every line, as invoiced at the period's start."""
     months = contract.billing_period_months
     start, end = period_containing(contract.term_start, contract.term_end, months, day)
     label = f"{months} month{'s' if months > 1 else ''}"
-    return [InvoiceItem(f"{products[code].name}, {label}", products[code].id, qty, unit[code].amount,
-                        start, end, unit[code].times(qty * months).amount)
-            for code, qty in quantities.items()]
+    return [
+        InvoiceItem(
+            f"{products[code].name}, {label}",
+            products[code].id,
+            qty,
+            unit[code].amount,
+            start,
+            end,
+            unit[code].times(qty * months).amount,
+        )
+        for code, qty in quantities.items()
+    ]
 
 
 def _mark_paid(session: Session, invoice: Invoice, method: PaymentMethod, user: User) -> None:
     paid_at = _at(min(invoice.due_date, invoice.issue_date + timedelta(days=7)))
     invoice.status, invoice.paid_at = "paid", paid_at
-    session.add(Payment(invoice_id=invoice.id, org_id=invoice.org_id,
-                        payment_method_id=method.id, amount=invoice.total, currency=invoice.currency,
-                        status="succeeded", provider_ref=f"seed-{invoice.number}",
-                        idempotency_key=f"seed-{invoice.number}", created_by_id=user.id, created_at=paid_at))
+    session.add(
+        Payment(
+            invoice_id=invoice.id,
+            org_id=invoice.org_id,
+            payment_method_id=method.id,
+            amount=invoice.total,
+            currency=invoice.currency,
+            status="succeeded",
+            provider_ref=f"seed-{invoice.number}",
+            idempotency_key=f"seed-{invoice.number}",
+            created_by_id=user.id,
+            created_at=paid_at,
+        )
+    )

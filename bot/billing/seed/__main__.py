@@ -1,6 +1,7 @@
 """`python -m bot.billing.seed`: migrate the database at DATABASE_URL and load the demo catalog and
 customers into it if it is empty. For trying the production topology (`make run-prod`) on demo
 data; production itself never seeds on start (SEED_ON_START is refused there)."""
+
 from __future__ import annotations
 
 from ..adapters.db import Database

@@ -1,4 +1,5 @@
 """Who is acting, and may they? The backend's own guard: the bot is never the only one."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,8 +63,11 @@ def known_user(session: Session, actor: Actor) -> User | None:
     if actor.channel == "slack" and not slack_workspace_linked(session, actor.slack_team):
         raise _not_linked()
     user = find_user(session, actor.email)
-    if user is not None and actor.channel == "slack" and not slack_workspace_linked(
-            session, actor.slack_team, user.org_id):
+    if (
+        user is not None
+        and actor.channel == "slack"
+        and not slack_workspace_linked(session, actor.slack_team, user.org_id)
+    ):
         raise _not_linked()
     return user
 
@@ -72,7 +76,8 @@ def member(session: Session, actor: Actor) -> User:
     """The acting user, who must be a known, active user of some org."""
     if not actor.email:
         raise Forbidden(
-            "This needs a signed-in customer: tell me who you are through your company's Slack or log in to the website.",
+            "This needs a signed-in customer: tell me who you are through your company's Slack or log in to the "
+            "website.",
             code="no_acting_user",
         )
     user = known_user(session, actor)

@@ -1,4 +1,5 @@
 """The audit log: one entry per mutation, written in the mutation's own transaction."""
+
 from __future__ import annotations
 
 from typing import Any

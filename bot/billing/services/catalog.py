@@ -1,4 +1,5 @@
 """The catalog: editions, add-ons and products with list prices. Public: no user needed."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,20 +41,17 @@ def list_products(session: Session, kind: str | None = None) -> list[Product]:
 
 
 def get_product(session: Session, code: str) -> Product:
-    product = session.scalar(
-        select(Product).where(Product.code == code.strip().lower(), Product.active.is_(True))
-    )
+    product = session.scalar(select(Product).where(Product.code == code.strip().lower(), Product.active.is_(True)))
     if product is None:
         known = ", ".join(p.code for p in list_products(session))
-        raise NotFound(f"There is no product called {code!r}.", code="unknown_product",
-                       details={"known": known.split(", ")})
+        raise NotFound(
+            f"There is no product called {code!r}.", code="unknown_product", details={"known": known.split(", ")}
+        )
     return product
 
 
 def list_price(session: Session, product: Product, currency: str) -> Money:
-    amount = session.scalar(
-        select(Price.unit_amount).where(Price.product_id == product.id, Price.currency == currency)
-    )
+    amount = session.scalar(select(Price.unit_amount).where(Price.product_id == product.id, Price.currency == currency))
     if amount is None:
         raise Invalid(f"{product.name} has no price in {currency}.", fields={"currency": "no price"})
     return Money(amount, currency)

@@ -1,10 +1,10 @@
 """Handoffs to a person (sales leads, support escalations) and callback requests."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import CallbackRequest, Handoff, Org, User
@@ -28,37 +28,64 @@ def _queue(queue: str) -> str:
 def _transcript(transcript: list[dict] | None) -> list[dict]:
     """The last MAX_TRANSCRIPT lines, every string in them without card numbers."""
     lines = list(transcript or [])[-MAX_TRANSCRIPT:]
-    return [{k: free_text(v) if isinstance(v, str) else v for k, v in line.items()} if isinstance(line, dict)
-            else line for line in lines]
+    return [
+        {k: free_text(v) if isinstance(v, str) else v for k, v in line.items()} if isinstance(line, dict) else line
+        for line in lines
+    ]
 
 
 def open_handoff(
-    session: Session, actor: Actor, *, queue: str, reason: str, intent: str | None = None,
-    org_id: int | None = None, user: User | None = None, edition: str | None = None,
-    lead: dict[str, str | None] | None = None, transcript: list[dict] | None = None,
-    page_url: str | None = None, conversation_id: str | None = None, now: datetime | None = None,
+    session: Session,
+    actor: Actor,
+    *,
+    queue: str,
+    reason: str,
+    intent: str | None = None,
+    org_id: int | None = None,
+    user: User | None = None,
+    edition: str | None = None,
+    lead: dict[str, str | None] | None = None,
+    transcript: list[dict] | None = None,
+    page_url: str | None = None,
+    conversation_id: str | None = None,
+    now: datetime | None = None,
 ) -> Handoff:
     _queue(queue)
     reason = required_text(reason, "reason", max_len=200)
     lead = lead or {}
     if user is None and not lead:
-        raise Invalid("A visitor's handoff needs their name and work email.",
-                      fields={"lead": "name and email required"})
+        raise Invalid(
+            "A visitor's handoff needs their name and work email.", fields={"lead": "name and email required"}
+        )
     handoff = Handoff(
-        queue=queue, reason=reason, intent=free_text(intent) or None,
-        org_id=org_id, user_id=user.id if user else None, edition=edition,
+        queue=queue,
+        reason=reason,
+        intent=free_text(intent) or None,
+        org_id=org_id,
+        user_id=user.id if user else None,
+        edition=edition,
         lead_name=required_text(lead["name"], "lead.name", max_len=200, label="name") if lead else None,
         lead_email=normalise_email(lead.get("email") or "", field="lead.email") if lead else None,
         lead_company=free_text(lead.get("company"))[:200] or None if lead else None,
         lead_phone=normalise_phone(lead["phone"], field="lead.phone") if lead.get("phone") else None,
-        transcript=_transcript(transcript), page_url=free_text(page_url) or None,
-        channel=actor.channel, conversation_id=conversation_id, status="open",
+        transcript=_transcript(transcript),
+        page_url=free_text(page_url) or None,
+        channel=actor.channel,
+        conversation_id=conversation_id,
+        status="open",
         created_at=now or datetime.now(timezone.utc),
     )
     session.add(handoff)
     session.flush()
-    audit.record(session, actor, action="handoff.open", entity="handoff", entity_id=handoff.number,
-                 org_id=org_id, after={"queue": queue, "reason": reason})
+    audit.record(
+        session,
+        actor,
+        action="handoff.open",
+        entity="handoff",
+        entity_id=handoff.number,
+        org_id=org_id,
+        after={"queue": queue, "reason": reason},
+    )
     return handoff
 
 
@@ -90,8 +117,17 @@ def get_handoff(session: Session, actor: Actor, number: str, *, conversation_id:
 
 
 def request_callback(
-    session: Session, actor: Actor, *, queue: str, name: str, phone: str, window_start: datetime,
-    window_end: datetime, timezone_name: str, note: str = "", handoff_number: str | None = None,
+    session: Session,
+    actor: Actor,
+    *,
+    queue: str,
+    name: str,
+    phone: str,
+    window_start: datetime,
+    window_end: datetime,
+    timezone_name: str,
+    note: str = "",
+    handoff_number: str | None = None,
     conversation_id: str | None = None,
 ) -> CallbackRequest:
     _queue(queue)
@@ -111,15 +147,28 @@ def request_callback(
     handoff = get_handoff(session, actor, handoff_number, conversation_id=conversation_id) if handoff_number else None
     user = known_user(session, actor)
     callback = CallbackRequest(
-        queue=queue, handoff_id=handoff.id if handoff else None,
+        queue=queue,
+        handoff_id=handoff.id if handoff else None,
         org_id=user.org_id if user else (handoff.org_id if handoff else None),
-        name=required_text(name, "name", max_len=200), phone=normalise_phone(phone), window_start=window_start,
-        window_end=window_end, timezone=timezone_name, note=free_text(note)[:2000], status="pending",
+        name=required_text(name, "name", max_len=200),
+        phone=normalise_phone(phone),
+        window_start=window_start,
+        window_end=window_end,
+        timezone=timezone_name,
+        note=free_text(note)[:2000],
+        status="pending",
     )
     session.add(callback)
     session.flush()
-    audit.record(session, actor, action="callback.request", entity="callback", entity_id=callback.number,
-                 org_id=callback.org_id, after={"queue": queue, "phone": callback.phone})
+    audit.record(
+        session,
+        actor,
+        action="callback.request",
+        entity="callback",
+        entity_id=callback.number,
+        org_id=callback.org_id,
+        after={"queue": queue, "phone": callback.phone},
+    )
     return callback
 
 

@@ -1,4 +1,5 @@
 """Invoices: issue, list, read, balance, download links, sharing by email."""
+
 from __future__ import annotations
 
 import secrets
@@ -35,7 +36,11 @@ class InvoiceItem:
 
 
 def issue_invoice(
-    session: Session, contract: Contract, *, lines: list[InvoiceItem], now: datetime,
+    session: Session,
+    contract: Contract,
+    *,
+    lines: list[InvoiceItem],
+    now: datetime,
     issue_date: date | None = None,
 ) -> Invoice:
     # The organisation's day, like a quote's effective date: late evening in New York is already
@@ -43,14 +48,27 @@ def issue_invoice(
     issue_date = issue_date or now.astimezone(ZoneInfo(contract.org.timezone)).date()
     subtotal = sum(item.amount for item in lines)
     invoice = Invoice(
-        number=f"draft-{secrets.token_hex(8)}", org_id=contract.org_id, contract_id=contract.id,
-        issue_date=issue_date, due_date=issue_date + timedelta(days=get_settings().invoice_net_days),
-        status="open", currency=contract.currency, subtotal=subtotal, tax=0, total=subtotal,
+        number=f"draft-{secrets.token_hex(8)}",
+        org_id=contract.org_id,
+        contract_id=contract.id,
+        issue_date=issue_date,
+        due_date=issue_date + timedelta(days=get_settings().invoice_net_days),
+        status="open",
+        currency=contract.currency,
+        subtotal=subtotal,
+        tax=0,
+        total=subtotal,
     )
     invoice.lines = [
-        InvoiceLine(description=i.description, product_id=i.product_id, quantity=i.quantity,
-                    unit_amount=i.unit_amount, period_start=i.period_start, period_end=i.period_end,
-                    amount=i.amount)
+        InvoiceLine(
+            description=i.description,
+            product_id=i.product_id,
+            quantity=i.quantity,
+            unit_amount=i.unit_amount,
+            period_start=i.period_start,
+            period_end=i.period_end,
+            amount=i.amount,
+        )
         for i in lines
     ]
     session.add(invoice)
@@ -61,8 +79,15 @@ def issue_invoice(
 
 
 def list_invoices(
-    session: Session, actor: Actor, *, status: str | None = None, year: int | None = None,
-    month: int | None = None, since: date | None = None, until: date | None = None, limit: int = 20,
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    year: int | None = None,
+    month: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 20,
 ) -> list[Invoice]:
     """Newest first. ``status`` may also be ``overdue``."""
     user = billing_user(session, actor)
@@ -115,9 +140,11 @@ def balance(session: Session, actor: Actor, *, today: date | None = None) -> Bal
     user = billing_user(session, actor)
     org = user.org
     today = today or date.today()
-    open_invoices = list(session.scalars(
-        select(Invoice).where(Invoice.org_id == org.id, Invoice.status == "open").order_by(Invoice.due_date)
-    ))
+    open_invoices = list(
+        session.scalars(
+            select(Invoice).where(Invoice.org_id == org.id, Invoice.status == "open").order_by(Invoice.due_date)
+        )
+    )
     open_total = Money(sum(i.total for i in open_invoices), org.currency)
     overdue = Money(sum(i.total for i in open_invoices if i.is_overdue(today)), org.currency)
     upcoming = [i.due_date for i in open_invoices if i.due_date >= today]
@@ -149,8 +176,9 @@ def invoice_from_link(session: Session, token: str, *, now: datetime | None = No
     try:
         claims = signing.verify(get_settings().billing_signing_key, PDF_PURPOSE, token, now=now)
     except signing.Expired as exc:
-        raise Forbidden("This download link has expired; ask for the invoice again to get a new one.",
-                        code="link_expired") from exc
+        raise Forbidden(
+            "This download link has expired; ask for the invoice again to get a new one.", code="link_expired"
+        ) from exc
     except signing.BadSignature as exc:
         raise Forbidden("This download link is not valid.", code="link_invalid") from exc
     invoice = session.scalar(
@@ -166,23 +194,28 @@ def invoice_from_link(session: Session, token: str, *, now: datetime | None = No
 MAX_RECIPIENTS = 5
 
 
-def share_invoice(
-    session: Session, actor: Actor, number: str, recipients: list[str], note: str = ""
-) -> Invoice:
+def share_invoice(session: Session, actor: Actor, number: str, recipients: list[str], note: str = "") -> Invoice:
     """Email the invoice PDF. The mail is sent before the audit entry commits: if the mail
     server fails, the request fails and nothing is recorded as sent."""
     invoice = get_invoice(session, actor, number)
     if not recipients:
         raise Invalid("Who should I send it to?", fields={"to": "at least one email address"})
     if len(recipients) > MAX_RECIPIENTS:
-        raise Invalid(f"I can send to at most {MAX_RECIPIENTS} addresses at once.",
-                      fields={"to": f"at most {MAX_RECIPIENTS}"})
+        raise Invalid(
+            f"I can send to at most {MAX_RECIPIENTS} addresses at once.", fields={"to": f"at most {MAX_RECIPIENTS}"}
+        )
     if len(note) > 1000:
         raise Invalid("The note is too long (1,000 characters at most).", fields={"note": "at most 1000 characters"})
     addresses = [normalise_email(r, field="to") for r in recipients]
     user = billing_user(session, actor)
-    send_invoice_email(invoice, invoice.org, to=addresses, sender_name=user.name,
-                       note=free_text(note))
-    audit.record(session, actor, action="invoice.share", entity="invoice", entity_id=invoice.number,
-                 org_id=invoice.org_id, after={"to": addresses})
+    send_invoice_email(invoice, invoice.org, to=addresses, sender_name=user.name, note=free_text(note))
+    audit.record(
+        session,
+        actor,
+        action="invoice.share",
+        entity="invoice",
+        entity_id=invoice.number,
+        org_id=invoice.org_id,
+        after={"to": addresses},
+    )
     return invoice

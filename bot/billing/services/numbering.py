@@ -4,6 +4,7 @@ Invoices get gap-free numbers from a locked counter row (take one as late as pos
 transaction: writers queue on it until commit). Everything else is numbered from its primary key
 (NumberedById), and found again with ``by_number``.
 """
+
 from __future__ import annotations
 
 from typing import TypeVar

@@ -4,6 +4,7 @@ Exactly once: the order's idempotency key and its quote are both unique, and the
 locked while the change is applied, so a retried request returns the first order and two
 different orders on one contract apply one after the other (quantities add up; none is lost).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ def place_order(
 ) -> Placed:
     now = now or datetime.now(timezone.utc)
     if not idempotency_key or len(idempotency_key) > 64:
-        raise Invalid("An Idempotency-Key of 1 to 64 characters is required.",
-                      fields={"idempotency_key": "required, at most 64 characters"})
+        raise Invalid(
+            "An Idempotency-Key of 1 to 64 characters is required.",
+            fields={"idempotency_key": "required, at most 64 characters"},
+        )
     user = billing_user(session, actor)
     # Lock the contract first: every order on it queues here, then re-reads what it depends on.
     contract = active_contract(session, user.org_id, lock=True)
@@ -53,8 +56,7 @@ def place_order(
     if existing is not None:
         return Placed(existing, created=False)
     if quote_status(quote, now) == "expired":
-        raise Conflict("This quote has expired; prices are re-quoted so you see today's figures.",
-                       code="quote_expired")
+        raise Conflict("This quote has expired; prices are re-quoted so you see today's figures.", code="quote_expired")
     if quote.contract_id != contract.id:
         raise Conflict("This quote was made for an earlier contract.", code="quote_stale")
     before = _snapshot(contract)
@@ -64,23 +66,51 @@ def place_order(
         monthly_unit_charge -= edition_line(contract).unit_amount
     resulting = _apply(session, quote, contract, product)
     order = Order(
-        quote_id=quote.id, idempotency_key=idempotency_key, org_id=user.org_id, contract_id=contract.id,
-        placed_by_id=user.id, placed_at=now, channel=actor.channel, resulting_quantity=resulting,
+        quote_id=quote.id,
+        idempotency_key=idempotency_key,
+        org_id=user.org_id,
+        contract_id=contract.id,
+        placed_by_id=user.id,
+        placed_at=now,
+        channel=actor.channel,
+        resulting_quantity=resulting,
     )
     session.add(order)
     session.flush()
     invoice = None
     if quote.prorated_amount > 0:  # last: the invoice counter stays locked until commit
-        invoice = issue_invoice(session, contract, now=now, lines=[InvoiceItem(
-            description=_invoice_text(quote, product), product_id=product.id, quantity=quote.quantity,
-            unit_amount=monthly_unit_charge, period_start=quote.effective_date, period_end=quote.period_end,
-            amount=quote.prorated_amount,
-        )])
+        invoice = issue_invoice(
+            session,
+            contract,
+            now=now,
+            lines=[
+                InvoiceItem(
+                    description=_invoice_text(quote, product),
+                    product_id=product.id,
+                    quantity=quote.quantity,
+                    unit_amount=monthly_unit_charge,
+                    period_start=quote.effective_date,
+                    period_end=quote.period_end,
+                    amount=quote.prorated_amount,
+                )
+            ],
+        )
         order.invoice_id = invoice.id
-    audit.record(session, actor, action=f"order.{quote.kind}", entity="contract", entity_id=contract.number,
-                 org_id=user.org_id, before=before,
-                 after={**_snapshot(contract), "order": order.number, "quote": quote.number,
-                        "invoice": invoice.number if invoice else None})
+    audit.record(
+        session,
+        actor,
+        action=f"order.{quote.kind}",
+        entity="contract",
+        entity_id=contract.number,
+        org_id=user.org_id,
+        before=before,
+        after={
+            **_snapshot(contract),
+            "order": order.number,
+            "quote": quote.number,
+            "invoice": invoice.number if invoice else None,
+        },
+    )
     return Placed(order, created=True)
 
 
@@ -96,8 +126,9 @@ def _apply(session: Session, quote: Quote, contract: Contract, product: Product)
     if quote.kind == "add_product":
         line = lines.get(product.id)
         if line is None:
-            contract.lines.append(SubscriptionLine(product=product, quantity=quote.quantity,
-                                                   unit_amount=quote.unit_amount))
+            contract.lines.append(
+                SubscriptionLine(product=product, quantity=quote.quantity, unit_amount=quote.unit_amount)
+            )
             return quote.quantity
         _check_limit(product, line.quantity + quote.quantity)
         line.quantity += quote.quantity
@@ -121,8 +152,11 @@ def _invoice_text(quote: Quote, product: Product) -> str:
 
 
 def _snapshot(contract: Contract) -> dict[str, Any]:
-    return {"lines": {line.product.code: {"quantity": line.quantity, "unit_amount": line.unit_amount}
-                      for line in contract.lines}}
+    return {
+        "lines": {
+            line.product.code: {"quantity": line.quantity, "unit_amount": line.unit_amount} for line in contract.lines
+        }
+    }
 
 
 def get_order(session: Session, actor: Actor, number: str) -> Order:

@@ -1,4 +1,5 @@
 """The org's billing contact and billing address, and a user's own contact details."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -11,8 +12,15 @@ from .access import Actor, billing_user, member
 from .validation import free_text, normalise_email, normalise_phone, required_text
 
 LIMITS = {
-    "contact_name": 200, "contact_email": 254, "contact_phone": 32, "address_line1": 200,
-    "address_line2": 200, "city": 100, "region": 100, "postal_code": 20, "country": 2,
+    "contact_name": 200,
+    "contact_email": 254,
+    "contact_phone": 32,
+    "address_line1": 200,
+    "address_line2": 200,
+    "city": 100,
+    "region": 100,
+    "postal_code": 20,
+    "country": 2,
 }
 
 
@@ -65,8 +73,16 @@ def update_profile(session: Session, actor: Actor, changes: dict[str, str | None
     for name, value in clean.items():
         setattr(profile, name, value)
     session.flush()
-    audit.record(session, actor, action="billing_profile.update", entity="org", entity_id=user.org_id,
-                 org_id=user.org_id, before=before, after=_fields(profile))
+    audit.record(
+        session,
+        actor,
+        action="billing_profile.update",
+        entity="org",
+        entity_id=user.org_id,
+        org_id=user.org_id,
+        before=before,
+        after=_fields(profile),
+    )
     return profile
 
 
@@ -93,6 +109,14 @@ def update_contact(session: Session, actor: Actor, *, name: str | None = None, p
     for key, value in clean.items():
         setattr(user, key, value)
     session.flush()
-    audit.record(session, actor, action="user.contact_update", entity="user", entity_id=user.id,
-                 org_id=user.org_id, before=before, after={"name": user.name, "phone": user.phone})
+    audit.record(
+        session,
+        actor,
+        action="user.contact_update",
+        entity="user",
+        entity_id=user.id,
+        org_id=user.org_id,
+        before=before,
+        after={"name": user.name, "phone": user.phone},
+    )
     return user

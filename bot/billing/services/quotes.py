@@ -2,6 +2,7 @@
 
 A quote is a price promise: until it expires, ordering it charges exactly what it says.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -69,8 +70,12 @@ def _make_quote(
     start, end = current_period(contract, today)
     try:
         proration = prorate(
-            quantity, charge_per_unit, period_start=start, period_end=end,
-            period_months=contract.billing_period_months, effective=today,
+            quantity,
+            charge_per_unit,
+            period_start=start,
+            period_end=end,
+            period_months=contract.billing_period_months,
+            effective=today,
         )
     except PeriodEnded as exc:
         raise Conflict(f"Your contract has ended ({exc}); it needs renewing first.", code="contract_ended") from exc
@@ -97,14 +102,25 @@ def _make_quote(
     )
     session.add(quote)
     session.flush()
-    audit.record(session, actor, action="quote.create", entity="quote", entity_id=quote.number,
-                 org_id=contract.org_id, after=quote_facts(quote))
+    audit.record(
+        session,
+        actor,
+        action="quote.create",
+        entity="quote",
+        entity_id=quote.number,
+        org_id=contract.org_id,
+        after=quote_facts(quote),
+    )
     return quote
 
 
 def quote_add_licenses(
-    session: Session, actor: Actor, quantity: int, product_code: str | None = None,
-    *, now: datetime | None = None,
+    session: Session,
+    actor: Actor,
+    quantity: int,
+    product_code: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Quote:
     """More units of something the contract already has. No product: the only per-user line."""
     now = now or datetime.now(timezone.utc)
@@ -117,7 +133,8 @@ def quote_add_licenses(
         if line is None:
             raise Conflict(
                 f"You don't have {product.name} yet. I can quote adding it as a new product instead.",
-                code="not_subscribed", details={"product": product.code},
+                code="not_subscribed",
+                details={"product": product.code},
             )
     else:
         seat_lines = [line for line in contract.lines if line.product.unit == "user"]
@@ -133,9 +150,18 @@ def quote_add_licenses(
     _check_limit(product, new_quantity)
     unit = Money(line.unit_amount, contract.currency)
     return _make_quote(
-        session, actor, user, contract, kind="add_licenses", product=product, quantity=quantity,
-        unit_price=unit, charge_per_unit=unit, new_quantity=new_quantity,
-        new_monthly_total=monthly_total(contract) + unit.times(quantity), now=now,
+        session,
+        actor,
+        user,
+        contract,
+        kind="add_licenses",
+        product=product,
+        quantity=quantity,
+        unit_price=unit,
+        charge_per_unit=unit,
+        new_quantity=new_quantity,
+        new_monthly_total=monthly_total(contract) + unit.times(quantity),
+        now=now,
     )
 
 
@@ -151,8 +177,11 @@ def quote_add_product(
     if product.kind == "edition":
         raise Conflict("Editions are changed with an upgrade, not bought as a product.", code="use_upgrade")
     if _line_for(contract, product) is not None:
-        raise Conflict(f"You already have {product.name}; I can add more licenses to it instead.",
-                       code="already_subscribed", details={"product": product.code})
+        raise Conflict(
+            f"You already have {product.name}; I can add more licenses to it instead.",
+            code="already_subscribed",
+            details={"product": product.code},
+        )
     if _is_essentials(contract) and not product.essentials_ok:
         raise Conflict(
             f"{product.name} isn't available on Essentials. Essentials can add Data Storage, File Storage, "
@@ -162,9 +191,18 @@ def quote_add_product(
     _check_limit(product, quantity)
     unit = list_price(session, product, contract.currency)
     return _make_quote(
-        session, actor, user, contract, kind="add_product", product=product, quantity=quantity,
-        unit_price=unit, charge_per_unit=unit, new_quantity=quantity,
-        new_monthly_total=monthly_total(contract) + unit.times(quantity), now=now,
+        session,
+        actor,
+        user,
+        contract,
+        kind="add_product",
+        product=product,
+        quantity=quantity,
+        unit_price=unit,
+        charge_per_unit=unit,
+        new_quantity=quantity,
+        new_monthly_total=monthly_total(contract) + unit.times(quantity),
+        now=now,
     )
 
 
@@ -196,17 +234,33 @@ def request_upgrade(
         )
     if current.code == ESSENTIALS:
         handoff = open_handoff(
-            session, actor, queue="sales", reason=f"Upgrade request: {current.name} to {target.name}",
-            intent="upgrade_edition", org_id=user.org_id, user=user, edition=current.name, now=now,
+            session,
+            actor,
+            queue="sales",
+            reason=f"Upgrade request: {current.name} to {target.name}",
+            intent="upgrade_edition",
+            org_id=user.org_id,
+            user=user,
+            edition=current.name,
+            now=now,
         )
         return UpgradeOutcome(handoff=handoff)
     old_unit = Money(line.unit_amount, contract.currency)
     new_unit = list_price(session, target, contract.currency)
     quote = _make_quote(
-        session, actor, user, contract, kind="change_edition", product=target, from_product=current,
-        quantity=line.quantity, unit_price=new_unit, charge_per_unit=new_unit - old_unit,
+        session,
+        actor,
+        user,
+        contract,
+        kind="change_edition",
+        product=target,
+        from_product=current,
+        quantity=line.quantity,
+        unit_price=new_unit,
+        charge_per_unit=new_unit - old_unit,
         new_quantity=line.quantity,
-        new_monthly_total=monthly_total(contract) + (new_unit - old_unit).times(line.quantity), now=now,
+        new_monthly_total=monthly_total(contract) + (new_unit - old_unit).times(line.quantity),
+        now=now,
     )
     return UpgradeOutcome(quote=quote)
 
@@ -228,8 +282,13 @@ def quote_status(quote: Quote, now: datetime) -> str:
 def quote_facts(quote: Quote) -> dict[str, Any]:
     """The quote's figures, for the audit log."""
     return {
-        "number": quote.number, "kind": quote.kind, "product_id": quote.product_id,
-        "quantity": quote.quantity, "unit_amount": quote.unit_amount, "currency": quote.currency,
-        "prorated_amount": quote.prorated_amount, "new_monthly_total": quote.new_monthly_total,
+        "number": quote.number,
+        "kind": quote.kind,
+        "product_id": quote.product_id,
+        "quantity": quote.quantity,
+        "unit_amount": quote.unit_amount,
+        "currency": quote.currency,
+        "prorated_amount": quote.prorated_amount,
+        "new_monthly_total": quote.new_monthly_total,
         "expires_at": quote.expires_at.isoformat(),
     }

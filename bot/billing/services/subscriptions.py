@@ -1,4 +1,5 @@
 """Orgs, contracts and subscription lines as the customer sees them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

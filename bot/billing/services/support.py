@@ -1,4 +1,5 @@
 """Support cases: any member of a customer org may open one and follow it."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -16,22 +17,34 @@ from .validation import required_text
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-def open_case(
-    session: Session, actor: Actor, subject: str, description: str, priority: str = "normal"
-) -> SupportCase:
+def open_case(session: Session, actor: Actor, subject: str, description: str, priority: str = "normal") -> SupportCase:
     user = member(session, actor)
     subject = required_text(subject, "subject", max_len=200)
     description = required_text(description, "description", max_len=10_000)
     if priority not in PRIORITIES:
-        raise Invalid("Priority is low, normal, high or urgent.", fields={"priority": "one of " + ", ".join(PRIORITIES)})
+        raise Invalid(
+            "Priority is low, normal, high or urgent.", fields={"priority": "one of " + ", ".join(PRIORITIES)}
+        )
     case = SupportCase(
-        org_id=user.org_id, created_by_id=user.id, subject=subject,
-        description=description, priority=priority, status="new", channel=actor.channel,
+        org_id=user.org_id,
+        created_by_id=user.id,
+        subject=subject,
+        description=description,
+        priority=priority,
+        status="new",
+        channel=actor.channel,
     )
     session.add(case)
     session.flush()
-    audit.record(session, actor, action="case.open", entity="case", entity_id=case.number, org_id=user.org_id,
-                 after={"subject": subject, "priority": priority})
+    audit.record(
+        session,
+        actor,
+        action="case.open",
+        entity="case",
+        entity_id=case.number,
+        org_id=user.org_id,
+        after={"subject": subject, "priority": priority},
+    )
     return case
 
 
@@ -62,8 +75,15 @@ def add_note(session: Session, actor: Actor, number: str, text: str) -> SupportC
         raise NotFound(f"I can't find case {number}.", code="unknown_case")
     case.description = f"{case.description}\n\nAdded by {user.name}: {note}"[:20_000]
     case.updated_at = datetime.now(timezone.utc)
-    audit.record(session, actor, action="case.note", entity="case", entity_id=case.number, org_id=case.org_id,
-                 after={"note_chars": len(note)})
+    audit.record(
+        session,
+        actor,
+        action="case.note",
+        entity="case",
+        entity_id=case.number,
+        org_id=case.org_id,
+        after={"note_chars": len(note)},
+    )
     return case
 
 
@@ -76,6 +96,14 @@ def set_status(session: Session, actor: Actor, number: str, status: str) -> Supp
         raise NotFound(f"I can't find case {number}.", code="unknown_case")
     before = case.status
     case.status, case.updated_at = status, datetime.now(timezone.utc)
-    audit.record(session, actor, action="case.status", entity="case", entity_id=case.number, org_id=case.org_id,
-                 before={"status": before}, after={"status": status})
+    audit.record(
+        session,
+        actor,
+        action="case.status",
+        entity="case",
+        entity_id=case.number,
+        org_id=case.org_id,
+        before={"status": before},
+        after={"status": status},
+    )
     return case

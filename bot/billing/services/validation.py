@@ -4,6 +4,7 @@ Free text (what a person typed: a case's description, a handoff's reason, a note
 address) goes through ``free_text``: card numbers become CARDNUMBER with the redactor the
 gateway and NLU use, whoever called, so the system of record never holds one. Error messages
 never repeat a card either."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,9 @@ def normalise_email(value: str, *, field: str = "email") -> str:
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except (EmailNotValidError, AttributeError) as exc:
-        raise Invalid(f"{_quoted(value)} doesn't look like an email address.",
-                      fields={field: "not a valid email address"}) from exc
+        raise Invalid(
+            f"{_quoted(value)} doesn't look like an email address.", fields={field: "not a valid email address"}
+        ) from exc
 
 
 def normalise_phone(value: str, *, field: str = "phone", default_country_code: str = "1") -> str:
@@ -37,9 +39,10 @@ def normalise_phone(value: str, *, field: str = "phone", default_country_code: s
         elif len(digits) == 11 and digits.startswith("1") and digits.isdigit():
             digits = "+" + digits
     if not E164.match(digits):
-        raise Invalid(f"{_quoted(value)} doesn't look like a phone number. Include the country code, "
-                      "e.g. +1 415 555 0100.",
-                      fields={field: "not a valid phone number"})
+        raise Invalid(
+            f"{_quoted(value)} doesn't look like a phone number. Include the country code, e.g. +1 415 555 0100.",
+            fields={field: "not a valid phone number"},
+        )
     return digits
 
 
@@ -58,6 +61,8 @@ def required_text(value: str | None, field: str, *, max_len: int, label: str | N
     if not text:
         raise Invalid(f"Please give the {label or field}.", fields={field: "required"})
     if len(text) > max_len:
-        raise Invalid(f"The {label or field} is too long ({max_len} characters at most).",
-                      fields={field: f"at most {max_len} characters"})
+        raise Invalid(
+            f"The {label or field} is too long ({max_len} characters at most).",
+            fields={field: f"at most {max_len} characters"},
+        )
     return text

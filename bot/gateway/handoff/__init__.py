@@ -28,6 +28,7 @@ thread and not to the bot: Rasa's conversation is paused and records them, and t
 through Rasa's HTTP API (RASA_API_URL, RASA_API_TOKEN); the widget's history and the Slack thread
 keep them too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,8 @@ from ..slack.turns import Turn
 from .bridge import Bridge, SlackSide, UnknownHandoff
 from .queues import Queue, queues_from
 from .store import HandoffStore
-from .tracker import HandoffTracker
 from .summary import CLAIM_ACTION, CLOSE_ACTION, Notice
+from .tracker import HandoffTracker
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,12 @@ def register_slack(bridge: Bridge, slack: SlackSide) -> None:
     def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None, dict[str, Any]]:
         message = body.get("message") or {}
         container = body.get("container") or {}
-        return ((body.get("user") or {}).get("id"), (body.get("channel") or {}).get("id") or container.get("channel_id"),
-                message.get("ts") or container.get("message_ts"), message)
+        return (
+            (body.get("user") or {}).get("id"),
+            (body.get("channel") or {}).get("id") or container.get("channel_id"),
+            message.get("ts") or container.get("message_ts"),
+            message,
+        )
 
     async def on_claim(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -96,8 +101,9 @@ def register_slack(bridge: Bridge, slack: SlackSide) -> None:
         button by its title; never to the bot."""
         return await bridge.from_customer(turn.sender, turn.text, label=turn.label)
 
-    async def tap(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
-                  client: AsyncWebClient) -> bool:
+    async def tap(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> bool:
         """True when the message belonged to a handoff (the assistant leaves it alone)."""
         if event.get("bot_id") or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
             return False
@@ -134,8 +140,12 @@ def register_slack(bridge: Bridge, slack: SlackSide) -> None:
 
 def mount(app: FastAPI, gw: Gateway) -> Bridge:
     s = gw.settings
-    bridge = Bridge(gw, queues_from(s), HandoffStore(gw.state.engine),
-                    HandoffTracker(s.rasa_api_url, s.rasa_api_token, timeout=s.rasa_api_timeout_s))
+    bridge = Bridge(
+        gw,
+        queues_from(s),
+        HandoffStore(gw.state.engine),
+        HandoffTracker(s.rasa_api_url, s.rasa_api_token, timeout=s.rasa_api_timeout_s),
+    )
     app.state.handoff = bridge
     slack = getattr(app.state, "slack", None)
     if slack is not None:

@@ -18,6 +18,7 @@ Slack clients: with one workspace, the app's bot token; with many (OAuth), the i
 token of the team concerned: ``HANDOFF_SLACK_TEAM`` for the queue channels, the customer's own team
 for their DM.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -56,8 +57,10 @@ CLOSE_WORDS = re.compile(r"^\s*[!/]?(close|done|end|resolve[d]?)\s*\.?\s*$", re.
 WATCH_EVERY_S = 15.0
 JOINED = "{name} joined the chat. You're talking to a person now."
 BACK = "{name} has left the chat. You're back with the assistant: ask me anything."
-UNCLAIMED = ("Nobody from {queue} could pick this up yet, sorry. Call us on {phone} ({hours}), or say "
-             "\"call me back\" and tell me when suits you.")
+UNCLAIMED = (
+    "Nobody from {queue} could pick this up yet, sorry. Call us on {phone} ({hours}), or say "
+    '"call me back" and tell me when suits you.'
+)
 ALREADY = "Already claimed by <@{rep}>."
 NOT_CLAIMED = "Claim the handoff first: thread replies reach the customer once it's claimed."
 CLOSED_ALREADY = "This handoff is closed; the customer is back with the assistant."
@@ -138,13 +141,16 @@ class Bridge:
         if not self.slack.mode.oauth:
             return self.slack.app.client
         if not team:
-            self._warn_once("team", "handoff: set HANDOFF_SLACK_TEAM (the team id of the workspace the queue "
-                                    "channels are in): with many workspaces the bridge can't tell where to post")
+            self._warn_once(
+                "team",
+                "handoff: set HANDOFF_SLACK_TEAM (the team id of the workspace the queue "
+                "channels are in): with many workspaces the bridge can't tell where to post",
+            )
             return None
         store = self.slack.app.installation_store  # bolt's OAuth mode always has one
         try:
             bot = await store.async_find_bot(enterprise_id=None, team_id=team) if store is not None else None
-        except Exception:  # noqa: BLE001 - the gateway database: recorded in billing, not posted
+        except Exception:
             log.exception("handoff: could not read the installation of %s", team)
             return None
         if bot is None or not bot.bot_token:
@@ -153,6 +159,7 @@ class Bridge:
         client = self._clients.get(bot.bot_token)
         if client is None:
             from ..slack.wiring import web_client
+
             client = self._clients[bot.bot_token] = web_client(self.gw.settings, bot.bot_token)
         return client
 
@@ -176,22 +183,34 @@ class Bridge:
             raise ValueError("queue: sales or support")
         await self._check_with_billing(notice)
         open_now = queue.is_open(self.clock())
-        answer: Opened = {"queue": queue.name, "open": open_now, "hours": queue.hours_label(),
-                          "phone": self.gw.settings.handoff_phone, "posted": False}
+        answer: Opened = {
+            "queue": queue.name,
+            "open": open_now,
+            "hours": queue.hours_label(),
+            "phone": self.gw.settings.handoff_phone,
+            "posted": False,
+        }
         if not await self.store.add(notice.number, queue.name, notice.conversation_id, self.clock()):
             live = await self.store.get(notice.number)
             return {**answer, "posted": bool(live and live.post_ts)}  # the same notice again
         client = await self.queue_client() if queue.channel else None
         if queue.channel and client is not None:
             ts = await self.outbox.post(
-                client, queue.channel, text=f"{queue.title} handoff {notice.number}: {notice.reason}",
-                blocks=summary_blocks(notice, queue.title, open_now=open_now, hours=queue.hours_label()))
+                client,
+                queue.channel,
+                text=f"{queue.title} handoff {notice.number}: {notice.reason}",
+                blocks=summary_blocks(notice, queue.title, open_now=open_now, hours=queue.hours_label()),
+            )
             if ts:
                 await self.store.posted(notice.number, queue.channel, ts)
                 answer["posted"] = True
         elif not queue.channel:
-            log.warning("handoff %s: queue %s has no Slack channel (HANDOFF_%s_CHANNEL)", notice.number, queue.name,
-                        queue.name.upper())
+            log.warning(
+                "handoff %s: queue %s has no Slack channel (HANDOFF_%s_CHANNEL)",
+                notice.number,
+                queue.name,
+                queue.name.upper(),
+            )
         return answer
 
     async def _check_with_billing(self, notice: Notice) -> None:
@@ -199,8 +218,11 @@ class Bridge:
         post a customer's words to a channel). Billing down: the notice is trusted (token-checked)."""
         billing = self.gw.billing
         try:
-            acting = billing.as_user(notice.email, channel="api") if notice.email and "@" in notice.email \
+            acting = (
+                billing.as_user(notice.email, channel="api")
+                if notice.email and "@" in notice.email
                 else billing.as_visitor(channel="api")
+            )
             await acting.handoff(notice.number, conversation_id=notice.conversation_id)
         except NotFound:
             raise UnknownHandoff(notice.number) from None
@@ -217,13 +239,14 @@ class Bridge:
             info = (await client.users_info(user=user)).get("user") or {}
             profile = info.get("profile") or {}
             name = profile.get("display_name") or info.get("real_name") or profile.get("real_name") or user
-        except Exception as error:  # noqa: BLE001 - a name is nice to have
+        except Exception as error:
             log.info("slack: users.info for %s failed: %s", user, getattr(error, "response", error))
         self._names[user] = name = str(name).split(" ")[0] or user
         return name
 
-    async def claim(self, client: AsyncWebClient, number: str, rep: str, channel: str, ts: str,
-                    blocks: list[dict[str, Any]]) -> bool:
+    async def claim(
+        self, client: AsyncWebClient, number: str, rep: str, channel: str, ts: str, blocks: list[dict[str, Any]]
+    ) -> bool:
         name = await self.rep_name(client, rep)
         live = await self.store.get(number)
         if live is None:
@@ -235,8 +258,13 @@ class Bridge:
             text = ALREADY.format(rep=now.claimed_by) if now and now.claimed_by else CLOSED_ALREADY
             await self.outbox.ephemeral(client, channel, rep, text)
             return False
-        await self.outbox.update(client, channel, ts, text=f"{queue.title} handoff {number}: claimed by {name}",
-                                       blocks=claimed_blocks(blocks, number, rep))
+        await self.outbox.update(
+            client,
+            channel,
+            ts,
+            text=f"{queue.title} handoff {number}: claimed by {name}",
+            blocks=claimed_blocks(blocks, number, rep),
+        )
         # the row as the claim's conditional UPDATE left it
         live = replace(live, status="claimed", claimed_by=rep, claimed_name=claimed_name)
         joined = JOINED.format(name=live.claimed_name)
@@ -249,10 +277,19 @@ class Bridge:
         if not await self.store.close(live.number, self.clock()):
             return False
         if live.post_channel and live.post_ts:
-            base = blocks or [{"type": "section", "text": {"type": "mrkdwn",
-                                                           "text": f"*{self.queues[live.queue].title} handoff {live.number}*"}}]
-            await self.outbox.update(client, live.post_channel, live.post_ts, text=f"Handoff {live.number}: closed",
-                                           blocks=closed_blocks(base, rep))
+            base = blocks or [
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": f"*{self.queues[live.queue].title} handoff {live.number}*"},
+                }
+            ]
+            await self.outbox.update(
+                client,
+                live.post_channel,
+                live.post_ts,
+                text=f"Handoff {live.number}: closed",
+                blocks=closed_blocks(base, rep),
+            )
         back = BACK.format(name=live.claimed_name or "Our team")
         await self.tracker.resume(live.sender, live.number, back)  # before "you're back": it must be true
         await self.to_customer(live, back, None, author="bot")
@@ -315,8 +352,12 @@ class Bridge:
         shown = said.replace(TOKEN, REMOVED)  # never into a channel
         client = await self.queue_client() if live.post_channel and live.post_ts else None
         if client is not None and live.post_channel:
-            await self.outbox.post(client, live.post_channel, text=(PRESSED if pressed else SAID).format(
-                text=escape(shown)), thread_ts=live.post_ts)
+            await self.outbox.post(
+                client,
+                live.post_channel,
+                text=(PRESSED if pressed else SAID).format(text=escape(shown)),
+                thread_ts=live.post_ts,
+            )
         return True
 
     async def _button_title(self, sender: str, payload: str) -> str:
@@ -326,7 +367,7 @@ class Bridge:
         if hub is not None and sender.startswith(("wv-", "wu-")):
             try:
                 rows = await hub.history.after(sender, 0)
-            except Exception:  # noqa: BLE001 - the words will do
+            except Exception:
                 rows = []
             for row in reversed(rows):
                 for button in (row.body.get("buttons") or []) if row.author == "bot" else []:
@@ -345,12 +386,19 @@ class Bridge:
         client = await self.queue_client() if queue.channel else None
         if client is None:
             return False
-        text = (f":telephone_receiver: Callback {escape(number)} for {escape(str(body.get('name') or 'a customer')[:200])}: "
-                f"call {escape(phone)} on {escape(str(body.get('window') or '')[:100])} "
-                f"({escape(str(body.get('timezone') or '')[:60])}), from {escape(str(body.get('channel') or '')[:20])}")
+        text = (
+            f":telephone_receiver: Callback {escape(number)} "
+            f"for {escape(str(body.get('name') or 'a customer')[:200])}: "
+            f"call {escape(phone)} on {escape(str(body.get('window') or '')[:100])} "
+            f"({escape(str(body.get('timezone') or '')[:60])}), from {escape(str(body.get('channel') or '')[:20])}"
+        )
         live = await self.store.get(str(body["handoff"])) if body.get("handoff") else None
-        if live is not None and live.post_ts and live.post_channel == queue.channel \
-                and live.sender == body.get("conversation_id"):
+        if (
+            live is not None
+            and live.post_ts
+            and live.post_channel == queue.channel
+            and live.sender == body.get("conversation_id")
+        ):
             text += f", about handoff {escape(live.number)}"
             await self.outbox.post(client, queue.channel, text=text + ".", thread_ts=live.post_ts)
         return await self.outbox.post(client, queue.channel, text=text + ".") is not None
@@ -370,13 +418,22 @@ class Bridge:
             if live.alerted_at is None and age >= after and live.post_channel and live.post_ts:
                 if await self.store.alerted(live.number, now):
                     await self.outbox.post(
-                        client, live.post_channel, thread_ts=live.post_ts,
+                        client,
+                        live.post_channel,
+                        thread_ts=live.post_ts,
                         text=f"<!here> {queue.title} handoff {live.number} is still unclaimed after "
-                             f"{int(age.total_seconds() // 60)} minutes.")
+                        f"{int(age.total_seconds() // 60)} minutes.",
+                    )
             if live.escalated_at is None and age >= 2 * after:
                 if await self.store.escalated(live.number, now):
-                    await self.to_customer(live, UNCLAIMED.format(queue=queue.title, phone=self.gw.settings.handoff_phone,
-                                                                  hours=queue.hours_label()), None, author="bot")
+                    await self.to_customer(
+                        live,
+                        UNCLAIMED.format(
+                            queue=queue.title, phone=self.gw.settings.handoff_phone, hours=queue.hours_label()
+                        ),
+                        None,
+                        author="bot",
+                    )
 
     async def watch(self) -> None:
         while True:

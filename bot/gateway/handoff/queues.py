@@ -8,6 +8,7 @@
 ``Queue.is_open(now)`` says whether a person is expected to answer now; ``hours_label()`` is what
 the customer is told ("Mon–Fri 9 am–5 pm (America/New_York)").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 # The hours' rules are shared with the action server (callback slots, when a reply can be expected).
-from bot.opening_hours import Hours, QueueConfigError, parse_holidays, parse_hours  # noqa: F401 - re-exported
+from bot.opening_hours import Hours, QueueConfigError, parse_holidays, parse_hours
 
 from ..config import GatewaySettings
 
@@ -53,10 +54,13 @@ def queues_from(settings: GatewaySettings) -> dict[str, Queue]:
         tz = getattr(settings, prefix + "timezone")
         try:
             ZoneInfo(tz)
-        except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError
+        except Exception:
             raise QueueConfigError(f"{prefix.upper()}TIMEZONE: {tz!r} is not an IANA time zone") from None
         queues[name] = Queue(
-            name=name, channel=getattr(settings, prefix + "channel").strip(),
-            hours=parse_hours(getattr(settings, prefix + "hours"), prefix.upper() + "HOURS"), timezone=tz,
-            holidays=parse_holidays(getattr(settings, prefix + "holidays"), prefix.upper() + "HOLIDAYS"))
+            name=name,
+            channel=getattr(settings, prefix + "channel").strip(),
+            hours=parse_hours(getattr(settings, prefix + "hours"), prefix.upper() + "HOURS"),
+            timezone=tz,
+            holidays=parse_holidays(getattr(settings, prefix + "holidays"), prefix.upper() + "HOLIDAYS"),
+        )
     return queues

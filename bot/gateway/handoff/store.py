@@ -5,6 +5,7 @@ Slack, and its state: ``open`` (waiting for a rep) -> ``claimed`` (live: the rep
 talk through the thread) -> ``closed``. The claim is one conditional UPDATE (``status = 'open'``),
 so two reps clicking at once get exactly one winner, whichever replica each click reaches.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,8 @@ Args = TypeVarTuple("Args")
 metadata = MetaData()
 
 handoffs = Table(
-    "gateway_handoffs", metadata,
+    "gateway_handoffs",
+    metadata,
     Column("number", String(40), primary_key=True),  # the billing handoff's number
     Column("queue", String(20), nullable=False),
     Column("sender", String(200), nullable=False, index=True),  # the customer's conversation (Rasa sender)
@@ -58,9 +60,19 @@ class Live:
     @classmethod
     def of(cls, row: Row[Any]) -> Live:
         m = row._mapping
-        return cls(m["number"], m["queue"], m["sender"], m["status"], m["post_channel"], m["post_ts"],
-                   m["claimed_by"], m["claimed_name"], _aware(m["created_at"]), _aware(m["alerted_at"]),
-                   _aware(m["escalated_at"]))
+        return cls(
+            m["number"],
+            m["queue"],
+            m["sender"],
+            m["status"],
+            m["post_channel"],
+            m["post_ts"],
+            m["claimed_by"],
+            m["claimed_name"],
+            _aware(m["created_at"]),
+            _aware(m["alerted_at"]),
+            _aware(m["escalated_at"]),
+        )
 
 
 @overload
@@ -89,8 +101,9 @@ class HandoffStore:
     def _add(self, number: str, queue: str, sender: str, now: datetime) -> bool:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(handoffs).values(number=number, queue=queue, sender=sender, status="open",
-                                                     created_at=now))
+                conn.execute(
+                    insert(handoffs).values(number=number, queue=queue, sender=sender, status="open", created_at=now)
+                )
         except IntegrityError:
             return False
         return True
@@ -115,8 +128,9 @@ class HandoffStore:
 
     async def claim(self, number: str, user: str, name: str, now: datetime) -> bool:
         """True for the one rep whose claim landed first."""
-        return await self._run(lambda: self._set(number, "open", status="claimed", claimed_by=user,
-                                                 claimed_name=name, claimed_at=now))
+        return await self._run(
+            lambda: self._set(number, "open", status="claimed", claimed_by=user, claimed_name=name, claimed_at=now)
+        )
 
     async def close(self, number: str, now: datetime) -> bool:
         """True for the one close that ended a live handoff."""

@@ -21,6 +21,7 @@ for Rasa. Each call has a timeout; when Rasa is unreachable the record misses th
 are logged and dropped) and the relay goes on. Only ``resume`` is waited for (bounded), so that
 "you're back with the assistant" is true when the customer reads it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,15 +48,22 @@ class RasaUnreachable(Exception):
 
 
 class HandoffTracker:
-    def __init__(self, url: str, token: str, *, timeout: float = 3.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, url: str, token: str, *, timeout: float = 3.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.enabled = bool(url and token)
         if not self.enabled:
-            log.warning("handoff: RASA_API_URL/RASA_API_TOKEN not set: conversations are not paused in Rasa "
-                        "while a person has them, and what is said then is not in Rasa's record")
-        self._client = httpx.AsyncClient(base_url=url.rstrip("/") or "http://rasa.invalid", params={"token": token},
-                                         timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-                                         transport=transport, trust_env=False)
+            log.warning(
+                "handoff: RASA_API_URL/RASA_API_TOKEN not set: conversations are not paused in Rasa "
+                "while a person has them, and what is said then is not in Rasa's record"
+            )
+        self._client = httpx.AsyncClient(
+            base_url=url.rstrip("/") or "http://rasa.invalid",
+            params={"token": token},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            transport=transport,
+            trust_env=False,
+        )
         self._queues: dict[str, asyncio.Queue[tuple[Job, asyncio.Future[None] | None]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
 
@@ -73,24 +81,34 @@ class HandoffTracker:
 
         async def job() -> None:
             parsed = await self._parse(text)
-            event: Event = {"event": "user", "text": text, "input_channel": "gateway",
-                     "metadata": {"handoff": number, "channel": channel}}
+            event: Event = {
+                "event": "user",
+                "text": text,
+                "input_channel": "gateway",
+                "metadata": {"handoff": number, "channel": channel},
+            }
             if parsed is not None:
                 event["parse_data"] = parsed
             await self._append(sender, [event], f"customer message in {number}")
+
         self._enqueue(sender, job)
 
     def rep(self, sender: str, text: str, number: str, rep: str, name: str | None) -> None:
-        event: Event = {"event": "bot", "text": redact_shown(text)[0],
-                 "metadata": {"handoff": number, "rep": rep, "rep_name": name}}
+        event: Event = {
+            "event": "bot",
+            "text": redact_shown(text)[0],
+            "metadata": {"handoff": number, "rep": rep, "rep_name": name},
+        }
         self._enqueue(sender, lambda: self._append(sender, [event], f"rep message in {number}"))
 
     async def resume(self, sender: str, number: str, back: str, *, wait: float = 3.0) -> None:
         """Resume, forget a pending "yes", record the assistant's return; returns once Rasa has it (or
         after ``wait`` seconds: the customer is told they're back either way)."""
-        events: list[Event] = [{"event": "resume"},
-                               *({"event": "slot", "name": s, "value": None} for s in FORGOTTEN_AFTER_CLOSE),
-                               {"event": "bot", "text": back, "metadata": {"handoff": number, "closed": True}}]
+        events: list[Event] = [
+            {"event": "resume"},
+            *({"event": "slot", "name": s, "value": None} for s in FORGOTTEN_AFTER_CLOSE),
+            {"event": "bot", "text": back, "metadata": {"handoff": number, "closed": True}},
+        ]
         done = self._enqueue(sender, lambda: self._append(sender, events, f"resume after {number}"), wait=True)
         if done is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
@@ -122,7 +140,7 @@ class HandoffTracker:
                     await job()
                 except RasaUnreachable as error:
                     log.warning("handoff: Rasa's record of %s misses an event: %s", sender, error)
-                except Exception:  # noqa: BLE001 - the next event still goes
+                except Exception:
                     log.exception("handoff: recording in Rasa failed for %s", sender)
                 finally:
                     if done is not None and not done.done():
@@ -153,8 +171,13 @@ class HandoffTracker:
             raise RasaUnreachable(f"{what}: not JSON") from None
 
     async def _append(self, sender: str, events: list[Event], what: str) -> None:
-        await self._call("POST", f"/conversations/{quote(sender, safe='')}/tracker/events", what, json=events,
-                         params={"include_events": "NONE"})
+        await self._call(
+            "POST",
+            f"/conversations/{quote(sender, safe='')}/tracker/events",
+            what,
+            json=events,
+            params={"include_events": "NONE"},
+        )
 
     async def _parse(self, text: str) -> dict[str, Any] | None:
         """NLU's reading (intent, entities) for the record; None if Rasa can't say (recorded bare)."""

@@ -17,6 +17,7 @@ bench talk to is tests/slack_mock/, the Slack load figures tests/bench/slack_loa
     outbox.py    posts queued per channel (429 Retry-After honoured, for up to 5 minutes a message)
     manifest.yml the Slack app manifest
 """
+
 from __future__ import annotations
 
 from .wiring import SlackChannel, SlackConfigError, mount

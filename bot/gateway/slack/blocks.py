@@ -13,6 +13,7 @@
 - ``answered_blocks``: the same message after a click: its buttons replaced by what was chosen,
   so they cannot be pressed again.
 """
+
 from __future__ import annotations
 
 import re
@@ -75,7 +76,7 @@ def from_slack(text: str, bot_user_id: str | None = None, *, links: bool = False
     text = clean(text or "")
     pieces, at = [], 0
     for match in _SLACK_LINK.finditer(text):
-        pieces += [unescape(text[at:match.start()]), _shown(match.group(1), match.group(2), bot_user_id, links)]
+        pieces += [unescape(text[at : match.start()]), _shown(match.group(1), match.group(2), bot_user_id, links)]
         at = match.end()
     pieces.append(unescape(text[at:]))
     return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
@@ -145,6 +146,7 @@ def section(text: str) -> list[Block]:
 
 # -- Rasa message -> blocks -------------------------------------------------------------------------
 
+
 def intent_of(payload: str) -> str:
     """``/affirm{"confirms":"quote:Q-5003"}`` -> ``/affirm``."""
     return payload.strip().partition("{")[0]
@@ -176,8 +178,12 @@ def button_elements(buttons: list[Button], text: str) -> list[Block]:
     elements = []
     for index, button in enumerate(buttons):
         payload = str(button.get("payload") or button.get("title") or "")[:VALUE_MAX]
-        element: Block = {"type": "button", "action_id": BUTTON_ACTION.format(index),
-                          "text": plain(str(button.get("title") or payload), TITLE_MAX), "value": payload}
+        element: Block = {
+            "type": "button",
+            "action_id": BUTTON_ACTION.format(index),
+            "text": plain(str(button.get("title") or payload), TITLE_MAX),
+            "value": payload,
+        }
         if money and intent_of(payload) == YES:
             element["style"] = "primary"
             element["confirm"] = {
@@ -207,8 +213,13 @@ def message_blocks(message: BotMessage, *, for_user: str) -> list[Block]:
     buttons = [b for b in message.get("buttons") or [] if isinstance(b, dict)]
     elements = button_elements(buttons, text)
     for start in range(0, len(elements), BUTTONS_PER_BLOCK):
-        blocks.append({"type": "actions", "block_id": f"{BLOCK_PREFIX}:{for_user}:{start}",
-                       "elements": elements[start:start + BUTTONS_PER_BLOCK]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"{BLOCK_PREFIX}:{for_user}:{start}",
+                "elements": elements[start : start + BUTTONS_PER_BLOCK],
+            }
+        )
     return blocks
 
 
@@ -232,8 +243,7 @@ def button_owner(block_id: str | None) -> str | None:
 def answered_blocks(blocks: list[Block], chosen: str, user: str) -> list[Block]:
     """The clicked message with its buttons replaced by the choice (so nothing can be pressed twice)."""
     kept = [b for b in blocks or [] if b.get("type") != "actions"]
-    kept.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"<@{user}> chose *{escape(chosen)}*"}]})
+    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<@{user}> chose *{escape(chosen)}*"}]})
     return kept
 
 

@@ -8,6 +8,7 @@ colleague clicking them in a channel thread is told to ask for themselves.
 
 App Home buttons start the conversation in the user's DM.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,13 @@ NOT_YOURS = "These buttons were for <@{owner}>. Mention me and ask, and I'll ans
 
 
 def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
-    return str(context.team_id or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-               or context.enterprise_id or "")
+    return str(
+        context.team_id
+        or (body.get("team") or {}).get("id")
+        or (body.get("user") or {}).get("team_id")
+        or context.enterprise_id
+        or ""
+    )
 
 
 def _seconds(action_ts: Any) -> float:
@@ -69,14 +75,31 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
             log.info("slack: second click on %s:%s ignored", channel, ts)
             return
         chosen = str((action.get("text") or {}).get("text") or payload)
-        await outbox.update(client, channel, ts, text=f"{blocks.fallback_text(message)} ({chosen})",
-                            blocks=blocks.answered_blocks(message.get("blocks") or [], chosen, user))
-        turns.submit(Turn(client=client, team=_team(body, context), user=user, text=payload, channel=channel,
-                          is_dm=str(channel).startswith("D"), thread_ts=message.get("thread_ts"), message_ts=ts,
-                          source="click", label=chosen))
+        await outbox.update(
+            client,
+            channel,
+            ts,
+            text=f"{blocks.fallback_text(message)} ({chosen})",
+            blocks=blocks.answered_blocks(message.get("blocks") or [], chosen, user),
+        )
+        turns.submit(
+            Turn(
+                client=client,
+                team=_team(body, context),
+                user=user,
+                text=payload,
+                channel=channel,
+                is_dm=str(channel).startswith("D"),
+                thread_ts=message.get("thread_ts"),
+                message_ts=ts,
+                source="click",
+                label=chosen,
+            )
+        )
 
-    async def on_home_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext,
-                             client: AsyncWebClient) -> None:
+    async def on_home_button(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
         user = (body.get("user") or {}).get("id")
@@ -86,8 +109,19 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
         team = _team(body, context)
         moment = int(_seconds(action.get("action_ts")) // HOME_DOUBLE_CLICK_S)
         title = str((action.get("text") or {}).get("text") or payload)
-        turns.submit(Turn(client=client, team=team, user=user, text=payload, channel=None, echo=title, label=title,
-                          source="home", keys=(f"slack:home:{team}:{user}:{action.get('action_id')}:{moment}",)))
+        turns.submit(
+            Turn(
+                client=client,
+                team=team,
+                user=user,
+                text=payload,
+                channel=None,
+                echo=title,
+                label=title,
+                source="home",
+                keys=(f"slack:home:{team}:{user}:{action.get('action_id')}:{moment}",),
+            )
+        )
 
     app.action(blocks.BUTTON_ACTION_PATTERN)(on_button)
     app.action(HOME_ACTION)(on_home_button)

@@ -1,6 +1,7 @@
 """The slash command: ``/account add 5 licenses`` starts (or continues) the user's conversation
 in their DM with the app; the place where it was typed only gets a private "see our DM" note.
 ``/account`` alone says hello there."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,9 @@ ACKED = "On it: I'll answer in our direct messages (Apps > Account Assistant), w
 
 
 def register(app: AsyncApp, turns: Turns, command: str = COMMAND) -> None:
-    async def on_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext,
-                         client: AsyncWebClient) -> None:
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
         await ack(text=ACKED, response_type="ephemeral")
         user = command.get("user_id")
         if not user:  # Slack always says who typed it; without that there is nobody to answer
@@ -27,7 +29,17 @@ def register(app: AsyncApp, turns: Turns, command: str = COMMAND) -> None:
         text = blocks.from_slack(str(command.get("text") or ""))
         team = str(context.team_id or command.get("team_id") or context.enterprise_id or "")
         keys = (f"slack:command:{command['trigger_id']}",) if command.get("trigger_id") else ()
-        turns.submit(Turn(client=client, team=team, user=str(user), text=text or "hi", channel=None,
-                          echo=f"{command.get('command') or COMMAND} {text}".strip(), source="command", keys=keys))
+        turns.submit(
+            Turn(
+                client=client,
+                team=team,
+                user=str(user),
+                text=text or "hi",
+                channel=None,
+                echo=f"{command.get('command') or COMMAND} {text}".strip(),
+                source="command",
+                keys=keys,
+            )
+        )
 
     app.command(command)(on_command)

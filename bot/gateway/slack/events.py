@@ -12,6 +12,7 @@ What is ignored, on purpose:
 A file share gets "I can't read files" (and the message's text, if any, is answered). A DM with
 nothing readable in it (invisible characters only) gets ``NO_TEXT`` and does not reach Rasa.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,22 @@ log = logging.getLogger(__name__)
 # (body, event, context, client) -> True when the message was taken (e.g. by a live handoff)
 Tap = Callable[[dict[str, Any], dict[str, Any], AsyncBoltContext, AsyncWebClient], Awaitable[bool]]
 
-IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
-                    "channel_topic", "channel_purpose", "channel_name", "group_join", "group_leave",
-                    "pinned_item", "unpinned_item", "ekm_access_denied", "assistant_app_thread"}
+IGNORED_SUBTYPES = {
+    "message_changed",
+    "message_deleted",
+    "bot_message",
+    "channel_join",
+    "channel_leave",
+    "channel_topic",
+    "channel_purpose",
+    "channel_name",
+    "group_join",
+    "group_leave",
+    "pinned_item",
+    "unpinned_item",
+    "ekm_access_denied",
+    "assistant_app_thread",
+}
 ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message"}
 
 
@@ -52,8 +66,9 @@ def dedupe_keys(body: dict[str, Any], event: dict[str, Any]) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def message_turn(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
-                 client: AsyncWebClient) -> Turn | None:
+def message_turn(
+    body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> Turn | None:
     """The turn for a message or app_mention event, or None when it is not for the assistant."""
     subtype = event.get("subtype")
     if event.get("bot_id") or subtype in IGNORED_SUBTYPES or subtype not in ANSWERED_SUBTYPES:
@@ -76,9 +91,19 @@ def message_turn(body: dict[str, Any], event: dict[str, Any], context: AsyncBolt
         # else: a DM of invisible characters only: the turn answers it with NO_TEXT
     # In a DM, answer at top level (or in the thread the user wrote in); in a channel, in the thread.
     thread = event.get("thread_ts") if is_dm else (event.get("thread_ts") or event.get("ts"))
-    return Turn(client=client, team=team_of(body, context), user=str(user), text=text, channel=str(channel),
-                is_dm=is_dm, thread_ts=thread, message_ts=event.get("ts"), keys=dedupe_keys(body, event),
-                source="message" if is_dm else "mention", files=files)
+    return Turn(
+        client=client,
+        team=team_of(body, context),
+        user=str(user),
+        text=text,
+        channel=str(channel),
+        is_dm=is_dm,
+        thread_ts=thread,
+        message_ts=event.get("ts"),
+        keys=dedupe_keys(body, event),
+        source="message" if is_dm else "mention",
+        files=files,
+    )
 
 
 def register(app: AsyncApp, turns: Turns, taps: list[Tap] | None = None) -> None:
@@ -87,8 +112,9 @@ def register(app: AsyncApp, turns: Turns, taps: list[Tap] | None = None) -> None
     # order, so a quick second message cannot be queued before the first.
     arriving: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def on_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
-                         client: AsyncWebClient) -> None:
+    async def on_message(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
         key = f"{body.get('team_id')}:{event.get('user')}"
         lock = arriving.get(key)
         if lock is None:
@@ -98,7 +124,7 @@ def register(app: AsyncApp, turns: Turns, taps: list[Tap] | None = None) -> None
                 try:
                     if await tap(body, event, context, client):
                         return
-                except Exception:  # noqa: BLE001 - the assistant still answers
+                except Exception:
                     log.exception("slack: message tap failed")
             turn = message_turn(body, event, context, client)
             if turn is not None:

@@ -12,6 +12,7 @@ a Slack Connect guest that is their home workspace, not the one the message came
 billing acts for it only where that workspace is linked to the user's org. When billing says it
 is not, the gateway says so kindly and passes no identity on (``Directory.checked``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,7 +82,7 @@ class Directory:
             return cached
         try:
             answer = await client.users_info(user=user)
-        except Exception as error:  # noqa: BLE001 - no identity this turn; not cached
+        except Exception as error:
             log.warning("slack: users.info for %s failed: %s", user, getattr(error, "response", error))
             return SlackUser(team, user, None, None, "lookup_failed")
         found = answer.get("user") or {}
@@ -98,8 +99,9 @@ class Directory:
             email, why = None, "unverified"
         elif not isinstance(home, str) or not home:
             email, why = None, "lookup_failed"
-        person = SlackUser(team, user, email.strip().lower() if email else None, name, why,
-                           home if isinstance(home, str) else None)
+        person = SlackUser(
+            team, user, email.strip().lower() if email else None, name, why, home if isinstance(home, str) else None
+        )
         self._users.put((team, user), person, self.ttl)
         return person
 
@@ -118,7 +120,7 @@ class Directory:
             found = refusals.get(error.code, "known")
         except Unavailable:
             return "unsure"
-        except Exception:  # noqa: BLE001 - never block a turn on this check
+        except Exception:
             log.exception("billing lookup for a Slack user failed")
             return "unsure"
         self._accounts.put(key, found, NOT_LINKED_TTL_S if found == "not_linked" else self.ttl)

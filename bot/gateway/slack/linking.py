@@ -8,6 +8,7 @@ otherwise. The app stays installed either way: the vendor's own workspace (hando
 prospect's are installed without being a customer's. Single-workspace setups link with
 ``python -m bot.billing.slack_link``.
 """
+
 from __future__ import annotations
 
 import html
@@ -30,16 +31,19 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{tit
 <p>{text}</p></body></html>"""
 
 
-async def link_installation(billing: BillingClient, directory: Directory, client: AsyncWebClient,
-                            installation: Installation) -> tuple[str | None, str]:
+async def link_installation(
+    billing: BillingClient, directory: Directory, client: AsyncWebClient, installation: Installation
+) -> tuple[str | None, str]:
     """(the linked org's name, or None; a sentence for the installer)."""
     team, installer = installation.team_id, installation.user_id
     if not team or not installer or installation.is_enterprise_install:
         return None, "an organisation-wide install is linked by the vendor's team: ask your account team"
     who = await directory.user(client, team, installer)
     if who.email is None:
-        return None, ("your Slack profile has no email address Slack has confirmed, so I can't tell which "
-                      "customer account you administer")
+        return None, (
+            "your Slack profile has no email address Slack has confirmed, so I can't tell which "
+            "customer account you administer"
+        )
     if who.home_team != team:
         return None, "you installed it as a guest of this workspace; a member of it needs to install it"
     try:
@@ -54,24 +58,29 @@ async def link_installation(billing: BillingClient, directory: Directory, client
     return org, ""
 
 
-def callbacks(billing: BillingClient, directory: Directory,
-              client_for: Callable[[str | None], AsyncWebClient]) -> AsyncCallbackOptions:
+def callbacks(
+    billing: BillingClient, directory: Directory, client_for: Callable[[str | None], AsyncWebClient]
+) -> AsyncCallbackOptions:
     """Bolt's OAuth callbacks: on success, link the workspace and say what happened."""
 
     async def success(args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
         try:
             org, why = await link_installation(billing, directory, client_for(installation.bot_token), installation)
-        except Exception:  # noqa: BLE001 - the install itself succeeded: say so, link later
+        except Exception:
             log.exception("slack: linking an installed workspace failed")
             org, why = None, "something went wrong on our side; install the app again in a few minutes"
         if org:
-            text = (f"The assistant is installed and this Slack workspace is linked to {html.escape(org)}. People "
-                    "here whose confirmed Slack email belongs to a user of that account can now ask about it.")
+            text = (
+                f"The assistant is installed and this Slack workspace is linked to {html.escape(org)}. People "
+                "here whose confirmed Slack email belongs to a user of that account can now ask about it."
+            )
             return _page("Installed and linked", text)
-        text = (f"The assistant is installed, but this workspace is not linked to a customer account: "
-                f"{html.escape(why)}. Pricing and general questions work; account questions will be refused here "
-                "until a system administrator of your company's account installs the app.")
+        text = (
+            f"The assistant is installed, but this workspace is not linked to a customer account: "
+            f"{html.escape(why)}. Pricing and general questions work; account questions will be refused here "
+            "until a system administrator of your company's account installs the app."
+        )
         return _page("Installed, not linked", text)
 
     async def failure(args: AsyncFailureArgs) -> BoltResponse:
@@ -81,5 +90,8 @@ def callbacks(billing: BillingClient, directory: Directory,
 
 
 def _page(title: str, text: str) -> BoltResponse:
-    return BoltResponse(status=200, body=PAGE.format(title=html.escape(title), text=text),
-                        headers={"Content-Type": "text/html; charset=utf-8"})
+    return BoltResponse(
+        status=200,
+        body=PAGE.format(title=html.escape(title), text=text),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )

@@ -7,6 +7,7 @@ up to ``max_wait_s`` (5 minutes) per message. A message is dropped only after th
 refuses it for another reason; while one waits, the channel's later messages wait behind it, so
 nothing overtakes it (tests/e2e/test_faults_slack.py: a channel limited for a while gets every
 reply, in order, once the limit lifts)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,37 +67,59 @@ class Outbox:
                 await asyncio.sleep(wait)
                 waited += wait
 
-    async def post(self, client: AsyncWebClient, channel: str, *, text: str, blocks: list[dict[str, Any]] | None = None,
-                   thread_ts: str | None = None) -> str | None:
+    async def post(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> str | None:
         """Post one message after the channel's earlier ones; its ``ts``, or None if Slack refused."""
         async with self._queue(channel):
             try:
-                answer = await self._patiently("chat.postMessage", channel, lambda: client.chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False,
-                    unfurl_media=False))
+                answer = await self._patiently(
+                    "chat.postMessage",
+                    channel,
+                    lambda: client.chat_postMessage(
+                        channel=channel,
+                        text=text,
+                        blocks=blocks,
+                        thread_ts=thread_ts,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    ),
+                )
             except SlackApiError as error:
                 log.warning("slack: chat.postMessage to %s refused: %s", channel, error.response.get("error"))
                 return None
-            except Exception as error:  # noqa: BLE001 - timeouts, connection errors: the turn goes on
+            except Exception as error:
                 log.warning("slack: chat.postMessage to %s failed: %s", channel, type(error).__name__)
                 return None
             return answer.get("ts")
 
-    async def update(self, client: AsyncWebClient, channel: str, ts: str, *, text: str,
-                     blocks: list[dict[str, Any]]) -> bool:
+    async def update(
+        self, client: AsyncWebClient, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]
+    ) -> bool:
         async with self._queue(channel):
             try:
-                await self._patiently("chat.update", channel, lambda: client.chat_update(
-                    channel=channel, ts=ts, text=text, blocks=blocks))
-            except Exception as error:  # noqa: BLE001
+                await self._patiently(
+                    "chat.update", channel, lambda: client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                )
+            except Exception as error:
                 log.warning("slack: chat.update in %s failed: %s", channel, getattr(error, "response", error))
                 return False
             return True
 
-    async def ephemeral(self, client: AsyncWebClient, channel: str, user: str, text: str,
-                        thread_ts: str | None = None) -> None:
+    async def ephemeral(
+        self, client: AsyncWebClient, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> None:
         try:
-            await self._patiently("chat.postEphemeral", channel, lambda: client.chat_postEphemeral(
-                channel=channel, user=user, text=text, thread_ts=thread_ts))
-        except Exception as error:  # noqa: BLE001
+            await self._patiently(
+                "chat.postEphemeral",
+                channel,
+                lambda: client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts),
+            )
+        except Exception as error:
             log.warning("slack: chat.postEphemeral in %s failed: %s", channel, type(error).__name__)

@@ -9,6 +9,7 @@ greetings and "I can help with..." stay in the channel's thread.
 
 An action can also say so itself: ``custom: {"private": true}`` (or false) on a message wins.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ SIGNED_LINK = re.compile(r"https?://\S+/(?:v1/|invoice-files|card|pay)\S*", re.I
 ABOUT_THE_ACCOUNT = re.compile(
     r"\b(?:your|you have|you now have|you owe|you're now on|you are now on)\b[^.\n]{0,40}?"
     r"\b(?:invoices?|balance|contract|licen[cs]es|seats|card|billing (?:address|contact|details|profile)|plan|"
-    r"orders?|payments?|receipt|cases?|owe|due|total)\b", re.I)
+    r"orders?|payments?|receipt|cases?|owe|due|total)\b",
+    re.I,
+)
 PRIVATE_PAYLOADS = ("/affirm", "/deny", "/pay_invoice")
 
 

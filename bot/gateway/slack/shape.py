@@ -4,6 +4,7 @@ Bolt reads fields of the payload before any listener runs (who sent it, which te
 action) and assumes Slack's shapes: ``"event": null``, a numeric ``action_id`` or an ``actions``
 that is a string make it fail with a 500 (found by tests/e2e/test_fuzz.py). Slack never sends
 such payloads, so they are refused with a 400 here, with the reason logged."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,28 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 # Keys whose value, wherever they appear in the objects bolt reads, must be text (or null).
-TEXT = {"type", "subtype", "user_id", "team_id", "enterprise_id", "channel_id", "api_app_id", "trigger_id",
-        "command", "event_id", "callback_id", "action_id", "block_id", "ts", "thread_ts", "event_ts",
-        "channel_type", "bot_id", "tab", "message_ts"}
+TEXT = {
+    "type",
+    "subtype",
+    "user_id",
+    "team_id",
+    "enterprise_id",
+    "channel_id",
+    "api_app_id",
+    "trigger_id",
+    "command",
+    "event_id",
+    "callback_id",
+    "action_id",
+    "block_id",
+    "ts",
+    "thread_ts",
+    "event_ts",
+    "channel_type",
+    "bot_id",
+    "tab",
+    "message_ts",
+}
 # An id as text, or an object carrying one ({"id": "U123"}), or null.
 IDS = {"user", "team", "enterprise", "channel"}
 # Nested objects bolt looks into; and lists of objects.

@@ -16,6 +16,7 @@ in. A turn holds no card number from the start (``Turn`` redacts its text and ec
 4. posts the replies in order: in a DM as they are; from a channel, in the thread, unless a reply
    holds account data (``privacy.py``): then all of them go to the user's DM and the thread says so.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,22 +44,32 @@ IDLE_S = 60.0  # a user's worker stops after this long without turns
 TOLD_TTL_S = 12 * 3600.0  # "no account for your email" is said at most this often per user
 
 NO_FILES = "I can't read files or images, so I haven't looked at the attachment. Please type what you need."
-NO_EMAIL = ("I can't see a verified email address on your Slack profile, so I can't look at a customer "
-            "account for you. Pricing and general questions work; for your account, ask your Slack admin "
-            "to show email addresses to apps, or talk to a person.")
-UNKNOWN_EMAIL = ("Your Slack email address ({email}) doesn't match a customer account here, so I can't show or "
-                 "change account details. Pricing and general questions still work. If you should have access, "
-                 "ask your billing admin to add {email}.")
-NOT_LINKED = ("This Slack workspace isn't linked to a customer account, so I can't show or change account details "
-              "here. Pricing and general questions still work. If your company is a customer, a system "
-              "administrator of its account can link this workspace by installing the app in it, or talk to a person.")
+NO_EMAIL = (
+    "I can't see a verified email address on your Slack profile, so I can't look at a customer "
+    "account for you. Pricing and general questions work; for your account, ask your Slack admin "
+    "to show email addresses to apps, or talk to a person."
+)
+UNKNOWN_EMAIL = (
+    "Your Slack email address ({email}) doesn't match a customer account here, so I can't show or "
+    "change account details. Pricing and general questions still work. If you should have access, "
+    "ask your billing admin to add {email}."
+)
+NOT_LINKED = (
+    "This Slack workspace isn't linked to a customer account, so I can't show or change account details "
+    "here. Pricing and general questions still work. If your company is a customer, a system "
+    "administrator of its account can link this workspace by installing the app in it, or talk to a person."
+)
 MOVED_TO_DM = "<@{user}> I've answered you in a direct message: account details stay out of channels."
-NO_DM = ("<@{user}> that answer holds account details, which I only send in a direct message, and I couldn't "
-         "open one. Please message me directly.")
+NO_DM = (
+    "<@{user}> that answer holds account details, which I only send in a direct message, and I couldn't "
+    "open one. Please message me directly."
+)
 NOT_NOW = "I can't act on that right now, so nothing was done. Please try again in a minute."
 MAX_TEXT = 4000  # Rasa's gateway channel takes at most 5,000 characters
-TOO_LONG = ("That message is too long for me ({n:,} characters). Please ask in a few sentences, under "
-            f"{MAX_TEXT:,} characters.")
+TOO_LONG = (
+    "That message is too long for me ({n:,} characters). Please ask in a few sentences, under "
+    f"{MAX_TEXT:,} characters."
+)
 
 
 @dataclass
@@ -129,7 +140,7 @@ class Turns:
                 continue
             try:
                 await self.handle(turn)
-            except Exception:  # noqa: BLE001 - one failed turn must not stop the user's queue
+            except Exception:
                 log.exception("slack turn for %s failed", sender)
             finally:
                 queue.task_done()
@@ -150,7 +161,7 @@ class Turns:
                 if not await self.gw.state.first_time(key):
                     log.info("slack: duplicate %s dropped", key)
                     return
-        except Exception:  # noqa: BLE001 - without the dedupe store we must not act
+        except Exception:
             log.exception("slack: dedupe store failed")
             if turn.channel:
                 await self.outbox.post(turn.client, turn.channel, text=NOT_NOW, thread_ts=turn.thread_ts)
@@ -159,7 +170,7 @@ class Turns:
             try:
                 if await divert(turn):
                     return
-            except Exception:  # noqa: BLE001 - Rasa has it then (and stays silent if it is paused)
+            except Exception:
                 log.exception("slack: a turn diverter failed")
         if turn.channel is None:
             turn.channel = await self.open_dm(turn.client, turn.user)
@@ -168,8 +179,11 @@ class Turns:
             turn.is_dm, turn.thread_ts = True, None
             if turn.echo:
                 turn.message_ts = await self.outbox.post(
-                    turn.client, turn.channel, text=f"You asked: {blocks.escape(turn.echo)}",
-                    blocks=blocks.note(f"You asked: *{turn.echo}*"))
+                    turn.client,
+                    turn.channel,
+                    text=f"You asked: {blocks.escape(turn.echo)}",
+                    blocks=blocks.note(f"You asked: *{turn.echo}*"),
+                )
 
         who = await self.directory.checked(await self.directory.user(turn.client, turn.team, turn.user))
         notes = await self._notes(turn, who)
@@ -199,8 +213,14 @@ class Turns:
 
     def metadata(self, turn: Turn, who: SlackUser) -> TurnMetadata:
         meta: TurnMetadata = {
-            "channel": "slack", "team": turn.team, "slack_channel": turn.channel, "thread": turn.thread_ts,
-            "slack_user": turn.user, "is_dm": turn.is_dm, "source": turn.source, **turn.extra,
+            "channel": "slack",
+            "team": turn.team,
+            "slack_channel": turn.channel,
+            "thread": turn.thread_ts,
+            "slack_user": turn.user,
+            "is_dm": turn.is_dm,
+            "source": turn.source,
+            **turn.extra,
         }
         if who.identity:
             meta["identity"] = who.identity
@@ -233,10 +253,11 @@ class Turns:
 
     async def _reaction(self, turn: Turn, method: str) -> bool:
         try:
-            await getattr(turn.client, method)(channel=turn.channel, timestamp=turn.message_ts,
-                                               name=self.settings.slack_working_reaction)
+            await getattr(turn.client, method)(
+                channel=turn.channel, timestamp=turn.message_ts, name=self.settings.slack_working_reaction
+            )
             return True
-        except Exception as error:  # noqa: BLE001 - a missing reaction is no reason to fail a turn
+        except Exception as error:
             log.info("slack: %s failed: %s", method, getattr(error, "response", error))
             return False
 
@@ -246,7 +267,7 @@ class Turns:
             return cached
         try:
             answer = await client.conversations_open(users=user)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             log.warning("slack: conversations.open for %s failed: %s", user, getattr(error, "response", error))
             return None
         channel = (answer.get("channel") or {}).get("id")
@@ -269,5 +290,6 @@ class Turns:
             rendered = blocks.message_blocks(message, for_user=turn.user)
             if not rendered:  # e.g. a custom {"private": true} marker: nothing to show
                 continue
-            await self.outbox.post(turn.client, channel, text=blocks.fallback_text(message), blocks=rendered,
-                                   thread_ts=thread)
+            await self.outbox.post(
+                turn.client, channel, text=blocks.fallback_text(message), blocks=rendered, thread_ts=thread
+            )

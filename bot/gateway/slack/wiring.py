@@ -12,6 +12,7 @@ HTTP requests are checked before bolt sees them: the signature (HMAC-SHA256 of
 ``v0:<timestamp>:<body>`` with the signing secret), a timestamp within 5 minutes, and a signature
 never seen before (a replayed request is refused even inside the 5 minutes; ``ReplayGuard``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler,
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -95,25 +97,34 @@ def mode_of(settings: GatewaySettings) -> Mode | None:
     if oauth and not (s.slack_client_id and s.slack_client_secret):
         raise SlackConfigError("Slack OAuth needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
     if oauth and s.slack_bot_token:
-        raise SlackConfigError("set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET "
-                               "(OAuth install, many workspaces), not both")
+        raise SlackConfigError(
+            "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET "
+            "(OAuth install, many workspaces), not both"
+        )
     if not oauth and not s.slack_bot_token:
-        raise SlackConfigError("Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
-                               "SLACK_CLIENT_SECRET (OAuth install)")
+        raise SlackConfigError(
+            "Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth install)"
+        )
     if oauth and not s.slack_signing_secret:
         raise SlackConfigError("the OAuth install needs SLACK_SIGNING_SECRET")
     if not (s.slack_signing_secret or s.slack_app_token):
-        raise SlackConfigError("Slack events need SLACK_SIGNING_SECRET (HTTP Events API) or SLACK_APP_TOKEN "
-                               "(Socket Mode)")
+        raise SlackConfigError(
+            "Slack events need SLACK_SIGNING_SECRET (HTTP Events API) or SLACK_APP_TOKEN (Socket Mode)"
+        )
     return Mode(oauth=oauth, http=bool(s.slack_signing_secret), socket=bool(s.slack_app_token))
 
 
 def web_client(settings: GatewaySettings, token: str | None = None) -> AsyncWebClient:
     """Slack's Web API with a timeout, and 429s retried after their Retry-After."""
     return AsyncWebClient(
-        token=token, base_url=settings.slack_api_url, timeout=max(1, math.ceil(settings.slack_api_timeout_s)),
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
-                        AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries)])
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=max(1, math.ceil(settings.slack_api_timeout_s)),
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries),
+        ],
+    )
 
 
 @contextlib.contextmanager
@@ -133,8 +144,13 @@ def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> Asy
     client = web_client(s, None if mode.oauth else s.slack_bot_token)
 
     def new_app(oauth: AsyncOAuthSettings | None = None) -> AsyncApp:
-        return AsyncApp(client=client, signing_secret=s.slack_signing_secret or None, oauth_settings=oauth,
-                        request_verification_enabled=mode.http, process_before_response=False)
+        return AsyncApp(
+            client=client,
+            signing_secret=s.slack_signing_secret or None,
+            oauth_settings=oauth,
+            request_verification_enabled=mode.http,
+            process_before_response=False,
+        )
 
     if not mode.oauth:
         with _without_env("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
@@ -149,12 +165,16 @@ def bolt_app(gw: Gateway, mode: Mode, directory: Directory | None = None) -> Asy
         return app
     engine = gw.state.engine
     oauth = AsyncOAuthSettings(
-        client_id=s.slack_client_id, client_secret=s.slack_client_secret,
+        client_id=s.slack_client_id,
+        client_secret=s.slack_client_secret,
         scopes=[x.strip() for x in s.slack_scopes.split(",") if x.strip()],
         redirect_uri=s.gateway_public_url.rstrip("/") + REDIRECT_PATH,
-        install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
-        installation_store=InstallationStore(s.slack_client_id, engine), state_store=StateStore(engine),
-        callback_options=callbacks(gw.billing, directory or Directory(gw.billing), lambda token: web_client(s, token)))
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        installation_store=InstallationStore(s.slack_client_id, engine),
+        state_store=StateStore(engine),
+        callback_options=callbacks(gw.billing, directory or Directory(gw.billing), lambda token: web_client(s, token)),
+    )
     app = new_app(oauth)
     app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked: forget the tokens
     return app
@@ -198,7 +218,7 @@ class SlackChannel:
             return Response("malformed request", status_code=400)
         try:
             return await self.handler.handle(request)
-        except Exception as error:  # noqa: BLE001 - found by the fuzz test (tests/e2e/test_fuzz.py)
+        except Exception as error:
             # Bolt parses the payload before any listener runs and assumes Slack's shapes (shape.py
             # refuses the ones we know of). Listeners run after the ack, so what is raised here is
             # about the request itself: refuse it instead of answering 500.
@@ -210,8 +230,9 @@ class SlackChannel:
 
     async def start(self) -> None:
         if self.mode.socket:
-            self.socket = AsyncSocketModeHandler(self.app, self.gw.settings.slack_app_token,
-                                                 web_client=web_client(self.gw.settings))
+            self.socket = AsyncSocketModeHandler(
+                self.app, self.gw.settings.slack_app_token, web_client=web_client(self.gw.settings)
+            )
             # In the background: slack_sdk retries until Slack answers, and the gateway's other
             # channels (and /healthz) must not wait for that.
             self._connecting = asyncio.get_running_loop().create_task(self.socket.connect_async())
@@ -239,6 +260,9 @@ def mount(app: FastAPI, gw: Gateway) -> SlackChannel | None:
     gw.on_startup.append(slack.start)
     gw.on_shutdown.append(slack.stop)
     app.state.slack = slack
-    log.info("slack: on (%s, %s)", "OAuth install" if mode.oauth else "one workspace",
-             " + ".join(x for x, on in (("HTTP events", mode.http), ("Socket Mode", mode.socket)) if on))
+    log.info(
+        "slack: on (%s, %s)",
+        "OAuth install" if mode.oauth else "one workspace",
+        " + ".join(x for x, on in (("HTTP events", mode.http), ("Socket Mode", mode.socket)) if on),
+    )
     return slack

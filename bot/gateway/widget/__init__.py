@@ -23,6 +23,7 @@ other processes (an agent console, a bridge running elsewhere) POST to /widget/i
     {"conversation_id": "wv-...", "text": "Hi, Dana from sales here.", "name": "Dana (Sales)"}
     -> 200 {"seq": 42}; 401 without the token; 404 for a conversation that has no message; 422 bad input
 """
+
 from __future__ import annotations
 
 import gzip
@@ -54,6 +55,7 @@ __all__ = ["mount", "widget_js", "Hub"]
 
 def _minify_css(css: str) -> str:
     import re
+
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
     css = re.sub(r"\s+", " ", css)
     return re.sub(r"\s*([{};:,>])\s*", r"\1", css).replace(";}", "}").strip()
@@ -73,23 +75,36 @@ class _Script:
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 
     def response(self, request: Request) -> Response:
-        headers = {"ETag": self.etag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding",
-                   "X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*",
-                   "Cross-Origin-Resource-Policy": "cross-origin"}
+        headers = {
+            "ETag": self.etag,
+            "Cache-Control": "public, max-age=300",
+            "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
+            "Access-Control-Allow-Origin": "*",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        }
         if self.etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
         if "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(self.gzipped, media_type="text/javascript; charset=utf-8",
-                            headers={**headers, "Content-Encoding": "gzip"})
+            return Response(
+                self.gzipped,
+                media_type="text/javascript; charset=utf-8",
+                headers={**headers, "Content-Encoding": "gzip"},
+            )
         return Response(self.body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
 def mount(app: FastAPI, gw: Gateway) -> None:
     settings = gw.settings
     history = History(gw.state.engine, keep_days=settings.widget_history_days, limit=settings.widget_history_limit)
-    fanout = fanout_from(settings.gateway_redis_url, settings.gateway_redis_prefix, settings.gateway_redis_timeout_s,
-                         key=settings.gateway_fanout_key, username=settings.gateway_redis_username,
-                         password=settings.gateway_redis_password)
+    fanout = fanout_from(
+        settings.gateway_redis_url,
+        settings.gateway_redis_prefix,
+        settings.gateway_redis_timeout_s,
+        key=settings.gateway_fanout_key,
+        username=settings.gateway_redis_username,
+        password=settings.gateway_redis_password,
+    )
     hub = Hub(gw.rasa, history, fanout)
     jwts = Jwts(settings)
     endpoint = WidgetSocket(settings, hub, gw.state, VisitorIds(settings.widget_signing_key), jwts)
@@ -111,8 +126,11 @@ def mount(app: FastAPI, gw: Gateway) -> None:
     async def widget_style(name: str) -> Response:
         if name not in styles:
             return Response(status_code=404)
-        return Response(styles[name], media_type="text/css; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+        return Response(
+            styles[name],
+            media_type="text/css; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+        )
 
     @app.websocket("/widget/ws")
     async def widget_socket(websocket: WebSocket) -> None:
@@ -130,11 +148,18 @@ def mount(app: FastAPI, gw: Gateway) -> None:
         sender = body.get("conversation_id") if isinstance(body, dict) else None
         text = body.get("text") if isinstance(body, dict) else None
         name = body.get("name") if isinstance(body, dict) else None
-        if not isinstance(sender, str) or not sender.startswith(("wv-", "wu-")) or len(sender) > 64 \
-                or not isinstance(text, str) or not text.strip() or len(text) > 8_000 \
-                or not (name is None or isinstance(name, str)):
-            return JSONResponse({"error": "conversation_id (wv-/wu-...), text (1 to 8,000 characters), name?"},
-                                status_code=422)
+        if (
+            not isinstance(sender, str)
+            or not sender.startswith(("wv-", "wu-"))
+            or len(sender) > 64
+            or not isinstance(text, str)
+            or not text.strip()
+            or len(text) > 8_000
+            or not (name is None or isinstance(name, str))
+        ):
+            return JSONResponse(
+                {"error": "conversation_id (wv-/wu-...), text (1 to 8,000 characters), name?"}, status_code=422
+            )
         if not await history.exists(sender):
             return JSONResponse({"error": "no such conversation"}, status_code=404)
         row = await hub.push(sender, text.strip(), name=name.strip() if name and name.strip() else None)

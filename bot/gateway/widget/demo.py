@@ -8,6 +8,7 @@ script or style, a nonce on the widget's tag) to show that the widget needs noth
 ``/account`` signs anyone in, so it exists only in development (APP_ENV=development, bot/settings_check.py);
 WIDGET_DEMO_PAGE=false turns the pricing page off too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,21 +29,32 @@ from .identity import Jwts
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-KINDS = (("edition", "Editions", "per user per month, billed on your contract's term"),
-         ("addon", "Add-ons", "per unit per month"),
-         ("product", "More products", "per unit per month"))
+KINDS = (
+    ("edition", "Editions", "per user per month, billed on your contract's term"),
+    ("addon", "Add-ons", "per unit per month"),
+    ("product", "More products", "per unit per month"),
+)
 
-_templates = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
-                         trim_blocks=True, lstrip_blocks=True)
+_templates = Environment(
+    loader=FileSystemLoader(str(HERE / "templates")),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def csp(nonce: str, settings: GatewaySettings) -> str:
     public = settings.gateway_public_url.rstrip("/")
-    ws = "wss://" + public.removeprefix("https://") if public.startswith("https://") \
+    ws = (
+        "wss://" + public.removeprefix("https://")
+        if public.startswith("https://")
         else "ws://" + public.removeprefix("http://")
-    return ("default-src 'none'; "
-            f"script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
-            f"connect-src 'self' {ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    )
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
+        f"connect-src 'self' {ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 class DemoPages:
@@ -74,13 +86,26 @@ class DemoPages:
             else:
                 token = self.jwts.mint(self.settings.widget_demo_user, self.settings.widget_demo_user_name)
         html = _templates.get_template("pricing.html").render(
-            sections=sections, problem=problem, nonce=nonce, token=token, signed_in=signed_in,
-            user_name=self.settings.widget_demo_user_name, user_email=self.settings.widget_demo_user,
-            greeting=(f"Hi {self.settings.widget_demo_user_name.split()[0]}! I can show your invoices, add licenses "
-                      "and more." if signed_in else
-                      "Questions about pricing? Ask me, e.g. \u201chow much is Enterprise for 40 users?\u201d"),
+            sections=sections,
+            problem=problem,
+            nonce=nonce,
+            token=token,
+            signed_in=signed_in,
+            user_name=self.settings.widget_demo_user_name,
+            user_email=self.settings.widget_demo_user,
+            greeting=(
+                f"Hi {self.settings.widget_demo_user_name.split()[0]}! I can show your invoices, add licenses and more."
+                if signed_in
+                else "Questions about pricing? Ask me, e.g. \u201chow much is Enterprise for 40 users?\u201d"
+            ),
         )
-        return HTMLResponse(html, status_code=200, headers={
-            "Content-Security-Policy": csp(nonce, self.settings), "Cache-Control": "no-store",
-            "Referrer-Policy": "strict-origin-when-cross-origin", "X-Content-Type-Options": "nosniff",
-        })
+        return HTMLResponse(
+            html,
+            status_code=200,
+            headers={
+                "Content-Security-Policy": csp(nonce, self.settings),
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "strict-origin-when-cross-origin",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )

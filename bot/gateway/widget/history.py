@@ -8,6 +8,7 @@ user's text before storing it, the handoff bridge a rep's, and ``append`` redact
 (they quote no user text, and signed links in them must stay intact). Rows older than
 ``WIDGET_HISTORY_DAYS`` are pruned now and then.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,19 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypedDict, cast
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, delete, func, insert, select,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Row as SqlRow
@@ -28,7 +41,8 @@ from bot.nlu.cards import redact_shown
 metadata = MetaData()
 
 messages = Table(
-    "widget_messages", metadata,
+    "widget_messages",
+    metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("sender", String(64), nullable=False),
     Column("author", String(8), nullable=False),  # user, bot, agent
@@ -37,6 +51,7 @@ messages = Table(
     Index("ix_widget_messages_sender_id", "sender", "id"),
     Index("ix_widget_messages_at", "at"),
 )
+
 
 class WidgetButton(TypedDict):
     title: str
@@ -70,8 +85,13 @@ class Row:
     def wire(self) -> dict[str, Any]:
         """The message as the widget receives it."""
         at = self.at if self.at.tzinfo else self.at.replace(tzinfo=timezone.utc)
-        return {"type": "msg", "seq": self.id, "from": self.author,
-                "ts": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"), **self.body}
+        return {
+            "type": "msg",
+            "seq": self.id,
+            "from": self.author,
+            "ts": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            **self.body,
+        }
 
 
 def _row(r: SqlRow[Any]) -> Row:
@@ -98,8 +118,10 @@ class History:
                     raise ValueError(f"author: one of {AUTHORS}")
                 if author in PEOPLE and isinstance(body.get("text"), str):
                     body = {**body, "text": redact_shown(body["text"])[0]}
-                key = conn.execute(insert(messages).values(
-                    sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now)
+                key = conn.execute(
+                    insert(messages).values(
+                        sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now
+                    )
                 ).inserted_primary_key
                 assert key is not None  # a single-row INSERT always has it
                 rows.append(Row(int(key[0]), sender, author, body, now))
@@ -111,8 +133,12 @@ class History:
 
     def after_sync(self, sender: str, after: int = 0) -> list[Row]:
         """The sender's messages after id ``after`` (all: ``after=0``), at most the last ``limit``."""
-        query = (select(messages).where(messages.c.sender == sender, messages.c.id > after)
-                 .order_by(messages.c.id.desc()).limit(self.limit))
+        query = (
+            select(messages)
+            .where(messages.c.sender == sender, messages.c.id > after)
+            .order_by(messages.c.id.desc())
+            .limit(self.limit)
+        )
         with self.engine.connect() as conn:
             return [_row(r) for r in reversed(conn.execute(query).all())]
 
@@ -120,8 +146,11 @@ class History:
         """The newest message id of each of these senders (that has any)."""
         if not senders:
             return {}
-        query = (select(messages.c.sender, func.max(messages.c.id).label("top"))
-                 .where(messages.c.sender.in_(senders)).group_by(messages.c.sender))
+        query = (
+            select(messages.c.sender, func.max(messages.c.id).label("top"))
+            .where(messages.c.sender.in_(senders))
+            .group_by(messages.c.sender)
+        )
         with self.engine.connect() as conn:
             return {row.sender: int(row.top) for row in conn.execute(query).all()}
 

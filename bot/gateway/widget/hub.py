@@ -11,6 +11,7 @@ no event, even a validly signed one, can show a visitor something that is not st
 A poller picks up messages written by other processes in case an event was missed (Redis down, or
 no Redis: every POLL_EVERY_S; with Redis, every POLL_WITH_FANOUT_S as a safety net).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,8 +77,11 @@ def bot_messages(replies: list[BotMessage]) -> list[Body]:
             body["text"] = text
         buttons: list[WidgetButton] = []
         for button in reply.get("buttons") or []:
-            if isinstance(button, dict) and (title := _text(button.get("title"), 120)) \
-                    and (payload := _text(button.get("payload"), 1_000)):
+            if (
+                isinstance(button, dict)
+                and (title := _text(button.get("title"), 120))
+                and (payload := _text(button.get("payload"), 1_000))
+            ):
                 buttons.append({"title": title, "payload": payload})
         if buttons:
             body["buttons"] = buttons[:MAX_BUTTONS]
@@ -90,8 +94,9 @@ def bot_messages(replies: list[BotMessage]) -> list[Body]:
 
 
 class Hub:
-    def __init__(self, rasa: Rasa, history: History, fanout: Fanout | None = None,
-                 poll_every: float | None = None) -> None:
+    def __init__(
+        self, rasa: Rasa, history: History, fanout: Fanout | None = None, poll_every: float | None = None
+    ) -> None:
         self.rasa = rasa
         self.history = history
         self.fanout = fanout or Fanout()
@@ -129,8 +134,12 @@ class Hub:
         self._forget_if_idle(conv)
 
     def _forget_if_idle(self, conv: Conversation) -> None:
-        if not conv.sockets and (conv.worker is None or conv.worker.done()) and conv.queue.empty() \
-                and not conv.lock.locked():
+        if (
+            not conv.sockets
+            and (conv.worker is None or conv.worker.done())
+            and conv.queue.empty()
+            and not conv.lock.locked()
+        ):
             self.conversations.pop(conv.sender, None)
 
     # -- delivery ----------------------------------------------------------------------------------
@@ -148,7 +157,7 @@ class Hub:
             for row in rows:
                 try:
                     await socket.deliver(row)
-                except Exception:  # noqa: BLE001 - a closed socket leaves by itself
+                except Exception:
                     log.debug("widget: send failed", exc_info=True)
                     break
 
@@ -163,7 +172,7 @@ class Hub:
         for socket in list(conv.sockets) if conv else []:
             try:
                 await socket.send(message)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("widget: send failed", exc_info=True)
 
     async def remote(self, event: dict[str, object]) -> None:
@@ -205,7 +214,7 @@ class Hub:
                 continue  # delivered here already (the poller, or a catch-up)
             try:
                 rows = await self.history.after(conv.sender, min(s.last_seq for s in sockets))
-            except Exception:  # noqa: BLE001 - the poller tries again
+            except Exception:
                 log.warning("widget: reading %s's new messages failed", conv.sender, exc_info=True)
                 continue
             await self._deliver(conv.sender, rows)
@@ -217,7 +226,7 @@ class Hub:
             for socket in list(conv.sockets):
                 try:
                     await self.catch_up(socket, sender)
-                except Exception:  # noqa: BLE001 - the poller tries again
+                except Exception:
                     log.debug("widget: catch-up failed", exc_info=True)
 
     async def catch_up(self, socket: Socket, sender: str) -> None:
@@ -234,7 +243,7 @@ class Hub:
                 continue
             try:
                 latest = await self.history.latest(list(active))
-            except Exception:  # noqa: BLE001 - the database is back soon; try again next time
+            except Exception:
                 log.warning("widget: history poll failed", exc_info=True)
                 continue
             for sender, top in latest.items():
@@ -245,7 +254,7 @@ class Hub:
                     if top > socket.last_seq:
                         try:
                             await self.catch_up(socket, sender)
-                        except Exception:  # noqa: BLE001
+                        except Exception:
                             log.debug("widget: catch-up failed", exc_info=True)
 
     # -- turns -------------------------------------------------------------------------------------
@@ -271,7 +280,7 @@ class Hub:
             try:
                 if await divert(conv.sender, turn.text):
                     return
-            except Exception:  # noqa: BLE001 - the bot answers instead
+            except Exception:
                 log.exception("widget: diverter failed for %s", conv.sender)
         if not conv.typing:
             conv.typing = True
@@ -280,7 +289,7 @@ class Hub:
             replies = bot_messages(await self.rasa.say(conv.sender, turn.text, turn.metadata))
         except RasaUnavailable as error:
             replies = [{"text": str(error), "error": True}]
-        except Exception:  # noqa: BLE001 - the visitor is told; the worker goes on
+        except Exception:
             log.exception("widget: turn failed for %s", conv.sender)
             replies = [{"text": RasaUnavailable("unexpected").args[0], "error": True}]
         try:
@@ -294,7 +303,7 @@ class Hub:
     async def _reply(self, conv: Conversation, replies: list[Body]) -> None:
         try:
             rows = await self.history.append(conv.sender, [("bot", body) for body in replies])
-        except Exception:  # noqa: BLE001 - still show the answer to who is connected
+        except Exception:
             log.exception("widget: could not store the replies for %s", conv.sender)
             for body in replies:
                 await self.broadcast(conv.sender, {"type": "msg", "seq": None, "from": "bot", "ts": None, **body})
@@ -303,7 +312,7 @@ class Hub:
         for listener in self.listeners:
             try:
                 await listener(conv.sender, rows)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("widget: reply listener failed")
 
     async def push(self, sender: str, text: str, *, author: str = "agent", name: str | None = None) -> Row:

@@ -9,6 +9,7 @@
 - The Rasa sender id is derived here from the verified id or email (keyed hash), never taken from
   the client: ``wv-<visitor id>`` or ``wu-<hash of the email>``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,8 +40,10 @@ class TokenRefused(Exception):
 
 
 EXPIRED = "Your sign-in has expired, so I can't act on your account. Reload the page (or sign in again) to continue."
-INVALID = ("I couldn't verify your sign-in, so this chat can't act on your account. Reload the page or sign in "
-           "again; if it keeps happening, call us on 1-800-667-6389.")
+INVALID = (
+    "I couldn't verify your sign-in, so this chat can't act on your account. Reload the page or sign in "
+    "again; if it keeps happening, call us on 1-800-667-6389."
+)
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,15 @@ class Jwts:
         if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN:
             raise TokenRefused(INVALID, "invalid")
         try:
-            claims = jwt.decode(token, self._verify_key, algorithms=[self.algorithm], audience=self.audience,
-                                issuer=self.issuer, leeway=self.leeway,
-                                options={"require": ["exp", "aud", "iss"]})
+            claims = jwt.decode(
+                token,
+                self._verify_key,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "aud", "iss"]},
+            )
         except jwt.ExpiredSignatureError:
             raise TokenRefused(EXPIRED, "expired") from None
         except jwt.PyJWTError:
@@ -159,8 +168,11 @@ class Jwts:
         if not isinstance(email, str) or "@" not in email or len(email) > 254 or claims.get("email_verified") is False:
             raise TokenRefused(INVALID, "invalid")
         name = claims.get("name")
-        return (email.strip().lower(), name.strip()[:100] if isinstance(name, str) and name.strip() else None,
-                float(claims["exp"]))
+        return (
+            email.strip().lower(),
+            name.strip()[:100] if isinstance(name, str) and name.strip() else None,
+            float(claims["exp"]),
+        )
 
     def expired(self, who: Who) -> bool:
         """Whether a signed-in connection has outlived its token (checked on every message)."""
@@ -175,6 +187,13 @@ class Jwts:
         if self._sign_key is None:
             raise RuntimeError("no signing key for the demo token (RS256 needs WIDGET_JWT_PRIVATE_KEY)")
         now = int(time.time())
-        claims = {"sub": email, "email": email, "aud": self.audience, "iss": self.issuer, "iat": now,
-                  "exp": now + ttl_s, **({"name": name} if name else {})}
+        claims = {
+            "sub": email,
+            "email": email,
+            "aud": self.audience,
+            "iss": self.issuer,
+            "iat": now,
+            "exp": now + ttl_s,
+            **({"name": name} if name else {}),
+        }
         return jwt.encode(claims, self._sign_key, algorithm=self.algorithm)

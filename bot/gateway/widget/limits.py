@@ -7,6 +7,7 @@ balancer spread, gets the limit once, not once per replica. Without it (``make r
 this process. These are abuse guards, not quotas: when Redis does not answer in time a hit is
 allowed (and logged), rather than a chat refused.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,9 @@ from limits.aio.strategies import MovingWindowRateLimiter
 log = logging.getLogger(__name__)
 
 
-def storage_for(redis_url: str, *, prefix: str, username: str = "", password: str = "",
-                timeout_s: float = 2.0) -> Storage:
+def storage_for(
+    redis_url: str, *, prefix: str, username: str = "", password: str = "", timeout_s: float = 2.0
+) -> Storage:
     """Redis when the gateway has one (its keys under ``<prefix>:limits``), else this process's memory."""
     if not redis_url:
         return MemoryStorage()
@@ -33,8 +35,14 @@ def storage_for(redis_url: str, *, prefix: str, username: str = "", password: st
     auth = f"{quote(user, safe='')}:{quote(secret, safe='')}@" if secret else ""
     netloc = auth + (parts.hostname or "127.0.0.1") + (f":{parts.port}" if parts.port else "")
     uri = urlunsplit((f"async+{parts.scheme}", netloc, parts.path, parts.query, ""))
-    return RedisStorage(uri, implementation="redispy", key_prefix=f"{prefix}:limits", wrap_exceptions=True,
-                        socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+    return RedisStorage(
+        uri,
+        implementation="redispy",
+        key_prefix=f"{prefix}:limits",
+        wrap_exceptions=True,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+    )
 
 
 class RateLimiter:
@@ -53,7 +61,7 @@ class RateLimiter:
                 if await self.limiter.hit(self.item, self.kind, key):
                     return 0.0
                 stats = await self.limiter.get_window_stats(self.item, self.kind, key)
-        except Exception as error:  # noqa: BLE001 - a guard, not a gate: a chat goes on without it
+        except Exception as error:
             log.warning("widget: rate limit %s unavailable (%s); allowed", self.kind, type(error).__name__)
             return 0.0
         return max(0.1, stats.reset_time - time.time())

@@ -18,6 +18,7 @@ Protocol (JSON text frames):
 Close codes: 4001 sign-in refused, 4003 origin not allowed, 4008 no/invalid hello, 4029 too many
 connections from this address. The widget reconnects after anything but 4001 and 4003.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -128,8 +129,7 @@ class Connection:
     async def error(self, code: str, message: str, **extra: Any) -> None:
         async with self._send_lock:
             if self.websocket.application_state == WebSocketState.CONNECTED:
-                await self.websocket.send_text(json.dumps({"type": "error", "code": code, "message": message,
-                                                           **extra}))
+                await self.websocket.send_text(json.dumps({"type": "error", "code": code, "message": message, **extra}))
 
 
 def _page_url(value: object) -> str | None:
@@ -162,8 +162,9 @@ async def _text_frame(websocket: WebSocket) -> str:
 class WidgetSocket:
     """The endpoint: checks, identity, and the receive loop of one connection."""
 
-    def __init__(self, settings: GatewaySettings, hub: Hub, state: GatewayState, visitors: VisitorIds,
-                 jwts: Jwts) -> None:
+    def __init__(
+        self, settings: GatewaySettings, hub: Hub, state: GatewayState, visitors: VisitorIds, jwts: Jwts
+    ) -> None:
         self.settings = settings
         self.hub = hub
         self.state = state
@@ -171,9 +172,13 @@ class WidgetSocket:
         self.jwts = jwts
         self.origins = Origins(settings)
         # shared by the replicas through Redis when there is one (limits.py)
-        limits = storage_for(settings.gateway_redis_url, prefix=settings.gateway_redis_prefix,
-                             username=settings.gateway_redis_username, password=settings.gateway_redis_password,
-                             timeout_s=settings.gateway_redis_timeout_s)
+        limits = storage_for(
+            settings.gateway_redis_url,
+            prefix=settings.gateway_redis_prefix,
+            username=settings.gateway_redis_username,
+            password=settings.gateway_redis_password,
+            timeout_s=settings.gateway_redis_timeout_s,
+        )
         timeout = settings.gateway_redis_timeout_s
         self.per_visitor = RateLimiter(limits, "visitor", settings.widget_rate_per_visitor, timeout_s=timeout)
         self.per_ip = RateLimiter(limits, "address", settings.widget_rate_per_ip, timeout_s=timeout)
@@ -182,8 +187,10 @@ class WidgetSocket:
         self.max_frame = 4_096 + 8 * self.max_chars
 
     def too_long(self, length: int) -> str:
-        return (f"That message is too long ({length:,} characters); the limit is {self.max_chars:,}. "
-                "Please shorten it or send it in parts.")
+        return (
+            f"That message is too long ({length:,} characters); the limit is {self.max_chars:,}. "
+            "Please shorten it or send it in parts."
+        )
 
     async def __call__(self, websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
@@ -232,11 +239,16 @@ class WidgetSocket:
         conv = self.hub.join(who.sender, conn)
         try:
             history = await self.hub.history.after(who.sender, conn.last_seq)
-            await conn.welcome({
-                "type": "welcome", "visitor": who.visitor_token,
-                "user": {"email": who.email, "name": who.name} if who.known else None,
-                "typing": conv.typing, "max_chars": self.max_chars,
-            }, history)
+            await conn.welcome(
+                {
+                    "type": "welcome",
+                    "visitor": who.visitor_token,
+                    "user": {"email": who.email, "name": who.name} if who.known else None,
+                    "typing": conv.typing,
+                    "max_chars": self.max_chars,
+                },
+                history,
+            )
             while True:
                 try:
                     raw = await _text_frame(websocket)
@@ -303,8 +315,13 @@ class WidgetSocket:
             return
         for limiter, key in ((self.per_visitor, who.sender), (self.per_ip, ip)):
             if (wait := await limiter.hit(key)) > 0:
-                await conn.error("rate_limited", f"You're sending messages faster than I can read them. Please wait "
-                                 f"{wait_text(wait)} and send it again.", id=cid, retry_after=round(wait, 1))
+                await conn.error(
+                    "rate_limited",
+                    f"You're sending messages faster than I can read them. Please wait "
+                    f"{wait_text(wait)} and send it again.",
+                    id=cid,
+                    retry_after=round(wait, 1),
+                )
                 return
         conv = self.hub.conversation(who.sender)
         async with conv.lock:
@@ -323,5 +340,4 @@ class WidgetSocket:
             turn_meta: TurnMetadata = {**metadata}
             if cards:
                 turn_meta["card_number_redacted"] = True
-            self.hub.enqueue(conv, Turn(text=redact(payload)[0] if payload else redacted,
-                                        metadata=turn_meta))
+            self.hub.enqueue(conv, Turn(text=redact(payload)[0] if payload else redacted, metadata=turn_meta))

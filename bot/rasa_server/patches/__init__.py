@@ -14,6 +14,7 @@ Corrections of behaviour are not patches: the PostgreSQL tracker store's fixes f
 connections are a tracker store class named in the endpoints file (bot/rasa_server/tracker_store.py), so they
 hold under plain `rasa run` too.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -36,9 +37,10 @@ def check_version(installed: str | None = None) -> None:
         installed = rasa.__version__
     if installed != VERIFIED_ON:
         raise UnverifiedRasa(
-            f"bot/rasa_server/patches was verified on Rasa {VERIFIED_ON}, and Rasa {installed} is installed: its patches "
-            "reach into Rasa's internals. Install the verified version (requirements/rasa.lock), or verify the "
-            "patches on this one (tests/rasa_env, make bench) and change VERIFIED_ON.")
+            f"bot/rasa_server/patches was verified on Rasa {VERIFIED_ON}, and Rasa {installed} is installed: its "
+            "patches reach into Rasa's internals. Install the verified version (requirements/rasa.lock), or verify the "
+            "patches on this one (tests/rasa_env, make bench) and change VERIFIED_ON."
+        )
 
 
 def turned_off(environ: Mapping[str, str] = os.environ) -> set[str]:

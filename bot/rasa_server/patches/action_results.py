@@ -6,6 +6,7 @@ checks the schema itself against the meta-schema; with jsonschema 4.17 that was 
 a billing turn in the Rasa process. Every answer is still validated, with Rasa's own error message.
 Test: tests/rasa_env/test_rasa_speed.py (test_action_answers_are_still_validated).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -7,6 +7,7 @@ request. Headers (the action server's secret), basic auth and the timeout are Ra
 Why: a new TCP connection per action call, in Rasa and again in the action server accepting it.
 Test: tests/rasa_env/test_rasa_speed.py (test_calls_to_an_endpoint_reuse_one_connection).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,11 +48,15 @@ def apply() -> None:
         kept = self.__dict__.setdefault("_kept_sessions", weakref.WeakKeyDictionary())
         current = kept.get(loop)
         if current is None or current.closed:
-            auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
-                    if self.basic_auth else None)
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            )
             current = kept[loop] = aiohttp.ClientSession(
-                headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_S))
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_S),
+            )
         return _KeptSession(current)
 
     session._kept = True  # type: ignore[attr-defined]

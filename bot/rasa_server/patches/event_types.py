@@ -6,6 +6,7 @@ class by walking every subclass of ``Event`` (with ``inspect.isabstract`` on eac
 An unknown name still goes through Rasa's lookup and its error.
 Test: tests/rasa_env/test_rasa_speed.py (test_event_types_resolve_as_rasa_resolves_them).
 """
+
 from __future__ import annotations
 
 SPEED = True

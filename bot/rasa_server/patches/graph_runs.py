@@ -11,6 +11,7 @@ future and a queue, for graphs of one to twenty nodes.
 Test: tests/rasa_env/test_rasa_speed.py, test_graph_runs_run_the_nodes_dask_runs_in_its_order and
 test_graph_runs_of_our_model_give_rasas_answers.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,8 +45,9 @@ def apply() -> None:
             steps.append((key, node, tuple((arg, arg in graph) for arg in needs)))
         return result, steps
 
-    def run(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
-            targets: list[str] | None = None) -> dict[str, Any]:
+    def run(
+        self: DaskGraphRunner, inputs: dict[str, Any] | None = None, targets: list[str] | None = None
+    ) -> dict[str, Any]:
         run_targets = targets if targets else self._graph_schema.target_names
         plans = self.__dict__.setdefault("_replay_plans", {})
         plan_key = (tuple(run_targets), tuple(inputs) if inputs else ())

@@ -8,6 +8,7 @@ walked the whole conversation even after no rule was left, twice a turn.
 Test: tests/rasa_env/test_rasa_speed.py, test_rule_lookup_finds_the_keys_rasas_finds: the same keys
 as Rasa's own code in every state of our training conversations.
 """
+
 from __future__ import annotations
 
 SPEED = True
@@ -27,8 +28,10 @@ def apply() -> None:
     def reversed_states(rule_key: str) -> tuple[dict, ...]:
         """A rule's states, newest first, with JSON's lists back as the tuples the states hold."""
         states = RulePolicy._rule_key_to_state(rule_key)
-        return tuple({kind: {k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()}
-                      for kind, sub in state.items()} for state in reversed(states))
+        return tuple(
+            {kind: {k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()} for kind, sub in state.items()}
+            for state in reversed(states)
+        )
 
     match = RulePolicy._does_rule_match_state
 

@@ -5,6 +5,7 @@ Why: every tracker Rasa builds (reading one, and again for each prediction's sta
 copies each of the domain's slots with ``copy.copy``, which goes through ``__reduce_ex__``.
 Test: tests/rasa_env/test_rasa_speed.py (test_slots_copy_as_copy_copy_copied_them).
 """
+
 from __future__ import annotations
 
 SPEED = True

@@ -8,14 +8,18 @@ on cores the action server and billing need; our NLU's matrices are a message at
 small to split.
 Test: tests/rasa_env/test_rasa_speed.py (test_the_rasa_server_runs_its_math_libraries_on_one_thread).
 """
+
 from __future__ import annotations
 
 from collections.abc import MutableMapping
 
 SPEED = True
 ONE_THREAD = {
-    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-    "TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
 }
 
 

@@ -1,4 +1,5 @@
 """The acting user's org: summary, contracts, billing profile, card on file."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -18,12 +19,21 @@ def me(db: Db, actor: SlackAccountReader) -> MeOut:
     with db.session() as s:
         summary = subscriptions.org_summary(s, actor)
         contract = summary.contract
-        edition = next((x.product.name for x in contract.lines if x.product.kind == "edition"), None) if contract else None
-        return MeOut(email=summary.user.email, name=summary.user.name, org=summary.org.name,
-                     currency=summary.org.currency, timezone=summary.org.timezone, edition=edition,
-                     manage_billing=summary.user.manage_billing, is_system_admin=summary.user.is_system_admin,
-                     admins=[PersonOut(name=a.name, email=a.email) for a in summary.admins],
-                     contract=ContractOut.of(contract) if contract and summary.user.manage_billing else None)
+        edition = (
+            next((x.product.name for x in contract.lines if x.product.kind == "edition"), None) if contract else None
+        )
+        return MeOut(
+            email=summary.user.email,
+            name=summary.user.name,
+            org=summary.org.name,
+            currency=summary.org.currency,
+            timezone=summary.org.timezone,
+            edition=edition,
+            manage_billing=summary.user.manage_billing,
+            is_system_admin=summary.user.is_system_admin,
+            admins=[PersonOut(name=a.name, email=a.email) for a in summary.admins],
+            contract=ContractOut.of(contract) if contract and summary.user.manage_billing else None,
+        )
 
 
 class ContactIn(BaseModel):

@@ -3,6 +3,7 @@
 In production this page belongs to the payment processor. The card number is read from the
 form, handed to the provider to tokenize, and dropped: it is never stored, logged or echoed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,9 @@ from ..deps import Db
 router = APIRouter(tags=["payment page"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
 }
@@ -51,8 +54,11 @@ def card_form(request: Request, db: Db, token: str) -> HTMLResponse:
 
 @router.post("/pay/card/{token}", response_class=HTMLResponse)
 def submit_card(
-    request: Request, db: Db, token: str,
-    card_number: Annotated[str, Form(max_length=40)], expiry: Annotated[str, Form(max_length=7)],
+    request: Request,
+    db: Db,
+    token: str,
+    card_number: Annotated[str, Form(max_length=40)],
+    expiry: Annotated[str, Form(max_length=7)],
     cvc: Annotated[str, Form(max_length=4)],
 ) -> HTMLResponse:
     with db.session(write=True) as s:

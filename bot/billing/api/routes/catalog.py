@@ -1,4 +1,5 @@
 """Catalog and list prices: public, no user needed (the pricing page and visitors use them)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -21,11 +22,18 @@ def list_catalog(db: Db, currency: str = "USD", kind: str | None = None) -> list
 
 @router.get("/estimate", response_model=EstimateOut)
 def estimate(
-    db: Db, product: str, quantity: Annotated[int, Query(ge=1, le=catalog.MAX_QUANTITY)], currency: str = "USD",
+    db: Db,
+    product: str,
+    quantity: Annotated[int, Query(ge=1, le=catalog.MAX_QUANTITY)],
+    currency: str = "USD",
 ) -> EstimateOut:
     """List price for a quantity: 'how much is Enterprise for 40 users?'."""
     with db.session() as s:
         e = catalog.estimate(s, product, quantity, currency)
-        return EstimateOut(product=ProductOut.of(e.product, e.unit_price.currency), quantity=e.quantity,
-                           unit_price=MoneyOut.of(e.unit_price), monthly=MoneyOut.of(e.monthly),
-                           annual=MoneyOut.of(e.annual))
+        return EstimateOut(
+            product=ProductOut.of(e.product, e.unit_price.currency),
+            quantity=e.quantity,
+            unit_price=MoneyOut.of(e.unit_price),
+            monthly=MoneyOut.of(e.monthly),
+            annual=MoneyOut.of(e.annual),
+        )

@@ -1,4 +1,5 @@
 """Quotes, upgrade requests and orders: every change is quote -> confirm -> order."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -63,10 +64,15 @@ def get_quote(db: Db, actor: ActorDep, number: str) -> QuoteOut:
         return QuoteOut.of(quotes.get_quote(s, actor, number))
 
 
-@router.post("/orders", response_model=OrderOut, status_code=201,
-             responses={200: {"description": "the order an earlier request with this key placed"}})
+@router.post(
+    "/orders",
+    response_model=OrderOut,
+    status_code=201,
+    responses={200: {"description": "the order an earlier request with this key placed"}},
+)
 def place_order(db: Db, actor: ActorDep, body: OrderIn, key: IdempotencyKey, response: Response) -> OrderOut:
     """Apply a quote. The same Idempotency-Key (or quote) again returns the same order, with 200."""
+
     def work(s: Session) -> tuple[OrderOut, bool]:
         placed = orders.place_order(s, actor, body.quote, key)
         return OrderOut.of(placed.order), placed.created

@@ -1,4 +1,5 @@
 """Support cases, handoffs to people, callback requests."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -69,9 +70,15 @@ class HandoffIn(BaseModel):
 def open_handoff(db: Db, actor: ActorDep, body: HandoffIn) -> HandoffOut:
     with db.session(write=True) as s:
         h = handoffs.request_handoff(
-            s, actor, queue=body.queue, reason=body.reason, intent=body.intent,
-            lead=body.lead.model_dump() if body.lead else None, transcript=body.transcript,
-            page_url=body.page_url, conversation_id=body.conversation_id,
+            s,
+            actor,
+            queue=body.queue,
+            reason=body.reason,
+            intent=body.intent,
+            lead=body.lead.model_dump() if body.lead else None,
+            transcript=body.transcript,
+            page_url=body.page_url,
+            conversation_id=body.conversation_id,
         )
         return HandoffOut.of(h)
 
@@ -99,8 +106,16 @@ class CallbackIn(BaseModel):
 def request_callback(db: Db, actor: ActorDep, body: CallbackIn) -> CallbackOut:
     with db.session(write=True) as s:
         cb = handoffs.request_callback(
-            s, actor, queue=body.queue, name=body.name, phone=body.phone, window_start=body.window_start,
-            window_end=body.window_end, timezone_name=body.timezone, note=body.note, handoff_number=body.handoff,
+            s,
+            actor,
+            queue=body.queue,
+            name=body.name,
+            phone=body.phone,
+            window_start=body.window_start,
+            window_end=body.window_end,
+            timezone_name=body.timezone,
+            note=body.note,
+            handoff_number=body.handoff,
             conversation_id=body.conversation_id,
         )
         return CallbackOut.model_validate(cb)

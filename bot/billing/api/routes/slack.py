@@ -1,4 +1,5 @@
 """Slack workspaces linked to the acting user's org (the gateway's OAuth install)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
@@ -19,8 +20,12 @@ class WorkspaceOut(BaseModel):
     org: str
 
 
-@router.post("/slack/workspaces", response_model=WorkspaceOut, status_code=201,
-             responses={200: {"description": "already linked"}})
+@router.post(
+    "/slack/workspaces",
+    response_model=WorkspaceOut,
+    status_code=201,
+    responses={200: {"description": "already linked"}},
+)
 def link_workspace(db: Db, actor: SlackLinker, body: WorkspaceIn, response: Response) -> WorkspaceOut:
     """Link the Slack workspace the acting user was verified in (X-Slack-Team) to their org. The
     acting user must be a system administrator; Slack identities count only in linked workspaces."""
