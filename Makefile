@@ -30,7 +30,7 @@ help:
 	@echo "make run    start the billing backend, action server, Rasa and the gateway (data/ on SQLite), training if needed"
 	@echo "make run-prod  the production topology: 2 Rasa, 2 action servers, 2 gateways behind a balancer, on PostgreSQL + Redis"
 	@echo "make shell  chat in the terminal as a demo user (AS=alex|priya|sam|olivia|tom|visitor)"
-	@echo "make test   every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end, security"
+	@echo "make test   lint and types, then every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end, security"
 	@echo "make bench  print the benchmark table and write bench-results.json"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 
@@ -77,12 +77,13 @@ run-prod: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 shell: $(VENV)/app/.installed $(VENV)/rasa/.installed $(MODEL)
 	@$(APP_PY) -m bot.launch.shell
 
-test: test-app test-rasa test-dialogue
+test: lint test-app test-rasa test-dialogue
 
 # ruff over everything; mypy over each environment's code with that environment's packages.
 lint: $(VENV)/app/.installed $(VENV)/rasa/.installed
 	@echo "== lint (ruff) and types (mypy) =="
 	$(VENV)/app/bin/ruff check bot tests scripts
+	$(VENV)/app/bin/ruff format --check bot tests scripts
 	$(VENV)/app/bin/mypy bot/billing bot/billing_client bot/gateway
 	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) --python-version 3.10 bot/actions bot/nlu bot/rasa_server
 

@@ -18,6 +18,7 @@ from bot.billing_client import (
     ActingClient,
     BillingClient,
     BillingError,
+    Channel,
     Conflict,
     Forbidden,
     Invalid,
@@ -45,8 +46,18 @@ def billing() -> BillingClient:
     return client
 
 
+# The channels a turn may come from, as billing names them (anything else acts as "api").
+BILLING_CHANNELS: dict[str, Channel] = {
+    "slack": "slack",
+    "widget": "widget",
+    "shell": "shell",
+    "api": "api",
+    "test": "test",
+}
+
+
 def acting(who: Identity) -> ActingClient:
-    channel = who.channel if who.channel in ("slack", "widget", "shell", "api", "test") else "api"
+    channel = BILLING_CHANNELS.get(who.channel, "api")
     if not who.email:
         return billing().as_visitor(channel=channel)
     # A Slack identity without its team is refused by billing, as it should be: nothing to add here.

@@ -92,8 +92,8 @@ def parse_window(text: str, now: datetime) -> Window | None:
         day = now.date()
         if datetime.combine(day, time(min(h2, 23), m2 if h2 < 24 else 59), tz) <= now:
             day += timedelta(days=1)
-    start = datetime.combine(day, time(h1, m1), tz)
-    end = datetime.combine(day, time(23, 59), tz) if h2 == 24 else datetime.combine(day, time(h2, m2), tz)
-    if end <= start:
+    begins = datetime.combine(day, time(h1, m1), tz)
+    ends = datetime.combine(day, time(23, 59), tz) if h2 == 24 else datetime.combine(day, time(h2, m2), tz)
+    if ends <= begins:
         return None
-    return Window(start, end)
+    return Window(begins, ends)

@@ -47,7 +47,7 @@ def identity(tracker: Tracker) -> Identity:
     who = meta.get("identity") or {}
     email = who.get("email") if isinstance(who, dict) else None
     email = email.strip().lower() if isinstance(email, str) and "@" in email else None
-    channel = meta.get("channel") if meta.get("channel") in CHANNELS else "api"
+    channel = str(meta["channel"]) if meta.get("channel") in CHANNELS else "api"
     name = who.get("name") if isinstance(who, dict) and isinstance(who.get("name"), str) else None
     team = who.get("slack_team") if isinstance(who, dict) else None
     return Identity(email, name, channel, meta, team if isinstance(team, str) and team else None)

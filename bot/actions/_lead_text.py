@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -270,7 +271,7 @@ def answer_to(asked: str | None, text: str, *, missing: list[str]) -> Details:
         return found
     if len(parts) == 1 and asked not in ("name", "company"):
         return found  # a bare word at the email or phone question is not a name
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     for part, slot in zip(parts, wanted):
         value = _name(_bare(part)) if slot == "name" else _company(_bare(part))
         if value and value not in (found.name, found.company):

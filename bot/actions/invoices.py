@@ -94,11 +94,11 @@ def period_filter(period: str | None, today: date | None = None) -> dict[str, in
         return {"year": today.year - 1}
     found = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?", value)
     if found:
-        year, month = int(found.group(1)), found.group(2)
-        if month is None:
+        year, month_text = int(found.group(1)), found.group(2)
+        if month_text is None:
             return {"year": year}
-        if 1 <= int(month) <= 12:
-            return {"year": year, "month": int(month)}
+        if 1 <= int(month_text) <= 12:
+            return {"year": year, "month": int(month_text)}
     return None
 
 
@@ -145,7 +145,7 @@ async def find_invoice(client: ActingClient, tracker: Tracker, *, use_context: b
                 'I didn\'t catch which period you mean. Try "the latest invoice", '
                 '"the March invoice" or an invoice number like INV-1042.'
             )
-        found = await client.invoices(limit=1, **filters)
+        found = await client.invoices(limit=1, year=filters.get("year"), month=filters.get("month"))
         if not found:
             raise NoSuchInvoice(
                 f'I found no invoice issued in {describe_period(period)}. Say "show my invoices" to see them all.'

@@ -60,10 +60,12 @@ def find_invoice_numbers(text: str, blocked: Optional[list[Span]] = None) -> lis
         digits = len(str(span.value)) - len("INV-")
         pos = span.end
         while True:
-            m = re.match(rf"\s*(?:,|and|&|or|\+)\s*(?:inv(?:oice)?\s*[-#]?\s*)?#?(\d{{{digits}}})\b", text[pos:], re.I)
-            if not m:
+            more = re.match(
+                rf"\s*(?:,|and|&|or|\+)\s*(?:inv(?:oice)?\s*[-#]?\s*)?#?(\d{{{digits}}})\b", text[pos:], re.I
+            )
+            if not more:
                 break
-            nxt = Span(pos + m.start(1), pos + m.end(1), invoice_value(m.group(1)), "invoice_number")
+            nxt = Span(pos + more.start(1), pos + more.end(1), invoice_value(more.group(1)), "invoice_number")
             if not (free(nxt, taken) and free(nxt, found)):
                 break
             found.append(nxt)

@@ -14,7 +14,7 @@ the classifier can be trusted with: it is never a change, and never a yes or no 
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Dict, List, Text
+from typing import AbstractSet, Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -49,7 +49,7 @@ def guarded(
     threshold: float,
     *,
     text: str = "x",
-    wordless: set[str] = frozenset(),
+    wordless: AbstractSet[str] = frozenset(),
 ) -> Dict[Text, Any] | None:
     """The fallback intent to use instead of ``intent``, or None to keep it."""
     name = (intent or {}).get(INTENT_NAME_KEY)

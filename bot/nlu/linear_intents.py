@@ -124,6 +124,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.config = config
         self._storage = model_storage
         self._resource = resource
+        self.coef: Optional[np.ndarray]
+        self.intercept: Optional[np.ndarray]
+        self.classes: List[str]
         self.coef, self.intercept, self.classes = weights or (None, None, [])
         self._split: Optional[List[np.ndarray]] = None
 
@@ -155,9 +158,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.persist()
         return self._resource
 
+    def _trained(self) -> Tuple[np.ndarray, np.ndarray]:
+        if self.coef is None or self.intercept is None:
+            raise RuntimeError("the intent classifier has no weights: it was never trained")
+        return self.coef, self.intercept
+
     def persist(self) -> None:
+        coef, intercept = self._trained()
         with self._storage.write_to(self._resource) as directory:
-            np.savez_compressed(directory / "weights.npz", coef=self.coef, intercept=self.intercept)
+            np.savez_compressed(directory / "weights.npz", coef=coef, intercept=intercept)
             (directory / "classes.json").write_text(json.dumps(self.classes))
 
     @classmethod
@@ -183,11 +192,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         """The coefficients split into the sparse and the dense block, each transposed to
         (width, classes) in float64 once, so a prediction gathers only the rows it needs."""
         if self._split is None or [w.shape[0] for w in self._split] != widths:
-            if sum(widths) != self.coef.shape[1]:
-                raise ValueError(f"feature width {sum(widths)} differs from the trained {self.coef.shape[1]}")
+            coef, _ = self._trained()
+            if sum(widths) != coef.shape[1]:
+                raise ValueError(f"feature width {sum(widths)} differs from the trained {coef.shape[1]}")
             bounds = np.cumsum([0, *widths])
             self._split = [
-                np.ascontiguousarray(self.coef[:, a:b].T, dtype=np.float64) for a, b in zip(bounds[:-1], bounds[1:])
+                np.ascontiguousarray(coef[:, a:b].T, dtype=np.float64) for a, b in zip(bounds[:-1], bounds[1:])
             ]
         return self._split
 
@@ -200,7 +210,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             return None
         sparse_w, dense_w = self._weights_by_block(list(widths))
         weight = float(self.config["dense_weight"])
-        logits = np.tile(self.intercept.astype(np.float64), (len(rows), 1))
+        logits = np.tile(self._trained()[1].astype(np.float64), (len(rows), 1))
         for logit, row in zip(logits, rows):
             # sentence_matrix() @ coef.T, a row at a time, touching only the row's non-zero columns.
             if len(row.columns):

@@ -73,6 +73,9 @@ async def _once_more(what: str, first: Callable[[], Awaitable[T]], again: Callab
 class PostgresTrackerStore(SQLTrackerStore):
     """``type: bot.rasa_server.tracker_store.PostgresTrackerStore`` with Rasa's SQL store's settings."""
 
+    engine: Any  # Rasa's SQL store's, replaced below
+    event_broker: Any
+
     def __init__(self, domain: Any = None, **kwargs: Any) -> None:
         super().__init__(domain=domain, **kwargs)
         url = self.engine.url
@@ -131,6 +134,8 @@ def _pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 class SQLiteTrackerStore(SQLTrackerStore):
     """``type: bot.rasa_server.tracker_store.SQLiteTrackerStore`` with ``db: <path>`` (dialect is sqlite)."""
+
+    engine: Any  # Rasa's SQL store's, replaced below
 
     def __init__(self, domain: Any = None, db: str = "rasa.db", **kwargs: Any) -> None:
         kwargs.pop("dialect", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ def _queue(queue: str) -> str:
     return queue
 
 
-def _transcript(transcript: list[dict] | None) -> list[dict]:
+def _transcript(transcript: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The last MAX_TRANSCRIPT lines, every string in them without card numbers."""
     lines = list(transcript or [])[-MAX_TRANSCRIPT:]
     return [
@@ -45,7 +46,7 @@ def open_handoff(
     user: User | None = None,
     edition: str | None = None,
     lead: dict[str, str | None] | None = None,
-    transcript: list[dict] | None = None,
+    transcript: list[dict[str, Any]] | None = None,
     page_url: str | None = None,
     conversation_id: str | None = None,
     now: datetime | None = None,
@@ -67,7 +68,7 @@ def open_handoff(
         lead_name=required_text(lead["name"], "lead.name", max_len=200, label="name") if lead else None,
         lead_email=normalise_email(lead.get("email") or "", field="lead.email") if lead else None,
         lead_company=free_text(lead.get("company"))[:200] or None if lead else None,
-        lead_phone=normalise_phone(lead["phone"], field="lead.phone") if lead.get("phone") else None,
+        lead_phone=normalise_phone(phone, field="lead.phone") if lead and (phone := lead.get("phone")) else None,
         transcript=_transcript(transcript),
         page_url=free_text(page_url) or None,
         channel=actor.channel,
@@ -89,7 +90,7 @@ def open_handoff(
     return handoff
 
 
-def request_handoff(session: Session, actor: Actor, **fields) -> Handoff:
+def request_handoff(session: Session, actor: Actor, **fields: Any) -> Handoff:
     """From the API: a known user (the acting user) or an anonymous visitor with lead details."""
     user = known_user(session, actor)
     org_id = edition = None
@@ -111,7 +112,7 @@ def get_handoff(session: Session, actor: Actor, number: str, *, conversation_id:
         (user is not None and handoff.org_id is not None and user.org_id == handoff.org_id)
         or (conversation_id is not None and handoff.conversation_id == conversation_id)
     )
-    if not mine:
+    if handoff is None or not mine:
         raise NotFound(f"There is no handoff {number}.", code="unknown_handoff")
     return handoff
 

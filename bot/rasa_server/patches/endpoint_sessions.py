@@ -60,4 +60,4 @@ def apply() -> None:
         return _KeptSession(current)
 
     session._kept = True  # type: ignore[attr-defined]
-    EndpointConfig.session = session  # type: ignore[method-assign]
+    EndpointConfig.session = session

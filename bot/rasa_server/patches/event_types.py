@@ -29,4 +29,4 @@ def apply() -> None:
         return found
 
     resolve_by_type._cached = True  # type: ignore[attr-defined]
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(resolve_by_type)

@@ -75,4 +75,4 @@ def apply() -> None:
 
     run._replayed = True  # type: ignore[attr-defined]
     run.__wrapped_original__ = original  # type: ignore[attr-defined]
-    DaskGraphRunner.run = run  # type: ignore[method-assign]
+    DaskGraphRunner.run = run

@@ -56,4 +56,4 @@ def apply() -> None:
 
     _get_possible_keys._indexed = True  # type: ignore[attr-defined]
     _get_possible_keys.__wrapped_original__ = original  # type: ignore[attr-defined]
-    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = _get_possible_keys

@@ -23,4 +23,4 @@ def apply() -> None:
         new.__dict__.update(self.__dict__)
         return new
 
-    Slot.__copy__ = __copy__  # type: ignore[attr-defined]
+    Slot.__copy__ = __copy__
