@@ -26,7 +26,8 @@ from bot.billing_client import BillingError, Invalid
 from ._base import BillingAction, acting, explain
 from ._identity import identity
 from ._render import buttons, render
-from .invoices import check_email, email_candidate, entity, valid_email
+from .invoices import entity
+from .sharing import AskForEmail, check_email, email_candidate, valid_email
 
 ADDRESS_SLOTS = ("address_street", "address_city", "address_postal_code", "address_country")
 FORM_SLOTS = ("billing_field", "email_tries", *ADDRESS_SLOTS)
@@ -263,3 +264,8 @@ class ActionUpdateBillingDetails(BillingAction):
 
     def on_error(self, error: BillingError | None, tracker: Tracker) -> list[EventType]:
         return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("email", None)]
+
+
+class ActionAskBillingDetailsFormEmail(AskForEmail):
+    form = "billing_details_form"
+    question = "utter_ask_billing_details_form_email"

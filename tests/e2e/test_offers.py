@@ -228,3 +228,20 @@ def test_cancel_at_the_address_question_sends_nothing(chat, billing_db, stack):
     stopped = alex.text("cancel")
     assert "won't send" in stopped, stopped
     assert not list((stack.data_dir / "outbox").glob("*.eml"))
+
+
+def test_an_unreadable_email_gets_one_message_that_asks_again(chat, billing_db, stack):
+    """The billing contact and the invoice's recipient: what is wrong and the question again are one
+    message, not the complaint followed by the form's question."""
+    priya = chat("priya")
+    asked = priya.text("update the billing contact email")
+    assert "email" in asked.lower(), asked
+    priya.say("ap at acme dot example")
+    assert len(priya.last) == 1 and "email address" in priya.last[0]["text"], priya.last
+    done = priya.text("ap-team@acme.example")
+    assert "ap-team@acme.example" in done, done
+
+    alex = chat("alex")
+    alex.text("email INV-1041")
+    alex.say("to bob at acme")
+    assert len(alex.last) == 1 and "email address" in alex.last[0]["text"], alex.last

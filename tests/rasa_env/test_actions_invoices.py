@@ -24,19 +24,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import _base
 from bot.actions.billing_details import ActionUpdateBillingDetails, ValidateBillingDetailsForm
 from bot.actions.confirm import ActionConfirm, ActionDecline, yes_no
-from bot.actions.invoices import (
-    ActionDownloadInvoice,
-    ActionGetInvoice,
-    ActionListInvoices,
-    ActionShareInvoice,
-    ValidateShareInvoiceForm,
-)
+from bot.actions.invoices import ActionDownloadInvoice, ActionGetInvoice, ActionListInvoices
 from bot.actions.payments import (
     ActionCheckBalance,
     ActionPayInvoice,
     ActionPaymentMethodLink,
     payment_key,
 )
+from bot.actions.sharing import ActionShareInvoice, ValidateShareInvoiceForm
 from bot.billing_client import BillingClient
 
 DOMAIN: dict[str, Any] = {
