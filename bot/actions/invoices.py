@@ -114,6 +114,18 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+# One invoice by its state ("the overdue invoice", "the unpaid one"); "open" only as an adjective,
+# since "open the last invoice" asks for the latest.
+ONE_BY_STATUS = (
+    (re.compile(r"\boverdue|\blate\b|past due", re.I), "overdue"),
+    (re.compile(r"\b(unpaid|outstanding|not paid)\b|\bopen (invoice|bill|one)\b", re.I), "open"),
+)
+
+
+def one_by_status(text: str | None) -> str | None:
+    return next((status for pattern, status in ONE_BY_STATUS if text and pattern.search(text)), None)
+
+
 def status_filter(text: str | None) -> str | None:
     for pattern, status in STATUS_WORDS:
         if text and pattern.search(text):
@@ -135,6 +147,12 @@ async def find_invoice(client: ActingClient, tracker: Tracker, *, use_context: b
     if number:
         return await client.invoice(number)
     period = entity(tracker, "period")
+    status = one_by_status(tracker.latest_message.get("text"))
+    if status and (not period or period == "latest"):
+        by_status = await client.invoices(limit=1, status=status)
+        if not by_status:
+            raise NoSuchInvoice(f'You have no {status} invoices. Say "show my invoices" to see them all.')
+        return by_status[0]
     if period:
         filters = period_filter(period)
         if filters is None:

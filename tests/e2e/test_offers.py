@@ -245,3 +245,11 @@ def test_an_unreadable_email_gets_one_message_that_asks_again(chat, billing_db, 
     alex.text("email INV-1041")
     alex.say("to bob at acme")
     assert len(alex.last) == 1 and "email address" in alex.last[0]["text"], alex.last
+
+
+def test_the_overdue_invoice_is_the_overdue_one_not_the_latest(chat, billing_db):
+    alex = chat("alex")
+    shown = alex.text("what was on the overdue invoice")
+    assert "INV-1041" in shown and "INV-1042" not in shown, shown
+    opened = alex.text("open the last invoice")  # "open" as a verb is no status
+    assert "INV-1042" in opened, opened
