@@ -23,7 +23,9 @@ from .quotes import (
     Stop,
     active_contract,
     check_quantity,
+    other_lines,
     product_name,
+    show_quote,
     upgrade_buttons,
 )
 
@@ -55,6 +57,11 @@ class ValidateProductForm(ChangeFormValidation):
                     response="utter_edition_needs_upgrade", buttons=upgrade_buttons(_edition(contract))
                 )
                 raise Stop
+            if product in {line.product for line in (contract.lines if contract else ())} and quantity:
+                # "buy inbox for 5 users" with Inbox on the contract: those 5 are more licenses
+                dispatcher.utter_message(response="utter_already_subscribed_adding", product_name=product_name(product))
+                quote = await client.quote_add_licenses(quantity, product=product)
+                raise Stop(show_quote(dispatcher, quote, others=await other_lines(client, quote)))
             if product in {line.product for line in (contract.lines if contract else ())}:
                 entities = f'{{"product":"{product}"' + (f',"quantity":{quantity}}}' if quantity else "}")
                 dispatcher.utter_message(

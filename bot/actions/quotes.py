@@ -46,7 +46,12 @@ LARGE_ORDER_QUANTITY, LARGE_ORDER_AMOUNT = 100, Decimal(100_000)
 
 
 class Stop(Exception):
-    """A form cannot go on (what to say was said already): end it without a quote."""
+    """A form ends here (what to say was said already), with ``events`` if it ended on a quote of
+    its own (the slots that quote sets)."""
+
+    def __init__(self, events: list[EventType] | None = None) -> None:
+        super().__init__()
+        self.events = events or []
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -361,8 +366,8 @@ class ChangeFormValidation(Action, ABC):
         stop = [*clear(*self.slots, TRIES), SlotSet(REQUESTED, None)]
         try:
             values, refused = await self.fill(dispatcher, tracker, acting(identity(tracker)), values, mentioned)
-        except Stop:
-            return stop
+        except Stop as stopped:
+            return [*stop, *stopped.events]
         except BillingError as error:
             explain(
                 dispatcher, error, again=asking_again(self.triggers[0], values.get("product"), values.get("quantity"))

@@ -201,3 +201,11 @@ def test_a_subscription_question_while_the_quote_waits_shows_the_quote_again(cha
     done = alex.text("yes")
     assert re.search(r"ORD-\d+", done), done
     assert quantity(billing_db, "Acme Corp", "enterprise") == 45
+
+
+def test_buying_a_product_already_on_the_contract_quotes_its_licenses(chat, billing_db):
+    alex = chat("alex")
+    quote = alex.text("buy inbox for 5 users")
+    assert "Add 5 Inbox licenses" in quote and "Yes" in alex.buttons(), quote
+    alex.press("Yes")
+    assert quantity(billing_db, "Acme Corp", "inbox") == 15 and count(billing_db, Order) == 1

@@ -400,6 +400,11 @@ def test_buy_a_product_and_already_subscribed(billing):
         said = await alex.run(ValidateProductForm())
         assert responses(said) == ["utter_already_subscribed"] and titles(said) == ["Add Inbox licenses"]
         assert alex.slots["requested_slot"] is None
+        # With a number, it is those licenses, quoted at once (issue 18: never ask for what was said).
+        alex.user("buy inbox for 5 users", "buy_product", product="inbox", quantity=5)
+        said = await alex.run(ValidateProductForm())
+        assert "Add 5 Inbox licenses" in text(said) and "Yes" in titles(said), said
+        assert alex.slots["pending_quote"] and alex.slots["requested_slot"] is None
 
         olivia = Chat("olivia@bluebird.example")
         olivia.user("buy analytics for 2 users", "buy_product", product="analytics", quantity=2)
