@@ -194,4 +194,6 @@ class ActionPaymentMethodLink(BillingAction):
                 minutes=minutes_left(link),
             )
         )
+        if not tracker.active_loop_name:  # a form asks its own question next
+            reshow_pending(dispatcher, tracker)
         return []

@@ -253,3 +253,12 @@ def test_the_overdue_invoice_is_the_overdue_one_not_the_latest(chat, billing_db)
     assert "INV-1041" in shown and "INV-1042" not in shown, shown
     opened = alex.text("open the last invoice")  # "open" as a verb is no status
     assert "INV-1042" in opened, opened
+
+
+def test_a_card_question_while_a_quote_waits_shows_the_quote_again(chat, billing_db):
+    alex = chat("alex")
+    alex.text("add 2 dialer licenses")
+    said = alex.text("also how do i update the card we pay with")
+    assert "/pay/card/" in said and "Yes" in alex.buttons(), (said, alex.buttons())
+    done = alex.text("yes")
+    assert re.search(r"ORD-\d+", done), done
