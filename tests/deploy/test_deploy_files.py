@@ -124,7 +124,7 @@ def check_rasa_api(name: str, command: list[str], env: dict[str, str]) -> None:
     if "--enable-api" in command:
         assert "--auth-token" not in command, f"{name}: the API token belongs in RASA_API_TOKEN, not the command"
         assert "RASA_API_TOKEN" in env, f"{name}: --enable-api without RASA_API_TOKEN"
-        assert "RASA_API_TOKEN" in (ROOT / "bot" / "rasa_server" / "__main__.py").read_text(), (
+        assert "RASA_API_TOKEN" in (ROOT / "bot" / "rasa_server" / "run.py").read_text(), (
             "bot.rasa_server does not take the API token from RASA_API_TOKEN: the API would be open"
         )
 

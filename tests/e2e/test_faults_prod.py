@@ -13,7 +13,7 @@ nobody else. Customers talk through the gateway's widget WebSocket, signed in as
   everything works at the first try.
   No turn is answered as if the conversation had just started ("Sorry, I'm not sure what to do
   with that" to a product button that was just offered): Rasa's SQL tracker store replaces
-  connections that died idle in the pool (bot/rasa_server/__main__.py, fix 4), and reads or saves cut in the
+  connections that died idle in the pool (bot/rasa_server/tracker_store.py, fix 4), and reads or saves cut in the
   middle are tried once more or fail the turn with a friendly error (fix 8). A button resent
   after billing could not be reached is not such a turn: that failure ended the flow, and the
   customer starts over.

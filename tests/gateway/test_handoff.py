@@ -688,7 +688,7 @@ def test_the_slack_mocks_message_ts_are_unique_and_increasing(slack_api):
 
 
 def test_rasa_enables_its_http_api_only_with_a_token():
-    from bot.rasa_server import with_api_token
+    from bot.rasa_server.run import with_api_token
 
     argv = ["rasa", "run", "--enable-api", "--port", "5005"]
     assert with_api_token(argv, {"RASA_API_TOKEN": "s3cret"}) == [*argv, "--auth-token", "s3cret"]

@@ -169,7 +169,7 @@ async def test_calls_to_an_endpoint_reuse_one_connection():
 
 _THREADS_PROBE = """
 import atexit, json, os, sys
-from bot.rasa_server import __main__ as rasa_run
+from bot.rasa_server import run as rasa_run
 
 def report():
     from threadpoolctl import threadpool_info
