@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from bot.billing_client import BillingError, Invalid
+from bot.nlu.addresses import address_in
 
 from ._base import BillingAction, acting, explain
 from ._identity import identity
@@ -110,6 +111,15 @@ def which_field(tracker: Tracker) -> str | None:
     return None
 
 
+def whole_address(tracker: Tracker) -> dict[str, Any]:
+    """The form's address slots from a message that holds the whole address ({} if it doesn't)."""
+    found = address_in(tracker.latest_message.get("text") or "")
+    if found is None:
+        return {}
+    parts = {"address_street": found.street, "address_city": found.city, "address_postal_code": found.postal_code}
+    return {**parts, "address_country": found.country} if found.country else parts
+
+
 def country_code(value: str) -> str | None:
     text = value.strip().strip(".").lower()
     if re.fullmatch(r"[a-z]{2}", text):
@@ -149,6 +159,8 @@ class ValidateBillingDetailsForm(FormValidationAction):
             return {}
         if field == "contact" and tracker.get_slot("email") and not email_candidate(tracker):
             return {"billing_field": field, "email": None}  # an earlier address: ask, don't assume
+        if field == "address":  # "we moved: 200 Congress Ave, ..., Austin, TX 78701": asked no more
+            return {"billing_field": field, **whole_address(tracker)}
         return {"billing_field": field}
 
     def validate_billing_field(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -165,7 +177,8 @@ class ValidateBillingDetailsForm(FormValidationAction):
     def _text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         if tracker.get_slot(REQUESTED_SLOT) != slot or not answering(tracker):
             return {}
-        return {slot: (tracker.latest_message.get("text") or "").strip()}
+        # The whole address at any of its questions fills every part it gives.
+        return whole_address(tracker) or {slot: (tracker.latest_message.get("text") or "").strip()}
 
     async def extract_address_street(self, dispatcher, tracker, domain) -> dict[str, Any]:
         return self._text(tracker, "address_street")

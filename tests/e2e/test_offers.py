@@ -11,7 +11,7 @@ import sqlite3
 
 from sqlalchemy import select
 
-from bot.billing.adapters.orm import Handoff, Invoice, Order, Payment
+from bot.billing.adapters.orm import BillingProfile, Handoff, Invoice, Order, Org, Payment
 from tests.billing.helpers import count
 
 SEEDED_PAYMENTS = 5
@@ -262,3 +262,20 @@ def test_a_card_question_while_a_quote_waits_shows_the_quote_again(chat, billing
     assert "/pay/card/" in said and "Yes" in alex.buttons(), (said, alex.buttons())
     done = alex.text("yes")
     assert re.search(r"ORD-\d+", done), done
+
+
+def test_a_whole_address_in_one_message_is_saved_without_more_questions(chat, billing_db):
+    alex = chat("alex")
+    said = alex.text("we moved, new billing address is 200 Congress Ave, Suite 300, Austin, TX 78701, US")
+    assert "200 Congress Ave" in said and "street" not in said.lower(), said
+    with billing_db.session() as s:
+        profile = s.scalar(
+            select(BillingProfile).join(Org, BillingProfile.org_id == Org.id).where(Org.name == "Acme Corp")
+        )
+        assert (profile.address_line1, profile.address_line2, profile.city, profile.region, profile.postal_code) == (
+            "200 Congress Ave",
+            "Suite 300",
+            "Austin",
+            "TX",
+            "78701",
+        )
