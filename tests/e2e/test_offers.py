@@ -210,15 +210,17 @@ def test_the_overdue_one_beats_the_invoice_in_context(chat, billing_db):
 
 
 def test_send_it_to_another_address_instead(chat, billing_db, stack):
+    before = set((stack.data_dir / "outbox").glob("*.eml"))  # the outbox is the session's
     alex = chat("alex")
     alex.text("email INV-1041 to bob@acme.example")
     again = alex.text("send it to ap@acme.example instead")
     assert "INV-1041" in again and "ap@acme.example" in again, again
-    mails = [m.read_text(errors="replace") for m in (stack.data_dir / "outbox").glob("*.eml")]
+    mails = [m.read_text(errors="replace") for m in set((stack.data_dir / "outbox").glob("*.eml")) - before]
     assert sum("ap@acme.example" in m for m in mails) == 1 and sum("bob@acme.example" in m for m in mails) == 1
 
 
 def test_cancel_at_the_address_question_sends_nothing(chat, billing_db, stack):
+    before = set((stack.data_dir / "outbox").glob("*.eml"))  # the outbox is the session's
     alex = chat("alex")
     asked = alex.text("email the latest invoice")
     if "did you mean" in asked.lower():  # sharing needs the bar of a change: a yes takes the first suggestion
@@ -227,7 +229,7 @@ def test_cancel_at_the_address_question_sends_nothing(chat, billing_db, stack):
     assert "who should i send it to" in asked.lower(), asked
     stopped = alex.text("cancel")
     assert "won't send" in stopped, stopped
-    assert not list((stack.data_dir / "outbox").glob("*.eml"))
+    assert set((stack.data_dir / "outbox").glob("*.eml")) == before
 
 
 def test_an_unreadable_email_gets_one_message_that_asks_again(chat, billing_db, stack):
@@ -242,8 +244,9 @@ def test_an_unreadable_email_gets_one_message_that_asks_again(chat, billing_db, 
     assert "ap-team@acme.example" in done, done
 
     alex = chat("alex")
-    alex.text("email INV-1041")
-    alex.say("to bob at acme")
+    asked = alex.text("share INV-1041")
+    assert "who should i send it to" in asked.lower(), asked
+    alex.say("bob at acme dot example")
     assert len(alex.last) == 1 and "email address" in alex.last[0]["text"], alex.last
 
 
