@@ -19,7 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from bot.billing_client import ActingClient, Invoice, Link
 
 from ._base import BillingAction
-from ._render import buttons, render
+from ._render import buttons, payload, render
 from .confirm import reshow_pending
 
 LIST_SHOWN = 6
@@ -217,7 +217,7 @@ class ActionGetInvoice(BillingAction):
 
 def invoice_buttons(invoice: Invoice) -> list[dict[str, str]]:
     if invoice.status == "open":
-        return buttons((f"Pay {invoice.number}", f'/pay_invoice{{"invoice_number":"{invoice.number}"}}'))
+        return buttons((f"Pay {invoice.number}", payload("pay_invoice", invoice_number=invoice.number)))
     return []
 
 

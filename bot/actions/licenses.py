@@ -82,7 +82,7 @@ class ActionAskLicenseFormProduct(BillingAction):
         lines = per_user_lines(await active_contract(client))
         dispatcher.utter_message(
             text=render("changes/which_product", lines=lines),
-            buttons=buttons(*((line.product_name, f'/inform{{"product":"{line.product}"}}') for line in lines)),
+            buttons=buttons(*((line.product_name, payload("inform", product=line.product)) for line in lines)),
         )
         return []
 

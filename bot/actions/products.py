@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import ActingClient, Quote
 
 from ._base import BillingAction
-from ._render import buttons, render
+from ._render import buttons, payload, render
 from .quotes import (
     EDITIONS,
     AskQuantity,
@@ -63,11 +63,15 @@ class ValidateProductForm(ChangeFormValidation):
                 quote = await client.quote_add_licenses(quantity, product=product)
                 raise Stop(show_quote(dispatcher, quote, others=await other_lines(client, quote)))
             if product in {line.product for line in (contract.lines if contract else ())}:
-                entities = f'{{"product":"{product}"' + (f',"quantity":{quantity}}}' if quantity else "}")
                 dispatcher.utter_message(
                     response="utter_already_subscribed",
                     product_name=product_name(product),
-                    buttons=buttons((f"Add {product_name(product)} licenses", f"/add_licenses{entities}")),
+                    buttons=buttons(
+                        (
+                            f"Add {product_name(product)} licenses",
+                            payload("add_licenses", product=product, quantity=quantity),
+                        )
+                    ),
                 )
                 raise Stop
         return {"product": product, "quantity": quantity}, refused
@@ -94,7 +98,7 @@ class ActionAskProductFormProduct(BillingAction):
         ]
         dispatcher.utter_message(
             text=render("changes/which_new_product", products=choices, essentials=essentials),
-            buttons=buttons(*((p.name, f'/inform{{"product":"{p.code}"}}') for p in choices)),
+            buttons=buttons(*((p.name, payload("inform", product=p.code)) for p in choices)),
         )
         return []
 

@@ -7,13 +7,12 @@ with the entities the message had, so a click or a "yes" carries on where the me
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.billing_client import ActingClient, BillingError
 
 from ._identity import Identity
-from ._render import buttons
+from ._render import buttons, payload
 
 CUSTOMER_BUTTONS = buttons(
     ("Add licenses", "/add_licenses"),
@@ -79,7 +78,7 @@ def suggestions(message: dict[str, Any]) -> list[tuple[str, str]]:
         if confidence < ALSO_FROM or len(found) == MOST:
             break
         if name in SUGGESTIONS:
-            found.append((SUGGESTIONS[name], f"/{name}" + (json.dumps(entities) if entities else "")))
+            found.append((SUGGESTIONS[name], payload(name, **entities)))
     return found
 
 

@@ -219,10 +219,10 @@ async def test_unsure_guesses_are_offered_as_a_few_buttons():
         {"name": "list_invoices", "confidence": 0.05},
     ]
     messages, events = await run(ActionFallback(), tracker(unsure))
-    assert events == [SlotSet("offer", '/pay_invoice{"invoice_number": "INV-1042"}')]
+    assert events == [SlotSet("offer", '/pay_invoice{"invoice_number":"INV-1042"}')]
     assert "did you mean to pay an invoice, check what you owe or get an invoice?" in texts(messages)
     assert [b["title"] for b in messages[0]["buttons"]] == ["Pay an invoice", "Check what you owe", "Get an invoice"]
-    assert messages[0]["buttons"][0]["payload"] == '/pay_invoice{"invoice_number": "INV-1042"}'
+    assert messages[0]["buttons"][0]["payload"] == '/pay_invoice{"invoice_number":"INV-1042"}'
 
     unsure["parse_data"]["intent_ranking"][1]["confidence"] = 0.1  # no better than a shrug
     messages, _ = await run(ActionFallback(), tracker(unsure))
@@ -245,7 +245,7 @@ async def test_unsure_guesses_are_offered_as_a_few_buttons():
     messages, _ = await run(ActionFallback(), again)
     assert "did you mean to talk to a person?" in texts(messages) and "1-800-667-6389" in texts(messages)
     assert [b["payload"] for b in messages[0]["buttons"]] == [
-        '/talk_to_human{"invoice_number": "INV-1042"}',
+        '/talk_to_human{"invoice_number":"INV-1042"}',
         "/request_callback",
     ]
 
