@@ -57,6 +57,13 @@ SUGGESTIONS = {
     "talk_to_human": "talk to a person",
     "request_callback": "get a call back",
 }
+# The same guesses when the message named a product: the choice says which ("buy Data Storage").
+ABOUT_PRODUCT = {
+    "add_licenses": "add {product} licenses",
+    "buy_product": "buy {product}",
+    "ask_pricing": "ask about {product} prices",
+    "product_info": "hear about {product}",
+}
 SUGGEST_FROM = 0.2  # the best guess under this is no better than a shrug: no "did you mean"
 ALSO_FROM = 0.05  # the runners-up offered beside it: at least this likely
 MOST = 3
@@ -78,7 +85,13 @@ def suggestions(message: dict[str, Any]) -> list[tuple[str, str]]:
         if confidence < ALSO_FROM or len(found) == MOST:
             break
         if name in SUGGESTIONS:
-            found.append((SUGGESTIONS[name], payload(name, **entities)))
+            product = entities.get("product")
+            called = (
+                ABOUT_PRODUCT[name].format(product=str(product).replace("_", " ").title())
+                if (product and name in ABOUT_PRODUCT)
+                else SUGGESTIONS[name]
+            )
+            found.append((called, payload(name, **entities)))
     return found
 
 

@@ -109,3 +109,22 @@ def test_an_offer_made_before_the_last_reply_is_gone():
         user("yes"),
     )
     assert offered(t) is None  # the slot named the previous message's button, not this one's
+
+
+def test_a_did_you_mean_names_the_product_the_message_named():
+    from bot.actions.suggestions import suggestions
+
+    message = {
+        "entities": [{"entity": "product", "value": "data_storage"}],
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.3},
+            {"name": "buy_product", "confidence": 0.5},
+            {"name": "product_info", "confidence": 0.2},
+            {"name": "contact_support", "confidence": 0.1},
+        ],
+    }
+    assert suggestions(message) == [
+        ("buy Data Storage", '/buy_product{"product":"data_storage"}'),
+        ("hear about Data Storage", '/product_info{"product":"data_storage"}'),
+        ("open a support case", '/contact_support{"product":"data_storage"}'),
+    ]
