@@ -23,9 +23,7 @@ from .quotes import (
     Stop,
     active_contract,
     check_quantity,
-    other_lines,
     product_name,
-    show_quote,
     upgrade_buttons,
 )
 
@@ -57,23 +55,10 @@ class ValidateProductForm(ChangeFormValidation):
                     response="utter_edition_needs_upgrade", buttons=upgrade_buttons(_edition(contract))
                 )
                 raise Stop
-            if product in {line.product for line in (contract.lines if contract else ())} and quantity:
-                # "buy inbox for 5 users" with Inbox on the contract: those 5 are more licenses
-                dispatcher.utter_message(response="utter_already_subscribed_adding", product_name=product_name(product))
-                quote = await client.quote_add_licenses(quantity, product=product)
-                raise Stop(show_quote(dispatcher, quote, others=await other_lines(client, quote)))
             if product in {line.product for line in (contract.lines if contract else ())}:
-                dispatcher.utter_message(
-                    response="utter_already_subscribed",
-                    product_name=product_name(product),
-                    buttons=buttons(
-                        (
-                            f"Add {product_name(product)} licenses",
-                            payload("add_licenses", product=product, quantity=quantity),
-                        )
-                    ),
-                )
-                raise Stop
+                # "buy inbox for 5 users" with Inbox on the contract: more of it. The form goes on
+                # (asking how many if that wasn't said) and its quote adds licenses.
+                dispatcher.utter_message(response="utter_already_subscribed_adding", product_name=product_name(product))
         return {"product": product, "quantity": quantity}, refused
 
 
@@ -110,6 +95,9 @@ class ActionQuoteProduct(QuoteAction):
         return "action_quote_product"
 
     async def quote(self, client: ActingClient, product: str, quantity: int | None) -> Quote:
+        contract = await active_contract(client)
+        if product in {line.product for line in (contract.lines if contract else ())}:  # more of what they have
+            return await client.quote_add_licenses(quantity or 1, product=product)
         return await client.quote_add_product(product, quantity or 1)
 
 

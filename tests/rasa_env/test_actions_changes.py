@@ -396,15 +396,14 @@ def test_buy_a_product_and_already_subscribed(billing):
         assert "Field Service is now on your contract, quantity 3" in text(await alex.run(ActionConfirm()))
         assert (await lines("alex@acme.example", billing))["field_service"] == 3
 
-        alex.user("buy inbox", "buy_product", product="inbox")
-        said = await alex.run(ValidateProductForm())
-        assert responses(said) == ["utter_already_subscribed"] and titles(said) == ["Add Inbox licenses"]
-        assert alex.slots["requested_slot"] is None
-        # With a number, it is those licenses, quoted at once (issue 18: never ask for what was said).
+        # A product already on the contract is more of it: its licenses are quoted (issue 18: not a
+        # button to press first, and never a question about what was said).
         alex.user("buy inbox for 5 users", "buy_product", product="inbox", quantity=5)
         said = await alex.run(ValidateProductForm())
-        assert "Add 5 Inbox licenses" in text(said) and "Yes" in titles(said), said
-        assert alex.slots["pending_quote"] and alex.slots["requested_slot"] is None
+        assert responses(said) == ["utter_already_subscribed_adding"], said
+        assert alex.slots["product"] == "inbox" and alex.slots["quantity"] == 5
+        quote = text(await alex.run(ActionQuoteProduct()))
+        assert "Add 5 Inbox licenses" in quote and alex.slots["pending_quote"], quote
 
         olivia = Chat("olivia@bluebird.example")
         olivia.user("buy analytics for 2 users", "buy_product", product="analytics", quantity=2)
