@@ -124,7 +124,7 @@ class Tab:
         self.ws.close()
 
 
-FAST_S = 3.0  # well under the 30 s poller: only pub/sub can be this quick
+FAST_S = 10.0  # a third of the 30 s poller: only pub/sub can be this quick, even on a loaded machine
 
 
 def test_a_message_pushed_on_gateway_a_reaches_the_visitors_socket_on_gateway_b(replicas):
