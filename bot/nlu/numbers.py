@@ -249,7 +249,25 @@ def find_quantities(text: str, blocked: Optional[list[Span]] = None) -> list[Spa
         if phrase == "one" and not _one_is_a_count(text, m.start(), m.end(), whole):
             continue
         found.append(Span(m.start(), m.end(), value, "quantity"))
-    return sorted(found, key=lambda s: s.start)
+    return _scaled(text, sorted(found, key=lambda s: s.start))
+
+
+def _scaled(text: str, spans: list[Span]) -> list[Span]:
+    """ "3 million", "2 thousand": digits and the scale word after them are one count."""
+    merged: list[Span] = []
+    for span in spans:
+        previous = merged[-1] if merged else None
+        word = text[span.start : span.end].lower()
+        if (
+            previous is not None
+            and word in ("thousand", "million")
+            and text[previous.start : previous.end].replace(",", "").isdigit()
+            and not text[previous.end : span.start].strip()
+        ):
+            merged[-1] = Span(previous.start, span.end, int(previous.value) * SCALES[word], "quantity")
+            continue
+        merged.append(span)
+    return merged
 
 
 def _one_is_a_count(text: str, start: int, end: int, whole: str) -> bool:

@@ -186,6 +186,8 @@ def test_parse_number(words, value):
         ("add 5,000,000 licenses", [5000000]),
         ("add 5 000 licenses", [5000]),
         ("add two million licenses", [2000000]),
+        ("how much for 3 million users", [3000000]),  # digits and a scale word: one count
+        ("add 2 thousand seats", [2000]),
         ("make it 20000", [20000]),
         ("order 5000000 licenses", [5000000]),
         ("5,000,000", [5000000]),
