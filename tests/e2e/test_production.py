@@ -79,8 +79,7 @@ def test_golden_1_on_postgresql_and_redis_with_two_rasa_workers(prod):
     stack, tracker_url, db = prod
     alex = Conversation(stack, "alex")
     try:
-        alex.text("add 5 licenses")
-        quote = alex.press("Enterprise")
+        quote = alex.text("add 5 licenses")
         assert "$165.00" in quote, quote
         done = alex.press("Yes")
         assert re.search(r"ORD-\d+", done), done
