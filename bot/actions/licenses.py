@@ -18,10 +18,9 @@ from bot.billing_client import ActingClient, Quote
 
 from ._base import BillingAction
 from ._render import buttons, payload, render
+from .change_forms import AskQuantity, ChangeFormValidation
 from .quotes import (
     PENDING,
-    AskQuantity,
-    ChangeFormValidation,
     QuoteAction,
     Refusals,
     Stop,

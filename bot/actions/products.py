@@ -14,10 +14,9 @@ from bot.billing_client import ActingClient, Quote
 
 from ._base import BillingAction
 from ._render import buttons, payload, render
+from .change_forms import AskQuantity, ChangeFormValidation
 from .quotes import (
     EDITIONS,
-    AskQuantity,
-    ChangeFormValidation,
     QuoteAction,
     Refusals,
     Stop,

@@ -14,11 +14,11 @@ from bot.billing_client import ActingClient, BillingError, Conflict
 
 from ._base import BillingAction, clear, transcript
 from ._render import render
+from .change_forms import ChangeFormValidation
 from .handoff import tell_gateway
 from .quotes import (
     EDITIONS,
     TRIES,
-    ChangeFormValidation,
     Refusals,
     active_contract,
     asking_again,
