@@ -95,7 +95,7 @@ def test_golden_1_on_postgresql_and_redis_with_two_rasa_workers(prod):
             ).scalar_one()
     finally:
         engine.dispose()
-    assert said == 4  # every user turn is in PostgreSQL
+    assert said == 3  # every user turn is in PostgreSQL
     assert len(_children(stack.service("rasa").process.pid)) == 2  # two Sanic workers served it
 
 
