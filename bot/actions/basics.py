@@ -24,16 +24,19 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from ._identity import identity
-from ._render import buttons, render
-from .confirm import ask_again, asked_last, corrected, correction, pending
-from .offers import by_place, offer_slot, offered, take
+from ._render import buttons, payload, render
+from .change_forms import pointed_back_at
+from .confirm import SURE, ask_again, asked_last, corrected, correction, pending
+from .offers import Offer, by_place, offer_slot, offered, stands_for, take, the_other
+from .quotes import EDITIONS
 from .suggestions import CUSTOMER_BUTTONS, PERSON_BUTTONS, SUGGEST_FROM, VISITOR_BUTTONS, suggestions
 
 MISUNDERSTOOD = ("nlu_fallback", "out_of_scope")
+UNSURE = ("nlu_fallback", "inform")  # "did you mean" for these: a bare answer that answered nothing too
 
 
 def first_name(name: str | None) -> str | None:
@@ -92,7 +95,11 @@ class ActionFallback(Action):
             # Not understood while a quote or payment waits (an unsure "yes", a message with no
             # word in it): the question again, rather than a guess at something else.
             return []
-        guesses = suggestions(tracker.latest_message) if intent == "nlu_fallback" else []
+        message = with_product_pointed_at(tracker)
+        purchase = more_of(message) if intent == "nlu_fallback" else None
+        if purchase is not None:
+            return take(tracker, purchase)
+        guesses = suggestions(without_bare_answer(message)) if intent in UNSURE else []
         offer = offered(tracker)
         top = top_guess(tracker.latest_message)
         if intent == "nlu_fallback" and offer is not None and top is not None and top[0] in (offer.intent, "affirm"):
@@ -117,6 +124,46 @@ class ActionFallback(Action):
         return offer_slot(main) if main else []
 
 
+# "Add licenses" and "buy a product" are one request when a product is named: more of it, which the
+# forms quote as more licenses when the contract has it and as a new product when it hasn't.
+PURCHASE = frozenset({"add_licenses", "buy_product"})
+
+
+def more_of(message: dict[str, Any]) -> Offer | None:
+    """A purchase of a named product that the classifier was sure of, though not of which of its two
+    names (add_licenses 0.53, buy_product 0.37): as if asked plainly. Only a quote follows, so
+    nothing changes without its yes."""
+    product = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == "product"), None)
+    ranked = [r for r in message.get("intent_ranking") or [] if r.get("name") not in MISUNDERSTOOD][:2]
+    if not product or {r.get("name") for r in ranked} != PURCHASE:
+        return None
+    if sum(float(r.get("confidence") or 0.0) for r in ranked) < SURE:
+        return None
+    quantity = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == "quantity"), None)
+    intent = "add_licenses" if product in EDITIONS else "buy_product"
+    return Offer("", payload(intent, product=product, quantity=quantity))
+
+
+def with_product_pointed_at(tracker: Tracker) -> dict[str, Any]:
+    """The latest message, with the product of the answer just given when it points back at it
+    ("add 5 of those" after "what is Field Service?"), so a "did you mean" names that product and
+    its button carries it."""
+    message = tracker.latest_message
+    named = any(e.get("entity") == "product" for e in message.get("entities") or [])
+    product = None if named else pointed_back_at(tracker)
+    if product is None:
+        return message
+    entity = {"entity": "product", "value": product, "start": 0, "end": 0, "extractor": "context"}
+    return {**message, "entities": [*(message.get("entities") or []), entity]}
+
+
+def without_bare_answer(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as the suggestions read it: a bare answer that answered nothing ("licenses" on
+    its own) is not a guess, so the requests ranked after it are."""
+    ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "inform"]
+    return {**message, "intent_ranking": ranking}
+
+
 def top_guess(message: dict[str, Any]) -> tuple[str, float] | None:
     """The classifier's best guess other than "not understood", if it is more than a shrug."""
     for ranked in message.get("intent_ranking") or []:
@@ -128,8 +175,9 @@ def top_guess(message: dict[str, Any]) -> tuple[str, float] | None:
 
 class ActionPickOffer(ActionFallback):
     """A bare answer outside any form ("the first one", "2", "the March one"): the option of the
-    bot's last message it names, as if pressed; while a quote or payment waits, a correction of it
-    ("the March one": asked again for that invoice) or the question again; anything else is not
+    bot's last message it names, as if pressed; with nothing waiting, the request it stands for
+    ("INV-1040", "3 inbox please": ``stands_for``); while a quote or payment waits, a correction of
+    it ("the March one": asked again for that invoice) or the question again; anything else is not
     understood (ActionFallback)."""
 
     def name(self) -> str:
@@ -140,8 +188,14 @@ class ActionPickOffer(ActionFallback):
         if choice is not None:
             return take(tracker, choice)
         waiting = pending(tracker)
+        request = stands_for(tracker) if waiting is None else None
+        if request is not None:
+            return take(tracker, request)
         if waiting is not None and asked_last(tracker, waiting) and correction(tracker, waiting):
             return corrected(tracker, waiting)
+        switch = the_other(tracker) if waiting is not None and asked_last(tracker, waiting) else None
+        if waiting is not None and switch is not None:  # "the other one": the question's one alternative
+            return [SlotSet(waiting.confirmer.slot, None), *take(tracker, switch)]
         if waiting is not None and ask_again(dispatcher, tracker, waiting, "utter_confirm_not_understood"):
             return []
         return await super().run(dispatcher, tracker, domain)

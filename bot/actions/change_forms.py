@@ -5,6 +5,7 @@ many?" question, silent when a refusal just asked it again)."""
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.billing_client import ActingClient, BillingError
 
 from ._base import OFFER_PERSON, acting, clear, explain
 from ._identity import identity
+from .pricing import PRICED_PRODUCT, just_answered
 from .quotes import REQUESTED, TRIES, Refusals, Stop, asking_again, latest_intent, mentioned_entities, product_name
 
 # -- forms -----------------------------------------------------------------------------------------
@@ -57,6 +59,9 @@ class ChangeFormValidation(Action, ABC):
         values = {slot: tracker.get_slot(slot) for slot in self.slots}
         if starting:  # only what this message says: nothing left over from earlier turns
             values = {slot: value if slot in mentioned else None for slot, value in values.items()}
+            pointed_at = pointed_back_at(tracker) if "product" in self.slots and "product" not in mentioned else None
+            if pointed_at:
+                values["product"], mentioned = pointed_at, mentioned | {"product"}
         stop = [*clear(*self.slots, TRIES), SlotSet(REQUESTED, None)]
         try:
             values, refused = await self.fill(dispatcher, tracker, acting(identity(tracker)), values, mentioned)
@@ -82,6 +87,20 @@ class ChangeFormValidation(Action, ABC):
         for message in refused.values():
             dispatcher.utter_message(**message)
         return events
+
+
+# Words that point back at the product just answered about; not "one" ("add one license").
+POINTS_BACK = re.compile(r"\b(it|that|this|those|these|them|same)\b", re.IGNORECASE)
+
+
+def pointed_back_at(tracker: Tracker) -> str | None:
+    """The product of the price or product answer just given, when the request points back at it
+    ("we'll take 5 of those", "add that for 10 users"); "add 5 licenses" names no product and
+    points at none, so it keeps meaning the edition's seats."""
+    text = str(tracker.latest_message.get("text") or "")
+    if just_answered(tracker) and POINTS_BACK.search(text):
+        return tracker.get_slot(PRICED_PRODUCT) or None
+    return None
 
 
 QUANTITY_REASKS = (

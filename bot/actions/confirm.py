@@ -38,7 +38,7 @@ from bot.billing_client import ActingClient, BillingError
 from ._base import BillingAction, explain, retry_is_safe
 from ._identity import Identity
 from ._render import buttons, payload, payload_entities
-from .offers import Offer, offered, picked, take
+from .offers import Offer, offered, picked, take, the_other
 
 CONFIRMS = "confirms"  # the entity a confirmation button carries: "<kind>:<id>" of what it confirms
 SURE = 0.85  # a typed yes/no while something waits: the bar of the intents that change money
@@ -260,6 +260,9 @@ class ActionDecline(BillingAction):
             # Not a no to the whole thing: the same request, for what they named instead. It only
             # asks again (its own yes follows), so an unsure "no, ..." may take it too.
             return corrected(tracker, waiting)
+        switch = the_other(tracker) if token is None and asked_last(tracker, waiting) else None
+        if switch is not None:  # "no wait, the other one": the one alternative the question offered
+            return [SlotSet(waiting.confirmer.slot, None), *take(tracker, switch)]
         if token is None and not (sure(tracker) and asked_last(tracker, waiting)):
             return unsure(dispatcher, tracker, waiting)
         dispatcher.utter_message(response=waiting.confirmer.declined_response)

@@ -65,12 +65,22 @@ def user_intents(tracker: Tracker, limit: int = 8) -> list[str]:
 SALES_PEOPLE = re.compile(r"\b(sales|account (exec\w*|executive|manager|rep\w*))\b", re.IGNORECASE)
 
 
+def typed_last(tracker: Tracker) -> str:
+    """The customer's latest typed message (a button press is skipped: "Yes, connect me" after
+    "can I speak to an account executive?" is about what was typed)."""
+    for event in reversed(tracker.events):
+        text = str(event.get("text") or "") if event.get("event") == "user" else ""
+        if text and not text.startswith("/"):
+            return text
+    return ""
+
+
 def queue_for(tracker: Tracker, who: Identity) -> str:
     """Sales for visitors, for a request naming a sales role, and for conversations about
     pricing, products, upgrades or cancelling; support otherwise."""
     if not who.known:
         return "sales"
-    if SALES_PEOPLE.search(str(tracker.latest_message.get("text") or "")):
+    if SALES_PEOPLE.search(typed_last(tracker)):
         return "sales"
     return "sales" if SALES_INTENTS & set(user_intents(tracker)) else "support"
 
@@ -229,6 +239,7 @@ def unsure_request(tracker: Tracker) -> bool:
         intent.get("name") == "talk_to_human"
         and not text.startswith("/")
         and float(intent.get("confidence") or 0.0) < SURE
+        and not SALES_PEOPLE.search(text)  # "can I speak to an account executive ...": a clear ask
     )
 
 

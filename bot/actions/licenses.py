@@ -14,12 +14,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.billing_client import ActingClient, Quote
+from bot.billing_client import ActingClient, Contract, Quote
 
 from ._base import BillingAction
 from ._render import buttons, payload, render
 from .change_forms import AskQuantity, ChangeFormValidation
 from .quotes import (
+    EDITIONS,
     PENDING,
     QuoteAction,
     Refusals,
@@ -29,6 +30,8 @@ from .quotes import (
     per_user_lines,
     product_name,
     seats_meant,
+    show_quote,
+    upgrade_buttons,
 )
 
 
@@ -59,16 +62,35 @@ class ValidateLicenseForm(ChangeFormValidation):
             if product is None:
                 product = seats_meant(contract)
             elif product is not None and product not in owned:
-                # the button carries the quantity already said, so buying it doesn't ask for it again
-                dispatcher.utter_message(
-                    response="utter_not_on_contract",
-                    product_name=product_name(product),
-                    buttons=buttons(
-                        (f"Buy {product_name(product)}", payload("buy_product", product=product, quantity=quantity))
-                    ),
-                )
-                raise Stop
+                await not_on_contract(dispatcher, client, contract, product, quantity)
         return {"product": product, "quantity": quantity}, refused
+
+
+async def not_on_contract(
+    dispatcher: CollectingDispatcher,
+    client: ActingClient,
+    contract: Contract | None,
+    product: str,
+    quantity: int | None,
+) -> None:
+    """More licenses of a product the contract doesn't have: an edition is changed by an upgrade;
+    any other product is a purchase, quoted at once when the number was said ("we'll take 5 of
+    those" after hearing about Field Service), else offered as a button that carries it. Ends the
+    license form either way (``Stop``)."""
+    if product in EDITIONS:
+        edition = next((line.product for line in (contract.lines if contract else ()) if line.kind == "edition"), None)
+        dispatcher.utter_message(response="utter_edition_needs_upgrade", buttons=upgrade_buttons(edition))
+        raise Stop
+    if quantity is not None:
+        quote = await client.quote_add_product(product, quantity)
+        dispatcher.utter_message(response="utter_quoted_as_new_product", product_name=product_name(product))
+        raise Stop(show_quote(dispatcher, quote))
+    dispatcher.utter_message(
+        response="utter_not_on_contract",
+        product_name=product_name(product),
+        buttons=buttons((f"Buy {product_name(product)}", payload("buy_product", product=product))),
+    )
+    raise Stop
 
 
 class ActionAskLicenseFormProduct(BillingAction):

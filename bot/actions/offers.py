@@ -26,7 +26,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SlotSet
 
 from ._identity import latest_metadata
-from ._render import payload_entities
+from ._render import payload, payload_entities
 
 OFFER_SLOT = "offer"  # the payload of the main button, when the last message has several
 CONFIRMS = "confirms"  # the entity of a confirmation button (bot/actions/confirm.py)
@@ -35,6 +35,7 @@ NEVER_TAKEN = frozenset({"affirm", "deny"})  # a yes to a yes is no request
 # (their from_entity mappings, bot/domain/core.yml): set when an offer is taken, as the slot
 # extraction of a click would.
 SLOT_ENTITIES = ("product", "quantity", "invoice_number", "email", "period")
+QUANTITY_TAKERS = frozenset({"add_licenses", "buy_product"})  # offers a bare number can complete
 
 ORDINALS = (
     (re.compile(r"\b(first|1st|top|former)\b|^\W*(#?1|one)\W*$", re.I), 0),
@@ -81,6 +82,22 @@ def choices(tracker: Tracker) -> list[Offer]:
     if any(CONFIRMS in o.entities for o in offers):
         return []
     return [o for o in offers if o.payload.startswith("/") and o.intent and o.intent not in NEVER_TAKEN]
+
+
+OTHER = re.compile(r"\b(the )?other (one|invoice|product|line|card)\b|\bthe other\b", re.I)
+
+
+def the_other(tracker: Tracker) -> Offer | None:
+    """ "The other one" said to a question whose message has one alternative beside its Yes/No
+    ("Pay INV-1042 instead"): that alternative. None when there are several, or none."""
+    last = last_bot_message(tracker)
+    found = [b for b in ((last or {}).get("data") or {}).get("buttons") or [] if isinstance(b, dict)]
+    offers = [Offer(str(b.get("title") or ""), str(b.get("payload") or "")) for b in found]
+    others = [
+        o for o in offers if o.payload.startswith("/") and o.intent not in NEVER_TAKEN and CONFIRMS not in o.entities
+    ]
+    text = str(tracker.latest_message.get("text") or "")
+    return others[0] if len(others) == 1 and OTHER.search(text) else None
 
 
 def named_offer(tracker: Tracker) -> str | None:
@@ -145,3 +162,25 @@ def take(tracker: Tracker, offer: Offer) -> list[EventType]:
 def offer_slot(payload: str | None) -> list[EventType]:
     """What an action returns with a message of several buttons whose main one a yes takes."""
     return [SlotSet(OFFER_SLOT, payload)]
+
+
+def stands_for(tracker: Tracker) -> Offer | None:
+    """The request a bare answer stands for when nothing waits for it, as if its button was
+    pressed: a product and a number ("3 inbox please") are that many more licenses of it (the
+    license form quotes a product the contract lacks as a new one); an invoice number alone
+    ("INV-1040") is that invoice; a number alone right after an offer to add licenses or buy a
+    product ("3") is that offer for that many. None when it names no such request."""
+    named: dict[str, Any] = {}
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") and entity.get("value") not in (None, ""):
+            named.setdefault(str(entity["entity"]), entity["value"])
+    product, quantity, invoice = named.get("product"), named.get("quantity"), named.get("invoice_number")
+    if product and quantity is not None:
+        return Offer("", payload("add_licenses", product=product, quantity=quantity))
+    if invoice and product is None and quantity is None:
+        return Offer("", payload("get_invoice", invoice_number=invoice))
+    if quantity is not None and product is None and invoice is None:
+        offer = offered(tracker)
+        if offer is not None and offer.intent in QUANTITY_TAKERS:
+            return Offer(offer.title, payload(offer.intent, **{**offer.entities, "quantity": quantity}))
+    return None

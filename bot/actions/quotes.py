@@ -29,6 +29,7 @@ from ._base import BillingAction, clear, explain
 from ._identity import Identity
 from ._render import buttons, payload, render
 from .confirm import ask_again, on_confirm, pending, yes_no
+from .offers import stands_for, take
 
 MIN_QUANTITY, MAX_QUANTITY = 1, 10_000
 EDITIONS = ("essentials", "professional", "enterprise", "unlimited")
@@ -268,6 +269,9 @@ class ActionChangeQuantity(BillingAction):
             if e.get("entity") == "product" and e.get("value")
         ]
         if not number:
+            request = stands_for(tracker)  # "3 inbox please", or "3" after "Add licenses"
+            if request is not None:
+                return take(tracker, request)
             dispatcher.utter_message(response="utter_quantity_without_change")
             return clear("quantity", "product")
         if "quantity" in mentioned:

@@ -3,6 +3,7 @@ and what every form that asks for an email address shares (``check_email``, ``As
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -19,6 +20,10 @@ from ._render import render
 from .invoices import EMAIL, EMAIL_IN_TEXT, NoSuchInvoice, entity, find_invoice, normalise_number
 
 # -- sharing: share_invoice_form (invoice_number, email) then action_share_invoice ------------------
+
+# "an invoice", "one of our invoices": no invoice in particular, so the form asks which. (An
+# email to someone else is a disclosure: it goes out only for the invoice the customer meant.)
+INDEFINITE = re.compile(r"\b(an|any|some|one of (our|my|the)) invoices?\b", re.IGNORECASE)
 
 
 def email_candidate(tracker: Tracker) -> str | None:
@@ -151,6 +156,8 @@ class ValidateShareInvoiceForm(FormValidationAction):
             return {}
         if not entity(tracker, "period") and (asked or tracker.get_slot("invoice_number")):
             return {}
+        if not entity(tracker, "period") and INDEFINITE.search(str(tracker.latest_message.get("text") or "")):
+            return {}  # "forward an invoice to ap@...": which one is asked, not guessed
         try:
             invoice = await find_invoice(self._client(tracker), tracker, use_context=False)
         except NoSuchInvoice as missing:

@@ -59,8 +59,8 @@ SUGGESTIONS = {
 }
 # The same guesses when the message named a product: the choice says which ("buy Data Storage").
 ABOUT_PRODUCT = {
-    "add_licenses": "add {product} licenses",
-    "buy_product": "buy {product}",
+    "add_licenses": "add {quantity}{product} licenses",
+    "buy_product": "buy {quantity}{product}",
     "ask_pricing": "ask about {product} prices",
     "product_info": "hear about {product}",
 }
@@ -87,12 +87,21 @@ def suggestions(message: dict[str, Any]) -> list[tuple[str, str]]:
         if name in SUGGESTIONS:
             product = entities.get("product")
             called = (
-                ABOUT_PRODUCT[name].format(product=str(product).replace("_", " ").title())
+                ABOUT_PRODUCT[name].format(product=str(product).replace("_", " ").title(), quantity=how_many(entities))
                 if (product and name in ABOUT_PRODUCT)
                 else SUGGESTIONS[name]
             )
             found.append((called, payload(name, **entities)))
     return found
+
+
+def how_many(entities: dict[str, Any]) -> str:
+    """ "2 " when the message said a quantity (the choice names it: "add 2 File Storage licenses")."""
+    try:
+        quantity = int(str(entities.get("quantity")).split(".")[0]) if entities.get("quantity") is not None else None
+    except ValueError:
+        quantity = None
+    return f"{quantity:,} " if quantity is not None else ""
 
 
 async def next_steps(who: Identity, client: ActingClient) -> list[dict[str, str]]:
