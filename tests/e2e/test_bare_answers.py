@@ -98,3 +98,14 @@ def test_asking_for_an_account_executive_goes_to_sales(chat, billing_db):
     assert re.search(r"HO-\d+", reply), reply
     with billing_db.session() as s:
         assert [h.queue for h in s.query(Handoff).all()] == ["sales"]
+
+
+def test_a_terse_purchase_of_a_named_product_is_quoted_not_questioned(chat, billing_db):
+    olivia = chat("olivia")  # File Storage is on Bluebird's contract: more of it
+    quoted = olivia.text("more file storage, 2 blocks")
+    assert "File Storage" in quoted and re.search(r"Q-\d+", quoted) and "did you mean" not in quoted.lower(), quoted
+    assert re.search(r"ORD-\d+", olivia.text("yes"))
+    assert quantity(billing_db, "Bluebird Bakery", "file_storage") == 3
+    # a purchase with another request in the running is still a choice
+    asked = olivia.text("we're thinking about 50 more seats of essentials, can someone from sales call us")
+    assert not re.search(r"Q-\d+", asked), asked
