@@ -200,23 +200,23 @@ def test_golden_4_a_visitor_talks_to_sales_and_sees_the_reps_answer(widget, bill
 def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widget):
     w = widget("/account")
     w.open()
-    # a product not on the contract: the reply offers to buy it (a quick reply carrying the quantity)
-    w.say("add 5 field service licenses")
-    assert "Buy Field Service" in w.quick_replies(), w.quick_replies()
+    # the balance offers to pay an open invoice (a quick reply); pressed, it asks for the payment's yes
+    w.say("how much do we owe?")
+    assert "Pay an open invoice" in w.quick_replies(), w.quick_replies()
     before = w.replies()
-    w.page.locator(".buttons.quick button", has_text="Buy Field Service").click()
-    assert w.page.locator(".buttons.quick button", has_text="Buy Field Service").count() == 0  # gone at once
-    quote = w.wait_reply(before)
-    assert "$150.00" in quote, quote
-    assert w.user_rows()[-1] == "Buy Field Service" and {"Yes", "No"} <= set(w.quick_replies())
+    w.page.locator(".buttons.quick button", has_text="Pay an open invoice").click()
+    assert w.page.locator(".buttons.quick button", has_text="Pay an open invoice").count() == 0  # gone at once
+    asked = w.wait_reply(before)
+    assert "Pay INV-1041" in asked, asked
+    assert w.user_rows()[-1] == "Pay an open invoice" and {"Yes", "No"} <= set(w.quick_replies())
     # reload: the history comes back from the server, the panel stays open, used buttons stay gone
     w.page.reload()
     w.page.wait_for_selector("#account-assistant[data-state=ready]", state="attached")
     w.page.wait_for_selector(".panel", state="visible")
     w.page.wait_for_selector(".row.user")
-    assert w.user_rows()[-2:] == ["add 5 field service licenses", "Buy Field Service"]
-    assert "$150.00" in w.page.locator(".row.bot").last.inner_text()
-    assert {"Yes", "No"} <= set(w.quick_replies()) and "Buy Field Service" not in w.quick_replies()
+    assert w.user_rows()[-2:] == ["how much do we owe?", "Pay an open invoice"]
+    assert "Pay INV-1041" in w.page.locator(".row.bot").last.inner_text()
+    assert {"Yes", "No"} <= set(w.quick_replies()) and "Pay an open invoice" not in w.quick_replies()
     assert w.page.locator("[aria-live]").inner_text().strip() == ""  # restored history is not read out
     assert w.page.locator(".row .meta").first.get_attribute("datetime")  # timestamps
     # a second tab of the same customer shows the same conversation; closed, it counts unread replies
@@ -224,10 +224,10 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
     other.page.wait_for_function(
         "() => document.querySelector('#account-assistant').shadowRoot.querySelectorAll('.row.user').length >= 2"
     )
-    assert other.user_rows()[-2:] == ["add 5 field service licenses", "Buy Field Service"]
+    assert other.user_rows()[-2:] == ["how much do we owe?", "Pay an open invoice"]
     other.page.click(".close")
     before = w.replies()
-    w.page.locator(".buttons.quick button", has_text="No").click()  # leave billing as it was
+    w.page.locator(".buttons.quick button", has_text="No").first.click()  # leave billing as it was
     w.wait_reply(before)
     assert "Yes" not in w.quick_replies()
     other.page.wait_for_function(  # the other tab got the reply too...

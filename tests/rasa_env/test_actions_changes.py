@@ -219,14 +219,21 @@ def test_quantity_is_validated_and_help_comes_after_two_failed_tries(billing):
     asyncio.run(scenario())
 
 
-def test_a_product_not_on_the_contract_stops_with_an_offer_to_buy_it(billing):
+def test_a_product_not_on_the_contract_is_quoted_as_new_or_offered_to_buy(billing):
     async def scenario() -> None:
         alex = Chat("alex@acme.example")
         alex.user("add 3 field service licenses", "add_licenses", product="field_service", quantity=3)
         said = await alex.run(ValidateLicenseForm())
-        assert responses(said) == ["utter_not_on_contract"] and titles(said) == ["Buy Field Service"]
+        assert responses(said)[0] == "utter_quoted_as_new_product" and titles(said) == ["Yes", "No"]
         assert alex.slots["requested_slot"] is None and alex.slots["product"] is None
-        assert await alex.run(ActionQuoteLicenses()) == []  # the form stopped: no quote
+        assert str(alex.slots["pending_quote"]).startswith("Q-")  # the number was said: quoted at once
+        assert await alex.run(ActionQuoteLicenses()) == []  # the form stopped: no second quote
+
+        olivia = Chat("olivia@bluebird.example")
+        olivia.user("add dialer licenses", "add_licenses", product="dialer")
+        said = await olivia.run(ValidateLicenseForm())
+        assert responses(said) == ["utter_not_on_contract"] and titles(said) == ["Buy Dialer"]
+        assert olivia.slots["requested_slot"] is None and not olivia.slots.get("pending_quote")
         await close_clients()
 
     asyncio.run(scenario())
