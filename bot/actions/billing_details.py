@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
@@ -26,8 +26,9 @@ from bot.nlu.addresses import address_in
 
 from ._base import BillingAction, acting, explain
 from ._identity import identity
-from ._render import buttons, render
+from ._render import buttons, payload, render
 from .invoices import entity
+from .offers import Offer, take
 from .sharing import AskForEmail, check_email, email_candidate, valid_email
 
 ADDRESS_SLOTS = ("address_street", "address_city", "address_postal_code", "address_country")
@@ -282,3 +283,24 @@ class ActionUpdateBillingDetails(BillingAction):
 class ActionAskBillingDetailsFormEmail(AskForEmail):
     form = "billing_details_form"
     question = "utter_ask_billing_details_form_email"
+
+
+# Says the address is the billing contact's ("change the billing email to ..."), not where an
+# invoice just emailed should have gone.
+BILLING_CONTACT = re.compile(r"\b(billing|contact|invoices (go|are sent|should go))\b", re.I)
+
+
+class ActionReaddressInvoice(Action):
+    """An address right after an invoice was emailed ("make it ap@acme.example instead"): that
+    invoice again, to the new address, as if asked (the share form checks it). Only a message
+    that says it is about the billing contact changes the contact: a correction of a recipient
+    must never move where every future invoice goes."""
+
+    def name(self) -> str:
+        return "action_readdress_invoice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        address, number = email_candidate(tracker), tracker.get_slot("invoice_number")
+        if BILLING_CONTACT.search(str(tracker.latest_message.get("text") or "")) or not number:
+            return take(tracker, Offer("", payload("update_billing_details", email=address)))
+        return take(tracker, Offer("", payload("share_invoice", invoice_number=number, email=address)))

@@ -34,6 +34,10 @@ class ChangeFormValidation(Action, ABC):
     form: str = ""
     slots: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
+    # Whether a request naming no product takes the one just answered about only when it points back
+    # ("5 of those"): "add 5 licenses" means the edition's seats, "upgrade us" the next edition; a
+    # purchase ("I'll take 4") right after a product answer is of that product.
+    context_needs_pointer: bool = True
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -59,7 +63,11 @@ class ChangeFormValidation(Action, ABC):
         values = {slot: tracker.get_slot(slot) for slot in self.slots}
         if starting:  # only what this message says: nothing left over from earlier turns
             values = {slot: value if slot in mentioned else None for slot, value in values.items()}
-            pointed_at = pointed_back_at(tracker) if "product" in self.slots and "product" not in mentioned else None
+            pointed_at = (
+                pointed_back_at(tracker, needs_pointer=self.context_needs_pointer)
+                if "product" in self.slots and "product" not in mentioned
+                else None
+            )
             if pointed_at:
                 values["product"], mentioned = pointed_at, mentioned | {"product"}
         stop = [*clear(*self.slots, TRIES), SlotSet(REQUESTED, None)]
@@ -93,12 +101,13 @@ class ChangeFormValidation(Action, ABC):
 POINTS_BACK = re.compile(r"\b(it|that|this|those|these|them|same)\b", re.IGNORECASE)
 
 
-def pointed_back_at(tracker: Tracker) -> str | None:
+def pointed_back_at(tracker: Tracker, *, needs_pointer: bool = True) -> str | None:
     """The product of the price or product answer just given, when the request points back at it
-    ("we'll take 5 of those", "add that for 10 users"); "add 5 licenses" names no product and
-    points at none, so it keeps meaning the edition's seats."""
+    ("we'll take 5 of those", "add that for 10 users") or, without ``needs_pointer``, names none
+    ("I'll take 4"); "add 5 licenses" names no product and points at none, so it keeps meaning the
+    edition's seats."""
     text = str(tracker.latest_message.get("text") or "")
-    if just_answered(tracker) and POINTS_BACK.search(text):
+    if just_answered(tracker) and (POINTS_BACK.search(text) or not needs_pointer):
         return tracker.get_slot(PRICED_PRODUCT) or None
     return None
 

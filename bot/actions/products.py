@@ -35,6 +35,7 @@ class ValidateProductForm(ChangeFormValidation):
     form = "product_form"
     slots = ("product", "quantity")
     triggers = ("buy_product",)
+    context_needs_pointer = False
 
     async def fill(
         self,

@@ -219,6 +219,30 @@ def test_send_it_to_another_address_instead(chat, billing_db, stack):
     assert sum("ap@acme.example" in m for m in mails) == 1 and sum("bob@acme.example" in m for m in mails) == 1
 
 
+def contact_email(billing_db, org: str = "Acme Corp") -> str:
+    with billing_db.session() as s:
+        return s.scalar(
+            select(BillingProfile.contact_email).join(Org, BillingProfile.org_id == Org.id).where(Org.name == org)
+        )
+
+
+def test_make_it_another_address_after_a_share_readdresses_the_invoice_not_the_contact(chat, billing_db, stack):
+    before = set((stack.data_dir / "outbox").glob("*.eml"))  # the outbox is the session's
+    contact = contact_email(billing_db)
+    alex = chat("alex")
+    alex.text("email INV-1041 to bob@acme.example")
+    again = alex.text("sorry, make that ap@acme.example instead")
+    assert "INV-1041" in again and "ap@acme.example" in again, again
+    assert contact_email(billing_db) == contact  # where every future invoice goes did not move
+    mails = [m.read_text(errors="replace") for m in set((stack.data_dir / "outbox").glob("*.eml")) - before]
+    assert sum("ap@acme.example" in m for m in mails) == 1 and sum("bob@acme.example" in m for m in mails) == 1
+    # after a contact change, the same words correct the contact
+    assert "ops@acme.example" in alex.text("set the billing contact to ops@acme.example")
+    fixed = alex.text("sorry, make that payables@acme.example instead")
+    assert "payables@acme.example" in fixed, fixed
+    assert contact_email(billing_db) == "payables@acme.example"
+
+
 def test_cancel_at_the_address_question_sends_nothing(chat, billing_db, stack):
     before = set((stack.data_dir / "outbox").glob("*.eml"))  # the outbox is the session's
     alex = chat("alex")
