@@ -61,7 +61,8 @@ class AccountEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def extract(self, text: str) -> List[Dict[Text, Any]]:
         entities = [e for e in extract_entities(text, self.today()) if e["entity"] in self.entity_types]
-        return self.add_extractor_name(entities)
+        named: List[Dict[Text, Any]] = self.add_extractor_name(entities)  # Rasa's mixin is untyped
+        return named
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         if self.config["strip_training_annotations"]:

@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -119,16 +120,16 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        weights: Optional[Tuple[np.ndarray, np.ndarray, List[str]]] = None,
+        weights: Optional[Tuple[NDArray[Any], NDArray[Any], List[str]]] = None,
     ) -> None:
         self.config = config
         self._storage = model_storage
         self._resource = resource
-        self.coef: Optional[np.ndarray]
-        self.intercept: Optional[np.ndarray]
+        self.coef: Optional[NDArray[Any]]
+        self.intercept: Optional[NDArray[Any]]
         self.classes: List[str]
         self.coef, self.intercept, self.classes = weights or (None, None, [])
-        self._split: Optional[List[np.ndarray]] = None
+        self._split: Optional[List[NDArray[Any]]] = None
 
     @classmethod
     def create(
@@ -158,7 +159,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.persist()
         return self._resource
 
-    def _trained(self) -> Tuple[np.ndarray, np.ndarray]:
+    def _trained(self) -> Tuple[NDArray[Any], NDArray[Any]]:
         if self.coef is None or self.intercept is None:
             raise RuntimeError("the intent classifier has no weights: it was never trained")
         return self.coef, self.intercept
@@ -188,7 +189,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, weights)
 
     # ---- prediction
-    def _weights_by_block(self, widths: List[int]) -> List[np.ndarray]:
+    def _weights_by_block(self, widths: List[int]) -> List[NDArray[Any]]:
         """The coefficients split into the sparse and the dense block, each transposed to
         (width, classes) in float64 once, so a prediction gathers only the rows it needs."""
         if self._split is None or [w.shape[0] for w in self._split] != widths:
@@ -201,7 +202,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             ]
         return self._split
 
-    def probabilities(self, messages: List[Message]) -> Optional[np.ndarray]:
+    def probabilities(self, messages: List[Message]) -> Optional[NDArray[Any]]:
         if self.coef is None:
             return None
         rows = [_Row(m) for m in messages]
@@ -219,7 +220,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 logit += (row.dense * weight) @ dense_w
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        probs: NDArray[Any] = exp / exp.sum(axis=1, keepdims=True)  # numpy's ufuncs return Any
+        return probs
 
     def process(self, messages: List[Message]) -> List[Message]:
         todo = [m for m in messages if m.get(TEXT)]

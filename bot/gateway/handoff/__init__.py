@@ -1,10 +1,11 @@
 """Human handoff: sales reps and support agents answer customers from Slack.
 
-    queues.py   per queue (sales, support): Slack channel id, business hours, time zone, holidays
-    store.py    live handoffs in the gateway database; the claim lock (first click wins)
-    summary.py  the Block Kit summary with Claim, then Close
-    bridge.py   channel post, claim, the relay both ways, close, re-alert and escalation
-    tracker.py  Rasa's side: the conversation paused on claim, both sides recorded, resumed on close
+    queues.py        per queue (sales, support): Slack channel id, business hours, time zone, holidays
+    store.py         live handoffs in the gateway database; the claim lock (first click wins)
+    summary.py       the Block Kit summary with Claim, then Close
+    bridge.py        channel post, claim, the relay both ways, close, re-alert and escalation
+    slack_access.py  the bridge's Slack side: a Web API client per team, the reps' names
+    tracker.py       Rasa's side: the conversation paused on claim, both sides recorded, resumed on close
 
 How the gateway hears of a handoff: the action server, right after billing created the record,
 POSTs it here (``/handoff/internal/opened``, Bearer GATEWAY_TOKEN). The gateway checks the record
@@ -48,8 +49,9 @@ from ..rasa import NO_TEXT
 from ..slack.blocks import from_slack
 from ..slack.events import team_of
 from ..slack.turns import Turn
-from .bridge import Bridge, SlackSide, UnknownHandoff
+from .bridge import Bridge, UnknownHandoff
 from .queues import Queue, queues_from
+from .slack_access import SlackSide
 from .store import HandoffStore
 from .summary import CLAIM_ACTION, CLOSE_ACTION, Notice
 from .tracker import HandoffTracker

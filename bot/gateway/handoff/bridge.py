@@ -12,11 +12,8 @@
 - ``watch``: unclaimed handoffs are re-alerted, then the customer is offered the phone and a callback.
 
 Rasa's side (``tracker.py``): the claim pauses the Rasa conversation, both sides' messages are
-recorded in it while a person has it, and the close resumes it.
-
-Slack clients: with one workspace, the app's bot token; with many (OAuth), the installation's bot
-token of the team concerned: ``HANDOFF_SLACK_TEAM`` for the queue channels, the customer's own team
-for their DM.
+recorded in it while a person has it, and the close resumes it. Slack's side (``slack_access.py``):
+the Web API client for each team and the reps' names, which ``Bridge`` inherits.
 """
 
 from __future__ import annotations
@@ -25,12 +22,11 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import Any, TypedDict
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.billing_client import BillingError
@@ -40,16 +36,11 @@ from bot.nlu.text_hygiene import clean
 
 from ..app import Gateway
 from ..slack.blocks import escape, from_slack, to_mrkdwn
-from ..slack.events import Tap
-from ..slack.outbox import Outbox
-from ..slack.turns import Turn
 from .queues import Queue
+from .slack_access import SlackAccess
 from .store import HandoffStore, Live
 from .summary import Notice, claimed_blocks, closed_blocks, summary_blocks
 from .tracker import HandoffTracker
-
-if TYPE_CHECKING:
-    from ..slack.wiring import Mode
 
 log = logging.getLogger(__name__)
 
@@ -82,95 +73,13 @@ class Opened(TypedDict):
     posted: bool  # the summary is in the queue's Slack channel
 
 
-class SlackTurns(Protocol):
-    @property
-    def diverters(self) -> list[Callable[[Turn], Awaitable[bool]]]:
-        """Asked with each Slack turn before Rasa: True takes it from the bot."""
-        ...
-
-    async def open_dm(self, client: AsyncWebClient, user: str) -> str | None: ...
-
-
-class SlackSide(Protocol):
-    """What the bridge needs of the Slack channel (``slack.SlackChannel``)."""
-
-    @property
-    def mode(self) -> Mode: ...
-
-    @property
-    def app(self) -> AsyncApp: ...
-
-    @property
-    def outbox(self) -> Outbox: ...
-
-    @property
-    def turns(self) -> SlackTurns: ...
-
-    @property
-    def taps(self) -> list[Tap]:
-        """Run before the assistant's own handling of a message: True takes the message."""
-        ...
-
-
-class Bridge:
+class Bridge(SlackAccess):
     def __init__(self, gw: Gateway, queues: dict[str, Queue], store: HandoffStore, tracker: HandoffTracker) -> None:
-        self.gw = gw
+        super().__init__(gw)
         self.queues = queues
         self.store = store
         self.tracker = tracker
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-        self.slack: SlackSide | None = None  # the Slack channel, when Slack is on
-        self._names: dict[str, str] = {}
-        self._clients: dict[str, AsyncWebClient] = {}
-        self._warned: set[str] = set()
-
-    @property
-    def outbox(self) -> Outbox:
-        """Slack's posting queues. Only reached with a Slack client in hand, so Slack is on."""
-        if self.slack is None:
-            raise RuntimeError("the Slack channel is off")
-        return self.slack.outbox
-
-    # -- Slack clients -------------------------------------------------------------------------------
-
-    async def client_for(self, team: str | None) -> AsyncWebClient | None:
-        """A Web API client for ``team``: the app's own with one workspace; with many (OAuth), one
-        holding that team's installation bot token (None, and a warning, if it isn't installed)."""
-        if self.slack is None:
-            return None
-        if not self.slack.mode.oauth:
-            return self.slack.app.client
-        if not team:
-            self._warn_once(
-                "team",
-                "handoff: set HANDOFF_SLACK_TEAM (the team id of the workspace the queue "
-                "channels are in): with many workspaces the bridge can't tell where to post",
-            )
-            return None
-        store = self.slack.app.installation_store  # bolt's OAuth mode always has one
-        try:
-            bot = await store.async_find_bot(enterprise_id=None, team_id=team) if store is not None else None
-        except Exception:
-            log.exception("handoff: could not read the installation of %s", team)
-            return None
-        if bot is None or not bot.bot_token:
-            self._warn_once(team, f"handoff: the app is not installed in Slack team {team}: nothing posted there")
-            return None
-        client = self._clients.get(bot.bot_token)
-        if client is None:
-            from ..slack.wiring import web_client
-
-            client = self._clients[bot.bot_token] = web_client(self.gw.settings, bot.bot_token)
-        return client
-
-    async def queue_client(self) -> AsyncWebClient | None:
-        """The client that posts in the queue channels."""
-        return await self.client_for(self.gw.settings.handoff_slack_team.strip() or None)
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            log.warning(message)
 
     def queue_channels(self) -> set[str]:
         return {q.channel for q in self.queues.values() if q.channel}
@@ -230,19 +139,6 @@ class Bridge:
             log.warning("handoff %s: billing unavailable to check it (%s); posting anyway", notice.number, error)
 
     # -- claim and close -----------------------------------------------------------------------------
-
-    async def rep_name(self, client: AsyncWebClient, user: str) -> str:
-        if user in self._names:
-            return self._names[user]
-        name = user
-        try:
-            info = (await client.users_info(user=user)).get("user") or {}
-            profile = info.get("profile") or {}
-            name = profile.get("display_name") or info.get("real_name") or profile.get("real_name") or user
-        except Exception as error:
-            log.info("slack: users.info for %s failed: %s", user, getattr(error, "response", error))
-        self._names[user] = name = str(name).split(" ")[0] or user
-        return name
 
     async def claim(
         self, client: AsyncWebClient, number: str, rep: str, channel: str, ts: str, blocks: list[dict[str, Any]]
