@@ -62,17 +62,25 @@ def user_intents(tracker: Tracker, limit: int = 8) -> list[str]:
 
 
 # Asking for a person by a sales role ("my account exec", "our account manager") means sales.
-SALES_PEOPLE = re.compile(r"\b(sales|account (exec\w*|executive|manager|rep\w*))\b", re.IGNORECASE)
+# ("sales tax" is not a person from sales.)
+SALES_PEOPLE = re.compile(
+    r"^\W*sales\b|\b((from|in|to|with) sales|sales (team|rep\w*|person|people|department|folks)"
+    r"|account (exec\w*|manager|rep\w*))\b",
+    re.IGNORECASE,
+)
 
 
-def typed_last(tracker: Tracker) -> str:
-    """The customer's latest typed message (a button press is skipped: "Yes, connect me" after
-    "can I speak to an account executive?" is about what was typed)."""
+def typed_recently(tracker: Tracker, limit: int = 8) -> list[str]:
+    """The customer's latest typed messages, newest first (button presses are skipped: "Yes,
+    connect me" after "can I speak to an account executive?" is about what was typed)."""
+    found = []
     for event in reversed(tracker.events):
         text = str(event.get("text") or "") if event.get("event") == "user" else ""
         if text and not text.startswith("/"):
-            return text
-    return ""
+            found.append(text)
+            if len(found) >= limit:
+                break
+    return found
 
 
 def queue_for(tracker: Tracker, who: Identity) -> str:
@@ -80,7 +88,7 @@ def queue_for(tracker: Tracker, who: Identity) -> str:
     pricing, products, upgrades or cancelling; support otherwise."""
     if not who.known:
         return "sales"
-    if SALES_PEOPLE.search(typed_last(tracker)):
+    if any(SALES_PEOPLE.search(text) for text in typed_recently(tracker)):
         return "sales"
     return "sales" if SALES_INTENTS & set(user_intents(tracker)) else "support"
 

@@ -242,11 +242,19 @@ async def test_email_it_to_ap_sends_the_invoice_in_context(client, tmp_path):
 
 async def test_share_without_context_takes_the_latest_and_asks_for_the_address(client):
     t = tracker(
-        user("share an invoice", "share_invoice"), slots={"requested_slot": None}, active_loop="share_invoice_form"
+        user("share the invoice", "share_invoice"), slots={"requested_slot": None}, active_loop="share_invoice_form"
     )
     messages, events = await run(ValidateShareInvoiceForm(), t)
     assert messages == [] and slots_set(events)["invoice_number"] == "INV-1042"
     assert slots_set(events).get("email") is None  # asked next by the form
+
+
+async def test_share_an_invoice_asks_which_one(client):
+    t = tracker(
+        user("share an invoice", "share_invoice"), slots={"requested_slot": None}, active_loop="share_invoice_form"
+    )
+    messages, events = await run(ValidateShareInvoiceForm(), t)
+    assert messages == [] and slots_set(events).get("invoice_number") is None  # asked next, not guessed
 
 
 async def test_bad_email_twice_gets_help_and_nothing_is_sent(client, tmp_path):
