@@ -250,7 +250,7 @@ def test_cancel_at_the_address_question_sends_nothing(chat, billing_db, stack):
     if "did you mean" in asked.lower():  # sharing needs the bar of a change: a yes takes the first suggestion
         assert alex.buttons()[0] == "Send an invoice to someone", alex.last
         asked = alex.text("yes")
-    assert re.search(r"who should i send inv-\d+ to", asked.lower()), asked
+    assert re.search(r"who should i send invoice inv-\d+ to", asked.lower()), asked
     stopped = alex.text("cancel")
     assert "won't send" in stopped, stopped
     assert set((stack.data_dir / "outbox").glob("*.eml")) == before
@@ -269,7 +269,7 @@ def test_an_unreadable_email_gets_one_message_that_asks_again(chat, billing_db, 
 
     alex = chat("alex")
     asked = alex.text("share INV-1041")
-    assert re.search(r"who should i send inv-\d+ to", asked.lower()), asked
+    assert re.search(r"who should i send invoice inv-\d+ to", asked.lower()), asked
     alex.say("bob at acme dot example")
     assert len(alex.last) == 1 and "email address" in alex.last[0]["text"], alex.last
 
