@@ -21,11 +21,11 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from bot.billing_client import ActingClient, BillingError, Invalid
+from bot.nlu.callback_times import parse_window
 from bot.opening_hours import QueueHours, Window, parse_iso_window
 
 from . import _clock
 from ._base import BillingAction, acting
-from ._callback_time import parse_window
 from ._form_answers import INVALID, QUESTIONS, AskAction, ask_response, latest, requested
 from ._identity import Identity, identity
 from ._render import payload, render

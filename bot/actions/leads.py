@@ -19,10 +19,10 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from bot.billing_client import Lead
+from bot.nlu.lead_details import answer_to, details_in
 
 from ._form_answers import INVALID, QUESTIONS, ask_response, latest, requested
 from ._identity import identity
-from ._lead_text import answer_to, details_in
 
 FORM = "lead_form"
 SLOTS = {"name": "lead_name", "email": "lead_email", "company": "lead_company", "phone": "lead_phone"}

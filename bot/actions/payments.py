@@ -14,12 +14,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import ActingClient, Invoice, PaymentFailed
+from bot.nlu.invoice_words import normalise_number, period_filter, status_filter
 
 from ._base import BillingAction
 from ._identity import Identity
 from ._render import buttons, payload, render
 from .confirm import on_confirm, reshow_pending, yes_no
-from .invoices import entity, minutes_left, normalise_number, period_filter, status_filter
+from .invoices import entity, minutes_left
 
 
 def payment_key(conversation: str, invoice: str) -> str:

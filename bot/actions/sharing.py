@@ -13,11 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from bot.billing_client import ActingClient, BillingError, NotFound, Unavailable
+from bot.nlu.invoice_words import EMAIL, EMAIL_IN_TEXT, normalise_number
 
 from ._base import OFFER_PERSON, BillingAction, acting, explain, permission_admins
 from ._identity import Identity, identity
 from ._render import render
-from .invoices import EMAIL, EMAIL_IN_TEXT, NoSuchInvoice, entity, find_invoice, normalise_number
+from .invoices import NoSuchInvoice, entity, find_invoice
 
 # -- sharing: share_invoice_form (invoice_number, email) then action_share_invoice ------------------
 

@@ -15,7 +15,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions._callback_time import parse_window
 from bot.actions.basics import ActionFallback, ActionGreet
 from bot.actions.callbacks import ActionRequestCallback, ValidateCallbackForm
 from bot.actions.handoff import ActionHandoff
@@ -23,6 +22,7 @@ from bot.actions.leads import ValidateLeadForm
 from bot.actions.pricing import ActionPricing, ActionProductInfo
 from bot.actions.support import ActionCaseStatus, ActionOpenCase, ValidateSupportForm
 from bot.billing_client import BillingClient
+from bot.nlu.callback_times import parse_window
 
 DOMAIN: dict[str, Any] = {
     "forms": {

@@ -1,10 +1,10 @@
-"""bot/actions/_lead_text.py: a person's details in free text, over many phrasings."""
+"""bot/nlu/lead_details.py: a person's details in free text, over many phrasings."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.actions._lead_text import answer_to, details_in, normalise_phone
+from bot.nlu.lead_details import answer_to, details_in, normalise_phone
 
 ALL = ["name", "email", "company", "phone"]
 
