@@ -13,24 +13,27 @@ from bot.settings_check import in_production, refuse_unsafe
 from .adapters.db import Database
 from .api.app import create_app
 from .api.callers import CallerConfigError, load_callers
+from .clock import clock_from_settings
 from .config import Settings, get_settings
 from .migrate import upgrade
 from .seed import is_seeded, seed
 
 
 def unsafe_settings(settings: Settings) -> None:
-    """In production, stop on development or example secrets and on the demo seed."""
+    """In production, stop on development or example secrets, on the demo seed and on a pinned
+    clock."""
     secrets = {
         "BILLING_SIGNING_KEY": settings.billing_signing_key,
         # each caller's own token (bot/billing/api/callers.py)
         "BILLING_ACTIONS_TOKEN": settings.billing_actions_token,
         "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token,
     }
-    others = (
-        ["SEED_ON_START=true would load the demo customers (alex@acme.example...) into production"]
-        if settings.seed_on_start
-        else []
-    )
+    others = []
+    if settings.seed_on_start:
+        others.append("SEED_ON_START=true would load the demo customers (alex@acme.example...) into production")
+    if settings.billing_now.strip():
+        # A pinned clock in production would freeze due dates, overdue flags and link expiries.
+        others.append("BILLING_NOW pins the billing clock (development and tests only); production uses the real time")
     refuse_unsafe("billing", secrets, others)
 
 
@@ -44,7 +47,7 @@ def main() -> None:
     except CallerConfigError as error:
         raise SystemExit(f"billing: {error}") from None
     upgrade(settings.database_url)
-    db = Database.connect(settings.database_url)
+    db = Database.connect(settings.database_url, clock=clock_from_settings(settings))
     if settings.seed_on_start:
         with db.session(write=True) as s:
             if not is_seeded(s):

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Load the demo catalog and customers into an empty database at start: make run sets it
     # (SEED_ON_START=true); production refuses it (bot/settings_check.py).
     seed_on_start: bool = False
+    # Development and tests only: pin the billing clock at this instant (ISO 8601 with its offset,
+    # e.g. 2026-12-06T15:00:00Z) so dates, overdue invoices and expiries don't depend on the day it
+    # runs (bot/billing/clock.py). Production refuses to start with it set (__main__.py).
+    billing_now: str = ""
 
 
 @lru_cache

@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from .adapters.db import Database
+from .clock import clock_from_settings
 from .config import get_settings
 from .domain.errors import BillingError
 from .migrate import upgrade
@@ -32,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list")
     args = parser.parse_args(argv)
 
-    url = get_settings().database_url
+    settings = get_settings()
+    url = settings.database_url
     upgrade(url)
-    db = Database.connect(url)
+    db = Database.connect(url, clock=clock_from_settings(settings))
     try:
         with db.session(write=args.command != "list") as s:
             if args.command == "link":

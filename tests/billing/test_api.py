@@ -1,7 +1,7 @@
 """The HTTP API on a real socket: status codes, bodies, and the database state they leave."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -176,7 +176,7 @@ def test_billing_profile_update_validates_every_field_first(api):
     )
 
 
-def test_cases_handoffs_and_callbacks(api, db):
+def test_cases_handoffs_and_callbacks(api, db, clock):
     c = api("sam@acme.example")  # any member may open a support case
     case = c.post("/v1/cases", json={"subject": "Can't log in", "description": "SSO loop since Monday"})
     assert case.status_code == 201 and case.json()["number"].startswith("CS-")
@@ -205,7 +205,7 @@ def test_cases_handoffs_and_callbacks(api, db):
     assert api("olivia@bluebird.example").get(f"/v1/handoffs/{acme['number']}").status_code == 404
     bad = api(user=None).post("/v1/handoffs", json={"queue": "sales", "reason": "x", "lead": {**lead, "email": "nope"}})
     assert bad.status_code == 422
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = clock.today() + timedelta(days=1)
     cb = api(user=None).post(
         "/v1/callbacks",
         json={

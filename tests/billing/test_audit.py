@@ -1,7 +1,7 @@
 """Every mutation leaves one audit entry (who, what, when, channel, before/after), written in
 its own transaction: when the mutation fails, there is no entry either."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from bot.billing.domain.errors import BillingError
 from bot.billing.payments.sandbox import SandboxProvider
 from bot.billing.services import handoffs, orders, payments, profile, quotes, support
 from bot.billing.services.access import Actor
+from tests.billing.conftest import PINNED
 from tests.conftest import ALEX
 
 SLACK_ALEX = Actor("alex@acme.example", channel="slack", slack_team="T0001")  # Acme's linked workspace
@@ -48,7 +49,7 @@ def test_each_mutation_is_audited_with_actor_channel_and_before_after(db):
 
 
 def test_a_failed_mutation_leaves_no_entry(db):
-    past = datetime.now(timezone.utc) - timedelta(hours=1)
+    past = PINNED - timedelta(hours=1)  # the quote is an hour old when ordered: expired
     with db.session(write=True) as s:
         q = quotes.quote_add_licenses(s, ALEX, 1, "enterprise", now=past)
     before = len(entries(db))

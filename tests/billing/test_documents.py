@@ -67,6 +67,11 @@ def make_org(name: str = "Acme Corp", contact: str = "Dana Whitfield", currency:
     )
 
 
+# The day the documents are rendered on: the invoices below are due 2026-12-01, so open and not yet
+# overdue, whatever day the tests run.
+TODAY = date(2026, 11, 15)
+
+
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
@@ -84,7 +89,7 @@ def settings(monkeypatch, tmp_path):
 
 
 def test_pdf_shows_what_the_customer_needs():
-    text = pdf_text(render_invoice_pdf(make_invoice(), make_org(), today=date(2026, 11, 15)))
+    text = pdf_text(render_invoice_pdf(make_invoice(), make_org(), today=TODAY))
     for expected in [
         "INV-1042",
         "$1,234.56",
@@ -124,7 +129,7 @@ def test_pdf_status(status, today, label):
 def test_pdf_survives_non_latin1_text_and_shows_euros():
     invoice = make_invoice(currency="EUR", description="Sales Cloud — “Pro” für Łódź 東京 😀")
     org = make_org(name="Zoë Müller GmbH", contact="Zoë Ødegård", currency="EUR")
-    text = pdf_text(render_invoice_pdf(invoice, org))
+    text = pdf_text(render_invoice_pdf(invoice, org, today=TODAY))
     assert "€1,234.56" in text
     assert "Zoë Müller GmbH" in text and "Zoë Ødegård" in text
     assert "Sales Cloud — “Pro” für Lódz ??" in text  # ź has no glyph in the core font: z; CJK: ?
@@ -138,7 +143,7 @@ def test_pdf_without_billing_profile_and_many_lines():
         )
         for i in range(80)
     ]
-    data = render_invoice_pdf(invoice, Org(name="Solo Ltd", currency="USD", billing_profile=None))
+    data = render_invoice_pdf(invoice, Org(name="Solo Ltd", currency="USD", billing_profile=None), today=TODAY)
     assert len(PdfReader(io.BytesIO(data)).pages) >= 2
     text = pdf_text(data)
     assert "Solo Ltd" in text and "Add-on 0" in text and "Add-on 79" in text
@@ -149,6 +154,7 @@ def test_pdf_without_billing_profile_and_many_lines():
 
 def share(**kwargs) -> None:
     kwargs.setdefault("to", ["ap@acme.example", "cfo@acme.example"])
+    kwargs.setdefault("today", TODAY)
     send_invoice_email(make_invoice(), make_org(), sender_name="Dana Whitfield", **kwargs)
 
 

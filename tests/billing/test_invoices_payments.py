@@ -1,6 +1,6 @@
 """Invoices, balance, download links and payments, called directly."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from tests.billing.helpers import audit_actions, count
 from tests.conftest import ALEX, OLIVIA, SAM
 
 
-def test_invoices_are_listed_newest_first_and_filtered(db):
+def test_invoices_are_listed_newest_first_and_filtered(db, clock):
     with db.session() as s:
         listed = invoices.list_invoices(s, ALEX)
         numbers = [i.number for i in listed]
@@ -28,7 +28,7 @@ def test_invoices_are_listed_newest_first_and_filtered(db):
             i.number
             for i in invoices.list_invoices(s, ALEX, year=latest.issue_date.year, month=latest.issue_date.month)
         ][0] == "INV-1042"
-        assert invoices.list_invoices(s, ALEX, since=date.today() + timedelta(days=1)) == []
+        assert invoices.list_invoices(s, ALEX, since=clock.today() + timedelta(days=1)) == []
 
 
 def test_an_invoice_of_another_org_does_not_exist_for_you(db):
@@ -52,8 +52,8 @@ def test_balance_tells_what_is_owed_overdue_and_next_due(db):
         assert b.next_due == open_["INV-1042"].due_date
 
 
-def test_download_links_expire_and_cannot_be_altered(db):
-    now = datetime.now(timezone.utc)
+def test_download_links_expire_and_cannot_be_altered(db, clock):
+    now = clock.now()
     with db.session() as s:
         link = invoices.download_link(s, ALEX, "INV-1042", now=now)
         token = link.url.rsplit("/", 1)[1]
@@ -140,12 +140,12 @@ def test_without_manage_billing_paying_is_refused_and_changes_nothing(db):
         assert s.scalar(select(Invoice.status).where(Invoice.number == "INV-1041")) == "open"
 
 
-def test_card_links_replace_the_card_without_any_card_number_stored(db):
+def test_card_links_replace_the_card_without_any_card_number_stored(db, clock):
     provider = SandboxProvider()
     with db.session(write=True) as s:
         link = payments.card_update_link(s, ALEX)
     token = link.url.rsplit("/", 1)[1]
-    card = provider.tokenize("4000 0000 0000 0002", 12, date.today().year + 1, "123")
+    card = provider.tokenize("4000 0000 0000 0002", 12, clock.today().year + 1, "123", today=clock.today())
     with db.session(write=True) as s:
         method = payments.save_card(s, token, card)
         assert (method.brand, method.last4, method.is_default) == ("visa", "0002", True)
@@ -158,10 +158,14 @@ def test_card_links_replace_the_card_without_any_card_number_stored(db):
         pay(db, ALEX, "INV-1041", "k", provider)
 
 
-def test_sandbox_tokenize_refuses_bad_cards():
-    p = SandboxProvider()
+def test_sandbox_tokenize_refuses_bad_cards(clock):
+    p, today = SandboxProvider(), clock.today()
     for number in ("4242 4242 4242 4241", "12", "abcd"):
         with pytest.raises(ValueError):
-            p.tokenize(number, 1, date.today().year + 1, "123")
+            p.tokenize(number, 1, today.year + 1, "123", today=today)
     with pytest.raises(ValueError):
-        p.tokenize("4242424242424242", 1, 2000, "123")
+        p.tokenize("4242424242424242", 1, 2000, "123", today=today)
+    # this month still counts; last month has passed
+    assert p.tokenize("4242424242424242", today.month, today.year, "123", today=today).last4 == "4242"
+    with pytest.raises(ValueError, match="passed"):
+        p.tokenize("4242424242424242", 11, 2026, "123", today=today)

@@ -1,6 +1,6 @@
 """Quote -> order rules, called directly (no HTTP)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,10 +9,11 @@ from sqlalchemy import select
 from bot.billing.adapters.orm import Handoff, Invoice, Order
 from bot.billing.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from bot.billing.services import orders, quotes
+from tests.billing.conftest import PINNED
 from tests.billing.helpers import audit_actions, count, invoices, quantity
 from tests.conftest import ALEX, OLIVIA, PRIYA, SAM, TOM
 
-NOW = datetime.now(timezone.utc)
+NOW = PINNED  # the clock every test here runs on (tests/billing/conftest.py)
 
 
 def quote(db, actor, fn, *args, **kw):
@@ -177,8 +178,7 @@ def test_an_invoice_is_dated_in_the_organisations_time_zone(db):
     """Late evening in New York is already tomorrow in UTC: the invoice's issue date is Acme's day,
     the same day its prorated period starts (it said "issued Dec 6" for a period from Dec 5)."""
     evening = (
-        datetime.now(timezone.utc)
-        .astimezone(ZoneInfo("America/New_York"))
+        NOW.astimezone(ZoneInfo("America/New_York"))
         .replace(hour=21, minute=30, second=0, microsecond=0)
         .astimezone(timezone.utc)
     )  # 01:30 or 02:30 UTC, the next day

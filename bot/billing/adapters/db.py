@@ -5,6 +5,9 @@ writer starts every transaction with ``BEGIN IMMEDIATE`` so concurrent writers q
 busy timeout instead of failing half-way (and, within one process, on a lock first: SQLite's
 busy handler polls with sleeps of up to 100 ms, which makes a long latency tail); on PostgreSQL
 both are the same pool and rows that a change depends on are locked with ``SELECT ... FOR UPDATE``.
+
+The handle also carries the backend's clock (bot/billing/clock.py): each session it opens holds it
+in ``session.info``, so a unit of work reads one clock, and pinning ``db.clock`` pins them all.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from ..clock import SYSTEM_CLOCK, Clock
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 PG_STATEMENT_TIMEOUT_MS = 10_000
@@ -77,18 +82,20 @@ class Database:
     writer: Engine
 
     @classmethod
-    def connect(cls, url: str) -> Database:
+    def connect(cls, url: str, *, clock: Clock = SYSTEM_CLOCK) -> Database:
         url = normalise_url(url)
         if url.startswith("sqlite"):
-            return cls(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True))
+            return cls(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True), clock=clock)
         engine = _pg_engine(url)
-        return cls(url, engine, engine)
+        return cls(url, engine, engine, clock=clock)
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
 
     _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # What sessions opened from now on read as the time; tests replace it with a FixedClock.
+    clock: Clock = field(default=SYSTEM_CLOCK, kw_only=True)
 
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.reader, expire_on_commit=False)
@@ -104,10 +111,9 @@ class Database:
             with self._transaction(self._write if write else self._read) as session:
                 yield session
 
-    @staticmethod
     @contextmanager
-    def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-        with factory() as session, session.begin():
+    def _transaction(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+        with factory(info={"clock": self.clock}) as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -16,14 +16,44 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, Mapper, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from ..clock import clock_of
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+STAMP = "stamped_on_insert"
+
+
+def stamped(**kw: Any) -> MappedColumn[Any]:
+    """A column set to the unit of work's "now" when its row is first flushed, unless the code
+    already set it (the seed's back-dated payments, a quote's own ``now``). The time comes from
+    the session's clock (bot/billing/clock.py), not a column default: a default cannot see the
+    session, and would read the system time behind a pinned clock's back."""
+    return mapped_column(info={STAMP: True}, **kw)
+
+
+_stamped_columns: dict[type, tuple[str, ...]] = {}
+
+
+def _stamped(cls: type) -> tuple[str, ...]:
+    if cls not in _stamped_columns:
+        mapper: Mapper[Any] = sa_inspect(cls)
+        _stamped_columns[cls] = tuple(p.key for p in mapper.column_attrs if p.columns[0].info.get(STAMP))
+    return _stamped_columns[cls]
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, _context: object, _instances: object) -> None:
+    now: datetime | None = None
+    for obj in session.new:
+        for key in _stamped(type(obj)):
+            if getattr(obj, key) is None:
+                now = now or clock_of(session).now()  # one instant for everything this flush inserts
+                setattr(obj, key, now)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,7 +115,7 @@ class Org(Base):
     currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     nonprofit: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = stamped()
 
     users: Mapped[list[User]] = relationship(back_populates="org", order_by="User.id")
     slack_workspaces: Mapped[list[SlackWorkspace]] = relationship(back_populates="org", order_by="SlackWorkspace.id")
@@ -118,7 +148,7 @@ class SlackWorkspace(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     team_id: Mapped[str] = mapped_column(String(32), index=True)
     linked_by: Mapped[str] = mapped_column(String(254))  # the admin's email, or "cli", "seed"
-    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    linked_at: Mapped[datetime] = stamped()
 
     org: Mapped[Org] = relationship(back_populates="slack_workspaces")
 
@@ -200,7 +230,7 @@ class Quote(NumberedById, Base):
     new_quantity: Mapped[int] = mapped_column(Integer)
     new_monthly_total: Mapped[int] = mapped_column(BigInteger)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = stamped()
     expires_at: Mapped[datetime] = mapped_column()
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -218,7 +248,7 @@ class Order(NumberedById, Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    placed_at: Mapped[datetime] = stamped()
     channel: Mapped[str] = mapped_column(String(16), default="api")
     resulting_quantity: Mapped[int] = mapped_column(Integer)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
@@ -277,7 +307,7 @@ class PaymentMethod(Base):
     exp_month: Mapped[int] = mapped_column(Integer)
     exp_year: Mapped[int] = mapped_column(Integer)
     is_default: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = stamped()
 
 
 class Payment(NumberedById, Base):
@@ -293,7 +323,7 @@ class Payment(NumberedById, Base):
     provider_ref: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = stamped()
 
     payment_method: Mapped[PaymentMethod] = relationship()
 
@@ -328,8 +358,8 @@ class SupportCase(NumberedById, Base):
     priority: Mapped[str] = mapped_column(String(8), default="normal")
     status: Mapped[str] = mapped_column(String(12), default="new")
     channel: Mapped[str] = mapped_column(String(16), default="api")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = stamped()
+    updated_at: Mapped[datetime] = stamped()
 
 
 class Handoff(NumberedById, Base):
@@ -356,7 +386,7 @@ class Handoff(NumberedById, Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = stamped()
 
 
 class CallbackRequest(NumberedById, Base):
@@ -373,13 +403,13 @@ class CallbackRequest(NumberedById, Base):
     timezone: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12), default="pending")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = stamped()
 
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[datetime] = stamped(index=True)
     actor: Mapped[str] = mapped_column(String(254))  # user email, or "service:<caller>"
     caller: Mapped[str | None] = mapped_column(String(32))  # the service that acted: actions, gateway, cli...
     org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"), index=True)

@@ -14,6 +14,7 @@ from bot.nlu.cards import redact
 from bot.settings_check import in_production
 
 from ..adapters.db import Database
+from ..clock import Clock, clock_from_settings
 from ..config import get_settings
 from ..domain.errors import BillingError
 from .callers import load_callers
@@ -26,9 +27,10 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastAPI:
+def create_app(db: Database | None = None, *, docs: bool | None = None, clock: Clock | None = None) -> FastAPI:
     """The API; ``docs``: serve /docs and /openapi.json (default: in development only, so production
-    does not hand its whole surface to whoever reaches it)."""
+    does not hand its whole surface to whoever reaches it). The clock (bot/billing/clock.py) is the
+    database's: ``clock`` replaces it; without a ``db`` the settings' (BILLING_NOW in development)."""
     docs = not in_production() if docs is None else docs
     app = FastAPI(
         docs_url="/docs" if docs else None,
@@ -43,7 +45,11 @@ def create_app(db: Database | None = None, *, docs: bool | None = None) -> FastA
         "Slack team it was verified in (`X-Slack-Team`).",
     )
     app.state.callers = load_callers(get_settings())  # refuses to start on missing or shared tokens
-    app.state.db = db or Database.connect(get_settings().database_url)
+    if db is None:
+        db = Database.connect(get_settings().database_url, clock=clock or clock_from_settings(get_settings()))
+    elif clock is not None:
+        db.clock = clock
+    app.state.db = db
 
     @app.exception_handler(BillingError)
     async def billing_error(_request: Request, exc: BillingError) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""Request dependencies: the database, the calling service and its scope, the acting user."""
+"""Request dependencies: the database and its clock, the calling service and its scope, the acting
+user."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..adapters.db import Database
+from ..clock import Clock
 from ..domain.errors import Invalid
 from ..services.access import CHANNELS, Actor
 from .callers import CUSTOMER, HANDOFFS_READ, SLACK_ACCOUNT_READ, SLACK_LINK, SLACK_ONLY, Caller, identify
@@ -18,6 +20,12 @@ from .callers import CUSTOMER, HANDOFFS_READ, SLACK_ACCOUNT_READ, SLACK_LINK, SL
 def get_db(request: Request) -> Database:
     db: Database = request.app.state.db  # create_app puts it there
     return db
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's clock: its database's, so what a route formats (a quote's status, an invoice's
+    overdue flag) and what the services it calls decide read the same time."""
+    return get_db(request).clock
 
 
 def service_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
@@ -69,6 +77,7 @@ def keyed_write(db: Database, response: Response, work: Callable[[Session], tupl
 
 
 Db = Annotated[Database, Depends(get_db)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 # Every route acts for a customer only with the action server's token, except those below.
 ActorDep = Annotated[Actor, Depends(acting_for(CUSTOMER))]
 SlackAccountReader = Annotated[Actor, Depends(acting_for(SLACK_ACCOUNT_READ))]

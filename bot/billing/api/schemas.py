@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..adapters.orm import Contract, Handoff, Invoice, Order, Product, Quote, SupportCase
+from ..clock import Clock
 from ..domain.money import Money, format_money
 from ..services.quotes import quote_status
 
@@ -158,8 +159,8 @@ class QuoteOut(Out):
     idempotency_key: str = Field(description="send it as the order's Idempotency-Key")
 
     @classmethod
-    def of(cls, q: Quote, now: datetime | None = None) -> QuoteOut:
-        now = now or datetime.now(timezone.utc)
+    def of(cls, q: Quote, clock: Clock) -> QuoteOut:
+        """``clock``: the app's (api/deps.py ClockDep), which says whether the quote has expired."""
         return cls(
             number=q.number,
             kind=q.kind,
@@ -176,7 +177,7 @@ class QuoteOut(Out):
             new_quantity=q.new_quantity,
             new_monthly_total=MoneyOut.of(q.new_monthly_total, q.currency),
             expires_at=q.expires_at,
-            status=quote_status(q, now),
+            status=quote_status(q, clock.now()),
             idempotency_key=q.idempotency_key,
         )
 
@@ -203,14 +204,15 @@ class InvoiceOut(Out):
     lines: list[InvoiceLineOut]
 
     @classmethod
-    def of(cls, i: Invoice, today: date | None = None) -> InvoiceOut:
+    def of(cls, i: Invoice, clock: Clock) -> InvoiceOut:
+        """``overdue``: open and due before the clock's UTC day, as ``status=overdue`` filters."""
         cur = i.currency
         return cls(
             number=i.number,
             issue_date=i.issue_date,
             due_date=i.due_date,
             status=i.status,
-            overdue=i.is_overdue(today or date.today()),
+            overdue=i.is_overdue(clock.today()),
             subtotal=MoneyOut.of(i.subtotal, cur),
             tax=MoneyOut.of(i.tax, cur),
             total=MoneyOut.of(i.total, cur),
@@ -237,13 +239,13 @@ class OrderOut(Out):
     invoice: InvoiceOut | None
 
     @classmethod
-    def of(cls, o: Order) -> OrderOut:
+    def of(cls, o: Order, clock: Clock) -> OrderOut:
         return cls(
             number=o.number,
-            quote=QuoteOut.of(o.quote),
+            quote=QuoteOut.of(o.quote, clock),
             placed_at=o.placed_at,
             resulting_quantity=o.resulting_quantity,
-            invoice=InvoiceOut.of(o.invoice) if o.invoice else None,
+            invoice=InvoiceOut.of(o.invoice, clock) if o.invoice else None,
         )
 
 

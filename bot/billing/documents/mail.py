@@ -18,7 +18,7 @@ import os
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -37,9 +37,12 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = "I couldn't send the email just now; nothing was sent. Please try again in a few minutes."
 
 
-def send_invoice_email(invoice: Invoice, org: Org, *, to: list[str], sender_name: str, note: str = "") -> None:
-    """Email the invoice PDF to ``to`` (already validated addresses). Raises Unavailable."""
-    context = invoice_context(invoice, org)
+def send_invoice_email(
+    invoice: Invoice, org: Org, *, to: list[str], sender_name: str, today: date, note: str = ""
+) -> None:
+    """Email the invoice PDF to ``to`` (already validated addresses); ``today`` (the backend clock's)
+    decides whether it reads as overdue. Raises Unavailable."""
+    context = invoice_context(invoice, org, today=today)
     filename = f"{invoice.number}.pdf"
     context.update(sender_name=sender_name, note=note.strip(), filename=filename)
     if invoice.status == "paid":
@@ -57,7 +60,9 @@ def send_invoice_email(invoice: Invoice, org: Org, *, to: list[str], sender_name
     msg.add_alternative(
         env.get_template("invoice_email.html").render(**context), subtype="html", cte="quoted-printable"
     )
-    msg.add_attachment(render_invoice_pdf(invoice, org), maintype="application", subtype="pdf", filename=filename)
+    msg.add_attachment(
+        render_invoice_pdf(invoice, org, today=today), maintype="application", subtype="pdf", filename=filename
+    )
     send_message(msg)
 
 
@@ -166,6 +171,9 @@ def _wire_bytes(msg: EmailMessage, *, utf8: bool) -> bytes:
 
 def _write_outbox(msg: EmailMessage, outbox: Path) -> Path:
     outbox.mkdir(parents=True, exist_ok=True)
+    # The real time on purpose, not the billing clock: the name orders the folder by when each file
+    # was written (like a log line's time), which a pinned clock would make a tie. Likewise the
+    # Date header (send_message) is when the message left, a transport fact.
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     path = outbox / f"{stamp}-{uuid4().hex[:8]}.eml"
     tmp = path.with_suffix(".eml.tmp")

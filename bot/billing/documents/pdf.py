@@ -146,9 +146,9 @@ def _period(start: date | None, end: date | None) -> str:
     return either.isoformat() if either else ""
 
 
-def invoice_context(invoice: Invoice, org: Org, *, today: date | None = None) -> dict[str, Any]:
-    """Display values for the templates (PDF and email): every amount already formatted."""
-    today = today or date.today()
+def invoice_context(invoice: Invoice, org: Org, *, today: date) -> dict[str, Any]:
+    """Display values for the templates (PDF and email): every amount already formatted. ``today``
+    (the backend clock's) decides OVERDUE and how many days past due."""
     cur = invoice.currency
     status, color, note = _status(invoice, today)
     return {
@@ -191,8 +191,8 @@ class _InvoicePDF(FPDF):
         self.cell(0, 8, f"{self.number} · page {self.page_no()}/{{nb}} · Sales {SALES_PHONE}", align="C")
 
 
-def render_invoice_pdf(invoice: Invoice, org: Org, *, today: date | None = None) -> bytes:
-    """The invoice as PDF bytes. ``today`` decides OVERDUE (defaults to the current date)."""
+def render_invoice_pdf(invoice: Invoice, org: Org, *, today: date) -> bytes:
+    """The invoice as PDF bytes. ``today`` (the backend clock's) decides OVERDUE."""
     context = invoice_context(invoice, org, today=today)
     html = pdf_safe(env.get_template("invoice.html").render(**context))
     pdf = _InvoicePDF(pdf_safe(invoice.number))

@@ -3,7 +3,7 @@ audience is the link's purpose, so a token made for one kind of link opens no ot
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -23,9 +23,10 @@ def sign(key: str, purpose: str, claims: dict[str, Any], expires_at: datetime) -
     return jwt.encode({**claims, "aud": purpose, "exp": int(expires_at.timestamp())}, key, algorithm=ALGORITHM)
 
 
-def verify(key: str, purpose: str, token: str, *, now: datetime | None = None) -> dict[str, Any]:
+def verify(key: str, purpose: str, token: str, *, now: datetime) -> dict[str, Any]:
     try:
-        # The expiry is checked below against ``now`` (tests pass their own clock), not PyJWT's.
+        # The expiry is checked below against ``now`` (the caller's clock, bot/billing/clock.py),
+        # not PyJWT's, which reads the system time.
         claims = jwt.decode(
             token,
             key,
@@ -37,7 +38,6 @@ def verify(key: str, purpose: str, token: str, *, now: datetime | None = None) -
         raise BadSignature("token made for another purpose") from exc
     except jwt.InvalidTokenError as exc:
         raise BadSignature("altered, malformed or signed with another key") from exc
-    now = now or datetime.now(timezone.utc)
     if now.timestamp() >= claims["exp"]:
         raise Expired("link expired")
     return claims

@@ -7,6 +7,7 @@ idempotency key, which a real processor honours the same way (a retry never char
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from ..domain.money import Money
@@ -39,6 +40,7 @@ class ProviderUnavailable(Exception):
 class PaymentProvider(Protocol):
     def charge(self, token: str, amount: Money, *, idempotency_key: str, description: str) -> Charge: ...
 
-    def tokenize(self, card_number: str, exp_month: int, exp_year: int, cvc: str) -> Card:
-        """Hosted-form side: turn a card into a token. Runs in the provider's page, not the bot."""
+    def tokenize(self, card_number: str, exp_month: int, exp_year: int, cvc: str, *, today: date | None = None) -> Card:
+        """Hosted-form side: turn a card into a token. Runs in the provider's page, not the bot.
+        ``today``: the backend clock's day, for the expiry check (None: the provider's own)."""
         ...

@@ -1,6 +1,7 @@
 """Demo data: the catalog and two customers, loaded from the JSON files beside this module.
 
-Dates are relative to the day of seeding, so the demo always has a current contract, a few
+Dates are relative to the day of seeding (the session's clock, bot/billing/clock.py, so a pinned
+clock seeds the same data whatever day it runs), so the demo always has a current contract, a few
 months of invoices, one overdue and one coming due.
 """
 
@@ -27,6 +28,7 @@ from ..adapters.orm import (
     SubscriptionLine,
     User,
 )
+from ..clock import clock_of
 from ..domain.money import Money
 from ..domain.periods import add_months, period_containing
 from ..domain.proration import prorate
@@ -48,7 +50,7 @@ def is_seeded(session: Session) -> bool:
 
 def seed(session: Session, today: date | None = None) -> None:
     """Load the catalog and the demo customers into an empty database."""
-    today = today or date.today()
+    today = today or clock_of(session).today()
     ensure_counters(session)
     products = seed_catalog(session)
     for spec in load("demo.json")["orgs"]:
@@ -82,7 +84,7 @@ def seed_org(session: Session, spec: dict[str, Any], products: dict[str, Product
 
     card_spec = spec["card"]
     card = get_provider().tokenize(
-        card_spec["number"], card_spec["exp_month"], today.year + card_spec["exp_years_ahead"], "123"
+        card_spec["number"], card_spec["exp_month"], today.year + card_spec["exp_years_ahead"], "123", today=today
     )
     method = PaymentMethod(
         org_id=org.id,

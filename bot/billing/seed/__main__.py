@@ -5,15 +5,17 @@ data; production itself never seeds on start (SEED_ON_START is refused there).""
 from __future__ import annotations
 
 from ..adapters.db import Database
+from ..clock import clock_from_settings
 from ..config import get_settings
 from ..migrate import upgrade
 from . import is_seeded, seed
 
 
 def main() -> None:
-    url = get_settings().database_url
+    settings = get_settings()
+    url = settings.database_url
     upgrade(url)
-    db = Database.connect(url)
+    db = Database.connect(url, clock=clock_from_settings(settings))
     try:
         with db.session(write=True) as s:
             if is_seeded(s):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import CallbackRequest, Handoff, Org, User
+from ..clock import clock_of
 from ..domain.errors import Invalid, NotFound
 from . import audit
 from .access import Actor, known_user
@@ -74,7 +75,7 @@ def open_handoff(
         channel=actor.channel,
         conversation_id=conversation_id,
         status="open",
-        created_at=now or datetime.now(timezone.utc),
+        created_at=now or clock_of(session).now(),
     )
     session.add(handoff)
     session.flush()
@@ -130,6 +131,7 @@ def request_callback(
     note: str = "",
     handoff_number: str | None = None,
     conversation_id: str | None = None,
+    now: datetime | None = None,
 ) -> CallbackRequest:
     _queue(queue)
     errors = {}
@@ -141,7 +143,7 @@ def request_callback(
         errors["window"] = "times need a UTC offset"
     elif window_end <= window_start:
         errors["window"] = "the window must end after it starts"
-    elif window_end <= datetime.now(timezone.utc):
+    elif window_end <= (now or clock_of(session).now()):
         errors["window"] = "the window is in the past"
     if errors:
         raise Invalid("That callback time doesn't work.", fields=errors)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..adapters.orm import Contract, Invoice, InvoiceLine
+from ..clock import clock_of
 from ..config import get_settings
 from ..documents.mail import send_invoice_email
 from ..domain import signing
@@ -88,8 +89,10 @@ def list_invoices(
     since: date | None = None,
     until: date | None = None,
     limit: int = 20,
+    today: date | None = None,
 ) -> list[Invoice]:
-    """Newest first. ``status`` may also be ``overdue``."""
+    """Newest first. ``status`` may also be ``overdue`` (open and due before ``today``, the clock's
+    UTC day by default, as the API's ``overdue`` flag)."""
     user = billing_user(session, actor)
     fields = {}
     if status and status not in STATUSES | {"overdue"}:
@@ -102,7 +105,7 @@ def list_invoices(
         raise Invalid("Some filters are not valid.", fields=fields)
     query = select(Invoice).where(Invoice.org_id == user.org_id).options(selectinload(Invoice.lines))
     if status == "overdue":
-        query = query.where(Invoice.status == "open", Invoice.due_date < date.today())
+        query = query.where(Invoice.status == "open", Invoice.due_date < (today or clock_of(session).today()))
     elif status:
         query = query.where(Invoice.status == status)
     if year is not None:
@@ -139,7 +142,7 @@ class Balance:
 def balance(session: Session, actor: Actor, *, today: date | None = None) -> Balance:
     user = billing_user(session, actor)
     org = user.org
-    today = today or date.today()
+    today = today or clock_of(session).today()
     open_invoices = list(
         session.scalars(
             select(Invoice).where(Invoice.org_id == org.id, Invoice.status == "open").order_by(Invoice.due_date)
@@ -165,7 +168,7 @@ class DownloadLink:
 def download_link(session: Session, actor: Actor, number: str, *, now: datetime | None = None) -> DownloadLink:
     invoice = get_invoice(session, actor, number)
     settings = get_settings()
-    now = now or datetime.now(timezone.utc)
+    now = now or clock_of(session).now()
     expires = now + timedelta(minutes=settings.download_link_ttl_minutes)
     token = signing.sign(settings.billing_signing_key, PDF_PURPOSE, {"inv": invoice.number}, expires)
     return DownloadLink(f"{settings.billing_public_url}/v1/invoice-files/{token}", expires)
@@ -174,7 +177,9 @@ def download_link(session: Session, actor: Actor, number: str, *, now: datetime 
 def invoice_from_link(session: Session, token: str, *, now: datetime | None = None) -> Invoice:
     """The invoice a download link points to. The link itself is the permission."""
     try:
-        claims = signing.verify(get_settings().billing_signing_key, PDF_PURPOSE, token, now=now)
+        claims = signing.verify(
+            get_settings().billing_signing_key, PDF_PURPOSE, token, now=now or clock_of(session).now()
+        )
     except signing.Expired as exc:
         raise Forbidden(
             "This download link has expired; ask for the invoice again to get a new one.", code="link_expired"
@@ -208,7 +213,14 @@ def share_invoice(session: Session, actor: Actor, number: str, recipients: list[
         raise Invalid("The note is too long (1,000 characters at most).", fields={"note": "at most 1000 characters"})
     addresses = [normalise_email(r, field="to") for r in recipients]
     user = billing_user(session, actor)
-    send_invoice_email(invoice, invoice.org, to=addresses, sender_name=user.name, note=free_text(note))
+    send_invoice_email(
+        invoice,
+        invoice.org,
+        to=addresses,
+        sender_name=user.name,
+        note=free_text(note),
+        today=clock_of(session).today(),
+    )
     audit.record(
         session,
         actor,

@@ -8,13 +8,14 @@ different orders on one contract apply one after the other (quantities add up; n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import Contract, Order, Product, Quote, SubscriptionLine
+from ..clock import clock_of
 from ..domain.errors import Conflict, Invalid, NotFound
 from . import audit
 from .access import Actor, billing_user
@@ -40,7 +41,7 @@ def _existing(session: Session, idempotency_key: str, quote: Quote) -> Order | N
 def place_order(
     session: Session, actor: Actor, quote_number: str, idempotency_key: str, *, now: datetime | None = None
 ) -> Placed:
-    now = now or datetime.now(timezone.utc)
+    now = now or clock_of(session).now()
     if not idempotency_key or len(idempotency_key) > 64:
         raise Invalid(
             "An Idempotency-Key of 1 to 64 characters is required.",

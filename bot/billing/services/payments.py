@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import Invoice, Org, Payment, PaymentMethod
+from ..clock import clock_of
 from ..config import get_settings
 from ..domain import signing
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound, PaymentFailed, Unavailable
@@ -77,6 +78,7 @@ def pay_invoice(session: Session, actor: Actor, number: str, idempotency_key: st
             "The payment service isn't answering right now; nothing was charged. Please try again in a few minutes.",
             code="provider_unavailable",
         ) from exc
+    paid_at = clock_of(session).now()
     payment = Payment(
         invoice_id=invoice.id,
         org_id=user.org_id,
@@ -87,9 +89,10 @@ def pay_invoice(session: Session, actor: Actor, number: str, idempotency_key: st
         provider_ref=charge.reference,
         idempotency_key=idempotency_key,
         created_by_id=user.id,
+        created_at=paid_at,
     )
     before = {"status": invoice.status}
-    invoice.status, invoice.paid_at = "paid", datetime.now(timezone.utc)
+    invoice.status, invoice.paid_at = "paid", paid_at
     session.add(payment)
     session.flush()
     audit.record(
@@ -124,7 +127,7 @@ class CardLink:
 def card_update_link(session: Session, actor: Actor, *, now: datetime | None = None) -> CardLink:
     user = billing_user(session, actor)
     settings = get_settings()
-    expires = (now or datetime.now(timezone.utc)) + timedelta(minutes=settings.card_link_ttl_minutes)
+    expires = (now or clock_of(session).now()) + timedelta(minutes=settings.card_link_ttl_minutes)
     token = signing.sign(settings.billing_signing_key, CARD_PURPOSE, {"org": user.org_id, "u": user.email}, expires)
     audit.record(
         session,
@@ -138,10 +141,12 @@ def card_update_link(session: Session, actor: Actor, *, now: datetime | None = N
     return CardLink(f"{settings.billing_public_url}/pay/card/{token}", expires)
 
 
-def card_link_owner(session: Session, token: str) -> tuple[Org, str]:
+def card_link_owner(session: Session, token: str, *, now: datetime | None = None) -> tuple[Org, str]:
     """The org and user a card link was made for; refuses altered or expired links."""
     try:
-        claims = signing.verify(get_settings().billing_signing_key, CARD_PURPOSE, token)
+        claims = signing.verify(
+            get_settings().billing_signing_key, CARD_PURPOSE, token, now=now or clock_of(session).now()
+        )
     except signing.Expired as exc:
         raise Forbidden("This link has expired. Ask the assistant for a new one.", code="link_expired") from exc
     except signing.BadSignature as exc:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import Contract, Handoff, Org, Product, Quote, SubscriptionLine, User
+from ..clock import clock_of
 from ..config import get_settings
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.money import Money
@@ -123,7 +124,7 @@ def quote_add_licenses(
     now: datetime | None = None,
 ) -> Quote:
     """More units of something the contract already has. No product: the only per-user line."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock_of(session).now()
     user = billing_user(session, actor)
     validate_quantity(quantity)
     contract = active_contract(session, user.org_id)
@@ -169,7 +170,7 @@ def quote_add_product(
     session: Session, actor: Actor, product_code: str, quantity: int, *, now: datetime | None = None
 ) -> Quote:
     """A product or add-on the contract does not have yet, at today's list price."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock_of(session).now()
     user = billing_user(session, actor)
     validate_quantity(quantity)
     contract = active_contract(session, user.org_id)
@@ -217,7 +218,7 @@ class UpgradeOutcome:
 def request_upgrade(
     session: Session, actor: Actor, edition_code: str, *, now: datetime | None = None
 ) -> UpgradeOutcome:
-    now = now or datetime.now(timezone.utc)
+    now = now or clock_of(session).now()
     user = billing_user(session, actor)
     contract = active_contract(session, user.org_id)
     target = get_product(session, edition_code)

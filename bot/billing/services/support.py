@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import SupportCase
+from ..clock import clock_of
 from ..domain.errors import Invalid, NotFound
 from . import audit
 from .access import Actor, member
@@ -74,7 +73,7 @@ def add_note(session: Session, actor: Actor, number: str, text: str) -> SupportC
     if case is None or case.org_id != user.org_id:
         raise NotFound(f"I can't find case {number}.", code="unknown_case")
     case.description = f"{case.description}\n\nAdded by {user.name}: {note}"[:20_000]
-    case.updated_at = datetime.now(timezone.utc)
+    case.updated_at = clock_of(session).now()
     audit.record(
         session,
         actor,
@@ -95,7 +94,7 @@ def set_status(session: Session, actor: Actor, number: str, status: str) -> Supp
     if case is None:
         raise NotFound(f"I can't find case {number}.", code="unknown_case")
     before = case.status
-    case.status, case.updated_at = status, datetime.now(timezone.utc)
+    case.status, case.updated_at = status, clock_of(session).now()
     audit.record(
         session,
         actor,

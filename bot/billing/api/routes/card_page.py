@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from ...domain.errors import Forbidden
 from ...payments.sandbox import get_provider
 from ...services import payments
-from ..deps import Db
+from ..deps import ClockDep, Db
 
 router = APIRouter(tags=["payment page"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -56,6 +56,7 @@ def card_form(request: Request, db: Db, token: str) -> HTMLResponse:
 def submit_card(
     request: Request,
     db: Db,
+    clock: ClockDep,
     token: str,
     card_number: Annotated[str, Form(max_length=40)],
     expiry: Annotated[str, Form(max_length=7)],
@@ -68,7 +69,7 @@ def submit_card(
             return _page(request, 403, error=exc.message, closed=True)
         try:
             month, year = parse_expiry(expiry)
-            card = get_provider().tokenize(card_number, month, year, cvc)
+            card = get_provider().tokenize(card_number, month, year, cvc, today=clock.today())
         except ValueError as exc:  # the messages are written for the card holder
             return _page(request, 422, org=org.name, error=str(exc))
         method = payments.save_card(s, token, card)

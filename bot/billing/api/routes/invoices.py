@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ...documents.pdf import render_invoice_pdf
 from ...payments.sandbox import get_provider
 from ...services import invoices, payments
-from ..deps import ActorDep, Db, IdempotencyKey, SlackAccountReader, keyed_write
+from ..deps import ActorDep, ClockDep, Db, IdempotencyKey, SlackAccountReader, keyed_write
 from ..schemas import BalanceOut, InvoiceOut, LinkOut, MoneyOut, PaymentOut
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1", tags=["invoices"])
 @router.get("/invoices", response_model=list[InvoiceOut])
 def list_invoices(
     db: Db,
+    clock: ClockDep,
     actor: ActorDep,
     status: Annotated[str | None, Query(description="open, paid, void or overdue")] = None,
     year: int | None = None,
@@ -34,13 +35,13 @@ def list_invoices(
         found = invoices.list_invoices(
             s, actor, status=status, year=year, month=month, since=since, until=until, limit=limit
         )
-        return [InvoiceOut.of(i) for i in found]
+        return [InvoiceOut.of(i, clock) for i in found]
 
 
 @router.get("/invoices/{number}", response_model=InvoiceOut)
-def get_invoice(db: Db, actor: ActorDep, number: str) -> InvoiceOut:
+def get_invoice(db: Db, clock: ClockDep, actor: ActorDep, number: str) -> InvoiceOut:
     with db.session() as s:
-        return InvoiceOut.of(invoices.get_invoice(s, actor, number))
+        return InvoiceOut.of(invoices.get_invoice(s, actor, number), clock)
 
 
 @router.post("/invoices/{number}/download-link", response_model=LinkOut, status_code=201)
@@ -51,11 +52,11 @@ def download_link(db: Db, actor: ActorDep, number: str) -> LinkOut:
 
 
 @router.get("/invoice-files/{token}", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
-def invoice_file(db: Db, token: str) -> Response:
+def invoice_file(db: Db, clock: ClockDep, token: str) -> Response:
     """The PDF behind a download link. The signed, expiring link is the permission."""
     with db.session() as s:
         invoice = invoices.invoice_from_link(s, token)
-        pdf = render_invoice_pdf(invoice, invoice.org)
+        pdf = render_invoice_pdf(invoice, invoice.org, today=clock.today())
         filename = f"{invoice.number}.pdf"
     return Response(
         pdf,
@@ -107,7 +108,7 @@ def pay(db: Db, actor: ActorDep, number: str, key: IdempotencyKey, response: Res
 
 
 @router.get("/balance", response_model=BalanceOut)
-def balance(db: Db, actor: SlackAccountReader) -> BalanceOut:
+def balance(db: Db, clock: ClockDep, actor: SlackAccountReader) -> BalanceOut:
     """What is owed, what is overdue, and the next due date."""
     with db.session() as s:
         b = invoices.balance(s, actor)
@@ -115,5 +116,5 @@ def balance(db: Db, actor: SlackAccountReader) -> BalanceOut:
             open_total=MoneyOut.of(b.open_total),
             overdue_total=MoneyOut.of(b.overdue_total),
             next_due_date=b.next_due,
-            open_invoices=[InvoiceOut.of(i) for i in b.open_invoices],
+            open_invoices=[InvoiceOut.of(i, clock) for i in b.open_invoices],
         )

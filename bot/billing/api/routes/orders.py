@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ...services import orders, quotes
 from ...services.catalog import MAX_QUANTITY
-from ..deps import ActorDep, Db, IdempotencyKey, keyed_write
+from ..deps import ActorDep, ClockDep, Db, IdempotencyKey, keyed_write
 from ..schemas import HandoffOut, OrderOut, QuoteOut, UpgradeOut
 
 router = APIRouter(prefix="/v1", tags=["orders"])
@@ -36,32 +36,32 @@ class OrderIn(BaseModel):
 
 
 @router.post("/quotes/add-licenses", response_model=QuoteOut, status_code=201)
-def quote_add_licenses(db: Db, actor: ActorDep, body: AddLicensesIn) -> QuoteOut:
+def quote_add_licenses(db: Db, clock: ClockDep, actor: ActorDep, body: AddLicensesIn) -> QuoteOut:
     with db.session(write=True) as s:
-        return QuoteOut.of(quotes.quote_add_licenses(s, actor, body.quantity, body.product))
+        return QuoteOut.of(quotes.quote_add_licenses(s, actor, body.quantity, body.product), clock)
 
 
 @router.post("/quotes/add-product", response_model=QuoteOut, status_code=201)
-def quote_add_product(db: Db, actor: ActorDep, body: AddProductIn) -> QuoteOut:
+def quote_add_product(db: Db, clock: ClockDep, actor: ActorDep, body: AddProductIn) -> QuoteOut:
     with db.session(write=True) as s:
-        return QuoteOut.of(quotes.quote_add_product(s, actor, body.product, body.quantity))
+        return QuoteOut.of(quotes.quote_add_product(s, actor, body.product, body.quantity), clock)
 
 
 @router.post("/upgrades", response_model=UpgradeOut, status_code=201)
-def request_upgrade(db: Db, actor: ActorDep, body: UpgradeIn) -> UpgradeOut:
+def request_upgrade(db: Db, clock: ClockDep, actor: ActorDep, body: UpgradeIn) -> UpgradeOut:
     """From Essentials: a sales handoff (an account executive calls). Otherwise: a quote."""
     with db.session(write=True) as s:
         outcome = quotes.request_upgrade(s, actor, body.edition)
         if outcome.handoff is not None:
             return UpgradeOut(outcome="handoff", handoff=HandoffOut.of(outcome.handoff))
         assert outcome.quote is not None  # request_upgrade gives one or the other
-        return UpgradeOut(outcome="quote", quote=QuoteOut.of(outcome.quote))
+        return UpgradeOut(outcome="quote", quote=QuoteOut.of(outcome.quote, clock))
 
 
 @router.get("/quotes/{number}", response_model=QuoteOut)
-def get_quote(db: Db, actor: ActorDep, number: str) -> QuoteOut:
+def get_quote(db: Db, clock: ClockDep, actor: ActorDep, number: str) -> QuoteOut:
     with db.session() as s:
-        return QuoteOut.of(quotes.get_quote(s, actor, number))
+        return QuoteOut.of(quotes.get_quote(s, actor, number), clock)
 
 
 @router.post(
@@ -70,17 +70,19 @@ def get_quote(db: Db, actor: ActorDep, number: str) -> QuoteOut:
     status_code=201,
     responses={200: {"description": "the order an earlier request with this key placed"}},
 )
-def place_order(db: Db, actor: ActorDep, body: OrderIn, key: IdempotencyKey, response: Response) -> OrderOut:
+def place_order(
+    db: Db, clock: ClockDep, actor: ActorDep, body: OrderIn, key: IdempotencyKey, response: Response
+) -> OrderOut:
     """Apply a quote. The same Idempotency-Key (or quote) again returns the same order, with 200."""
 
     def work(s: Session) -> tuple[OrderOut, bool]:
         placed = orders.place_order(s, actor, body.quote, key)
-        return OrderOut.of(placed.order), placed.created
+        return OrderOut.of(placed.order, clock), placed.created
 
     return keyed_write(db, response, work)
 
 
 @router.get("/orders/{number}", response_model=OrderOut)
-def get_order(db: Db, actor: ActorDep, number: str) -> OrderOut:
+def get_order(db: Db, clock: ClockDep, actor: ActorDep, number: str) -> OrderOut:
     with db.session() as s:
-        return OrderOut.of(orders.get_order(s, actor, number))
+        return OrderOut.of(orders.get_order(s, actor, number), clock)
