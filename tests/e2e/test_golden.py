@@ -46,6 +46,7 @@ def test_1_changing_the_quantity_requotes(chat, billing_db):
 
 
 def test_2_latest_invoice_then_email_it(chat, billing_db, stack):
+    before = set((stack.data_dir / "outbox").glob("*.eml"))  # the outbox is the session's
     alex = chat("alex")
     details = alex.text("send me last invoice")
     with billing_db.session() as s:
@@ -54,7 +55,7 @@ def test_2_latest_invoice_then_email_it(chat, billing_db, stack):
     assert "INV-1042" in details and amount in details and "/v1/invoice-files/" in details, details
     sent = alex.text("email it to ap@acme.example")
     assert "ap@acme.example" in sent and "INV-1042" in sent, sent
-    mails = list((stack.data_dir / "outbox").glob("*.eml"))
+    mails = list(set((stack.data_dir / "outbox").glob("*.eml")) - before)
     assert len(mails) == 1 and "ap@acme.example" in mails[0].read_text(errors="replace")
 
 
