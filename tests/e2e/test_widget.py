@@ -207,7 +207,7 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
     w.page.locator(".buttons.quick button", has_text="Pay an open invoice").click()
     assert w.page.locator(".buttons.quick button", has_text="Pay an open invoice").count() == 0  # gone at once
     asked = w.wait_reply(before)
-    assert "Pay INV-1041" in asked, asked
+    assert re.search(r"Pay INV-\d+", asked), asked  # the invoice in context, else the overdue one
     assert w.user_rows()[-1] == "Pay an open invoice" and {"Yes", "No"} <= set(w.quick_replies())
     # reload: the history comes back from the server, the panel stays open, used buttons stay gone
     w.page.reload()
@@ -215,7 +215,7 @@ def test_a_quick_reply_vanishes_after_use_and_the_history_survives_a_reload(widg
     w.page.wait_for_selector(".panel", state="visible")
     w.page.wait_for_selector(".row.user")
     assert w.user_rows()[-2:] == ["how much do we owe?", "Pay an open invoice"]
-    assert "Pay INV-1041" in w.page.locator(".row.bot").last.inner_text()
+    assert re.search(r"Pay INV-\d+", w.page.locator(".row.bot").last.inner_text())
     assert {"Yes", "No"} <= set(w.quick_replies()) and "Pay an open invoice" not in w.quick_replies()
     assert w.page.locator("[aria-live]").inner_text().strip() == ""  # restored history is not read out
     assert w.page.locator(".row .meta").first.get_attribute("datetime")  # timestamps
