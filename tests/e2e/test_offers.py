@@ -256,6 +256,17 @@ def test_cancel_at_the_address_question_sends_nothing(chat, billing_db, stack):
     assert set((stack.data_dir / "outbox").glob("*.eml")) == before
 
 
+def test_a_yes_at_the_address_question_asks_it_again_and_the_form_goes_on(chat, billing_db, stack):
+    before = set((stack.data_dir / "outbox").glob("*.eml"))  # the outbox is the session's
+    alex = chat("alex")
+    assert re.search(r"who should i send invoice inv-\d+ to", alex.text("email the latest invoice").lower())
+    again = alex.text("do it")
+    assert re.search(r"who should i send invoice inv-\d+ to", again.lower()), again
+    sent = alex.text("ap@acme.example")
+    assert "INV-1042" in sent and "ap@acme.example" in sent, sent
+    assert len(set((stack.data_dir / "outbox").glob("*.eml")) - before) == 1
+
+
 def test_an_unreadable_email_gets_one_message_that_asks_again(chat, billing_db, stack):
     """The billing contact and the invoice's recipient: what is wrong and the question again are one
     message, not the complaint followed by the form's question."""
