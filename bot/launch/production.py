@@ -19,6 +19,7 @@ them.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -95,6 +96,9 @@ def watch(stack: ProdStack) -> None:
 
 
 def main() -> None:
+    # No options: settings come from the environment (the docstring). Parsing still answers --help,
+    # and refuses anything else, instead of starting the stack.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     server = os.environ.get("PROD_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     check_redis(redis_url)

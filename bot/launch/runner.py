@@ -10,6 +10,7 @@ in the Rasa environment (.venv/rasa), the billing backend and the gateway in the
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -282,6 +283,9 @@ class Stack:
 
 
 def main() -> None:
+    # No options: settings come from the environment (the docstring). Parsing still answers --help,
+    # and refuses anything else, instead of starting the stack.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     stack = Stack(
         data_dir=ROOT / "data",
         billing_port=int(os.environ.get("BILLING_PORT", 8001)),
