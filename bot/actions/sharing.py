@@ -99,10 +99,8 @@ def valid_email(value: Any) -> bool:
 # INV-..." is never held by the question, and an invoice number said for something else ("pay
 # INV-1042") is never taken as the one to email.
 FORM_ANSWERS = frozenset({"inform", "share_invoice", "nlu_fallback"})
-# (A yes or "do it" is no address: action_confirm says so, and the form asks again.)
-FORM_RESUMES_AFTER = frozenset(
-    {"check_balance", "list_invoices", "give_card_number", "case_status", "faq", "affirm", "thank"}
-)
+# (A yes or "do it" is no address: action_confirm says so, and the form asks again. A thanks ends it.)
+FORM_RESUMES_AFTER = frozenset({"check_balance", "list_invoices", "give_card_number", "case_status", "faq", "affirm"})
 
 
 def since_user(tracker: Tracker) -> list[dict[str, Any]]:
