@@ -73,15 +73,26 @@ def last_bot_message(tracker: Tracker) -> dict[str, Any] | None:
     return next((e for e in reversed(_last_turn(tracker)) if e.get("event") == "bot"), None)
 
 
-def choices(tracker: Tracker) -> list[Offer]:
-    """The requests the bot's last message offered as buttons, in order; none when it asked for a
-    confirmation (those buttons answer a quote or payment, not an offer)."""
+def _requests(tracker: Tracker) -> tuple[list[Offer], bool]:
+    """The buttons of the bot's last message that start a request (a yes or no to a yes is none),
+    in order, and whether that message asked for a confirmation (it had ``confirms`` buttons)."""
     last = last_bot_message(tracker)
     found = [b for b in ((last or {}).get("data") or {}).get("buttons") or [] if isinstance(b, dict)]
     offers = [Offer(str(b.get("title") or ""), str(b.get("payload") or "")) for b in found]
-    if any(CONFIRMS in o.entities for o in offers):
-        return []
-    return [o for o in offers if o.payload.startswith("/") and o.intent and o.intent not in NEVER_TAKEN]
+    confirming = any(CONFIRMS in o.entities for o in offers)
+    requests = [
+        o
+        for o in offers
+        if o.payload.startswith("/") and o.intent and o.intent not in NEVER_TAKEN and CONFIRMS not in o.entities
+    ]
+    return requests, confirming
+
+
+def choices(tracker: Tracker) -> list[Offer]:
+    """The requests the bot's last message offered as buttons, in order; none when it asked for a
+    confirmation (those buttons answer a quote or payment, not an offer)."""
+    requests, confirming = _requests(tracker)
+    return [] if confirming else requests
 
 
 OTHER = re.compile(r"\b(the )?other (one|invoice|product|line|card)\b|\bthe other\b", re.I)
@@ -90,12 +101,7 @@ OTHER = re.compile(r"\b(the )?other (one|invoice|product|line|card)\b|\bthe othe
 def the_other(tracker: Tracker) -> Offer | None:
     """ "The other one" said to a question whose message has one alternative beside its Yes/No
     ("Pay INV-1042 instead"): that alternative. None when there are several, or none."""
-    last = last_bot_message(tracker)
-    found = [b for b in ((last or {}).get("data") or {}).get("buttons") or [] if isinstance(b, dict)]
-    offers = [Offer(str(b.get("title") or ""), str(b.get("payload") or "")) for b in found]
-    others = [
-        o for o in offers if o.payload.startswith("/") and o.intent not in NEVER_TAKEN and CONFIRMS not in o.entities
-    ]
+    others, _ = _requests(tracker)
     text = str(tracker.latest_message.get("text") or "")
     return others[0] if len(others) == 1 and OTHER.search(text) else None
 

@@ -13,6 +13,7 @@ from bot.billing_client import ActingClient, BillingError
 
 from ._identity import Identity
 from ._render import buttons, payload
+from .quotes import as_quantity
 
 CUSTOMER_BUTTONS = buttons(
     ("Add licenses", "/add_licenses"),
@@ -97,10 +98,7 @@ def suggestions(message: dict[str, Any]) -> list[tuple[str, str]]:
 
 def how_many(entities: dict[str, Any]) -> str:
     """ "2 " when the message said a quantity (the choice names it: "add 2 File Storage licenses")."""
-    try:
-        quantity = int(str(entities.get("quantity")).split(".")[0]) if entities.get("quantity") is not None else None
-    except ValueError:
-        quantity = None
+    quantity = as_quantity(entities.get("quantity"))
     return f"{quantity:,} " if quantity is not None else ""
 
 

@@ -3,6 +3,11 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-27 10:13:12.658310
+
+One revision, kept whole on purpose: it is frozen history that databases already carry as 0001,
+and a reader looks for one thing here (the first schema, created and dropped). Splitting it into
+revisions would change what 0001 means for them; tests/billing/test_migrations.py checks it
+against the tables.
 """
 
 import sqlalchemy as sa
