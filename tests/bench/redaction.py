@@ -14,31 +14,22 @@
 from __future__ import annotations
 
 import random
-import re
 import timeit
-from pathlib import Path
 
 from bot.nlu.cards import redact
+from tests.nlu_data.examples import examples
 from tests.security import card_texts
 
 from . import BenchFailed, Figures, benchmark
 from .stats import percentile
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED = 17
 TEXTS = 20_000
 TIMED_CARD_TEXTS = 500
-EXAMPLE = re.compile(r"^\s+- (.+)$")
-ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 def _examples() -> list[str]:
-    return [
-        ANNOTATION.sub(r"\1", m.group(1))
-        for path in sorted((ROOT / "nlu_data").glob("*.yml"))
-        for line in path.read_text().splitlines()
-        if (m := EXAMPLE.match(line))
-    ]
+    return [e.text for e in examples()]
 
 
 def _us_per_call(texts: list[str], number: int = 50) -> list[float]:
