@@ -2,7 +2,8 @@
 
 A benchmark is a function registered under a short name; every figure it returns starts with
 that name (``billing_...``), so a later run of the same benchmark replaces exactly its own
-figures in bench-results.json and leaves the others alone.
+figures in bench-results.json and leaves the others alone. Where one name starts another's
+(nlu, nlu_robustness), a figure belongs to the longest name it starts with.
 
     @benchmark("billing")
     def run() -> Figures: ...
@@ -48,6 +49,7 @@ def load_all() -> None:
         handoff,
         model,
         nlu,
+        nlu_robustness,
         patches,
         production,
         redaction,

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -65,12 +66,19 @@ def print_table(results: dict[str, Figures]) -> None:
             print(f"{k:<{width}}  {_fmt(v):>{vwidth}} {_unit(k)}")
 
 
-def merge(results: dict[str, Figures]) -> dict:
+def owner(figure: str, names: Iterable[str]) -> str | None:
+    """The benchmark a figure belongs to: the longest name it starts with (nlu_robustness_x is
+    nlu_robustness's, not nlu's)."""
+    return max((name for name in names if figure.startswith(name + "_")), key=len, default=None)
+
+
+def merge(results: dict[str, Figures], names: Iterable[str] = ()) -> dict:
     try:
         old = json.loads(RESULTS.read_text())
     except (OSError, ValueError):
         old = {}
-    kept = {k: v for k, v in old.items() if k != "meta" and not any(k.startswith(name + "_") for name in results)}
+    known = {*names, *results}
+    kept = {k: v for k, v in old.items() if k != "meta" and owner(k, known) not in results}
     figures = {**kept, **{k: v for figures in results.values() for k, v in figures.items()}}
     now = meta(list(results))
     # when and on which commit each benchmark last ran (docs/benchmarks.md says so per section)
@@ -102,14 +110,14 @@ def main(argv: list[str]) -> int:
             traceback.print_exc()
             figures = {}
             failures.append(f"{name}: {exc.__class__.__name__}: {exc}")
-        stray = [k for k in figures if not k.startswith(name + "_")]
+        stray = [k for k in figures if owner(k, REGISTRY) != name]
         if stray:
-            failures.append(f"{name}: figures must start with '{name}_': {', '.join(stray)}")
+            failures.append(f"{name}: figures must start with '{name}_' (and no longer name's): {', '.join(stray)}")
             figures = {k: v for k, v in figures.items() if k not in stray}
         results[name] = figures
         print(f"== {name}: {time.perf_counter() - started:.1f} s", flush=True)
     print_table(results)
-    merged = merge(results)
+    merged = merge(results, REGISTRY)
     RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
     page = report.write(merged)
     print(f"\nwrote {RESULTS.relative_to(ROOT)} and {page.relative_to(ROOT)}")

@@ -113,6 +113,11 @@ def train_ours() -> tuple[Path, float]:
     return _ours
 
 
+def trained() -> bool:
+    """Whether this process has trained our model already (train_ours)."""
+    return _ours is not None
+
+
 def our_model() -> Path:
     """The model the nlu/turn benchmarks use: this run's training, else BENCH_MODEL, else train now."""
     if _ours is None and (given := os.environ.get("BENCH_MODEL")):

@@ -3,6 +3,11 @@
 python rasa_side.py parse MODEL TEXTS.json OUT.json
     TEXTS.json: a list of strings. OUT.json: {"predictions": [{"intent": str, "confidence": float}],
     "parse_seconds": float} (the parse loop alone, model loading excluded).
+python rasa_side.py cpu MODEL WARMUP.json TEXTS.json OUT.json
+    Per message, the process CPU and wall ms of agent.parse_message(text), after parsing every
+    WARMUP text once (not timed), with the Rasa server's patches applied (bot/rasa_server/patches)
+    and its logging set up, as `make run` starts Rasa. The caller limits the math libraries to one thread (environment).
+    OUT.json: {"times": [[cpu_ms, wall_ms], ...], "patches": [applied patch names]}.
 python rasa_side.py encoder TEXTS.json OUT.json
     Per message, encode([text]) with bot/nlu/minilm.py (ONNX Runtime) and with the TensorFlow
     reference it replaced (tests/rasa_env/minilm_tensorflow.py), interleaved, after a warm-up.
@@ -38,6 +43,31 @@ async def _parse(model: str, texts: list[str]) -> dict:
 def parse(model: str, texts_path: str, out_path: str) -> None:
     texts = json.loads(Path(texts_path).read_text())
     Path(out_path).write_text(json.dumps(asyncio.run(_parse(model, texts))))
+
+
+async def _cpu(model: str, warmup: list[str], texts: list[str]) -> list[list[float]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    for text in warmup:
+        await agent.parse_message(text)
+    times = []
+    for text in texts:
+        cpu, wall = time.process_time(), time.perf_counter()
+        await agent.parse_message(text)
+        times.append([(time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000])
+    return times
+
+
+def cpu(model: str, warmup_path: str, texts_path: str, out_path: str) -> None:
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot.rasa_server import patches
+
+    configure_structlog()  # as `rasa run` does (INFO unless LOG_LEVEL); unconfigured, it renders every debug line
+    applied = patches.apply()
+    warmup, texts = (json.loads(Path(p).read_text()) for p in (warmup_path, texts_path))
+    Path(out_path).write_text(json.dumps({"times": asyncio.run(_cpu(model, warmup, texts)), "patches": applied}))
 
 
 def encoder(texts_path: str, out_path: str) -> None:
@@ -102,4 +132,4 @@ def confusion(matrix_path: str, out_path: str) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     command, *args = sys.argv[1:]
-    {"parse": parse, "encoder": encoder, "confusion": confusion}[command](*args)
+    {"parse": parse, "cpu": cpu, "encoder": encoder, "confusion": confusion}[command](*args)

@@ -25,6 +25,9 @@ ABOUT = {
     "model": "the trained model (tests/bench/model.py)",
     "nlu": "intent and entity accuracy: 5-fold cross-validation on our data, and the public eval set "
     "(tests/bench/nlu.py)",
+    "nlu_robustness": "intent accuracy on held-back examples of ours, clean and with typos, lower case, no "
+    "punctuation, contractions expanded (a model trained without them); NLU CPU per message; NLU-only training "
+    "time (tests/bench/nlu_robustness.py)",
     "patches": "the Rasa process's CPU per turn with each of bot/rasa_server/patches off in turn, against all on "
     "(tests/bench/patches.py)",
     "redaction": "card numbers in generated messages that survive the redactor, and its cost "
