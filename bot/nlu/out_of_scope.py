@@ -16,6 +16,9 @@ sentence embedding (bot/nlu/sentence_features.py puts the last layer first). The
 stored in the model as float16 unit vectors; a message costs one matrix-vector product over them
 (about a millisecond).
 
+It abstains where the classifier picked ``inform``, an answer to the bot's own question: a city or
+a company name is content, not a request, and may sit nearer anything we wrote.
+
 Place it after the intent classifier and before CardNumberIntent and the guard: a card number
 still becomes give_card_number, and the guard sees the final intent.
 """
@@ -65,7 +68,9 @@ def nearest_mean(similarities: NDArray[Any], k: int) -> float:
 class NearestExamplesOutOfScope(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"k": 3, "margin": 0.0, "width": 384}
+        # inform is an answer to the bot's own question (a city, a company, a name): its words can be
+        # anything, and "Boston, MA" sits nearer a trip to Boston than any example of an answer.
+        return {"k": 3, "margin": 0.0, "width": 384, "abstain": ["inform"]}
 
     def __init__(
         self,
@@ -75,6 +80,7 @@ class NearestExamplesOutOfScope(GraphComponent):
         bank: Optional[tuple[NDArray[Any], NDArray[Any]]] = None,
     ) -> None:
         self.k, self.margin, self.width = int(config["k"]), float(config["margin"]), int(config["width"])
+        self.abstain = frozenset(config["abstain"] or ())
         self._storage, self._resource = model_storage, resource
         vectors, self.is_oos = bank or (np.zeros((0, self.width)), np.zeros(0, bool))
         self.vectors = np.asarray(vectors, dtype=np.float32)  # float16 on disk; numpy multiplies float32 fast
@@ -134,7 +140,7 @@ class NearestExamplesOutOfScope(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if not message.get(TEXT) or intent.get(INTENT_NAME_KEY) in (None, OUT_OF_SCOPE):
+            if not message.get(TEXT) or intent.get(INTENT_NAME_KEY) in (None, OUT_OF_SCOPE, *self.abstain):
                 continue
             if self.out_of_scope(message):
                 ranking = swapped(message.get(INTENT_RANKING_KEY) or [intent])

@@ -27,9 +27,8 @@ def embedded(vector: list[float], intent: object = None, text: str = "x") -> Mes
 def component(bank: list[tuple[list[float], bool]], k: int = 2) -> NearestExamplesOutOfScope:
     vectors = np.array([v for v, _ in bank], dtype=np.float16)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return NearestExamplesOutOfScope(
-        {"k": k, "margin": 0.0, "width": WIDTH}, None, None, (vectors, np.array([o for _, o in bank]))
-    )
+    config = {"k": k, "margin": 0.0, "width": WIDTH, "abstain": ["inform"]}
+    return NearestExamplesOutOfScope(config, None, None, (vectors, np.array([o for _, o in bank])))
 
 
 BANK = [
@@ -71,6 +70,12 @@ def test_a_message_nearer_the_in_scope_examples_keeps_the_classifiers_intent() -
     assert message.get("intent") == {"name": "pay_invoice", "confidence": 0.7}
 
 
+def test_an_answer_to_the_bots_question_is_never_overruled() -> None:
+    """A city or a company typed at a form's question is content: the vote abstains on inform."""
+    [message] = component(BANK).process([classified([0.1, 0, 1, 0], intent="inform")])
+    assert message.get("intent") == {"name": "inform", "confidence": 0.7}
+
+
 def test_nothing_to_compare_with_changes_nothing() -> None:
     only_in_scope = component([b for b in BANK if not b[1]])
     assert only_in_scope.process([classified([0, 0, 1, 0])])[0].get("intent")["name"] == "pay_invoice"
@@ -107,6 +112,10 @@ def test_the_trained_model_keeps_our_requests_and_turns_away_others_business() -
         "no": "deny",
         "hi": "greet",
         "thanks": "thank",
+        # answers at the address form's questions (the dialogue script bd-address-step-by-step)
+        "Boston, MA": "inform",
+        "1 Main St": "inform",
+        "Berlin, Germany": "inform",
     }
     assert {text: intent(text) for text in ours} == ours
     for text in (
