@@ -99,7 +99,7 @@ class NearestExamplesOutOfScope(GraphComponent):
         vectors, is_oos = [], []
         for message in training_data.intent_examples:
             vector = meaning(message, self.width)
-            if vector is not None and message.get(INTENT):
+            if vector is not None:
                 vectors.append(vector)
                 is_oos.append(message.get(INTENT) == OUT_OF_SCOPE)
         if vectors:

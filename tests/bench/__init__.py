@@ -39,6 +39,24 @@ class BenchFailed(Exception):
         self.figures = figures or {}
 
 
+def run_parts(parts: dict[str, Callable[[], Figures]], width: int = 44) -> Figures:
+    """Run a benchmark's parts in order, each on even if an earlier one failed; print the figures and
+    raise ``BenchFailed`` with all that was measured if any part failed."""
+    figures: Figures = {}
+    problems = []
+    for name, part in parts.items():
+        try:
+            figures.update(part())
+        except Exception as exc:
+            print(f"  {name}: FAIL: {exc}", flush=True)
+            problems.append(f"{name}: {(str(exc).splitlines() or [''])[0]}")
+    for figure, value in figures.items():
+        print(f"  {figure:<{width}} {value:.4f}")
+    if problems:
+        raise BenchFailed("; ".join(problems), figures)
+    return figures
+
+
 def load_all() -> None:
     """Import every module that registers benchmarks (add new ones here)."""
     from . import (  # noqa: F401  (train, model, nlu; turn, turns and floor in turns)  # noqa: F401  (slack, widget)

@@ -50,7 +50,7 @@ import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from . import BenchFailed, Figures, benchmark
+from . import Figures, benchmark, run_parts
 from .rasa_env import CACHE, RASA, RASA_PY, RASA_SIDE, ROOT, our_model, rasa_version, run, tmp_dir
 
 EVAL_DIR = Path(os.environ.get("BENCH_EVAL_DIR", ROOT.parent / "shared" / "eval"))
@@ -338,9 +338,7 @@ def external() -> Figures:
 
 @benchmark("nlu")
 def run_nlu() -> Figures:
-    figures: Figures = {}
-    problems = []
-    parts = [cross_validation, external]
+    parts = {"cross_validation": cross_validation, "external": external}
     if not sorted(EVAL_DIR.glob("*.jsonl")):
         # Said first, not after the cross-validation's minutes: the external set lives outside the
         # repository (../shared/eval beside it), so a plain clone has none.
@@ -349,15 +347,5 @@ def run_nlu() -> Figures:
             "BENCH_EVAL_DIR); the nlu_external_* figures keep their last values",
             flush=True,
         )
-        parts.remove(external)
-    for part in parts:
-        try:
-            figures.update(part())
-        except Exception as exc:
-            print(f"  {part.__name__}: FAIL: {exc}", flush=True)
-            problems.append(f"{part.__name__}: {(str(exc).splitlines() or [''])[0]}")
-    for name, value in figures.items():
-        print(f"  {name:<44} {value:.4f}")
-    if problems:
-        raise BenchFailed("; ".join(problems), figures)
-    return figures
+        del parts["external"]
+    return run_parts(parts)

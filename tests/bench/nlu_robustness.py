@@ -44,7 +44,7 @@ from typing import NamedTuple
 from bot.rasa_server.patches.thread_pools import ONE_THREAD
 from tests.nlu_data.examples import ANNOTATION, examples, normal_form
 
-from . import BenchFailed, Figures, benchmark
+from . import Figures, benchmark, run_parts
 from .perturb import VARIANTS
 from .rasa_env import RASA, RASA_PY, RASA_SIDE, ROOT, TRAIN_TIMEOUT_S, our_model, run, tmp_dir, trained
 from .stats import p50_p95
@@ -289,16 +289,4 @@ def run_robustness() -> Figures:
         f"{min(left.values())}",
         flush=True,
     )
-    figures: Figures = {}
-    problems = []
-    for part in (robustness, cost):
-        try:
-            figures.update(part(held))
-        except Exception as exc:
-            print(f"  {part.__name__}: FAIL: {exc}", flush=True)
-            problems.append(f"{part.__name__}: {(str(exc).splitlines() or [''])[0]}")
-    for name, value in figures.items():
-        print(f"  {name:<40} {value:.4f}")
-    if problems:
-        raise BenchFailed("; ".join(problems), figures)
-    return figures
+    return run_parts({"robustness": lambda: robustness(held), "cost": lambda: cost(held)}, width=40)
