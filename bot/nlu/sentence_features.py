@@ -40,6 +40,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.minilm import MiniLM
+from bot.nlu.spelling import SPELLED_TEXT
 
 CACHE_SIZE = 50_000
 
@@ -104,7 +105,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def _featurize(self, messages: List[Message], cached: bool) -> None:
         todo = [m for m in messages if m.get(TEXT)]
-        texts = [m.get(TEXT) for m in todo]
+        # the words as the customer meant them where bot/nlu/spelling.py corrected any
+        texts = [m.get(SPELLED_TEXT) or m.get(TEXT) for m in todo]
         if not texts:
             return
         vectors = _CACHE.get_many(self.encoder, texts) if cached else self.encoder.encode(texts)
