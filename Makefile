@@ -118,4 +118,4 @@ bench: $(VENV)/app/.installed
 	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(APP_PY) -m tests.bench
 
 clean:
-	rm -rf $(VENV) data models bench-results.json .pytest_cache
+	rm -rf $(VENV) data models .pytest_cache
