@@ -14,6 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A link is neither a name nor a company: "https://evil.example/x" is no "Https" from "evil.example".
+MARKUP = re.compile(r"[<>{}\[\]`]")  # no company name has these; markup and templates do
+LINK = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|www\.)\S*", re.IGNORECASE)
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # A phone number is a run of digits with the usual separators; an id (INV-1042, ORD-5001) has
 # letters glued to its digits and is not one.
@@ -176,12 +179,17 @@ def _trim(words: str, stop: set[str]) -> str:
     return " ".join(kept).strip(" .,;:!?()'\"-")
 
 
+# A word of a name: letters, joined by the marks names use ("O'Neil", "Jean-Luc", "Dr."); no digits,
+# no markup or link ("<https" was once kept as a visitor's name).
+NAME_WORD = re.compile(r"[^\W\d_]+(?:['\u2019.\-][^\W\d_]+)*\.?$")
+
+
 def _name(value: str | None) -> str | None:
     if not value:
         return None
     value = _trim(value, STOP)
     words = value.split()
-    if not words or len(words) > 4 or words[0].lower() in NOT_NAMES or any(ch.isdigit() for ch in value):
+    if not words or len(words) > 4 or words[0].lower() in NOT_NAMES or not all(NAME_WORD.match(w) for w in words):
         return None
     # "dana smith" -> "Dana Smith"; names typed with capitals keep them ("Ana de la Cruz", "McKay").
     return " ".join(w[:1].upper() + w[1:] if w.islower() and len(w) > 2 else w for w in words)
@@ -191,7 +199,7 @@ def _company(value: str | None) -> str | None:
     if not value:
         return None
     value = _trim(value, STOP - {"and"}).removesuffix(" and").strip(" .,;:!?()'\"-")
-    if not value or value.lower() in NOT_COMPANIES or len(value) > 200 or EMAIL.search(value):
+    if not value or value.lower() in NOT_COMPANIES or len(value) > 200 or EMAIL.search(value) or MARKUP.search(value):
         return None
     return value
 
@@ -216,7 +224,7 @@ def details_in(text: str) -> Details:
     text = (text or "").strip()
     email = EMAIL.search(text)
     phone, bad_phone = phones_in(text)
-    rest = EMAIL.sub(" ", text)
+    rest = LINK.sub(" ", EMAIL.sub(" ", text))
     name = None
     strong = NAME_STRONG.search(rest)
     if strong:
@@ -261,7 +269,7 @@ def answer_to(asked: str | None, text: str, *, missing: list[str]) -> Details:
     Carter, sam@initech.example, Initech") fills the missing ones in order; a bare answer
     fills the one asked for."""
     found = details_in(text)
-    parts = [p.strip() for p in re.split(r"[,;\n/|]+|\s+-\s+", EMAIL.sub(" ", text)) if p.strip()]
+    parts = [p.strip() for p in re.split(r"[,;\n/|]+|\s+-\s+", LINK.sub(" ", EMAIL.sub(" ", text))) if p.strip()]
     parts = [p for p in parts if not (phones_in(p)[0] or phones_in(p)[1]) and re.search(r"[^\W\d_]", p)]
     wanted = [m for m in missing if m in ("name", "company") and getattr(found, m) is None]
     if asked in ("name", "company") and asked in wanted:

@@ -129,3 +129,29 @@ def test_answers(asked, text, missing, expected):
     found = answer_to(asked, text, missing=missing)
     got = {k: getattr(found, k) for k in ("name", "company", "email", "phone") if getattr(found, k)}
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["<https", "<script>alert(1)</script>", "https://evil.example/x", "Dana {Smith}", "**Dana**"]
+)
+def test_markup_and_links_are_not_names(text):
+    """The fuzz test's visitor gave "<https" at the name question and it was kept as the lead's
+    name (FUZZ_SEED=915639453): a name is letters with the marks names use, nothing else."""
+    found = answer_to("name", text, missing=ALL)
+    assert (found.name, found.company) == (None, None)
+    assert details_in(f"my name is {text}").name in (None, "Dana")  # "Dana {Smith}": the name before the markup
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("Ana de la Cruz", "Ana de la Cruz"),
+        ("o'neil", "O'neil"),
+        ("Jean-Luc Picard", "Jean-Luc Picard"),
+        ("José Álvarez", "José Álvarez"),
+        ("Dr. Dana Smith", "Dr. Dana Smith"),
+        ("Zoë", "Zoë"),
+    ],
+)
+def test_names_keep_their_marks(text, name):
+    assert answer_to("name", text, missing=ALL).name == name
