@@ -30,6 +30,9 @@ class BillingServer:
         return {
             **os.environ,
             "PYTHONPATH": str(ROOT),
+            # the API measured with the laptop's settings, as `make run` serves it: production
+            # refuses the development secrets (bot/settings_check.py)
+            "APP_ENV": "development",
             "DATABASE_URL": self.database_url,
             "BILLING_HOST": "127.0.0.1",
             "BILLING_PORT": str(self.port),
