@@ -80,3 +80,23 @@ def billing_url(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+MODEL = ROOT / "models" / "account-assistant.tar.gz"
+
+
+def model_or_skip() -> Path:
+    """`make train`'s model; without one a test skips, and under CI=true fails (make test trains first)."""
+    if not MODEL.exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("no trained model: under CI=true this test never skips (make train)", pytrace=False)
+        pytest.skip("no trained model (make train)")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def trained_agent():
+    """The trained model loaded once for every test that parses with it."""
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(model_or_skip()))

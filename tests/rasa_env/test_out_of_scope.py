@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
 import numpy as np
-import pytest
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.out_of_scope import NearestExamplesOutOfScope, swapped
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "account-assistant.tar.gz"
 WIDTH = 4
 
 
@@ -90,16 +86,10 @@ def test_swapped_without_out_of_scope_in_the_ranking() -> None:
     ]
 
 
-def test_the_trained_model_keeps_our_requests_and_turns_away_others_business() -> None:
+def test_the_trained_model_keeps_our_requests_and_turns_away_others_business(trained_agent) -> None:
     """On the trained model: requests to us keep their intents, someone else's business (written
     here for this test, not from any dataset) is out of scope. `make test` trains first."""
-    if not MODEL.exists():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("no trained model: under CI=true this test never skips (make train)", pytrace=False)
-        pytest.skip("no trained model (make train)")
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(MODEL))
+    agent = trained_agent
 
     def intent(text: str) -> str:
         return asyncio.run(agent.parse_message(text))["intent"]["name"]

@@ -33,6 +33,7 @@ from rasa.utils.endpoints import read_endpoint_config
 from bot.rasa_server import patches as rasa_patches
 from bot.rasa_server.patches import action_results
 from bot.rasa_server.tracker_store import SQLiteTrackerStore
+from tests.rasa_env.conftest import model_or_skip
 
 DOMAIN = Domain.from_dict(
     {"intents": ["greet"], "slots": {"invoice_number": {"type": "text", "mappings": [{"type": "custom"}]}}}
@@ -348,16 +349,9 @@ def test_graph_runs_run_the_nodes_dask_runs_in_its_order(monkeypatch):
         patched(runner, inputs={"__message__": "a", "__tracker__": {}}, targets=["f"])
 
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "account-assistant.tar.gz"
-
-
 def test_graph_runs_of_our_model_give_rasas_answers():
     """On our trained model, graph runs give the same NLU parse and the same policy prediction as dask's run.
     `make test` trains the model first; run alone without one, this skips (under CI=true, fails)."""
-    if not MODEL.exists():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("no trained model: under CI=true this test never skips (make train)", pytrace=False)
-        pytest.skip("no trained model (make train)")
     from rasa.core.agent import Agent
     from rasa.core.channels import UserMessage
     from rasa.engine.runner.dask import DaskGraphRunner
@@ -366,7 +360,7 @@ def test_graph_runs_of_our_model_give_rasas_answers():
     rasa_patches.apply()
     patched = DaskGraphRunner.run
     original = patched.__wrapped_original__
-    agent = Agent.load(str(MODEL))
+    agent = Agent.load(str(model_or_skip()))
     processor = agent.processor
 
     def both(call):

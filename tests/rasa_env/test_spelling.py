@@ -4,7 +4,6 @@ and that the customer's own text, tokens and entities stay as typed."""
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.sentence_features import SentenceEmbeddingFeaturizer
 from bot.nlu.spelling import SPELLED_TEXT, Speller, SpellingCorrector, rewritten, words_of
-
-MODEL = Path(__file__).resolve().parents[2] / "models" / "account-assistant.tar.gz"
 
 # Our words, as training would count them: a product, plan names, and a slip written on purpose.
 OURS = words_of(
@@ -113,16 +110,10 @@ def test_the_sentence_encoder_reads_the_corrected_text(tmp_path):
     np.testing.assert_allclose(embedding("upgrade us to Enterprsie"), embedding("upgrade us to Enterprise"), atol=1e-6)
 
 
-def test_the_trained_model_reads_typos_as_the_clean_request():
+def test_the_trained_model_reads_typos_as_the_clean_request(trained_agent):
     """On the trained model (`make test` trains first): a request with slips of the finger gets the
     clean request's intent, and its entities are what the customer typed."""
-    if not MODEL.exists():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("no trained model: under CI=true this test never skips (make train)", pytrace=False)
-        pytest.skip("no trained model (make train)")
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(MODEL))
+    agent = trained_agent
 
     def parse(text: str) -> dict:
         return asyncio.run(agent.parse_message(text))
