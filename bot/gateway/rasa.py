@@ -136,12 +136,20 @@ class Rasa:
             raise
         finally:
             request_ids.unbind(bound)
-        intent = answer.headers.get(INTENT_HEADER)
-        metrics.turn_answered(
+        seconds, intent = time.perf_counter() - started, answer.headers.get(INTENT_HEADER)
+        intent = intent if intent and _INTENT_NAME.fullmatch(intent) else None
+        fallback = answer.headers.get(FALLBACK_HEADER) == "1"
+        metrics.turn_answered(channel, seconds, intent, fallback)
+        # One line a turn, with its request id: where to start following it (docs/operations.md)
+        log.info(
+            "turn for %s on %s: intent %s%s, %d replies in %.0f ms",
+            sender,
             channel,
-            time.perf_counter() - started,
-            intent if intent and _INTENT_NAME.fullmatch(intent) else None,
-            answer.headers.get(FALLBACK_HEADER) == "1",
+            intent or "unknown",
+            " (fallback)" if fallback else "",
+            len(messages),
+            seconds * 1000,
+            extra={"request_id": rid},
         )
         return messages
 
