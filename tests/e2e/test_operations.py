@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.launch.runner import free_port
 from tests.conftest import reset
+from tests.e2e.gateways import slack_gateway
 from tests.e2e.widget_client import WidgetClient, signed_in
 
 ALEX = "alex@acme.example"
@@ -130,3 +132,25 @@ def test_the_metrics_hold_no_customer_data_and_are_not_on_the_public_ports(stack
         assert not any(number in text for number in numbers), name
     for public in (stack.gateway_url, stack.billing_url):
         assert httpx.get(f"{public}/metrics", timeout=5).status_code == 404, public
+
+
+def test_a_slack_retry_is_counted_and_its_turn_runs_once_with_one_request_id(stack, billing_db, tmp_path):
+    reset(billing_db)
+    port = free_port()
+    metrics = f"http://127.0.0.1:{port}/metrics"
+    users = {"UALEX": (ALEX, "Alex Rivera")}
+    with slack_gateway(stack, tmp_path, users, METRICS_HOST="127.0.0.1", METRICS_PORT=str(port)) as slack:
+        before, rasa_log = scrape(metrics), LogTail(stack.data_dir / "logs" / "rasa.log")
+        gateway_log = LogTail(slack.gateway.log_path)
+        event = slack.send.dm("UALEX", "how much is Enterprise for 40 users?")
+        assert slack.send.event(event, event_id="EvOPS0001").status_code == 200
+        assert slack.send.event(event, event_id="EvOPS0001", retry=1).status_code == 200  # Slack's redelivery
+        slack.api.wait_for("chat.postMessage", 1, 60, lambda c: c.args.get("channel") == "DUALEX")
+        slack.api.quiet(1.5)
+        after = scrape(metrics)
+        turns = [line for line in gateway_log.lines() if line["message"].startswith("turn for slack:")]
+    assert moved(before, after, "assistant_slack_retries_total", reason="http_timeout") == 1
+    assert moved(before, after, "assistant_turns_total", channel="slack", outcome="answered") == 1
+    assert moved(before, after, "assistant_turn_seconds_count", channel="slack") == 1
+    (turn,) = turns
+    assert any(line.get("request_id") == turn["request_id"] for line in rasa_log.lines())
