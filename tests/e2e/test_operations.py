@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from bot.launch.runner import free_port
 from tests.conftest import reset
 from tests.e2e.gateways import slack_gateway
+from tests.e2e.scrape import moved, scrape
 from tests.e2e.widget_client import WidgetClient, signed_in
 
 ALEX = "alex@acme.example"
@@ -24,24 +24,6 @@ LABELS = {"channel", "outcome", "intent", "reason", "route", "method", "status",
 LABELS |= {"answer", "queue", "le", "quantile"}
 # prometheus_client's own: the Python version (python_info) and the garbage collector's generation
 LABELS |= {"implementation", "major", "minor", "patchlevel", "version", "generation"}
-
-
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """(sample name, sorted labels) -> value."""
-    text = httpx.get(url, timeout=5).raise_for_status().text
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def moved(before: dict, after: dict, name: str, **labels: str) -> float:
-    return value(after, name, **labels) - value(before, name, **labels)
 
 
 class LogTail:
