@@ -12,6 +12,10 @@ one placed orders for another customer. So this is rasa_sdk's app with three cha
 An action that fails unexpectedly (a bug, not a billing refusal: those are explained by the action)
 still answers Rasa with a message for the customer: a failed action call would otherwise leave the
 turn without any reply at all. Its events are dropped, as they would be on a 500.
+
+Each action call runs with the turn's request id bound (the gateway's, from the user event's
+metadata: the billing client sends it on) and is counted and timed (bot/actions/_metrics.py); the
+metrics are served on their own port (``METRICS_PORT``, bot/telemetry/metrics_http.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import argparse
 import hmac
 import logging
 import os
+import time
+from typing import Any
 
 from rasa_sdk import utils
 from rasa_sdk.endpoint import create_app
@@ -27,7 +33,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.actions import _metrics
 from bot.settings_check import refuse_unsafe
+from bot.telemetry import logs, metrics_http, request_ids
 
 log = logging.getLogger("bot.actions.server")
 
@@ -47,6 +55,19 @@ def authorized(request: Request, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
+def turn_request_id(body: Any) -> str | None:
+    """The request id of the turn an action call is for: the newest user event's metadata."""
+    tracker = body.get("tracker") if isinstance(body, dict) else None
+    events = tracker.get("events") if isinstance(tracker, dict) else None
+    for event in reversed(events if isinstance(events, list) else []):
+        if isinstance(event, dict) and event.get("event") == "user":
+            metadata = event.get("metadata")
+            return (
+                request_ids.well_formed(metadata.get(request_ids.METADATA_KEY)) if isinstance(metadata, dict) else None
+            )
+    return None
+
+
 def build(token: str) -> Sanic:
     if not token:
         raise SystemExit("ACTION_SERVER_TOKEN is not set: the action server answers only Rasa, which sends it.")
@@ -54,13 +75,37 @@ def build(token: str) -> Sanic:
 
     @app.middleware("request")
     async def only_rasa(request: Request) -> HTTPResponse | None:
-        if (request.method, request.path) in OPEN or authorized(request, token):
+        # Sanic serves a kept-alive connection's requests in one task: bind on every request.
+        request_ids.bind(None)
+        if (request.method, request.path) in OPEN:
+            return None
+        if authorized(request, token):
+            if request.method == "POST" and request.path == "/webhook":
+                body = request.json
+                request_ids.bind(turn_request_id(body))
+                request.ctx.action = _metrics.action_label(body.get("next_action") if isinstance(body, dict) else None)
+                request.ctx.started = time.perf_counter()
             return None
         log.warning("action server: refused %s %s from %s (no valid token)", request.method, request.path, request.ip)
         return response.json({"error": "unauthorized"}, status=401)
 
+    @app.middleware("response")
+    async def counted(request: Request, answer: HTTPResponse) -> None:
+        action = getattr(request.ctx, "action", None)
+        if action is None:
+            return
+        status = answer.status
+        outcome = (
+            "failed" if getattr(request.ctx, "failed", False) else OUTCOMES.get(status, f"status_{status // 100}xx")
+        )
+        seconds = time.perf_counter() - request.ctx.started
+        _metrics.ACTIONS.labels(action, outcome).inc()
+        _metrics.ACTION_SECONDS.labels(action).observe(seconds)
+        log.info("%s: %s in %.0f ms", action, outcome, seconds * 1000)
+
     @app.exception(Exception)
     async def failed(request: Request, exception: Exception) -> HTTPResponse:
+        request.ctx.failed = True
         log.error("action server: %s on %s", type(exception).__name__, request.path, exc_info=exception)
         if request.method == "POST" and request.path == "/webhook":
             return response.json({"events": [], "responses": [{"text": FAILED_TURN}]})
@@ -69,17 +114,30 @@ def build(token: str) -> Sanic:
     return app
 
 
+# rasa_sdk's answers to an action call: 200 done, 400 a form's validation rejected it, 404 no such action.
+OUTCOMES = {200: "ok", 400: "rejected", 404: "not_found"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("ACTIONS_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", "5055")))
     args = parser.parse_args()
     refuse_unsafe("action server", {name: os.environ.get(name) for name in SECRETS})
-    utils.configure_colored_logging("INFO")
+    logs.configure("actions")
     utils.update_sanic_log_level()
+    workers = utils.number_of_sanic_workers()
+    if workers > 1 and metrics_http.metrics_address() and metrics_http.multiprocess_dir() is None:
+        raise SystemExit(
+            f"action server: {workers} workers with METRICS_PORT need PROMETHEUS_MULTIPROC_DIR (an empty "
+            "directory the workers share), or each scrape would see one worker's counts"
+        )
+    metrics_http.clear_multiprocess_dir()
     app = build(os.environ.get("ACTION_SERVER_TOKEN", ""))
+    if (where := metrics_http.serve_metrics()) is not None:
+        log.info("metrics on http://%s:%s/metrics", *where)
     log.info("action server on http://%s:%s (Rasa's calls only)", args.host, args.port)
-    app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
+    app.run(args.host, args.port, workers=workers, access_log=False)
 
 
 if __name__ == "__main__":

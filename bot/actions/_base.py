@@ -27,6 +27,7 @@ from bot.billing_client import (
     Unavailable,
 )
 
+from . import _metrics
 from ._identity import Identity, identity
 from ._render import PHONE, buttons, render
 
@@ -151,6 +152,7 @@ class BillingAction(Action, ABC):
         try:
             return await self.act(dispatcher, tracker, domain, who, acting(who))
         except BillingError as error:
+            _metrics.billing_error(error)
             self.explain(dispatcher, error, tracker)
             return [*self.on_error(error, tracker), *permission_admins(error)]
 

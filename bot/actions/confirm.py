@@ -35,6 +35,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import ActingClient, BillingError
 
+from . import _metrics
 from ._base import BillingAction, explain, retry_is_safe
 from ._identity import Identity
 from ._render import buttons, payload, payload_entities
@@ -206,6 +207,7 @@ class ActionConfirm(BillingAction):
         if token is None and not (sure(tracker) and asked_last(tracker, waiting)):
             return unsure(dispatcher, tracker, waiting)
         # Cleared once done, so a second "yes" does not repeat it; after an error see on_error.
+        _metrics.CONFIRMATIONS.labels(waiting.confirmer.kind, "yes").inc()
         slot = waiting.confirmer.slot
         return [SlotSet(slot, None), *await waiting.confirmer.handler(dispatcher, tracker, who, client, waiting.value)]
 
@@ -265,5 +267,6 @@ class ActionDecline(BillingAction):
             return [SlotSet(waiting.confirmer.slot, None), *take(tracker, switch)]
         if token is None and not (sure(tracker) and asked_last(tracker, waiting)):
             return unsure(dispatcher, tracker, waiting)
+        _metrics.CONFIRMATIONS.labels(waiting.confirmer.kind, "no").inc()
         dispatcher.utter_message(response=waiting.confirmer.declined_response)
         return [SlotSet(waiting.confirmer.slot, None)]

@@ -31,7 +31,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import ActingClient, BillingError, Handoff, Lead
 from bot.opening_hours import QueueHours, when_label
 
-from . import _clock
+from . import _clock, _metrics
 from ._base import BillingAction, transcript
 from ._identity import Identity
 from ._render import buttons, render
@@ -155,6 +155,7 @@ async def tell_gateway(
     """Hand the new handoff to the gateway (Slack post, live bridge). Its answer: {"open": bool,
     "hours": ..., "phone": ...}; None when the gateway can't be reached (the record exists anyway:
     reps see it in billing, and the user was given the phone number)."""
+    _metrics.handoff_opened(handoff.queue, who.channel)
     org = None
     if who.known:
         try:

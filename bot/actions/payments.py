@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.billing_client import ActingClient, Invoice, PaymentFailed
 from bot.nlu.invoice_words import normalise_number, period_filter, status_filter
 
+from . import _metrics
 from ._base import BillingAction
 from ._identity import Identity
 from ._render import buttons, payload, render
@@ -140,11 +141,13 @@ async def pay(
     try:
         payment = await client.pay_invoice(number, idempotency_key=payment_key(tracker.sender_id, number))
     except PaymentFailed as declined:
+        _metrics.PAYMENTS.labels(who.channel, "declined").inc()
         link = await client.payment_method_link()
         dispatcher.utter_message(
             text=render("payments/declined", message=declined.message, link=link, minutes=minutes_left(link))
         )
         return []
+    _metrics.PAYMENTS.labels(who.channel, "paid").inc()
     dispatcher.utter_message(text=render("payments/paid", payment=payment))
     return [SlotSet("invoice_number", payment.invoice)]
 

@@ -25,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.billing_client import ActingClient, BillingError, Conflict, Contract, ContractLine, Quote
 
+from . import _metrics
 from ._base import BillingAction, clear, explain
 from ._identity import Identity
 from ._render import buttons, payload, render
@@ -236,6 +237,7 @@ async def confirm_quote(
             raise
         fresh = await requote(client, quote)
         return show_quote(dispatcher, fresh, requoted=True, others=await other_lines(client, fresh))
+    _metrics.ORDERS.labels(who.channel).inc()
     dispatcher.utter_message(text=render("changes/order", order=order, quote=order.quote))
     return []
 

@@ -9,6 +9,8 @@ import uvicorn
 
 from bot.nlu.cards import redact_logs
 from bot.settings_check import in_production, refuse_unsafe
+from bot.telemetry import logs
+from bot.telemetry.metrics_http import serve_metrics
 
 from .adapters.db import Database
 from .api.app import create_app
@@ -38,7 +40,7 @@ def unsafe_settings(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_format = logs.configure("billing")
     redact_logs()
     settings = get_settings()
     unsafe_settings(settings)
@@ -55,8 +57,17 @@ def main() -> None:
                 logging.getLogger("billing").info("seeded the demo catalog and customers")
     base = f"http://{settings.billing_host}:{settings.billing_port}"
     docs = "" if in_production() else f"\n  OpenAPI docs:  {base}/docs"
+    if (where := serve_metrics()) is not None:
+        docs += f"\n  Metrics:       http://{where[0]}:{where[1]}/metrics"
     print(f"\n  Billing API:   {base}/v1/catalog{docs}\n", flush=True)
-    uvicorn.run(create_app(db), host=settings.billing_host, port=settings.billing_port, log_level="info")
+    uvicorn.run(
+        create_app(db),
+        host=settings.billing_host,
+        port=settings.billing_port,
+        log_level="info",
+        # JSON: uvicorn's loggers go through the root logger's JSON lines; text: uvicorn's own format
+        log_config=None if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Sending one API call: a deadline for the whole call, retries only where repeating is safe,
-and every failure turned into a ``BillingError``.
+and every failure turned into a ``BillingError``. The request id bound where the call is made (the
+customer's turn, bot/telemetry/request_ids.py) goes with it in ``X-Request-Id``.
 
 Safety of a call decides its retries and what a failure may honestly say:
 - ``read``: GET. Retried on connection errors and 502/503/504.
@@ -15,6 +16,8 @@ import logging
 from typing import Any, Literal
 
 import httpx
+
+from bot.telemetry import request_ids
 
 from .errors import (
     NOT_ANSWERING,
@@ -88,6 +91,8 @@ class Http:
         """(status, decoded JSON) of a 2xx answer; otherwise raises a ``BillingError``."""
         loop = asyncio.get_running_loop()
         deadline = deadline if deadline is not None else loop.time() + self.timeout
+        if (rid := request_ids.current()) is not None:  # the turn's id, for billing's log lines
+            headers = {**(headers or {}), request_ids.HEADER: rid}
         attempts = self._attempts(method, path, safety, params, body, headers, deadline)
         try:  # the hard stop: also bounds a server that trickles bytes past httpx's per-read timeout
             return await asyncio.wait_for(attempts, timeout=max(0.0, deadline - loop.time()))

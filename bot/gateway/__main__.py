@@ -11,6 +11,8 @@ import uvicorn
 
 from bot.nlu.cards import redact_logs
 from bot.settings_check import refuse_unsafe
+from bot.telemetry import logs
+from bot.telemetry.metrics_http import serve_metrics
 
 from .app import create_app
 from .config import GatewaySettings, get_settings
@@ -62,16 +64,21 @@ def unsafe_settings(settings: GatewaySettings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_format = logs.configure("gateway")
     proxies = trusted_proxies(os.environ.get("FORWARDED_ALLOW_IPS"))
     redact_logs()
     settings = get_settings()
     unsafe_settings(settings)
+    if (where := serve_metrics()) is not None:
+        logging.getLogger("bot.gateway").info("metrics on http://%s:%s/metrics", *where)
     uvicorn.run(
-        create_app(settings),
+        # behind the balancer (trusted proxies), its X-Request-Id is the request's (request_context.py)
+        create_app(settings, trust_request_ids=proxies is not None),
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_level="info",
+        # JSON: uvicorn's loggers go through the root logger's JSON lines; text: uvicorn's own format
+        log_config=None if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         proxy_headers=proxies is not None,
         forwarded_allow_ips=proxies or "",
         ws_max_size=64 * 1024,

@@ -19,6 +19,7 @@ from bot.billing_client import BillingClient
 
 from .config import GatewaySettings, get_settings
 from .rasa import Rasa
+from .request_context import RequestIds
 from .state import GatewayState
 
 if TYPE_CHECKING:
@@ -82,8 +83,14 @@ CHANNELS = ("slack", "widget", "handoff")  # handoff last: it hooks into the oth
 
 
 def create_app(
-    settings: GatewaySettings | None = None, gw: Gateway | None = None, channels: tuple[str, ...] = CHANNELS
+    settings: GatewaySettings | None = None,
+    gw: Gateway | None = None,
+    channels: tuple[str, ...] = CHANNELS,
+    *,
+    trust_request_ids: bool = False,
 ) -> FastAPI:
+    """``trust_request_ids``: reuse the ``X-Request-Id`` of incoming requests (behind the balancer,
+    which sets it; request_context.py)."""
     gw = gw or Gateway.from_settings(settings or get_settings())
 
     @asynccontextmanager
@@ -102,6 +109,7 @@ def create_app(
 
     app = FastAPI(title="Account assistant gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.gateway = gw
+    app.add_middleware(RequestIds, trust_upstream=trust_request_ids)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

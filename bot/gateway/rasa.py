@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 import weakref
 from typing import Any, TypedDict, cast
 
 import httpx
 
 from bot.nlu.text_hygiene import clean, without_surrogates
+from bot.telemetry import request_ids
+
+from . import metrics
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ class TurnMetadata(TypedDict, total=False):
     channel: str  # "slack" or "widget"
     identity: Identity  # absent: an anonymous visitor
     card_number_redacted: bool  # the text had a card number, now a token
+    request_id: str  # the turn's id in every service's logs (bot/telemetry/request_ids.py)
     # the widget
     page_url: str
     timezone: str  # the browser's IANA time zone
@@ -70,6 +76,12 @@ class BotMessage(TypedDict, total=False):
     buttons: list[Button]
     image: str
     custom: dict[str, Any]  # free-form: Slack blocks, or {"private": true}
+
+
+# What Rasa's gateway channel says of a turn in its answer's headers (bot/rasa_server/channel.py).
+INTENT_HEADER = "X-Assistant-Intent"
+FALLBACK_HEADER = "X-Assistant-Fallback"
+_INTENT_NAME = re.compile(r"[a-z0-9_]{1,64}")
 
 
 class RasaUnavailable(Exception):
@@ -105,15 +117,50 @@ class Rasa:
     async def say(self, sender: str, text: str, metadata: TurnMetadata) -> list[BotMessage]:
         """Send one message as ``sender``; the bot's replies (Rasa's REST message dicts: text,
         buttons, image, custom...). Raises ``RasaUnavailable``. The text is cleaned once more here,
-        the one way to Rasa: with nothing left, nothing is sent (channels answer ``NO_TEXT`` first)."""
+        the one way to Rasa: with nothing left, nothing is sent (channels answer ``NO_TEXT`` first).
+
+        The turn's request id goes with it in the metadata (the one the channel gave, the one
+        bound to this request, or a new one) and is bound while it runs; its time and outcome are
+        counted (bot/gateway/metrics.py)."""
         text = clean(text)
         if not text:
             return []
+        rid = request_ids.well_formed(metadata.get("request_id")) or request_ids.current() or request_ids.new()
+        bound = request_ids.bind(rid)
+        channel = metrics.channel_label(metadata.get("channel"))
+        started = time.perf_counter()
+        try:
+            messages, answer = await self._turn(sender, text, {**metadata, "request_id": rid})
+        except RasaUnavailable:
+            metrics.turn_unavailable(channel, time.perf_counter() - started)
+            raise
+        finally:
+            request_ids.unbind(bound)
+        seconds, intent = time.perf_counter() - started, answer.headers.get(INTENT_HEADER)
+        intent = intent if intent and _INTENT_NAME.fullmatch(intent) else None
+        fallback = answer.headers.get(FALLBACK_HEADER) == "1"
+        metrics.turn_answered(channel, seconds, intent, fallback)
+        # One line a turn, with its request id: where to start following it (docs/operations.md)
+        log.info(
+            "turn for %s on %s: intent %s%s, %d replies in %.0f ms",
+            sender,
+            channel,
+            intent or "unknown",
+            " (fallback)" if fallback else "",
+            len(messages),
+            seconds * 1000,
+            extra={"request_id": rid},
+        )
+        return messages
+
+    async def _turn(self, sender: str, text: str, metadata: TurnMetadata) -> tuple[list[BotMessage], httpx.Response]:
         lock = self._lock(sender)
         async with lock:
             try:
                 answer = await self._client.post(
-                    self.webhook_url, json={"sender": sender, "message": text, "metadata": without_surrogates(metadata)}
+                    self.webhook_url,
+                    json={"sender": sender, "message": text, "metadata": without_surrogates(metadata)},
+                    headers={request_ids.HEADER: metadata["request_id"]},
                 )
             except httpx.HTTPError as error:
                 log.warning("rasa: %s for %s", type(error).__name__, sender)
@@ -127,4 +174,4 @@ class Rasa:
             raise RasaUnavailable("not JSON") from None
         if not isinstance(messages, list):
             raise RasaUnavailable("not a list")
-        return [cast(BotMessage, m) for m in messages if isinstance(m, dict)]
+        return [cast(BotMessage, m) for m in messages if isinstance(m, dict)], answer

@@ -55,6 +55,8 @@ class ProdStack:
     actions_port: int = field(default_factory=free_port)  # the balancer's action server pool
     billing_port: int = field(default_factory=free_port)
     replica_ports: dict[str, list[int]] = field(default_factory=dict)  # rasa/actions/gateway -> ports
+    # billing, actions-1, gateway-1... -> the port of its /metrics on loopback (docs/operations.md)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     # Its secrets (SECRET_NAMES), the fan-out's key among them: the replicas' own, not the development ones.
@@ -139,6 +141,10 @@ class ProdStack:
             {"gateway": self.gateway_port, "rasa": self.rasa_port, "actions": self.actions_port}, self.replica_ports
         )
 
+    def _metered(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        port = self.metrics_ports.setdefault(name, free_port())
+        return {**env, "METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(port)}
+
     def _services(self) -> dict[str, list[Service]]:
         env, logs = self.env(), self.data_dir / "logs"
         # Rasa's HTTP API where make run serves it (token-protected: bot.rasa_server adds RASA_API_TOKEN).
@@ -151,7 +157,7 @@ class ProdStack:
                 Service(
                     "billing",
                     [str(APP_PY), "-m", "bot.billing"],
-                    env_for(env, "billing"),
+                    self._metered("billing", env_for(env, "billing")),
                     f"{self.billing_url}/healthz",
                     logs / "billing.log",
                 )
@@ -170,7 +176,7 @@ class ProdStack:
                 Service(
                     f"actions-{n}",
                     [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(port)],
-                    env_for(env, "actions"),
+                    self._metered(f"actions-{n}", env_for(env, "actions")),
                     f"{self.replica_url('actions', i)}/health",
                     logs / f"actions-{n}.log",
                 )
@@ -204,7 +210,7 @@ class ProdStack:
             port = self.replica_ports["gateway"][i]
             # A gateway takes the client's address from X-Forwarded-For only when HAProxy is the peer.
             gateway_env = {
-                **env_for(env, "gateway"),
+                **self._metered(f"gateway-{n}", env_for(env, "gateway")),
                 "GATEWAY_PORT": str(port),
                 "FORWARDED_ALLOW_IPS": haproxy.BALANCER_SOURCE,
             }

@@ -141,6 +141,7 @@ def main() -> None:
     try:
         stack.start()
         ports = {k: ", ".join(str(p) for p in v) for k, v in stack.replica_ports.items()}
+        metrics = ", ".join(f"{name} :{port}" for name, port in stack.metrics_ports.items())
         server_shown = make_url(stack.billing_db).render_as_string(hide_password=True).rsplit("/", 1)[0]
         print(
             f"""
@@ -149,6 +150,7 @@ def main() -> None:
   Rasa (balancer):    {stack.webhook_url}   -> 127.0.0.1:{ports["rasa"]}
   Actions (balancer): http://127.0.0.1:{stack.actions_port}/webhook   -> 127.0.0.1:{ports["actions"]}
   Billing API:        {stack.billing_url}/docs
+  Metrics:            {metrics}   (/metrics on 127.0.0.1)
   PostgreSQL:         {server_shown}/{{aa_billing,aa_rasa,aa_gateway}}
   Redis:              {stack.redis.address} (lock store, gateway fan-out; prefix {stack.prefix}; as user
                       {stack.redis.username or "default"}{", created for this run" if stack.redis.temporary else ""})

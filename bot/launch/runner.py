@@ -31,6 +31,9 @@ DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
 DEFAULT_RASA_API_TOKEN = "dev-rasa-api-token"
 DEFAULT_ACTION_SERVER_TOKEN = "dev-action-server-token"
 # Each service's own token at billing (bot/billing/api/callers.py): development values for make run.
+# The services with a Prometheus endpoint on a port of their own (bot/telemetry/metrics_http.py), and
+# make run's ports for them.
+METRICS_PORTS = {"gateway": 9101, "billing": 9102, "actions": 9103}
 BILLING_TOKENS = {
     "actions": ("BILLING_ACTIONS_TOKEN", "dev-service-token"),
     "gateway": ("BILLING_GATEWAY_TOKEN", "dev-billing-gateway-token"),
@@ -128,6 +131,18 @@ class Stack:
     rasa_api_token: str = DEFAULT_RASA_API_TOKEN
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+    # gateway, billing, actions -> the port of its /metrics, on loopback
+    metrics_ports: dict[str, int] = field(default_factory=lambda: {name: free_port() for name in METRICS_PORTS})
+
+    def metrics_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.metrics_ports[service]}/metrics"
+
+    def env_of(self, env: dict[str, str], service: str) -> dict[str, str]:
+        """``env_for`` and the service's metrics port."""
+        own = env_for(env, service)
+        if service in self.metrics_ports:
+            own = {**own, "METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(self.metrics_ports[service])}
+        return own
 
     @property
     def billing_url(self) -> str:
@@ -197,7 +212,7 @@ class Stack:
             Service(
                 "billing",
                 [str(APP_PY), "-m", "bot.billing"],
-                env_for(env, "billing"),
+                self.env_of(env, "billing"),
                 f"{self.billing_url}/healthz",
                 logs / "billing.log",
             ),
@@ -205,7 +220,7 @@ class Stack:
             Service(
                 "actions",
                 [str(RASA_PY), "-m", "bot.actions", "--host", "127.0.0.1", "--port", str(self.actions_port)],
-                env_for(env, "actions"),
+                self.env_of(env, "actions"),
                 f"{self.actions_url}/health",
                 logs / "actions.log",
             ),
@@ -230,14 +245,14 @@ class Stack:
                     "--port",
                     str(self.rasa_port),
                 ],
-                env_for(env, "rasa"),
+                self.env_of(env, "rasa"),
                 f"{self.rasa_url}/",
                 logs / "rasa.log",
             ),
             Service(
                 "gateway",
                 [str(APP_PY), "-m", "bot.gateway"],
-                env_for(env, "gateway"),
+                self.env_of(env, "gateway"),
                 f"{self.gateway_url}/healthz",
                 logs / "gateway.log",
             ),
@@ -292,6 +307,7 @@ def main() -> None:
         actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
         rasa_port=int(os.environ.get("RASA_PORT", 5005)),
         gateway_port=int(os.environ.get("GATEWAY_PORT", 8080)),
+        metrics_ports=dict(METRICS_PORTS),
         database_url=os.environ.get("DATABASE_URL"),
         gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN),
         rasa_api_token=os.environ.get("RASA_API_TOKEN", DEFAULT_RASA_API_TOKEN),
@@ -313,6 +329,7 @@ def main() -> None:
   Rasa:           {stack.webhook_url}   (the gateway's channel; token GATEWAY_TOKEN)
   Action server:  {stack.actions_url}/health
   Gateway:        {stack.gateway_url}/healthz
+  Metrics:        {", ".join(stack.metrics_url(name) for name in METRICS_PORTS)}
   Demo page:      {stack.gateway_url}/   (pricing, the chat widget)
                   {stack.gateway_url}/account   (the same, signed in as alex@acme.example)
   Chat here:      make shell      Stop: Ctrl-C

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,7 +29,9 @@ from sanic.response import HTTPResponse
 
 from bot.nlu.card_redaction import redact
 from bot.nlu.text_hygiene import clean, without_surrogates
+from bot.rasa_server import turn_facts
 from bot.rasa_server.tracker_store import TrackerStoreUnavailable
+from bot.telemetry import request_ids
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5_000
@@ -82,26 +85,52 @@ class GatewayInput(InputChannel):
             text, found = redact(text)
             if found:
                 metadata = {**metadata, "card_number_redacted": True}
-            collector = CollectingOutputChannel()
+            # The turn's id (the gateway's), stored with the user event for the actions to pass on
+            rid = (
+                request_ids.well_formed(metadata.get(request_ids.METADATA_KEY))
+                or request_ids.well_formed(request.headers.get(request_ids.HEADER))
+                or request_ids.new()
+            )
+            metadata = {**metadata, request_ids.METADATA_KEY: rid}
+            bound = request_ids.bind(rid)
             try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
-            except TrackerStoreUnavailable as error:
-                # The conversation could not be read (its database is down): the turn did not run.
-                log.warning("gateway message for %s: %s", sender, error)
-                return response.json({"error": "the assistant failed on this message"}, status=503)
-            except Exception as error:
-                log.exception("gateway message for %s failed", sender)
-                if collector.messages and _lock_store_failure(error):
-                    # The turn ran, was saved and answered; only releasing its lock failed (Redis
-                    # went away: tests/e2e/test_faults_prod.py). What the bot said is what happened
-                    # (an order placed, say): tell the user that, not an error the gateway words as
-                    # "nothing was changed". (Any other failure may have lost the turn: an error, and
-                    # the user sends it again.)
-                    return response.json(collector.messages)
-                return response.json({"error": "the assistant failed on this message"}, status=500)
-            return response.json(collector.messages)
+                return await self._turn(on_new_message, sender, text, metadata)
+            finally:
+                request_ids.unbind(bound)
 
         return webhook
+
+    async def _turn(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sender: str, text: str, metadata: dict[str, Any]
+    ) -> HTTPResponse:
+        """One turn; the answer's headers say its intent and whether it fell back (turn_facts.py)."""
+        collector = CollectingOutputChannel()
+        facts = turn_facts.observe()
+        started = time.perf_counter()
+        try:
+            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
+        except TrackerStoreUnavailable as error:
+            # The conversation could not be read (its database is down): the turn did not run.
+            log.warning("gateway message for %s: %s", sender, error)
+            return response.json({"error": "the assistant failed on this message"}, status=503)
+        except Exception as error:
+            log.exception("gateway message for %s failed", sender)
+            if collector.messages and _lock_store_failure(error):
+                # The turn ran, was saved and answered; only releasing its lock failed (Redis
+                # went away: tests/e2e/test_faults_prod.py). What the bot said is what happened
+                # (an order placed, say): tell the user that, not an error the gateway words as
+                # "nothing was changed". (Any other failure may have lost the turn: an error, and
+                # the user sends it again.)
+                return response.json(collector.messages)
+            return response.json({"error": "the assistant failed on this message"}, status=500)
+        log.info(
+            "turn for %s: intent %s%s, %.0f ms",
+            sender,
+            facts.intent or "unknown",
+            " (fallback)" if facts.fallback else "",
+            (time.perf_counter() - started) * 1000,
+        )
+        return response.json(collector.messages, headers=facts.headers())
 
 
 def _lock_store_failure(error: BaseException) -> bool:

@@ -46,6 +46,27 @@ def unsafe_settings(argv: list[str], environ: dict[str, str]) -> None:
     refuse_unsafe("rasa", secrets, environ=environ)
 
 
+def our_logs() -> None:
+    """Rasa's log lines in the format of the other services (bot/telemetry/logs.py: JSON in
+    production, text under make run), with the turn's request id: Rasa's main sets up coloredlogs
+    after parsing its arguments, through this one function, which is replaced here. (Sanic's own
+    loggers, at ERROR by Rasa's default, keep their format.)"""
+    import logging
+    import os
+
+    import rasa.utils.io
+
+    from bot.telemetry import logs
+
+    fmt = logs.log_format()
+
+    def configure(loglevel: object = None) -> None:
+        level = loglevel if isinstance(loglevel, (int, str)) and loglevel else os.environ.get("LOG_LEVEL", "INFO")
+        logs.configure("rasa", fmt, level=logging.getLevelName(level) if isinstance(level, str) else level)
+
+    rasa.utils.io.configure_colored_logging = configure
+
+
 def main() -> None:
     import os
 
@@ -60,6 +81,7 @@ def main() -> None:
     from bot.nlu.cards import redact_logs
 
     redact_logs()  # Rasa logs what users said (debug level): never a card number
+    our_logs()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

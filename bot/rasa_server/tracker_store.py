@@ -46,6 +46,8 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
+from bot.rasa_server import turn_facts
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -93,6 +95,8 @@ class PostgresTrackerStore(SQLTrackerStore):
             raise TrackerStoreUnavailable(f"the conversation {sender_id} could not be read") from error
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        turn_facts.note(tracker, self.domain)  # for the gateway channel's answer (turn_facts.py)
+
         async def store_only() -> None:
             # The events went to the event broker (if any) before the failed write: store only.
             # Nothing awaits between here and the restore (no broker: stream_events returns at
@@ -173,6 +177,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Add the tracker's events that are not stored yet (counted as Rasa counts them)."""
+        turn_facts.note(tracker, self.domain)  # for the gateway channel's answer (turn_facts.py)
         if not self._plain_sql:
             return await super().save(tracker)
         await self.stream_events(tracker)

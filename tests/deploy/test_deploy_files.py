@@ -31,6 +31,7 @@ from bot.gateway.__main__ import trusted_proxies
 from bot.gateway.config import GatewaySettings
 from bot.launch import haproxy
 from bot.launch.runner import ROOT
+from bot.telemetry import ENVIRONMENT as TELEMETRY_ENV
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -60,12 +61,14 @@ def _placeholders(*files: str) -> set[str]:
     return {name for f in files for name in re.findall(r"\$\{(\w+)\}", (ROOT / f).read_text())}
 
 
+# bot/telemetry (logs, /metrics) runs in the gateway, billing and the action server alike.
 READS = {
-    "gateway": {f.upper() for f in GatewaySettings.model_fields} | {"FORWARDED_ALLOW_IPS"},
-    "billing": {f.upper() for f in BillingSettings.model_fields},
-    "actions": _looked_up("bot/actions", "bot/billing_client"),
+    "gateway": {f.upper() for f in GatewaySettings.model_fields} | {"FORWARDED_ALLOW_IPS", *TELEMETRY_ENV},
+    "billing": {f.upper() for f in BillingSettings.model_fields} | set(TELEMETRY_ENV),
+    "actions": _looked_up("bot/actions", "bot/billing_client") | set(TELEMETRY_ENV),
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml") | {"RASA_API_TOKEN", "SANIC_WORKERS"},
 }
+METRICS = ("METRICS_HOST", "METRICS_PORT")  # /metrics on a port of its own, reachable by Prometheus
 NEEDS = {
     "gateway": {
         "GATEWAY_HOST",
@@ -81,6 +84,7 @@ NEEDS = {
         "BILLING_GATEWAY_TOKEN",
         "WIDGET_SIGNING_KEY",
         "WIDGET_JWT_SECRET",
+        *METRICS,
     },
     "billing": {
         "DATABASE_URL",
@@ -89,8 +93,16 @@ NEEDS = {
         "BILLING_ACTIONS_TOKEN",
         "BILLING_GATEWAY_TOKEN",
         "BILLING_SIGNING_KEY",
+        *METRICS,
     },
-    "actions": {"BILLING_URL", "BILLING_ACTIONS_TOKEN", "GATEWAY_URL", "GATEWAY_TOKEN", "ACTION_SERVER_TOKEN"},
+    "actions": {
+        "BILLING_URL",
+        "BILLING_ACTIONS_TOKEN",
+        "GATEWAY_URL",
+        "GATEWAY_TOKEN",
+        "ACTION_SERVER_TOKEN",
+        *METRICS,
+    },
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
 }
 
@@ -110,14 +122,15 @@ def role(command: list[str]) -> str:
 
 
 def listens(name: str, command: list[str], env: dict[str, str]) -> set[int]:
-    """The ports a container listens on, from its command and settings."""
+    """The ports a container listens on, from its command and settings (its metrics port too)."""
     kind = role(command)
+    metrics = {int(env["METRICS_PORT"])} if int(env.get("METRICS_PORT") or 0) else set()
     if kind == "gateway":
-        return {int(env.get("GATEWAY_PORT", GatewaySettings.model_fields["gateway_port"].default))}
+        return {int(env.get("GATEWAY_PORT", GatewaySettings.model_fields["gateway_port"].default))} | metrics
     if kind == "billing":
-        return {int(env.get("BILLING_PORT", 8001))}
+        return {int(env.get("BILLING_PORT", 8001))} | metrics
     assert "--port" in command, f"{name}: give the port explicitly"
-    return {int(command[command.index("--port") + 1])}
+    return {int(command[command.index("--port") + 1])} | metrics
 
 
 def check_rasa_api(name: str, command: list[str], env: dict[str, str]) -> None:
@@ -206,7 +219,7 @@ def _listening(name: str, network: str | None = None) -> set[int]:
             if address in ("0.0.0.0", "*", "") or network is None or address == mine
         }
     if "build" not in service:
-        return {{"postgres": 5432, "redis": 6379}[name]}
+        return {{"postgres": 5432, "redis": 6379, "prometheus": 9090}[name]}
     return listens(name, service["command"], service.get("environment") or {})
 
 
@@ -279,7 +292,10 @@ def test_compose_balancer_is_haproxy_fronting_every_replica_and_only_it_is_publi
         replicas = {n for n, s in _compose_ours().items() if role(s["command"]) == kind}
         assert hosts == replicas and len(replicas) >= 2, backend
     published = {n for n, s in COMPOSE["services"].items() if s.get("ports")}
-    assert published == {"balancer"}
+    assert published == {"balancer", "prometheus"}
+    # Prometheus (an optional profile) on the host's loopback only
+    assert all(p.startswith("127.0.0.1:") for p in COMPOSE["services"]["prometheus"]["ports"])
+    assert COMPOSE["services"]["prometheus"]["profiles"] == ["monitoring"]
 
 
 def test_compose_gateways_believe_forwarded_headers_from_the_balancer_alone():
@@ -451,8 +467,13 @@ CALLS = {
     ("actions", "billing", 8001),
     ("gateway", "billing", 8001),
     ("ingress", "billing", 8001),
+    # Prometheus, from its namespace, on the metrics port of the services that have one
+    ("monitoring", "gateway", 9101),
+    ("monitoring", "actions", 9101),
+    ("monitoring", "billing", 9101),
 }
 INGRESS_NAMESPACE = "ingress-nginx"
+NAMESPACES = {INGRESS_NAMESPACE: "ingress", "monitoring": "monitoring"}
 
 
 def _allowed_calls() -> set[tuple[str, str, int]]:
@@ -469,8 +490,8 @@ def _allowed_calls() -> set[tuple[str, str, int]]:
             for peer in rule["from"]:
                 if "namespaceSelector" in peer:
                     labels = peer["namespaceSelector"]["matchLabels"]
-                    assert labels == {"kubernetes.io/metadata.name": INGRESS_NAMESPACE} and "podSelector" not in peer
-                    caller = "ingress"
+                    assert set(labels) == {"kubernetes.io/metadata.name"} and "podSelector" not in peer
+                    caller = NAMESPACES[labels["kubernetes.io/metadata.name"]]
                 else:
                     caller = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
                 allowed |= {(caller, target, port) for port in ports}
@@ -517,6 +538,17 @@ COMPOSE_REACH = {
     ("billing", "postgres", 5432),
     ("billing", "actions", 5055),
     ("billing", "gateway", 8080),
+    # Each kind shares a metrics network with Prometheus alone (its read API is open on it)
+    # A third residue: a metrics port listens on every network of its container (METRICS_HOST
+    # 0.0.0.0), so what already shares a network with billing sees its counts, and billing theirs.
+    # Read-only and holding no customer data (tests/e2e/test_operations.py); no secret needed.
+    ("actions", "billing", 9101),
+    ("gateway", "billing", 9101),
+    ("billing", "actions", 9101),
+    ("billing", "gateway", 9101),
+    ("gateway", "prometheus", 9090),
+    ("actions", "prometheus", 9090),
+    ("billing", "prometheus", 9090),
 }
 
 
@@ -534,4 +566,29 @@ def test_compose_networks_let_each_container_reach_its_callees_only():
     assert pools["actions"][0] == _networks("balancer")["rasa-actions"]["ipv4_address"]
     # and nothing but the public side and billing's mail has a way out of the host
     outside = {n for n, settings in COMPOSE["networks"].items() if not (settings or {}).get("internal")}
-    assert outside == {"edge", "billing-mail"}
+    assert outside == {"edge", "billing-mail", "monitoring"}
+    assert {n for n in COMPOSE["services"] if "monitoring" in _networks(n)} == {"prometheus"}
+
+
+def test_compose_prometheus_scrapes_every_metrics_port_and_nothing_else():
+    config = yaml.safe_load((DEPLOY / "prometheus" / "compose.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    scraped = set()
+    for target in targets:
+        host, port = target.rsplit(":", 1)
+        found = _resolve("prometheus", host)
+        assert len(found) == 1, f"{target}: {found}"
+        (service, _network), env = found[0], COMPOSE["services"][found[0][0]]["environment"]
+        assert int(port) == int(env["METRICS_PORT"]) and env["METRICS_HOST"] == "0.0.0.0", target
+        scraped.add(service)
+    assert scraped == {n for n, s in _compose_ours().items() if "METRICS_PORT" in (s.get("environment") or {})}
+    assert scraped == {n for n, s in _compose_ours().items() if role(s["command"]) != "rasa"}
+
+
+def test_the_public_balancer_and_ingress_never_serve_metrics():
+    public = _haproxy_sections()["frontend public"]
+    assert "http-request deny deny_status 404 if { path_beg -i /metrics }" in public
+    assert "http-request set-header X-Request-Id %[unique-id]" in public
+    for _file, doc in MANIFESTS:
+        if doc["kind"] in ("Service", "Ingress"):
+            assert "9101" not in json.dumps(doc), doc["metadata"]

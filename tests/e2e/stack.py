@@ -27,7 +27,8 @@ EMAILS = {
 def stack(tmp_path_factory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does)", pytrace=False)
-    with Stack(data_dir=tmp_path_factory.mktemp("stack")) as running:
+    # JSON log lines, as in production (tests/e2e/test_operations.py follows a turn through them)
+    with Stack(data_dir=tmp_path_factory.mktemp("stack"), extra_env={"LOG_FORMAT": "json"}) as running:
         yield running
 
 

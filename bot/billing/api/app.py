@@ -17,7 +17,9 @@ from ..adapters.db import Database
 from ..clock import Clock, clock_from_settings
 from ..config import get_settings
 from ..domain.errors import BillingError
+from ..metrics import ERRORS
 from .callers import load_callers
+from .observability import Observed
 from .routes import account, card_page, catalog, invoices, orders, people, slack
 
 log = logging.getLogger("billing.api")
@@ -50,10 +52,12 @@ def create_app(db: Database | None = None, *, docs: bool | None = None, clock: C
     elif clock is not None:
         db.clock = clock
     app.state.db = db
+    app.add_middleware(Observed)
 
     @app.exception_handler(BillingError)
     async def billing_error(_request: Request, exc: BillingError) -> JSONResponse:
         # A message may quote what the caller sent (an invoice number, an address): never a card.
+        ERRORS.labels(exc.code).inc()
         return JSONResponse(error_body(exc.code, redact(exc.message)[0], exc.details), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -62,6 +66,7 @@ def create_app(db: Database | None = None, *, docs: bool | None = None, clock: C
         for err in exc.errors():
             loc = [str(p) for p in err["loc"] if p not in ("body", "query", "path", "header")]
             fields[".".join(loc) or "body"] = err["msg"]
+        ERRORS.labels("invalid").inc()
         return JSONResponse(
             error_body("invalid", "Some fields are not valid; nothing was changed.", {"fields": fields}),
             status_code=422,
@@ -70,6 +75,7 @@ def create_app(db: Database | None = None, *, docs: bool | None = None, clock: C
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        ERRORS.labels("internal").inc()
         return JSONResponse(
             error_body("internal", "Something went wrong on our side; nothing was changed."), status_code=500
         )
@@ -81,6 +87,7 @@ def create_app(db: Database | None = None, *, docs: bool | None = None, clock: C
         # The database dropped the connection mid-request (a restart, a failover): 503, which the
         # billing client retries for reads and keyed writes (orders, payments), and only for those.
         log.warning("database connection lost on %s %s", request.method, request.url.path)
+        ERRORS.labels("database_unavailable").inc()
         return JSONResponse(
             error_body("database_unavailable", "Billing's database was briefly unreachable."), status_code=503
         )

@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.nlu.cards import redact, redact_shown
 from bot.nlu.text_hygiene import clean
+from bot.telemetry import request_ids
 
 from ..app import Gateway
 from ..rasa import NO_TEXT, BotMessage, RasaUnavailable, TurnMetadata
@@ -88,6 +89,9 @@ class Turn:
     label: str | None = None  # a button's title, when ``text`` is its payload (click, App Home)
     files: bool = False
     extra: TurnMetadata = field(default_factory=TurnMetadata)  # more for Rasa (card_number_redacted)
+    # The id of the Slack request that brought it (Socket Mode: none, one is made when it runs); the
+    # turn runs later in the user's queue, outside that request.
+    request_id: str | None = field(default_factory=request_ids.current)
 
     def __post_init__(self) -> None:
         # A card number goes before anything stores, logs, relays or echoes the turn: Rasa gets the
@@ -155,6 +159,13 @@ class Turns:
     # -- one turn -----------------------------------------------------------------------------------
 
     async def handle(self, turn: Turn) -> None:
+        bound = request_ids.bind(turn.request_id or request_ids.new())
+        try:
+            await self._handle(turn)
+        finally:
+            request_ids.unbind(bound)
+
+    async def _handle(self, turn: Turn) -> None:
         turn.text = clean(turn.text)  # whatever the source: message, mention, command, click, App Home
         try:
             for key in turn.keys:

@@ -37,6 +37,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from .. import metrics
 from ..app import Gateway
 from ..config import GatewaySettings
 from . import clicks, command, events, home, shape
@@ -213,6 +214,8 @@ class SlackChannel:
         if not self.replays.first_time(signature):
             log.warning("slack: a replayed request was refused")
             return Response("replayed request", status_code=401)
+        if request.headers.get("x-slack-retry-num"):
+            metrics.SLACK_RETRIES.labels(metrics.retry_reason(request.headers.get("x-slack-retry-reason"))).inc()
         if (malformed := shape.problem(body, request.headers.get("content-type"))) is not None:
             log.warning("slack: malformed request refused: %s", malformed)
             return Response("malformed request", status_code=400)

@@ -35,7 +35,9 @@ from starlette.websockets import WebSocketState
 
 from bot.nlu.cards import REMOVED, TOKEN, redact
 from bot.nlu.text_hygiene import clean
+from bot.telemetry import request_ids
 
+from .. import metrics
 from ..config import GatewaySettings
 from ..rasa import NO_TEXT, TurnMetadata
 from ..state import GatewayState
@@ -193,6 +195,14 @@ class WidgetSocket:
         )
 
     async def __call__(self, websocket: WebSocket) -> None:
+        metrics.WIDGET_CONNECTIONS_OPENED.inc()
+        metrics.WIDGET_CONNECTIONS.inc()
+        try:
+            await self._serve(websocket)
+        finally:
+            metrics.WIDGET_CONNECTIONS.dec()
+
+    async def _serve(self, websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
         # The client's address: the TCP peer, or X-Forwarded-For when the peer is the load balancer
         # the gateway trusts (FORWARDED_ALLOW_IPS, bot/gateway/__main__.py), which sets it on every request.
@@ -258,7 +268,12 @@ class WidgetSocket:
                     await conn.error("auth", EXPIRED, reason="expired")
                     await websocket.close(CLOSE_AUTH)
                     return
-                await self._message(conn, who, ip, raw, metadata)
+                # One request id per message: the socket is one long request (request_context.py)
+                bound = request_ids.bind(request_ids.new())
+                try:
+                    await self._message(conn, who, ip, raw, metadata)
+                finally:
+                    request_ids.unbind(bound)
         except WebSocketDisconnect:
             return
         finally:
@@ -338,6 +353,8 @@ class WidgetSocket:
                 return
             await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
             turn_meta: TurnMetadata = {**metadata}
+            if (rid := request_ids.current()) is not None:  # the turn runs in the hub's worker
+                turn_meta["request_id"] = rid
             if cards:
                 turn_meta["card_number_redacted"] = True
             self.hub.enqueue(conv, Turn(text=redact(payload)[0] if payload else redacted, metadata=turn_meta))

@@ -1,0 +1,66 @@
+"""What the gateway channel tells the gateway about a turn besides the replies: the intent Rasa
+understood and whether the assistant fell back ("did you mean...?"), for the gateway's metrics
+(bot/gateway/metrics.py) and the turn's log line.
+
+The channel opens a ``TurnFacts`` before the turn; our tracker stores fill it in when they save
+the turn (``note``), the one place that sees the finished tracker without reading it again. A
+store other than ours leaves it empty: the gateway then counts the intent as ``unknown``.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+# The fallbacks: Rasa's core fallback (config.yml) and ours, which asks "did you mean...?".
+FALLBACK_ACTIONS = frozenset({"action_default_fallback", "action_fallback"})
+FALLBACK_INTENT = "nlu_fallback"
+OTHER = "other"  # an intent name the domain does not have (a typed "/anything")
+
+
+@dataclass
+class TurnFacts:
+    intent: str | None = None
+    fallback: bool = False
+
+    def headers(self) -> dict[str, str]:
+        return (
+            {"X-Assistant-Intent": self.intent, "X-Assistant-Fallback": "1" if self.fallback else "0"}
+            if self.intent
+            else {}
+        )
+
+
+_facts: ContextVar[TurnFacts | None] = ContextVar("turn_facts", default=None)
+_intents: dict[int, frozenset[str]] = {}  # id(domain) -> its intent names
+
+
+def observe() -> TurnFacts:
+    """A new, empty ``TurnFacts`` that this turn's save fills in."""
+    facts = TurnFacts()
+    _facts.set(facts)
+    return facts
+
+
+def note(tracker: Any, domain: Any) -> None:
+    """Called by the tracker store's save: the latest user message's intent (bounded to the
+    domain's) and whether a fallback ran since it."""
+    facts = _facts.get()
+    if facts is None:
+        return
+    name = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+    if not isinstance(name, str):
+        return
+    known = _intents.get(id(domain)) if domain is not None else None
+    if known is None and domain is not None:
+        known = _intents[id(domain)] = frozenset(domain.intents)
+    facts.intent = name if name == FALLBACK_INTENT or (known is not None and name in known) else OTHER
+    fallback = name == FALLBACK_INTENT
+    for event in reversed(tracker.events):
+        if getattr(event, "type_name", None) == "user":
+            break
+        if getattr(event, "action_name", None) in FALLBACK_ACTIONS:
+            fallback = True
+            break
+    facts.fallback = fallback
