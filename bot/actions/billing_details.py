@@ -27,6 +27,7 @@ from bot.nlu.addresses import address_in
 from ._base import BillingAction, acting, explain
 from ._identity import identity
 from ._render import buttons, payload, render
+from ._tasks import completed
 from .invoices import entity
 from .offers import Offer, take
 from .sharing import AskForEmail, check_email, email_candidate, valid_email
@@ -273,7 +274,10 @@ class ActionUpdateBillingDetails(BillingAction):
                 text=render("payments/billing_invalid", message=error.message, fields=error.fields)
             )
             return self.on_error(error, tracker)
-        dispatcher.utter_message(text=render("payments/billing_profile", profile=profile, changed=field, ask=False))
+        dispatcher.utter_message(
+            text=render("payments/billing_profile", profile=profile, changed=field, ask=False),
+            **completed("billing_details_updated"),
+        )
         return self.on_error(None, tracker)
 
     def on_error(self, error: BillingError | None, tracker: Tracker) -> list[EventType]:

@@ -29,6 +29,7 @@ from ._base import BillingAction, acting
 from ._form_answers import INVALID, QUESTIONS, AskAction, ask_response, latest, requested
 from ._identity import Identity, identity
 from ._render import payload, render
+from ._tasks import completed
 from .handoff import DEFAULT_TIMEZONE, _to_gateway, queue_for, reason_for, timezone_for
 from .leads import lead_answers
 
@@ -216,7 +217,9 @@ class ActionRequestCallback(BillingAction):
             },
             callback.number,
         )
-        dispatcher.utter_message(text=render("basics/callback", callback=callback, window=label))
+        dispatcher.utter_message(
+            text=render("basics/callback", callback=callback, window=label), **completed("callback_booked")
+        )
         return [SlotSet("callback_phone", None), SlotSet("callback_time", None)]
 
     def on_error(self, error, tracker: Tracker) -> list[EventType]:

@@ -20,6 +20,7 @@ from . import _metrics
 from ._base import BillingAction
 from ._identity import Identity
 from ._render import buttons, payload, render
+from ._tasks import completed
 from .confirm import on_confirm, reshow_pending, yes_no
 from .invoices import entity, minutes_left
 
@@ -148,7 +149,7 @@ async def pay(
         )
         return []
     _metrics.PAYMENTS.labels(who.channel, "paid").inc()
-    dispatcher.utter_message(text=render("payments/paid", payment=payment))
+    dispatcher.utter_message(text=render("payments/paid", payment=payment), **completed("invoice_paid"))
     return [SlotSet("invoice_number", payment.invoice)]
 
 

@@ -29,6 +29,7 @@ from . import _metrics
 from ._base import BillingAction, clear, explain
 from ._identity import Identity
 from ._render import buttons, payload, render
+from ._tasks import completed
 from .confirm import ask_again, on_confirm, pending, yes_no
 from .offers import stands_for, take
 
@@ -238,7 +239,7 @@ async def confirm_quote(
         fresh = await requote(client, quote)
         return show_quote(dispatcher, fresh, requoted=True, others=await other_lines(client, fresh))
     _metrics.ORDERS.labels(who.channel).inc()
-    dispatcher.utter_message(text=render("changes/order", order=order, quote=order.quote))
+    dispatcher.utter_message(text=render("changes/order", order=order, quote=order.quote), **completed("order_placed"))
     return []
 
 

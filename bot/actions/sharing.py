@@ -18,6 +18,7 @@ from bot.nlu.invoice_words import EMAIL, EMAIL_IN_TEXT, normalise_number
 from ._base import OFFER_PERSON, BillingAction, acting, explain, permission_admins
 from ._identity import Identity, identity
 from ._render import render
+from ._tasks import completed
 from .invoices import NoSuchInvoice, entity, find_invoice
 
 # -- sharing: share_invoice_form (invoice_number, email) then action_share_invoice ------------------
@@ -215,7 +216,9 @@ class ActionShareInvoice(BillingAction):
                 raise
             dispatcher.utter_message(text=render("invoices/mail_down", invoice=number, to=to), buttons=OFFER_PERSON)
             return [SlotSet("email_tries", None)]
-        dispatcher.utter_message(text=render("invoices/shared", invoice=shared.invoice, to=list(shared.sent_to)))
+        dispatcher.utter_message(
+            text=render("invoices/shared", invoice=shared.invoice, to=list(shared.sent_to)), **completed("invoice_sent")
+        )
         return [SlotSet("email_tries", None), SlotSet("email", None)]
 
     def on_error(self, error: BillingError, tracker: Tracker) -> list[EventType]:

@@ -28,6 +28,7 @@ from ._base import BillingAction
 from ._form_answers import QUESTIONS, ask_response, latest, requested
 from ._identity import Identity, identity
 from ._render import buttons, render
+from ._tasks import completed
 from .handoff import customer_now, expectation, open_handoff_of
 
 CASE_NUMBER = re.compile(r"\bCS[-\s]?(\d{3,})\b", re.IGNORECASE)
@@ -288,7 +289,9 @@ class ActionOpenCase(BillingAction):
             return [SlotSet("case_description", None)]
         priority = priority_of(user_texts_since(tracker, "contact_support"))
         case = await client.open_case(subject_of(description), description, priority)
-        dispatcher.utter_message(text=render("basics/case_opened", case=case, email=who.email))
+        dispatcher.utter_message(
+            text=render("basics/case_opened", case=case, email=who.email), **completed("case_opened")
+        )
         return [SlotSet("case_description", None), SlotSet("case_number", case.number)]
 
     def on_error(self, error, tracker: Tracker) -> list[EventType]:

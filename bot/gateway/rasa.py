@@ -81,7 +81,18 @@ class BotMessage(TypedDict, total=False):
 # What Rasa's gateway channel says of a turn in its answer's headers (bot/rasa_server/channel.py).
 INTENT_HEADER = "X-Assistant-Intent"
 FALLBACK_HEADER = "X-Assistant-Fallback"
+TASK_HEADER = "X-Assistant-Task"  # a task the turn completed, nothing left waiting (bot/gateway/ratings.py)
+TASK_DONE = "task_done"  # a marker message {"custom": {"task_done": <task>}} (bot/actions/_tasks.py)
 _INTENT_NAME = re.compile(r"[a-z0-9_]{1,64}")
+
+
+def completed_task(messages: list[BotMessage]) -> str | None:
+    """The task this turn's answer (``Rasa.say``) completed, if any."""
+    for message in messages:
+        custom = message.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get(TASK_DONE), str):
+            return str(custom[TASK_DONE])
+    return None
 
 
 class RasaUnavailable(Exception):
@@ -140,6 +151,12 @@ class Rasa:
         intent = intent if intent and _INTENT_NAME.fullmatch(intent) else None
         fallback = answer.headers.get(FALLBACK_HEADER) == "1"
         metrics.turn_answered(channel, seconds, intent, fallback)
+        # The header is the one word on a completed task: it is given only when nothing waits for
+        # the customer. Markers in the messages themselves are dropped; the header's becomes one.
+        messages = [m for m in messages if not (isinstance(m.get("custom"), dict) and TASK_DONE in m["custom"])]
+        task = answer.headers.get(TASK_HEADER)
+        if task and _INTENT_NAME.fullmatch(task):
+            messages.append({"custom": {TASK_DONE: task}})
         # One line a turn, with its request id: where to start following it (docs/operations.md)
         log.info(
             "turn for %s on %s: intent %s%s, %d replies in %.0f ms",
