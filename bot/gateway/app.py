@@ -19,6 +19,7 @@ from bot.billing_client import BillingClient
 
 from .config import GatewaySettings, get_settings
 from .rasa import Rasa
+from .ratings import Ratings
 from .request_context import RequestIds
 from .state import GatewayState
 
@@ -61,8 +62,12 @@ class Gateway:
     state: GatewayState
     billing: BillingClient
     widget: WidgetConversations | None = None  # set by the widget channel
+    ratings: Ratings = field(init=False)  # in the gateway's database (ratings.py)
     on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ratings = Ratings(self.state.engine)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Gateway:

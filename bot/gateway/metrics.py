@@ -39,6 +39,12 @@ SLACK_RETRIES = Counter(
     "Slack's reason; the gateway acts on each event once.",
     ["reason"],
 )
+RATINGS = Counter(
+    "assistant_ratings",
+    "Ratings at the end of a task (bot/gateway/ratings.py), by channel and value: offered, helpful, "
+    "not_helpful, dismissed (an offer passed by).",
+    ["channel", "value"],
+)
 WIDGET_CONNECTIONS = Gauge("assistant_widget_connections", "Widget WebSockets open on this gateway now.")
 WIDGET_CONNECTIONS_OPENED = Counter("assistant_widget_connections_opened", "Widget WebSockets accepted.")
 

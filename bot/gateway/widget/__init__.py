@@ -43,6 +43,7 @@ from .demo import DemoPages
 from .history import History
 from .hub import Hub
 from .identity import Jwts, VisitorIds
+from .rating import comments
 from .ws import WidgetSocket
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def mount(app: FastAPI, gw: Gateway) -> None:
         username=settings.gateway_redis_username,
         password=settings.gateway_redis_password,
     )
-    hub = Hub(gw.rasa, history, fanout)
+    hub = Hub(gw.rasa, history, fanout, ratings=gw.ratings)
+    hub.diverters.append(comments(hub, gw.ratings))  # first: a comment awaited is not the bot's
     jwts = Jwts(settings)
     endpoint = WidgetSocket(settings, hub, gw.state, VisitorIds(settings.widget_signing_key), jwts)
     script = _Script()

@@ -67,6 +67,8 @@ class Body(TypedDict, total=False):
     name: str  # a person's (agent) display name
     cid: str  # a user's message: the id the widget gave it (resends are recognised by it)
     error: bool  # the bot's answer is an error message (Rasa unavailable)
+    rating: str  # the bot's: a rating offer's id (bot/gateway/ratings.py): the widget shows its buttons
+    rating_step: str  # "comment": the offer's Skip button (after "not helpful")
 
 
 AUTHORS = ("user", "bot", "agent")

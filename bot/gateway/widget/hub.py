@@ -21,8 +21,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .. import ratings as rating_texts
 from ..fanout import Fanout, FanoutEvent
-from ..rasa import BotMessage, Rasa, RasaUnavailable, TurnMetadata
+from ..rasa import BotMessage, Rasa, RasaUnavailable, TurnMetadata, completed_task
+from ..ratings import Ratings
 from .history import Body, History, Row, WidgetButton
 
 log = logging.getLogger(__name__)
@@ -95,9 +97,15 @@ def bot_messages(replies: list[BotMessage]) -> list[Body]:
 
 class Hub:
     def __init__(
-        self, rasa: Rasa, history: History, fanout: Fanout | None = None, poll_every: float | None = None
+        self,
+        rasa: Rasa,
+        history: History,
+        fanout: Fanout | None = None,
+        poll_every: float | None = None,
+        ratings: Ratings | None = None,
     ) -> None:
         self.rasa = rasa
+        self.ratings = ratings
         self.history = history
         self.fanout = fanout or Fanout()
         self.poll_every = poll_every or (POLL_WITH_FANOUT_S if self.fanout.shared else POLL_EVERY_S)
@@ -286,7 +294,10 @@ class Hub:
             conv.typing = True
             await self.broadcast(conv.sender, {"type": "typing", "on": True})
         try:
-            replies = bot_messages(await self.rasa.say(conv.sender, turn.text, turn.metadata))
+            answer = await self.rasa.say(conv.sender, turn.text, turn.metadata)
+            replies = bot_messages(answer)
+            if (task := completed_task(answer)) is not None:
+                replies += await self._rating_offer(conv.sender, task, turn.metadata.get("identity", {}).get("email"))
         except RasaUnavailable as error:
             replies = [{"text": str(error), "error": True}]
         except Exception:
@@ -314,6 +325,32 @@ class Hub:
                 await listener(conv.sender, rows)
             except Exception:
                 log.exception("widget: reply listener failed")
+
+    async def _rating_offer(self, sender: str, task: str, customer: str | None) -> list[Body]:
+        """The rating offer after a completed task, unless this session had one (ratings.py)."""
+        if self.ratings is None:
+            return []
+        try:
+            offer = await self.ratings.offer(sender, "widget", task, customer=customer)
+        except Exception:  # a rating is never worth failing the customer's turn for
+            log.exception("widget: could not offer a rating to %s", sender)
+            return []
+        return [{"text": rating_texts.OFFER, "rating": offer}] if offer else []
+
+    async def offer_rating(self, sender: str, task: str, customer: str | None = None) -> None:
+        """A rating offer outside a turn (a handoff closed by a rep), shown like any bot message."""
+        bodies = await self._rating_offer(sender, task, customer)
+        if bodies:
+            await self.say(sender, bodies[0])
+
+    async def say(self, sender: str, body: Body) -> Row:
+        """A bot message from the gateway itself (ratings' answers): stored, then shown."""
+        conv = self.conversation(sender)
+        async with conv.lock:
+            rows = await self.history.append(sender, [("bot", body)])
+        await self.publish(sender, rows)
+        self._forget_if_idle(conv)
+        return rows[0]
 
     async def push(self, sender: str, text: str, *, author: str = "agent", name: str | None = None) -> Row:
         """A message to a widget conversation from outside Rasa: a sales rep answering from Slack

@@ -14,6 +14,7 @@ Protocol (JSON text frames):
               {"type": "typing", "on": true|false}
               {"type": "error", "code": ..., "message": <for the person>, "id": ...?}
     client -> {"type": "ping"}  server -> {"type": "pong"}
+    client -> {"type": "rate", "offer": ..., "value": ...}   a rating tap (rating.py)
 
 Close codes: 4001 sign-in refused, 4003 origin not allowed, 4008 no/invalid hello, 4029 too many
 connections from this address. The widget reconnects after anything but 4001 and 4003.
@@ -41,6 +42,7 @@ from .. import metrics
 from ..config import GatewaySettings
 from ..rasa import NO_TEXT, TurnMetadata
 from ..state import GatewayState
+from . import rating
 from .history import Row
 from .hub import Hub, Turn
 from .identity import EXPIRED, Jwts, TokenRefused, VisitorIds, Who
@@ -292,6 +294,23 @@ class WidgetSocket:
             return Who(sender=self.visitors.user_sender(email), email=email, name=name, expires=expires)
         return self.visitors.visitor(hello.get("visitor"))
 
+    async def _rate(self, conn: Connection, who: Who, ip: str, data: dict[str, Any]) -> None:
+        for limiter, key in ((self.per_visitor, who.sender), (self.per_ip, ip)):
+            if (wait := await limiter.hit(key)) > 0:
+                await conn.error("rate_limited", f"Please wait {wait_text(wait)} and try again.")
+                return
+        if self.hub.ratings is None:
+            await conn.error("rating", "Ratings are not available here.")
+            return
+        try:
+            refused = await rating.rate(self.hub, self.hub.ratings, who.sender, data.get("offer"), data.get("value"))
+        except SQLAlchemyError:
+            log.exception("widget: could not record a rating for %s", who.sender)
+            await conn.error("unavailable", "I couldn't record that rating just now. Please try again in a minute.")
+            return
+        if refused is not None:
+            await conn.error("rating", refused)
+
     async def _message(self, conn: Connection, who: Who, ip: str, raw: str, metadata: TurnMetadata) -> None:
         try:
             data = json.loads(raw) if len(raw) <= self.max_frame else None
@@ -307,6 +326,9 @@ class WidgetSocket:
         kind = data.get("type")
         if kind == "ping":
             await conn.send({"type": "pong"})
+            return
+        if kind == "rate":
+            await self._rate(conn, who, ip, data)
             return
         if kind != "message":
             await conn.error("bad_request", f"Unknown message type {str(kind)[:20]!r}.")

@@ -245,6 +245,22 @@
     return [quick.length ? h("div", { "class": "buttons quick", role: "group", "aria-label": "Suggested replies" }, quick) : null,
       lasting.length ? h("div", { "class": "buttons" }, lasting) : null];
   }
+  // A rating offer (bot/gateway/ratings.py): its taps go to the gateway as "rate" frames, never to
+  // the assistant as text. Quick replies like any other: gone once the user says something else.
+  function ratingButtons(m) {
+    var choices = m.rating_step === "comment" ? [["skip", "Skip", "Skip the comment"]]
+      : [["helpful", "\ud83d\udc4d Helpful", "Rate this: helpful"], ["not_helpful", "\ud83d\udc4e Not helpful", "Rate this: not helpful"]];
+    var group = h("div", { "class": "buttons quick rating", role: "group", "aria-label": m.rating_step === "comment" ? "Comment" : "Rate this answer" },
+      choices.map(function (c) {
+        return h("button", { type: "button", "class": "btn", "data-value": c[0], "aria-label": c[2], text: c[1], on: { click: function () {
+          if (!ws || ws.readyState !== 1) { setState("Not connected. Please try again in a moment.", true); return; }
+          ws.send(JSON.stringify({ type: "rate", offer: m.rating, value: c[0] }));
+          if (group.parentNode) group.parentNode.removeChild(group);
+          input.focus();
+        } } });
+      }));
+    return group;
+  }
   function dayMark(t) {
     var day = t.iso.slice(0, 10);
     if (day !== lastDay) {
@@ -260,7 +276,7 @@
     var bubble = h("div", { "class": "bubble" });
     if (m.text) bubble.appendChild(markdown(m.text));
     if (m.image) bubble.appendChild(h("img", { src: m.image, alt: "", loading: "lazy", referrerpolicy: "no-referrer" }));
-    var extra = m.buttons && m.buttons.length ? buttons(m.buttons) : [];
+    var extra = m.buttons && m.buttons.length ? buttons(m.buttons) : m.rating ? [ratingButtons(m)] : [];
     var row = h("div", { "class": "row " + from + (m.error ? " error" : "") + (m.pending ? " pending" : ""), "data-seq": m.seq || null },
       [from === "agent" ? h("div", { "class": "name", text: m.name || "Our team" }) : null,
         h("span", { "class": "sr", text: from === "user" ? "You said: " : (m.name || (from === "agent" ? "Our team" : "Assistant")) + " said: " }),
