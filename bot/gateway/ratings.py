@@ -221,8 +221,8 @@ class Ratings:
                     continue
                 if len(text) > MAX_COMMENT:
                     return "too_long", Answer(False, COMMENT_TOO_LONG.format(n=len(text), max=MAX_COMMENT))
-                redacted, cards = redact(text)
-                comment = redacted.replace(TOKEN, REMOVED) if cards else redacted
+                # The channels hand Rasa's text (a card already a token): shown as people see it.
+                comment = redact(text)[0].replace(TOKEN, REMOVED)
                 conn.execute(update(ratings).where(ratings.c.id == row.id).values(comment=comment, comment_until=None))
                 return "comment", Answer(True, COMMENT_SAVED)
         return "pass", None

@@ -113,9 +113,19 @@ async def _forged_and_oversized(gateway_url: str) -> None:
         frame = await client.next_frame(10)
         assert frame["type"] == "error" and "already rated" in frame["message"]
         # A huge comment: refused with the limit, nothing stored; then Skip ends the wait.
-        huge = "x" * (MAX_COMMENT + 1)
-        replies = await client.say(huge)
-        assert any("too long" in r for r in replies), replies
+        await client.send("x" * (MAX_COMMENT + 1))
+        assert "too long" in (await bot_says(client))["text"]
+        await client.ws.send(json.dumps({"type": "rate", "offer": offer, "value": "skip"}))
+        assert "anything else" in (await bot_says(client))["text"]
+
+
+async def bot_says(client: WidgetClient) -> dict:
+    """The next message from the bot (a comment is answered by the gateway: no typing dots)."""
+    while True:
+        frame = await client.next_frame(20)
+        if frame["type"] == "msg" and frame["from"] == "bot":
+            return frame
+        assert frame["type"] != "error", frame
 
 
 def test_forged_ratings_and_a_huge_comment_change_nothing(stack, gateway_db):
