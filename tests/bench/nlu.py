@@ -36,6 +36,11 @@ README's "Suggested scoring" says:
 * nlu_wrong_action_rate: share of the in-scope lines predicted as a state-changing action other
   than their own intent (a wrong action, not just a miss).
 * nlu_parse_per_s: messages parsed per second by the model alone (sequential, in-process).
+Development set (nlu_dev/, written apart from the training data in other styles and never trained
+on: nlu_dev/README.md), parsed by the same model, the set settings are tuned on:
+* nlu_dev_accuracy: intent accuracy on its in-scope lines (faq/<question> counts as faq);
+* nlu_dev_oos_any_intent_rate, nlu_dev_false_action_rate: as for the external set, on its
+  out-of-scope lines.
 The cross-validation is cached in .bench-cache/nlu-cv-<key>.json, keyed by what it depends on (Rasa
 version, config.yml, nlu_data/, bot/domain/, bot/nlu/): BENCH_NLU_CV_FRESH=1 reruns it anyway.
 The confusion matrix over all lines (out_of_scope included) goes to bench-nlu-confusion.png.
@@ -58,6 +63,7 @@ FOLDS = int(os.environ.get("BENCH_NLU_FOLDS", "5"))
 CV_TIMEOUT_S = float(os.environ.get("BENCH_CV_TIMEOUT_S", "2400"))
 PARSE_TIMEOUT_S = 900
 CONFUSION_PNG = ROOT / "bench-nlu-confusion.png"
+DEV_DIR = ROOT / "nlu_dev"
 
 OOS = "out_of_scope"
 STATE_CHANGING = frozenset(
@@ -218,7 +224,7 @@ def _predict(rows: list[dict]) -> float:
     """Fill row["pred"] (nlu_fallback -> out_of_scope); return messages parsed per second."""
     work = tmp_dir("parse-")
     (work / "texts.json").write_text(json.dumps([row["text"] for row in rows]))
-    print(f"  parsing {len(rows)} external lines with the model ...", flush=True)
+    print(f"  parsing {len(rows)} lines with the model ...", flush=True)
     run(
         [RASA_PY, RASA_SIDE, "parse", our_model(), work / "texts.json", work / "predictions.json"],
         log=work / "parse.log",
@@ -337,8 +343,32 @@ def external() -> Figures:
 
 
 @benchmark("nlu")
+def _load_dev() -> list[dict]:
+    work = tmp_dir("dev-")
+    run([RASA_PY, RASA_SIDE, "examples", DEV_DIR, work / "dev.json"], log=work / "examples.log", timeout=300)
+    examples = json.loads((work / "dev.json").read_text())
+    return [{"text": text, "intent": intent.split("/")[0]} for text, intent in examples]
+
+
+def development() -> Figures:
+    rows = _load_dev()
+    _predict(rows)
+    positives = [row for row in rows if row["intent"] != OOS]
+    negatives = [row for row in rows if row["intent"] == OOS]
+    figures = {
+        "nlu_dev_accuracy": _r(_share(sum(r["pred"] == r["intent"] for r in positives), len(positives))),
+        "nlu_dev_oos_any_intent_rate": _r(_share(sum(r["pred"] != OOS for r in negatives), len(negatives))),
+        "nlu_dev_false_action_rate": _r(_share(sum(r["pred"] in STATE_CHANGING for r in negatives), len(negatives))),
+    }
+    print(
+        f"  development set: {len(positives)} in-scope lines, accuracy {figures['nlu_dev_accuracy']:.3f}; "
+        f"{len(negatives)} out-of-scope lines, {figures['nlu_dev_oos_any_intent_rate']:.1%} given an intent"
+    )
+    return figures
+
+
 def run_nlu() -> Figures:
-    parts = {"cross_validation": cross_validation, "external": external}
+    parts = {"cross_validation": cross_validation, "development": development, "external": external}
     if not sorted(EVAL_DIR.glob("*.jsonl")):
         # Said first, not after the cross-validation's minutes: the external set lives outside the
         # repository (../shared/eval beside it), so a plain clone has none.

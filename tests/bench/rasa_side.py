@@ -12,6 +12,9 @@ python rasa_side.py encoder TEXTS.json OUT.json
     Per message, encode([text]) with bot/nlu/minilm.py (ONNX Runtime) and with the TensorFlow
     reference it replaced (tests/rasa_env/minilm_tensorflow.py), interleaved, after a warm-up.
     OUT.json: {"onnx": [[cpu_ms, wall_ms], ...], "tensorflow": [...], "max_abs_diff": float}.
+python rasa_side.py examples FOLDER OUT.json
+    Every intent example of FOLDER/*.yml (Rasa's loader), as [[text, intent], ...]; a retrieval
+    intent's examples keep their full name (faq/hours).
 python rasa_side.py confusion MATRIX.json OUT.png
     MATRIX.json: {"labels": [...], "matrix": [[count, ...], ...] (rows = true), "title": str}.
 """
@@ -93,6 +96,16 @@ def encoder(texts_path: str, out_path: str) -> None:
     Path(out_path).write_text(json.dumps({**times, "max_abs_diff": worst}))
 
 
+def examples(folder: str, out_path: str) -> None:
+    from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    data = TrainingData().merge(*(load_data(str(path)) for path in sorted(Path(folder).glob("*.yml"))))
+    rows = [[m.get(TEXT), m.get(INTENT_RESPONSE_KEY) or m.get(INTENT)] for m in data.intent_examples]
+    Path(out_path).write_text(json.dumps(rows))
+
+
 def confusion(matrix_path: str, out_path: str) -> None:
     import matplotlib
 
@@ -132,4 +145,4 @@ def confusion(matrix_path: str, out_path: str) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     command, *args = sys.argv[1:]
-    {"parse": parse, "cpu": cpu, "encoder": encoder, "confusion": confusion}[command](*args)
+    {"parse": parse, "cpu": cpu, "encoder": encoder, "examples": examples, "confusion": confusion}[command](*args)
