@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.launch.runner import ROOT
@@ -51,7 +51,7 @@ class Server:
         return f"    server {self.name} {self.address}" + (f" {self.options}" if self.options else "")
 
 
-def render(binds: dict[str, str], servers: dict[str, Sequence[Server]]) -> str:
+def render(binds: Mapping[str, str], servers: Mapping[str, Sequence[Server]]) -> str:
     """The configuration: ``binds`` pool -> "host:port" it listens on, ``servers`` pool -> its servers."""
     if set(binds) != set(POOLS) or set(servers) != set(POOLS):
         raise ValueError(f"every pool needs an address and servers: {', '.join(POOLS)}")
@@ -67,7 +67,7 @@ def render(binds: dict[str, str], servers: dict[str, Sequence[Server]]) -> str:
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], text)
 
 
-def loopback(ports: dict[str, int], replica_ports: dict[str, Sequence[int]]) -> str:
+def loopback(ports: Mapping[str, int], replica_ports: Mapping[str, Sequence[int]]) -> str:
     """make run-prod's configuration: each pool on 127.0.0.1:<port>, its replicas on loopback."""
     servers = {
         pool: [
