@@ -342,7 +342,6 @@ def external() -> Figures:
     return figures
 
 
-@benchmark("nlu")
 def _load_dev() -> list[dict]:
     work = tmp_dir("dev-")
     run([RASA_PY, RASA_SIDE, "examples", DEV_DIR, work / "dev.json"], log=work / "examples.log", timeout=300)
@@ -367,6 +366,7 @@ def development() -> Figures:
     return figures
 
 
+@benchmark("nlu")
 def run_nlu() -> Figures:
     parts = {"cross_validation": cross_validation, "development": development, "external": external}
     if not sorted(EVAL_DIR.glob("*.jsonl")):
