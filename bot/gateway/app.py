@@ -50,6 +50,10 @@ class WidgetConversations(Protocol):
         """Asked before each turn goes to Rasa."""
         ...
 
+    async def offer_rating(self, sender: str, task: str, customer: str | None = None) -> None:
+        """A rating offer outside a turn (ratings.py), unless this session had one."""
+        ...
+
     async def push(self, sender: str, text: str, *, author: str = "agent", name: str | None = None) -> Row:
         """A person's (or the bot's own) message into a conversation, outside Rasa."""
         ...

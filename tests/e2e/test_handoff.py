@@ -221,6 +221,10 @@ def test_golden_4_the_visitor_and_the_rep_talk_through_slack_then_the_bot_is_bac
         assert v.next("msg", **{"from": "agent"})["text"] == "Yes: 20% for registered nonprofits."
         thread_reply(bridge, "UDANA", "CSALES", post.ts, "close")
         assert "back with the assistant" in v.next("msg", **{"from": "bot"})["text"]
+        offer = v.next("msg", **{"from": "bot"})  # a rating of the help they had (bot/gateway/ratings.py)
+        assert offer["text"] == "Did that help?" and offer["rating"], offer
+        v.ws.send(json.dumps({"type": "rate", "offer": offer["rating"], "value": "helpful"}))
+        assert "Thanks" in v.next("msg", **{"from": "bot"})["text"]
         assert "$" in v.say("how much is Dialer?")
         with billing_db.session() as s:
             handoff = s.scalar(select(Handoff).where(Handoff.conversation_id == v.sender))

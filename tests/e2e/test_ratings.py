@@ -112,15 +112,16 @@ async def _forged_and_oversized(gateway_url: str) -> None:
         await client.ws.send(json.dumps({"type": "rate", "offer": offer, "value": "helpful"}))
         frame = await client.next_frame(10)
         assert frame["type"] == "error" and "already rated" in frame["message"]
-        # A huge comment: refused with the limit, nothing stored; then Skip ends the wait.
-        await client.send("x" * (MAX_COMMENT + 1))
-        assert "too long" in (await bot_says(client))["text"]
+        # A huge comment: refused with the limit, nothing stored; then Skip ends the wait. The
+        # gateway answers the comment itself, framed by typing on/off like any turn (say waits for off).
+        [refused] = await client.say("x" * (MAX_COMMENT + 1))
+        assert "too long" in refused, refused
         await client.ws.send(json.dumps({"type": "rate", "offer": offer, "value": "skip"}))
         assert "anything else" in (await bot_says(client))["text"]
 
 
 async def bot_says(client: WidgetClient) -> dict:
-    """The next message from the bot (a comment is answered by the gateway: no typing dots)."""
+    """The next message from the bot (a rate frame is no turn: it has no typing dots)."""
     while True:
         frame = await client.next_frame(20)
         if frame["type"] == "msg" and frame["from"] == "bot":

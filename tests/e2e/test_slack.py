@@ -130,10 +130,11 @@ def test_golden_1_in_a_dm_a_retried_event_and_a_double_click_give_one_order(slac
         click.start()
     for click in clicks:
         click.join()
-    slack.wait_posts(dm, 2)
+    slack.wait_posts(dm, 3)
     slack.settle()
-    replies = slack.posts(dm)
-    assert len(replies) == 2 and re.search(r"ORD-\d+", replies[-1].args["text"]), texts(replies)
+    replies = slack.posts(dm)  # the quote, the order, then the offer of a rating (test_ratings_slack.py)
+    assert len(replies) == 3 and re.search(r"ORD-\d+", replies[1].args["text"]), texts(replies)
+    assert replies[2].args["text"] == "Did that help?", texts(replies)
     assert count(billing_db, Order) == 1 and quantity(billing_db, "Acme Corp", "enterprise") == 45
     assert len(slack.api.called("chat.update", ts=quote.ts)) == 1
 

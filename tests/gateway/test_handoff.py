@@ -27,6 +27,7 @@ from bot.gateway.config import GatewaySettings
 from bot.gateway.handoff.queues import QueueConfigError, parse_hours, queues_from
 from bot.gateway.handoff.tracker import HandoffTracker
 from bot.gateway.rasa import NO_TEXT, Rasa
+from bot.gateway.ratings import OFFER
 from tests.gateway.test_widget import Client, FakeRasa, open_ws, say, until
 from tests.slack_mock import SlackMock, SlackSender, new_ts
 from tests.waiting import steady
@@ -295,6 +296,17 @@ def test_visitor_handoff_post_claim_relay_both_ways_and_close(client, slack, sla
     assert {e["name"] for e in closed if e["event"] == "slot"} == {"pending_quote", "pending_payment"}
     assert closed[-1]["text"] == back["text"]
 
+    # The close offers the visitor a rating of the help they had (bot/gateway/ratings.py).
+    offer = until(ws, "msg", **{"from": "bot"})
+    assert offer["text"] == OFFER and offer["rating"], offer
+    [row] = client.app.state.gateway.ratings.of_conversation_sync(sender)
+    assert (row["id"], row["task"], row["channel"], row["state"]) == (
+        offer["rating"],
+        "handoff_closed",
+        "widget",
+        "offered",
+    )
+
     ws.send_text(json.dumps({"type": "message", "id": "cid-00000002", "text": "thanks, what about Dialer?"}))
     assert until(ws, "msg", **{"from": "bot"})["text"] == "you said: thanks, what about Dialer?"
     assert rasa.texts() == ["thanks, what about Dialer?"]
@@ -338,6 +350,26 @@ def test_an_old_bot_button_pressed_in_the_widget_during_a_handoff_goes_to_the_re
     user = [e for e in recorded(client, rasa_api, sender) if e["event"] == "user"]
     assert [(e["text"], e["parse_data"]["intent"]["name"]) for e in user] == [("Yes", "affirm")]
     ws.close()
+
+
+def test_a_message_for_the_rep_is_framed_by_typing_on_and_off_like_any_turn(client, slack, slack_api, billing):
+    """The widget's protocol: each message's turn is typing on ... off, whoever answers it (here the
+    bridge relays it to the rep); a client waits for "off" to know the turn is over."""
+    ws, sender = visitor(client)
+    post = claimed(client, slack, slack_api, billing, sender, "H-1013")
+    until(ws, "msg", **{"from": "agent"})  # joined
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000013", "text": "Are you there?"}))
+    slack_api.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("thread_ts") == post.ts and "Are you there?" in c.args["text"]
+    )
+    thread_reply(slack, "UDANA", post.ts, "Yes, here.")  # something to wait for that comes anyway
+    frames = [ws.receive_json()]
+    while frames[-1].get("from") != "agent":
+        frames.append(ws.receive_json())
+    typing = [f["on"] for f in frames if f["type"] == "typing"]
+    if typing == [True]:  # the rep was quicker than the end of the turn
+        typing.append(ws.receive_json()["on"])
+    assert frames[0]["from"] == "user" and typing == [True, False], frames
 
 
 def test_an_old_bot_button_clicked_in_slack_during_a_handoff_goes_to_the_rep(
@@ -447,10 +479,22 @@ def test_a_slack_customers_handoff_works_through_their_dm(client, slack, slack_a
     thread_reply(slack, "UFOX", post.ts, "(internal) I can take the next one", channel="CSUPPORT")  # not relayed
 
     thread_reply(slack, "UDANA", post.ts, "close", channel="CSUPPORT")
-    slack_api.wait_for(
+    back = slack_api.wait_for(
         "chat.postMessage",
         where=lambda c: c.args.get("channel") == "DUALEX" and "back with the assistant" in c.args.get("text", ""),
-    )
+    )[-1]
+    # Then the customer is offered a rating in their DM; Helpful is acknowledged in place.
+    offer = slack_api.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("channel") == "DUALEX" and c.args.get("text") == OFFER
+    )[-1]
+    assert offer.at > back.at
+    assert slack.click("UALEX", "DUALEX", posted_message(offer), "👍 Helpful").status_code == 200
+    thanked = slack_api.wait_for("chat.update", where=lambda c: c.args.get("ts") == offer.ts)[-1]
+    assert "Thanks for letting us know" in json.dumps(thanked.args["blocks"])
+    assert not [b for b in thanked.args["blocks"] if b["type"] == "actions"]  # nothing left to press
+    [row] = client.app.state.gateway.ratings.of_conversation_sync(sender)
+    assert (row["task"], row["channel"], row["state"], row["team"]) == ("handoff_closed", "slack", "helpful", "T0001")
+    assert row["customer"] == "alex@acme.example"
     assert rasa.texts() == []
     assert not slack_api.called(
         "chat.postMessage", channel="DUALEX", text="*Dana from Support:* (internal) I can take the next one"

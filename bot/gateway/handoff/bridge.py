@@ -189,7 +189,24 @@ class Bridge(SlackAccess):
         back = BACK.format(name=live.claimed_name or "Our team")
         await self.tracker.resume(live.sender, live.number, back)  # before "you're back": it must be true
         await self.to_customer(live, back, None, author="bot")
+        await self.offer_rating(live)
         return True
+
+    async def offer_rating(self, live: Live) -> None:
+        """After the close, the customer may rate the help they had, where they are (ratings.py:
+        task ``handoff_closed``, at most one offer a session). Never in the way of the close itself."""
+        sender = live.sender
+        try:
+            if sender.startswith(("wv-", "wu-")) and self.gw.widget is not None:
+                # No email here: the widget's conversation id is a hash of it (widget/identity.py).
+                await self.gw.widget.offer_rating(sender, "handoff_closed")
+            elif sender.startswith("slack:") and self.slack is not None:
+                _, team, user = sender.split(":", 2)
+                client = await self.client_for(team)
+                if client is not None and (dm := await self.slack.turns.open_dm(client, user)):
+                    await self.slack.ratings.offer_in_dm(client, dm, team, user, "handoff_closed")
+        except Exception:
+            log.exception("handoff %s: could not offer a rating", live.number)
 
     # -- messages both ways ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ..app import Gateway
 from ..slack.events import Tap
 from ..slack.outbox import Outbox
+from ..slack.rating import SlackRatings
 from ..slack.turns import Turn
 
 if TYPE_CHECKING:
@@ -51,6 +52,11 @@ class SlackSide(Protocol):
 
     @property
     def turns(self) -> SlackTurns: ...
+
+    @property
+    def ratings(self) -> SlackRatings:
+        """Rating offers in Slack (after a closed handoff)."""
+        ...
 
     @property
     def taps(self) -> list[Tap]:

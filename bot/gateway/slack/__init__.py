@@ -7,7 +7,8 @@ bench talk to is tests/slack_mock/, the Slack load figures tests/bench/slack_loa
     shape.py     signed requests not shaped like Slack's are refused (400) before bolt parses them
     install.py   OAuth installation and state stores on the gateway database
     events.py    messages and @mentions -> turns (what is ignored, and why)
-    clicks.py    button clicks (message buttons, App Home buttons)
+    clicks.py    button clicks (message buttons, App Home buttons, rating buttons)
+    rating.py    ratings in Slack: the offer after a task, taps, the comment after "not helpful"
     command.py   /account
     home.py      the App Home tab
     turns.py     one turn after the ack: dedupe, identity, Rasa, replies (ordered per user)

@@ -6,7 +6,8 @@ the message is replaced by itself without buttons plus what was chosen, and the 
 goes to Rasa as the same user, in the same place. Buttons posted for one person are theirs: a
 colleague clicking them in a channel thread is told to ask for themselves.
 
-App Home buttons start the conversation in the user's DM.
+App Home buttons start the conversation in the user's DM. Rating buttons (``rating_*``) are the
+gateway's own, never a message for Rasa: rating.py answers them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from bot.nlu.text_hygiene import clean
 from ..app import Gateway
 from . import blocks
 from .outbox import Outbox
+from .rating import ACTION_PATTERN as RATING_ACTION
+from .rating import SlackRatings
 from .turns import Turn, Turns
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ def _seconds(action_ts: Any) -> float:
     return seconds if math.isfinite(seconds) else time.time()
 
 
-def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
+def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox, ratings: SlackRatings) -> None:
     async def on_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
@@ -123,5 +126,10 @@ def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox) -> None:
             )
         )
 
+    async def on_rating(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        await ack()
+        await ratings.tap(client, body, _team(body, context))
+
     app.action(blocks.BUTTON_ACTION_PATTERN)(on_button)
+    app.action(RATING_ACTION)(on_rating)
     app.action(HOME_ACTION)(on_home_button)

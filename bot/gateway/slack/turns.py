@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,11 +34,14 @@ from bot.nlu.text_hygiene import clean
 from bot.telemetry import request_ids
 
 from ..app import Gateway
-from ..rasa import NO_TEXT, BotMessage, RasaUnavailable, TurnMetadata
+from ..rasa import NO_TEXT, BotMessage, RasaUnavailable, TurnMetadata, completed_task
 from . import blocks
 from .identity import Directory, SlackUser, _TTLCache
 from .outbox import Outbox
 from .privacy import any_private
+
+if TYPE_CHECKING:
+    from .rating import SlackRatings
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,7 @@ class Turns:
         # Asked with each turn before Rasa: True takes it away from the bot (a person has the
         # conversation: the handoff bridge relays it to them).
         self.diverters: list[Callable[[Turn], Awaitable[bool]]] = []
+        self.ratings: SlackRatings | None = None  # offers after a completed task (rating.py)
 
     # -- queueing -----------------------------------------------------------------------------------
 
@@ -203,6 +208,9 @@ class Turns:
             messages = [{"text": TOO_LONG.format(n=len(turn.text))}]
         elif turn.text:
             messages = await self._ask_rasa(turn, who)
+            if self.ratings is not None and (task := completed_task(messages)) is not None:
+                offer = await self.ratings.offer(turn.sender, task, turn.user, team=turn.team, customer=who.email)
+                messages += [offer] if offer else []  # posted where the task's replies go
         elif turn.source == "message" and not turn.files:
             messages = [{"text": NO_TEXT}]
         if turn.files:

@@ -45,6 +45,7 @@ from .identity import Directory
 from .install import InstallationStore, StateStore
 from .linking import callbacks
 from .outbox import Outbox
+from .rating import SlackRatings
 from .turns import Turns
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,10 @@ class SlackChannel:
         self.app = bolt_app(gw, mode, self.directory)
         self.outbox = Outbox()
         self.turns = Turns(gw, self.directory, self.outbox)
+        self.ratings = SlackRatings(gw, self.outbox, self.directory, self.turns.open_dm)
+        self.turns.ratings = self.ratings
+        # First: a comment awaited after "not helpful" is nobody else's (the handoff's comes later).
+        self.turns.diverters.append(self.ratings.divert)
         self.handler = AsyncSlackRequestHandler(self.app)
         self.verifier = SignatureVerifier(gw.settings.slack_signing_secret) if mode.http else None
         self.socket: AsyncSocketModeHandler | None = None
@@ -197,7 +202,7 @@ class SlackChannel:
         # Message taps run before the assistant's handling and may take a message (the handoff bridge).
         self.taps: list[events.Tap] = []
         events.register(self.app, self.turns, self.taps)
-        clicks.register(self.app, gw, self.turns, self.outbox)
+        clicks.register(self.app, gw, self.turns, self.outbox, self.ratings)
         home.register(self.app, gw.billing, self.directory)
         command.register(self.app, self.turns)
 

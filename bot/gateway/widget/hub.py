@@ -284,15 +284,29 @@ class Hub:
             self._forget_if_idle(conv)
 
     async def _turn(self, conv: Conversation, turn: Turn) -> None:
-        for divert in self.diverters:
-            try:
-                if await divert(conv.sender, turn.text):
-                    return
-            except Exception:
-                log.exception("widget: diverter failed for %s", conv.sender)
+        # Every message's turn is framed by typing on ... off, whoever answers it: Rasa, the gateway
+        # itself (a rating comment) or the handoff bridge (a rep has the conversation). The widget
+        # shows the dots while a message is being handled, and "off" is how a client knows the turn
+        # is over (tests/e2e/widget_client.py); a turn the gateway answers without dots would leave
+        # a client waiting for them.
         if not conv.typing:
             conv.typing = True
             await self.broadcast(conv.sender, {"type": "typing", "on": True})
+        try:
+            for divert in self.diverters:
+                try:
+                    if await divert(conv.sender, turn.text):
+                        return
+                except Exception:
+                    log.exception("widget: diverter failed for %s", conv.sender)
+            await self._answer(conv, turn)
+        finally:
+            if conv.queue.empty() and conv.typing:  # more turns queued: the dots stay
+                conv.typing = False
+                await self.broadcast(conv.sender, {"type": "typing", "on": False})
+
+    async def _answer(self, conv: Conversation, turn: Turn) -> None:
+        """Rasa's answer to the turn (and a rating offer after a completed task), stored and shown."""
         try:
             answer = await self.rasa.say(conv.sender, turn.text, turn.metadata)
             replies = bot_messages(answer)
@@ -303,13 +317,8 @@ class Hub:
         except Exception:
             log.exception("widget: turn failed for %s", conv.sender)
             replies = [{"text": RasaUnavailable("unexpected").args[0], "error": True}]
-        try:
-            if replies:
-                await self._reply(conv, replies)
-        finally:
-            if conv.queue.empty() and conv.typing:  # more turns queued: the dots stay
-                conv.typing = False
-                await self.broadcast(conv.sender, {"type": "typing", "on": False})
+        if replies:
+            await self._reply(conv, replies)
 
     async def _reply(self, conv: Conversation, replies: list[Body]) -> None:
         try:

@@ -11,7 +11,8 @@ Protocol (JSON text frames):
     server -> {"type": "msg", "seq": 42, "from": "user"|"bot"|"agent", "ts": ..., "text": ...,
                "buttons": [...]?, "cid": <the client id, on user messages>}   (to every tab)
               {"type": "ack", "id": ..., "dup": true}      a resend of a message already taken
-              {"type": "typing", "on": true|false}
+              {"type": "typing", "on": true|false}   around every message's turn, whoever
+                                                      answers it (Rasa, a rating comment, a rep)
               {"type": "error", "code": ..., "message": <for the person>, "id": ...?}
     client -> {"type": "ping"}  server -> {"type": "pong"}
     client -> {"type": "rate", "offer": ..., "value": ...}   a rating tap (rating.py)
