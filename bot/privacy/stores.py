@@ -53,7 +53,7 @@ class Expired:
     cutoff: datetime
     conversations: int = 0
     rows: dict[str, int] = field(default_factory=dict)
-    kept_active: int = 0  # stale in one store, active in another
+    kept_active: int = 0  # times a conversation stale in one store was kept as active in another
     seconds: float = 0.0
 
 
