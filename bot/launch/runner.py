@@ -339,6 +339,16 @@ def main() -> None:
 """,
             flush=True,
         )
+        # The retention job (docs/privacy.md): a CronJob in production; here a loop of its own, hourly.
+        retention = Service(
+            "retention",
+            [str(APP_PY), "-m", "bot.privacy", "retention", "--every", "3600"],
+            stack.env_of(stack.env(), "gateway"),
+            "",
+            stack.data_dir / "logs" / "retention.log",
+        )
+        retention.start()
+        stack.services.append(retention)
         while all(s.failed() is None for s in stack.services):
             time.sleep(1)
         print(next(s.failed() for s in stack.services if s.failed()), file=sys.stderr)
