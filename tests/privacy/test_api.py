@@ -201,3 +201,21 @@ def test_without_rasas_tracker_an_erasure_is_refused(dbs, alex):
         )
     assert answer.status_code == 503 and "nothing erased" in answer.text
     assert held(dbs, alex["widget"])["widget_messages"] == 2 and audit_rows(dbs) == []
+
+
+def test_production_refuses_a_weak_admin_token_or_one_without_rasas_tracker(monkeypatch):
+    from bot.gateway.__main__ import unsafe_settings
+    from bot.settings_check import UnsafeSettings
+
+    monkeypatch.setenv("APP_ENV", "production")
+    strong = {k: "s" * 40 + k for k in ("gateway_token", "rasa_api_token", "billing_gateway_token")}
+    strong |= {"widget_signing_key": "w" * 40, "widget_jwt_secret": "j" * 40}
+    for token, url, says in [
+        ("dev-privacy-admin-token", "postgresql://rasa@db/rasa", "PRIVACY_ADMIN_TOKEN is a built-in development value"),
+        ("short-token", "postgresql://rasa@db/rasa", "PRIVACY_ADMIN_TOKEN is shorter than 32 bytes"),
+        (TOKEN, "", "RASA_TRACKER_URL is not"),
+    ]:
+        with pytest.raises(UnsafeSettings, match=says):
+            unsafe_settings(GatewaySettings(privacy_admin_token=token, rasa_tracker_url=url, **strong))
+    unsafe_settings(GatewaySettings(privacy_admin_token=TOKEN, rasa_tracker_url="postgresql://rasa@db/rasa", **strong))
+    unsafe_settings(GatewaySettings(**strong))  # unset: the API is not served, nothing to refuse
