@@ -4,7 +4,7 @@ per store, how long it took. Append-only: the database itself refuses UPDATE and
 (a trigger on SQLite and on PostgreSQL), so neither a bug nor the API can rewrite history.
 
 It keeps no customer content: the subject is a keyed hash (``subject_ref``: HMAC-SHA256 under the
-admin token's key, truncated), enough to answer "was this customer erased, and when?" by hashing the
+gateway's WIDGET_SIGNING_KEY, truncated), enough to answer "was this customer erased, and when?" by hashing the
 address again, not to recover it; no message text, no email, no sender id.
 """
 
