@@ -29,6 +29,7 @@ DEVELOPMENT_SECRETS = frozenset(
         "dev-signing-key-change-me-32-bytes",
         "dev-widget-signing-key-change-me",
         "dev-widget-jwt-secret-change-me-32b",
+        "dev-privacy-admin-token",
     }
 )
 # What the example files in deploy/ hold, and what people write in their place.

@@ -15,7 +15,7 @@ from bot.telemetry import logs
 from bot.telemetry.metrics_http import serve_metrics
 
 from .app import create_app
-from .config import GatewaySettings, get_settings
+from .config import GatewaySettings, get_settings, tracker_url
 
 
 def trusted_proxies(value: str | None) -> str | None:
@@ -58,6 +58,10 @@ def unsafe_settings(settings: GatewaySettings) -> None:
             settings.gateway_redis_password or urlsplit(settings.gateway_redis_url).password
         )
     others = []
+    if settings.privacy_admin_token:  # the admin API is served: its token must be a real secret
+        secrets["PRIVACY_ADMIN_TOKEN"] = settings.privacy_admin_token
+        if tracker_url(settings) is None:
+            others.append("PRIVACY_ADMIN_TOKEN is set but RASA_TRACKER_URL is not: erasures would miss Rasa's copy")
     if "*" in [o.strip() for o in settings.widget_allowed_origins.split(",")]:
         others.append("WIDGET_ALLOWED_ORIGINS=* lets any website open the widget in its visitors' name")
     refuse_unsafe("gateway", secrets, others)

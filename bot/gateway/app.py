@@ -126,4 +126,7 @@ def create_app(
 
     for name in channels:  # imported here: the channels import Gateway from this module
         importlib.import_module(f"{__package__}.{name}").mount(app, gw)
+    from bot.privacy import api as privacy_api  # it imports the channels' tables
+
+    privacy_api.mount(app, gw.settings, gw.state.engine)  # only with PRIVACY_ADMIN_TOKEN set
     return app

@@ -79,6 +79,19 @@ class GatewaySettings(BaseSettings):
     widget_demo_user: str = "alex@acme.example"
     widget_demo_user_name: str = "Alex Rivera"
 
+    # -- retention and erasure (bot/privacy, docs/privacy.md) ----------------------------------------
+    # Conversations idle for longer than this are deleted by `python -m bot.privacy retention`.
+    retention_days: float = 90.0
+    retention_batch: int = 500  # conversations per batch (one short transaction per store)
+    # Rasa's tracker store, which the job and the admin API delete from: a SQLAlchemy URL
+    # (postgresql://...), or RASA_TRACKER_DB (a SQLite path, as make run sets it). Neither: the
+    # admin API refuses to erase (it would miss Rasa's copy).
+    rasa_tracker_url: str = ""
+    rasa_tracker_db: str = ""
+    # The admin API's token (the staff console's): empty, the API is not served at all. Compared in
+    # constant time; production refuses a development, example or short one (__main__.py).
+    privacy_admin_token: str = ""
+
     # -- Slack (bot/gateway/slack) ------------------------------------------------------------------
     # Nothing set: the Slack routes are not mounted. One workspace: SLACK_BOT_TOKEN (xoxb-) with
     # SLACK_SIGNING_SECRET (HTTP Events API) and/or SLACK_APP_TOKEN (xapp-, Socket Mode). Many
@@ -124,6 +137,15 @@ class GatewaySettings(BaseSettings):
     # Many workspaces (OAuth): the team id of the workspace the queue channels are in (the vendor's
     # own); the bridge posts there with that installation's bot token. One workspace: not needed.
     handoff_slack_team: str = ""
+
+
+def tracker_url(settings: GatewaySettings) -> str | None:
+    """Rasa's tracker database as a SQLAlchemy URL, or None when neither setting names it."""
+    if settings.rasa_tracker_url:
+        return settings.rasa_tracker_url
+    if settings.rasa_tracker_db:
+        return f"sqlite:///{Path(settings.rasa_tracker_db).expanduser().resolve()}"
+    return None
 
 
 @lru_cache

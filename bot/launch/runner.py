@@ -30,6 +30,7 @@ MODEL = ROOT / "models" / "account-assistant.tar.gz"
 DEFAULT_GATEWAY_TOKEN = "dev-gateway-token"
 DEFAULT_RASA_API_TOKEN = "dev-rasa-api-token"
 DEFAULT_ACTION_SERVER_TOKEN = "dev-action-server-token"
+DEFAULT_PRIVACY_ADMIN_TOKEN = "dev-privacy-admin-token"
 # Each service's own token at billing (bot/billing/api/callers.py): development values for make run.
 # The services with a Prometheus endpoint on a port of their own (bot/telemetry/metrics_http.py), and
 # make run's ports for them.
@@ -183,6 +184,8 @@ class Stack:
                 "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
                 "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", DEFAULT_ACTION_SERVER_TOKEN),
                 "RASA_TRACKER_DB": str(self.tracker_db),
+                # the privacy admin API (docs/privacy.md): the staff console's token, a development one here
+                "PRIVACY_ADMIN_TOKEN": os.environ.get("PRIVACY_ADMIN_TOKEN", DEFAULT_PRIVACY_ADMIN_TOKEN),
                 "GATEWAY_TOKEN": self.gateway_token,
                 "RASA_WEBHOOK_URL": self.webhook_url,
                 "RASA_API_URL": self.rasa_url,
@@ -336,6 +339,16 @@ def main() -> None:
 """,
             flush=True,
         )
+        # The retention job (docs/privacy.md): a CronJob in production; here a loop of its own, hourly.
+        retention = Service(
+            "retention",
+            [str(APP_PY), "-m", "bot.privacy", "retention", "--every", "3600"],
+            stack.env_of(stack.env(), "gateway"),
+            "",
+            stack.data_dir / "logs" / "retention.log",
+        )
+        retention.start()
+        stack.services.append(retention)
         while all(s.failed() is None for s in stack.services):
             time.sleep(1)
         print(next(s.failed() for s in stack.services if s.failed()), file=sys.stderr)

@@ -17,6 +17,13 @@ conversation saved over theirs):
 tests/rasa_env/test_tracker_store_pg.py cuts the connections under each case; tests/e2e/
 test_faults_prod.py drops them during a burst of orders.
 
+Both stores honour **erasures** (bot/privacy/tracker_rows.py deletes a conversation's rows for the
+retention job and for a customer's erasure): a turn already running when its conversation is
+deleted holds the old events in memory, and Rasa's save, which writes "the events not stored yet"
+by counting what is stored, would write them all back. So the deleter leaves a marker
+(``conversation_erasures``: a hash of the sender id and a time) and a save drops the events older
+than the marker's time. One primary-key lookup per save; markers are pruned after a day.
+
 ``SQLiteTrackerStore``, for one Rasa process serving many conversations (`make run`):
 
 What differs, and why (each measured with `make bench`'s turn benchmarks):
@@ -33,6 +40,8 @@ What differs, and why (each measured with `make bench`'s turn benchmarks):
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -72,6 +81,32 @@ async def _once_more(what: str, first: Callable[[], Awaitable[T]], again: Callab
     return await again()
 
 
+# The same DDL as bot/privacy/tracker_rows.py (the app environment creates it too, whichever is first).
+ERASURES_DDL = sa.text(
+    "CREATE TABLE IF NOT EXISTS conversation_erasures "
+    "(sender_key VARCHAR(64) PRIMARY KEY, before_ts DOUBLE PRECISION NOT NULL, erased_at DOUBLE PRECISION NOT NULL)"
+)
+ERASED_BEFORE = sa.text("SELECT before_ts FROM conversation_erasures WHERE sender_key = :key")
+
+
+def sender_key(sender_id: str) -> str:
+    """What an erasure marker names: a hash, so the marker table holds no sender ids."""
+    return hashlib.sha256(sender_id.encode()).hexdigest()
+
+
+def _create_erasures(engine: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(ERASURES_DDL)
+
+
+def _not_erased(conn: Any, sender_id: str, events: Any) -> Any:
+    """``events`` without those older than an erasure of this conversation (see the module's note)."""
+    before = conn.execute(ERASED_BEFORE, {"key": sender_key(sender_id)}).scalar()
+    if before is None:
+        return events
+    return (e for e in events if (e.timestamp or 0) >= before)
+
+
 class PostgresTrackerStore(SQLTrackerStore):
     """``type: bot.rasa_server.tracker_store.PostgresTrackerStore`` with Rasa's SQL store's settings."""
 
@@ -84,6 +119,10 @@ class PostgresTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, **create_engine_kwargs(url), pool_pre_ping=True)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        _create_erasures(self.engine)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Any:
+        return _not_erased(session, tracker.sender_id, super()._additional_events(session, tracker))
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
         def attempt() -> Awaitable[Any]:
@@ -157,6 +196,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         )
         sa.event.listen(self.engine, "connect", _pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        _create_erasures(self.engine)
         self._plain_sql = True
         log.debug("tracker store: SQLite %s (WAL, pooled connections)", url.database)
 
@@ -184,7 +224,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         with self.engine.begin() as conn:
             stored = conn.execute(COUNT_LATEST_SESSION, self._params(tracker.sender_id)).scalar_one()
             rows = []
-            for event in list(tracker.events)[stored:]:
+            for event in _not_erased(conn, tracker.sender_id, itertools.islice(tracker.events, stored, None)):
                 data = event.as_dict()
                 rows.append(
                     {
