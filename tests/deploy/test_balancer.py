@@ -66,6 +66,10 @@ class Backend:
             while True:
                 await websocket.send_text(f"{self.name}:{await websocket.receive_text()}")
 
+        @app.api_route("/{rest:path}", methods=["GET", "POST"])
+        async def anything(rest: str) -> Response:  # /metrics, /admin/...: whatever gets through
+            return Response(f"{self.name} reached {rest}")
+
         return app
 
     def start(self) -> Backend:
@@ -168,6 +172,16 @@ def test_every_request_of_a_kept_alive_connection_carries_the_client_address_and
             client.get(balancer["gateway"] + "/who")
         pool = client._transport._pool
         assert len(pool.connections) == 1
+
+
+def test_the_public_frontend_refuses_metrics_and_the_admin_api(balancer):
+    # The gateways serve the privacy admin API (bot/privacy/api.py) and, on their own port, /metrics:
+    # neither is for the internet, whatever token or path spelling a client tries.
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        for path in ("/metrics", "/METRICS", "/admin/privacy/audit", "/Admin/privacy/erase", "/admin"):
+            answer = client.request("POST" if path.endswith("erase") else "GET", balancer["gateway"] + path)
+            assert answer.status_code == 404 and "reached" not in answer.text, path
+        assert client.get(balancer["gateway"] + "/who").status_code == 200
 
 
 def test_a_websocket_passes_through_and_learns_the_client_address(balancer):
