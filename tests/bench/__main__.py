@@ -31,13 +31,20 @@ def _git(*args: str) -> str:
         return ""
 
 
+def dirty() -> bool:
+    """Changes to tracked files other than the bench's own output (a run after a run is not dirty)."""
+    own = {str(RESULTS.relative_to(ROOT)), str(report.PAGE.relative_to(ROOT))}
+    lines = _git("status", "--porcelain", "--untracked-files=no").splitlines()
+    return any(line.split(None, 1)[-1] not in own for line in lines if line.strip())
+
+
 def meta(ran: list[str]) -> dict:
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "commit": _git("rev-parse", "HEAD") or "unknown",
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "dirty": dirty(),
         "ran": ran,
     }
 
