@@ -28,6 +28,8 @@ SECRET_NAMES = (
     "WIDGET_SIGNING_KEY",
     "WIDGET_JWT_SECRET",
     "GATEWAY_FANOUT_KEY",
+    # the privacy admin API's (docs/privacy.md): production refuses make run's development one
+    "PRIVACY_ADMIN_TOKEN",
 )
 
 

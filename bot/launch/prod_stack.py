@@ -125,6 +125,9 @@ class ProdStack:
                 "GATEWAY_REDIS_PREFIX": self.prefix,
                 **{f"GATEWAY_REDIS_{k}": v for k, v in redis.items()},
                 "GATEWAY_URL": self.gateway_url,  # the action servers tell the gateways of handoffs here
+                # Rasa's tracker store, where the privacy admin API and the retention job delete
+                # (docs/privacy.md); production's gateways refuse the admin token without it
+                "RASA_TRACKER_URL": self.tracker_db,
                 # Production: its checks apply (bot/settings_check.py), no demo sign-in page, no seeding on
                 # start (start() loads the demo data once, explicitly).
                 "APP_ENV": "production",
@@ -132,8 +135,21 @@ class ProdStack:
                 **self.secrets,
             }
         )
+        env.pop("RASA_TRACKER_DB", None)  # make run's SQLite file: not this stack's tracker store
         env.update(self.extra_env)
         return env
+
+    def retention(self, every_s: float = 3600) -> Service:
+        """The retention job (docs/privacy.md) as a loop of its own, with the gateways' settings: a
+        CronJob in Kubernetes, a service of its own in compose. ``make run-prod`` starts it
+        (production.py); ``start()`` does not, so the tests' stacks keep what they write."""
+        return Service(
+            "retention",
+            [str(APP_PY), "-m", "bot.privacy", "retention", "--every", str(every_s)],
+            env_for(self.env(), "gateway"),
+            "",
+            self.data_dir / "logs" / "retention.log",
+        )
 
     def balancer_config(self) -> str:
         """HAProxy's configuration: the three pools on loopback (bot/launch/haproxy.py)."""

@@ -140,6 +140,10 @@ def main() -> None:
     )
     try:
         stack.start()
+        # The retention job, hourly (docs/privacy.md); a job that exits is reported by watch()
+        retention = stack.retention()
+        retention.start()
+        stack.services.append(retention)
         ports = {k: ", ".join(str(p) for p in v) for k, v in stack.replica_ports.items()}
         metrics = ", ".join(f"{name} :{port}" for name, port in stack.metrics_ports.items())
         server_shown = make_url(stack.billing_db).render_as_string(hide_password=True).rsplit("/", 1)[0]
@@ -150,6 +154,8 @@ def main() -> None:
   Rasa (balancer):    {stack.webhook_url}   -> 127.0.0.1:{ports["rasa"]}
   Actions (balancer): http://127.0.0.1:{stack.actions_port}/webhook   -> 127.0.0.1:{ports["actions"]}
   Billing API:        {stack.billing_url}/docs
+  Privacy admin API:  127.0.0.1:{ports["gateway"]} /admin/privacy/...   (any gateway; token PRIVACY_ADMIN_TOKEN in
+                      data/prod/secrets.json; the retention job runs hourly, logs/retention.log)
   Metrics:            {metrics}   (/metrics on 127.0.0.1)
   PostgreSQL:         {server_shown}/{{aa_billing,aa_rasa,aa_gateway}}
   Redis:              {stack.redis.address} (lock store, gateway fan-out; prefix {stack.prefix}; as user
