@@ -67,7 +67,10 @@ READS = {
     "billing": {f.upper() for f in BillingSettings.model_fields} | set(TELEMETRY_ENV),
     "actions": _looked_up("bot/actions", "bot/billing_client") | set(TELEMETRY_ENV),
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml") | {"RASA_API_TOKEN", "SANIC_WORKERS"},
+    # the retention job (a CronJob, a compose service; tests/deploy/test_privacy_deploy.py): the gateway's settings
+    "retention": {f.upper() for f in GatewaySettings.model_fields} | set(TELEMETRY_ENV),
 }
+JOBS = {"retention"}  # programs that run and exit: no port, no health check, no Deployment
 METRICS = ("METRICS_HOST", "METRICS_PORT")  # /metrics on a port of its own, reachable by Prometheus
 NEEDS = {
     "gateway": {
@@ -104,6 +107,7 @@ NEEDS = {
         *METRICS,
     },
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
+    "retention": {"GATEWAY_DATABASE_URL", "RASA_TRACKER_URL", "RETENTION_DAYS"},
 }
 
 
@@ -115,6 +119,7 @@ def role(command: list[str]) -> str:
         ("bot.billing", "billing"),
         ("bot.rasa_server", "rasa"),
         ("bot.actions", "actions"),
+        ("bot.privacy", "retention"),
     ):
         if module in line:
             return name
@@ -124,6 +129,8 @@ def role(command: list[str]) -> str:
 def listens(name: str, command: list[str], env: dict[str, str]) -> set[int]:
     """The ports a container listens on, from its command and settings (its metrics port too)."""
     kind = role(command)
+    if kind in JOBS:
+        return set()
     metrics = {int(env["METRICS_PORT"])} if int(env.get("METRICS_PORT") or 0) else set()
     if kind == "gateway":
         return {int(env.get("GATEWAY_PORT", GatewaySettings.model_fields["gateway_port"].default))} | metrics
@@ -263,6 +270,8 @@ def test_compose_services_get_the_variables_their_code_reads_and_reach_real_port
             assert all(port in _listening(target, net) for target, net in targets), (
                 f"{name}: {key}: {host} does not listen on {port} there"
             )
+        if kind in JOBS:
+            continue
         health = " ".join(service["healthcheck"]["test"])
         probed = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", health)}
         assert probed and probed <= _listening(name), f"{name}: the health check probes {probed}"
@@ -442,7 +451,7 @@ def test_kubernetes_deployments_get_what_their_code_reads_and_services_line_up()
                 assert host.endswith(".example") or host.endswith(".internal") or key.endswith("_PUBLIC_URL"), (
                     f"{name}: {key} names no Service ({host})"
                 )
-    assert kinds == set(READS)  # Services balance in Kubernetes
+    assert kinds == set(READS) - JOBS  # Services balance in Kubernetes
     ingress = next(iter(_k8s("Ingress").values()))
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == "gateway" and backend["port"]["number"] in {
@@ -482,6 +491,8 @@ def _allowed_calls() -> set[tuple[str, str, int]]:
     allowed: set[tuple[str, str, int]] = set()
     for policy in policies:
         spec = policy["spec"]
+        if spec.get("policyTypes") == ["Egress"]:
+            continue  # a job's way out (tests/deploy/test_privacy_deploy.py)
         assert spec.get("policyTypes") == ["Ingress"], policy["metadata"]["name"]
         target = (spec["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name")
         for rule in spec.get("ingress") or []:
@@ -549,6 +560,7 @@ COMPOSE_REACH = {
     ("gateway", "prometheus", 9090),
     ("actions", "prometheus", 9090),
     ("billing", "prometheus", 9090),
+    ("retention", "postgres", 5432),  # the databases, and nothing else
 }
 
 
@@ -582,7 +594,7 @@ def test_compose_prometheus_scrapes_every_metrics_port_and_nothing_else():
         assert int(port) == int(env["METRICS_PORT"]) and env["METRICS_HOST"] == "0.0.0.0", target
         scraped.add(service)
     assert scraped == {n for n, s in _compose_ours().items() if "METRICS_PORT" in (s.get("environment") or {})}
-    assert scraped == {n for n, s in _compose_ours().items() if role(s["command"]) != "rasa"}
+    assert scraped == {n for n, s in _compose_ours().items() if role(s["command"]) not in {"rasa", *JOBS}}
 
 
 def test_the_public_balancer_and_ingress_never_serve_metrics():
