@@ -22,6 +22,7 @@ ALEX = "alex@acme.example"
 # Every label the three endpoints may carry: closed sets, never a person, an org or text.
 LABELS = {"channel", "outcome", "intent", "reason", "route", "method", "status", "code", "action", "kind"}
 LABELS |= {"answer", "queue", "le", "quantile"}
+LABELS |= {"value"}  # assistant_ratings_total: offered, helpful, not_helpful, dismissed
 # prometheus_client's own: the Python version (python_info) and the garbage collector's generation
 LABELS |= {"implementation", "major", "minor", "patchlevel", "version", "generation"}
 
