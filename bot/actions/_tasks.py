@@ -25,17 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TASK_DONE = "task_done"  # the key of the marker in a message's custom data
-TASKS = frozenset(
-    {
-        "order_placed",
-        "invoice_paid",
-        "invoice_sent",
-        "billing_details_updated",
-        "case_opened",
-        "callback_booked",
-    }
-)
+from bot.telemetry.tasks import TASK_DONE, TASKS  # the one list, read in both environments
 
 
 def completed(task: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import httpx
 
 from bot.nlu.text_hygiene import clean, without_surrogates
 from bot.telemetry import request_ids
+from bot.telemetry.tasks import TASK_DONE  # a marker message {"custom": {"task_done": <task>}}
 
 from . import metrics
 
@@ -82,7 +83,6 @@ class BotMessage(TypedDict, total=False):
 INTENT_HEADER = "X-Assistant-Intent"
 FALLBACK_HEADER = "X-Assistant-Fallback"
 TASK_HEADER = "X-Assistant-Task"  # a task the turn completed, nothing left waiting (bot/gateway/ratings.py)
-TASK_DONE = "task_done"  # a marker message {"custom": {"task_done": <task>}} (bot/actions/_tasks.py)
 _INTENT_NAME = re.compile(r"[a-z0-9_]{1,64}")
 
 

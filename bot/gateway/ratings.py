@@ -39,6 +39,7 @@ from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, a
 from sqlalchemy.engine import Engine
 
 from bot.nlu.cards import REMOVED, TOKEN, redact
+from bot.telemetry import tasks
 
 from . import metrics
 
@@ -64,17 +65,7 @@ ratings = Table(
     Index("ix_assistant_ratings_state", "state", "offered_at"),
 )
 
-TASKS = frozenset(
-    {
-        "order_placed",
-        "invoice_paid",
-        "invoice_sent",
-        "billing_details_updated",
-        "case_opened",
-        "callback_booked",
-        "handoff_closed",
-    }
-)
+TASKS = tasks.TASKS | {"handoff_closed"}  # what may be rated: a task, or a handoff closed by a rep
 VALUES = ("helpful", "not_helpful")
 SKIP = "skip"  # "no comment" after not helpful
 SESSION = timedelta(minutes=60)  # bot/domain/core.yml session_expiration_time

@@ -18,14 +18,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from bot.telemetry.tasks import TASK_DONE, TASKS
+
 # The fallbacks: Rasa's core fallback (config.yml) and ours, which asks "did you mean...?".
 FALLBACK_ACTIONS = frozenset({"action_default_fallback", "action_fallback"})
 FALLBACK_INTENT = "nlu_fallback"
 OTHER = "other"  # an intent name the domain does not have (a typed "/anything")
-TASK_DONE = "task_done"  # bot/actions/_tasks.py
-TASKS = frozenset(
-    {"order_placed", "invoice_paid", "invoice_sent", "billing_details_updated", "case_opened", "callback_booked"}
-)
 # The slots of the confirmations (bot/actions/confirm.py's ``on_confirm`` registrations; a test
 # keeps the two lists equal): one of them set means a yes/no is waiting.
 PENDING_SLOTS = ("pending_quote", "pending_payment", "pending_request")
