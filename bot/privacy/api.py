@@ -99,6 +99,19 @@ class PrivacyApi:
         except BadSubject as bad:
             raise _problem(422, str(bad)) from None
 
+    def _audited(
+        self, actor: str, action: str, subject: Subject, counts: dict[str, int], conversations: int, started: float
+    ) -> None:
+        """The audit row of one export or erasure: counts and a keyed reference, never the subject."""
+        self.audit.record(
+            actor,
+            action,
+            counts,
+            conversations=conversations,
+            seconds=time.monotonic() - started,
+            subject=(subject.kind, subject_ref(self._ref_key, subject.kind, subject.value)),
+        )
+
     def _export_sync(self, actor: str, subject: Subject) -> dict[str, Any]:
         started = time.monotonic()
         senders = subject.senders(self.conversations, self.visitor_ids)
@@ -107,14 +120,7 @@ class PrivacyApi:
         for stores in held.values():
             for name, rows in stores.items():
                 counts[name] = counts.get(name, 0) + len(rows)
-        self.audit.record(
-            actor,
-            "export",
-            counts,
-            conversations=len(held),
-            seconds=time.monotonic() - started,
-            subject=(subject.kind, subject_ref(self._ref_key, subject.kind, subject.value)),
-        )
+        self._audited(actor, "export", subject, counts, len(held), started)
         return {
             "subject": {subject.kind: subject.value},
             "exported_at": datetime.now(timezone.utc).isoformat(),
@@ -128,14 +134,7 @@ class PrivacyApi:
         senders = subject.senders(self.conversations, self.visitor_ids)
         held = set(self.conversations.export(senders))
         counts = self.conversations.erase(senders)
-        self.audit.record(
-            actor,
-            "erase",
-            counts,
-            conversations=len(held),
-            seconds=time.monotonic() - started,
-            subject=(subject.kind, subject_ref(self._ref_key, subject.kind, subject.value)),
-        )
+        self._audited(actor, "erase", subject, counts, len(held), started)
         return {"subject": {subject.kind: subject.value}, "conversations": len(held), "erased": counts}
 
     def router(self) -> APIRouter:
