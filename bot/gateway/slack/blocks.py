@@ -43,6 +43,22 @@ _SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 LINK_SCHEMES = ("http", "https", "mailto", "tel")
 
 
+def pressed(body: dict[str, Any]) -> tuple[dict[str, Any], str | None, str | None, dict[str, Any], str | None]:
+    """A block_actions payload's first action, the user who pressed it, the channel and the message
+    it is on (the message's ts, or the container's where Slack sends no message)."""
+    action = (body.get("actions") or [{}])[0]
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    return (
+        action,
+        (body.get("user") or {}).get("id"),
+        channel,
+        message,
+        message.get("ts") or container.get("message_ts"),
+    )
+
+
 def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

@@ -61,12 +61,7 @@ def _seconds(action_ts: Any) -> float:
 def register(app: AsyncApp, gw: Gateway, turns: Turns, outbox: Outbox, ratings: SlackRatings) -> None:
     async def on_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         await ack()
-        action = (body.get("actions") or [{}])[0]
-        user = (body.get("user") or {}).get("id")
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        message = body.get("message") or {}
-        ts = message.get("ts") or container.get("message_ts")
+        action, user, channel, message, ts = blocks.pressed(body)
         payload = clean(str(action.get("value") or ""))  # nothing readable: no click at all
         if not (user and channel and ts and payload):
             return

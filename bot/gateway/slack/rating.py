@@ -137,12 +137,7 @@ class SlackRatings:
 
     async def tap(self, client: AsyncWebClient, body: dict[str, Any], team: str) -> None:
         """One rating button pressed (acked already)."""
-        action = (body.get("actions") or [{}])[0]
-        user = (body.get("user") or {}).get("id")
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        message = body.get("message") or {}
-        ts = message.get("ts") or container.get("message_ts")
+        action, user, channel, message, ts = blocks.pressed(body)
         if not (user and channel and ts):
             return
         thread = message.get("thread_ts")
