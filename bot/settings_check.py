@@ -30,6 +30,8 @@ DEVELOPMENT_SECRETS = frozenset(
         "dev-widget-signing-key-change-me",
         "dev-widget-jwt-secret-change-me-32b",
         "dev-privacy-admin-token",
+        "dev-billing-console-token",
+        "dev-console-session-key-change-me-32b",
     }
 )
 # What the example files in deploy/ hold, and what people write in their place.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -19,6 +20,8 @@ from .app import Console, create_app
 from .config import ConsoleSettings, get_settings, tracker_url
 
 DEV_TOKEN_ENV = "CONSOLE_DEV_SIGNIN_TOKEN"
+# A console on this machine only (make run-prod) may be reached over plain HTTP: no network in between.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def unsafe_settings(settings: ConsoleSettings, dev_token: str = "") -> None:
@@ -36,8 +39,9 @@ def unsafe_settings(settings: ConsoleSettings, dev_token: str = "") -> None:
         others.append(f"{DEV_TOKEN_ENV} is set: the development sign-in link is for make run only")
     if not settings.console_oidc_client_id or not settings.console_slack_team:
         others.append("CONSOLE_OIDC_CLIENT_ID and CONSOLE_SLACK_TEAM must be set: nobody could sign in")
-    if not settings.console_public_url.startswith("https://"):
-        others.append("CONSOLE_PUBLIC_URL must be https://: the session cookie is sent over TLS only")
+    public = urlsplit(settings.console_public_url)
+    if public.scheme != "https" and public.hostname not in LOOPBACK:
+        others.append("CONSOLE_PUBLIC_URL must be https:// (the session cookie is sent over TLS only)")
     if tracker_url(settings) is None:
         others.append("RASA_TRACKER_URL is not set: the console would have no conversations to show")
     refuse_unsafe("console", secrets, others)

@@ -75,7 +75,8 @@ class Console:
         s = self.settings
         self.staff = Staff(self.engine, admins=s.admins, default_role=s.console_default_role)
         self.audit = StaffAudit(self.engine)
-        self.cookie = SessionCookie(s.console_session_key, secure=in_production() or s.secure_cookies)
+        # Secure whenever staff reach it over https, which production requires off this machine (__main__.py)
+        self.cookie = SessionCookie(s.console_session_key, secure=s.secure_cookies)
         self.provider = Provider(
             s.console_oidc_issuer,
             s.console_oidc_client_id,

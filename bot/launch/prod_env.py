@@ -30,6 +30,9 @@ SECRET_NAMES = (
     "GATEWAY_FANOUT_KEY",
     # the privacy admin API's (docs/privacy.md): production refuses make run's development one
     "PRIVACY_ADMIN_TOKEN",
+    # the staff console's: its session cookie's key and its read-only token at billing (docs/console.md)
+    "CONSOLE_SESSION_KEY",
+    "BILLING_CONSOLE_TOKEN",
 )
 
 

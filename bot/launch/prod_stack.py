@@ -11,6 +11,7 @@ Redis pub/sub. Nothing a replica needs lives in another replica's memory.
     internal:5005  balancer -> rasa-1 :5105, rasa-2 :5106            (the gateways' webhook)
     internal:5055  balancer -> actions-1 :5155, actions-2 :5156      (Rasa's action endpoint)
     internal:8001  billing
+    staff   :8090  console (make run-prod starts it when Sign in with Slack is configured; no balancer)
 
 (the ports ``make run-prod`` gives it; tests use free ports, throw-away databases and their own
 Redis prefix).
@@ -54,6 +55,7 @@ class ProdStack:
     rasa_port: int = field(default_factory=free_port)  # the balancer's Rasa pool
     actions_port: int = field(default_factory=free_port)  # the balancer's action server pool
     billing_port: int = field(default_factory=free_port)
+    console_port: int = field(default_factory=free_port)  # the staff console, on loopback
     replica_ports: dict[str, list[int]] = field(default_factory=dict)  # rasa/actions/gateway -> ports
     # billing, actions-1, gateway-1... -> the port of its /metrics on loopback (docs/operations.md)
     metrics_ports: dict[str, int] = field(default_factory=dict)
@@ -79,6 +81,7 @@ class ProdStack:
             actions_port=self.actions_port,
             rasa_port=self.rasa_port,
             gateway_port=self.gateway_port,
+            console_port=self.console_port,
             database_url=self.billing_db,
             gateway_token=self.secrets["GATEWAY_TOKEN"],
             rasa_api_token=self.secrets["RASA_API_TOKEN"],
@@ -121,6 +124,8 @@ class ProdStack:
                 **{f"REDIS_{k}": v for k, v in redis.items()},
                 "RASA_LOCK_PREFIX": self.lock_prefix,
                 "GATEWAY_DATABASE_URL": self.gateway_db,
+                # the staff console's tables (console_*) beside the gateway's: its index is erased with them
+                "CONSOLE_DATABASE_URL": self.gateway_db,
                 "GATEWAY_REDIS_URL": self.redis.address,
                 "GATEWAY_REDIS_PREFIX": self.prefix,
                 **{f"GATEWAY_REDIS_{k}": v for k, v in redis.items()},
@@ -149,6 +154,29 @@ class ProdStack:
             env_for(self.env(), "gateway"),
             "",
             self.data_dir / "logs" / "retention.log",
+        )
+
+    def console(self) -> Service | None:
+        """The staff console (docs/console.md), one process on loopback, not behind the balancer:
+        production's checks apply, so it needs Sign in with Slack (CONSOLE_OIDC_CLIENT_ID,
+        CONSOLE_OIDC_CLIENT_SECRET, CONSOLE_SLACK_TEAM from the environment); without them, None.
+        It reads the tracker and gateway databases, billing with its own token, and erases through
+        a gateway replica's own port (never the balancer's, which refuses /admin)."""
+        env = self.env()
+        if not all(
+            env.get(name) for name in ("CONSOLE_OIDC_CLIENT_ID", "CONSOLE_OIDC_CLIENT_SECRET", "CONSOLE_SLACK_TEAM")
+        ):
+            return None
+        env = {
+            **self._metered("console", env_for(env, "console")),
+            "GATEWAY_URL": self.replica_url("gateway", 0),
+        }
+        return Service(
+            "console",
+            [str(APP_PY), "-m", "bot.console"],
+            env,
+            f"{self.base.console_url}/healthz",
+            self.data_dir / "logs" / "console.log",
         )
 
     def balancer_config(self) -> str:

@@ -121,6 +121,7 @@ def main() -> None:
         secrets=kept_secrets(ROOT / "data" / "prod" / "secrets.json"),
         actions_port=actions_port,
         billing_port=int(os.environ.get("BILLING_PORT", 8001)),
+        console_port=int(os.environ.get("CONSOLE_PORT", 8090)),
         replica_ports={
             "gateway": [gateway_port + 1 + i for i in range(replicas)],
             "rasa": [rasa_port + 100 + i for i in range(replicas)],
@@ -144,6 +145,13 @@ def main() -> None:
         retention = stack.retention()
         retention.start()
         stack.services.append(retention)
+        console = stack.console()  # the staff console: with Sign in with Slack configured only
+        if console is not None:
+            console.start()
+            stack.services.append(console)
+            console_line = f"{stack.base.console_url}/console/   (loopback only, not behind the balancer)"
+        else:
+            console_line = "not started: set CONSOLE_OIDC_CLIENT_ID, CONSOLE_OIDC_CLIENT_SECRET, CONSOLE_SLACK_TEAM"
         ports = {k: ", ".join(str(p) for p in v) for k, v in stack.replica_ports.items()}
         metrics = ", ".join(f"{name} :{port}" for name, port in stack.metrics_ports.items())
         server_shown = make_url(stack.billing_db).render_as_string(hide_password=True).rsplit("/", 1)[0]
@@ -157,6 +165,7 @@ def main() -> None:
   Privacy admin API:  127.0.0.1:{ports["gateway"]} /admin/privacy/...   (any gateway; token PRIVACY_ADMIN_TOKEN in
                       data/prod/secrets.json; the retention job runs hourly, logs/retention.log)
   Metrics:            {metrics}   (/metrics on 127.0.0.1)
+  Staff console:      {console_line}
   PostgreSQL:         {server_shown}/{{aa_billing,aa_rasa,aa_gateway}}
   Redis:              {stack.redis.address} (lock store, gateway fan-out; prefix {stack.prefix}; as user
                       {stack.redis.username or "default"}{", created for this run" if stack.redis.temporary else ""})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -38,11 +39,12 @@ METRICS_PORTS = {"gateway": 9101, "billing": 9102, "actions": 9103}
 BILLING_TOKENS = {
     "actions": ("BILLING_ACTIONS_TOKEN", "dev-service-token"),
     "gateway": ("BILLING_GATEWAY_TOKEN", "dev-billing-gateway-token"),
+    "console": ("BILLING_CONSOLE_TOKEN", "dev-billing-console-token"),
 }
 
 
 def env_for(env: dict[str, str], service: str) -> dict[str, str]:
-    """``env`` as ``service`` (billing, actions, rasa, gateway) gets it: billing knows every
+    """``env`` as ``service`` (billing, actions, rasa, gateway, console) gets it: billing knows every
     caller's token, each caller only its own."""
     if service == "billing":
         return env
@@ -132,6 +134,12 @@ class Stack:
     rasa_api_token: str = DEFAULT_RASA_API_TOKEN
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+    # The staff console (bot/console): its own process on its own port, never behind a balancer.
+    # make run starts it; tests that need it say so (tests/e2e/test_console.py).
+    console: bool = False
+    console_port: int = field(default_factory=free_port)
+    # make run's one-time admin sign-in link (docs/console.md): printed at start, used once.
+    console_dev_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     # gateway, billing, actions -> the port of its /metrics, on loopback
     metrics_ports: dict[str, int] = field(default_factory=lambda: {name: free_port() for name in METRICS_PORTS})
 
@@ -160,6 +168,14 @@ class Stack:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    @property
+    def console_dev_link(self) -> str:
+        return f"{self.console_url}/console/signin/dev/{self.console_dev_token}"
 
     @property
     def webhook_url(self) -> str:
@@ -196,6 +212,15 @@ class Stack:
                 "GATEWAY_DATABASE_URL": os.environ.get(
                     "GATEWAY_DATABASE_URL", f"sqlite:///{self.data_dir / 'gateway.sqlite3'}"
                 ),
+                # The staff console's index (bot/console), which the privacy API and the retention job
+                # delete from too; what the console reads and where it is reached.
+                "CONSOLE_DATABASE_URL": os.environ.get(
+                    "CONSOLE_DATABASE_URL", f"sqlite:///{self.data_dir / 'console.sqlite3'}"
+                ),
+                "CONSOLE_HOST": "127.0.0.1",
+                "CONSOLE_PORT": str(self.console_port),
+                "CONSOLE_PUBLIC_URL": os.environ.get("CONSOLE_PUBLIC_URL", self.console_url),
+                "GATEWAY_URL": self.gateway_url,
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "RASA_TELEMETRY_ENABLED": "false",
                 # A laptop: the development secrets above, the demo seed, the demo sign-in page
@@ -260,6 +285,8 @@ class Stack:
                 logs / "gateway.log",
             ),
         ]
+        if self.console:
+            self.services.append(self.console_service(env))
         for service in self.services:
             service.start()
         deadline = time.monotonic() + timeout
@@ -278,6 +305,16 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def console_service(self, env: dict[str, str]) -> Service:
+        """The staff console, with make run's one-time sign-in link (development only)."""
+        return Service(
+            "console",
+            [str(APP_PY), "-m", "bot.console"],
+            {**self.env_of(env, "console"), "CONSOLE_DEV_SIGNIN_TOKEN": self.console_dev_token},
+            f"{self.console_url}/healthz",
+            self.data_dir / "logs" / "console.log",
+        )
 
     def stop(self) -> None:
         for service in reversed(self.services):
@@ -310,6 +347,8 @@ def main() -> None:
         actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
         rasa_port=int(os.environ.get("RASA_PORT", 5005)),
         gateway_port=int(os.environ.get("GATEWAY_PORT", 8080)),
+        console=True,
+        console_port=int(os.environ.get("CONSOLE_PORT", 8090)),
         metrics_ports=dict(METRICS_PORTS),
         database_url=os.environ.get("DATABASE_URL"),
         gateway_token=os.environ.get("GATEWAY_TOKEN", DEFAULT_GATEWAY_TOKEN),
@@ -323,7 +362,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
-    print("starting the billing backend, the action server, Rasa and the gateway (logs in data/logs/) ...", flush=True)
+    print(
+        "starting the billing backend, the action server, Rasa, the gateway and the staff console "
+        "(logs in data/logs/) ...",
+        flush=True,
+    )
     try:
         stack.start()
         print(
@@ -335,6 +378,9 @@ def main() -> None:
   Metrics:        {", ".join(stack.metrics_url(name) for name in METRICS_PORTS)}
   Demo page:      {stack.gateway_url}/   (pricing, the chat widget)
                   {stack.gateway_url}/account   (the same, signed in as alex@acme.example)
+  Staff console:  {stack.console_url}/console/   (127.0.0.1 only; docs/console.md)
+                  {stack.console_dev_link}
+                  (one-time admin sign-in, valid 15 minutes: this start's link, used once)
   Chat here:      make shell      Stop: Ctrl-C
 """,
             flush=True,

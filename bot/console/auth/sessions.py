@@ -2,7 +2,7 @@
 
 **Cookie**: a JWT signed with ``CONSOLE_SESSION_KEY`` (HS256, PyJWT) holding only the session's
 random id and its expiry; HttpOnly (no script reads it), SameSite=Lax (another site's form posts
-do not carry it), Secure in production, path ``/console``. The session row (staff.py) is the
+do not carry it), Secure over https (which production requires), path ``/console``. The session row (staff.py) is the
 authority: a valid signature on a closed or expired session opens nothing.
 
 **CSRF**: every POST form carries ``csrf`` = HMAC-SHA256(key, "csrf:" + session id), compared in
