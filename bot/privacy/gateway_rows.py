@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, select
+from sqlalchemy import ColumnElement, Table, and_, delete, func, not_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.functions import coalesce
 
@@ -37,8 +37,18 @@ class GatewayRows:
     """One table: ``key`` is its conversation column, ``times`` the columns whose newest value is the
     conversation's last activity there (the first one is always set)."""
 
-    def __init__(self, name: str, engine: Engine, table: Table, key: str, times: Sequence[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        engine: Engine,
+        table: Table,
+        key: str,
+        times: Sequence[str],
+        live: ColumnElement[bool] | None = None,
+    ) -> None:
+        """``live``: rows trimming never deletes, however old (a handoff a rep still works on)."""
         self.name = name
+        self.live = live
         self.engine = engine
         self.table = table
         self.key = table.c[key]
@@ -94,6 +104,29 @@ class GatewayRows:
         with self.engine.begin() as conn:
             return int(conn.execute(delete(self.table).where(and_(*where))).rowcount)
 
+    def _trimmable(self, cutoff: datetime) -> ColumnElement[bool]:
+        old = self._activity() < cutoff
+        return old if self.live is None else and_(old, not_(self.live))
+
+    def old(self, after: str, cutoff: datetime, limit: int) -> list[str]:
+        query = (
+            select(self.key)
+            .where(self.key > after, self._trimmable(cutoff))
+            .group_by(self.key)
+            .order_by(self.key)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(query)]
+
+    def trim(self, senders: Sequence[str], cutoff: datetime) -> int:
+        """These conversations' rows last active before ``cutoff``, live ones aside."""
+        if not senders:
+            return 0
+        with self.engine.begin() as conn:
+            query = delete(self.table).where(self.key.in_(senders), self._trimmable(cutoff))
+            return int(conn.execute(query).rowcount)
+
     def senders_of_email(self, email: str) -> list[str]:
         """Conversations in which this verified email was recorded (ratings keep it)."""
         if self.table is not ratings:
@@ -121,6 +154,7 @@ def gateway_stores(engine: Engine) -> list[GatewayRows]:
             handoffs,
             "sender",
             ["created_at", "claimed_at", "closed_at", "alerted_at", "escalated_at"],
+            live=handoffs.c.status != "closed",
         ),
         GatewayRows("ratings", engine, ratings, "conversation", ["offered_at", "answered_at"]),
     ]

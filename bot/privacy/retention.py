@@ -1,5 +1,6 @@
 """The retention job: ``python -m bot.privacy retention`` deletes every conversation idle for longer
-than ``RETENTION_DAYS`` from Rasa's tracker store and the gateway's tables (stores.py has the rule),
+than ``RETENTION_DAYS`` from Rasa's tracker store and the gateway's tables, and what active ones hold
+from before that period (stores.py has the rules),
 logs what it did and how long it took, and audits the run (audit.py).
 
 **Where it runs, and why a command.** It is one short-lived process, run on a schedule by the
@@ -69,13 +70,16 @@ def run_once(settings: GatewaySettings, *, days: float | None = None, batch: int
                 settings.retention_days if days is None else days,
                 batch=settings.retention_batch if batch is None else batch,
             )
-            Audit(gateway).record(ACTOR, "retention", done.rows, conversations=done.conversations, seconds=done.seconds)
+            counts = {**done.rows, **{f"trimmed_{name}": n for name, n in done.trimmed.items()}}
+            Audit(gateway).record(ACTOR, "retention", counts, conversations=done.conversations, seconds=done.seconds)
         log.info(
-            "retention: %d conversations idle since before %s deleted (%s), %d kept as active elsewhere, %.2f s",
+            "retention: %d conversations idle since before %s deleted (%s), %d kept as active elsewhere; "
+            "older rows of active conversations trimmed (%s); %.2f s",
             done.conversations,
             done.cutoff.isoformat(timespec="seconds"),
             ", ".join(f"{name} {n}" for name, n in done.rows.items()),
             done.kept_active,
+            ", ".join(f"{name} {n}" for name, n in done.trimmed.items()),
             done.seconds,
         )
         return done

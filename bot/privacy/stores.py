@@ -1,6 +1,6 @@
-"""Everything the assistant keeps about a conversation, as one set of stores, and the two rules
-applied to them: retention (a conversation idle for longer than the retention period is deleted)
-and erasure (these conversations are deleted now).
+"""Everything the assistant keeps about a conversation, as one set of stores, and the rules applied
+to them: retention (a conversation idle for longer than the retention period is deleted; one still
+active loses what it holds from before the period) and erasure (these conversations are deleted now).
 
 **A conversation** is a Rasa sender id: the key of its tracker, its widget history, its handoff
 records and its ratings. **Its last activity** is the newest time in any of the four stores, so a
@@ -9,6 +9,12 @@ is never deleted, whatever its older rows. Deletion of an idle conversation stil
 older than the cut-off, so a row written between the check and the delete (a customer coming back
 at that moment) survives, and the tracker store drops the old events a running turn would write
 back (tracker_rows.py).
+
+**Trimming an active conversation.** A Slack DM is one conversation for as long as the user exists
+(its sender id is theirs), so "active" alone would keep a year of it. After the idle pass, each store
+deletes the rows older than the cut-off that the conversation no longer needs: in Rasa's tracker,
+the whole sessions before the period, never the latest session (Rasa reads only that one on a
+turn); in the gateway, old widget messages, ratings and closed handoffs, never an open handoff.
 
 **Batches**: candidates are listed per store in sender-id order (keyset pagination, ``after``), at
 most ``batch`` at a time, and each batch is deleted in one short transaction per store, so no lock
@@ -45,6 +51,15 @@ class Store(Protocol):
 
     def senders_of_email(self, email: str) -> list[str]: ...
 
+    def old(self, after: str, cutoff: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` conversations after ``after`` with rows here older than ``cutoff``."""
+        ...
+
+    def trim(self, senders: Sequence[str], cutoff: datetime) -> int:
+        """Delete these conversations' rows older than ``cutoff`` that the conversation no longer
+        needs (the tracker keeps its latest session; the gateway keeps open handoffs)."""
+        ...
+
 
 @dataclass
 class Expired:
@@ -54,6 +69,7 @@ class Expired:
     conversations: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     kept_active: int = 0  # times a conversation stale in one store was kept as active in another
+    trimmed: dict[str, int] = field(default_factory=dict)  # old rows of active conversations, per store
     seconds: float = 0.0
 
 
@@ -86,6 +102,12 @@ class Conversations:
                 done.conversations += len(idle)
                 for store in self.stores:
                     done.rows[store.name] += store.delete(idle, done.cutoff)
+        for source in self.stores:
+            done.trimmed[source.name] = 0
+            after = ""
+            while candidates := source.old(after, done.cutoff, batch):
+                after = candidates[-1]
+                done.trimmed[source.name] += source.trim(candidates, done.cutoff)
         if self.tracker is not None:
             self.tracker.prune_markers(now)
         done.seconds = time.monotonic() - started

@@ -43,6 +43,20 @@ DELETE_ALL = text("DELETE FROM events WHERE sender_id IN :senders").bindparams(b
 DELETE_OLDER = text("DELETE FROM events WHERE sender_id IN :senders AND timestamp < :before").bindparams(
     bindparam("senders", expanding=True)
 )
+# Conversations with events older than the cut-off (trimming's candidates; trim() decides what goes).
+OLD = text(
+    "SELECT sender_id FROM events WHERE sender_id > :after "
+    "GROUP BY sender_id HAVING min(timestamp) < :cutoff ORDER BY sender_id LIMIT :limit"
+)
+# Whole sessions before the cut-off, never the latest session: the events before the first session
+# that started after the cut-off (or, when none did, before the latest session's start), and older
+# than the cut-off themselves. Ids follow the order Rasa wrote the events in.
+TRIM = text(
+    "DELETE FROM events WHERE sender_id IN :senders AND timestamp < :cutoff AND id < COALESCE("
+    "(SELECT min(s.id) FROM events s WHERE s.sender_id = events.sender_id "
+    "AND s.type_name = 'session_started' AND s.timestamp >= :cutoff), "
+    "(SELECT max(s.id) FROM events s WHERE s.sender_id = events.sender_id AND s.type_name = 'session_started'))"
+).bindparams(bindparam("senders", expanding=True))
 FORGET_MARKERS = text("DELETE FROM conversation_erasures WHERE sender_key IN :keys").bindparams(
     bindparam("keys", expanding=True)
 )
@@ -127,6 +141,26 @@ class TrackerEvents:
             else:
                 done = conn.execute(DELETE_OLDER, {"senders": list(senders), "before": mark})
             return int(done.rowcount)
+
+    def old(self, after: str, cutoff: datetime, limit: int) -> list[str]:
+        with self.engine.connect() as conn:
+            if not self._ready(conn):
+                return []
+            rows = conn.execute(OLD, {"after": after, "cutoff": _epoch(cutoff), "limit": limit}).all()
+        return [r[0] for r in rows]
+
+    def trim(self, senders: Sequence[str], cutoff: datetime) -> int:
+        """Delete these conversations' sessions that ended before ``cutoff``, keeping the latest.
+
+        No erasure marker is needed: Rasa reads and counts only the latest session's events on each
+        turn (our stores and Rasa's own), which this never touches, so a turn in flight cannot write
+        the deleted ones back."""
+        if not senders:
+            return 0
+        with self.engine.begin() as conn:
+            if not self._ready(conn):
+                return 0
+            return int(conn.execute(TRIM, {"senders": list(senders), "cutoff": _epoch(cutoff)}).rowcount)
 
     def prune_markers(self, now: datetime) -> int:
         with self.engine.begin() as conn:

@@ -68,6 +68,7 @@ def load_all() -> None:
         model,
         nlu,
         nlu_robustness,
+        operations,
         patches,
         production,
         redaction,

@@ -134,3 +134,31 @@ def held(dbs: Databases, sender: str) -> dict[str, int]:
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def session(dbs: Databases, sender: str, at: datetime, text: str = "hello") -> None:
+    """One Rasa session started at ``at``, as Rasa writes it: the session start action, the
+    ``session_started`` event, the listen, a customer message and a reply, a few seconds apart."""
+    steps: list[tuple[str, dict[str, object]]] = [
+        ("action", {"event": "action", "name": "action_session_start"}),
+        ("session_started", {"event": "session_started"}),
+        ("action", {"event": "action", "name": "action_listen"}),
+        ("user", {"event": "user", "text": text, "parse_data": {"intent": {"name": "greet"}}}),
+        ("bot", {"event": "bot", "text": "Hi! How can I help?"}),
+    ]
+    with dbs.tracker.begin() as conn:
+        for i, (kind, data) in enumerate(steps):
+            ts = (at + timedelta(seconds=i)).timestamp()
+            conn.execute(
+                insert(events).values(
+                    sender_id=sender, type_name=kind, timestamp=ts, data=json.dumps({**data, "timestamp": ts})
+                )
+            )
+
+
+def texts(dbs: Databases, sender: str) -> list[str]:
+    """The customer's messages still in the tracker, oldest first."""
+    with dbs.tracker.connect() as conn:
+        said = events.c.sender_id == sender, events.c.type_name == "user"
+        rows = conn.execute(select(events.c.data).where(*said).order_by(events.c.id))
+        return [json.loads(r[0])["text"] for r in rows]

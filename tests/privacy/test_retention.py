@@ -15,11 +15,12 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from bot.gateway.config import GatewaySettings
+from bot.gateway.handoff.store import handoffs
 from bot.gateway.widget.history import messages
 from bot.privacy.audit import Audit, audit
 from bot.privacy.retention import run_once
 from bot.privacy.stores import Conversations
-from tests.privacy.rows import Databases, conversation, databases, held, now
+from tests.privacy.rows import Databases, conversation, databases, held, now, session, texts
 
 GONE = {"tracker_events": 0, "widget_messages": 0, "handoffs": 0, "ratings": 0}
 
@@ -36,18 +37,19 @@ def settings(dbs: Databases, **extra) -> GatewaySettings:
 def test_one_run_deletes_an_idle_conversation_everywhere_and_keeps_fresh_and_active_ones(dbs):
     conversation(dbs, "wu-old", now() - timedelta(days=100), email="alex@acme.example", handoff=True)
     conversation(dbs, "wv-fresh", now() - timedelta(days=1), handoff=True)
-    # Rasa's rows are old, but the customer wrote in the widget a minute ago: active, kept whole.
+    # Rasa's rows are old, but the customer wrote in the widget a minute ago: active, so not deleted;
+    # its old widget message and rating are trimmed, and its tracker keeps its latest (only) session.
     conversation(dbs, "slack:T1:U1", now() - timedelta(days=100))
     with dbs.gateway.begin() as conn:
         conn.execute(insert(messages).values(sender="slack:T1:U1", author="user", body="{}", at=now()))
-    before_active = held(dbs, "slack:T1:U1")
 
     done = run_once(settings(dbs, retention_days=90))
 
     assert done is not None and done.conversations == 1 and done.kept_active >= 1
     assert held(dbs, "wu-old") == GONE
     assert held(dbs, "wv-fresh") == {"tracker_events": 2, "widget_messages": 1, "handoffs": 1, "ratings": 1}
-    assert held(dbs, "slack:T1:U1") == before_active
+    assert held(dbs, "slack:T1:U1") == {"tracker_events": 2, "widget_messages": 1, "handoffs": 0, "ratings": 0}
+    assert done.trimmed == {"tracker_events": 0, "widget_messages": 1, "handoffs": 0, "ratings": 1}
     assert done.rows == {"tracker_events": 2, "widget_messages": 1, "handoffs": 1, "ratings": 1}
 
     # Idempotent: a second run finds nothing more to do.
@@ -112,3 +114,44 @@ def test_a_second_run_at_the_same_time_does_nothing_on_postgresql(dbs):
         conn.execute(text("SELECT pg_advisory_unlock(7226150918)"))
     assert run_once(settings(dbs)) is not None
     assert held(dbs, "wv-old") == GONE
+
+
+def test_an_active_conversation_loses_what_is_older_than_the_period_and_keeps_the_rest(dbs):
+    """A Slack DM is one conversation for ever (its sender id is the user's): being active today must
+    not keep what it said a year ago. Whole Rasa sessions older than the period go, the latest
+    session always stays (it is what Rasa reads on the next turn), and so do newer rows elsewhere."""
+    dm = "slack:T1:U1"
+    # a turn from before sessions were recorded, a widget message, a rating and a closed handoff, long ago
+    conversation(dbs, dm, now() - timedelta(days=500), handoff=True)
+    for days, said in ((400, "a year ago"), (200, "in the spring"), (95, "three months ago"), (1, "yesterday")):
+        session(dbs, dm, now() - timedelta(days=days), said)
+    with dbs.gateway.begin() as conn:
+        conn.execute(insert(messages).values(sender=dm, author="user", body='{"text": "hi"}', at=now()))
+    # a conversation whose only (latest) session started long ago, kept active by a fresh widget row
+    quiet = "wu-quiet"
+    session(dbs, quiet, now() - timedelta(days=120), "the only session")
+    with dbs.gateway.begin() as conn:
+        conn.execute(insert(messages).values(sender=quiet, author="user", body='{"text": "hi"}', at=now()))
+
+    done = Conversations(dbs.gateway, dbs.tracker).expire(90)
+
+    assert texts(dbs, dm) == ["yesterday"]
+    assert held(dbs, dm) == {"tracker_events": 5, "widget_messages": 1, "handoffs": 0, "ratings": 0}
+    assert texts(dbs, quiet) == ["the only session"], "the latest session is what Rasa reads: it stays"
+    assert done.conversations == 0, "no conversation was idle"
+    # the DM's three old sessions and its turn from before sessions; and the quiet one's session
+    # start action, written just before its session_started, which Rasa does not read back
+    assert done.trimmed == {"tracker_events": 15 + 2 + 1, "widget_messages": 1, "handoffs": 1, "ratings": 1}
+    again = Conversations(dbs.gateway, dbs.tracker).expire(90)
+    assert sum(again.trimmed.values()) == 0
+
+
+def test_an_open_handoff_is_never_trimmed(dbs):
+    """A handoff still open or claimed is a rep's live work, however old its first message."""
+    sender = "wu-waiting"
+    session(dbs, sender, now() - timedelta(hours=1))
+    conversation(dbs, sender, now() - timedelta(days=200), handoff=True)
+    with dbs.gateway.begin() as conn:
+        conn.execute(update(handoffs).where(handoffs.c.sender == sender).values(status="claimed", closed_at=None))
+    Conversations(dbs.gateway, dbs.tracker).expire(90)
+    assert held(dbs, sender)["handoffs"] == 1

@@ -10,8 +10,9 @@ import hashlib
 import time
 
 import sqlalchemy as sa
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 
+from bot.privacy.tracker_rows import TRIM
 from bot.rasa_server.tracker_store import PostgresTrackerStore, SQLiteTrackerStore
 from tests.rasa_env.test_rasa_speed import DOMAIN, _tracker
 from tests.rasa_env.test_tracker_store_pg import HOST, PORT
@@ -70,3 +71,38 @@ def test_without_a_marker_saves_are_unchanged(tmp_path):
         conn.execute(sa.text("DELETE FROM events WHERE sender_id = 'alex'"))
     asyncio.run(store.save(_tracker("alex")))  # Rasa's own behaviour: the unstored events are written
     assert _stored_texts(store, "alex") == ["hello", "hi"]
+
+
+def _a_turn_across_a_trim(store) -> None:
+    """Retention trims an active conversation (bot/privacy/tracker_rows.py's TRIM, the app
+    environment's own statement): its old session goes while a turn of the latest one is running,
+    and the turn's save neither writes the old session back nor loses the latest one."""
+    asyncio.run(store.save(_tracker("alex")))  # the first session ...
+    long_ago = time.time() - 100 * 86_400
+    with store.engine.begin() as conn:  # ... was a hundred days ago
+        conn.execute(sa.text("UPDATE events SET timestamp = timestamp - :shift"), {"shift": time.time() - long_ago})
+    latest = asyncio.run(store.retrieve("alex"))
+    assert latest is not None
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        latest.update(event)
+    latest.update(UserUttered("today", {"name": "greet", "confidence": 1.0}))
+    asyncio.run(store.save(latest))
+    running = asyncio.run(store.retrieve("alex"))  # a turn of today's session has read it ...
+    assert running is not None
+    with store.engine.begin() as conn:  # ... and the retention job trims the conversation
+        gone = conn.execute(TRIM, {"senders": ["alex"], "cutoff": time.time() - 90 * 86_400}).rowcount
+    assert gone == 7  # the whole first session
+    running.update(BotUttered("still here"))
+    asyncio.run(store.save(running))
+    assert _stored_texts(store, "alex") == ["today", "still here"]
+    tracker = asyncio.run(store.retrieve("alex"))
+    assert tracker is not None and [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["today"]
+
+
+def test_sqlite_store_after_a_trim_keeps_the_latest_session_and_nothing_older(tmp_path):
+    _a_turn_across_a_trim(SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "rasa.db")))
+
+
+def test_postgres_store_after_a_trim_keeps_the_latest_session_and_nothing_older(database):
+    store = PostgresTrackerStore(DOMAIN, dialect="postgresql", host=HOST, port=PORT, db=database, username="postgres")
+    _a_turn_across_a_trim(store)
