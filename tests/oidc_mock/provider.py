@@ -98,10 +98,14 @@ class OidcMock:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def reset(self, user: TestUser | None = None) -> None:
+    def reset(self, user: TestUser | None = None, *, redirect_uris: bool = True) -> None:
+        """No tampering, no refusals; ``user`` approved from now on; with ``redirect_uris`` the next
+        client to ask registers its redirect URI afresh (a new console on a new port)."""
         with self._lock:
             self.tamper = Tamper()
             self.refusals.clear()
+            if redirect_uris:
+                self.redirect_uris.clear()
             if user is not None:
                 self.user = user
 

@@ -40,7 +40,6 @@ def tracker(tmp_path) -> Iterator[Tracker]:
 @pytest.fixture
 def console(tmp_path, oidc, tracker) -> Iterator[Running]:
     oidc.reset(PEOPLE["admin"])
-    oidc.redirect_uris.clear()
     yield from run_console(settings_for(tmp_path, oidc, free_port()))
 
 
@@ -56,7 +55,7 @@ def staff(console, oidc) -> Iterator:
             admin = console.console.staff.member("UADMIN01") or console.console.staff.signed_in("UADMIN01", None, None)
             if role == "reviewer":
                 console.console.staff.set_role(person.user_id, "reviewer", by=admin)
-        oidc.reset(person)
+        oidc.reset(person, redirect_uris=False)
         browser = console.browser()
         opened.append(browser)
         done = browser.sign_in()

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from bot.console.app import Console, create_app
 from bot.console.config import ROOT, ConsoleSettings
 from tests.conftest import free_port
-from tests.oidc_mock import OidcMock, TestUser
+from tests.oidc_mock import OidcMock
 from tests.privacy.rows import events
 
 CLIENT_ID = "1234567890.console"
@@ -112,7 +112,11 @@ class Tracker:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(events).values(
-                    sender_id=sender, type_name=kind, timestamp=ts, data=json.dumps({**data, "event": kind, "timestamp": ts}), **columns
+                    sender_id=sender,
+                    type_name=kind,
+                    timestamp=ts,
+                    data=json.dumps({**data, "event": kind, "timestamp": ts}),
+                    **columns,
                 )
             )
 
@@ -188,7 +192,3 @@ class Staff:
 
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def user(oidc: OidcMock, person: TestUser) -> None:
-    oidc.reset(person)

@@ -98,7 +98,10 @@ def test_a_viewer_cannot_label_and_nothing_is_written(console, staff):
     assert not reviewed.exists()
     for path in ("/console/staff", "/console/privacy"):
         assert viewer.get(path).status_code == 403
-    assert viewer.post("/console/privacy/erase", {"csrf": csrf, "kind": "email", "value": "a@b.example"}).status_code == 403
+    assert (
+        viewer.post("/console/privacy/erase", {"csrf": csrf, "kind": "email", "value": "a@b.example"}).status_code
+        == 403
+    )
     with console.console.engine.connect() as conn:
         actions = [r.action for r in conn.execute(select(staff_audit))]
     assert "label" not in actions and "privacy_erase" not in actions

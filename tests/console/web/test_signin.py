@@ -67,8 +67,8 @@ def test_anyone_else_in_the_workspace_is_a_viewer_at_first(console, oidc):
     "tamper, says",
     [
         (Tamper(nonce="a-nonce-from-another-sign-in"), "issued for another sign-in"),
-        (Tamper(team="TOTHER99"), "vendor's own Slack workspace"),
-        (Tamper(drop_team=True), "vendor's own Slack workspace"),
+        (Tamper(team="TOTHER99"), "own Slack workspace"),
+        (Tamper(drop_team=True), "own Slack workspace"),
         (Tamper(expires_in=-600), "has expired"),
         (Tamper(foreign_key=True), "did not verify"),
         (Tamper(audience="someone-elses-client"), "did not verify"),
@@ -125,7 +125,9 @@ def test_a_callback_without_pkce_verifier_is_refused_by_the_provider(console, oi
 
 def test_a_forged_session_cookie_opens_nothing(console, staff):
     browser = staff("admin")
-    forged = jwt.encode({"sid": "x" * 43, "exp": int(time.time()) + 600}, "another-key-entirely-0123456789abcdef", "HS256")
+    forged = jwt.encode(
+        {"sid": "x" * 43, "exp": int(time.time()) + 600}, "another-key-entirely-0123456789abcdef", "HS256"
+    )
     other = console.browser()
     other.http.cookies.set("console_session", forged, domain="127.0.0.1", path="/console")
     assert other.get("/console/staff").status_code == 303
