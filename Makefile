@@ -92,6 +92,7 @@ test-app: test-app-sqlite test-app-postgres
 test-app-sqlite: $(VENV)/app/.installed
 	@echo "== backend, client, gateway, deploy, bench-scoring, training-data and privacy tests on SQLite (privacy: PostgreSQL too) =="
 	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/nlu_data tests/privacy tests/dialogues/test_outcome.py
+	$(APP_PY) -m pytest -q tests/console/web  # the staff console's web app: sign-in through a mock OpenID provider, pages
 
 test-app-postgres: $(VENV)/app/.installed
 	@echo "== backend, client and gateway tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="

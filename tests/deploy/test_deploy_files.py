@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from bot.billing.config import Settings as BillingSettings
+from bot.console.config import ConsoleSettings
 from bot.gateway.__main__ import trusted_proxies
 from bot.gateway.config import GatewaySettings
 from bot.launch import haproxy
@@ -69,6 +70,7 @@ READS = {
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml") | {"RASA_API_TOKEN", "SANIC_WORKERS"},
     # the retention job (a CronJob, a compose service; tests/deploy/test_privacy_deploy.py): the gateway's settings
     "retention": {f.upper() for f in GatewaySettings.model_fields} | set(TELEMETRY_ENV),
+    "console": {f.upper() for f in ConsoleSettings.model_fields} | set(TELEMETRY_ENV),
 }
 JOBS = {"retention"}  # programs that run and exit: no port, no health check, no Deployment
 METRICS = ("METRICS_HOST", "METRICS_PORT")  # /metrics on a port of its own, reachable by Prometheus
@@ -108,6 +110,21 @@ NEEDS = {
     },
     "rasa": _placeholders("bot/endpoints.prod.yml", "bot/credentials.yml"),
     "retention": {"GATEWAY_DATABASE_URL", "RASA_TRACKER_URL", "RETENTION_DAYS"},
+    "console": {
+        "CONSOLE_HOST",
+        "CONSOLE_PORT",
+        "CONSOLE_PUBLIC_URL",
+        "CONSOLE_DATABASE_URL",
+        "RASA_TRACKER_URL",
+        "GATEWAY_DATABASE_URL",
+        "BILLING_URL",
+        "BILLING_CONSOLE_TOKEN",
+        "GATEWAY_URL",
+        "CONSOLE_OIDC_CLIENT_ID",
+        "CONSOLE_OIDC_CLIENT_SECRET",
+        "CONSOLE_SLACK_TEAM",
+        "CONSOLE_SESSION_KEY",
+    },
 }
 
 
@@ -120,6 +137,7 @@ def role(command: list[str]) -> str:
         ("bot.rasa_server", "rasa"),
         ("bot.actions", "actions"),
         ("bot.privacy", "retention"),
+        ("bot.console", "console"),
     ):
         if module in line:
             return name
@@ -136,6 +154,8 @@ def listens(name: str, command: list[str], env: dict[str, str]) -> set[int]:
         return {int(env.get("GATEWAY_PORT", GatewaySettings.model_fields["gateway_port"].default))} | metrics
     if kind == "billing":
         return {int(env.get("BILLING_PORT", 8001))} | metrics
+    if kind == "console":
+        return {int(env.get("CONSOLE_PORT", ConsoleSettings.model_fields["console_port"].default))} | metrics
     assert "--port" in command, f"{name}: give the port explicitly"
     return {int(command[command.index("--port") + 1])} | metrics
 
@@ -480,9 +500,13 @@ CALLS = {
     ("monitoring", "gateway", 9101),
     ("monitoring", "actions", 9101),
     ("monitoring", "billing", 9101),
+    # the staff console: staff through the internal entry only; it calls the privacy API and billing
+    ("staff", "console", 8090),
+    ("console", "gateway", 8080),
+    ("console", "billing", 8001),
 }
 INGRESS_NAMESPACE = "ingress-nginx"
-NAMESPACES = {INGRESS_NAMESPACE: "ingress", "monitoring": "monitoring"}
+NAMESPACES = {INGRESS_NAMESPACE: "ingress", "monitoring": "monitoring", "staff-access": "staff"}
 
 
 def _allowed_calls() -> set[tuple[str, str, int]]:
