@@ -178,8 +178,11 @@ def test_the_public_frontend_refuses_metrics_and_the_admin_api(balancer):
     # The gateways serve the privacy admin API (bot/privacy/api.py) and, on their own port, /metrics:
     # neither is for the internet, whatever token or path spelling a client tries.
     with httpx.Client(trust_env=False, timeout=5) as client:
-        for path in ("/metrics", "/METRICS", "/admin/privacy/audit", "/Admin/privacy/erase", "/admin"):
-            answer = client.request("POST" if path.endswith("erase") else "GET", balancer["gateway"] + path)
+        for path in (
+            "/metrics", "/METRICS", "/admin/privacy/audit", "/Admin/privacy/erase", "/admin",
+            "/console/", "/Console/signin", "/console/review/label",
+        ):  # fmt: skip
+            answer = client.request("POST" if path.endswith(("erase", "label")) else "GET", balancer["gateway"] + path)
             assert answer.status_code == 404 and "reached" not in answer.text, path
         assert client.get(balancer["gateway"] + "/who").status_code == 200
 

@@ -321,10 +321,11 @@ def test_compose_balancer_is_haproxy_fronting_every_replica_and_only_it_is_publi
         replicas = {n for n, s in _compose_ours().items() if role(s["command"]) == kind}
         assert hosts == replicas and len(replicas) >= 2, backend
     published = {n for n, s in COMPOSE["services"].items() if s.get("ports")}
-    assert published == {"balancer", "prometheus"}
-    # Prometheus (an optional profile) on the host's loopback only
-    assert all(p.startswith("127.0.0.1:") for p in COMPOSE["services"]["prometheus"]["ports"])
-    assert COMPOSE["services"]["prometheus"]["profiles"] == ["monitoring"]
+    assert published == {"balancer", "prometheus", "console"}
+    # Prometheus and the staff console (optional profiles) on the host's loopback only
+    for name, profile in (("prometheus", "monitoring"), ("console", "console")):
+        assert all(p.startswith("127.0.0.1:") for p in COMPOSE["services"][name]["ports"]), name
+        assert COMPOSE["services"][name]["profiles"] == [profile]
 
 
 def test_compose_gateways_believe_forwarded_headers_from_the_balancer_alone():
@@ -585,6 +586,15 @@ COMPOSE_REACH = {
     ("actions", "prometheus", 9090),
     ("billing", "prometheus", 9090),
     ("retention", "postgres", 5432),  # the databases, and nothing else
+    # The staff console: PostgreSQL, billing (console:read) and the gateways' privacy API; residues of
+    # two-way networks: billing and the gateways see its port, and it their metrics ports.
+    ("console", "postgres", 5432),
+    ("console", "billing", 8001),
+    ("console", "gateway", 8080),
+    ("console", "billing", 9101),
+    ("console", "gateway", 9101),
+    ("billing", "console", 8090),
+    ("gateway", "console", 8090),
 }
 
 
@@ -602,7 +612,8 @@ def test_compose_networks_let_each_container_reach_its_callees_only():
     assert pools["actions"][0] == _networks("balancer")["rasa-actions"]["ipv4_address"]
     # and nothing but the public side and billing's mail has a way out of the host
     outside = {n for n, settings in COMPOSE["networks"].items() if not (settings or {}).get("internal")}
-    assert outside == {"edge", "billing-mail", "monitoring"}
+    assert outside == {"edge", "billing-mail", "monitoring", "staff"}
+    assert {n for n in COMPOSE["services"] if "staff" in _networks(n)} == {"console"}
     assert {n for n in COMPOSE["services"] if "monitoring" in _networks(n)} == {"prometheus"}
 
 
@@ -618,7 +629,8 @@ def test_compose_prometheus_scrapes_every_metrics_port_and_nothing_else():
         assert int(port) == int(env["METRICS_PORT"]) and env["METRICS_HOST"] == "0.0.0.0", target
         scraped.add(service)
     assert scraped == {n for n, s in _compose_ours().items() if "METRICS_PORT" in (s.get("environment") or {})}
-    assert scraped == {n for n, s in _compose_ours().items() if role(s["command"]) not in {"rasa", *JOBS}}
+    # the console has no metrics port (its pages are read by people, not counted)
+    assert scraped == {n for n, s in _compose_ours().items() if role(s["command"]) not in {"rasa", "console", *JOBS}}
 
 
 def test_the_public_balancer_and_ingress_never_serve_metrics():
