@@ -1,0 +1,168 @@
+"""The staff console in a real browser (Debian's Chromium, driven by Playwright) against the session's
+real stack: conversations held through Rasa, the action server and billing, indexed by the console's
+own process (python -m bot.console, as make run starts it), sign-in through the mock OpenID provider
+(tests/oidc_mock), every page, a reviewer labelling a review group into the reviewed-data file, a
+viewer refused. Screenshots go to artifacts/console/ (gitignored)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.launch.runner import ROOT
+from tests.e2e.test_widget import CHROMIUM_ARGS, assert_not_blank, launch
+from tests.oidc_mock import OidcMock, Users
+
+SHOTS = ROOT / "artifacts" / "console"
+CLIENT_ID, CLIENT_SECRET, TEAM = "e2e.console", "e2e-console-client-secret-0123456789", "TVENDOR1"
+PEOPLE = Users(team=TEAM).people
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+assert CHROMIUM_ARGS  # the same flags as the widget's tests: headless, no sandbox, no GPU, no background traffic
+
+
+@pytest.fixture(scope="module")
+def oidc() -> Iterator[OidcMock]:
+    with OidcMock(CLIENT_ID, CLIENT_SECRET, PEOPLE["admin"]) as mock:
+        yield mock
+
+
+@pytest.fixture(scope="module")
+def console(stack, oidc, tmp_path_factory) -> Iterator[dict[str, object]]:
+    """The console process beside the stack: its index in the stack's data folder, the stack's tracker
+    and gateway databases, billing with the console's token, the mock provider for sign-in."""
+    folder: Path = tmp_path_factory.mktemp("console")
+    env = {
+        **stack.env(),
+        "CONSOLE_OIDC_ISSUER": oidc.issuer,
+        "CONSOLE_OIDC_CLIENT_ID": CLIENT_ID,
+        "CONSOLE_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "CONSOLE_SLACK_TEAM": TEAM,
+        "CONSOLE_ADMINS": PEOPLE["admin"].user_id,
+        "CONSOLE_DATABASE_URL": f"sqlite:///{folder / 'console.sqlite3'}",
+        "CONSOLE_REVIEWED_FILE": str(folder / "nlu_data" / "reviewed.yml"),
+        "CONSOLE_TESTS_DIR": str(folder / "conversations"),
+        "CONSOLE_INDEX_INTERVAL_S": "0.5",
+    }
+    service = stack.console_service(env)
+    service.start()
+    try:
+        service.wait_ready(60)
+        yield {"url": stack.console_url, "reviewed": folder / "nlu_data" / "reviewed.yml", "service": service}
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with playwright_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+def sign_in(browser, console, oidc, role: str):
+    """A browser context signed in as ``role``'s test person, through the page's own button."""
+    oidc.reset(PEOPLE[role], redirect_uris=False)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{console['url']}/console/")
+    assert "/console/signin" in page.url  # no session: the sign-in page
+    page.click("#signin-slack")
+    page.wait_for_url(f"{console['url']}/console/**")
+    page.wait_for_selector("form.who")
+    return context, page
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert_not_blank(path)
+
+
+def wait_indexed(page, url: str, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        if text in page.content():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} never appeared at {url}")
+        time.sleep(0.5)
+
+
+def test_staff_sign_in_read_every_page_and_a_reviewer_labels(browser, console, oidc, chat):
+    alex = chat("alex")
+    alex.text("send me last invoice")
+    lost = chat(None)
+    lost.text("blorfle the quuxinator sideways")  # nothing the assistant knows: a fallback
+
+    admin_context, admin = sign_in(browser, console, oidc, "admin")
+    base = f"{console['url']}/console"
+    wait_indexed(admin, f"{base}/conversations", alex.sender)
+    assert admin.locator("h1").inner_text() == "Conversations"
+    shot(admin, "conversations")
+
+    admin.goto(f"{base}/")
+    assert admin.locator("svg.chart").count() == 6 and "How each figure is counted" in admin.content()
+    shot(admin, "overview")
+
+    admin.goto(f"{base}/conversations")
+    admin.click(f"a[href='/console/conversations/{alex.sender}']")
+    assert "send me last invoice" in admin.inner_text("ol.transcript")
+    shot(admin, "transcript")
+
+    for path, name in (("/export", "export"), ("/privacy", "privacy"), ("/staff", "staff")):
+        admin.goto(base + path)
+        assert admin.locator("h1").count() == 1
+        shot(admin, name)
+
+    # A reviewer: signs in (a viewer at first), the admin grants the role on the Staff page.
+    reviewer_context, reviewer = sign_in(browser, console, oidc, "reviewer")
+    admin.goto(f"{base}/staff")
+    row = admin.locator("#people tr", has_text=PEOPLE["reviewer"].user_id)
+    row.locator("select").select_option("reviewer")
+    row.locator("button").click()
+    admin.wait_for_selector("text=Role changed.")
+
+    wait_indexed(reviewer, f"{base}/review", "blorfle the quuxinator sideways")
+    shot(reviewer, "review")
+    group = reviewer.locator("form.label-form", has_text="blorfle the quuxinator sideways")
+    group.locator("select[name=intent]").select_option("out_of_scope")
+    group.locator("button[type=submit]").click()
+    reviewer.wait_for_selector("#labelled")
+    written = console["reviewed"].read_text()
+    assert "blorfle the quuxinator sideways" in written and "out_of_scope" in written
+    shot(reviewer, "review-labelled")
+
+    # A viewer sees the inbox, has no form, and a label posted anyway is refused with nothing written.
+    viewer_context, viewer = sign_in(browser, console, oidc, "viewer")
+    viewer.goto(f"{base}/review")
+    assert viewer.locator("#viewer-note").is_visible() and viewer.locator("form.label-form").count() == 0
+    csrf = viewer.locator("form.who input[name=csrf]").input_value()
+    refused = viewer.request.post(
+        f"{base}/review/label", form={"csrf": csrf, "intent": "greet", "message": "1"}, max_redirects=0
+    )
+    assert refused.status == 403
+    assert console["reviewed"].read_text() == written
+    shot(viewer, "review-as-viewer")
+    for context in (admin_context, reviewer_context, viewer_context):
+        context.close()
+
+
+def test_a_customer_token_reaches_no_console_url(console, stack):
+    import httpx
+
+    from tests.console.web.test_access import DOWNLOADS, PAGES, POSTS, customer_credentials
+
+    for way, headers in customer_credentials().items():
+        with httpx.Client(base_url=console["url"], trust_env=False, headers=headers) as client:
+            assert all(client.get(p).status_code == 303 for p in PAGES), way
+            assert all(client.post(p).status_code == 401 for p in POSTS), way
+            assert all(client.get(p).status_code == 401 for p in DOWNLOADS), way
+    # and the public side never serves the console at all
+    assert httpx.get(f"{stack.gateway_url}/console/", trust_env=False).status_code == 404
