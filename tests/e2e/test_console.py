@@ -19,6 +19,7 @@ from tests.oidc_mock import OidcMock, Users
 SHOTS = ROOT / "artifacts" / "console"
 CLIENT_ID, CLIENT_SECRET, TEAM = "e2e.console", "e2e-console-client-secret-0123456789", "TVENDOR1"
 PEOPLE = Users(team=TEAM).people
+ODD = ("blorfle the quuxinator sideways", "zxqv wmbl prrt", "purple elephants sing opera at midnight", "hmm")
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 assert CHROMIUM_ARGS  # the same flags as the widget's tests: headless, no sandbox, no GPU, no background traffic
@@ -84,22 +85,30 @@ def shot(page, name: str) -> None:
     assert_not_blank(path)
 
 
-def wait_indexed(page, url: str, text: str, timeout: float = 60) -> None:
+def wait_for_one(page, url: str, texts: tuple[str, ...], timeout: float = 60) -> str:
+    """The first of ``texts`` the page shows, reloading it until one appears."""
     deadline = time.monotonic() + timeout
     while True:
         page.goto(url)
-        if text in page.content():
-            return
+        content = page.content()
+        for text in texts:
+            if text in content:
+                return text
         if time.monotonic() > deadline:
-            raise AssertionError(f"{text!r} never appeared at {url}")
+            raise AssertionError(f"none of {texts} appeared at {url}")
         time.sleep(0.5)
+
+
+def wait_indexed(page, url: str, text: str) -> None:
+    wait_for_one(page, url, (text,))
 
 
 def test_staff_sign_in_read_every_page_and_a_reviewer_labels(browser, console, oidc, chat):
     alex = chat("alex")
     alex.text("send me last invoice")
     lost = chat(None)
-    lost.text("blorfle the quuxinator sideways")  # nothing the assistant knows: a fallback
+    for odd in ODD:  # nothing the assistant knows: some fall back or come out unsure (the review inbox)
+        lost.text(odd)
 
     admin_context, admin = sign_in(browser, console, oidc, "admin")
     base = f"{console['url']}/console"
@@ -129,14 +138,14 @@ def test_staff_sign_in_read_every_page_and_a_reviewer_labels(browser, console, o
     row.locator("button").click()
     admin.wait_for_selector("text=Role changed.")
 
-    wait_indexed(reviewer, f"{base}/review", "blorfle the quuxinator sideways")
+    odd = wait_for_one(reviewer, f"{base}/review", ODD)
     shot(reviewer, "review")
-    group = reviewer.locator("form.label-form", has_text="blorfle the quuxinator sideways")
+    group = reviewer.locator("form.label-form", has_text=odd)
     group.locator("select[name=intent]").select_option("out_of_scope")
     group.locator("button[type=submit]").click()
     reviewer.wait_for_selector("#labelled")
     written = console["reviewed"].read_text()
-    assert "blorfle the quuxinator sideways" in written and "out_of_scope" in written
+    assert odd in written and "out_of_scope" in written
     shot(reviewer, "review-labelled")
 
     # A viewer sees the inbox, has no form, and a label posted anyway is refused with nothing written.

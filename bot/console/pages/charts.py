@@ -40,7 +40,9 @@ def _nice_max(value: float) -> float:
 
 
 def _fmt(value: float, percent: bool) -> str:
-    return f"{value:.0f}%" if percent else f"{value:,.0f}"
+    if percent:
+        return f"{value:.0f}%"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
 def bars(title: str, days: list[date], series: list[Series], summary: str) -> Markup:
@@ -61,8 +63,8 @@ def bars(title: str, days: list[date], series: list[Series], summary: str) -> Ma
     for fraction in (0.0, 0.5, 1.0):  # grid lines and their values
         y = TOP + inner_h * (1 - fraction)
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        value = _fmt(top * fraction, percent)
-        parts.append(f'<text class="axis" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+        tick = _fmt(top * fraction, percent)
+        parts.append(f'<text class="axis" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
     for i, day in enumerate(days):
         x = LEFT + slot * i + (slot - bar_w) / 2
         base = 0.0
