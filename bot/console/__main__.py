@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
+from bot.gateway.config import tracker_url
 from bot.nlu.cards import redact_logs
 from bot.settings_check import refuse_unsafe
 from bot.telemetry import logs
 
 from .app import Console, create_app
-from .config import ConsoleSettings, get_settings, tracker_url
+from .config import ConsoleSettings, get_settings
 
 DEV_TOKEN_ENV = "CONSOLE_DEV_SIGNIN_TOKEN"
 # A console on this machine only (make run-prod) may be reached over plain HTTP: no network in between.

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.billing.adapters.db import normalise_url
+from bot.gateway.config import tracker_url
 from bot.gateway.state import _engine
 from bot.settings_check import in_production
 
@@ -33,7 +34,7 @@ from .auth.guard import Signed, SignInFirst
 from .auth.oidc import Provider
 from .auth.sessions import DevLink, SessionCookie
 from .auth.staff import Staff
-from .config import ConsoleSettings, get_settings, tracker_url
+from .config import ConsoleSettings, get_settings
 from .data.api import ConsoleQueries, ReviewInbox
 from .pages import mount_pages
 from .pages.privacy import PrivacyClient

@@ -71,15 +71,6 @@ class ConsoleSettings(BaseSettings):
         return self.console_public_url.startswith("https://")
 
 
-def tracker_url(settings: ConsoleSettings) -> str | None:
-    """Rasa's tracker database as a SQLAlchemy URL, or None when neither setting names it."""
-    if settings.rasa_tracker_url:
-        return settings.rasa_tracker_url
-    if settings.rasa_tracker_db:
-        return f"sqlite:///{Path(settings.rasa_tracker_db).expanduser().resolve()}"
-    return None
-
-
 @lru_cache
 def get_settings() -> ConsoleSettings:
     return ConsoleSettings()

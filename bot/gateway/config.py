@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -139,7 +140,14 @@ class GatewaySettings(BaseSettings):
     handoff_slack_team: str = ""
 
 
-def tracker_url(settings: GatewaySettings) -> str | None:
+class TrackerSettings(Protocol):
+    """Where Rasa's tracker database is: the gateway's settings, and the staff console's."""
+
+    rasa_tracker_url: str
+    rasa_tracker_db: str
+
+
+def tracker_url(settings: TrackerSettings) -> str | None:
     """Rasa's tracker database as a SQLAlchemy URL, or None when neither setting names it."""
     if settings.rasa_tracker_url:
         return settings.rasa_tracker_url

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.launch.runner import ROOT
-from tests.e2e.test_widget import CHROMIUM_ARGS, assert_not_blank, launch
+from tests.e2e.test_widget import CHROMIUM_ARGS, assert_not_blank, browser  # noqa: F401 (a fixture)
 from tests.oidc_mock import OidcMock, Users
 
 SHOTS = ROOT / "artifacts" / "console"
@@ -55,14 +55,6 @@ def console(stack, oidc, tmp_path_factory) -> Iterator[dict[str, object]]:
         yield {"url": stack.console_url, "reviewed": folder / "nlu_data" / "reviewed.yml", "service": service}
     finally:
         service.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def sign_in(browser, console, oidc, role: str):
