@@ -114,6 +114,7 @@ class Console:
             reviewed_file=settings.console_reviewed_file,
             tests_dir=settings.console_tests_dir,
             domain_dir=settings.console_domain_dir,
+            tracker_engine=tracker_engine,  # a saved test is the conversation as Rasa stored it
         )
         return cls(
             settings,
