@@ -6,6 +6,7 @@ browser (httpx, cookies kept) that signs in through the provider step by step.""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -53,6 +54,11 @@ class Server:
 
 
 def settings_for(tmp: Path, oidc: OidcMock, port: int, **more: object) -> ConsoleSettings:
+    """The console's settings for a test: its files under ``tmp``, where the reviewed-data file sits
+    beside a copy of the repository's training data (which a label must not repeat), as in nlu_data/."""
+    nlu = tmp / "nlu_data"
+    if not nlu.exists():
+        shutil.copytree(ROOT / "nlu_data", nlu, ignore=shutil.ignore_patterns("reviewed.yml"))
     values: dict[str, object] = {
         "console_port": port,
         "console_public_url": f"http://127.0.0.1:{port}",

@@ -119,9 +119,9 @@ def test_a_reviewer_saves_a_conversation_as_a_test(console, staff, conversations
     assert bad.status_code == 422 and not console.settings.console_tests_dir.exists()
     saved = reviewer.post("/console/conversations/wu-alex/test", {"csrf": csrf, "name": "alex-adds-licenses"})
     assert saved.status_code == 303
-    files = list(console.settings.console_tests_dir.glob("*alex-adds-licenses*"))
-    assert len(files) == 1
-    assert "Saved as" in reviewer.get(saved.headers["location"]).text
+    [saved_file] = list(console.settings.console_tests_dir.glob("*.yml"))
+    assert "add 5 licenses" in saved_file.read_text()  # the conversation's customer lines, as a test
+    assert f"Saved as tests/conversations/{saved_file.name}" in reviewer.get(saved.headers["location"]).text
     [row] = audit_rows(console, "save_test")
     assert (row.actor, row.object) == ("UREVIEW1", "alex-adds-licenses")
 
