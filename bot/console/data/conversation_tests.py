@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.console.data.nlu_files import load_yaml
-from bot.console.data.training_line import one_line
+from bot.console.data.training_line import BRACKETS, one_line, single_line
 from bot.nlu.cards import redact, redact_value
 
 SKIPPED_ACTIONS = frozenset({"action_listen", "action_session_start", "action_extract_slots"})
@@ -100,7 +100,7 @@ def _user_step(data: Mapping[str, Any], label: str | None) -> dict[str, Any]:
     # entity offsets are the NLU's, in the text it read: kept only where that is the text written
     found = parse.get("entities")
     entities = found if isinstance(found, list) and not cards and parse.get("text", text) == text else []
-    written = one_line(annotated(redacted.translate(str.maketrans("[]", "()")), entities))
+    written = single_line(annotated(redacted.translate(BRACKETS), entities))
     if written:
         step["user"] = written
     intent = label or _predicted(parse)

@@ -47,7 +47,7 @@ class ReviewedFileError(Exception):
 
 
 def render(blocks: Blocks) -> str:
-    out = [HEADER, 'version: "3.1"\n']
+    out = ['version: "3.1"\n\n', HEADER]
     if not any(blocks.values()):
         return "".join(out) + "nlu: []\n"
     out.append("nlu:\n")

@@ -42,7 +42,7 @@ from bot.nlu.out_of_scope_policy import asks_about_a_plan
 from bot.nlu.text_hygiene import clean
 
 MAX_CHARS = 300
-_BRACKETS = str.maketrans("[]", "()")
+BRACKETS = str.maketrans("[]", "()")
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,14 @@ class Line:
         return normal_form(self.plain)
 
 
+def single_line(text: str) -> str:
+    """``text`` cleaned as the gateway cleans a message, on one line."""
+    return " ".join(clean(text).split())
+
+
 def one_line(text: str) -> str:
-    """``text`` cleaned as the gateway cleans a message, on one line, brackets as parentheses."""
-    return " ".join(clean(text).split()).translate(_BRACKETS)
+    """``single_line`` with square brackets as parentheses (no entity annotation can hide in it)."""
+    return single_line(text).translate(BRACKETS)
 
 
 def training_line(text: str, intent: str, known: Known) -> Line | str:
