@@ -11,7 +11,9 @@ helpful), ``handoff_after_miss`` (a person was asked for soon after a miss).
 - ``groups``: the unlabelled messages with a reason, at most the ``MAX_CANDIDATES`` most recent,
   grouped by grouping.py (exact duplicates together, then similar phrasings); a group's key is a
   hash of its member ids, its suggestion the intent most members were given that a reviewer can
-  choose. Largest groups first, then the most recent.
+  choose. Largest groups first, then the most recent. Grouping 1,000 distinct phrasings takes
+  0.1-0.3 s on a laptop core; the groups of the last candidates read are kept per reason and reused
+  while the candidates (their rows as read) are the same, so a reload costs only the query.
 - ``label``: checks everything first (a known intent, messages that exist and carry no label yet, a
   reviewer, at most ``MAX_LABEL`` ids), then under the reviewed file's lock and in one database
   transaction marks the rows (``label``, ``labelled_by``, ``labelled_at``; an UPDATE that only
@@ -40,7 +42,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from bot.console.data import conversation_tests
 from bot.console.data.api import BadLabel, ReviewGroup, ReviewItem, ReviewReason
 from bot.console.data.domain_intents import DomainIntents
-from bot.console.data.grouping import Weights, cluster, normal_form
+from bot.console.data.grouping import Cluster, Weights, cluster, normal_form
 from bot.console.data.nlu_files import Known, NluFiles, plain
 from bot.console.data.reviewed_data import LOCK_WAIT_S, ReviewedFile, ReviewedFileError, parse, render
 from bot.console.data.tables import messages
@@ -90,6 +92,7 @@ class Review:
         )
         self.domain = DomainIntents(domain_dir)
         self._weights: tuple[Known, Weights] | None = None
+        self._grouped: dict[str | None, tuple[int, list[Cluster[ReviewItem]]]] = {}
 
     # -- the inbox ------------------------------------------------------------------------------------
 
@@ -107,16 +110,21 @@ class Review:
             query = query.where(messages.c.review == reason)
         query = query.order_by(messages.c.at.desc(), messages.c.id.desc()).limit(MAX_CANDIDATES)
         with self.engine.connect() as conn:
-            items = [_item(row) for row in conn.execute(query)]
+            rows = conn.execute(query).all()
+        # the same candidates as last time (a page reloaded, another reason's tab): the same groups
+        signature = hash(tuple(tuple(row) for row in rows))
+        known = self._grouped.get(reason)
+        if known is None or known[0] != signature:
+            clusters = cluster(
+                [_item(row) for row in rows],
+                text=lambda i: i.text,
+                ident=lambda i: i.message_id,
+                recency=lambda i: (i.at.timestamp(), i.message_id),
+                weights=self._similarity(),
+            )
+            known = self._grouped[reason] = (signature, clusters)
         choosable = set(self.intents())
-        clusters = cluster(
-            items,
-            text=lambda i: i.text,
-            ident=lambda i: i.message_id,
-            recency=lambda i: (i.at.timestamp(), i.message_id),
-            weights=self._similarity(),
-        )
-        return [ReviewGroup(c.key, c.items, _suggestion(c.items, choosable)) for c in clusters[:limit]]
+        return [ReviewGroup(c.key, list(c.items), _suggestion(c.items, choosable)) for c in known[1][:limit]]
 
     def _similarity(self) -> Weights:
         known = self.nlu.known()

@@ -12,12 +12,14 @@ import sys
 
 import pytest
 import yaml
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.console.data.api import BadLabel
 from bot.console.data.grouping import normal_form
 from bot.nlu.cards import redact
 from bot.nlu.out_of_scope_policy import asks_about_a_plan
-from tests.console.review.inbox import ROOT, add_message, labels, review
+from tests.console.review.inbox import ROOT, add_message, database, labels, review
 from tests.nlu_data.examples import ANNOTATION, examples
 
 ALEX = "rita@vendor.example"
@@ -247,3 +249,39 @@ def test_the_file_is_replaced_whole_never_rewritten_in_place(db, reviewed):
     assert os.stat(reviewed).st_ino != inode
     assert [p.name for p in reviewed.parent.iterdir() if p.name.endswith(".tmp")] == []
     assert oct(os.stat(reviewed).st_mode & 0o777) == "0o644"
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    yield from database("postgresql", tmp_path)
+
+
+def test_a_commit_that_fails_puts_the_old_file_back(postgres, reviewed):
+    """The file is renamed into place before the rows are committed; PostgreSQL refusing the commit
+    (here a deferred constraint trigger, checked at COMMIT) leaves the file as it was."""
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse_label() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER UPDATE ON console_messages "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.labelled_by = 'broken@vendor.example') "
+                "EXECUTE FUNCTION refuse_label()"
+            )
+        )
+    inbox = review(postgres, reviewed)
+    kept = add_message(postgres, "which invoices are still open")
+    assert inbox.label([kept], "list_invoices", ALEX) == 1
+    lost = add_message(postgres, "the invoices that are overdue")
+    before, rows = reviewed.read_bytes(), labels(postgres)
+
+    with pytest.raises(DBAPIError, match="refused at commit"):
+        inbox.label([lost], "list_invoices", "broken@vendor.example")
+
+    assert reviewed.read_bytes() == before and labels(postgres) == rows
+    assert inbox.label([lost], "list_invoices", ALEX) == 1
+    assert blocks(reviewed) == {"list_invoices": ["which invoices are still open", "the invoices that are overdue"]}
