@@ -26,13 +26,13 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.console.data.files import staged, sync_folder
 from bot.console.data.nlu_files import load_yaml
 from bot.console.data.training_line import BRACKETS, one_line, single_line
 from bot.nlu.cards import redact, redact_value
@@ -202,20 +202,14 @@ def write_new(folder: Path, stem: str, content: str) -> Path:
     """Write ``content`` to ``<stem>.yml`` in ``folder``, or ``<stem>_2.yml``... if that exists: never
     over an existing file, even when two reviewers save at once (the file appears whole, by a hard
     link from a temporary file, which fails where the name is taken)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=folder, prefix=f".{stem}.", suffix=".tmp", delete=False
-    ) as tmp:
-        tmp.write(content)
-        tmp.flush()
-        os.fsync(tmp.fileno())
+    tmp = staged(folder, stem, content)
     try:
-        os.chmod(tmp.name, 0o644)
         for number in range(1, 1000):
             target = folder / (f"{stem}.yml" if number == 1 else f"{stem}_{number}.yml")
             with contextlib.suppress(FileExistsError):
-                os.link(tmp.name, target)
+                os.link(tmp, target)
+                sync_folder(folder)
                 return target
         raise FileExistsError(f"{stem}.yml and 998 more names are taken in {folder}")
     finally:
-        os.unlink(tmp.name)
+        tmp.unlink()

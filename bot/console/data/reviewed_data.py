@@ -23,11 +23,11 @@ import contextlib
 import fcntl
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.console.data.files import staged, sync_folder
 from bot.console.data.nlu_files import example_lines, load_yaml
 
 LOCK_WAIT_S = 10.0
@@ -120,22 +120,10 @@ class ReviewedFile:
 
     def replace(self, content: str) -> None:
         """Write ``content`` in place of the file, atomically (module docstring)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp", delete=False
-        ) as tmp:
-            tmp.write(content)
-            tmp.flush()
-            os.fsync(tmp.fileno())
+        tmp = staged(self.path.parent, self.path.name, content)
         try:
-            os.chmod(tmp.name, 0o644)
-            os.replace(tmp.name, self.path)
+            os.replace(tmp, self.path)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp.name)
+            tmp.unlink(missing_ok=True)
             raise
-        folder = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)  # the rename itself reaches the disk
-        finally:
-            os.close(folder)
+        sync_folder(self.path.parent)
