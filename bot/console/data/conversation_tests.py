@@ -71,8 +71,8 @@ def stories(events: Iterable[tuple[int, str, Mapping[str, Any]]], labels: Mappin
             paused = False
         elif paused:
             continue
-        elif kind == "user":
-            current.steps.append(_user_step(data, labels.get(event_id)))
+        elif kind == "user" and (step := _user_step(data, labels.get(event_id))):
+            current.steps.append(step)
         elif kind == "action" and isinstance(data.get("name"), str) and data["name"] not in SKIPPED_ACTIONS:
             current.steps.append({"action": data["name"]})
         elif kind == "slot" and isinstance(data.get("name"), str) and data["name"] not in SKIPPED_SLOTS:

@@ -15,7 +15,8 @@ helpful), ``handoff_after_miss`` (a person was asked for soon after a miss).
   0.1-0.3 s on a laptop core; the groups of the last candidates read are kept per reason and reused
   while the candidates (their rows as read) are the same, so a reload costs only the query.
 - ``label``: checks everything first (a known intent, messages that exist and carry no label yet, a
-  reviewer, at most ``MAX_LABEL`` ids), then under the reviewed file's lock and in one database
+  reviewer, at most ``MAX_LABEL`` ids; any indexed customer message may be labelled, not only those
+  in the inbox, so that a transcript's line can be), then under the reviewed file's lock and in one database
   transaction marks the rows (``label``, ``labelled_by``, ``labelled_at``; an UPDATE that only
   touches rows still unlabelled, so a second reviewer, or the same form posted twice, is refused)
   and rewrites the file (reviewed_data.py). The rows are committed after the file is renamed into
@@ -146,7 +147,7 @@ class Review:
             with self.file.locked():
                 return self._label(ids, intent, who)
         except ReviewedFileError as exc:
-            raise BadLabel(f"nothing was labelled: {self.file.path.name} {exc}") from exc
+            raise BadLabel(f"nothing was labelled: {self.file.path.name}: {exc}") from exc
 
     def _label(self, ids: list[int], intent: str, reviewer: str) -> int:
         known = self.nlu.known()

@@ -101,7 +101,7 @@ class ReviewedFile:
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         raise ReviewedFileError(
-                            f"another reviewer has been saving to {self.path.name} for {self.lock_wait_s:.0f} s"
+                            f"another reviewer has been saving it for {self.lock_wait_s:g} s: try again"
                         ) from None
                     time.sleep(0.05)
             try:

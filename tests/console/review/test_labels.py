@@ -210,7 +210,7 @@ def test_a_file_edited_into_something_else_is_not_overwritten(db, reviewed):
     edited = reviewed.read_text().replace("nlu: []", "nlu:\n  - synonym: acme\n    examples: |\n      - ACME\n")
     reviewed.write_text(edited)
     mid = add_message(db, "show my licences")
-    with pytest.raises(BadLabel, match="reviewed.yml it holds an item that is not an intent's examples"):
+    with pytest.raises(BadLabel, match="reviewed.yml: it holds an item that is not an intent's examples"):
         inbox.label([mid], "view_subscription", ALEX)
     assert reviewed.read_text() == edited and labels(db)[mid] == (None, None)
 
