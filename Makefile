@@ -90,8 +90,8 @@ lint: $(VENV)/app/.installed $(VENV)/rasa/.installed
 test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
-	@echo "== backend, client, gateway, deploy, bench-scoring, training-data and privacy tests on SQLite (privacy: PostgreSQL too) =="
-	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/nlu_data tests/privacy tests/dialogues/test_outcome.py
+	@echo "== backend, client, gateway, deploy, bench-scoring, training-data, privacy and review-inbox tests on SQLite (privacy, review inbox: PostgreSQL too) =="
+	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/nlu_data tests/privacy tests/console/review tests/dialogues/test_outcome.py
 	$(APP_PY) -m pytest -q tests/console/web  # the staff console's web app: sign-in through a mock OpenID provider, pages
 
 test-app-postgres: $(VENV)/app/.installed

@@ -6,14 +6,18 @@ queries, same data as Rasa's own `type: SQL` store, so existing databases keep w
 idle timeout, a dropped TCP connection), which Rasa's store and its fail-safe wrapper turn into a
 conversation answered as if it were new (a customer mid-quote suddenly a stranger, and the empty
 conversation saved over theirs):
-- the pool tests a connection before handing it out (SQLAlchemy's ``pool_pre_ping``) and replaces
-  one that died while idle;
-- a read or save cut off mid-query is tried once more on a fresh connection (a save's transaction
-  was rolled back, and a save writes only the events not stored yet);
+- a read or save whose connection died (while idle in the pool, or mid-query) is tried once more on
+  a fresh connection: SQLAlchemy replaces the whole pool when it sees a disconnect, a save's
+  transaction was rolled back, and a save writes only the events not stored yet. No
+  ``pool_pre_ping``: it would cost a round trip on every checkout, several a turn, to catch what
+  the retry catches anyway;
 - a conversation that still cannot be read fails the turn (``TrackerStoreUnavailable``, which Rasa's
   fail-safe wrapper lets through and the gateway channel answers as a failure: nothing changed,
   try again) instead of starting afresh. A save that still fails is left to Rasa's wrapper, which
   keeps the turn in memory: the customer hears what happened (an order placed, say).
+Its two calls of every turn, ``retrieve`` and ``save``, run as the same plain statements as the
+SQLite store's below (the same rows in and out as Rasa's ORM code, without building its queries and
+objects each time): under the load benchmark's crowd they took a third of the Rasa process's time.
 tests/rasa_env/test_tracker_store_pg.py cuts the connections under each case; tests/e2e/
 test_faults_prod.py drops them during a burst of orders.
 
@@ -107,52 +111,6 @@ def _not_erased(conn: Any, sender_id: str, events: Any) -> Any:
     return (e for e in events if (e.timestamp or 0) >= before)
 
 
-class PostgresTrackerStore(SQLTrackerStore):
-    """``type: bot.rasa_server.tracker_store.PostgresTrackerStore`` with Rasa's SQL store's settings."""
-
-    engine: Any  # Rasa's SQL store's, replaced below
-    event_broker: Any
-
-    def __init__(self, domain: Any = None, **kwargs: Any) -> None:
-        super().__init__(domain=domain, **kwargs)
-        url = self.engine.url
-        self.engine.dispose()
-        self.engine = sa.create_engine(url, **create_engine_kwargs(url), pool_pre_ping=True)
-        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        _create_erasures(self.engine)
-
-    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Any:
-        return _not_erased(session, tracker.sender_id, super()._additional_events(session, tracker))
-
-    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
-        def attempt() -> Awaitable[Any]:
-            return super(PostgresTrackerStore, self)._retrieve(sender_id, fetch_events_from_all_sessions)
-
-        try:
-            return await _once_more("read", attempt, attempt)
-        except DBAPIError as error:
-            raise TrackerStoreUnavailable(f"the conversation {sender_id} could not be read") from error
-
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        turn_facts.note(tracker, self.domain)  # for the gateway channel's answer (turn_facts.py)
-
-        async def store_only() -> None:
-            # The events went to the event broker (if any) before the failed write: store only.
-            # Nothing awaits between here and the restore (no broker: stream_events returns at
-            # once; the write is synchronous), so no other turn sees the broker missing.
-            broker, self.event_broker = self.event_broker, None
-            try:
-                return await super(PostgresTrackerStore, self).save(tracker)
-            finally:
-                self.event_broker = broker
-
-        return await _once_more("save", lambda: super(PostgresTrackerStore, self).save(tracker), store_only)
-
-
-BUSY_TIMEOUT_MS = 15_000
-POOL_SIZE = 5
-
-
 # Rasa's _event_query for the latest session: the events from the newest SessionStarted on (all
 # of them when there is none), in insertion order.
 _LATEST_SESSION = """
@@ -165,6 +123,97 @@ INSERT_EVENT = sa.text(
     "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
     "VALUES (:sender_id, :type_name, :timestamp, :intent_name, :action_name, :data)"
 )
+
+
+def _params(sender_id: str) -> dict[str, Any]:
+    return {"sender": sender_id, "started": SessionStarted.type_name}
+
+
+def _read_latest_session(engine: Any, domain: Any, sender_id: str) -> DialogueStateTracker | None:
+    """The tracker of the latest conversation session, or None: Rasa's query as one statement."""
+    with engine.connect() as conn:
+        rows = conn.execute(SELECT_LATEST_SESSION, _params(sender_id)).fetchall()
+    if not domain or not rows:
+        return None
+    return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for (data,) in rows], domain.slots)
+
+
+def _write_new_events(engine: Any, tracker: DialogueStateTracker) -> None:
+    """Add the tracker's events that are not stored yet, counted as Rasa counts them (the latest
+    session's), in one transaction: one count and one multi-row insert."""
+    with engine.begin() as conn:
+        stored = conn.execute(COUNT_LATEST_SESSION, _params(tracker.sender_id)).scalar_one()
+        rows = []
+        for event in _not_erased(conn, tracker.sender_id, itertools.islice(tracker.events, stored, None)):
+            data = event.as_dict()
+            rows.append(
+                {
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                }
+            )
+        if rows:
+            conn.execute(INSERT_EVENT, rows)
+
+
+class PostgresTrackerStore(SQLTrackerStore):
+    """``type: bot.rasa_server.tracker_store.PostgresTrackerStore`` with Rasa's SQL store's settings."""
+
+    engine: Any  # Rasa's SQL store's, replaced below
+    event_broker: Any
+
+    def __init__(self, domain: Any = None, **kwargs: Any) -> None:
+        super().__init__(domain=domain, **kwargs)
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        _create_erasures(self.engine)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The latest session, read as one plain statement (as the SQLite store does), once more on
+        a fresh connection if the first was cut; a conversation that still cannot be read fails the
+        turn."""
+
+        async def attempt() -> DialogueStateTracker | None:
+            return _read_latest_session(self.engine, self.domain, sender_id)
+
+        try:
+            return await _once_more("read", attempt, attempt)
+        except DBAPIError as error:
+            raise TrackerStoreUnavailable(f"the conversation {sender_id} could not be read") from error
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        """Rasa's own read, for the whole conversation (``retrieve_full_tracker``: Rasa's HTTP API
+        and exports), with the same retry."""
+
+        def attempt() -> Awaitable[Any]:
+            return super(PostgresTrackerStore, self)._retrieve(sender_id, fetch_events_from_all_sessions)
+
+        try:
+            return await _once_more("read", attempt, attempt)
+        except DBAPIError as error:
+            raise TrackerStoreUnavailable(f"the conversation {sender_id} could not be read") from error
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """The events not stored yet, in one transaction; after a cut, once more on a fresh
+        connection (the cut transaction was rolled back, and the count finds what is stored).
+        The event broker, if any, gets the events once, before the first write."""
+        turn_facts.note(tracker, self.domain)  # for the gateway channel's answer (turn_facts.py)
+        await self.stream_events(tracker)
+
+        async def write() -> None:
+            _write_new_events(self.engine, tracker)
+
+        await _once_more("save", write, write)
+
+
+BUSY_TIMEOUT_MS = 15_000
+POOL_SIZE = 5
 
 
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -202,18 +251,11 @@ class SQLiteTrackerStore(SQLTrackerStore):
 
     _plain_sql = False  # an in-memory database keeps Rasa's own code
 
-    def _params(self, sender_id: str) -> dict[str, Any]:
-        return {"sender": sender_id, "started": SessionStarted.type_name}
-
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The tracker of the latest conversation session, or None."""
         if not self._plain_sql:
             return await super().retrieve(sender_id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(SELECT_LATEST_SESSION, self._params(sender_id)).fetchall()
-        if not self.domain or not rows:
-            return None
-        return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for (data,) in rows], self.domain.slots)
+        return _read_latest_session(self.engine, self.domain, sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Add the tracker's events that are not stored yet (counted as Rasa counts them)."""
@@ -221,20 +263,4 @@ class SQLiteTrackerStore(SQLTrackerStore):
         if not self._plain_sql:
             return await super().save(tracker)
         await self.stream_events(tracker)
-        with self.engine.begin() as conn:
-            stored = conn.execute(COUNT_LATEST_SESSION, self._params(tracker.sender_id)).scalar_one()
-            rows = []
-            for event in _not_erased(conn, tracker.sender_id, itertools.islice(tracker.events, stored, None)):
-                data = event.as_dict()
-                rows.append(
-                    {
-                        "sender_id": tracker.sender_id,
-                        "type_name": event.type_name,
-                        "timestamp": data.get("timestamp"),
-                        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                        "action_name": data.get("name"),
-                        "data": json.dumps(data),
-                    }
-                )
-            if rows:
-                conn.execute(INSERT_EVENT, rows)
+        _write_new_events(self.engine, tracker)
