@@ -6,6 +6,7 @@ viewer refused. Screenshots go to artifacts/console/ (gitignored)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,8 @@ def console(stack, oidc, tmp_path_factory) -> Iterator[dict[str, object]]:
     """The console process beside the stack: its index in the stack's data folder, the stack's tracker
     and gateway databases, billing with the console's token, the mock provider for sign-in."""
     folder: Path = tmp_path_factory.mktemp("console")
+    # the reviewed-data file beside a copy of the training data, as in nlu_data/ (a label must not repeat it)
+    shutil.copytree(ROOT / "nlu_data", folder / "nlu_data", ignore=shutil.ignore_patterns("reviewed.yml"))
     env = {
         **stack.env(),
         "CONSOLE_OIDC_ISSUER": oidc.issuer,
