@@ -6,20 +6,25 @@ viewer refused. Screenshots go to artifacts/console/ (gitignored)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from bot.launch.runner import ROOT
 from tests.e2e.test_widget import CHROMIUM_ARGS, assert_not_blank, browser  # noqa: F401 (a fixture)
+from tests.e2e.widget_client import WidgetClient, signed_in
 from tests.oidc_mock import OidcMock, Users
 
 SHOTS = ROOT / "artifacts" / "console"
 CLIENT_ID, CLIENT_SECRET, TEAM = "e2e.console", "e2e-console-client-secret-0123456789", "TVENDOR1"
 PEOPLE = Users(team=TEAM).people
+RATED = "could you put 2 more licenses on our plan please"
 ODD = ("blorfle the quuxinator sideways", "zxqv wmbl prrt", "purple elephants sing opera at midnight", "hmm")
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -55,7 +60,12 @@ def console(stack, oidc, tmp_path_factory) -> Iterator[dict[str, object]]:
     service.start()
     try:
         service.wait_ready(60)
-        yield {"url": stack.console_url, "reviewed": folder / "nlu_data" / "reviewed.yml", "service": service}
+        yield {
+            "url": stack.console_url,
+            "reviewed": folder / "nlu_data" / "reviewed.yml",
+            "database": env["CONSOLE_DATABASE_URL"],
+            "service": service,
+        }
     finally:
         service.stop()
 
@@ -94,16 +104,43 @@ def wait_for_one(page, url: str, texts: tuple[str, ...], timeout: float = 60) ->
         time.sleep(0.5)
 
 
+def indexed(console, sender: str) -> list[tuple]:
+    from sqlalchemy import create_engine, select
+
+    from bot.console.data.tables import messages
+
+    engine = create_engine(str(console["database"]))
+    try:
+        with engine.connect() as conn:
+            columns = (messages.c.text, messages.c.intent, messages.c.confidence, messages.c.review)
+            return [tuple(r) for r in conn.execute(select(*columns).where(messages.c.sender == sender))]
+    finally:
+        engine.dispose()
+
+
 def wait_indexed(page, url: str, text: str) -> None:
     wait_for_one(page, url, (text,))
 
 
-def test_staff_sign_in_read_every_page_and_a_reviewer_labels(browser, console, oidc, chat):
+async def rate_not_helpful(gateway_url: str) -> None:
+    """Priya, signed in on the widget, places an order and rates it not helpful: the messages of that
+    task go to the review inbox (reason "Rated not helpful")."""
+    async with WidgetClient(gateway_url, signed_in("priya@acme.example")) as client:
+        await client.say(RATED)
+        await client.press("Yes")
+        [offer] = [f["rating"] for f in client.frames if f.get("rating")]
+        await client.ws.send(json.dumps({"type": "rate", "offer": offer, "value": "not_helpful"}))
+        assert "What went wrong?" in json.dumps(await client.next_frame(20))
+
+
+def test_staff_sign_in_read_every_page_and_a_reviewer_labels(browser, console, oidc, chat, stack):
     alex = chat("alex")
     alex.text("send me last invoice")
     lost = chat(None)
-    for odd in ODD:  # nothing the assistant knows: some fall back or come out unsure (the review inbox)
+    for odd in ODD:  # nothing the assistant knows: it may fall back or come out unsure (the review inbox)
         lost.text(odd)
+    with ThreadPoolExecutor(1) as pool:  # and one that surely lands there (Playwright holds this thread's loop)
+        pool.submit(asyncio.run, rate_not_helpful(stack.gateway_url)).result()
 
     admin_context, admin = sign_in(browser, console, oidc, "admin")
     base = f"{console['url']}/console"
@@ -133,14 +170,17 @@ def test_staff_sign_in_read_every_page_and_a_reviewer_labels(browser, console, o
     row.locator("button").click()
     admin.wait_for_selector("text=Role changed.")
 
-    odd = wait_for_one(reviewer, f"{base}/review", ODD)
+    try:
+        odd = wait_for_one(reviewer, f"{base}/review", (*ODD, RATED))
+    except AssertionError as missing:  # say what the model made of them
+        raise AssertionError(f"{missing}; indexed: {indexed(console, lost.sender)}") from None
     shot(reviewer, "review")
     group = reviewer.locator("form.label-form", has_text=odd)
-    group.locator("select[name=intent]").select_option("out_of_scope")
+    group.locator("select[name=intent]").select_option("add_licenses" if odd == RATED else "out_of_scope")
     group.locator("button[type=submit]").click()
     reviewer.wait_for_selector("#labelled")
     written = console["reviewed"].read_text()
-    assert odd in written and "out_of_scope" in written
+    assert odd in written and ("add_licenses" if odd == RATED else "out_of_scope") in written
     shot(reviewer, "review-labelled")
 
     # A viewer sees the inbox, has no form, and a label posted anyway is refused with nothing written.
