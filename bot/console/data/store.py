@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Table, select, update
@@ -62,6 +62,12 @@ def set_state(conn: Connection, name: str, value: int) -> None:
 def aware(value: datetime) -> datetime:
     """SQLite gives naive datetimes back: they were written in UTC."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def bounds(period: Any) -> tuple[datetime, datetime]:
+    """A Period's (api.py) first instant and the instant after its last day, in UTC."""
+    start = datetime.combine(period.start, time.min, tzinfo=timezone.utc)
+    return start, datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
 
 
 def day_of(at: datetime) -> date:
