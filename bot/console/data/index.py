@@ -86,7 +86,7 @@ class Thread:
 
     conversation: dict[str, Any]
     last: Message | None = None
-    fell_back: bool = False  # a fallback action ran since the last customer message
+    loaded: Message | None = None  # the last message as it was indexed: written again if changed
     suggested: reasons.Suggestion | None = None  # a "did you mean" waiting for the answer
     buttons: dict[str, str] = field(default_factory=dict)  # payload -> title of the last buttons
 
@@ -146,17 +146,15 @@ class Indexer:
                 message = self._customer(thread, event, per_day)
                 fresh.append(message)
             elif event.kind == "action":
-                if event.action in FALLBACK_ACTIONS:
-                    thread.fell_back = True
-                    if thread.last is not None:
-                        _fell_back(thread.last, conv, per_day)
+                if event.action in FALLBACK_ACTIONS and thread.last is not None:
+                    _fell_back(thread.last, conv, per_day)
             else:
                 if event.text or event.buttons:
                     said.append(_line(event))
                     thread.buttons = {p: t for t, p in event.buttons if p}
                     if thread.last is not None and event.buttons:
                         offered = [payload_intent(p) for _, p in event.buttons]
-                        thread.suggested = reasons.suggestion(thread.fell_back and thread.last.fallback, offered)
+                        thread.suggested = reasons.suggestion(thread.last.fallback, offered)
                 if event.task:
                     conv["tasks"] += 1
                     conv["task_names"] = " ".join(filter(None, [conv.get("task_names"), event.task]))[:400]
@@ -203,7 +201,7 @@ class Indexer:
             _count(per_day, conv, event.at, "in_scope")
         if event.intent == FALLBACK_INTENT and not event.handoff:
             _fell_back(message, conv, per_day)
-        thread.last, thread.fell_back, thread.suggested = message, False, None
+        thread.last, thread.suggested = message, None
         return message
 
     def _threads(self, conn: Connection, senders: list[str]) -> dict[str, Thread]:
@@ -217,16 +215,18 @@ class Indexer:
             last_ids = select(func.max(messages.c.id)).where(messages.c.sender.in_(part)).group_by(messages.c.sender)
             for row in conn.execute(select(messages).where(messages.c.id.in_(last_ids))):
                 m = row._mapping
-                threads[row.sender].last = Message(
+                threads[row.sender].last = threads[row.sender].loaded = Message(
                     row.sender, m["event_id"], aware(m["at"]), m["channel"], m["text"], m["intent"], m["confidence"],
                     review=m["review"], fallback=bool(m["fallback"]), task=m["task"], id=m["id"],
                 )  # fmt: skip
             line_ids = select(func.max(lines.c.id)).where(lines.c.sender.in_(part)).group_by(lines.c.sender)
-            for row in conn.execute(select(lines.c.sender, lines.c.buttons).where(lines.c.id.in_(line_ids))):
+            for row in conn.execute(
+                select(lines.c.sender, lines.c.at, lines.c.buttons).where(lines.c.id.in_(line_ids))
+            ):
                 shown = [(str(t), str(p)) for t, p in json.loads(row.buttons or "[]")]
                 thread = threads[row.sender]
                 thread.buttons = {p: t for t, p in shown if p}
-                if thread.last is not None and shown:
+                if thread.last is not None and shown and aware(row.at) >= thread.last.at:
                     thread.suggested = reasons.suggestion(thread.last.fallback, [payload_intent(p) for _, p in shown])
         return threads
 
@@ -261,8 +261,7 @@ class Indexer:
         upsert(conn, conversations, rows, ["sender"])
         if fresh:
             conn.execute(messages.insert(), [m.row() for m in fresh])
-        changed = [m for t in threads.values() if (m := t.last) is not None and m.id is not None and m.changed]
-        for m in {m.id: m for m in changed}.values():
+        for m in [t.loaded for t in threads.values() if t.loaded is not None and t.loaded.changed]:
             conn.execute(
                 update(messages).where(messages.c.id == m.id).values(review=m.review, fallback=m.fallback, task=m.task)
             )

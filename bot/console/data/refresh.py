@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bot.gateway.handoff.store import handoffs as gateway_handoffs
@@ -41,10 +41,18 @@ class Refresher:
 
     def __init__(self, gateway_engine: Engine) -> None:
         self.gateway = gateway_engine
-        for table in (gateway_handoffs, gateway_ratings):
-            table.create(gateway_engine, checkfirst=True)
+        self._ready = False
+
+    def ready(self) -> bool:
+        """The gateway creates its tables on its first start; until then there is nothing to copy."""
+        if not self._ready:
+            with self.gateway.connect() as gw:
+                self._ready = all(inspect(gw).has_table(t.name) for t in (gateway_handoffs, gateway_ratings))
+        return self._ready
 
     def run(self, conn: Connection, touched: set[str]) -> None:
+        if not self.ready():
+            return
         now = datetime.now(timezone.utc)
         since = datetime.fromtimestamp(locked_state(conn, GATEWAY) / 1_000_000, timezone.utc) - OVERLAP
         senders = sorted(touched | self._changed(since))

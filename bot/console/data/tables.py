@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Engine
 
@@ -180,7 +181,13 @@ orders = Table(
 BY_SENDER = (conversations, messages, lines, days, handoffs, ratings, orders)
 
 
+CREATE_LOCK = 7226150919  # PostgreSQL: console replicas starting at once create the tables one at a time
+
+
 def create(engine: Engine) -> None:
     """Create the console's tables where missing (the index is rebuilt from the sources, so a schema
     change is a new table, or dropping these and indexing again)."""
-    metadata.create_all(engine)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CREATE_LOCK})
+        metadata.create_all(conn)
