@@ -69,13 +69,24 @@ class Talk:
         body["metadata"] = {**META, **body.get("metadata", {})}
         with self.stores.tracker.begin() as conn:
             conn.execute(
-                insert(events).values(sender_id=self.sender, type_name=kind, timestamp=ts, data=json.dumps(body), **columns)
+                insert(events).values(
+                    sender_id=self.sender, type_name=kind, timestamp=ts, data=json.dumps(body), **columns
+                )
             )
 
     def user(self, text: str, intent: str, confidence: float = 0.98, **meta: Any) -> Talk:
         metadata = {"channel": self.channel, **({"identity": {"email": self.email}} if self.email else {}), **meta}
-        parse = {"intent": {"name": intent, "confidence": confidence}, "entities": [], "text": text, "metadata": metadata}
-        self._event("user", {"text": text, "parse_data": parse, "metadata": metadata, "input_channel": "gateway"}, intent_name=intent)
+        parse = {
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": [],
+            "text": text,
+            "metadata": metadata,
+        }
+        self._event(
+            "user",
+            {"text": text, "parse_data": parse, "metadata": metadata, "input_channel": "gateway"},
+            intent_name=intent,
+        )
         self._event("user_featurization", {"use_text_for_featurization": False})
         return self
 
@@ -99,7 +110,9 @@ class Talk:
         self._event("slot", {"name": name, "value": value}, action_name=name)
         return self
 
-    def turn(self, text: str, intent: str, reply: str, *, action: str = "utter_reply", confidence: float = 0.98, **bot: Any) -> Talk:
+    def turn(
+        self, text: str, intent: str, reply: str, *, action: str = "utter_reply", confidence: float = 0.98, **bot: Any
+    ) -> Talk:
         return self.user(text, intent, confidence).action(action).bot(reply, **bot).action("action_listen")
 
     def rating(self, state: str, task: str = "order_placed", comment: str | None = None) -> Talk:

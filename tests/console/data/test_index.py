@@ -58,7 +58,12 @@ def test_an_order_conversation_is_one_row_with_its_messages_task_and_order(st):
     assert read == 8  # user, bot and action events; slots and featurization are not read
     row = conversation(st, "wu-order")
     assert (row["channel"], row["customer"], row["turns"], row["tasks"]) == ("widget", "alex@acme.example", 2, 1)
-    assert (row["task_names"], row["outcome"], row["in_scope"], row["fallbacks"]) == ("order_placed", "completed", True, 0)
+    assert (row["task_names"], row["outcome"], row["in_scope"], row["fallbacks"]) == (
+        "order_placed",
+        "completed",
+        True,
+        0,
+    )
     first, yes = said(st, "wu-order")
     assert (first["text"], first["intent"], first["review"]) == ("add 5 licenses", "add_licenses", None)
     assert (yes["text"], yes["intent"], yes["task"]) == ("Yes", "affirm", "order_placed")  # the button's title
@@ -73,11 +78,19 @@ def test_each_review_reason_marks_the_message_it_names(st):
     # fallback: nlu_fallback, and a fallback action answering an understood intent
     Talk(st, "wv-fallback", email=None).turn("blorp zzz", "nlu_fallback", "Sorry, I didn't quite get that.",
                                             action="action_fallback", confidence=0.2)  # fmt: skip
-    Talk(st, "wv-core", email=None).turn("invoices of my cat", "list_invoices", "Sorry...", action="action_default_fallback")
+    Talk(st, "wv-core", email=None).turn(
+        "invoices of my cat", "list_invoices", "Sorry...", action="action_default_fallback"
+    )
     # low confidence: understood, under the bar
-    Talk(st, "wv-low", email=None).turn("show invoices pls", "list_invoices", "Your invoices:", confidence=reasons.LOW_CONFIDENCE - 0.1)
+    Talk(st, "wv-low", email=None).turn(
+        "show invoices pls", "list_invoices", "Your invoices:", confidence=reasons.LOW_CONFIDENCE - 0.1
+    )
     # a "did you mean" declined (no), one answered with something else, one accepted
-    for sender, answer, intent in (("wv-no", "no", "deny"), ("wv-else", "add 3 licenses", "add_licenses"), ("wv-yes", "/pay_invoice", "pay_invoice")):
+    for sender, answer, intent in (
+        ("wv-no", "no", "deny"),
+        ("wv-else", "add 3 licenses", "add_licenses"),
+        ("wv-yes", "/pay_invoice", "pay_invoice"),
+    ):
         talk = Talk(st, sender)
         talk.turn("the thing with money", "nlu_fallback", "Sorry, I'm not sure I understood: did you mean to ...?",
                   action="action_fallback", confidence=0.25, buttons=GUESSES)  # fmt: skip
@@ -86,7 +99,13 @@ def test_each_review_reason_marks_the_message_it_names(st):
     order(st, "wu-rated").rating("not_helpful", comment="too slow")
     # a handoff a message after a fallback
     talk = Talk(st, "wu-handoff")
-    talk.turn("my thing is broken bad", "nlu_fallback", "Sorry, I didn't quite get that.", action="action_fallback", confidence=0.1)
+    talk.turn(
+        "my thing is broken bad",
+        "nlu_fallback",
+        "Sorry, I didn't quite get that.",
+        action="action_fallback",
+        confidence=0.1,
+    )
     talk.turn("talk to a person", "talk_to_human", "I've asked our support team.", action="action_handoff")
     talk.handoff("HO-3001")
 
@@ -101,8 +120,15 @@ def test_each_review_reason_marks_the_message_it_names(st):
     assert reviews(st, "wu-rated") == [("add 5 licenses", "not_helpful"), ("Yes", None)]
     assert reviews(st, "wu-handoff") == [("my thing is broken bad", "handoff_after_miss"), ("talk to a person", None)]
     handed = conversation(st, "wu-handoff")
-    assert (handed["handoff"], handed["outcome"], handed["fallbacks"], handed["in_scope"]) == ("open", "handoff", 1, True)
-    assert conversation(st, "wv-fallback")["in_scope"] is False and conversation(st, "wu-rated")["rating"] == "not_helpful"
+    assert (handed["handoff"], handed["outcome"], handed["fallbacks"], handed["in_scope"]) == (
+        "open",
+        "handoff",
+        1,
+        True,
+    )
+    assert (
+        conversation(st, "wv-fallback")["in_scope"] is False and conversation(st, "wu-rated")["rating"] == "not_helpful"
+    )
 
 
 def snapshot(st: Stores) -> dict:
@@ -137,7 +163,9 @@ def test_batches_of_any_size_give_the_same_index_and_a_second_run_changes_nothin
 
 def test_two_indexers_at_once_index_every_event_once(st):
     for i in range(30):
-        Talk(st, f"wv-{i:02d}", email=None).turn("hello", "greet", "Hi!").turn("add 2 licenses", "add_licenses", "Quote...")
+        Talk(st, f"wv-{i:02d}", email=None).turn("hello", "greet", "Hi!").turn(
+            "add 2 licenses", "add_licenses", "Quote..."
+        )
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -187,11 +215,16 @@ def test_an_erased_or_expired_conversation_leaves_the_index_and_does_not_come_ba
     assert index.run_once() == 0
     with st.console.connect() as conn:
         assert sorted(conn.execute(select(conversations.c.sender)).scalars()) == ["wv-kept"]
-        assert conn.execute(select(func.count()).select_from(messages).where(messages.c.sender != "wv-kept")).scalar_one() == 0
+        assert (
+            conn.execute(select(func.count()).select_from(messages).where(messages.c.sender != "wv-kept")).scalar_one()
+            == 0
+        )
 
 
 def test_a_card_number_left_in_an_old_row_is_redacted_in_the_index(st):
-    Talk(st, "wv-card", email=None).turn("my card is 4242 4242 4242 4242", "give_card_number", "Please don't paste card numbers.")
+    Talk(st, "wv-card", email=None).turn(
+        "my card is 4242 4242 4242 4242", "give_card_number", "Please don't paste card numbers."
+    )
     indexer(st).run_once()
     [m] = said(st, "wv-card")
     assert "4242" not in m["text"] and "card number removed" in m["text"]

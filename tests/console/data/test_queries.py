@@ -5,7 +5,7 @@ paging, transcripts, and the CSV exports."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -27,7 +27,9 @@ def place_order(server_url: str) -> str:
     headers = {"Authorization": f"Bearer {SERVICE_TOKEN}", "X-Acting-User": "alex@acme.example", "X-Channel": "widget"}
     with httpx.Client(base_url=server_url, headers=headers, timeout=10) as c:
         quote = c.post("/v1/quotes/add-licenses", json={"quantity": 5, "product": "enterprise"}).json()
-        order = c.post("/v1/orders", json={"quote": quote["number"]}, headers={"Idempotency-Key": quote["idempotency_key"]})
+        order = c.post(
+            "/v1/orders", json={"quote": quote["number"]}, headers={"Idempotency-Key": quote["idempotency_key"]}
+        )
         assert order.status_code == 201, order.text
         return order.json()["number"]
 
@@ -38,16 +40,35 @@ def q(st: Stores, billing, console_billing_server) -> Queries:
     # Day 1: Alex (Acme) orders on the widget; a visitor asks the weather; Olivia (Bluebird) on Slack
     # falls back and gets a person, who answers.
     alex = Talk(st, "wu-alex")
-    alex.turn("add 5 licenses", "add_licenses", "Quote Q-5001... Shall I place the order?", buttons=[("Yes", "/affirm"), ("No", "/deny")])
+    alex.turn(
+        "add 5 licenses",
+        "add_licenses",
+        "Quote Q-5001... Shall I place the order?",
+        buttons=[("Yes", "/affirm"), ("No", "/deny")],
+    )
     alex.turn("/affirm", "affirm", f"Done: order {number} is placed.", task="order_placed").rating("helpful")
-    Talk(st, "wv-visitor", email=None).turn("what's the weather", "out_of_scope", "That's outside what I can do.", action="action_out_of_scope")
+    Talk(st, "wv-visitor", email=None).turn(
+        "what's the weather", "out_of_scope", "That's outside what I can do.", action="action_out_of_scope"
+    )
     olivia = Talk(st, "slack:T1:U1", channel="slack", email="olivia@bluebird.example")
-    olivia.turn("the thing with money", "nlu_fallback", "Did you mean ...?", action="action_fallback", confidence=0.2, buttons=GUESSES)
+    olivia.turn(
+        "the thing with money",
+        "nlu_fallback",
+        "Did you mean ...?",
+        action="action_fallback",
+        confidence=0.2,
+        buttons=GUESSES,
+    )
     olivia.turn("talk to a person", "talk_to_human", "I've asked our support team.").handoff("HO-3001", status="closed")
     olivia.bot("Hi Olivia, Dana here.", rep="U9", rep_name="Dana", handoff="HO-3001")
     # Day 2: Alex again, an invoice emailed (in scope, contained).
     again = Talk(st, "wu-alex2", at=START + timedelta(days=1))
-    again.turn("email my last invoice to ap@acme.example", "share_invoice", "Sent INV-1047 to ap@acme.example.", task="invoice_sent")
+    again.turn(
+        "email my last invoice to ap@acme.example",
+        "share_invoice",
+        "Sent INV-1047 to ap@acme.example.",
+        task="invoice_sent",
+    )
     Indexer(st.console, st.tracker, st.gateway, billing).run_all()
     return Queries(st.console)
 
@@ -60,7 +81,9 @@ def test_the_overview_counts_the_period_with_in_scope_denominators_and_per_day_s
     [revenue] = o.revenue
     assert revenue.currency == "USD" and revenue.minor > 0  # billing's invoice for the order, minor units
     assert o.by_channel == {"slack": 1, "widget": 3}
-    assert [(d.day, d.conversations, d.in_scope, d.contained, d.handoffs, d.fallbacks, d.helpful, d.orders) for d in o.days] == [
+    assert [
+        (d.day, d.conversations, d.in_scope, d.contained, d.handoffs, d.fallbacks, d.helpful, d.orders) for d in o.days
+    ] == [
         (DAY1, 3, 2, 1, 1, 1, 1, 1),
         (DAY2, 1, 1, 1, 0, 0, 0, 0),
     ]
@@ -127,7 +150,11 @@ def test_csv_exports_of_each_table_follow_the_filters(q, st):
     assert placed["total_minor"] > 0 and placed["currency"] == "USD"
     assert list(q.export("labels", Filters())) == []
     with st.console.begin() as conn:
-        conn.execute(update(messages).where(messages.c.text == "the thing with money").values(label="pay_invoice", labelled_by="dana@vendor.example"))
+        conn.execute(
+            update(messages)
+            .where(messages.c.text == "the thing with money")
+            .values(label="pay_invoice", labelled_by="dana@vendor.example")
+        )
     assert [(r["text"], r["label"]) for r in q.export("labels", Filters())] == [("the thing with money", "pay_invoice")]
     with pytest.raises(KeyError):
         q.export("events", Filters())
