@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, true, update
 from sqlalchemy.engine import Connection, Engine
 
 from bot.rasa_server.turn_facts import FALLBACK_ACTIONS, FALLBACK_INTENT
@@ -103,6 +103,7 @@ class Indexer:
         self.tracker = tracker_engine
         self.billing = billing
         self.refresher = Refresher(gateway_engine)
+        self._placed: list[str] = []  # the orders this run's events named
         create(console_engine)
         ensure_state(console_engine, (EVENTS, *self.refresher.states))
 
@@ -120,7 +121,7 @@ class Indexer:
             if upto != after:
                 set_state(conn, EVENTS, upto)
             self.refresher.run(conn, touched)
-            self._orders(conn)
+            self._orders(conn, caught_up=not found)
         return len(found)
 
     def run_all(self, batch: int = 5000) -> int:
@@ -261,15 +262,20 @@ class Indexer:
         upsert(conn, conversations, rows, ["sender"])
         if fresh:
             conn.execute(messages.insert(), [m.row() for m in fresh])
-        for m in [t.loaded for t in threads.values() if t.loaded is not None and t.loaded.changed]:
-            conn.execute(
-                update(messages).where(messages.c.id == m.id).values(review=m.review, fallback=m.fallback, task=m.task)
-            )
+        changed = [
+            {"i": m.id, "r": m.review, "f": m.fallback, "t": m.task}
+            for t in threads.values()
+            if (m := t.loaded) is not None and m.changed
+        ]
+        if changed:
+            stmt = update(messages).where(messages.c.id == bindparam("i"))
+            conn.execute(stmt.values(review=bindparam("r"), fallback=bindparam("f"), task=bindparam("t")), changed)
         if said:
             conn.execute(lines.insert(), said)
         self._days(conn, threads, per_day)
         if placed:
             upsert(conn, orders, placed, ["number"], only=["sender"])
+            self._placed = [p["number"] for p in placed]
 
     def _days(
         self, conn: Connection, threads: dict[str, Thread], per_day: dict[tuple[str, date], Counter[str]]
@@ -293,12 +299,18 @@ class Indexer:
 
     # -- orders: their totals from billing ---------------------------------------------------------------
 
-    def _orders(self, conn: Connection) -> None:
+    def _orders(self, conn: Connection, caught_up: bool) -> None:
         """Orders named in the tracker whose total is not known yet: billing's, then the
-        conversations' revenue again."""
+        conversations' revenue again. Those of this run's events, and once the events are caught up
+        those an earlier run could not ask about (billing was down)."""
+        pending_ = select(orders.c.number).where(orders.c.total_minor.is_(None))
         pending = [
-            r.number for r in conn.execute(select(orders.c.number).where(orders.c.total_minor.is_(None)).limit(500))
+            r.number
+            for r in conn.execute(
+                pending_.where(orders.c.number.in_(self._placed) if not caught_up else true()).limit(500)
+            )
         ]
+        self._placed = []
         if not pending or self.billing is None:
             return
         try:
@@ -311,31 +323,26 @@ class Indexer:
             .where(orders.c.number == bindparam("n"))
             .values(total_minor=bindparam("t"), currency=bindparam("c"), org=bindparam("o"))
         )
-        conn.execute(
-            stmt,
-            [
-                {
-                    "n": n,
-                    "t": known[n].total_minor if n in known else 0,
-                    "c": known[n].currency if n in known else None,
-                    "o": known[n].org if n in known else None,
-                }
-                for n in pending
-            ],
-        )
-        senders = [
-            r.sender for r in conn.execute(select(orders.c.sender).where(orders.c.number.in_(pending)).distinct())
-        ]
+        rows = [{"n": n, "t": 0, "c": None, "o": None} for n in pending]
+        for row in rows:
+            if (order := known.get(str(row["n"]))) is not None:
+                row.update(t=order.total_minor, c=order.currency, o=order.org)
+        conn.execute(stmt, rows)
         totals = select(
             orders.c.sender, func.count(), func.coalesce(func.sum(orders.c.total_minor), 0), func.max(orders.c.currency)
         )
-        for part in chunks(senders):
-            for found in conn.execute(totals.where(orders.c.sender.in_(part)).group_by(orders.c.sender)):
-                conn.execute(
-                    update(conversations)
-                    .where(conversations.c.sender == found[0])
-                    .values(orders=found[1], revenue_minor=int(found[2]), currency=found[3])
-                )
+        senders = select(orders.c.sender).where(orders.c.number.in_(pending))
+        revenue = [
+            {"s": r[0], "n": r[1], "t": int(r[2]), "c": r[3]}
+            for r in conn.execute(totals.where(orders.c.sender.in_(senders)).group_by(orders.c.sender))
+        ]
+        stmt = (
+            update(conversations)
+            .where(conversations.c.sender == bindparam("s"))
+            .values(orders=bindparam("n"), revenue_minor=bindparam("t"), currency=bindparam("c"))
+        )
+        if revenue:
+            conn.execute(stmt, revenue)
 
 
 def _new_conversation(event: Event) -> dict[str, Any]:

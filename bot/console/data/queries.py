@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.engine import Engine, RowMapping
 
 from .api import (
@@ -106,35 +106,38 @@ class Queries:
         in_o = [o.day >= period.start, o.day <= period.end, o.total_minor.is_not(None)]
         in_o += [o.channel == channel] if channel else []
         spoke = d.turns > 0
-        per_sender = (
+        # one row per conversation (and channel) over the period: a conversation is counted once
+        per = (
             select(
-                d.sender,
-                func.max(d.in_scope).label("scope"),
+                d.channel,
+                func.sum(d.turns).label("turns"),
+                func.sum(d.fallbacks).label("fallbacks"),
+                func.sum(d.in_scope).label("scope"),
                 func.sum(d.tasks).label("tasks"),
                 func.sum(d.handoffs).label("handed"),
             )
-            .where(*in_days, spoke)
-            .group_by(d.sender)
+            .where(*in_days)
+            .group_by(d.sender, d.channel)
             .subquery()
         )
+        talked = per.c.turns > 0
         contained_day = and_(d.in_scope > 0, d.tasks > 0, d.handoffs == 0, spoke)
         with self.engine.connect() as conn:
-            totals = conn.execute(
+            by_channel: dict[str, int] = {}
+            totals = [0, 0, 0, 0, 0]  # conversations, in scope, contained, turns, fallback turns
+            for row in conn.execute(
                 select(
-                    func.count(distinct(case((spoke, d.sender)))),
-                    func.count(distinct(case((and_(d.in_scope > 0, spoke), d.sender)))),
-                    func.coalesce(func.sum(d.turns), 0),
-                    func.coalesce(func.sum(d.fallbacks), 0),
-                ).where(*in_days)
-            ).one()
-            contained = conn.execute(
-                select(func.count()).where(per_sender.c.scope > 0, per_sender.c.tasks > 0, per_sender.c.handed == 0)
-            ).scalar_one()
-            by_channel: dict[str, int] = dict(
-                conn.execute(
-                    select(d.channel, func.count(distinct(d.sender))).where(*in_days, spoke).group_by(d.channel)
-                ).all()
-            )
+                    per.c.channel,
+                    func.count(case((talked, 1))),
+                    func.count(case((and_(talked, per.c.scope > 0), 1))),
+                    func.count(case((and_(talked, per.c.scope > 0, per.c.tasks > 0, per.c.handed == 0), 1))),
+                    func.coalesce(func.sum(per.c.turns), 0),
+                    func.coalesce(func.sum(per.c.fallbacks), 0),
+                ).group_by(per.c.channel)
+            ):
+                if row[1]:
+                    by_channel[str(row[0])] = int(row[1])
+                totals = [t + int(v or 0) for t, v in zip(totals, row[1:], strict=True)]
             handed = conn.execute(
                 select(func.count(), func.count(h.claimed_at), func.count(h.closed_at)).where(*in_h)
             ).one()
@@ -172,19 +175,19 @@ class Queries:
         return Overview(
             period=period,
             channel=channel,
-            conversations=int(totals[0]),
-            in_scope=int(totals[1]),
-            contained=int(contained),
+            conversations=totals[0],
+            in_scope=totals[1],
+            contained=totals[2],
             handoffs=int(handed[0]),
             handoffs_answered=int(handed[1]),
             handoffs_closed=int(handed[2]),
-            fallback_turns=int(totals[3]),
-            turns=int(totals[2]),
+            fallback_turns=totals[4],
+            turns=totals[3],
             helpful=int(rated.get("helpful", 0)),
             not_helpful=int(rated.get("not_helpful", 0)),
             orders=int(placed),
             revenue=[Money(int(row[1]), str(row[0])) for row in sorted(revenue, key=lambda row: str(row[0]))],
-            by_channel={str(k): int(v) for k, v in sorted(by_channel.items())},
+            by_channel=dict(sorted(by_channel.items())),
             days=list(series.values()),
             definitions=dict(DEFINITIONS),
         )
@@ -201,7 +204,11 @@ class Queries:
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(conversations).where(*where)).scalar_one()
             rows = conn.execute(
-                select(conversations).where(*where).order_by(c.last_at.desc(), c.sender).offset(offset).limit(limit)
+                select(conversations)
+                .where(*where)
+                .order_by(c.last_at.desc(), c.sender.desc())
+                .offset(offset)
+                .limit(limit)
             ).all()
         return Page([conversation_row(r._mapping) for r in rows], int(total), offset, limit)
 

@@ -126,31 +126,31 @@ class Refresher:
             (r for r in rating_rows if r["state"] in RATED), key=lambda r: r["answered_at"] or r["offered_at"]
         ):
             state[r["sender"]]["rating"] = r["state"]
-        tasks: dict[str, int] = dict(
-            conn.execute(
-                select(conversations.c.sender, conversations.c.tasks).where(conversations.c.sender.in_(list(channels)))
-            ).all()
-        )
+        c = conversations.c
+        now = conn.execute(
+            select(c.sender, c.tasks, c.handoff, c.handoff_answered, c.rating).where(c.sender.in_(list(channels)))
+        ).all()
+        changes = [
+            {
+                "s": r.sender,
+                "h": v["handoff"],
+                "a": v["answered"],
+                "r": v["rating"],
+                "o": reasons.outcome(r.tasks, v["handoff"]),
+            }
+            for r in now
+            if (v := state[r.sender])
+            and (r.handoff, r.handoff_answered, r.rating) != (v["handoff"], v["answered"], v["rating"])
+        ]
         stmt = (
             update(conversations)
-            .where(conversations.c.sender == bindparam("s"))
+            .where(c.sender == bindparam("s"))
             .values(
                 handoff=bindparam("h"), handoff_answered=bindparam("a"), rating=bindparam("r"), outcome=bindparam("o")
             )
         )
-        conn.execute(
-            stmt,
-            [
-                {
-                    "s": s,
-                    "h": v["handoff"],
-                    "a": v["answered"],
-                    "r": v["rating"],
-                    "o": reasons.outcome(tasks[s], v["handoff"]),
-                }
-                for s, v in state.items()
-            ],
-        )
+        if changes:  # most conversations have neither a rating nor a handoff: nothing to write
+            conn.execute(stmt, changes)
 
     def _reasons(self, conn: Connection, rating_rows: list[dict[str, Any]], handoff_rows: list[dict[str, Any]]) -> None:
         """``handoff_after_miss`` and ``not_helpful`` on the messages they name."""

@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 metadata = MetaData()
 
@@ -57,7 +58,7 @@ conversations = Table(
     Column("revenue_minor", BigInteger, nullable=False, default=0),  # orders placed, integer minor units
     Column("currency", String(3)),
     Column("orders", Integer, nullable=False, default=0),  # orders placed through the assistant
-    Index("ix_console_conversations_last", "last_at"),
+    Index("ix_console_conversations_last", "last_at", "sender"),  # the search's and the export's order
     Index("ix_console_conversations_channel_last", "channel", "last_at"),
     Index("ix_console_conversations_outcome_last", "outcome", "last_at"),
     Index("ix_console_conversations_customer", "customer"),
@@ -187,7 +188,13 @@ CREATE_LOCK = 7226150919  # PostgreSQL: console replicas starting at once create
 def create(engine: Engine) -> None:
     """Create the console's tables where missing (the index is rebuilt from the sources, so a schema
     change is a new table, or dropping these and indexing again)."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CREATE_LOCK})
-        metadata.create_all(conn)
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CREATE_LOCK})
+                metadata.create_all(conn)
+            return
+        except OperationalError:  # SQLite: another process created one between check and create
+            if attempt:
+                raise
