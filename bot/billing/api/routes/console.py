@@ -6,8 +6,9 @@ customer's)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -75,7 +76,7 @@ def _by_assistant(s: Session, orders: list[Order]) -> set[str]:
     """The numbers of these orders that the action server placed (its audit entries name them)."""
     if not orders:
         return set()
-    entries = s.scalars(
+    entries: Iterable[dict[str, Any] | None] = s.scalars(
         select(AuditEntry.after).where(
             AuditEntry.caller == ASSISTANT,
             AuditEntry.action.like("order.%"),
