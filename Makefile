@@ -90,8 +90,8 @@ lint: $(VENV)/app/.installed $(VENV)/rasa/.installed
 test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
-	@echo "== backend, client, gateway, deploy, bench-scoring, training-data, privacy and review-inbox tests on SQLite (privacy, review inbox: PostgreSQL too) =="
-	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/nlu_data tests/privacy tests/console/review tests/dialogues/test_outcome.py
+	@echo "== backend, client, gateway, deploy, bench-scoring, training-data, privacy and console tests on SQLite (privacy, console: PostgreSQL too) =="
+	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/nlu_data tests/privacy tests/console/review tests/console/data/test_index.py tests/console/data/test_queries.py tests/dialogues/test_outcome.py
 	$(APP_PY) -m pytest -q tests/console/web  # the staff console's web app: sign-in through a mock OpenID provider, pages
 
 test-app-postgres: $(VENV)/app/.installed
@@ -107,7 +107,7 @@ test-dialogue: validate $(MODEL) $(VENV)/app/.installed
 	@echo "== conversation tests (tests/conversations) =="
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out data/test-results
 	@echo "== end to end, the security review's attacks and 30 dialogue scripts: Rasa, action server, billing and gateway over HTTP =="
-	$(APP_PY) -m pytest -q tests/e2e tests/security tests/dialogues/test_dialogues.py  # one session: one stack for all
+	$(APP_PY) -m pytest -q tests/e2e tests/security tests/dialogues/test_dialogues.py tests/console/data/test_real_tracker.py  # one session: one stack for all
 
 # tests/security alone (make test runs it with tests/e2e): the outside review's attacks, each
 # against the real stack (after training).

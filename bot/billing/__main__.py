@@ -30,6 +30,8 @@ def unsafe_settings(settings: Settings) -> None:
         "BILLING_ACTIONS_TOKEN": settings.billing_actions_token,
         "BILLING_GATEWAY_TOKEN": settings.billing_gateway_token,
     }
+    if settings.billing_console_token:  # optional: the console's read token, checked when set
+        secrets["BILLING_CONSOLE_TOKEN"] = settings.billing_console_token
     others = []
     if settings.seed_on_start:
         others.append("SEED_ON_START=true would load the demo customers (alex@acme.example...) into production")

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # and a ``billing_<name>_token`` field here. Development values; production sets long random ones.
     billing_actions_token: str = "dev-service-token"
     billing_gateway_token: str = "dev-billing-gateway-token"
+    # The staff console's read-only token (console:read). Empty: no console caller (make run's
+    # launcher sets dev-billing-console-token; production needs a long random one when it is set).
+    billing_console_token: str = ""
     # Replaced by the per-caller tokens above; still set, it stops billing at start (callers.py).
     billing_service_tokens: str = ""
     # Key for signed links (invoice PDFs, payment-method page). Set a long random value in production.

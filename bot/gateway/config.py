@@ -89,6 +89,10 @@ class GatewaySettings(BaseSettings):
     # admin API refuses to erase (it would miss Rasa's copy).
     rasa_tracker_url: str = ""
     rasa_tracker_db: str = ""
+    # The staff console's index (bot/console/data/tables.py): a SQLAlchemy URL. Set, retention and the
+    # admin API's export and erasure cover it too (its rows are copies of conversations); empty, the
+    # deployment has no console.
+    console_database_url: str = ""
     # The admin API's token (the staff console's): empty, the API is not served at all. Compared in
     # constant time; production refuses a development, example or short one (__main__.py).
     privacy_admin_token: str = ""

@@ -68,7 +68,12 @@ class PrivacyApi:
     def __init__(self, settings: GatewaySettings, gateway_engine: Any) -> None:
         url = tracker_url(settings)
         self.tracker_missing = url is None
-        self.conversations = Conversations(gateway_engine, _engine(normalise_url(url)) if url else None)
+        console = settings.console_database_url
+        self.conversations = Conversations(
+            gateway_engine,
+            _engine(normalise_url(url)) if url else None,
+            _engine(normalise_url(console)) if console else None,
+        )
         self.audit = Audit(gateway_engine)
         self.visitor_ids = VisitorIds(settings.widget_signing_key)
         self._token = settings.privacy_admin_token.encode()

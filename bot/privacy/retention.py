@@ -1,6 +1,7 @@
 """The retention job: ``python -m bot.privacy retention`` deletes every conversation idle for longer
-than ``RETENTION_DAYS`` from Rasa's tracker store and the gateway's tables, and what active ones hold
-from before that period (stores.py has the rules),
+than ``RETENTION_DAYS`` from Rasa's tracker store, the gateway's tables and the staff console's index
+(``CONSOLE_DATABASE_URL``, when set), and what active ones hold from before that period (stores.py
+has the rules),
 logs what it did and how long it took, and audits the run (audit.py).
 
 **Where it runs, and why a command.** It is one short-lived process, run on a schedule by the
@@ -61,12 +62,13 @@ def run_once(settings: GatewaySettings, *, days: float | None = None, batch: int
     url = tracker_url(settings)
     gateway = _engine(normalise_url(settings.gateway_database_url))
     tracker = _engine(normalise_url(url)) if url else None
+    console = _engine(normalise_url(settings.console_database_url)) if settings.console_database_url else None
     try:
         with _only_run(gateway) as alone:
             if not alone:
                 log.info("retention: another run holds the lock; nothing done")
                 return None
-            done = Conversations(gateway, tracker).expire(
+            done = Conversations(gateway, tracker, console).expire(
                 settings.retention_days if days is None else days,
                 batch=settings.retention_batch if batch is None else batch,
             )
@@ -85,8 +87,9 @@ def run_once(settings: GatewaySettings, *, days: float | None = None, batch: int
         return done
     finally:
         gateway.dispose()
-        if tracker is not None:
-            tracker.dispose()
+        for engine in (tracker, console):
+            if engine is not None:
+                engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

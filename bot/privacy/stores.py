@@ -3,7 +3,7 @@ to them: retention (a conversation idle for longer than the retention period is 
 active loses what it holds from before the period) and erasure (these conversations are deleted now).
 
 **A conversation** is a Rasa sender id: the key of its tracker, its widget history, its handoff
-records and its ratings. **Its last activity** is the newest time in any of the four stores, so a
+records and its ratings. **Its last activity** is the newest time in any of the stores, so a
 conversation that is active anywhere (a widget message a minute ago, a handoff a rep is answering)
 is never deleted, whatever its older rows. Deletion of an idle conversation still deletes only rows
 older than the cut-off, so a row written between the check and the delete (a customer coming back
@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
+from .console_rows import ConsoleRows
 from .gateway_rows import gateway_stores
 from .tracker_rows import TrackerEvents
 
@@ -74,7 +75,11 @@ class Expired:
 
 
 class Conversations:
-    def __init__(self, gateway_engine: Engine, tracker_engine: Engine | None) -> None:
+    """``console_engine``: the staff console's index (CONSOLE_DATABASE_URL), one more store when set."""
+
+    def __init__(
+        self, gateway_engine: Engine, tracker_engine: Engine | None, console_engine: Engine | None = None
+    ) -> None:
         self.stores: list[Store] = []
         if tracker_engine is not None:
             self.tracker: TrackerEvents | None = TrackerEvents(tracker_engine)
@@ -82,6 +87,8 @@ class Conversations:
         else:
             self.tracker = None
         self.stores.extend(gateway_stores(gateway_engine))
+        if console_engine is not None:
+            self.stores.append(ConsoleRows(console_engine))
 
     # -- retention --------------------------------------------------------------------------------
 

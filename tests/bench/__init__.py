@@ -62,6 +62,7 @@ def load_all() -> None:
     from . import (  # noqa: F401  (train, model, nlu; turn, turns and floor in turns)  # noqa: F401  (slack, widget)
         attacks,
         billing,
+        console,
         dialogue,
         encoder,
         handoff,

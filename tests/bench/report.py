@@ -15,6 +15,7 @@ ABOUT = {
     "attacks": "a small attack run against a real stack: stale clicks, wordless yeses, forged calls "
     "(tests/bench/attacks.py)",
     "billing": "the billing API alone (tests/bench/billing.py)",
+    "console": "the staff console's index and queries, 100,000 conversations in PostgreSQL (tests/bench/console.py)",
     "dialogue": "scripted multi-turn conversations against a real stack: task success and wrong actions, per topic "
     "(tests/bench/dialogue.py)",
     "encoder": "the sentence encoder's CPU per message (tests/bench/encoder.py)",

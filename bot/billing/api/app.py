@@ -20,7 +20,7 @@ from ..domain.errors import BillingError
 from ..metrics import ERRORS
 from .callers import load_callers
 from .observability import Observed
-from .routes import account, card_page, catalog, invoices, orders, people, slack
+from .routes import account, card_page, catalog, console, invoices, orders, people, slack
 
 log = logging.getLogger("billing.api")
 
@@ -96,6 +96,6 @@ def create_app(db: Database | None = None, *, docs: bool | None = None, clock: C
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
-    for module in (catalog, account, orders, invoices, people, slack, card_page):
+    for module in (catalog, account, orders, invoices, people, slack, card_page, console):
         app.include_router(module.router)
     return app

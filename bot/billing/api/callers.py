@@ -15,7 +15,12 @@ Decisions (issue 17):
     a customer's words are posted to a queue channel.
   * ``slack:link``: ``POST /v1/slack/workspaces``, the OAuth install linking the workspace to the
     installing system administrator's org.
-  The catalog (list prices, the demo pricing page) is public and needs no token. The gateway
+  The catalog (list prices, the demo pricing page) is public and needs no token.
+- The staff console (issue 22) gets ``console:read`` only: ``GET /v1/console/organisations``
+  (a customer's organisation, from their email) and ``GET /v1/console/orders`` (orders the action
+  server placed), for its index of conversations. It never acts as a customer: those routes take
+  no acting user, and every other route refuses its token. Its token is optional: without
+  ``BILLING_CONSOLE_TOKEN`` billing has no console caller. The gateway
   opens no leads itself (the action server does), so it has no write scope for them.
 - A request outside the caller's scopes is refused with 403 ``scope_denied``, naming the caller;
   an unknown token gets 401 ``bad_service_token``. The audit log records which caller acted.
@@ -33,14 +38,16 @@ CUSTOMER = "customer"  # act as any customer on any route
 SLACK_ACCOUNT_READ = "slack_account:read"
 HANDOFFS_READ = "handoffs:read"
 SLACK_LINK = "slack:link"
+CONSOLE_READ = "console:read"
 # Scopes that name an acting user only through a Slack identity (whose workspace billing checks).
 SLACK_ONLY = frozenset({SLACK_ACCOUNT_READ, SLACK_LINK})
 
 SCOPES: dict[str, frozenset[str]] = {
     "actions": frozenset({CUSTOMER}),
     "gateway": frozenset({SLACK_ACCOUNT_READ, HANDOFFS_READ, SLACK_LINK}),
+    "console": frozenset({CONSOLE_READ}),
 }
-LABELS = {"actions": "the action server", "gateway": "the gateway"}
+LABELS = {"actions": "the action server", "gateway": "the gateway", "console": "the staff console"}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
@@ -22,7 +23,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 metadata = MetaData()
 
@@ -53,7 +57,8 @@ conversations = Table(
     Column("rating", String(16)),  # latest answered rating: helpful, not_helpful
     Column("revenue_minor", BigInteger, nullable=False, default=0),  # orders placed, integer minor units
     Column("currency", String(3)),
-    Index("ix_console_conversations_last", "last_at"),
+    Column("orders", Integer, nullable=False, default=0),  # orders placed through the assistant
+    Index("ix_console_conversations_last", "last_at", "sender"),  # the search's and the export's order
     Index("ix_console_conversations_channel_last", "channel", "last_at"),
     Index("ix_console_conversations_outcome_last", "outcome", "last_at"),
     Index("ix_console_conversations_customer", "customer"),
@@ -77,6 +82,8 @@ messages = Table(
     Column("label", String(64)),  # the reviewer's intent, or out_of_scope
     Column("labelled_by", String(254)),
     Column("labelled_at", DateTime(timezone=True)),
+    Column("fallback", Boolean, nullable=False, default=False),  # nlu_fallback, or a fallback action answered
+    Column("task", String(32)),  # the task the answer to this message completed (bot/telemetry/tasks.py)
     Index("ix_console_messages_sender", "sender", "at"),
     Index("ix_console_messages_intent_at", "intent", "at"),
     Index("ix_console_messages_review", "review", "label", "at"),
@@ -88,3 +95,106 @@ index_state = Table(
     Column("name", String(40), primary_key=True),  # e.g. "events": the last Rasa event id read
     Column("value", BigInteger, nullable=False),
 )
+
+# The bot's and the reps' lines, for transcripts (the customer's are ``messages``): a bot event of
+# Rasa's tracker, a rep's when its metadata names the rep (bot/gateway/handoff/tracker.py).
+lines = Table(
+    "console_lines",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("sender", String(200), nullable=False),
+    Column("event_id", BigInteger, nullable=False, unique=True),  # Rasa's events.id of the bot event
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("author", String(8), nullable=False),  # bot, agent
+    Column("text", Text, nullable=False),  # redacted
+    Column("buttons", Text),  # JSON list of [title, payload] of the buttons shown
+    Index("ix_console_lines_sender", "sender", "at"),
+)
+
+# One row per conversation and UTC day with a customer message: what the overview's per-day series
+# and period figures add up (a Slack conversation, one sender id per user, lasts for months).
+days = Table(
+    "console_days",
+    metadata,
+    Column("sender", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("turns", Integer, nullable=False, default=0),
+    Column("fallbacks", Integer, nullable=False, default=0),
+    Column("in_scope", Integer, nullable=False, default=0),  # in-scope customer messages that day
+    Column("tasks", Integer, nullable=False, default=0),
+    Column("handoffs", Integer, nullable=False, default=0),  # handoffs opened that day
+    Index("ix_console_days_day", "day", "channel"),
+)
+
+# Copies of the gateway's handoffs and ratings and of billing's orders placed in a conversation,
+# with their UTC day, so the overview counts them by period with an index.
+handoffs = Table(
+    "console_handoffs",
+    metadata,
+    Column("number", String(40), primary_key=True),
+    Column("sender", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("queue", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # open, claimed, closed
+    Column("claimed_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("day", Date, nullable=False),
+    Index("ix_console_handoffs_sender", "sender"),
+    Index("ix_console_handoffs_day", "day", "channel"),
+)
+
+ratings = Table(
+    "console_ratings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("sender", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("task", String(32), nullable=False),
+    Column("state", String(16), nullable=False),  # offered, helpful, not_helpful, dismissed
+    Column("comment", Text),  # redacted
+    Column("offered_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("day", Date, nullable=False),  # of the answer, else of the offer
+    Index("ix_console_ratings_sender", "sender", "offered_at"),
+    Index("ix_console_ratings_day", "day", "channel"),
+)
+
+orders = Table(
+    "console_orders",
+    metadata,
+    Column("number", String(32), primary_key=True),  # billing's order number
+    Column("sender", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("org", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),  # the bot's confirmation
+    Column("day", Date, nullable=False),
+    # invoiced for it, integer minor units; None until billing has been asked (console scope)
+    Column("total_minor", BigInteger),
+    Column("currency", String(3)),
+    Index("ix_console_orders_sender", "sender"),
+    Index("ix_console_orders_day", "day", "channel"),
+)
+
+# the tables keyed by conversation (bot/privacy's console store deletes from each)
+BY_SENDER = (conversations, messages, lines, days, handoffs, ratings, orders)
+
+
+CREATE_LOCK = 7226150919  # PostgreSQL: console replicas starting at once create the tables one at a time
+
+
+def create(engine: Engine) -> None:
+    """Create the console's tables where missing (the index is rebuilt from the sources, so a schema
+    change is a new table, or dropping these and indexing again)."""
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CREATE_LOCK})
+                metadata.create_all(conn)
+            return
+        except OperationalError:  # SQLite: another process created one between check and create
+            if attempt:
+                raise
