@@ -65,6 +65,7 @@ def load_all() -> None:
         console,
         dialogue,
         encoder,
+        growth,
         handoff,
         model,
         nlu,
