@@ -11,13 +11,16 @@ a PostgreSQL tracker store, then the pages' queries. Target: each query p95 <= 3
 * console_<query>_ms_p50 / _p95 over REPEAT calls each: the overview of 30 days for all channels, a
   search by customer, by intent and by organisation, a transcript, and the first row of the
   conversations export (a download starts when its first row is ready; the rest streams);
-* console_export_rows_per_s: how fast the first 10,000 rows of that export stream (the median run).
+* console_export_rows_per_s: how fast the first 10,000 rows of that export stream (the median run);
+* console_page_<page>_ms_p50 / _p95: the console's pages themselves, signed in, through the whole
+  app (session, query, template): the overview, two searches, a transcript, the review inbox.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import time
 from collections.abc import Callable
@@ -43,7 +46,7 @@ from . import BenchFailed, Figures, benchmark
 from .databases import postgres_database, prepare
 from .stats import percentile
 
-CONVERSATIONS = 100_000
+CONVERSATIONS = int(os.environ.get("CONSOLE_BENCH_CONVERSATIONS", "100000"))  # fewer: a quick look
 DAYS = 90
 ORGS = 20
 CUSTOMERS_PER_ORG = 5
@@ -165,6 +168,50 @@ def _copy(cursor: Any, buffer: io.StringIO) -> None:
         copy.write(buffer.getvalue())
 
 
+def _pages(url: str, sender: str) -> Figures:
+    """The console's own pages over this index, as a signed-in admin's browser asks for them: the
+    whole request through the app (session check, query, template), in process."""
+    import secrets
+    from urllib.parse import quote
+
+    from starlette.testclient import TestClient
+
+    from bot.console.app import Console, create_app
+    from bot.console.config import ConsoleSettings
+
+    token = secrets.token_urlsafe(16)
+    settings = ConsoleSettings(
+        console_database_url=url,
+        rasa_tracker_url=url,
+        gateway_database_url=url,
+        console_index_interval_s=0,
+        billing_console_token=TOKEN,
+    )
+    pages = {
+        "page_overview": "/console/",
+        "page_search_customer": "/console/conversations?customer=alex%40bench07",
+        "page_search_intent": "/console/conversations?intent=pay_invoice",
+        "page_transcript": f"/console/conversations/{quote(sender, safe='')}",
+        "page_review": "/console/review",
+    }
+    figures: Figures = {}
+    with TestClient(create_app(Console.from_settings(settings, dev_token=token))) as browser:
+        signed = browser.get(f"/console/signin/dev/{token}", follow_redirects=False)
+        if signed.status_code != 303:
+            raise BenchFailed(f"the development sign-in failed: {signed.status_code}")
+        for name, path in pages.items():
+
+            def get(path: str = path) -> None:
+                answer = browser.get(path, follow_redirects=False)
+                if answer.status_code != 200:
+                    raise BenchFailed(f"{path}: {answer.status_code}")
+
+            samples = _timed(get)
+            figures[f"console_{name}_ms_p50"] = round(percentile(samples, 50), 1)
+            figures[f"console_{name}_ms_p95"] = round(percentile(samples, 95), 1)
+    return figures
+
+
 def _timed(call: Callable[[], object]) -> list[float]:
     samples = []
     for _ in range(REPEAT):
@@ -218,6 +265,7 @@ def run() -> Figures:
                 samples = _timed(call)
                 figures[f"console_{name}_ms_p50"] = round(percentile(samples, 50), 1)
                 figures[f"console_{name}_ms_p95"] = round(percentile(samples, 95), 1)
+            figures.update(_pages(url, some))
             streamed = _timed(
                 lambda: sum(1 for _, _ in zip(range(10_000), q.export("conversations", Filters()), strict=False))
             )
