@@ -47,21 +47,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
+from bot.nlu.guard import STATE_CHANGING  # noqa: E402 (the intents that change something)
+
 CACHE = Path(os.environ.get("ENCODER_CACHE", "/tmp/encoder-cache"))
 OOS = "out_of_scope"
 FALLBACK = "nlu_fallback"
-STATE_CHANGING = frozenset(
-    {
-        "add_licenses",
-        "buy_product",
-        "upgrade_edition",
-        "pay_invoice",
-        "update_payment_method",
-        "update_billing_details",
-        "cancel_subscription",
-        "share_invoice",
-    }
-)
 
 
 # ---- encoders -------------------------------------------------------------------------------------
