@@ -27,7 +27,7 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: help run run-prod test lint test-app test-app-sqlite test-app-postgres test-rasa test-dialogue test-security validate train bench shell envs lock clean
 
 help:
-	@echo "make run    start the billing backend, action server, Rasa and the gateway (data/ on SQLite), training if needed"
+	@echo "make run    start the billing backend, action server, Rasa, the gateway and the staff console (data/ on SQLite), training if needed"
 	@echo "make run-prod  the production topology: 2 Rasa, 2 action servers, 2 gateways behind a balancer, on PostgreSQL + Redis"
 	@echo "make shell  chat in the terminal as a demo user (AS=alex|priya|sam|olivia|tom|visitor)"
 	@echo "make test   lint and types, then every test suite: backend (SQLite, PostgreSQL), Rasa env, data, dialogue, end to end, security"
