@@ -415,3 +415,61 @@ def test_patches_can_be_turned_off_by_name_and_unknown_names_are_refused():
     with pytest.raises(SystemExit, match="no such patch"):
         rasa_patches.apply({"RASA_PATCHES_OFF": "rule_lookups"})
     assert "rule_lookup" not in rasa_patches.apply({"RASA_PATCHES_OFF": "rule_lookup"})
+
+
+def test_prior_states_extend_as_rasa_rebuilds_them():
+    """The state history, asked for after every event of a conversation on one live tracker (as a
+    turn's predictions ask), equals Rasa's own rebuild from scratch: over every training
+    conversation of ours (forms and their loops included), and over undos, a restart and a new
+    session, which make the history drop events it had applied."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    rasa_patches.apply()
+    patched = Domain.states_for_tracker_history
+    assert getattr(patched, "_extending", False)
+    original = patched.__wrapped_original__
+
+    root = Path(__file__).resolve().parents[2]
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path=str(root / "bot" / "domain"), training_data_paths=[str(root / "stories"), str(root / "nlu_data")]
+    )
+    domain = importer.get_domain()
+    conversations = [
+        t.events for t in TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()
+    ]
+    form = next(iter(domain.form_names))
+    said = UserUttered("hi", {"name": "greet", "confidence": 1.0})
+    conversations.append(
+        [
+            ActionExecuted("action_listen"), said, ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
+            UserUttered("again", {"name": "greet", "confidence": 1.0}), UserUtteranceReverted(),
+            ActionExecuted(form), ActiveLoop(form), SlotSet("requested_slot", "email"), ActionExecuted("action_listen"),
+            UserUttered("x", {"name": "inform", "confidence": 1.0}), ActionExecuted(form), ActionReverted(),
+            ActionExecuted(form), ActionExecuted(form), ActiveLoop(None), Restarted(), ActionExecuted("action_listen"),
+            said, ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"), said,
+        ]
+    )  # fmt: skip
+    checked = 0
+    for events in conversations:
+        for every in (1, 3, 4):  # a turn adds one event or several between two predictions
+            live = DialogueStateTracker("x", domain.slots)
+            for i, event in enumerate(events, 1):
+                live.update(event)
+                if i % every == 0 or i == len(events):
+                    for omit in (False, True):
+                        assert patched(domain, live, omit) == original(domain, live, omit), events
+                        checked += 1
+    assert checked > 1000

@@ -23,7 +23,15 @@ from collections.abc import Mapping
 
 VERIFIED_ON = "3.6.21"
 # The patches applied when Rasa starts (thread_pools is applied by the launcher, earlier).
-PATCHES = ("action_results", "event_types", "endpoint_sessions", "slot_copies", "rule_lookup", "graph_runs")
+PATCHES = (
+    "action_results",
+    "event_types",
+    "endpoint_sessions",
+    "slot_copies",
+    "rule_lookup",
+    "prior_states",
+    "graph_runs",
+)
 
 
 class UnverifiedRasa(SystemExit):
