@@ -135,13 +135,15 @@ class Console:
         return HTMLResponse(html, status_code=status)
 
     async def index_forever(self) -> None:
-        """The background indexer: one run, then a pause, for ever; a failed run is logged and retried."""
+        """The background indexer: runs until caught up, then a pause, for ever (after a stop or a
+        burst it catches up at once instead of one batch an interval); a failed run is logged and
+        retried."""
         if self.indexer is None or self.settings.console_index_interval_s <= 0:
             return
         indexer = self.indexer
         while True:
             try:
-                await asyncio.to_thread(indexer.run_once)
+                await asyncio.to_thread(indexer.run_all)
             except Exception:
                 log.exception("console indexer run failed; retrying after the interval")
             await asyncio.sleep(self.settings.console_index_interval_s)

@@ -125,11 +125,14 @@ class Indexer:
         return len(found)
 
     def run_all(self, batch: int = 5000) -> int:
-        """Runs until the events are caught up; the events read."""
+        """Runs until the events are caught up (a run reads less than a full batch: under steady
+        traffic this still ends, where "until nothing is new" might not); the events read."""
         total = 0
-        while read := self.run_once(batch):
+        while True:
+            read = self.run_once(batch)
             total += read
-        return total
+            if read < batch:
+                return total
 
     # -- events -> rows ------------------------------------------------------------------------------
 

@@ -254,3 +254,13 @@ def test_an_active_conversation_is_trimmed_in_the_index_as_in_the_tracker(st):
     assert conversation(st, dm.sender)["sender"] == dm.sender
     assert index.run_once() == 0  # nothing comes back
     assert [m["text"] for m in said(st, dm.sender)] == ["today's question"]
+
+
+def test_one_catch_up_reads_every_batch_waiting(st):
+    """The console's background loop calls ``run_all`` each interval: after a stop or a burst it
+    reads every batch waiting at once, not one batch an interval."""
+    for i in range(4):
+        Talk(st, f"wv-{i}").turn("hello", "greet", "Hi!")
+    assert indexer(st).run_all(batch=3) == 4 * 4  # user, action, bot, action_listen each: five batches
+    assert indexer(st).run_once(batch=3) == 0
+    assert sorted(conversation(st, f"wv-{i}")["turns"] for i in range(4)) == [1, 1, 1, 1]
