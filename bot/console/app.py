@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 
 
 class Indexing(Protocol):
-    def run_once(self, batch: int = 5000) -> int: ...
+    def run_all(self, batch: int = 5000) -> int: ...
 
 
 def engine_for(url: str) -> Engine:
