@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 import tempfile
@@ -25,8 +26,11 @@ from typing import Any
 
 import httpx
 import yaml
+from sqlalchemy import select
 
 from bot.billing.adapters.db import Database
+from bot.billing.adapters.orm import Invoice, Org
+from bot.billing.domain.money import format_money
 from bot.launch.runner import Stack
 
 from .outcome import check
@@ -92,6 +96,40 @@ class Channel:
         self.client.close()
 
 
+_NAMED = re.compile(r"\{([^{}]+)\}")
+CHECKS = ("expect_all", "expect_any", "expect_none")
+
+
+def amounts(db: Database) -> dict[str, str]:
+    """What the seeded invoices come to on the day the seed runs: it prorates from that day, so an
+    amount a script expects is named, not written: ``{INV-1042}`` (an invoice's total) and
+    ``{owed Acme Corp}`` (what an organisation's open invoices come to)."""
+    found: dict[str, str] = {}
+    owed: dict[str, tuple[int, str]] = {}
+    with db.session() as s:
+        for invoice, org in s.execute(select(Invoice, Org.name).join(Org, Org.id == Invoice.org_id)):
+            found[invoice.number] = format_money(invoice.total, invoice.currency)
+            if invoice.status == "open":
+                total, _ = owed.get(org, (0, invoice.currency))
+                owed[org] = (total + invoice.total, invoice.currency)
+    found.update({f"owed {org}": format_money(total, currency) for org, (total, currency) in owed.items()})
+    return found
+
+
+def named(turn: dict, values: dict[str, str]) -> dict:
+    """The turn with the amounts it names filled in (``amounts``); an unknown name is an error."""
+
+    def fill(text: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            if match.group(1) not in values:
+                raise KeyError(f"the script names {match.group(0)}, which the seeded data does not have")
+            return values[match.group(1)]
+
+        return _NAMED.sub(value, text)
+
+    return {k: [fill(str(w)) for w in v] if k in CHECKS and v else v for k, v in turn.items()}
+
+
 def reply_text(messages: list[dict]) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
 
@@ -121,12 +159,14 @@ def play(stack: Stack, db: Database, script: Script, queues: dict | None) -> Res
     from tests.conftest import reset
 
     reset(db)
+    values = amounts(db)
     outbox = stack.data_dir / "outbox"
     before = snapshot(db, outbox)
     result = Result(script.id, script.topic, script.who, passed=False)
     channel = Channel(stack, script)
     try:
-        for n, turn in enumerate(script.turns, 1):
+        for n, asked in enumerate(script.turns, 1):
+            turn = named(asked, values)
             if "press" in turn:
                 button = channel.button(str(turn["press"]))
                 if button is None and turn.get("optional"):

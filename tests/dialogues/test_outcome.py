@@ -127,3 +127,31 @@ def test_the_scripts_load_and_cover_every_role():
     scripts = load()
     assert len(scripts) >= 160
     assert {s.role for s in scripts} == {"enterprise_admin", "essentials_admin", "no_manage_billing", "visitor"}
+
+
+def test_amounts_are_read_from_the_seeded_data_of_the_day(database):
+    """The seed prorates from the day it runs, so INV-1042's total moves from one day to the next
+    (it did between 2026-12-06 and 12-07, failing every script that wrote it down): the scripts name
+    amounts ({INV-1042}, {owed Acme Corp}) and the driver reads them from the database it seeded."""
+    from bot.billing.clock import FixedClock
+    from tests.conftest import reset
+    from tests.dialogues.driver import amounts, named
+
+    seen = []
+    before = database.clock
+    try:
+        for day in (datetime(2026, 12, 6, 15, tzinfo=timezone.utc), datetime(2026, 12, 7, 15, tzinfo=timezone.utc)):
+            database.clock = FixedClock(day)
+            reset(database)
+            seen.append(amounts(database))
+    finally:
+        database.clock = before
+        reset(database)
+    assert seen[0]["INV-1042"] != seen[1]["INV-1042"]
+    for values in seen:
+        owed = sum(int(values[n].strip("$").replace(",", "").replace(".", "")) for n in ("INV-1041", "INV-1042"))
+        assert values["owed Acme Corp"] == f"${owed // 100:,}.{owed % 100:02d}"
+    turn = {"user": "how much do we owe?", "expect_all": ["{owed Acme Corp}", "INV-1042"], "buttons_any": ["{x}"]}
+    assert named(turn, seen[1]) == {**turn, "expect_all": [seen[1]["owed Acme Corp"], "INV-1042"]}
+    with pytest.raises(KeyError, match="INV-9999"):
+        named({"expect_any": ["{INV-9999}"]}, seen[1])
