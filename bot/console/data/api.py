@@ -15,7 +15,9 @@ from typing import Literal, Protocol
 
 Channel = Literal["widget", "slack", "other"]
 Outcome = Literal["completed", "handoff", "abandoned"]
-ReviewReason = Literal["fallback", "low_confidence", "declined_suggestion", "not_helpful", "handoff_after_miss"]
+ReviewReason = Literal[
+    "fallback", "low_confidence", "declined_suggestion", "out_of_scope_retried", "not_helpful", "handoff_after_miss"
+]
 OUT_OF_SCOPE = "out_of_scope"  # the label that marks a line as something the assistant does not do
 
 

@@ -188,6 +188,12 @@ class Indexer:
             if reasons.declined(thread.suggested, event.intent):
                 previous.review, previous.changed = reasons.stronger(previous.review, "declined_suggestion"), True
         pressed = event.text.startswith("/")
+        if (
+            previous is not None
+            and not event.handoff
+            and reasons.retried_after_out_of_scope(previous.intent, event.intent)
+        ):
+            previous.review, previous.changed = reasons.stronger(previous.review, "out_of_scope_retried"), True
         text = thread.buttons.get(event.text, event.text) if pressed else event.text
         message = Message(
             event.sender, event.id, event.at, event.channel, text, event.intent, event.confidence, handoff=event.handoff

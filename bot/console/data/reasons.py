@@ -44,6 +44,7 @@ REASONS: tuple[Reason, ...] = (
     "handoff_after_miss",
     "not_helpful",
     "declined_suggestion",
+    "out_of_scope_retried",
     "fallback",
     "low_confidence",
 )
@@ -91,6 +92,15 @@ def is_fallback(intent: str | None, actions: Sequence[str]) -> bool:
 def is_low_confidence(intent: str | None, confidence: float | None) -> bool:
     """``low_confidence``: understood, but under LOW_CONFIDENCE (a fallback is reported as such)."""
     return intent not in (None, FALLBACK_INTENT) and confidence is not None and confidence < LOW_CONFIDENCE
+
+
+def retried_after_out_of_scope(previous_intent: str | None, intent: str | None) -> bool:
+    """``out_of_scope_retried`` (of the earlier message): it was answered as out of scope, and the
+    customer's next message asked for something the assistant does, or for a person. The model's
+    commonest miss on unfamiliar wording is an in-scope request taken for out of scope with
+    confidence: no fallback and no low confidence mark it, the customer asking again does. A new
+    topic after a true out-of-scope question lands here too; the reviewer marks it out of scope."""
+    return previous_intent == "out_of_scope" and in_scope(intent)
 
 
 # The buttons a fallback offers whatever the message was (basics.py's PERSON_BUTTONS): not a guess.

@@ -5,7 +5,8 @@ so that a reviewer labels many messages at once; the labels written to the revie
 Why a message is in the inbox is the indexer's decision, stored in ``console_messages.review``
 (index.py applies the definitions in reasons.py): ``fallback`` (the NLU fell back, or a fallback
 action answered), ``low_confidence`` (understood, but unsure), ``declined_suggestion`` (the
-customer said no to "did you mean ...?"), ``not_helpful`` (it started a task the customer rated not
+customer said no to "did you mean ...?"), ``out_of_scope_retried`` (taken as out of scope, and the
+customer asked again for something the assistant does), ``not_helpful`` (it started a task the customer rated not
 helpful), ``handoff_after_miss`` (a person was asked for soon after a miss).
 
 - ``groups``: the unlabelled messages with a reason, at most the ``MAX_CANDIDATES`` most recent,

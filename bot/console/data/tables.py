@@ -76,8 +76,8 @@ messages = Table(
     Column("text", Text, nullable=False),  # redacted of card numbers (bot/nlu/cards.py), as stored
     Column("intent", String(64)),
     Column("confidence", Float),  # a model score, not money
-    # Why it is in the review inbox, if it is: fallback, low_confidence, declined_suggestion,
-    # not_helpful, handoff_after_miss (review.py defines each)
+    # Why it is in the review inbox, if it is: fallback, low_confidence, declined_suggestion, out_of_scope_retried,
+    # not_helpful, handoff_after_miss (reasons.py defines each)
     Column("review", String(24)),
     Column("label", String(64)),  # the reviewer's intent, or out_of_scope
     Column("labelled_by", String(254)),

@@ -21,6 +21,7 @@ REASON_NAMES = {
     "fallback": "Not understood (fallback)",
     "low_confidence": "Low confidence",
     "declined_suggestion": "“Did you mean” declined",
+    "out_of_scope_retried": "Taken as out of scope, then asked again",
     "not_helpful": "Rated not helpful",
     "handoff_after_miss": "Handed off after a misunderstanding",
 }

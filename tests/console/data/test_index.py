@@ -264,3 +264,33 @@ def test_one_catch_up_reads_every_batch_waiting(st):
     assert indexer(st).run_all(batch=3) == 4 * 4  # user, action, bot, action_listen each: five batches
     assert indexer(st).run_once(batch=3) == 0
     assert sorted(conversation(st, f"wv-{i}")["turns"] for i in range(4)) == [1, 1, 1, 1]
+
+
+def test_a_request_answered_as_out_of_scope_then_asked_again_is_in_the_inbox(st):
+    """The model's most common miss on wording nobody here wrote is an in-scope request taken, with
+    confidence, for something the assistant does not do: no fallback, no low confidence. The trace
+    it leaves is the customer asking again for something it does (or for a person) right after;
+    that earlier message goes to the inbox. Two out-of-scope questions in a row, or a goodbye
+    after one, do not."""
+    Talk(st, "wv-retried").turn("can I get my utility statement", "out_of_scope", "I can help with ...",
+                                action="action_out_of_scope", confidence=0.93).turn(
+        "send me my latest invoice", "get_invoice", "INV-1042 ...", action="action_get_invoice")  # fmt: skip
+    Talk(st, "wv-person").turn("my plan thing", "out_of_scope", "I can help with ...",
+                               action="action_out_of_scope", confidence=0.9).turn(
+        "talk to a person", "talk_to_human", "Connecting you ...", action="action_handoff")  # fmt: skip
+    Talk(st, "wv-weather").turn("what's the weather", "out_of_scope", "I can help with ...",
+                                action="action_out_of_scope", confidence=0.99).turn(
+        "tell me a joke", "out_of_scope", "I can help with ...", action="action_out_of_scope").turn(
+        "bye", "goodbye", "Bye!")  # fmt: skip
+    index = indexer(st)
+    index.run_once()
+    assert reviews(st, "wv-retried")[0] == ("can I get my utility statement", "out_of_scope_retried")
+    assert reviews(st, "wv-person")[0] == ("my plan thing", "out_of_scope_retried")
+    assert [r for _, r in reviews(st, "wv-weather")] == [None, None, None]
+    # across two indexer runs: the retry arrives after the first message was written
+    talk = Talk(st, "wv-later").turn("where's my bill thing", "out_of_scope", "I can help with ...",
+                                     action="action_out_of_scope", confidence=0.9)  # fmt: skip
+    index.run_once()
+    talk.turn("show my invoices", "list_invoices", "Here are ...", action="action_list_invoices")
+    index.run_once()
+    assert reviews(st, "wv-later")[0] == ("where's my bill thing", "out_of_scope_retried")
