@@ -22,8 +22,7 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, true, update
@@ -36,59 +35,13 @@ from .billing import BillingUnavailable, ConsoleBilling
 from .events import Event, payload_intent
 from .events import read as read_events
 from .refresh import Refresher
+from .rows import Message, Thread, count, fell_back, line, new_conversation
 from .store import aware, chunks, day_of, ensure_state, locked_state, set_state, upsert
 from .tables import conversations, create, days, lines, messages, orders
 
 log = logging.getLogger("bot.console.index")
 EVENTS = "events"
 COUNTS = ("turns", "fallbacks", "in_scope", "tasks")
-
-
-@dataclass
-class Message:
-    """A customer message: new in this run (``id`` None) or the conversation's last one, loaded."""
-
-    sender: str
-    event_id: int
-    at: datetime
-    channel: str
-    text: str
-    intent: str | None
-    confidence: float | None
-    review: str | None = None
-    fallback: bool = False
-    task: str | None = None
-    handoff: bool = False
-    id: int | None = None
-    changed: bool = False
-
-    def row(self) -> dict[str, Any]:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "sender",
-                "event_id",
-                "at",
-                "channel",
-                "text",
-                "intent",
-                "confidence",
-                "review",
-                "fallback",
-                "task",
-            )
-        }
-
-
-@dataclass
-class Thread:
-    """What one conversation's next events need to know of its earlier ones."""
-
-    conversation: dict[str, Any]
-    last: Message | None = None
-    loaded: Message | None = None  # the last message as it was indexed: written again if changed
-    suggested: reasons.Suggestion | None = None  # a "did you mean" waiting for the answer
-    buttons: dict[str, str] = field(default_factory=dict)  # payload -> title of the last buttons
 
 
 class Indexer:
@@ -144,17 +97,17 @@ class Indexer:
         per_day: dict[tuple[str, date], Counter[str]] = {}
         placed: list[dict[str, Any]] = []
         for event in found:
-            thread = threads.setdefault(event.sender, Thread(_new_conversation(event)))
+            thread = threads.setdefault(event.sender, Thread(new_conversation(event)))
             conv = thread.conversation
             if event.kind == "user":
                 message = self._customer(thread, event, per_day)
                 fresh.append(message)
             elif event.kind == "action":
                 if event.action in FALLBACK_ACTIONS and thread.last is not None:
-                    _fell_back(thread.last, conv, per_day)
+                    fell_back(thread.last, conv, per_day)
             else:
                 if event.text or event.buttons:
-                    said.append(_line(event))
+                    said.append(line(event))
                     thread.buttons = {p: t for t, p in event.buttons if p}
                     if thread.last is not None and event.buttons:
                         offered = [payload_intent(p) for _, p in event.buttons]
@@ -162,7 +115,7 @@ class Indexer:
                 if event.task:
                     conv["tasks"] += 1
                     conv["task_names"] = " ".join(filter(None, [conv.get("task_names"), event.task]))[:400]
-                    _count(per_day, conv, event.at, "tasks")
+                    count(per_day, conv, event.at, "tasks")
                     if thread.last is not None:
                         thread.last.task, thread.last.changed = event.task, True
                 if event.order:
@@ -205,12 +158,12 @@ class Indexer:
         conv["customer"] = event.email or conv.get("customer")
         if event.channel != "other" or conv["channel"] == "other":
             conv["channel"] = event.channel
-        _count(per_day, conv, event.at, "turns")
+        count(per_day, conv, event.at, "turns")
         if reasons.in_scope(event.intent):
             conv["in_scope"] = True
-            _count(per_day, conv, event.at, "in_scope")
+            count(per_day, conv, event.at, "in_scope")
         if event.intent == FALLBACK_INTENT and not event.handoff:
-            _fell_back(message, conv, per_day)
+            fell_back(message, conv, per_day)
         thread.last, thread.suggested = message, None
         return message
 
@@ -352,52 +305,3 @@ class Indexer:
         )
         if revenue:
             conn.execute(stmt, revenue)
-
-
-def _new_conversation(event: Event) -> dict[str, Any]:
-    return {
-        "sender": event.sender,
-        "channel": event.channel,
-        "customer": event.email,
-        "org": None,
-        "org_name": None,
-        "started_at": event.at,
-        "last_at": event.at,
-        "turns": 0,
-        "fallbacks": 0,
-        "tasks": 0,
-        "task_names": None,
-        "in_scope": False,
-        "handoff": None,
-        "handoff_answered": None,
-        "outcome": "abandoned",
-        "rating": None,
-        "revenue_minor": 0,
-        "currency": None,
-        "orders": 0,
-    }
-
-
-def _count(per_day: dict[tuple[str, date], Counter[str]], conv: dict[str, Any], at: datetime, name: str) -> None:
-    per_day.setdefault((conv["sender"], day_of(at)), Counter())[name] += 1
-
-
-def _fell_back(message: Message, conv: dict[str, Any], per_day: dict[tuple[str, date], Counter[str]]) -> None:
-    """``fallback``: counted once per message, whichever of its intent or an action said so first."""
-    if message.fallback or message.handoff:
-        return
-    message.fallback, message.changed = True, True
-    message.review = reasons.stronger(message.review, "fallback")
-    conv["fallbacks"] += 1
-    _count(per_day, conv, message.at, "fallbacks")
-
-
-def _line(event: Event) -> dict[str, Any]:
-    return {
-        "sender": event.sender,
-        "event_id": event.id,
-        "at": event.at,
-        "author": "agent" if event.rep else "bot",
-        "text": event.text,
-        "buttons": json.dumps([[t, p] for t, p in event.buttons]) if event.buttons else None,
-    }
