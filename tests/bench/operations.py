@@ -27,11 +27,11 @@ import tempfile
 import time
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from bot.billing.adapters.db import Database
 from bot.launch.runner import RASA_PY, ROOT, Stack
 from tests.conftest import reset
+from tests.e2e.scrape import samples
 from tests.e2e.widget_client import WidgetClient, signed_in
 
 from . import BenchFailed, Figures, benchmark
@@ -70,19 +70,11 @@ def _op_us(multiprocess: bool) -> float:
     return float(done.stdout.strip())
 
 
-def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def _updates(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
+def _updates(found: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
     """Counter increments and histogram observations so far (the process's own metrics aside)."""
     return sum(
         value
-        for (name, _), value in samples.items()
+        for (name, _), value in found.items()
         if (name.endswith("_total") or name.endswith("_count"))
         and not name.startswith(("process_", "python_", "python_gc_"))
     )
@@ -115,9 +107,9 @@ def run() -> Figures:
             asyncio.run(_crowd(stack.gateway_url, 2))  # warm: first requests import and connect
             urls = {name: stack.metrics_url(name) for name in SERVICES}
             with httpx.Client(timeout=10) as http:
-                before = {name: _samples(http.get(url).raise_for_status().text) for name, url in urls.items()}
+                before = {name: samples(http.get(url).raise_for_status().text) for name, url in urls.items()}
                 turns = asyncio.run(_crowd(stack.gateway_url, CONVERSATIONS))
-                after = {name: _samples(http.get(url).raise_for_status().text) for name, url in urls.items()}
+                after = {name: samples(http.get(url).raise_for_status().text) for name, url in urls.items()}
                 for name, url in urls.items():
                     timed = []
                     for _ in range(SCRAPES):

@@ -8,7 +8,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """(sample name, sorted labels) -> value."""
-    text = httpx.get(url, timeout=5).raise_for_status().text
+    return samples(httpx.get(url, timeout=5).raise_for_status().text)
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """An exposition's samples: (sample name, sorted labels) -> value."""
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
