@@ -60,6 +60,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from bot.rasa_server import turn_facts
+from bot.rasa_server.session_cache import SessionCache
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -119,6 +120,7 @@ _LATEST_SESSION = """
         OR (SELECT max(timestamp) FROM events WHERE sender_id = :sender AND type_name = :started) IS NULL)"""
 SELECT_LATEST_SESSION = sa.text("SELECT data" + _LATEST_SESSION + " ORDER BY id")
 COUNT_LATEST_SESSION = sa.text("SELECT count(*)" + _LATEST_SESSION)
+LATEST_SESSION_SPAN = sa.text("SELECT count(*), min(timestamp), max(id)" + _LATEST_SESSION)
 INSERT_EVENT = sa.text(
     "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
     "VALUES (:sender_id, :type_name, :timestamp, :intent_name, :action_name, :data)"
@@ -129,18 +131,29 @@ def _params(sender_id: str) -> dict[str, Any]:
     return {"sender": sender_id, "started": SessionStarted.type_name}
 
 
-def _read_latest_session(engine: Any, domain: Any, sender_id: str) -> DialogueStateTracker | None:
-    """The tracker of the latest conversation session, or None: Rasa's query as one statement."""
+NEWEST_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender")
+
+
+def _read_latest_session(engine: Any, domain: Any, sender_id: str, cache: SessionCache) -> DialogueStateTracker | None:
+    """The tracker of the latest conversation session, or None: the one this process saved last if
+    nothing was written to the conversation since (bot/rasa_server/session_cache.py), else Rasa's
+    query as one statement."""
+    kept = cache.take(sender_id, domain)
     with engine.connect() as conn:
+        if kept is not None and conn.execute(NEWEST_ID, {"sender": sender_id}).scalar() == kept[1]:
+            return kept[0]
         rows = conn.execute(SELECT_LATEST_SESSION, _params(sender_id)).fetchall()
     if not domain or not rows:
         return None
     return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for (data,) in rows], domain.slots)
 
 
-def _write_new_events(engine: Any, tracker: DialogueStateTracker) -> None:
+def _write_new_events(engine: Any, tracker: DialogueStateTracker, cache: SessionCache, domain: Any) -> None:
     """Add the tracker's events that are not stored yet, counted as Rasa counts them (the latest
-    session's), in one transaction: one count and one multi-row insert."""
+    session's), in one transaction: one count and one multi-row insert. The tracker is then kept
+    for the conversation's next turn if the latest stored session is exactly its events: as many,
+    from the same first one (not so after a turn that started a new session, which holds the one
+    before too, or one whose events an erasure dropped)."""
     with engine.begin() as conn:
         stored = conn.execute(COUNT_LATEST_SESSION, _params(tracker.sender_id)).scalar_one()
         rows = []
@@ -158,6 +171,15 @@ def _write_new_events(engine: Any, tracker: DialogueStateTracker) -> None:
             )
         if rows:
             conn.execute(INSERT_EVENT, rows)
+        newest = None
+        if cache.max_events:
+            count, first, newest = conn.execute(LATEST_SESSION_SPAN, _params(tracker.sender_id)).one()
+            if count != len(tracker.events) or not tracker.events or first != tracker.events[0].timestamp:
+                newest = None
+    if newest is not None:  # committed
+        cache.keep(tracker.sender_id, tracker, newest, domain)
+    else:
+        cache.take(tracker.sender_id, domain)  # whatever was kept before is not what is stored now
 
 
 class PostgresTrackerStore(SQLTrackerStore):
@@ -173,6 +195,7 @@ class PostgresTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(url, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         _create_erasures(self.engine)
+        self.sessions = SessionCache.from_env()
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session, read as one plain statement (as the SQLite store does), once more on
@@ -180,7 +203,7 @@ class PostgresTrackerStore(SQLTrackerStore):
         turn."""
 
         async def attempt() -> DialogueStateTracker | None:
-            return _read_latest_session(self.engine, self.domain, sender_id)
+            return _read_latest_session(self.engine, self.domain, sender_id, self.sessions)
 
         try:
             return await _once_more("read", attempt, attempt)
@@ -207,7 +230,7 @@ class PostgresTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
 
         async def write() -> None:
-            _write_new_events(self.engine, tracker)
+            _write_new_events(self.engine, tracker, self.sessions, self.domain)
 
         await _once_more("save", write, write)
 
@@ -246,6 +269,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         sa.event.listen(self.engine, "connect", _pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         _create_erasures(self.engine)
+        self.sessions = SessionCache.from_env()
         self._plain_sql = True
         log.debug("tracker store: SQLite %s (WAL, pooled connections)", url.database)
 
@@ -255,7 +279,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         """The tracker of the latest conversation session, or None."""
         if not self._plain_sql:
             return await super().retrieve(sender_id)
-        return _read_latest_session(self.engine, self.domain, sender_id)
+        return _read_latest_session(self.engine, self.domain, sender_id, self.sessions)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Add the tracker's events that are not stored yet (counted as Rasa counts them)."""
@@ -263,4 +287,4 @@ class SQLiteTrackerStore(SQLTrackerStore):
         if not self._plain_sql:
             return await super().save(tracker)
         await self.stream_events(tracker)
-        _write_new_events(self.engine, tracker)
+        _write_new_events(self.engine, tracker, self.sessions, self.domain)
