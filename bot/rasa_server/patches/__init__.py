@@ -27,9 +27,13 @@ PATCHES = (
     "action_results",
     "event_types",
     "endpoint_sessions",
+    "action_payload",
     "slot_copies",
     "rule_lookup",
+    "applied_events",
     "prior_states",
+    "tracker_copies",
+    "rule_logs",
     "graph_runs",
 )
 

@@ -11,7 +11,7 @@ the history without hidden rule turns (RulePolicy's; ML policies ask for the oth
 Why: RulePolicy rebuilt the whole session's states for each of a turn's three or four predictions,
 replaying every event: under the growth benchmark, at the 500th message of a session, it was 28 %
 of the Rasa process's CPU.
-Test: tests/rasa_env/test_rasa_speed.py, test_prior_states_extend_as_rasa_rebuilds_them: the same
+Test: tests/rasa_env/test_rasa_speed_history.py, test_prior_states_extend_as_rasa_rebuilds_them: the same
 states as Rasa's own code after every event of every training conversation, and of conversations
 with undos, restarts and forms.
 """

@@ -1,0 +1,86 @@
+"""Encode each event of a conversation once for the calls to the action server, not on every call.
+
+What: ``RemoteAction._action_call_format`` (the body of a call to the action server: the whole
+tracker, every event of the session) keeps the JSON text of each event it has encoded, and puts the
+body together from those texts, byte for byte what Rasa sends (``json.dumps`` of Rasa's own dict).
+The aiohttp session of bot/rasa_server/patches/endpoint_sessions.py sends that text as it is; the
+body's dict holds a placeholder for the events, which nothing else reads (Rasa Pro's plugin hook
+would: with a plugin installed, and without ``endpoint_sessions``, Rasa's own code runs). An
+event's text is reused only for that very event object, and only once a later customer message
+follows it: Rasa changes the latest message during its turn (entities added, featurisation
+chosen), never one before it.
+Why: Rasa turns every event into a dict and encodes the whole session again for each of a turn's
+action calls (three or four of them), and every call gets a new copy of the tracker; at the 500th
+message of a session that was a third of the Rasa process's CPU (`make bench`'s ``growth``).
+Test: tests/rasa_env/test_rasa_speed_history.py (test_action_calls_send_what_rasa_sends).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import weakref
+from typing import Any
+
+SPEED = True
+_texts: dict[int, tuple[Any, str]] = {}  # id(event) -> (weak reference to it, its JSON text)
+_PLACE = "\x00events-" + secrets.token_hex(16) + "\x00"  # where the events go; no one can guess it
+_PLACE_TEXT = json.dumps(_PLACE)
+
+
+def _forget(key: int) -> Any:
+    return lambda _ref: _texts.pop(key, None)
+
+
+def _text(event: Any, settled: bool) -> str:
+    key = id(event)
+    kept = _texts.get(key)
+    if kept is not None and kept[0]() is event:
+        return kept[1]
+    text = json.dumps(event.as_dict())
+    if settled:
+        _texts[key] = (weakref.ref(event, _forget(key)), text)
+    return text
+
+
+def encoded_events(events: list[Any]) -> str:
+    """``json.dumps([e.as_dict() for e in events])``, from the texts kept where that is safe."""
+    from rasa.shared.core.events import UserUttered
+
+    latest = next((i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), -1)
+    return "[" + ", ".join(_text(event, i < latest) for i, event in enumerate(events)) + "]"
+
+
+def apply() -> None:
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.plugin import plugin_manager
+    from rasa.shared.core.trackers import EventVerbosity
+
+    from bot.rasa_server.patches import endpoint_sessions
+
+    original = RemoteAction._action_call_format
+    if getattr(original, "_encoding_once", False):
+        return
+    if plugin_manager().hook.prefix_stripping_for_custom_actions.get_hookimpls():
+        return  # a plugin reads and rewrites the body's dict: leave it Rasa's
+
+    def _action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+        if not endpoint_sessions.applied():
+            return original(self, tracker, domain)
+        state = tracker.current_state(EventVerbosity.NONE)
+        state["events"] = _PLACE
+        body = endpoint_sessions.Encoded(
+            {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+        )
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            body["domain"] = domain.as_dict()
+        head = json.dumps(body)
+        if head.count(_PLACE_TEXT) != 1:
+            return original(self, tracker, domain)
+        body.text = head.replace(_PLACE_TEXT, encoded_events(list(tracker.events)), 1)
+        return body
+
+    _action_call_format._encoding_once = True  # type: ignore[attr-defined]
+    _action_call_format.__wrapped_original__ = original  # type: ignore[attr-defined]
+    RemoteAction._action_call_format = _action_call_format

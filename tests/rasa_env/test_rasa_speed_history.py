@@ -1,0 +1,204 @@
+"""The patches that keep work done on a conversation's history (bot/rasa_server/patches/
+prior_states.py, applied_events.py, action_payload.py) give Rasa's own answers: after every event
+of every training conversation of ours, and of conversations with undos, a restart, a new session
+and forms.
+
+Run with:  .venv/rasa/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/rasa_env \
+           tests/rasa_env/test_rasa_speed_history.py
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    EntitiesAdded,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.importers.importer import TrainingDataImporter
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.rasa_server import patches as rasa_patches
+from bot.rasa_server.patches import endpoint_sessions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def conversations() -> tuple[Domain, list[list]]:
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path=str(ROOT / "bot" / "domain"), training_data_paths=[str(ROOT / "stories"), str(ROOT / "nlu_data")]
+    )
+    domain = importer.get_domain()
+    found = [t.events for t in TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()]
+    form = next(iter(domain.form_names))
+    said = UserUttered("hi", {"name": "greet", "confidence": 1.0})
+    found.append(
+        [
+            ActionExecuted("action_listen"), said, ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
+            UserUttered("again", {"name": "greet", "confidence": 1.0}), UserUtteranceReverted(),
+            ActionExecuted(form), ActiveLoop(form), SlotSet("requested_slot", "email"), ActionExecuted("action_listen"),
+            UserUttered("x", {"name": "inform", "confidence": 1.0}), ActionExecuted(form), ActionReverted(),
+            ActionExecuted(form), ActionExecuted(form), ActiveLoop(None), Restarted(), ActionExecuted("action_listen"),
+            said, ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"), said,
+        ]
+    )  # fmt: skip
+    # a second form named only late in the session: how Rasa treats its steps changes from then on
+    other = sorted(domain.form_names)[-1]
+    found.append(
+        [
+            ActionExecuted("action_listen"), said, ActionExecuted(other), ActionExecuted("action_listen"),
+            said, ActionExecuted(other), ActionExecuted(other), ActiveLoop(other), ActionExecuted("action_listen"),
+        ]
+    )  # fmt: skip
+    return domain, found
+
+
+def _live(domain: Domain, events: list, every: int):
+    """One live tracker fed the events; yielded after each ``every`` events and after the last."""
+    live = DialogueStateTracker("x", domain.slots)
+    for i, event in enumerate(events, 1):
+        live.update(event)
+        if i % every == 0 or i == len(events):
+            yield live
+
+
+def test_prior_states_extend_as_rasa_rebuilds_them(conversations):
+    """The state history, asked for on one live tracker as a turn's predictions ask, equals Rasa's
+    own rebuild from scratch."""
+    domain, found = conversations
+    rasa_patches.apply()
+    patched = Domain.states_for_tracker_history
+    assert getattr(patched, "_extending", False)
+    original = patched.__wrapped_original__
+    checked = 0
+    for events in found:
+        for every in (1, 3, 4):  # a turn adds one event or several between two predictions
+            for live in _live(domain, events, every):
+                for omit in (False, True):
+                    assert patched(domain, live, omit) == original(domain, live, omit), events
+                    checked += 1
+    assert checked > 1000
+
+
+def test_applied_events_extend_as_rasa_works_them_out(conversations):
+    domain, found = conversations
+    rasa_patches.apply()
+    patched = DialogueStateTracker.applied_events
+    assert getattr(patched, "_extending", False)
+    original = patched.__wrapped_original__
+    checked = 0
+    for events in found:
+        for every in (1, 2, 5):
+            for live in _live(domain, events, every):
+                mine = patched(live)
+                assert [id(e) for e in mine] == [id(e) for e in original(live)], events
+                mine.append("changed by a caller")  # a copy: what the tracker keeps is untouched
+                assert [id(e) for e in patched(live)] == [id(e) for e in original(live)]
+                checked += 1
+    assert checked > 500
+
+
+def _sent(action: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> str:
+    return endpoint_sessions.serialise(action._action_call_format(tracker, domain))
+
+
+def test_action_calls_send_what_rasa_sends(conversations):
+    """The body of each call, at every step of every conversation, is the text of ``json.dumps``
+    of Rasa's own body; also after the latest message gained entities mid-turn, and for a copy of
+    an earlier event changed after it was sent (Rasa's two-stage fallback does that)."""
+    domain, found = conversations
+    rasa_patches.apply()
+    patched = RemoteAction._action_call_format
+    assert getattr(patched, "_encoding_once", False) and endpoint_sessions.applied()
+    original = patched.__wrapped_original__
+    action = RemoteAction("action_check_balance", EndpointConfig("http://127.0.0.1:1/webhook"))
+
+    def rasas(tracker: DialogueStateTracker) -> str:
+        return json.dumps(original(action, tracker, domain))
+
+    checked = 0
+    for events in found:
+        for live in _live(domain, events, 2):
+            expected = rasas(live)
+            assert _sent(action, live, domain) == expected
+            assert _sent(action, live, domain) == expected  # the second time from the texts kept
+            checked += 1
+    assert checked > 300
+
+    tracker = DialogueStateTracker("x", domain.slots)
+    for event in (
+        ActionExecuted("action_listen"),
+        UserUttered("pay it", {"name": "pay_invoice", "confidence": 0.9}),
+        ActionExecuted("action_listen"),
+        UserUttered("INV-1042", {"name": "inform", "confidence": 0.9}),
+    ):
+        tracker.update(event)
+    _sent(action, tracker, domain)
+    tracker.update(EntitiesAdded([{"entity": "invoice_number", "value": "INV-1042"}]))  # the latest message
+    assert _sent(action, tracker, domain) == rasas(tracker)
+    earlier = copy.deepcopy(tracker.events[1])  # sent before, now a copy changed as Rasa's fallback does
+    earlier.parse_data["intent"]["confidence"] = 1.0
+    tracker.update(earlier)
+    assert '"confidence": 1.0' in _sent(action, tracker, domain)
+    assert _sent(action, tracker, domain) == rasas(tracker)
+
+
+def _state(tracker: DialogueStateTracker) -> dict:
+    """Everything a tracker holds, slots by value, without what our patches keep on it."""
+    state = {k: v for k, v in tracker.__dict__.items() if not k.startswith("_aa_") and k != "slots"}
+    state["events"] = [id(e) for e in tracker.events]
+    state["slots"] = {name: (slot.value, slot.has_been_set, type(slot)) for name, slot in tracker.slots.items()}
+    return state
+
+
+def test_tracker_copies_equal_rasas_replay(conversations):
+    domain, found = conversations
+    rasa_patches.apply()
+    patched = DialogueStateTracker.copy
+    assert getattr(patched, "_by_state", False)
+    original = patched.__wrapped_original__
+    checked = 0
+    for events in found:
+        for live in _live(domain, events, 1):
+            mine, rasas = patched(live), original(live)
+            assert _state(mine) == _state(rasas) == _state(live), events
+            if live.active_loop is not None:  # the copy's form state is its own, as after a replay
+                assert mine.active_loop is not live.active_loop
+            mine.update(SlotSet("requested_slot", "changed in the copy"))
+            assert _state(original(live)) == _state(rasas)  # the original is untouched
+            checked += 1
+    assert checked > 500
+
+
+def test_rule_states_are_formatted_only_for_debug_logs(caplog):
+    import logging
+
+    from rasa.core.policies.policy import Policy
+
+    rasa_patches.apply()
+    states = [{"user": {"intent": "greet"}}, {"prev_action": {"action_name": "utter_greet"}}]
+    rule_log = logging.getLogger("rasa.core.policies.rule_policy")
+    level = rule_log.level
+    try:
+        rule_log.setLevel(logging.INFO)
+        assert Policy.format_tracker_states(states) == ""
+        rule_log.setLevel(logging.DEBUG)
+        assert "user intent: greet" in Policy.format_tracker_states(states)
+        assert Policy.format_tracker_states(states) == Policy.format_tracker_states.__wrapped_original__(states)
+    finally:
+        rule_log.setLevel(level)
