@@ -74,6 +74,7 @@ def load_all() -> None:
         patches,
         production,
         redaction,
+        scale,
         slack,
         turns,
         widget,

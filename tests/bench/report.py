@@ -33,6 +33,8 @@ ABOUT = {
     "(tests/bench/patches.py)",
     "redaction": "card numbers in generated messages that survive the redactor, and its cost "
     "(tests/bench/redaction.py)",
+    "scale": "billing's CPU and latency per turn's requests with 10, 10,000 and 100,000 organisations in "
+    "PostgreSQL (tests/bench/scale.py)",
     "slack": "Slack events through the gateway (tests/bench/slack.py)",
     "train": "training from scratch (tests/bench/model.py)",
     "turn": "one billing turn at a time (tests/bench/turns.py)",

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from bot.billing.adapters.orm import BillingProfile, Invoice, InvoiceLine, Org
 from bot.billing.config import get_settings
 from bot.billing.documents.mail import send_invoice_email
-from bot.billing.documents.pdf import render_invoice_pdf
+from bot.billing.documents.pdf import RenderedPdfs, invoice_context, render_invoice_pdf
 from bot.billing.domain.errors import Unavailable
 
 
@@ -147,6 +147,46 @@ def test_pdf_without_billing_profile_and_many_lines():
     assert len(PdfReader(io.BytesIO(data)).pages) >= 2
     text = pdf_text(data)
     assert "Solo Ltd" in text and "Add-on 0" in text and "Add-on 79" in text
+
+
+def test_a_changed_billing_address_is_on_the_next_pdf():
+    invoice, org = make_invoice(), make_org()
+    assert "San Francisco, CA 94105" in pdf_text(render_invoice_pdf(invoice, org, today=TODAY))
+    org.billing_profile.address_line1, org.billing_profile.city = "9 Harbour Road", "Oakland"
+    org.billing_profile.contact_name = "Lee Ortiz"
+    text = pdf_text(render_invoice_pdf(invoice, org, today=TODAY))
+    assert "9 Harbour Road" in text and "Oakland, CA 94105" in text and "Lee Ortiz" in text
+    assert "San Francisco" not in text and "Dana Whitfield" not in text and "1 Market St" not in text
+
+
+def test_a_paid_or_overdue_invoice_is_drawn_again_not_served_as_it_was():
+    invoice, org = make_invoice(), make_org()
+    assert "OPEN" in pdf_text(render_invoice_pdf(invoice, org, today=TODAY))
+    assert "(open, 1 day past due)" in pdf_text(render_invoice_pdf(invoice, org, today=date(2026, 12, 2)))
+    assert "(open, 2 days past due)" in pdf_text(render_invoice_pdf(invoice, org, today=date(2026, 12, 3)))
+    invoice.status = "paid"
+    text = pdf_text(render_invoice_pdf(invoice, org, today=date(2026, 12, 3)))
+    assert "PAID" in text and "OVERDUE" not in text
+
+
+def test_the_same_invoice_is_drawn_once():
+    drawn = []
+
+    def draw(context: dict) -> bytes:
+        drawn.append(context["number"])
+        return context["number"].encode()
+
+    pdfs = RenderedPdfs(draw, size=2)
+    first = invoice_context(make_invoice(), make_org(), today=TODAY)
+    assert pdfs.get(first) == pdfs.get(dict(first)) == b"INV-1042" and drawn == ["INV-1042"]
+    other = invoice_context(make_invoice(), make_org(name="Acme Holdings"), today=TODAY)  # another org's name
+    pdfs.get(other)
+    pdfs.get(first)
+    assert len(drawn) == 2
+    pdfs.get({**first, "number": "INV-1043"})  # a third: the least recently used (other) goes
+    pdfs.get(first)
+    pdfs.get(other)
+    assert drawn == ["INV-1042", "INV-1042", "INV-1043", "INV-1042"]
 
 
 # -- email ----------------------------------------------------------------------------------------

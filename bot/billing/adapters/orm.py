@@ -12,10 +12,12 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -62,6 +64,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     org: Mapped[Org] = relationship(back_populates="users")
+
+
+# The acting user is looked up by lower(email) on every request (services/access.py find_user):
+# without this index PostgreSQL reads every user of every organisation to find one.
+Index("ix_users_email_lower", func.lower(User.email))
 
 
 class SlackWorkspace(Base):

@@ -9,7 +9,12 @@ by ``pdf_safe`` ("Łódź" -> "Lódz": ó is in the code page), and what cannot 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from email.utils import parseaddr
@@ -193,13 +198,54 @@ class _InvoicePDF(FPDF):
 
 def render_invoice_pdf(invoice: Invoice, org: Org, *, today: date) -> bytes:
     """The invoice as PDF bytes. ``today`` (the backend clock's) decides OVERDUE."""
-    context = invoice_context(invoice, org, today=today)
+    return _rendered.get(invoice_context(invoice, org, today=today))
+
+
+def _draw(context: dict[str, Any]) -> bytes:
+    """The PDF of a context from ``invoice_context``: nothing else is read, so the context is a
+    complete key for the bytes (the cache below relies on it)."""
     html = pdf_safe(env.get_template("invoice.html").render(**context))
-    pdf = _InvoicePDF(pdf_safe(invoice.number))
-    pdf.set_title(f"Invoice {invoice.number}")
+    pdf = _InvoicePDF(pdf_safe(context["number"]))
+    pdf.set_title(f"Invoice {context['number']}")
     pdf.set_author(context["vendor"].name)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
     pdf.set_font("helvetica", size=10)
     pdf.write_html(html, font_family="helvetica", table_line_separators=True, tag_styles=HEADING_STYLES)
     return bytes(pdf.output())
+
+
+class RenderedPdfs:
+    """The PDFs drawn lately, by what they show. An issued invoice rarely changes, and a customer
+    downloads it, emails it, downloads it again; drawing one costs tens of milliseconds of CPU
+    (fpdf2's HTML parser and table layout). The key is everything printed (``invoice_context``:
+    the invoice's fields and lines, its status and days past due on the day, the organisation's
+    name and billing address, the vendor), so a paid invoice, a new address or the next day's
+    overdue count draws a new PDF, and a stale one is never served. Kept in memory, per process,
+    at most ``size`` entries (a few kilobytes each), least recently used out first."""
+
+    def __init__(self, draw: Callable[[dict[str, Any]], bytes], size: int = 256) -> None:
+        self.draw, self.size = draw, size
+        self._pdfs: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(context: dict[str, Any]) -> str:
+        printed = json.dumps(context, sort_keys=True, default=repr, ensure_ascii=False)
+        return hashlib.sha256(printed.encode()).hexdigest()
+
+    def get(self, context: dict[str, Any]) -> bytes:
+        key = self.key(context)
+        with self._lock:
+            if key in self._pdfs:
+                self._pdfs.move_to_end(key)
+                return self._pdfs[key]
+        pdf = self.draw(context)  # outside the lock: two threads may draw the same PDF once each
+        with self._lock:
+            self._pdfs[key] = pdf
+            while len(self._pdfs) > self.size:
+                self._pdfs.popitem(last=False)
+        return pdf
+
+
+_rendered = RenderedPdfs(_draw)
