@@ -8,6 +8,7 @@ in arrival order (within this process; across gateway replicas Rasa's lock store
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -103,6 +104,15 @@ class RasaUnavailable(Exception):
         self.detail = detail
 
 
+# The balancer sends a conversation's turns to the Rasa server that has it in memory (deploy/
+# haproxy.cfg.template); it gets a hash, never the sender id.
+CONVERSATION_HEADER = "X-Conversation"
+
+
+def conversation_key(sender: str) -> str:
+    return hashlib.sha256(sender.encode()).hexdigest()[:32]
+
+
 class Rasa:
     def __init__(
         self, webhook_url: str, token: str, *, timeout: float = 20.0, transport: httpx.AsyncBaseTransport | None = None
@@ -177,7 +187,7 @@ class Rasa:
                 answer = await self._client.post(
                     self.webhook_url,
                     json={"sender": sender, "message": text, "metadata": without_surrogates(metadata)},
-                    headers={request_ids.HEADER: metadata["request_id"]},
+                    headers={request_ids.HEADER: metadata["request_id"], CONVERSATION_HEADER: conversation_key(sender)},
                 )
             except httpx.HTTPError as error:
                 log.warning("rasa: %s for %s", type(error).__name__, sender)

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_EVENTS = 200_000  # a few hundred MB at most; a short conversation is 20 to 60 events
+DEFAULT_EVENTS = 50_000  # about 2 KB an event in memory: 100 MB; a short conversation is 20 to 60 events
 
 
 @dataclass(frozen=True)
