@@ -202,3 +202,24 @@ def test_rule_states_are_formatted_only_for_debug_logs(caplog):
         assert Policy.format_tracker_states(states) == Policy.format_tracker_states.__wrapped_original__(states)
     finally:
         rule_log.setLevel(level)
+
+
+def test_feature_keys_are_rasas(conversations):
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
+
+    domain, found = conversations
+    rasa_patches.apply()
+    patched = RulePolicy._create_feature_key
+    assert getattr(patched, "_sliced", False)
+    original = patched.__wrapped_original__
+    policy = RulePolicy.__new__(RulePolicy)
+    snippet = {"prev_action": {"action_name": RULE_SNIPPET_ACTION_NAME}}
+    checked = 0
+    for events in found:
+        for live in _live(domain, events, 3):
+            states = domain.states_for_tracker_history(live)
+            for cut in (states, [snippet, *states], [*states[:2], snippet, *states[2:]], [*states, snippet], []):
+                assert patched(policy, cut) == original(policy, cut)
+                checked += 1
+    assert checked > 1000

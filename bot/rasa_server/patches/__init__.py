@@ -34,6 +34,7 @@ PATCHES = (
     "prior_states",
     "tracker_copies",
     "rule_logs",
+    "feature_keys",
     "graph_runs",
 )
 
