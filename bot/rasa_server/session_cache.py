@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_EVENTS = 50_000  # about 2 KB an event in memory: 100 MB; a short conversation is 20 to 60 events
+DEFAULT_EVENTS = 20_000  # 3.5 KB an event held (tracker, kept states, JSON texts): 70 MB; 500 to 1,000 conversations
 
 
 @dataclass(frozen=True)
