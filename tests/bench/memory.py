@@ -16,20 +16,29 @@ the conversations have been answered:
 
 * memory_rasa_rss_mb_at_<n>: its resident size after n conversations (the figure at 10,000 is the
   one the target is about: <= 1,536 MB);
-* memory_rasa_uss_mb_at_<n>, at the first and the last mark: the memory only it holds (private pages
-  of /proc/<pid>/smaps_rollup), without the shared libraries other processes also map;
+* memory_rasa_anon_mb_at_<n>, at the first and the last mark: its anonymous memory (heap, the
+  libraries' arenas: /proc/<pid>/smaps_rollup), what a second process on the machine would not share.
+  (Its private pages were no measure: they grow when another Rasa process on the machine stops, and
+  the pages of the libraries both mapped become this one's alone);
 * memory_rasa_rss_mb_per_1000: growth per 1,000 conversations after warm-up (least squares over
   the marks from 25 % on): 0 when nothing is kept per conversation;
 * memory_actions_rss_mb_at_<n>, memory_billing_rss_mb_at_<n>: the action server's and billing's at
   the first and last marks;
 * memory_turns_per_s: how fast the conversations went through (for the record, not a target).
+
+Where the size at start comes from, in a Rasa process of its own (tests/bench/rasa_side.py memory):
+memory_rasa_load_mb_imports, the process after Rasa's and its libraries' imports (TensorFlow
+among them) with the patches applied; memory_rasa_load_mb_<component>, what loading each component
+of the model added (those of LOAD_SHOWN_MB or more); memory_rasa_load_mb_total, all of it loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
+import re
 import secrets
 import time
 from pathlib import Path
@@ -41,11 +50,12 @@ from bot.launch.prod_stack import PROD_ENDPOINTS
 from bot.launch.runner import DEFAULT_GATEWAY_TOKEN, Stack
 from tests.throwaway_db import throwaway_postgres
 
-from . import BenchFailed, Figures, benchmark
+from . import BenchFailed, Figures, benchmark, run_parts
 from .databases import DEFAULT_POSTGRES_URL
 from .growth import MESSAGES
 from .production import REDIS_URL, process_tree
-from .rasa_env import our_model, tmp_dir
+from .rasa_env import RASA_PY, RASA_SIDE, our_model, tmp_dir
+from .rasa_env import run as run_rasa
 
 CONVERSATIONS = int(os.environ.get("MEMORY_CONVERSATIONS", "10000"))
 CONCURRENCY = int(os.environ.get("MEMORY_CONCURRENCY", "12"))
@@ -56,21 +66,18 @@ OPENERS = ("hi", "hello there", "good morning", "can you recommend a good pizza 
 IDENTITIES = ("alex@acme.example", None, "alex@acme.example", "alex@acme.example")
 TARGET_MB = 1536
 WARM_TURNS = 9
+LOAD_SHOWN_MB = 5
 SEED = 21
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    """rss, pss and uss (private pages) of one process in MB, from /proc/<pid>/smaps_rollup."""
+    """rss and anonymous memory of one process in MB, from /proc/<pid>/smaps_rollup."""
     kb: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
         name, _, rest = line.partition(":")
         if rest.strip().endswith("kB"):
             kb[name] = int(rest.split()[0])
-    return {
-        "rss": kb["Rss"] / 1024,
-        "pss": kb["Pss"] / 1024,
-        "uss": (kb["Private_Clean"] + kb["Private_Dirty"]) / 1024,
-    }
+    return {"rss": kb["Rss"] / 1024, "anon": kb["Anonymous"] / 1024}
 
 
 def _largest(root: int) -> int:
@@ -137,8 +144,7 @@ class Drive:
             await asyncio.gather(*(self._worker(http) for _ in range(CONCURRENCY)))
 
 
-@benchmark("memory")
-def run() -> Figures:
+def _conversations() -> Figures:
     marks = [round(CONVERSATIONS * share) for share in SHARES]
     rasa: dict[int, dict[str, float]] = {}
     others: dict[str, dict[int, float]] = {"actions": {}, "billing": {}}
@@ -167,7 +173,7 @@ def run() -> Figures:
                     others[name][n] = memory_mb(_largest(pids[name]))["rss"]
                 rate = drive.turns / max(time.perf_counter() - started, 1e-9)
                 print(
-                    f"  {n:>6} conversations: Rasa rss {rasa[n]['rss']:.0f} MB, uss {rasa[n]['uss']:.0f} MB "
+                    f"  {n:>6} conversations: Rasa rss {rasa[n]['rss']:.0f} MB, anonymous {rasa[n]['anon']:.0f} MB "
                     f"({rate:.1f} turns/s, {drive.errors} errors)",
                     flush=True,
                 )
@@ -178,7 +184,7 @@ def run() -> Figures:
             elapsed = time.perf_counter() - started
     figures: Figures = {f"memory_rasa_rss_mb_at_{n}": round(rasa[n]["rss"], 1) for n in marks}
     for n in (marks[0], marks[-1]):
-        figures[f"memory_rasa_uss_mb_at_{n}"] = round(rasa[n]["uss"], 1)
+        figures[f"memory_rasa_anon_mb_at_{n}"] = round(rasa[n]["anon"], 1)
         for name, seen in others.items():
             figures[f"memory_{name}_rss_mb_at_{n}"] = round(seen[n], 1)
     after_warm_up = [(n, rasa[n]["rss"]) for n in marks if n >= CONVERSATIONS * SLOPE_FROM]
@@ -188,5 +194,32 @@ def run() -> Figures:
     last = rasa[marks[-1]]["rss"]
     print(f"  Rasa's resident memory after {marks[-1]:,} conversations: {last:.0f} MB (target <= {TARGET_MB})")
     if drive.errors:
-        raise BenchFailed(f"{drive.errors} turns failed, the first: {drive.first_error}", figures)
+        print(f"  {drive.errors} turns failed, the first: {drive.first_error}", flush=True)
+    return figures
+
+
+def _snake(name: str) -> str:
+    """SentenceEmbeddingFeaturizer -> sentence_embedding_featurizer, CRFEntityExtractor -> crf_entity_extractor."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _load() -> Figures:
+    work = tmp_dir("memory-load-")
+    command = [RASA_PY, RASA_SIDE, "memory", our_model(), work / "out.json"]
+    # TensorFlow's oneDNN operations on, as in the Rasa server (the bench's Rasa helpers turn them off)
+    run_rasa(command, log=work / "load.log", timeout=600, TF_ENABLE_ONEDNN_OPTS="1")
+    out = json.loads((work / "out.json").read_text())
+    figures: Figures = {"memory_rasa_load_mb_imports": round(out["imports"], 1)}
+    for name, mb in sorted(out["nodes"].items(), key=lambda item: -item[1]):
+        if mb >= LOAD_SHOWN_MB:
+            figures[f"memory_rasa_load_mb_{_snake(name)}"] = round(mb, 1)
+    figures["memory_rasa_load_mb_total"] = round(out["loaded"], 1)
+    return figures
+
+
+@benchmark("memory")
+def run() -> Figures:
+    figures = run_parts({"conversations": _conversations, "model load": _load})
+    if figures.get("memory_errors"):
+        raise BenchFailed(f"{figures['memory_errors']:.0f} turns failed", figures)
     return figures
