@@ -67,6 +67,7 @@ def load_all() -> None:
         encoder,
         growth,
         handoff,
+        memory,
         model,
         nlu,
         nlu_robustness,

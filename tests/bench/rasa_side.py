@@ -15,6 +15,9 @@ python rasa_side.py encoder TEXTS.json OUT.json
 python rasa_side.py examples FOLDER OUT.json
     Every intent example of FOLDER/*.yml (Rasa's loader), as [[text, intent], ...]; a retrieval
     intent's examples keep their full name (faq/hours).
+python rasa_side.py memory MODEL OUT.json
+    The resident MB after the imports `make run`'s Rasa makes (patches applied), what loading the model adds per
+    component of its graph, and the total. OUT.json: {"imports": mb, "nodes": {class name: mb}, "loaded": mb}.
 python rasa_side.py confusion MATRIX.json OUT.png
     MATRIX.json: {"labels": [...], "matrix": [[count, ...], ...] (rows = true), "title": str}.
 """
@@ -142,7 +145,50 @@ def confusion(matrix_path: str, out_path: str) -> None:
     fig.savefig(out_path, dpi=110)
 
 
+def memory(model: str, out_path: str) -> None:
+    """What loading the model adds to the process's resident memory, node by node of Rasa's graph,
+    after the imports (Rasa, TensorFlow, the patches) as `make run` starts Rasa."""
+    import os
+
+    from bot.rasa_server.patches import thread_pools
+
+    thread_pools.apply(os.environ)  # as bot/rasa_server/run.py does, before numpy is imported
+    import rasa.engine.graph as graph
+
+    from bot.rasa_server import patches
+
+    def rss_mb() -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    patches.apply()
+    from rasa.core.agent import Agent
+
+    imported = rss_mb()
+    nodes: dict[str, float] = {}
+    original = graph.GraphNode.__init__
+
+    def init(self: graph.GraphNode, node_name: str, *args: object, **kwargs: object) -> None:
+        before = rss_mb()
+        original(self, node_name, *args, **kwargs)
+        nodes[type(self._component).__name__] = nodes.get(type(self._component).__name__, 0.0) + rss_mb() - before
+
+    graph.GraphNode.__init__ = init  # type: ignore[method-assign]
+    Agent.load(model)
+    Path(out_path).write_text(json.dumps({"imports": imported, "nodes": nodes, "loaded": rss_mb()}))
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     command, *args = sys.argv[1:]
-    {"parse": parse, "cpu": cpu, "encoder": encoder, "examples": examples, "confusion": confusion}[command](*args)
+    commands = {
+        "parse": parse,
+        "cpu": cpu,
+        "encoder": encoder,
+        "examples": examples,
+        "confusion": confusion,
+        "memory": memory,
+    }
+    commands[command](*args)

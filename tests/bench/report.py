@@ -23,6 +23,7 @@ ABOUT = {
     "(tests/bench/floor.py)",
     "handoff": "a rep's Slack reply to the widget, in headless Chromium (tests/bench/handoff.py)",
     "load": "50 simulated customers through the widget of the production topology (tests/bench/production.py)",
+    "memory": "the Rasa process's memory over 10,000 conversations, production's stores (tests/bench/memory.py)",
     "model": "the trained model (tests/bench/model.py)",
     "nlu": "intent and entity accuracy: 5-fold cross-validation on our data, and the public eval set "
     "(tests/bench/nlu.py)",
