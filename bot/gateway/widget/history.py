@@ -33,7 +33,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine import Row as SqlRow
 
 from bot.nlu.cards import redact_shown
@@ -74,6 +74,7 @@ class Body(TypedDict, total=False):
 AUTHORS = ("user", "bot", "agent")
 PEOPLE = ("user", "agent")  # rows whose text a person wrote
 PRUNE_EVERY_S = 3600.0
+_INSERT = insert(messages)  # built once: a statement is compiled (and cached) for each new object
 
 
 @dataclass(frozen=True)
@@ -112,25 +113,25 @@ class History:
 
     def append_sync(self, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
         """Store messages in this order; they get increasing ids."""
+        with self.engine.begin() as conn:
+            return self.append_in(conn, sender, items)
+
+    def append_in(self, conn: Connection, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
+        """``append_sync`` in a transaction the caller holds (``GatewayState.first_time_then``)."""
         now = datetime.now(timezone.utc)
         rows: list[Row] = []
-        with self.engine.begin() as conn:
-            for author, body in items:
-                if author not in AUTHORS:
-                    raise ValueError(f"author: one of {AUTHORS}")
-                if author in PEOPLE and isinstance(body.get("text"), str):
-                    body = {**body, "text": redact_shown(body["text"])[0]}
-                key = conn.execute(
-                    insert(messages).values(
-                        sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now
-                    )
-                ).inserted_primary_key
-                assert key is not None  # a single-row INSERT always has it
-                rows.append(Row(int(key[0]), sender, author, body, now))
+        for author, body in items:
+            if author not in AUTHORS:
+                raise ValueError(f"author: one of {AUTHORS}")
+            if author in PEOPLE and isinstance(body.get("text"), str):
+                body = {**body, "text": redact_shown(body["text"])[0]}
+            values = {"sender": sender, "author": author, "body": json.dumps(body, ensure_ascii=False), "at": now}
+            key = conn.execute(_INSERT, values).inserted_primary_key
+            assert key is not None  # a single-row INSERT always has it
+            rows.append(Row(int(key[0]), sender, author, body, now))
         if time.monotonic() - self._pruned > PRUNE_EVERY_S:
             self._pruned = time.monotonic()
-            with self.engine.begin() as conn:
-                conn.execute(delete(messages).where(messages.c.at < now - self.keep))
+            conn.execute(delete(messages).where(messages.c.at < now - self.keep))
         return rows
 
     def after_sync(self, sender: str, after: int = 0) -> list[Row]:
