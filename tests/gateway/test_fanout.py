@@ -9,11 +9,12 @@ Rasa is a stand-in (an httpx mock transport), as in test_widget.py. Needs Redis 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 from bot.billing_client import BillingClient
 from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
-from bot.gateway.fanout import Envelope, Rejected, ReplayGuard, SequenceWindow
+from bot.gateway.fanout import Envelope, RedisFanout, Rejected, ReplayGuard, SequenceWindow
 from bot.gateway.rasa import Rasa
 from bot.gateway.state import GatewayState
 from bot.launch.runner import free_port
@@ -206,3 +207,33 @@ def test_the_replay_guard_refuses_events_too_far_from_now_and_forgets_silent_ori
     assert list(guard._origins) == ["b"]
     with pytest.raises(Rejected):  # and its old events are too old anyway
         guard.admit(env("a", 2, 1029.0), now=1095.0)
+
+
+async def test_a_replica_hears_the_others_events_and_not_its_own(redis_url):
+    channel = f"test-{uuid.uuid4().hex[:8]}:widget"
+    heard: dict[str, list[dict[str, object]]] = {"a": [], "b": []}
+    a, b = (RedisFanout(redis_url, key="k" * 32, channel=channel) for _ in range(2))
+
+    def handler(name: str) -> Callable[[dict[str, object]], Awaitable[None]]:
+        async def handle(event: dict[str, object]) -> None:
+            heard[name].append(event)
+
+        return handle
+
+    await a.start(handler("a"))
+    await b.start(handler("b"))
+    try:
+        assert await a.wait_connected(5) and await b.wait_connected(5)
+        for n in range(1, 4):
+            assert await a.publish({"sender": "wv-1", "upto": n})
+        assert await b.publish({"sender": "wv-2", "typing": True})
+        deadline = time.monotonic() + 5
+        while (len(heard["b"]) < 3 or not heard["a"]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # anything else on its way
+    finally:
+        await a.stop()
+        await b.stop()
+    assert heard["b"] == [{"sender": "wv-1", "upto": n} for n in range(1, 4)]
+    assert heard["a"] == [{"sender": "wv-2", "typing": True}]
+    assert not a.rejected and not b.rejected  # its own events are not mistaken for forgeries either
