@@ -52,6 +52,7 @@ class Replica:
     """One gateway app served by uvicorn on its own port (lifespan on: the fan-out listens)."""
 
     def __init__(self, state_url: str, prefix: str, rasa: FakeRasa) -> None:
+        self.rasa = rasa
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         settings = GatewaySettings(
@@ -155,6 +156,31 @@ def test_the_bot_reply_to_a_turn_on_gateway_a_shows_in_the_visitors_tab_on_gatew
         assert reply["text"] == "you said: what does Enterprise cost?" and reply["seq"] > echo["seq"]
         on_b.next("typing", FAST_S, on=False)
     finally:
+        on_a.close(), on_b.close()
+
+
+def test_messages_sent_while_a_turn_is_under_way_show_on_the_other_replica_in_order(replicas):
+    """The second message waits for the first one's turn: the other replica's tab shows both messages
+    and both answers in the order they were stored, and the dots go off once, after the last answer."""
+    a, b = replicas
+    a.rasa.delay = 0.5
+    on_a = Tab(a.url)
+    on_b = Tab(b.url, visitor=on_a.visitor)
+    try:
+        on_a.send("first")
+        on_a.send("second")
+        shown: list[tuple[str, str]] = []
+        deadline = time.monotonic() + FAST_S
+        while len(shown) < 4:
+            frame = json.loads(on_b.ws.recv(timeout=max(0.05, deadline - time.monotonic())))
+            if frame["type"] == "msg":
+                shown.append((frame["from"], frame["text"]))
+            elif frame["type"] == "typing" and frame["on"] is False:
+                assert len(shown) == 4, f"the dots went off before the last answer: {shown}"
+        assert shown == [("user", "first"), ("user", "second"), ("bot", "you said: first"), ("bot", "you said: second")]
+        on_b.next("typing", FAST_S, on=False)
+    finally:
+        a.rasa.delay = 0.0
         on_a.close(), on_b.close()
 
 

@@ -380,7 +380,8 @@ class WidgetSocket:
                 log.exception("widget: could not take a message for %s", who.sender)
                 await conn.error("unavailable", NOT_TAKEN, id=cid)
                 return
-            await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
+            # Before the turn starts, so it comes first everywhere (on the other replicas, with its dots).
+            await self.hub.publish(who.sender, rows, with_typing=conv.idle)
             turn_meta: TurnMetadata = {**metadata}
             if (rid := request_ids.current()) is not None:  # the turn runs in the hub's worker
                 turn_meta["request_id"] = rid
