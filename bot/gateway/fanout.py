@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 class FanoutEvent(TypedDict, total=False):
     """What the widget's hub tells the other replicas about a conversation: new rows up to an id
-    (read from the history table there), or typing on/off. Never a message's content."""
+    (read from the history table there), typing on/off, or both (rows first). Never a message's content."""
 
     sender: str
     upto: int

@@ -5,7 +5,7 @@ A turn outlives the connection that sent it: if a visitor's socket drops while R
 the reply is stored anyway and the reconnected socket (or another tab) receives it. Every message
 goes through the history table first, then to every socket of that sender here and, through the
 fan-out (``bot/gateway/fanout.py``: Redis pub/sub when configured), to its sockets on the other
-gateway replicas: the fan-out says only "new rows up to id N for this sender" (or typing on/off),
+gateway replicas: the fan-out says only "new rows up to id N for this sender" (and/or typing on/off),
 and the other replica reads the rows from the table, so no message text travels through Redis and
 no event, even a validly signed one, can show a visitor something that is not stored for them.
 A poller picks up messages written by other processes in case an event was missed (Redis down, or
