@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 class FanoutEvent(TypedDict, total=False):
     """What the widget's hub tells the other replicas about a conversation: new rows up to an id
-    (read from the history table there), or typing on/off. Never a message's content."""
+    (read from the history table there), typing on/off, or both (rows first). Never a message's content."""
 
     sender: str
     upto: int
@@ -74,6 +74,7 @@ MAX_AGE_S = 30.0
 SEQ_WINDOW = 1024
 MAX_ORIGINS = 4096  # replicas remembered (only signed events add one; silent ones are forgotten)
 ORIGIN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+UNHEARD_MAX = 1024  # own events remembered until heard back (older ones are checked like any other)
 REJECTION_NOTE_EVERY_S = 60.0  # a flood of forged events logs one line per reason per minute
 
 
@@ -98,10 +99,13 @@ class Sealer:
         self._key = key.encode() if isinstance(key, str) else bytes(key)
         if not self._key:
             raise ValueError("GATEWAY_FANOUT_KEY is empty: the fan-out could not sign its events")
-        self._context = b"aa-fanout\0" + VERSION + b"\0" + channel.encode() + b"\0"
+        context = b"aa-fanout\0" + VERSION + b"\0" + channel.encode() + b"\0"
+        self._keyed = hmac.new(self._key, context, hashlib.sha256)  # copied for each event: keyed once
 
     def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._key, self._context + body, hashlib.sha256).hexdigest().encode()
+        mac = self._keyed.copy()
+        mac.update(body)
+        return mac.hexdigest().encode()
 
     def seal(self, event: Mapping[str, object], *, origin: str, seq: int, ts: float | None = None) -> str:
         body = json.dumps(
@@ -240,6 +244,9 @@ class RedisFanout(Fanout):
         self._unnoted: Counter[str] = Counter()
         self._noted: dict[str, float] = {}
         self._seq = itertools.count(1)
+        # What this replica published and has not heard back yet: its own events are recognised by
+        # their bytes, without checking a signature it made itself.
+        self._unheard: dict[bytes, None] = {}
         self._redis: Redis | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -275,6 +282,9 @@ class RedisFanout(Fanout):
         if self._redis is None:
             self._redis = self._client()
         data = self.sealer.seal(event, origin=self.origin, seq=next(self._seq))
+        self._unheard[data.encode()] = None
+        while len(self._unheard) > UNHEARD_MAX:  # published while the listener was away
+            del self._unheard[next(iter(self._unheard))]
         try:
             await asyncio.wait_for(self._redis.publish(self.channel, data), self.timeout_s)
             return True
@@ -326,6 +336,8 @@ class RedisFanout(Fanout):
         self._connected.clear()
 
     async def _dispatch(self, handler: Handler, data: object) -> None:
+        if isinstance(data, bytes) and self._unheard.pop(data, False) is None:
+            return  # our own, heard back
         try:
             envelope = self.sealer.open(data)
             if envelope.origin == self.origin:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import re
 import time
 import weakref
+from collections.abc import Mapping
 from typing import Any, TypedDict, cast
 
+import aiohttp
 import httpx
 
 from bot.nlu.text_hygiene import clean, without_surrogates
@@ -113,21 +116,86 @@ def conversation_key(sender: str) -> str:
     return hashlib.sha256(sender.encode()).hexdigest()[:32]
 
 
-class Rasa:
-    def __init__(
-        self, webhook_url: str, token: str, *, timeout: float = 20.0, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        self.webhook_url = webhook_url
+# Seconds a connection to Rasa is kept idle for the next turn: under Sanic's keep-alive (5 s), so a
+# turn is never sent on a connection Rasa is closing.
+KEEP_ALIVE_S = 4.0
+
+# What Rasa answered: status, headers, body.
+Answer = tuple[int, Mapping[str, str], bytes]
+
+
+class _Aiohttp:
+    """How the gateway reaches Rasa: aiohttp's client, one session (its connection pool) per event
+    loop. httpx costs several times its CPU per request once many connections are pooled (it checks
+    every pooled connection on each request), and every widget and Slack turn makes one."""
+
+    def __init__(self, token: str, timeout: float) -> None:
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=3.0)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _current(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_S),
+                trust_env=False,
+            )
+            self._loop = loop
+        return self._session
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        try:
+            async with self._current().post(url, data=body, headers=headers) as answer:
+                return answer.status, answer.headers, await answer.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise RasaUnavailable(type(error).__name__) from None
+
+    async def aclose(self) -> None:
+        if self._session is not None and self._loop is asyncio.get_running_loop():
+            await self._session.close()
+        self._session = None
+
+
+class _Httpx:
+    """Rasa through an httpx transport: the tests' stand-ins for Rasa (``httpx.MockTransport``)."""
+
+    def __init__(self, token: str, timeout: float, transport: httpx.AsyncBaseTransport) -> None:
         self._client = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             timeout=httpx.Timeout(timeout, connect=3.0),
             transport=transport,
             trust_env=False,
         )
-        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        try:
+            answer = await self._client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(type(error).__name__) from None
+        return answer.status_code, answer.headers, answer.content
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class Rasa:
+    def __init__(
+        self, webhook_url: str, token: str, *, timeout: float = 20.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        """``transport``: an httpx transport standing in for Rasa (tests); without one, Rasa's
+        channel is reached over HTTP with aiohttp."""
+        self.webhook_url = webhook_url
+        self._http: _Aiohttp | _Httpx = (
+            _Aiohttp(token, timeout) if transport is None else _Httpx(token, timeout, transport)
+        )
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     def _lock(self, sender: str) -> asyncio.Lock:
         lock = self._turns.get(sender)
@@ -151,20 +219,20 @@ class Rasa:
         channel = metrics.channel_label(metadata.get("channel"))
         started = time.perf_counter()
         try:
-            messages, answer = await self._turn(sender, text, {**metadata, "request_id": rid})
+            messages, headers = await self._turn(sender, text, {**metadata, "request_id": rid})
         except RasaUnavailable:
             metrics.turn_unavailable(channel, time.perf_counter() - started)
             raise
         finally:
             request_ids.unbind(bound)
-        seconds, intent = time.perf_counter() - started, answer.headers.get(INTENT_HEADER)
+        seconds, intent = time.perf_counter() - started, headers.get(INTENT_HEADER)
         intent = intent if intent and _INTENT_NAME.fullmatch(intent) else None
-        fallback = answer.headers.get(FALLBACK_HEADER) == "1"
+        fallback = headers.get(FALLBACK_HEADER) == "1"
         metrics.turn_answered(channel, seconds, intent, fallback)
         # The header is the one word on a completed task: it is given only when nothing waits for
         # the customer. Markers in the messages themselves are dropped; the header's becomes one.
         messages = [m for m in messages if not (isinstance(m.get("custom"), dict) and TASK_DONE in m["custom"])]
-        task = answer.headers.get(TASK_HEADER)
+        task = headers.get(TASK_HEADER)
         if task and _INTENT_NAME.fullmatch(task):
             messages.append({"custom": {TASK_DONE: task}})
         # One line a turn, with its request id: where to start following it (docs/operations.md)
@@ -180,25 +248,30 @@ class Rasa:
         )
         return messages
 
-    async def _turn(self, sender: str, text: str, metadata: TurnMetadata) -> tuple[list[BotMessage], httpx.Response]:
+    async def _turn(self, sender: str, text: str, metadata: TurnMetadata) -> tuple[list[BotMessage], Mapping[str, str]]:
+        body = json.dumps(
+            {"sender": sender, "message": text, "metadata": without_surrogates(metadata)},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
         lock = self._lock(sender)
         async with lock:
             try:
-                answer = await self._client.post(
+                status, headers, content = await self._http.post(
                     self.webhook_url,
-                    json={"sender": sender, "message": text, "metadata": without_surrogates(metadata)},
-                    headers={request_ids.HEADER: metadata["request_id"], CONVERSATION_HEADER: conversation_key(sender)},
+                    body,
+                    {request_ids.HEADER: metadata["request_id"], CONVERSATION_HEADER: conversation_key(sender)},
                 )
-            except httpx.HTTPError as error:
-                log.warning("rasa: %s for %s", type(error).__name__, sender)
-                raise RasaUnavailable(type(error).__name__) from None
-        if answer.status_code != 200:
-            log.warning("rasa answered %s for %s", answer.status_code, sender)
-            raise RasaUnavailable(f"status {answer.status_code}")
+            except RasaUnavailable as error:
+                log.warning("rasa: %s for %s", error.detail, sender)
+                raise
+        if status != 200:
+            log.warning("rasa answered %s for %s", status, sender)
+            raise RasaUnavailable(f"status {status}")
         try:
-            messages = answer.json()
+            messages = json.loads(content)
         except ValueError:
             raise RasaUnavailable("not JSON") from None
         if not isinstance(messages, list):
             raise RasaUnavailable("not a list")
-        return [cast(BotMessage, m) for m in messages if isinstance(m, dict)], answer
+        return [cast(BotMessage, m) for m in messages if isinstance(m, dict)], headers

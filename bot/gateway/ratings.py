@@ -35,7 +35,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, and_, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 
 from bot.nlu.cards import REMOVED, TOKEN, redact
@@ -71,6 +85,14 @@ SKIP = "skip"  # "no comment" after not helpful
 SESSION = timedelta(minutes=60)  # bot/domain/core.yml session_expiration_time
 COMMENT_WINDOW = timedelta(minutes=15)
 MAX_COMMENT = 500  # under the widget's message limit (1000), so a long comment gets this answer
+
+# A conversation's offers still open, or waiting for a comment: asked before every turn, so built once
+# (a statement object is keyed for the cache each time one is built).
+_OPEN = select(ratings).where(
+    ratings.c.conversation == bindparam("conversation"),
+    ratings.c.offered_at > bindparam("since"),
+    or_(ratings.c.state == "offered", and_(ratings.c.state == "not_helpful", ratings.c.comment_until.isnot(None))),
+)
 
 OFFER = "Did that help?"
 THANKS = "Thanks for letting us know!"
@@ -187,16 +209,7 @@ class Ratings:
         nothing stored); a button ends the wait. An open offer passed by is dismissed."""
         now = _now()
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(ratings).where(
-                    ratings.c.conversation == conversation,
-                    ratings.c.offered_at > now - SESSION - COMMENT_WINDOW,
-                    or_(
-                        ratings.c.state == "offered",
-                        and_(ratings.c.state == "not_helpful", ratings.c.comment_until.isnot(None)),
-                    ),
-                )
-            ).all()
+            rows = conn.execute(_OPEN, {"conversation": conversation, "since": now - SESSION - COMMENT_WINDOW}).all()
             for row in rows:
                 if row.state == "offered":
                     conn.execute(

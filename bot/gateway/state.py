@@ -3,7 +3,9 @@ PostgreSQL in production).
 
 ``first_time(key)`` is the dedupe primitive: True exactly once per key, whichever replica asks,
 so a Slack retry, a message + app_mention pair, a double click or a widget resend after a reconnect
-is acted on once. Keys are kept for ``DEDUPE_TTL`` and pruned now and then.
+is acted on once. ``first_time_then(key, write)`` claims the key and writes what acting on it
+stores in one transaction: the key is taken only if the write is, so a delivery whose write failed
+is taken when it comes again. Keys are kept for ``DEDUPE_TTL`` and pruned now and then.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, delete, event, insert
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, delete, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.billing.adapters.db import normalise_url
@@ -32,6 +36,15 @@ seen = Table(
 
 DEDUPE_TTL = timedelta(days=2)  # longer than Slack's retries and any reconnect
 PRUNE_EVERY_S = 600.0
+
+T = TypeVar("T")
+
+# A key inserted unless it is there, returned when it was: a racing replica's insert waits for the
+# first one's transaction, then inserts nothing (or the key, if that transaction was rolled back).
+_CLAIM = {
+    "postgresql": postgresql.insert(seen).on_conflict_do_nothing(index_elements=["key"]).returning(seen.c.key),
+    "sqlite": sqlite.insert(seen).on_conflict_do_nothing(index_elements=["key"]).returning(seen.c.key),
+}
 
 
 def _engine(url: str) -> Engine:
@@ -63,18 +76,26 @@ class GatewayState:
         self.engine.dispose()
 
     def first_time_sync(self, key: str) -> bool:
+        return self.first_time_then_sync(key, lambda _conn: True) is not None
+
+    def first_time_then_sync(self, key: str, write: Callable[[Connection], T]) -> T | None:
+        """``write(connection)``'s result if ``key`` is new, in the transaction that records the key;
+        None if the key was seen. Nothing is recorded when ``write`` raises."""
         now = datetime.now(timezone.utc)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(seen).values(key=key[:255], at=now))
-        except IntegrityError:
-            return False
-        if time.monotonic() - self._pruned > PRUNE_EVERY_S:
+        with self.engine.begin() as conn:
+            claim = _CLAIM[self.engine.dialect.name]
+            claimed = conn.execute(claim, {"key": key[:255], "at": now}).first() is not None
+            done = write(conn) if claimed else None
+        if claimed and time.monotonic() - self._pruned > PRUNE_EVERY_S:
             self._pruned = time.monotonic()
             with self.engine.begin() as conn:
                 conn.execute(delete(seen).where(seen.c.at < now - DEDUPE_TTL))
-        return True
+        return done
 
     async def first_time(self, key: str) -> bool:
         """True the first time ``key`` is seen by any replica, False ever after (within the TTL)."""
         return await asyncio.to_thread(self.first_time_sync, key)
+
+    async def first_time_then(self, key: str, write: Callable[[Connection], T]) -> T | None:
+        """``first_time`` and, the first time, ``write`` in the same transaction (module docstring)."""
+        return await asyncio.to_thread(self.first_time_then_sync, key, write)

@@ -9,11 +9,12 @@ Rasa is a stand-in (an httpx mock transport), as in test_widget.py. Needs Redis 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 from bot.billing_client import BillingClient
 from bot.gateway.app import Gateway, create_app
 from bot.gateway.config import GatewaySettings
-from bot.gateway.fanout import Envelope, Rejected, ReplayGuard, SequenceWindow
+from bot.gateway.fanout import Envelope, RedisFanout, Rejected, ReplayGuard, SequenceWindow
 from bot.gateway.rasa import Rasa
 from bot.gateway.state import GatewayState
 from bot.launch.runner import free_port
@@ -51,6 +52,7 @@ class Replica:
     """One gateway app served by uvicorn on its own port (lifespan on: the fan-out listens)."""
 
     def __init__(self, state_url: str, prefix: str, rasa: FakeRasa) -> None:
+        self.rasa = rasa
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         settings = GatewaySettings(
@@ -157,6 +159,31 @@ def test_the_bot_reply_to_a_turn_on_gateway_a_shows_in_the_visitors_tab_on_gatew
         on_a.close(), on_b.close()
 
 
+def test_messages_sent_while_a_turn_is_under_way_show_on_the_other_replica_in_order(replicas):
+    """The second message waits for the first one's turn: the other replica's tab shows both messages
+    and both answers in the order they were stored, and the dots go off once, after the last answer."""
+    a, b = replicas
+    a.rasa.delay = 0.5
+    on_a = Tab(a.url)
+    on_b = Tab(b.url, visitor=on_a.visitor)
+    try:
+        on_a.send("first")
+        on_a.send("second")
+        shown: list[tuple[str, str]] = []
+        deadline = time.monotonic() + FAST_S
+        while len(shown) < 4:
+            frame = json.loads(on_b.ws.recv(timeout=max(0.05, deadline - time.monotonic())))
+            if frame["type"] == "msg":
+                shown.append((frame["from"], frame["text"]))
+            elif frame["type"] == "typing" and frame["on"] is False:
+                assert len(shown) == 4, f"the dots went off before the last answer: {shown}"
+        assert shown == [("user", "first"), ("user", "second"), ("bot", "you said: first"), ("bot", "you said: second")]
+        on_b.next("typing", FAST_S, on=False)
+    finally:
+        a.rasa.delay = 0.0
+        on_a.close(), on_b.close()
+
+
 def test_when_redis_drops_the_connection_the_gateway_reconnects_and_catches_up(replicas, redis_url):
     a, b = replicas
     tab = Tab(b.url)
@@ -206,3 +233,33 @@ def test_the_replay_guard_refuses_events_too_far_from_now_and_forgets_silent_ori
     assert list(guard._origins) == ["b"]
     with pytest.raises(Rejected):  # and its old events are too old anyway
         guard.admit(env("a", 2, 1029.0), now=1095.0)
+
+
+async def test_a_replica_hears_the_others_events_and_not_its_own(redis_url):
+    channel = f"test-{uuid.uuid4().hex[:8]}:widget"
+    heard: dict[str, list[dict[str, object]]] = {"a": [], "b": []}
+    a, b = (RedisFanout(redis_url, key="k" * 32, channel=channel) for _ in range(2))
+
+    def handler(name: str) -> Callable[[dict[str, object]], Awaitable[None]]:
+        async def handle(event: dict[str, object]) -> None:
+            heard[name].append(event)
+
+        return handle
+
+    await a.start(handler("a"))
+    await b.start(handler("b"))
+    try:
+        assert await a.wait_connected(5) and await b.wait_connected(5)
+        for n in range(1, 4):
+            assert await a.publish({"sender": "wv-1", "upto": n})
+        assert await b.publish({"sender": "wv-2", "typing": True})
+        deadline = time.monotonic() + 5
+        while (len(heard["b"]) < 3 or not heard["a"]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # anything else on its way
+    finally:
+        await a.stop()
+        await b.stop()
+    assert heard["b"] == [{"sender": "wv-1", "upto": n} for n in range(1, 4)]
+    assert heard["a"] == [{"sender": "wv-2", "typing": True}]
+    assert not a.rejected and not b.rejected  # its own events are not mistaken for forgeries either

@@ -704,15 +704,41 @@ def test_a_database_failure_is_a_clear_retryable_error(client, fake_rasa, monkey
     ws = open_ws(client)
     until(ws, "welcome")
 
-    async def broken(key: str) -> bool:
+    async def broken(key: str, write: object) -> None:
         raise OperationalError("INSERT", {}, Exception("database is down"))
 
-    monkeypatch.setattr(client.app.state.gateway.state, "first_time", broken)
+    monkeypatch.setattr(client.app.state.gateway.state, "first_time_then", broken)
     ws.send_text(json.dumps({"type": "message", "id": "cid-00000001", "text": "hello"}))
     error = until(ws, "error")
     assert error["code"] == "unavailable" and error["id"] == "cid-00000001" and "send it again" in error["message"]
     monkeypatch.undo()
     assert say(ws, "hello", "cid-00000002")["text"] == "you said: hello"
+    ws.close()
+
+
+def test_a_message_that_could_not_be_stored_is_taken_when_sent_again(client, fake_rasa, monkeypatch):
+    """The resend the error asks for is not answered as a duplicate: a message counts as taken only
+    once it is stored."""
+    from sqlalchemy.exc import OperationalError
+
+    ws = open_ws(client)
+    until(ws, "welcome")
+    history = client.app.state.widget.history
+
+    def broken(*args: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("disk full"))
+
+    monkeypatch.setattr(history, "append_in", broken)
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000001", "text": "add 5 licenses"}))
+    assert until(ws, "error")["code"] == "unavailable"
+    monkeypatch.undo()
+    ws.send_text(json.dumps({"type": "message", "id": "cid-00000001", "text": "add 5 licenses"}))
+    taken = next(f for f in iter(ws.receive_json, None) if f["type"] in ("ack", "msg"))
+    assert taken["type"] == "msg" and taken["from"] == "user" and taken["cid"] == "cid-00000001"  # not a "dup" ack
+    assert until(ws, "msg", **{"from": "bot"})["text"] == "you said: add 5 licenses"
+    assert fake_rasa.texts() == ["add 5 licenses"]
+    stored = history.after_sync(fake_rasa.turns[0]["sender"])
+    assert [r.body["text"] for r in stored] == ["add 5 licenses", "you said: add 5 licenses"]
     ws.close()
 
 

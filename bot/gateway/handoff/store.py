@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar, TypeVarTuple, Unpack, overload
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, insert, select, update
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,6 +40,16 @@ handoffs = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("alerted_at", DateTime(timezone=True)),  # last re-alert
     Column("escalated_at", DateTime(timezone=True)),  # the customer was offered the phone / a callback
+)
+
+
+# Asked before every widget and Slack turn: built once (a statement object is keyed for the cache each
+# time one is built).
+_LIVE_FOR = (
+    select(handoffs)
+    .where(handoffs.c.sender == bindparam("sender"), handoffs.c.status == "claimed")
+    .order_by(handoffs.c.created_at.desc())
+    .limit(1)
 )
 
 
@@ -154,9 +164,14 @@ class HandoffStore:
     async def get(self, number: str) -> Live | None:
         return await self._run(self._one, handoffs.c.number == number)
 
+    def _live_for(self, sender: str) -> Live | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(_LIVE_FOR, {"sender": sender}).first()
+        return Live.of(row) if row is not None else None
+
     async def live_for(self, sender: str) -> Live | None:
         """The conversation's claimed handoff: its messages go to the rep, not to the bot."""
-        return await self._run(self._one, handoffs.c.sender == sender, handoffs.c.status == "claimed")
+        return await self._run(self._live_for, sender)
 
     async def by_thread(self, channel: str, ts: str) -> Live | None:
         return await self._run(self._one, handoffs.c.post_channel == channel, handoffs.c.post_ts == ts)

@@ -5,8 +5,8 @@ One row per message, numbered by the database (``id``, increasing): a client say
 has seen last and gets what came after. Card numbers never get here: the widget's socket redacts a
 user's text before storing it, the handoff bridge a rep's, and ``append`` redacts what people wrote
 (user and agent rows) once more whoever calls it. The bot's own messages are stored as they are
-(they quote no user text, and signed links in them must stay intact). Rows older than
-``WIDGET_HISTORY_DAYS`` are pruned now and then.
+(they quote no user text, and signed links in them must stay intact); ``bot_messages`` makes
+them from Rasa's answer. Rows older than ``WIDGET_HISTORY_DAYS`` are pruned now and then.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine import Row as SqlRow
 
 from bot.nlu.cards import redact_shown
+
+from ..rasa import BotMessage
 
 metadata = MetaData()
 
@@ -74,6 +76,38 @@ class Body(TypedDict, total=False):
 AUTHORS = ("user", "bot", "agent")
 PEOPLE = ("user", "agent")  # rows whose text a person wrote
 PRUNE_EVERY_S = 3600.0
+MAX_BUTTONS = 12
+_INSERT = insert(messages)  # built once: a statement is compiled (and cached) for each new object
+
+
+def _text(value: object, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) and value.strip() else None
+
+
+def bot_messages(replies: list[BotMessage]) -> list[Body]:
+    """Rasa's REST messages as widget message bodies: text, buttons (title, payload), image.
+    Anything else (custom payloads the widget can't show) is dropped."""
+    out: list[Body] = []
+    for reply in replies:
+        body: Body = {}
+        if text := _text(reply.get("text"), 8_000):
+            body["text"] = text
+        buttons: list[WidgetButton] = []
+        for button in reply.get("buttons") or []:
+            if (
+                isinstance(button, dict)
+                and (title := _text(button.get("title"), 120))
+                and (payload := _text(button.get("payload"), 1_000))
+            ):
+                buttons.append({"title": title, "payload": payload})
+        if buttons:
+            body["buttons"] = buttons[:MAX_BUTTONS]
+        image = reply.get("image")
+        if isinstance(image, str) and image.startswith(("https://", "http://")) and len(image) < 2_000:
+            body["image"] = image
+        if body:
+            out.append(body)
+    return out
 
 
 @dataclass(frozen=True)
@@ -112,25 +146,25 @@ class History:
 
     def append_sync(self, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
         """Store messages in this order; they get increasing ids."""
+        with self.engine.begin() as conn:
+            return self.append_in(conn, sender, items)
+
+    def append_in(self, conn: Connection, sender: str, items: list[tuple[str, Body]]) -> list[Row]:
+        """``append_sync`` in a transaction the caller holds (``GatewayState.first_time_then``)."""
         now = datetime.now(timezone.utc)
         rows: list[Row] = []
-        with self.engine.begin() as conn:
-            for author, body in items:
-                if author not in AUTHORS:
-                    raise ValueError(f"author: one of {AUTHORS}")
-                if author in PEOPLE and isinstance(body.get("text"), str):
-                    body = {**body, "text": redact_shown(body["text"])[0]}
-                key = conn.execute(
-                    insert(messages).values(
-                        sender=sender, author=author, body=json.dumps(body, ensure_ascii=False), at=now
-                    )
-                ).inserted_primary_key
-                assert key is not None  # a single-row INSERT always has it
-                rows.append(Row(int(key[0]), sender, author, body, now))
+        for author, body in items:
+            if author not in AUTHORS:
+                raise ValueError(f"author: one of {AUTHORS}")
+            if author in PEOPLE and isinstance(body.get("text"), str):
+                body = {**body, "text": redact_shown(body["text"])[0]}
+            values = {"sender": sender, "author": author, "body": json.dumps(body, ensure_ascii=False), "at": now}
+            key = conn.execute(_INSERT, values).inserted_primary_key
+            assert key is not None  # a single-row INSERT always has it
+            rows.append(Row(int(key[0]), sender, author, body, now))
         if time.monotonic() - self._pruned > PRUNE_EVERY_S:
             self._pruned = time.monotonic()
-            with self.engine.begin() as conn:
-                conn.execute(delete(messages).where(messages.c.at < now - self.keep))
+            conn.execute(delete(messages).where(messages.c.at < now - self.keep))
         return rows
 
     def after_sync(self, sender: str, after: int = 0) -> list[Row]:

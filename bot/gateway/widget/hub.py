@@ -5,7 +5,7 @@ A turn outlives the connection that sent it: if a visitor's socket drops while R
 the reply is stored anyway and the reconnected socket (or another tab) receives it. Every message
 goes through the history table first, then to every socket of that sender here and, through the
 fan-out (``bot/gateway/fanout.py``: Redis pub/sub when configured), to its sockets on the other
-gateway replicas: the fan-out says only "new rows up to id N for this sender" (or typing on/off),
+gateway replicas: the fan-out says only "new rows up to id N for this sender" (and/or typing on/off),
 and the other replica reads the rows from the table, so no message text travels through Redis and
 no event, even a validly signed one, can show a visitor something that is not stored for them.
 A poller picks up messages written by other processes in case an event was missed (Redis down, or
@@ -23,15 +23,14 @@ from typing import Any, Protocol
 
 from .. import ratings as rating_texts
 from ..fanout import Fanout, FanoutEvent
-from ..rasa import BotMessage, Rasa, RasaUnavailable, TurnMetadata, completed_task
+from ..rasa import Rasa, RasaUnavailable, TurnMetadata, completed_task
 from ..ratings import Ratings
-from .history import Body, History, Row, WidgetButton
+from .history import Body, History, Row, bot_messages
 
 log = logging.getLogger(__name__)
 
 POLL_EVERY_S = 2.0
 POLL_WITH_FANOUT_S = 30.0
-MAX_BUTTONS = 12
 REMOTE_QUEUE = 256  # events from other replicas waiting for one conversation (rows are read from the table)
 
 
@@ -63,36 +62,14 @@ class Conversation:
     # Events from other replicas (``Hub.remote``), handled in order by one task at a time.
     remote: deque[FanoutEvent] = field(default_factory=lambda: deque(maxlen=REMOTE_QUEUE))
     remote_worker: asyncio.Task[None] | None = None
+    # The newest row stored here that the other replicas have not been told of yet: it goes out with
+    # the typing event that follows it at once (``Hub.publish``).
+    unannounced: int = 0
 
-
-def _text(value: object, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) and value.strip() else None
-
-
-def bot_messages(replies: list[BotMessage]) -> list[Body]:
-    """Rasa's REST messages as widget message bodies: text, buttons (title, payload), image.
-    Anything else (custom payloads the widget can't show) is dropped."""
-    out: list[Body] = []
-    for reply in replies:
-        body: Body = {}
-        if text := _text(reply.get("text"), 8_000):
-            body["text"] = text
-        buttons: list[WidgetButton] = []
-        for button in reply.get("buttons") or []:
-            if (
-                isinstance(button, dict)
-                and (title := _text(button.get("title"), 120))
-                and (payload := _text(button.get("payload"), 1_000))
-            ):
-                buttons.append({"title": title, "payload": payload})
-        if buttons:
-            body["buttons"] = buttons[:MAX_BUTTONS]
-        image = reply.get("image")
-        if isinstance(image, str) and image.startswith(("https://", "http://")) and len(image) < 2_000:
-            body["image"] = image
-        if body:
-            out.append(body)
-    return out
+    @property
+    def idle(self) -> bool:
+        """No turn under way or queued: a turn enqueued now starts at once."""
+        return (self.worker is None or self.worker.done()) and self.queue.empty()
 
 
 class Hub:
@@ -152,12 +129,28 @@ class Hub:
 
     # -- delivery ----------------------------------------------------------------------------------
 
-    async def publish(self, sender: str, rows: list[Row]) -> None:
+    async def publish(self, sender: str, rows: list[Row], *, with_typing: bool = False) -> None:
         """Send stored rows to every socket of the sender, here and on the other replicas (each
-        socket skips what it already has)."""
+        socket skips what it already has). ``with_typing``: a typing event follows at once (a
+        customer's message before its turn starts, the bot's answer as the last turn ends), and the
+        other replicas hear of the rows with it, rows first: one fan-out event instead of two."""
         await self._deliver(sender, rows)
-        if self.fanout.shared and rows:
-            await self.fanout.publish({"sender": sender, "upto": max(r.id for r in rows)})
+        if not (self.fanout.shared and rows):
+            return
+        conv = self.conversations.get(sender)
+        upto = max(r.id for r in rows)
+        if conv is not None:
+            upto, conv.unannounced = max(upto, conv.unannounced), 0
+            if with_typing:
+                conv.unannounced = upto
+                return
+        await self.fanout.publish({"sender": sender, "upto": upto})
+
+    async def _announce(self, conv: Conversation) -> None:
+        """Rows that were to go with a typing event that did not come (another turn was queued)."""
+        if conv.unannounced and self.fanout.shared:
+            upto, conv.unannounced = conv.unannounced, 0
+            await self.fanout.publish({"sender": conv.sender, "upto": upto})
 
     async def _deliver(self, sender: str, rows: list[Row]) -> None:
         conv = self.conversations.get(sender)
@@ -173,7 +166,11 @@ class Hub:
         """A message that is not stored to every socket of the sender here; typing on every replica."""
         await self._send(sender, message)
         if self.fanout.shared and message.get("type") == "typing":
-            await self.fanout.publish({"sender": sender, "typing": bool(message.get("on"))})
+            event: FanoutEvent = {"sender": sender, "typing": bool(message.get("on"))}
+            conv = self.conversations.get(sender)
+            if conv is not None and conv.unannounced:
+                event["upto"], conv.unannounced = conv.unannounced, 0
+            await self.fanout.publish(event)
 
     async def _send(self, sender: str, message: dict[str, Any]) -> None:
         conv = self.conversations.get(sender)
@@ -192,14 +189,14 @@ class Hub:
         if conv is None or not conv.sockets:
             return
         upto, typing = event.get("upto"), event.get("typing")
-        queued: FanoutEvent
-        if type(upto) is int and (upto > 0 or type(typing) is bool):
-            queued = {"upto": upto}
-        elif type(typing) is bool:
-            queued = {"typing": typing}
-        else:
+        queued: list[FanoutEvent] = []
+        if type(upto) is int and upto > 0:
+            queued.append({"upto": upto})  # new rows first, then the typing state that came with them
+        if type(typing) is bool:
+            queued.append({"typing": typing})
+        if not queued:
             return
-        conv.remote.append(queued)
+        conv.remote.extend(queued)
         if conv.remote_worker is None or conv.remote_worker.done():
             conv.remote_worker = asyncio.create_task(self._remote_work(conv), name=f"widget-remote-{sender}")
             self._remote_workers.add(conv.remote_worker)
@@ -292,6 +289,7 @@ class Hub:
         if not conv.typing:
             conv.typing = True
             await self.broadcast(conv.sender, {"type": "typing", "on": True})
+        await self._announce(conv)  # the dots were on already: the customer's message goes on its own
         try:
             for divert in self.diverters:
                 try:
@@ -304,6 +302,7 @@ class Hub:
             if conv.queue.empty() and conv.typing:  # more turns queued: the dots stay
                 conv.typing = False
                 await self.broadcast(conv.sender, {"type": "typing", "on": False})
+            await self._announce(conv)
 
     async def _answer(self, conv: Conversation, turn: Turn) -> None:
         """Rasa's answer to the turn (and a rating offer after a completed task), stored and shown."""
@@ -328,7 +327,7 @@ class Hub:
             for body in replies:
                 await self.broadcast(conv.sender, {"type": "msg", "seq": None, "from": "bot", "ts": None, **body})
             return
-        await self.publish(conv.sender, rows)
+        await self.publish(conv.sender, rows, with_typing=conv.queue.empty())  # the dots go off next (_turn)
         for listener in self.listeners:
             try:
                 await listener(conv.sender, rows)

@@ -364,17 +364,24 @@ class WidgetSocket:
         conv = self.hub.conversation(who.sender)
         async with conv.lock:
             try:
-                if not await self.state.first_time(f"widget:{who.sender}:{cid}"):
-                    await conn.send({"type": "ack", "id": cid, "dup": True})
-                    return
                 redacted, cards = redact(text)
                 shown = redacted.replace(TOKEN, REMOVED) if cards else redacted
-                rows = await self.hub.history.append(who.sender, [("user", {"text": shown, "cid": cid})])
+                # Taken once, whichever replica a resend reaches; stored in the same transaction, so a
+                # message that could not be stored is taken when the widget sends it again.
+                stored = await self.state.first_time_then(
+                    f"widget:{who.sender}:{cid}",
+                    lambda db: self.hub.history.append_in(db, who.sender, [("user", {"text": shown, "cid": cid})]),
+                )
+                if stored is None:
+                    await conn.send({"type": "ack", "id": cid, "dup": True})
+                    return
+                rows = stored
             except SQLAlchemyError:
                 log.exception("widget: could not take a message for %s", who.sender)
                 await conn.error("unavailable", NOT_TAKEN, id=cid)
                 return
-            await self.hub.publish(who.sender, rows)  # before the turn starts, so it comes first everywhere
+            # Before the turn starts, so it comes first everywhere (on the other replicas, with its dots).
+            await self.hub.publish(who.sender, rows, with_typing=conv.idle)
             turn_meta: TurnMetadata = {**metadata}
             if (rid := request_ids.current()) is not None:  # the turn runs in the hub's worker
                 turn_meta["request_id"] = rid
