@@ -32,10 +32,12 @@ HEALTH = {"gateway": "/healthz", "rasa": "/", "actions": "/health"}  # each pool
 
 
 class Backend:
-    """A tiny app on a fixed port that says its name; ``sick`` lists the health URLs that fail."""
+    """A tiny app on a fixed port that says its name; ``sick`` lists the health URLs that fail,
+    ``slow`` the seconds some take to answer."""
 
     def __init__(self, name: str) -> None:
         self.name, self.port, self.sick = name, free_port(), set()
+        self.slow: dict[str, float] = {}
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
 
@@ -43,6 +45,7 @@ class Backend:
         app = FastAPI()
 
         def health(path: str) -> Response:
+            time.sleep(self.slow.get(path, 0))
             return Response("sick", status_code=500) if path in self.sick else Response("ok")
 
         for path in HEALTH.values():
@@ -242,6 +245,17 @@ def test_each_pool_checks_its_own_health_url(balancer, backends):
     a.sick = {"/healthz"}
     eventually(lambda: who(balancer["gateway"], 4) == Counter({"b": 4}))
     eventually(lambda: who(balancer["actions"], 4) == Counter({"a": 2, "b": 2}))
+
+
+def test_busy_rasa_servers_slow_to_answer_their_checks_stay_in(balancer, backends):
+    """Every Rasa server saturated, each health answer seconds late: turns still reach them (the
+    load benchmark's crowd got 503 for every turn when both were taken out at once)."""
+    for backend in backends:
+        backend.slow = {HEALTH["rasa"]: 3.0}
+    time.sleep(9)  # several checks, each answered late
+    assert set(who(balancer["rasa"], 12)) == {"a", "b"}
+    for backend in backends:
+        backend.slow = {}
 
 
 def test_with_no_backend_left_the_client_is_told(balancer, backends):
