@@ -91,7 +91,7 @@ test-app: test-app-sqlite test-app-postgres
 
 test-app-sqlite: $(VENV)/app/.installed
 	@echo "== backend, client, gateway, deploy, bench-scoring, training-data, privacy and console tests on SQLite (privacy, console: PostgreSQL too) =="
-	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/nlu_data tests/privacy tests/console/review tests/console/data/test_index.py tests/console/data/test_queries.py tests/dialogues/test_outcome.py
+	$(APP_PY) -m pytest -q tests/billing tests/client tests/gateway tests/deploy tests/bench tests/nlu_data tests/privacy tests/console/review tests/console/data/test_index.py tests/console/data/test_queries.py tests/console/data/test_tables.py tests/dialogues/test_outcome.py
 	$(APP_PY) -m pytest -q tests/console/web  # the staff console's web app: sign-in through a mock OpenID provider, pages
 
 test-app-postgres: $(VENV)/app/.installed
