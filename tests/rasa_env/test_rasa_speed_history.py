@@ -68,6 +68,14 @@ def conversations() -> tuple[Domain, list[list]]:
     return domain, found
 
 
+def _patched(owner: type, name: str, flag: str):
+    """Our patch of ``owner.name`` (applied, and marked as ours) and the Rasa function it replaced."""
+    rasa_patches.apply()
+    patched = getattr(owner, name)
+    assert getattr(patched, flag, False)
+    return patched, patched.__wrapped_original__
+
+
 def _live(domain: Domain, events: list, every: int):
     """One live tracker fed the events; yielded after each ``every`` events and after the last."""
     live = DialogueStateTracker("x", domain.slots)
@@ -81,10 +89,7 @@ def test_prior_states_extend_as_rasa_rebuilds_them(conversations):
     """The state history, asked for on one live tracker as a turn's predictions ask, equals Rasa's
     own rebuild from scratch."""
     domain, found = conversations
-    rasa_patches.apply()
-    patched = Domain.states_for_tracker_history
-    assert getattr(patched, "_extending", False)
-    original = patched.__wrapped_original__
+    patched, original = _patched(Domain, "states_for_tracker_history", "_extending")
     checked = 0
     for events in found:
         for every in (1, 3, 4):  # a turn adds one event or several between two predictions
@@ -97,10 +102,7 @@ def test_prior_states_extend_as_rasa_rebuilds_them(conversations):
 
 def test_applied_events_extend_as_rasa_works_them_out(conversations):
     domain, found = conversations
-    rasa_patches.apply()
-    patched = DialogueStateTracker.applied_events
-    assert getattr(patched, "_extending", False)
-    original = patched.__wrapped_original__
+    patched, original = _patched(DialogueStateTracker, "applied_events", "_extending")
     checked = 0
     for events in found:
         for every in (1, 2, 5):
@@ -122,10 +124,8 @@ def test_action_calls_send_what_rasa_sends(conversations):
     of Rasa's own body; also after the latest message gained entities mid-turn, and for a copy of
     an earlier event changed after it was sent (Rasa's two-stage fallback does that)."""
     domain, found = conversations
-    rasa_patches.apply()
-    patched = RemoteAction._action_call_format
-    assert getattr(patched, "_encoding_once", False) and endpoint_sessions.applied()
-    original = patched.__wrapped_original__
+    patched, original = _patched(RemoteAction, "_action_call_format", "_encoding_once")
+    assert endpoint_sessions.applied()
     action = RemoteAction("action_check_balance", EndpointConfig("http://127.0.0.1:1/webhook"))
 
     def rasas(tracker: DialogueStateTracker) -> str:
@@ -168,10 +168,7 @@ def _state(tracker: DialogueStateTracker) -> dict:
 
 def test_tracker_copies_equal_rasas_replay(conversations):
     domain, found = conversations
-    rasa_patches.apply()
-    patched = DialogueStateTracker.copy
-    assert getattr(patched, "_by_state", False)
-    original = patched.__wrapped_original__
+    patched, original = _patched(DialogueStateTracker, "copy", "_by_state")
     checked = 0
     for events in found:
         for live in _live(domain, events, 1):
@@ -209,10 +206,7 @@ def test_feature_keys_are_rasas(conversations):
     from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
 
     domain, found = conversations
-    rasa_patches.apply()
-    patched = RulePolicy._create_feature_key
-    assert getattr(patched, "_sliced", False)
-    original = patched.__wrapped_original__
+    patched, original = _patched(RulePolicy, "_create_feature_key", "_sliced")
     policy = RulePolicy.__new__(RulePolicy)
     snippet = {"prev_action": {"action_name": RULE_SNIPPET_ACTION_NAME}}
     checked = 0
