@@ -80,7 +80,7 @@ class KnownWarnings:
         duplicate = DUPLICATE_INTENTS.match(text)
         if duplicate:
             return set(duplicate.group(1).split(", ")) <= self.retrieval
-        if NO_SELECTOR in text:  # Rasa looks for its own class name; ours is a subclass
+        if NO_SELECTOR in text:  # Rasa looks for its own class; ours is bot/nlu/linear_responses.py's
             return any(name.endswith("ResponseSelector") for name in self.pipeline)
         if LOOKUPS_WITHOUT_PATTERN in text:  # the lookup tables feed RegexFeaturizer; the CRF needs none
             return "RegexFeaturizer" in self.pipeline

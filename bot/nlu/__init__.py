@@ -12,6 +12,7 @@ Plain functions, importable without Rasa (the app environment's gateway and bill
 Rasa components (they import Rasa, so only the Rasa environment loads them):
 - `bot.nlu.card_redaction.CardNumberRedactor` and `CardNumberIntent`
 - `bot.nlu.entities.AccountEntityExtractor`
-- `bot.nlu.sentence_features`, `bot.nlu.linear_intents`, `bot.nlu.faq_selector`, `bot.nlu.guard`:
-  the sentence encoder's features, the intent classifier, the FAQ selector, the bar of changes
+- `bot.nlu.sentence_features`, `bot.nlu.linear_intents`, `bot.nlu.linear_responses`, `bot.nlu.guard`:
+  the sentence encoder's features, the intent classifier, the FAQ selector (both on
+  `bot.nlu.linear_model`), the bar of changes
 """

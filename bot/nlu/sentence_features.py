@@ -4,7 +4,7 @@ Counting words and character n-grams (CountVectorsFeaturizer) only knows the wor
 examples; customers who say "what do I owe you" when we wrote "what's my balance" need a
 representation that knows both mean the same. This adds the 384-dimensional all-MiniLM-L6-v2
 embedding (bot/nlu/minilm.py) of the text as a dense *sentence* feature, beside the sparse ones,
-for LinearIntentClassifier and ResponseSelector. With ``also_layers: [3]`` it adds the mean of the
+for LinearIntentClassifier and LinearResponseSelector. With ``also_layers: [3]`` it adds the mean of the
 third layer's output too (768 in all), from the same forward pass, as config.yml does. On a quick
 5-fold cross-validation of the linear classifier over our real featurizers (two fold seeds), the
 third layer took intent macro F1 from 0.942 / 0.941 to 0.952 / 0.948 (layer 2: 0.951, layer 4:

@@ -9,14 +9,12 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
-from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.linear_intents import LinearIntentClassifier
-from bot.nlu.sentence_features import SentenceEmbeddingFeaturizer
+from tests.rasa_env.featurizers import featurized
 
 EXAMPLES = {
     "check_balance": [
@@ -41,26 +39,10 @@ EXAMPLES = {
 def parts(tmp_path_factory):
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
     context = ExecutionContext(GraphSchema({}), "test")
-    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-    counts = CountVectorsFeaturizer.create(
-        CountVectorsFeaturizer.get_default_config(), storage, Resource("counts"), context
-    )
-    sentences = SentenceEmbeddingFeaturizer.create({}, storage, Resource("sentences"), context)
     data = TrainingData(
         [Message(data={TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts]
     )
-    tokenizer.process_training_data(data)
-    counts.train(data)
-    counts.process_training_data(data)
-    sentences.process_training_data(data)
-
-    def featurize(text: str) -> Message:
-        message = Message(data={TEXT: text})
-        tokenizer.process([message])
-        counts.process([message])
-        sentences.process([message])
-        return message
-
+    featurize = featurized(data, storage, context)
     classifier = LinearIntentClassifier.create({}, storage, Resource("intents"), context)
     classifier.train(data)
     return storage, context, classifier, featurize
@@ -89,7 +71,7 @@ def test_stored_as_arrays_and_loads_back_the_same(parts):
     texts = ["hey", "what do we owe", "add 10 licenses please"]
     before = classifier.probabilities([featurize(t) for t in texts])
     after = loaded.probabilities([featurize(t) for t in texts])
-    assert np.allclose(before, after) and loaded.classes == classifier.classes
+    assert np.allclose(before, after) and loaded.model.classes == classifier.model.classes
     with storage.read_from(Resource("intents")) as directory:
         assert sorted(p.name for p in directory.iterdir()) == ["classes.json", "weights.npz"]
 
@@ -107,12 +89,27 @@ def test_prediction_is_the_trained_model_applied_to_the_training_features(parts)
     words and a word it never saw."""
     from sklearn.linear_model import LogisticRegression
 
-    from bot.nlu.linear_intents import sentence_matrix
+    from bot.nlu.linear_model import sentence_matrix
 
     _, _, classifier, featurize = parts
     messages = [featurize(t) for t in ["add add add seats seats", "qwzx", "what's my balance", "hi"]]
     matrix = sentence_matrix(messages, classifier.config["dense_weight"])
     reference = LogisticRegression()
-    reference.classes_ = np.array(classifier.classes)
-    reference.coef_, reference.intercept_ = classifier.coef.astype(np.float64), classifier.intercept.astype(np.float64)
+    model = classifier.model
+    reference.classes_ = np.array(model.classes)
+    reference.coef_, reference.intercept_ = model.coef.astype(np.float64), model.intercept.astype(np.float64)
     assert np.allclose(classifier.probabilities(messages), reference.predict_proba(matrix), atol=1e-9)
+
+
+def test_two_intents_are_told_apart(tmp_path):
+    """With two classes scikit-learn keeps one row of weights; both intents still get their share."""
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
+    two = {k: EXAMPLES[k] for k in ("check_balance", "greet")}
+    data = TrainingData([Message(data={TEXT: text, INTENT: intent}) for intent, texts in two.items() for text in texts])
+    featurize = featurized(data, storage, context)
+    classifier = LinearIntentClassifier.create({}, storage, Resource("intents"), context)
+    classifier.train(data)
+    for text, intent in (("hello there", "greet"), ("how much do we owe you", "check_balance")):
+        ranking = classifier.process([featurize(text)])[0].get(INTENT_RANKING_KEY)
+        assert ranking[0]["name"] == intent and len(ranking) == 2, text
+        assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-5 and ranking[1]["confidence"] > 0
