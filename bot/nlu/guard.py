@@ -3,19 +3,8 @@
 Misreading "cancel my flight" as ``cancel_subscription`` costs far more than asking again, so
 when the classifier's top intent is one of these and its confidence is under ``threshold``, the
 message becomes ``nlu_fallback`` (as Rasa's FallbackClassifier does for every intent at a lower
-bar). Read-only intents keep the normal bar. Place it after the intent classifier and
-NearestExamplesOutOfScope, and before FallbackClassifier.
-
-Under the bar, a request still counts as sure from ``supported_threshold`` up when the examples
-nearest it in meaning back it (NearestExamplesOutOfScope's evidence): the single nearest example
-is of the same intent, and that intent's nearest examples are at least ``supported_margin`` nearer
-than the nearest out-of-scope ones. The linear model spreads its probability over 30 intents, so a
-clear "add three seats for the new starters" can sit at 0.6 with every neighbour an add_licenses
-example. Chosen on our own data (5-fold cross-validation, two fold seeds, and nlu_dev/): at 0.5
-and 0.1, 1.0 % of our state-changing requests are asked "did you mean" instead of 2.0-2.3 %, and
-development accuracy goes from 0.940 to 0.952; out-of-scope examples taken for a change go from
-4 to 5 of 1,041 in one seed's cross-validation and stay 0 of 301 on the development set. Every
-change still asks its own confirmation before anything happens.
+bar). Read-only intents keep the normal bar. Place it after the intent classifier and before
+FallbackClassifier.
 
 A message with no letter or digit in it ("-", "...", an emoji, invisible characters) says nothing
 the classifier can be trusted with: it is never a change, and never a yes or no to one (the
@@ -34,8 +23,6 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-
-from bot.nlu.out_of_scope import NEAREST
 
 STATE_CHANGING = (
     "add_licenses",
@@ -63,8 +50,6 @@ def guarded(
     *,
     text: str = "x",
     wordless: AbstractSet[str] = frozenset(),
-    nearest: Dict[Text, Any] | None = None,
-    supported: tuple[float, float] = (1.0, 1.0),
 ) -> Dict[Text, Any] | None:
     """The fallback intent to use instead of ``intent``, or None to keep it."""
     name = (intent or {}).get(INTENT_NAME_KEY)
@@ -75,9 +60,6 @@ def guarded(
     confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
     if name not in intents or confidence >= threshold:
         return None
-    least, margin = supported
-    if nearest and confidence >= least and nearest.get("intent") == name and nearest.get("margin", -1.0) >= margin:
-        return None
     return {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
 
 
@@ -85,20 +67,12 @@ def guarded(
 class StateChangeGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {
-            "threshold": 0.85,
-            "intents": list(STATE_CHANGING),
-            "wordless": list(CONFIRMATIONS),
-            # no lower bar for requests their nearest examples back unless configured
-            "supported_threshold": 1.0,
-            "supported_margin": 1.0,
-        }
+        return {"threshold": 0.85, "intents": list(STATE_CHANGING), "wordless": list(CONFIRMATIONS)}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.threshold = float(config["threshold"])
         self.intents = set(config["intents"])
         self.wordless = set(config.get("wordless", CONFIRMATIONS))
-        self.supported = (float(config.get("supported_threshold", 1.0)), float(config.get("supported_margin", 1.0)))
 
     @classmethod
     def create(
@@ -118,8 +92,6 @@ class StateChangeGuard(GraphComponent):
                 self.threshold,
                 text=str(message.get(TEXT) or ""),
                 wordless=self.wordless,
-                nearest=message.get(NEAREST),
-                supported=self.supported,
             )
             if fallback is None:
                 continue
