@@ -26,7 +26,7 @@ MAX_ORDERS = 500  # per answer; the console asks for its index's new orders, a f
 ASSISTANT = "actions"  # the caller that places orders for customers (the audit log names it)
 
 
-def console_reader(caller: Annotated[Caller, Depends(service_caller)]) -> Caller:
+async def console_reader(caller: Annotated[Caller, Depends(service_caller)]) -> Caller:
     if CONSOLE_READ not in caller.scopes:  # not ``may``: acting as a customer grants nothing here
         raise caller.refuse(CONSOLE_READ, "these routes are the staff console's only")
     return caller
