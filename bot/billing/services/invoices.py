@@ -145,7 +145,10 @@ def balance(session: Session, actor: Actor, *, today: date | None = None) -> Bal
     today = today or clock_of(session).today()
     open_invoices = list(
         session.scalars(
-            select(Invoice).where(Invoice.org_id == org.id, Invoice.status == "open").order_by(Invoice.due_date)
+            select(Invoice)
+            .where(Invoice.org_id == org.id, Invoice.status == "open")
+            .order_by(Invoice.due_date)
+            .options(selectinload(Invoice.lines))  # the answer shows each one's lines: one query, not one each
         )
     )
     open_total = Money(sum(i.total for i in open_invoices), org.currency)
