@@ -67,6 +67,7 @@ def place_order(
         monthly_unit_charge -= edition_line(contract).unit_amount
     resulting = _apply(session, quote, contract, product)
     order = Order(
+        quote=quote,  # the answer shows the quote: the one loaded here, not read back after it is dropped
         quote_id=quote.id,
         idempotency_key=idempotency_key,
         org_id=user.org_id,
@@ -96,7 +97,7 @@ def place_order(
                 )
             ],
         )
-        order.invoice_id = invoice.id
+        order.invoice = invoice
     audit.record(
         session,
         actor,

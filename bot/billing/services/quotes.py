@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..adapters.orm import Contract, Handoff, Org, Product, Quote, SubscriptionLine, User
 from ..clock import clock_of
@@ -100,6 +100,10 @@ def _make_quote(
         created_at=now,
         expires_at=now + timedelta(minutes=get_settings().quote_ttl_minutes),
         idempotency_key=f"order-{secrets.token_urlsafe(18)}",
+        # What the answer shows, known already: without them, each is read back from the database.
+        product=product,
+        from_product=from_product,
+        order=None,  # a new quote has no order yet
     )
     session.add(quote)
     session.flush()
@@ -268,7 +272,10 @@ def request_upgrade(
 
 def get_quote(session: Session, actor: Actor, number: str) -> Quote:
     user = billing_user(session, actor)
-    quote = by_number(session, Quote, number)
+    # with what its answer shows (product, order), in the one query
+    quote = by_number(
+        session, Quote, number, options=(joinedload(Quote.product, innerjoin=True), joinedload(Quote.order))
+    )
     if quote is None or quote.org_id != user.org_id:
         raise NotFound(f"There is no quote {number}.", code="unknown_quote")
     return quote
