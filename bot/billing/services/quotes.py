@@ -133,8 +133,11 @@ def quote_add_licenses(
     validate_quantity(quantity)
     contract = active_contract(session, user.org_id)
     if product_code:
-        product = get_product(session, product_code)
-        line = _line_for(contract, product)
+        # A product the contract has is loaded with it already; only another one is looked up (and
+        # refused below, or as unknown).
+        code = product_code.strip().lower()
+        line = next((x for x in contract.lines if x.product.code == code and x.product.active), None)
+        product = line.product if line is not None else get_product(session, product_code)
         if line is None:
             raise Conflict(
                 f"You don't have {product.name} yet. I can quote adding it as a new product instead.",
