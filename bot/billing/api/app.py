@@ -93,7 +93,7 @@ def create_app(db: Database | None = None, *, docs: bool | None = None, clock: C
         )
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, bool]:
+    async def healthz() -> dict[str, bool]:  # no thread needed
         return {"ok": True}
 
     for module in (catalog, account, orders, invoices, people, slack, card_page, console):

@@ -9,6 +9,7 @@ by ``pdf_safe`` ("Łódź" -> "Lódz": ó is in the code page), and what cannot 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -85,16 +86,17 @@ def vendor() -> Vendor:
 
 def pdf_safe(text: str) -> str:
     """Make text drawable with a core font: keep Windows-1252 characters, transliterate the rest."""
-    out = []
-    for ch in text.translate(_TRANSLIT):
-        if _encodable(ch):
-            out.append(ch)
-            continue
-        if unicodedata.category(ch) in ("Cc", "Cf"):  # control and format characters: drop
-            continue
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        out.append(base if base and all(_encodable(c) for c in base) else "?")
-    return "".join(out)
+    return "".join(map(_safe_char, text.translate(_TRANSLIT)))
+
+
+@functools.lru_cache(maxsize=4096)  # an invoice repeats a few dozen characters: each is worked out once
+def _safe_char(ch: str) -> str:
+    if _encodable(ch):
+        return ch
+    if unicodedata.category(ch) in ("Cc", "Cf"):  # control and format characters: drop
+        return ""
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return base if base and all(_encodable(c) for c in base) else "?"
 
 
 def _encodable(ch: str) -> bool:

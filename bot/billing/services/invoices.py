@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..adapters.orm import Contract, Invoice, InvoiceLine
+from ..adapters.orm import Contract, Invoice, InvoiceLine, User
 from ..clock import clock_of
 from ..config import get_settings
 from ..documents.mail import send_invoice_email
@@ -121,7 +121,10 @@ def list_invoices(
 
 
 def get_invoice(session: Session, actor: Actor, number: str) -> Invoice:
-    user = billing_user(session, actor)
+    return _users_invoice(session, billing_user(session, actor), number)
+
+
+def _users_invoice(session: Session, user: User, number: str) -> Invoice:
     invoice = session.scalar(
         select(Invoice).where(Invoice.number == number.strip().upper()).options(selectinload(Invoice.lines))
     )
@@ -145,7 +148,10 @@ def balance(session: Session, actor: Actor, *, today: date | None = None) -> Bal
     today = today or clock_of(session).today()
     open_invoices = list(
         session.scalars(
-            select(Invoice).where(Invoice.org_id == org.id, Invoice.status == "open").order_by(Invoice.due_date)
+            select(Invoice)
+            .where(Invoice.org_id == org.id, Invoice.status == "open")
+            .order_by(Invoice.due_date)
+            .options(selectinload(Invoice.lines))  # the answer shows each one's lines: one query, not one each
         )
     )
     open_total = Money(sum(i.total for i in open_invoices), org.currency)
@@ -202,7 +208,8 @@ MAX_RECIPIENTS = 5
 def share_invoice(session: Session, actor: Actor, number: str, recipients: list[str], note: str = "") -> Invoice:
     """Email the invoice PDF. The mail is sent before the audit entry commits: if the mail
     server fails, the request fails and nothing is recorded as sent."""
-    invoice = get_invoice(session, actor, number)
+    user = billing_user(session, actor)
+    invoice = _users_invoice(session, user, number)
     if not recipients:
         raise Invalid("Who should I send it to?", fields={"to": "at least one email address"})
     if len(recipients) > MAX_RECIPIENTS:
@@ -212,7 +219,6 @@ def share_invoice(session: Session, actor: Actor, number: str, recipients: list[
     if len(note) > 1000:
         raise Invalid("The note is too long (1,000 characters at most).", fields={"note": "at most 1000 characters"})
     addresses = [normalise_email(r, field="to") for r in recipients]
-    user = billing_user(session, actor)
     send_invoice_email(
         invoice,
         invoice.org,

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ExecutableOption
 
 from ..adapters.orm import Counter, NumberedById
 
@@ -40,9 +41,12 @@ def next_number(session: Session, series: str) -> str:
     return f"{prefix}{value}"
 
 
-def by_number(session: Session, model: type[T], number: str, *, lock: bool = False) -> T | None:
+def by_number(
+    session: Session, model: type[T], number: str, *, lock: bool = False, options: tuple[ExecutableOption, ...] = ()
+) -> T | None:
+    """``options``: loader options (relationships the caller reads, in the same query)."""
     ident = model.id_for(number)
     if ident is None:
         return None
-    query = select(model).where(model.id == ident)
+    query = select(model).where(model.id == ident).options(*options)
     return session.scalar(query.with_for_update() if lock else query)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..adapters.orm import Contract, Order, Product, Quote, SubscriptionLine
 from ..clock import clock_of
@@ -50,7 +50,7 @@ def place_order(
     user = billing_user(session, actor)
     # Lock the contract first: every order on it queues here, then re-reads what it depends on.
     contract = active_contract(session, user.org_id, lock=True)
-    quote = by_number(session, Quote, quote_number)
+    quote = by_number(session, Quote, quote_number, options=(joinedload(Quote.order),))  # an order of it: replayed
     if quote is None or quote.org_id != user.org_id:
         raise NotFound(f"There is no quote {quote_number}.", code="unknown_quote")
     existing = _existing(session, idempotency_key, quote)
@@ -67,6 +67,7 @@ def place_order(
         monthly_unit_charge -= edition_line(contract).unit_amount
     resulting = _apply(session, quote, contract, product)
     order = Order(
+        quote=quote,  # the answer shows the quote: the one loaded here, not read back after it is dropped
         quote_id=quote.id,
         idempotency_key=idempotency_key,
         org_id=user.org_id,
@@ -96,7 +97,7 @@ def place_order(
                 )
             ],
         )
-        order.invoice_id = invoice.id
+        order.invoice = invoice
     audit.record(
         session,
         actor,

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..adapters.orm import Contract, Handoff, Org, Product, Quote, SubscriptionLine, User
 from ..clock import clock_of
@@ -100,6 +100,10 @@ def _make_quote(
         created_at=now,
         expires_at=now + timedelta(minutes=get_settings().quote_ttl_minutes),
         idempotency_key=f"order-{secrets.token_urlsafe(18)}",
+        # What the answer shows, known already: without them, each is read back from the database.
+        product=product,
+        from_product=from_product,
+        order=None,  # a new quote has no order yet
     )
     session.add(quote)
     session.flush()
@@ -129,8 +133,11 @@ def quote_add_licenses(
     validate_quantity(quantity)
     contract = active_contract(session, user.org_id)
     if product_code:
-        product = get_product(session, product_code)
-        line = _line_for(contract, product)
+        # A product the contract has is loaded with it already; only another one is looked up (and
+        # refused below, or as unknown).
+        code = product_code.strip().lower()
+        line = next((x for x in contract.lines if x.product.code == code and x.product.active), None)
+        product = line.product if line is not None else get_product(session, product_code)
         if line is None:
             raise Conflict(
                 f"You don't have {product.name} yet. I can quote adding it as a new product instead.",
@@ -268,7 +275,10 @@ def request_upgrade(
 
 def get_quote(session: Session, actor: Actor, number: str) -> Quote:
     user = billing_user(session, actor)
-    quote = by_number(session, Quote, number)
+    # with what its answer shows (product, order), in the one query
+    quote = by_number(
+        session, Quote, number, options=(joinedload(Quote.product, innerjoin=True), joinedload(Quote.order))
+    )
     if quote is None or quote.org_id != user.org_id:
         raise NotFound(f"There is no quote {number}.", code="unknown_quote")
     return quote

@@ -14,6 +14,9 @@ from ..domain.money import Money
 from ..domain.periods import period_containing
 from .access import Actor, admins_of, billing_user, member
 
+# A contract's lines with their products: one query for both (products are few), not one each.
+LINES_WITH_PRODUCTS = selectinload(Contract.lines).joinedload(SubscriptionLine.product, innerjoin=True)
+
 
 def active_contract(session: Session, org_id: int, *, lock: bool = False) -> Contract:
     query = (
@@ -21,7 +24,7 @@ def active_contract(session: Session, org_id: int, *, lock: bool = False) -> Con
         .where(Contract.org_id == org_id, Contract.status == "active")
         .order_by(Contract.term_start.desc())
         .limit(1)
-        .options(selectinload(Contract.lines).selectinload(SubscriptionLine.product))
+        .options(LINES_WITH_PRODUCTS)
     )
     if lock:  # and re-read: what this session may hold from before the lock is stale
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -62,9 +65,7 @@ def org_summary(session: Session, actor: Actor) -> OrgSummary:
     user = member(session, actor)
     org = user.org
     contract = session.scalar(
-        select(Contract)
-        .where(Contract.org_id == org.id, Contract.status == "active")
-        .options(selectinload(Contract.lines).selectinload(SubscriptionLine.product))
+        select(Contract).where(Contract.org_id == org.id, Contract.status == "active").options(LINES_WITH_PRODUCTS)
     )
     return OrgSummary(org, user, contract, admins_of(session, org.id))
 
@@ -75,7 +76,7 @@ def contracts(session: Session, actor: Actor) -> list[Contract]:
         session.scalars(
             select(Contract)
             .where(Contract.org_id == user.org_id)
-            .options(selectinload(Contract.lines).selectinload(SubscriptionLine.product))
+            .options(LINES_WITH_PRODUCTS)
             .order_by(Contract.term_start.desc())
         )
     )

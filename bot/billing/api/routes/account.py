@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ...services import payments, profile, subscriptions
 from ...services.access import billing_user
+from .. import threaded
 from ..deps import ActorDep, Db, SlackAccountReader
 from ..schemas import CardOut, ContractOut, LinkOut, MeOut, PersonOut, ProfileFields
 
-router = APIRouter(prefix="/v1", tags=["account"])
+router = threaded.router(prefix="/v1", tags=["account"])
 
 
 @router.get("/me", response_model=MeOut)

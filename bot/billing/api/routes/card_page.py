@@ -9,16 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ...domain.errors import Forbidden
 from ...payments.sandbox import get_provider
 from ...services import payments
+from .. import threaded
 from ..deps import ClockDep, Db
 
-router = APIRouter(tags=["payment page"], include_in_schema=False)
+router = threaded.router(tags=["payment page"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 HEADERS = {
     "Content-Security-Policy": (

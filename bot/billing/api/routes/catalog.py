@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from ...services import catalog
+from .. import threaded
 from ..deps import Db
 from ..schemas import EstimateOut, MoneyOut, ProductOut
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+router = threaded.router(prefix="/v1/catalog", tags=["catalog"])
 
 
 @router.get("", response_model=list[ProductOut])

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,15 +18,16 @@ from sqlalchemy.orm import Session
 from ...adapters.orm import AuditEntry, Invoice, Order, Org, Quote
 from ...domain.errors import Invalid, NotFound
 from ...services.access import find_user
+from .. import threaded
 from ..callers import CONSOLE_READ, Caller
 from ..deps import Db, service_caller
 
-router = APIRouter(prefix="/v1/console", tags=["console"])
+router = threaded.router(prefix="/v1/console", tags=["console"])
 MAX_ORDERS = 500  # per answer; the console asks for its index's new orders, a few at a time
 ASSISTANT = "actions"  # the caller that places orders for customers (the audit log names it)
 
 
-def console_reader(caller: Annotated[Caller, Depends(service_caller)]) -> Caller:
+async def console_reader(caller: Annotated[Caller, Depends(service_caller)]) -> Caller:
     if CONSOLE_READ not in caller.scopes:  # not ``may``: acting as a customer grants nothing here
         raise caller.refuse(CONSOLE_READ, "these routes are the staff console's only")
     return caller

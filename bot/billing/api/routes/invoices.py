@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ...documents.pdf import render_invoice_pdf
 from ...payments.sandbox import get_provider
 from ...services import invoices, payments
+from .. import threaded
 from ..deps import ActorDep, ClockDep, Db, IdempotencyKey, SlackAccountReader, keyed_write
 from ..schemas import BalanceOut, InvoiceOut, LinkOut, MoneyOut, PaymentOut
 
-router = APIRouter(prefix="/v1", tags=["invoices"])
+router = threaded.router(prefix="/v1", tags=["invoices"])
 
 
 @router.get("/invoices", response_model=list[InvoiceOut])

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ...services import orders, quotes
 from ...services.catalog import MAX_QUANTITY
+from .. import threaded
 from ..deps import ActorDep, ClockDep, Db, IdempotencyKey, keyed_write
 from ..schemas import HandoffOut, OrderOut, QuoteOut, UpgradeOut
 
-router = APIRouter(prefix="/v1", tags=["orders"])
+router = threaded.router(prefix="/v1", tags=["orders"])
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
 
 

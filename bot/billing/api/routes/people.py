@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ...services import handoffs, support
+from .. import threaded
 from ..deps import ActorDep, Db, HandoffReader
 from ..schemas import CallbackOut, CaseOut, HandoffOut
 
-router = APIRouter(prefix="/v1", tags=["people"])
+router = threaded.router(prefix="/v1", tags=["people"])
 
 
 class CaseIn(BaseModel):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from ...services import workspaces
+from .. import threaded
 from ..deps import Db, SlackLinker
 
-router = APIRouter(prefix="/v1", tags=["slack"])
+router = threaded.router(prefix="/v1", tags=["slack"])
 
 
 class WorkspaceIn(BaseModel):
