@@ -323,6 +323,7 @@ def training_data(examples: list[Any], like: Any) -> Any:
         entity_synonyms=like.entity_synonyms,
         regex_features=like.regex_features,
         lookup_tables=like.lookup_tables,
+        responses=like.responses,
     )
 
 

@@ -32,23 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from encoder_compare import Stages, fresh, load_folder, unlabelled  # noqa: E402
+from encoder_compare import Stages, fresh, load_folder, training_data, unlabelled  # noqa: E402
 
 FAQ = "faq"
 # config.yml's settings for Rasa's selector before it was replaced
 RASA_SETTINGS = {"random_seed": 1, "epochs": 60, "constrain_similarities": True, "retrieval_intent": FAQ}
-
-
-def training_data(examples: list[Any], like: Any) -> Any:
-    from rasa.shared.nlu.training_data.training_data import TrainingData
-
-    return TrainingData(
-        training_examples=examples,
-        entity_synonyms=like.entity_synonyms,
-        regex_features=like.regex_features,
-        lookup_tables=like.lookup_tables,
-        responses=like.responses,
-    )
 
 
 def featurize(stages: Stages, train: Any, tests: list[Any]) -> None:

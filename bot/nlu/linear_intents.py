@@ -68,13 +68,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(INTENT)]
-        self.model = LinearModel.fit(
-            examples,
-            [m.get(INTENT) for m in examples],
-            C=float(self.config["C"]),
-            dense_weight=float(self.config["dense_weight"]),
-            max_iter=int(self.config["max_iter"]),
-        )
+        self.model = LinearModel.fit(examples, [m.get(INTENT) for m in examples], self.config)
         with self._storage.write_to(self._resource) as directory:
             self.model.save(directory)
         return self._resource

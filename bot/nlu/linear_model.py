@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+WEIGHTS = "weights.npz"
 
 
 class _Row:
@@ -97,16 +99,16 @@ class LinearModel:
         self._split: Optional[List[NDArray[Any]]] = None
 
     @classmethod
-    def fit(
-        cls, messages: List[Message], labels: List[str], *, C: float, dense_weight: float, max_iter: int
-    ) -> LinearModel:
-        """Trained on the messages' sentence features; ValueError without features or two labels."""
+    def fit(cls, messages: List[Message], labels: List[str], config: Mapping[str, Any]) -> LinearModel:
+        """Trained on the messages' sentence features with a component's ``C``, ``dense_weight`` and
+        ``max_iter``; ValueError without features or two labels."""
         from sklearn.linear_model import LogisticRegression
 
+        dense_weight = float(config["dense_weight"])
         matrix = sentence_matrix(messages, dense_weight)
         if matrix is None or len(set(labels)) < 2:
             raise ValueError("a linear model needs sentence features and at least two labels")
-        model = LogisticRegression(C=C, max_iter=max_iter)
+        model = LogisticRegression(C=float(config["C"]), max_iter=int(config["max_iter"]))
         model.fit(matrix, labels)
         coef, intercept = model.coef_, model.intercept_
         if len(model.classes_) == 2:
@@ -117,12 +119,12 @@ class LinearModel:
         return cls(coef.astype(np.float32), intercept.astype(np.float32), classes, dense_weight)
 
     def save(self, directory: Path) -> None:
-        np.savez_compressed(directory / "weights.npz", coef=self.coef, intercept=self.intercept)
+        np.savez_compressed(directory / WEIGHTS, coef=self.coef, intercept=self.intercept)
         (directory / "classes.json").write_text(json.dumps(self.classes))
 
     @classmethod
     def load(cls, directory: Path, dense_weight: float) -> LinearModel:
-        arrays = np.load(directory / "weights.npz")
+        arrays = np.load(directory / WEIGHTS)
         classes = json.loads((directory / "classes.json").read_text())
         return cls(arrays["coef"], arrays["intercept"], classes, dense_weight)
 

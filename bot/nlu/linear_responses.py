@@ -50,7 +50,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.nlu.training_data.util import intent_response_key_to_template_key
 
-from .linear_model import LinearModel
+from .linear_model import WEIGHTS, LinearModel
 
 ANSWERS = "answers.json"
 
@@ -107,13 +107,7 @@ class LinearResponseSelector(GraphComponent):
         ]
         self.model = None
         if examples:
-            self.model = LinearModel.fit(
-                examples,
-                [m.get(INTENT_RESPONSE_KEY) for m in examples],
-                C=float(self.config["C"]),
-                dense_weight=float(self.config["dense_weight"]),
-                max_iter=int(self.config["max_iter"]),
-            )
+            self.model = LinearModel.fit(examples, [m.get(INTENT_RESPONSE_KEY) for m in examples], self.config)
         keys = {intent_response_key_to_template_key(c) for c in (self.model.classes if self.model else [])}
         self.responses = {k: v for k, v in training_data.responses.items() if k in keys}
         with self._storage.write_to(self._resource) as directory:
@@ -137,7 +131,7 @@ class LinearResponseSelector(GraphComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 answers = json.loads((directory / ANSWERS).read_text())
-                if (directory / "weights.npz").exists():
+                if (directory / WEIGHTS).exists():
                     model = LinearModel.load(directory, float(config["dense_weight"]))
         except ValueError:  # not trained
             pass
