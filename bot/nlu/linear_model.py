@@ -1,7 +1,7 @@
 """A multinomial logistic regression over a message's sentence features, kept as plain arrays.
 
 Shared by the intent classifier (bot/nlu/linear_intents.py) and the FAQ selector
-(bot/nlu/faq_linear.py). The inputs are what the featurizers put on the message: the sparse
+(bot/nlu/linear_responses.py). The inputs are what the featurizers put on the message: the sparse
 sentence features (word and character n-gram counts, regexes) and the dense MiniLM sentence
 embedding. Counts are damped (log 1 + n) and each block is scaled to unit length, the embedding
 weighted by ``dense_weight``; the model is scikit-learn's LogisticRegression with ``C``.

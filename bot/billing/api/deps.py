@@ -22,16 +22,19 @@ from ..services.access import CHANNELS, Actor
 from .callers import CUSTOMER, HANDOFFS_READ, SLACK_ACCOUNT_READ, SLACK_LINK, SLACK_ONLY, Caller, identify
 
 
-async def get_db(request: Request) -> Database:
+def _database(request: Request) -> Database:
     db: Database = request.app.state.db  # create_app puts it there
     return db
+
+
+async def get_db(request: Request) -> Database:
+    return _database(request)
 
 
 async def get_clock(request: Request) -> Clock:
     """The app's clock: its database's, so what a route formats (a quote's status, an invoice's
     overdue flag) and what the services it calls decide read the same time."""
-    db: Database = request.app.state.db
-    return db.clock
+    return _database(request).clock
 
 
 async def service_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
