@@ -132,6 +132,8 @@ def _params(sender_id: str) -> dict[str, Any]:
 
 
 NEWEST_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender")
+# A tracker's attribute: (how many of its events are stored, the newest stored event id then).
+_STORED = "_aa_stored"
 
 
 def _read_latest_session(engine: Any, domain: Any, sender_id: str, cache: SessionCache) -> DialogueStateTracker | None:
@@ -141,7 +143,9 @@ def _read_latest_session(engine: Any, domain: Any, sender_id: str, cache: Sessio
     kept = cache.take(sender_id, domain)
     with engine.connect() as conn:
         if kept is not None and conn.execute(NEWEST_ID, {"sender": sender_id}).scalar() == kept[1]:
-            return kept[0]
+            tracker, newest = kept
+            tracker.__dict__[_STORED] = (len(tracker.events), newest)
+            return tracker
         rows = conn.execute(SELECT_LATEST_SESSION, _params(sender_id)).fetchall()
     if not domain or not rows:
         return None
@@ -150,36 +154,66 @@ def _read_latest_session(engine: Any, domain: Any, sender_id: str, cache: Sessio
 
 def _write_new_events(engine: Any, tracker: DialogueStateTracker, cache: SessionCache, domain: Any) -> None:
     """Add the tracker's events that are not stored yet, counted as Rasa counts them (the latest
-    session's), in one transaction: one count and one multi-row insert. The tracker is then kept
-    for the conversation's next turn if the latest stored session is exactly its events: as many,
-    from the same first one (not so after a turn that started a new session, which holds the one
-    before too, or one whose events an erasure dropped)."""
+    session's), in one transaction, and keep the tracker for the conversation's next turn if the
+    latest stored session is then exactly its events.
+
+    A tracker this store handed out from its cache, or saved and kept, carries how many of its
+    events were stored and the newest event id then (``_STORED``). While the conversation's newest
+    id is still that one, nothing was written or erased since, so those are still the stored events:
+    the new ones follow them, and if none starts a session, none is dropped by an erasure and none
+    is older than the session's start (the latest session is found by time), the stored session is
+    the tracker's events. Saving costs the same at the 500th message of a session as at the 5th.
+    Otherwise Rasa's count of the latest session says what is stored, and one more query whether
+    it is the tracker's events: as many, from the same first one (not so after a turn that started a
+    new session, which holds the one before too, or one whose events an erasure dropped)."""
+    sender = tracker.sender_id
+    marked = tracker.__dict__.pop(_STORED, None)
     with engine.begin() as conn:
-        stored = conn.execute(COUNT_LATEST_SESSION, _params(tracker.sender_id)).scalar_one()
-        rows = []
-        for event in _not_erased(conn, tracker.sender_id, itertools.islice(tracker.events, stored, None)):
-            data = event.as_dict()
-            rows.append(
-                {
-                    "sender_id": tracker.sender_id,
-                    "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    "action_name": data.get("name"),
-                    "data": json.dumps(data),
-                }
-            )
-        if rows:
-            conn.execute(INSERT_EVENT, rows)
+        stored = None
+        if marked is not None and conn.execute(NEWEST_ID, {"sender": sender}).scalar() == marked[1]:
+            stored = marked[0]
+        continued = stored is not None
+        if stored is None:
+            stored = conn.execute(COUNT_LATEST_SESSION, _params(sender)).scalar_one()
+        new = list(itertools.islice(tracker.events, stored, None))
+        written = list(_not_erased(conn, sender, new))
+        if written:
+            conn.execute(INSERT_EVENT, [_row(sender, event) for event in written])
         newest = None
         if cache.max_events:
-            count, first, newest = conn.execute(LATEST_SESSION_SPAN, _params(tracker.sender_id)).one()
-            if count != len(tracker.events) or not tracker.events or first != tracker.events[0].timestamp:
-                newest = None
+            if continued and len(written) == len(new) and _continues(tracker.events, new):
+                newest = conn.execute(NEWEST_ID, {"sender": sender}).scalar() if written else marked[1]
+            else:
+                count, first, newest = conn.execute(LATEST_SESSION_SPAN, _params(sender)).one()
+                if count != len(tracker.events) or not tracker.events or first != tracker.events[0].timestamp:
+                    newest = None
     if newest is not None:  # committed
-        cache.keep(tracker.sender_id, tracker, newest, domain)
+        tracker.__dict__[_STORED] = (len(tracker.events), newest)
+        cache.keep(sender, tracker, newest, domain)
     else:
-        cache.take(tracker.sender_id, domain)  # whatever was kept before is not what is stored now
+        cache.take(sender, domain)  # whatever was kept before is not what is stored now
+
+
+def _row(sender: str, event: Any) -> dict[str, Any]:
+    data = event.as_dict()
+    return {
+        "sender_id": sender,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
+def _continues(events: Any, new: list[Any]) -> bool:
+    """Whether ``new``, added after the stored session ``events`` begin with, stays in that session:
+    none starts another, and none is older than its SessionStarted (Rasa finds the latest session by
+    time; clocks of two replicas can differ)."""
+    if any(isinstance(event, SessionStarted) for event in new):
+        return False
+    started = next((e.timestamp for e in itertools.islice(events, 2) if isinstance(e, SessionStarted)), None)
+    return started is None or all((event.timestamp or 0) >= started for event in new)
 
 
 class PostgresTrackerStore(SQLTrackerStore):

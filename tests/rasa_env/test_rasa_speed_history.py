@@ -217,3 +217,50 @@ def test_feature_keys_are_rasas(conversations):
                 assert patched(policy, cut) == original(policy, cut)
                 checked += 1
     assert checked > 1000
+
+
+def test_rule_window_predicts_as_rasa(conversations, tmp_path):
+    """RulePolicy trained on our stories and rules, given only the latest states, predicts what it
+    predicts given the whole session: in every state of every training conversation, and of long
+    sessions made of many of them back to back (forms, loops and all)."""
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RULES_NOT_IN_STORIES, RulePolicy
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    domain, found = conversations
+    patched, original = _patched(RulePolicy, "_prediction_states", "_windowed")
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path=str(ROOT / "bot" / "domain"), training_data_paths=[str(ROOT / "stories"), str(ROOT / "nlu_data")]
+    )
+    trackers = TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()
+    config = {**RulePolicy.get_default_config(), "restrict_rules": True, "enable_fallback_prediction": True}
+    policy = RulePolicy.create(
+        config, LocalModelStorage(tmp_path), Resource("rules"), ExecutionContext(GraphSchema({}), "test")
+    )
+    policy.train(trackers, domain)
+    rule_keys = {*policy.lookup[RULES], *policy.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]}
+    window = max(len(json.loads(key)) for key in rule_keys) + 1
+
+    def predict(tracker: DialogueStateTracker):
+        prediction, source = policy._predict(tracker, domain)
+        # the source names the prediction; it matters only as a rule key (hide_rule_turn below)
+        named = source if source in rule_keys or source in policy.lookup[RULES_NOT_IN_STORIES] else None
+        kept = ("probabilities", "events", "is_end_to_end_prediction", "is_no_user_prediction", "hide_rule_turn")
+        return {name: getattr(prediction, name) for name in kept}, named
+
+    sessions = [events for events in found if len(events) > 1]
+    with_forms = [events for events in found if any(isinstance(e, ActiveLoop) for e in events)]
+    sessions.append([event for events in (with_forms + found)[:60] for event in events])  # a long session
+    checked = longer = 0
+    for events in sessions:
+        for live in _live(domain, events, 1):
+            if live.latest_action_name is None:
+                continue
+            RulePolicy._prediction_states = original
+            rasas = predict(live)
+            RulePolicy._prediction_states = patched
+            assert predict(live) == rasas, live.events
+            checked += 1
+            longer += len(domain.states_for_tracker_history(live)) > window
+    assert checked > 1000 and longer > 500

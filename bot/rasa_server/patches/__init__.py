@@ -30,6 +30,7 @@ PATCHES = (
     "action_payload",
     "slot_copies",
     "rule_lookup",
+    "rule_window",
     "applied_events",
     "prior_states",
     "tracker_copies",
