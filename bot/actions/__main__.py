@@ -27,6 +27,7 @@ import os
 import time
 from typing import Any
 
+import orjson
 from rasa_sdk import utils
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
@@ -68,6 +69,30 @@ def turn_request_id(body: Any) -> str | None:
     return None
 
 
+# A run of 20 digits: where an integer may not fit in 64 bits, which orjson would read as a float.
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_WIDE_INTEGER = b"0" * 20
+
+
+def parsed(request: Request) -> Any:
+    """The call's JSON, for this middleware and rasa_sdk's handler (``request.json``), parsed by
+    orjson: Rasa sends the whole conversation session on every call, and ujson, which Sanic picks,
+    is about four times slower (8 ms a call for a session of 500 messages). What orjson reads
+    differently is read by Sanic's parser as before: anything it refuses (NaN, an escaped lone
+    surrogate) and any body with 20 digits in a row (an integer wider than 64 bits, which orjson
+    makes a float; finding one costs a twentieth of the parse)."""
+    if request.parsed_json is None:
+        body = request.body
+        if _WIDE_INTEGER in body.translate(_DIGITS_AS_ZEROS):
+            request.load_json()
+        else:
+            try:
+                request.parsed_json = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                request.load_json()
+    return request.parsed_json
+
+
 def build(token: str) -> Sanic:
     if not token:
         raise SystemExit("ACTION_SERVER_TOKEN is not set: the action server answers only Rasa, which sends it.")
@@ -81,7 +106,7 @@ def build(token: str) -> Sanic:
             return None
         if authorized(request, token):
             if request.method == "POST" and request.path == "/webhook":
-                body = request.json
+                body = parsed(request)
                 request_ids.bind(turn_request_id(body))
                 request.ctx.action = _metrics.action_label(body.get("next_action") if isinstance(body, dict) else None)
                 request.ctx.started = time.perf_counter()
