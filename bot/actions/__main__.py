@@ -21,6 +21,7 @@ metrics are served on their own port (``METRICS_PORT``, bot/telemetry/metrics_ht
 from __future__ import annotations
 
 import argparse
+import gc
 import hmac
 import logging
 import os
@@ -69,9 +70,13 @@ def turn_request_id(body: Any) -> str | None:
     return None
 
 
-# A run of 20 digits: where an integer may not fit in 64 bits, which orjson would read as a float.
-_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
-_WIDE_INTEGER = b"0" * 20
+# An integer of 20 digits or more, which may not fit in 64 bits and which orjson would read as a
+# float. The body is mapped to its shape: digits to "0", what a JSON number follows (":", ",",
+# "[") to ":", anything else to "x", spaces and minus signs dropped; a number is then ":" and its
+# digits, where a confidence's 20 decimals follow a point and the digits of an id follow letters.
+_SHAPE = bytes(ord("0") if 48 <= c <= 57 else ord(":") if chr(c) in ":,[" else ord("x") for c in range(256))
+_NOT_SHAPE = b" -\t\r\n"
+_WIDE_INTEGER = b":" + b"0" * 20
 
 
 def parsed(request: Request) -> Any:
@@ -79,11 +84,11 @@ def parsed(request: Request) -> Any:
     orjson: Rasa sends the whole conversation session on every call, and ujson, which Sanic picks,
     is about four times slower (8 ms a call for a session of 500 messages). What orjson reads
     differently is read by Sanic's parser as before: anything it refuses (NaN, an escaped lone
-    surrogate) and any body with 20 digits in a row (an integer wider than 64 bits, which orjson
-    makes a float; finding one costs a twentieth of the parse)."""
+    surrogate) and any body with an integer of 20 digits or more (wider than 64 bits, which orjson
+    makes a float; looking for one costs a twentieth of the parse)."""
     if request.parsed_json is None:
         body = request.body
-        if _WIDE_INTEGER in body.translate(_DIGITS_AS_ZEROS):
+        if _WIDE_INTEGER in body.translate(_SHAPE, _NOT_SHAPE):
             request.load_json()
         else:
             try:
@@ -91,6 +96,19 @@ def parsed(request: Request) -> Any:
             except orjson.JSONDecodeError:
                 request.load_json()
     return request.parsed_json
+
+
+# Python's cyclic garbage collector looks at the youngest objects after every 700 new ones: the
+# body of a call in a session of 500 messages (1.5 MB, some 100,000 dicts and lists) set off 26
+# collections, some of them of everything the process holds: 7 to 10 ms a call on top of orjson's 3.
+# Every 50,000 new objects instead; what is loaded at start (modules, actions, templates) lives as
+# long as the process and is left out of collections altogether.
+YOUNG_OBJECTS = 50_000
+
+
+def collect_less() -> None:
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 def build(token: str) -> Sanic:
@@ -162,6 +180,7 @@ def main() -> None:
     if (where := metrics_http.serve_metrics()) is not None:
         log.info("metrics on http://%s:%s/metrics", *where)
     log.info("action server on http://%s:%s (Rasa's calls only)", args.host, args.port)
+    collect_less()
     app.run(args.host, args.port, workers=workers, access_log=False)
 
 

@@ -120,7 +120,8 @@ def _request(body: bytes):
     "value",
     [
         "12.5", "0.1", "1e-7", "-0.0", "123456789012345678", "-9223372036854775808", "18446744073709551615",
-        "5000000000000000000000", "-123456789012345678901234567890", "NaN", "-Infinity", '"\\ud83d"',
+        "5000000000000000000000", "-123456789012345678901234567890", "0.00018233349315335102", "1.5e-20",
+        "NaN", "-Infinity", '"\\ud83d"',
         '"caf\\u00e9 \\ud83d\\ude00"', '"12345678901234567890123"', "[1, 2.50, null, true]",
     ],
 )  # fmt: skip
@@ -132,3 +133,18 @@ def test_every_value_is_read_as_pythons_parser_reads_it(value):
     text = _call(2).replace('"value": 12.5', f'"value": {value}', 1)
     got = parsed(_request(text.encode()))
     assert repr(got) == repr(json.loads(text))
+
+
+def test_long_decimals_and_ids_take_the_fast_parser():
+    """Every intent's confidence has some 20 decimals, and a request id's hex digits can run for
+    20: neither is a reason for the slow parser; an integer that wide, in any place, is."""
+    from bot.actions.__main__ import _NOT_SHAPE, _SHAPE, _WIDE_INTEGER
+
+    def wide(text: bytes) -> bool:
+        return _WIDE_INTEGER in text.translate(_SHAPE, _NOT_SHAPE)
+
+    assert not wide(b'{"confidence": 0.00018233349315335102, "t": 1796637184.1234567, "n": -12}')
+    assert not wide(b'{"request_id": "fc46b0d9660448759947667419026a47", "x": 1e-20}')
+    for number in (b"50000000000000000000000", b"-50000000000000000000000", b"12345678901234567890.5"):
+        for text in (b'{"v":%s}', b'{"v": [1, %s]}', b"[%s]", b'{"a": 1,\n %s}'):
+            assert wide(text.replace(b"%s", number)), text
