@@ -257,9 +257,14 @@ def test_rule_lookup_finds_the_keys_rasas_finds(tmp_path):
         for prior, _ in tracker.generate_all_prior_trackers():
             for use_text in (False, True):
                 states = policy._prediction_states(prior, domain, use_text, rule_only_data=policy._get_rule_only_data())
+                # and the rare shapes: no step yet, a last step that follows no action
+                no_previous = (
+                    [*states[:-1], {k: v for k, v in states[-1].items() if k != "prev_action"}] if states else []
+                )
                 for lookup in (policy.lookup[RULES], policy.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]):
-                    assert patched(policy, lookup, states) == original(policy, lookup, states), states
-                    checked += 1
+                    for cut in (states, no_previous):
+                        assert patched(policy, lookup, cut) == original(policy, lookup, cut), cut
+                        checked += 1
     assert checked > 1000
 
 
