@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.engine import Engine
 
+from bot.tables import create_tables
+
 metadata = MetaData()
 
 ACTIONS = frozenset(
@@ -62,11 +64,11 @@ _PG_GUARDS = [
 class StaffAudit:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(engine, metadata)
         sqlite = engine.dialect.name == "sqlite"
         with engine.begin() as conn:
             if not sqlite:  # several replicas start at once: one creates the trigger at a time
-                conn.execute(text("SELECT pg_advisory_xact_lock(7226150918)"))
+                conn.execute(text("SELECT pg_advisory_xact_lock(7226150920)"))  # its own key: not retention's
             for statement in _SQLITE_GUARDS if sqlite else _PG_GUARDS:
                 conn.execute(text(statement))
 

@@ -53,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from bot.nlu.cards import REMOVED, TOKEN, redact
+from bot.tables import create_tables
 from bot.telemetry import tasks
 
 from . import metrics
@@ -135,7 +136,7 @@ def _aware(value: datetime | None) -> datetime | None:
 class Ratings:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(engine, metadata)
 
     # -- sync (called in a worker thread) ----------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.billing.adapters.db import normalise_url
+from bot.tables import create_tables
 
 metadata = MetaData()
 
@@ -69,7 +70,7 @@ class GatewayState:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = _engine(url)
-        metadata.create_all(self.engine)
+        create_tables(self.engine, metadata)
         self._pruned = 0.0
 
     def dispose(self) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, text
 from sqlalchemy.engine import Engine
 
+from bot.tables import create_tables
+
 metadata = MetaData()
 
 audit = Table(
@@ -57,7 +59,7 @@ def subject_ref(key: str, kind: str, value: str) -> str:
 class Audit:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(engine, metadata)
         guards = _SQLITE_GUARDS if engine.dialect.name == "sqlite" else _PG_GUARDS
         with engine.begin() as conn:
             if engine.dialect.name != "sqlite":

@@ -20,6 +20,7 @@ from bot.gateway.ratings import metadata as ratings_metadata
 from bot.gateway.ratings import ratings
 from bot.gateway.widget.history import messages
 from bot.gateway.widget.history import metadata as history_metadata
+from bot.tables import create_tables
 
 
 def _aware(value: datetime) -> datetime:
@@ -144,8 +145,7 @@ def _as_time(value: Any) -> datetime:
 
 
 def gateway_stores(engine: Engine) -> list[GatewayRows]:
-    for metadata in (history_metadata, handoff_metadata, ratings_metadata):
-        metadata.create_all(engine)
+    create_tables(engine, history_metadata, handoff_metadata, ratings_metadata)
     return [
         GatewayRows("widget_messages", engine, messages, "sender", ["at"]),
         GatewayRows(

@@ -29,6 +29,8 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.tables import create_tables
+
 from ..config import ROLES
 
 metadata = MetaData()
@@ -90,7 +92,7 @@ class Staff:
         self.engine = engine
         self.admins = {a.lower() for a in admins}
         self.default_role = default_role
-        metadata.create_all(engine)
+        create_tables(engine, metadata)
 
     def _seeded_admin(self, user_id: str, email: str | None) -> bool:
         return user_id.lower() in self.admins or (email or "").lower() in self.admins

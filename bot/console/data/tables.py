@@ -10,8 +10,6 @@ retention and erasure delete them with the tracker's (``bot/privacy``).
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,10 +23,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+
+from bot.tables import create_tables
 
 metadata = MetaData()
 
@@ -184,25 +182,8 @@ orders = Table(
 BY_SENDER = (conversations, messages, lines, days, handoffs, ratings, orders)
 
 
-CREATE_LOCK = 7226150919  # PostgreSQL: console replicas starting at once create the tables one at a time
-CREATE_ATTEMPTS = 20  # SQLite: as many as there are tables and indexes, and more
-
-
 def create(engine: Engine) -> None:
     """Create the console's tables where missing (the index is rebuilt from the sources, so a schema
-    change is a new table, or dropping these and indexing again).
-
-    Replicas starting at once: on PostgreSQL they take turns under an advisory lock. SQLite runs
-    each CREATE on its own, so another process can create a table between this one's check and
-    its CREATE; then this one checks again, until every table it found missing exists."""
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            with engine.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CREATE_LOCK})
-                metadata.create_all(conn)
-            return
-        except OperationalError as error:
-            if "already exists" not in str(error.orig) or attempt == CREATE_ATTEMPTS - 1:
-                raise
-            time.sleep(0.01 * (attempt + 1))
+    change is a new table, or dropping these and indexing again); replicas starting at once take
+    turns (bot/tables.py)."""
+    create_tables(engine, metadata)

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.tables import create_tables
+
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
@@ -101,7 +103,7 @@ def _aware(value: datetime | None) -> datetime | None:
 class HandoffStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(engine, metadata)
 
     async def _run(self, fn: Callable[[Unpack[Args]], T], *args: Unpack[Args]) -> T:
         return await asyncio.to_thread(fn, *args)

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine import Row as SqlRow
 
 from bot.nlu.cards import redact_shown
+from bot.tables import create_tables
 
 from ..rasa import BotMessage
 
@@ -139,7 +140,7 @@ class History:
         self.engine = engine
         self.keep = timedelta(days=keep_days)
         self.limit = limit
-        metadata.create_all(engine)
+        create_tables(engine, metadata)
         self._pruned = 0.0
 
     # -- sync (called in a worker thread) ----------------------------------------------------------
