@@ -101,13 +101,17 @@ class LinearModel:
     @classmethod
     def fit(cls, messages: List[Message], labels: List[str], config: Mapping[str, Any]) -> LinearModel:
         """Trained on the messages' sentence features with a component's ``C``, ``dense_weight`` and
-        ``max_iter``; ValueError without features or two labels."""
+        ``max_iter``; ValueError without features or labels. One label is always the answer (a bot
+        with one FAQ question: scikit-learn needs two classes to fit anything)."""
         from sklearn.linear_model import LogisticRegression
 
         dense_weight = float(config["dense_weight"])
         matrix = sentence_matrix(messages, dense_weight)
-        if matrix is None or len(set(labels)) < 2:
-            raise ValueError("a linear model needs sentence features and at least two labels")
+        if matrix is None or not labels:
+            raise ValueError("a linear model needs sentence features and labels")
+        if len(set(labels)) == 1:
+            zeros = np.zeros((1, matrix.shape[1]), dtype=np.float32)
+            return cls(zeros, np.zeros(1, dtype=np.float32), [str(labels[0])], dense_weight)
         model = LogisticRegression(C=float(config["C"]), max_iter=int(config["max_iter"]))
         model.fit(matrix, labels)
         coef, intercept = model.coef_, model.intercept_

@@ -131,6 +131,21 @@ def test_not_trained_without_faq_examples(tmp_path):
     assert loaded.process([message])[0].get("response_selector") is None
 
 
+def test_one_faq_question_is_always_its_answer(tmp_path):
+    """A bot with a single FAQ question trains, and any FAQ message gets that question's answer."""
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
+    one = [Message(data={TEXT: t, INTENT: "faq", INTENT_RESPONSE_KEY: "faq/phone"}) for t in FAQ["faq/phone"]]
+    data = TrainingData(one + [Message(data={TEXT: t, INTENT: "greet"}) for t in OTHER["greet"]], responses=RESPONSES)
+    featurize = featurized(data, storage, context)
+    LinearResponseSelector.create(CONFIG, storage, Resource("faq"), context).train(data)
+    loaded = LinearResponseSelector.load(CONFIG, storage, Resource("faq"), context)
+    message = featurize("do nonprofits get a discount")
+    message.set(INTENT, {"name": "faq", "confidence": 0.9})
+    response = loaded.process([message])[0].get("response_selector")["faq"]["response"]
+    assert response["intent_response_key"] == "faq/phone" and response["confidence"] == pytest.approx(1.0)
+    assert response["responses"] == RESPONSES["utter_faq/phone"]
+
+
 @pytest.mark.parametrize(
     "text, key",
     [
