@@ -26,6 +26,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_up(process: subprocess.Popen, health_url: str, log_path: Path, name: str) -> None:
+    """Until ``health_url`` answers 200; the test fails with the log if the process exits first or
+    it does not answer in 60 s."""
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log_path.read_text()}", pytrace=False)
+        try:
+            if httpx.get(health_url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not answer {health_url} in 60 s:\n{log_path.read_text()}", pytrace=False)
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def billing_url(tmp_path):
     """`python -m bot.billing` from the app environment, on a fresh SQLite file and a free port."""
@@ -56,22 +73,7 @@ def billing_url(tmp_path):
             [str(APP_PYTHON), "-m", "bot.billing"], cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"the billing backend exited with {process.returncode}:\n{log_path.read_text()}", pytrace=False
-                )
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the billing backend did not answer /healthz in 60 s:\n{log_path.read_text()}", pytrace=False
-                )
-            time.sleep(0.2)
+        wait_until_up(process, f"{url}/healthz", log_path, "the billing backend")
         yield url
     finally:
         process.terminate()

@@ -9,13 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.rasa_env.conftest import ROOT, free_port
+from tests.rasa_env.conftest import ROOT, free_port, wait_until_up
 
 TOKEN = "the-action-servers-secret"
 
@@ -35,18 +34,7 @@ def actions_url(tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the action server exited:\n{log_path.read_text()}", pytrace=False)
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the action server did not answer in 60 s:\n{log_path.read_text()}", pytrace=False)
-            time.sleep(0.2)
+        wait_until_up(process, f"{url}/health", log_path, "the action server")
         yield url
     finally:
         process.terminate()
