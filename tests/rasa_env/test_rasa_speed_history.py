@@ -140,6 +140,15 @@ def test_action_calls_send_what_rasa_sends(conversations):
             checked += 1
     assert checked > 300
 
+    # trackers holding the same event objects, longer and shorter, in any order (a session's texts
+    # are joined once and extended; a shorter or diverging tracker must not get the longer text)
+    longest = max(found, key=len)
+    for cut in (len(longest), len(longest) // 3, len(longest) // 2, len(longest) - 1, len(longest)):
+        partial = DialogueStateTracker.from_events("y", longest[:cut], domain.slots)
+        assert _sent(action, partial, domain) == rasas(partial)
+    other = DialogueStateTracker.from_events("y", [*longest[:5], *found[0]], domain.slots)
+    assert _sent(action, other, domain) == rasas(other)
+
     tracker = DialogueStateTracker("x", domain.slots)
     for event in (
         ActionExecuted("action_listen"),

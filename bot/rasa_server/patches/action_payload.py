@@ -1,8 +1,9 @@
 """Encode each event of a conversation once for the calls to the action server, not on every call.
 
 What: ``RemoteAction._action_call_format`` (the body of a call to the action server: the whole
-tracker, every event of the session) keeps the JSON text of each event it has encoded, and puts the
-body together from those texts, byte for byte what Rasa sends (``json.dumps`` of Rasa's own dict).
+tracker, every event of the session) keeps the JSON text of each event it has encoded, and of the
+session's settled events joined (extended by the events settled since), and puts the body
+together from those texts, byte for byte what Rasa sends (``json.dumps`` of Rasa's own dict).
 The aiohttp session of bot/rasa_server/patches/endpoint_sessions.py sends that text as it is; the
 body's dict holds a placeholder for the events, which nothing else reads (Rasa Pro's plugin hook
 would: with a plugin installed, and without ``endpoint_sessions``, Rasa's own code runs). An
@@ -17,6 +18,7 @@ Test: tests/rasa_env/test_rasa_speed_history.py (test_action_calls_send_what_ras
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import weakref
@@ -24,6 +26,8 @@ from typing import Any
 
 SPEED = True
 _texts: dict[int, tuple[Any, str]] = {}  # id(event) -> (weak reference to it, its JSON text)
+# id(a session's first event) -> (weak references to it and to the last joined, how many, their texts joined)
+_joined: dict[int, tuple[Any, Any, int, str]] = {}
 _PLACE = "\x00events-" + secrets.token_hex(16) + "\x00"  # where the events go; no one can guess it
 _PLACE_TEXT = json.dumps(_PLACE)
 
@@ -43,12 +47,38 @@ def _text(event: Any, settled: bool) -> str:
     return text
 
 
+def _settled(events: list[Any], count: int) -> str:
+    """The texts of ``events[:count]`` (all settled) joined, extending what was joined for an
+    earlier call of the same conversation: a session's events are only ever appended, so the same
+    first event and the same event at the end of what was joined mean the same events between."""
+    if count <= 0:
+        return ""
+    first = events[0]
+    key = id(first)
+    kept = _joined.get(key)
+    text, start = "", 0
+    if kept is not None and kept[0]() is first and kept[2] <= count and events[kept[2] - 1] is kept[1]():
+        text, start = kept[3], kept[2]
+    if start < count:
+        more = ", ".join(_text(event, True) for event in itertools.islice(events, start, count))
+        text = f"{text}, {more}" if text else more
+        last = events[count - 1]
+        _joined[key] = (weakref.ref(first, _forget_joined(key)), weakref.ref(last), count, text)
+    return text
+
+
+def _forget_joined(key: int) -> Any:
+    return lambda _ref: _joined.pop(key, None)
+
+
 def encoded_events(events: list[Any]) -> str:
     """``json.dumps([e.as_dict() for e in events])``, from the texts kept where that is safe."""
     from rasa.shared.core.events import UserUttered
 
     latest = next((i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), -1)
-    return "[" + ", ".join(_text(event, i < latest) for i, event in enumerate(events)) + "]"
+    settled = _settled(events, latest)
+    rest = [_text(event, False) for event in itertools.islice(events, max(latest, 0), None)]
+    return "[" + ", ".join([settled, *rest] if settled else rest) + "]"
 
 
 def apply() -> None:
