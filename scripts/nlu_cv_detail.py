@@ -173,6 +173,7 @@ def main() -> None:
     labels = [m.get(INTENT) for m in examples]
     predicted = {name: [""] * len(examples) for name in settings}
     results: list[Any] = []
+    order: list[int] = []  # the example each of ``results`` is
     split = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
     for fold, (train_index, test_index) in enumerate(split.split(examples, [m.get_full_intent() for m in examples])):
         stages = ec.Stages()
@@ -186,6 +187,7 @@ def main() -> None:
             for i, intent in zip(test_index, finished(stages, tests, guard)):
                 predicted[name][i] = intent
         results += entity_results(stages, train, tests, [examples[i] for i in test_index])
+        order += list(test_index)
         print(f"  seed {args.seed}: fold {fold + 1}/{args.folds} done", flush=True)
     for name, pred in predicted.items():
         figures = intent_figures(labels, pred)
@@ -196,6 +198,9 @@ def main() -> None:
             {"text": m.get(TEXT), "intent": t, **{name: pred[i] for name, pred in predicted.items()}}
             for i, (m, t) in enumerate(zip(examples, labels))
         ]
+        for i, result in zip(order, results):
+            rows[i]["products"] = [(e["start"], e["end"]) for e in result.entity_targets if e["entity"] == "product"]
+            rows[i]["found"] = [(e["start"], e["end"]) for e in result.entity_predictions if e["entity"] == "product"]
         args.dump.write_text(json.dumps(rows))
 
 
