@@ -258,11 +258,13 @@ class Stages:
 
     def classify(self, train: Any, tests: list[Any], enc: Encoder) -> list[str]:
         """Train the intent stages on ``train`` and return the intent each test message ends with."""
-        from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+        self.rank(train, tests, enc)
+        return self.finish(tests)
+
+    def rank(self, train: Any, tests: list[Any], enc: Encoder) -> None:
+        """The linear intent classifier and the out-of-scope vote, trained on ``train``, applied to ``tests``."""
         from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 
-        from bot.nlu.card_redaction import CardNumberIntent
-        from bot.nlu.guard import StateChangeGuard
         from bot.nlu.linear_intents import LinearIntentClassifier
         from bot.nlu.out_of_scope import NearestExamplesOutOfScope
 
@@ -275,11 +277,22 @@ class Stages:
         vote.width = enc.width
         linear.train(train)
         vote.train(train)
+        linear.process(tests)
+        vote.process(tests)
+
+    def finish(self, tests: list[Any], guard: dict[str, Any] | None = None) -> list[str]:
+        """The intent each ranked message ends with after CardNumberIntent, StateChangeGuard (``guard``
+        over config.yml's settings) and FallbackClassifier, applied to the messages themselves."""
+        from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+        from rasa.shared.nlu.constants import INTENT
+
+        from bot.nlu.card_redaction import CardNumberIntent
+        from bot.nlu.guard import StateChangeGuard
+
+        guard_config = {**StateChangeGuard.get_default_config(), **self.settings("StateChangeGuard"), **(guard or {})}
         for stage in (
-            linear,
-            vote,
             self.make(CardNumberIntent, "CardNumberIntent"),
-            self.make(StateChangeGuard, "StateChangeGuard"),
+            StateChangeGuard(guard_config),
             self.make(FallbackClassifier, "FallbackClassifier"),
         ):
             stage.process(tests)

@@ -21,6 +21,12 @@ a company name is content, not a request, and may sit nearer anything we wrote.
 
 Place it after the intent classifier and before CardNumberIntent and the guard: a card number
 still becomes give_card_number, and the guard sees the final intent.
+
+It also leaves the guard (bot/nlu/guard.py) its evidence for a message it keeps in scope
+(``NEAREST``, not part of the parse output): the intent of the single nearest example, and how
+much nearer the ``k`` nearest examples of the classifier's intent are than the ``k`` nearest
+out-of-scope ones. A request whose nearest neighbours are clearly its intent's is a request of
+that kind even where the linear model spread its probability over several intents.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 OUT_OF_SCOPE = "out_of_scope"
+NEAREST = "nearest_examples"  # {"intent": the nearest example's, "margin": own k nearest - out-of-scope k nearest}
 
 
 def meaning(message: Message, width: int) -> Optional[NDArray[np.float32]]:
@@ -77,13 +84,15 @@ class NearestExamplesOutOfScope(GraphComponent):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        bank: Optional[tuple[NDArray[Any], NDArray[Any]]] = None,
+        bank: Optional[tuple[NDArray[Any], ...]] = None,
     ) -> None:
         self.k, self.margin, self.width = int(config["k"]), float(config["margin"]), int(config["width"])
         self.abstain = frozenset(config["abstain"] or ())
         self._storage, self._resource = model_storage, resource
-        vectors, self.is_oos = bank or (np.zeros((0, self.width)), np.zeros(0, bool))
+        vectors, self.is_oos, *labels = bank or (np.zeros((0, self.width)), np.zeros(0, bool))
         self.vectors = np.asarray(vectors, dtype=np.float32)  # float16 on disk; numpy multiplies float32 fast
+        # each example's intent (models trained before the guard read it have none: no evidence)
+        self.labels: Optional[NDArray[Any]] = np.asarray(labels[0]) if labels else None
 
     @classmethod
     def create(
@@ -96,17 +105,23 @@ class NearestExamplesOutOfScope(GraphComponent):
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        vectors, is_oos = [], []
+        vectors, labels = [], []
         for message in training_data.intent_examples:
             vector = meaning(message, self.width)
             if vector is not None:
                 vectors.append(vector)
-                is_oos.append(message.get(INTENT) == OUT_OF_SCOPE)
+                labels.append(str(message.get(INTENT)))
         if vectors:
             self.vectors = np.vstack(vectors)
-            self.is_oos = np.array(is_oos, dtype=bool)
+            self.labels = np.array(labels)
+            self.is_oos = self.labels == OUT_OF_SCOPE
         with self._storage.write_to(self._resource) as directory:
-            np.savez_compressed(directory / "examples.npz", vectors=self.vectors.astype(np.float16), is_oos=self.is_oos)
+            np.savez_compressed(
+                directory / "examples.npz",
+                vectors=self.vectors.astype(np.float16),
+                is_oos=self.is_oos,
+                labels=self.labels if self.labels is not None else np.zeros(0, str),
+            )
         return self._resource
 
     @classmethod
@@ -122,30 +137,46 @@ class NearestExamplesOutOfScope(GraphComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 arrays = np.load(directory / "examples.npz")
-                bank = (arrays["vectors"], arrays["is_oos"])
+                bank = (arrays["vectors"], arrays["is_oos"], *([arrays["labels"]] if "labels" in arrays else []))
         except ValueError:  # not trained
             bank = None
         return cls(config, model_storage, resource, bank)
 
-    def out_of_scope(self, message: Message) -> bool:
-        """True when the nearest out-of-scope examples are closer than the nearest in-scope ones."""
+    def similarities(self, message: Message) -> Optional[NDArray[Any]]:
         vector = meaning(message, self.width)
         if vector is None or not self.is_oos.any() or self.is_oos.all():
-            return False
-        similarities = self.vectors @ vector
+            return None
+        return self.vectors @ vector
+
+    def out_of_scope(self, similarities: NDArray[Any]) -> bool:
+        """True when the nearest out-of-scope examples are closer than the nearest in-scope ones."""
         inside = nearest_mean(similarities[~self.is_oos], self.k)
         outside = nearest_mean(similarities[self.is_oos], self.k)
         return outside - inside > self.margin
+
+    def evidence(self, similarities: NDArray[Any], intent: str) -> Optional[Dict[str, Any]]:
+        if self.labels is None or len(self.labels) != len(similarities):
+            return None
+        own = nearest_mean(similarities[self.labels == intent], self.k)
+        return {
+            "intent": str(self.labels[int(np.argmax(similarities))]),
+            "margin": own - nearest_mean(similarities[self.is_oos], self.k),
+        }
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
             if not message.get(TEXT) or intent.get(INTENT_NAME_KEY) in (None, OUT_OF_SCOPE, *self.abstain):
                 continue
-            if self.out_of_scope(message):
+            similarities = self.similarities(message)
+            if similarities is None:
+                continue
+            if self.out_of_scope(similarities):
                 ranking = swapped(message.get(INTENT_RANKING_KEY) or [intent])
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
                 message.set(INTENT, ranking[0], add_to_output=True)
+            else:
+                message.set(NEAREST, self.evidence(similarities, intent[INTENT_NAME_KEY]))
         return messages
 
 

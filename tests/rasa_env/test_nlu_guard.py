@@ -43,3 +43,37 @@ def test_a_message_with_no_letter_or_digit_is_never_a_yes_a_no_or_a_change():
     top = {"name": "greet", "confidence": 0.9}
     guarded = GUARD.process([Message(data={"text": "👋", "intent": top, "intent_ranking": [top]})])
     assert guarded[0].get("intent")["name"] == "greet"
+
+
+SUPPORTED = StateChangeGuard(
+    {"threshold": 0.85, "intents": ["add_licenses"], "supported_threshold": 0.5, "supported_margin": 0.1}
+)
+
+
+def with_neighbours(intent: str, confidence: float, nearest: dict | None) -> Message:
+    message = parsed(intent, confidence)
+    if nearest is not None:
+        message.set("nearest_examples", nearest)
+    return message
+
+
+def test_a_request_its_nearest_examples_back_needs_a_lower_bar():
+    """ "add three seats for the new starters" at 0.6, every neighbour an add_licenses example: the
+    request goes ahead (to its own confirmation); without that backing it is asked "did you mean"."""
+    backed = {"intent": "add_licenses", "margin": 0.2}
+    assert SUPPORTED.process([with_neighbours("add_licenses", 0.6, backed)])[0].get("intent")["name"] == "add_licenses"
+    for confidence, nearest in (
+        (0.6, None),  # no evidence (a model trained before the vote kept labels)
+        (0.6, {"intent": "check_balance", "margin": 0.2}),  # the nearest example is another intent's
+        (0.6, {"intent": "add_licenses", "margin": 0.05}),  # out-of-scope examples almost as near
+        (0.45, backed),  # under the lower bar
+    ):
+        [message] = SUPPORTED.process([with_neighbours("add_licenses", confidence, nearest)])
+        assert message.get("intent")["name"] == "nlu_fallback", (confidence, nearest)
+    # not configured: the bar stays where it was
+    assert (
+        GUARD.process([with_neighbours("pay_invoice", 0.69, {"intent": "pay_invoice", "margin": 0.5})])[0].get(
+            "intent"
+        )["name"]
+        == "nlu_fallback"
+    )

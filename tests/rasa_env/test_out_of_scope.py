@@ -86,6 +86,21 @@ def test_swapped_without_out_of_scope_in_the_ranking() -> None:
     ]
 
 
+def test_a_kept_message_carries_its_nearest_examples_for_the_guard() -> None:
+    labels = np.array(["pay_invoice", "check_balance", "out_of_scope", "out_of_scope"])
+    vectors = np.array([v for v, _ in BANK], dtype=np.float16)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    config = {"k": 1, "margin": 0.0, "width": WIDTH, "abstain": ["inform"]}
+    vote = NearestExamplesOutOfScope(config, None, None, (vectors, labels == "out_of_scope", labels))
+    [message] = vote.process([classified([1, 0.05, 0, 0])])
+    evidence = message.get("nearest_examples")
+    assert message.get("intent")["name"] == "pay_invoice" and evidence["intent"] == "pay_invoice"
+    assert 0.9 < evidence["margin"] < 1.01  # its own nearest at ~1.0, the out-of-scope ones at ~0
+    # a bank without labels (a model trained before) gives no evidence, and the vote is unchanged
+    [message] = component(BANK, k=1).process([classified([1, 0.05, 0, 0])])
+    assert message.get("intent")["name"] == "pay_invoice" and message.get("nearest_examples") is None
+
+
 def test_the_trained_model_keeps_our_requests_and_turns_away_others_business(trained_agent) -> None:
     """On the trained model: requests to us keep their intents, someone else's business (written
     here for this test, not from any dataset) is out of scope. `make test` trains first."""
