@@ -57,18 +57,23 @@ def test_a_label_marks_the_rows_and_writes_the_lines(db, reviewed):
     }
     assert reviewed.read_text().startswith('version: "3.1"\n\n# Reviewed training data, written by the staff console')
 
-    # a second label merges into the intent's block; another intent gets its own, without product markup
+    # a second label merges into the intent's block; another intent gets its own, with product markup
+    # where that intent's examples have it (support requests name the product they are about) and
+    # without where they leave names plain (balance questions)
     c = add_message(db, "top up analytics by 4 seats")
     d = add_message(db, "Analytics dashboard shows an error 500")
+    e = add_message(db, "what do we still owe for Analytics")
     assert inbox.label([c], "add_licenses", ALEX) == 1
     assert inbox.label([d], "contact_support", "sam@vendor.example") == 1
+    assert inbox.label([e], "check_balance", "sam@vendor.example") == 1
     assert blocks(reviewed) == {
         "add_licenses": [
             "pls add 5 licences to [Analytics](product)",
             "we need 3 more [dialer](product) seats for the sales team",
             "top up [analytics](product) by 4 seats",
         ],
-        "contact_support": ["Analytics dashboard shows an error 500"],
+        "contact_support": ["[Analytics](product) dashboard shows an error 500"],
+        "check_balance": ["what do we still owe for Analytics"],
     }
     assert labels(db)[d] == ("contact_support", "sam@vendor.example")
     assert inbox.label([other], "out_of_scope", ALEX) == 1
