@@ -7,13 +7,15 @@ violates unique constraint pg_type_typname_nsp_index" on PostgreSQL, "table alre
 SQLite). On PostgreSQL they take turns under an advisory lock held for the transaction (DDL is
 transactional there: the next one looks after the first committed). SQLite runs each CREATE on
 its own, so another process can create a table between this one's look and its CREATE; then this
-one looks again, until every table it found missing exists.
+one looks again, until every table it found missing exists. Statements that belong with the tables
+(an audit table's append-only triggers) run in the same transaction, under the same lock.
 Test: tests/gateway/test_replicas_start.py.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
@@ -23,7 +25,9 @@ CREATE_LOCK = 7226150919  # pg_advisory_xact_lock's key: one creator at a time, 
 ATTEMPTS = 20  # SQLite: as many as there are tables and indexes, and more
 
 
-def create_tables(engine: Engine, *metadatas: MetaData) -> None:
+def create_tables(engine: Engine, *metadatas: MetaData, then: Mapping[str, Sequence[str]] | None = None) -> None:
+    """The tables of ``metadatas`` where missing, then ``then``'s statements for this database's
+    dialect ("sqlite", "postgresql"), which must be safe to run again (IF NOT EXISTS, OR REPLACE)."""
     for attempt in range(ATTEMPTS):
         try:
             with engine.begin() as conn:
@@ -31,6 +35,8 @@ def create_tables(engine: Engine, *metadatas: MetaData) -> None:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CREATE_LOCK})
                 for metadata in metadatas:
                     metadata.create_all(conn)
+                for statement in (then or {}).get(conn.dialect.name, ()):
+                    conn.execute(text(statement))
             return
         except OperationalError as error:
             if "already exists" not in str(error.orig) or attempt == ATTEMPTS - 1:

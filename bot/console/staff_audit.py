@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.tables import create_tables
@@ -64,13 +64,7 @@ _PG_GUARDS = [
 class StaffAudit:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, metadata)
-        sqlite = engine.dialect.name == "sqlite"
-        with engine.begin() as conn:
-            if not sqlite:  # several replicas start at once: one creates the trigger at a time
-                conn.execute(text("SELECT pg_advisory_xact_lock(7226150920)"))  # its own key: not retention's
-            for statement in _SQLITE_GUARDS if sqlite else _PG_GUARDS:
-                conn.execute(text(statement))
+        create_tables(engine, metadata, then={"sqlite": _SQLITE_GUARDS, "postgresql": _PG_GUARDS})
 
     def record(
         self, actor: str, action: str, *, email: str | None = None, object: str | None = None, count: int = 0

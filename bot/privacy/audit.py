@@ -16,7 +16,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, text
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.tables import create_tables
@@ -59,14 +59,7 @@ def subject_ref(key: str, kind: str, value: str) -> str:
 class Audit:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, metadata)
-        guards = _SQLITE_GUARDS if engine.dialect.name == "sqlite" else _PG_GUARDS
-        with engine.begin() as conn:
-            if engine.dialect.name != "sqlite":
-                # several gateways start at once: one creates the trigger at a time
-                conn.execute(text("SELECT pg_advisory_xact_lock(7226150917)"))
-            for statement in guards:
-                conn.execute(text(statement))
+        create_tables(engine, metadata, then={"sqlite": _SQLITE_GUARDS, "postgresql": _PG_GUARDS})
 
     def record(
         self,
