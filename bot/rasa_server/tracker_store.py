@@ -143,9 +143,7 @@ def _read_latest_session(engine: Any, domain: Any, sender_id: str, cache: Sessio
     kept = cache.take(sender_id, domain)
     with engine.connect() as conn:
         if kept is not None and conn.execute(NEWEST_ID, {"sender": sender_id}).scalar() == kept[1]:
-            tracker, newest = kept
-            tracker.__dict__[_STORED] = (len(tracker.events), newest)
-            return tracker
+            return kept[0]  # still marked (``_STORED``) as the save that kept it left it
         rows = conn.execute(SELECT_LATEST_SESSION, _params(sender_id)).fetchall()
     if not domain or not rows:
         return None
@@ -157,7 +155,7 @@ def _write_new_events(engine: Any, tracker: DialogueStateTracker, cache: Session
     session's), in one transaction, and keep the tracker for the conversation's next turn if the
     latest stored session is then exactly its events.
 
-    A tracker this store handed out from its cache, or saved and kept, carries how many of its
+    A tracker this store saved and kept (and hands out from its cache) carries how many of its
     events were stored and the newest event id then (``_STORED``). While the conversation's newest
     id is still that one, nothing was written or erased since, so those are still the stored events:
     the new ones follow them, and if none starts a session, none is dropped by an erasure and none
