@@ -4,8 +4,9 @@
 The stack `make run` starts (SQLite tracker store, one process of each service), one signed-in
 customer, one Rasa session of TURNS messages sent one after another through Rasa's gateway channel
 (balance, latest invoice, list of invoices, licences: questions that read billing and set slots).
-The CPU of each service's process tree is read from /proc around WINDOW turns centred on the 5th,
-50th and 500th message:
+The CPU of each service's process tree is read from /proc around WINDOW turns at the 5th, 50th and
+500th message (centred on the mark where the session allows: the first WINDOW turns for the 5th,
+the last WINDOW for the 500th):
 
 * growth_cpu_ms_<service>_at_<n>: CPU milliseconds a turn there (rasa, actions, billing);
 * growth_rasa_ratio_500: Rasa's at the 500th over its at the 5th (target <= 1.25);
