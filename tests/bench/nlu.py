@@ -41,6 +41,8 @@ on: nlu_dev/README.md), parsed by the same model, the set settings are tuned on:
 * nlu_dev_accuracy: intent accuracy on its in-scope lines (faq/<question> counts as faq);
 * nlu_dev_oos_any_intent_rate, nlu_dev_false_action_rate: as for the external set, on its
   out-of-scope lines.
+* nlu_dev_spoken_accuracy, nlu_dev_spoken_oos_any_intent_rate: the same two on nlu_dev/spoken.yml
+  alone (long turns said the way people speak them, which the terse training data lacks).
 The cross-validation is cached in .bench-cache/nlu-cv-<key>.json, keyed by what it depends on (Rasa
 version, config.yml, nlu_data/, bot/domain/, bot/nlu/): BENCH_NLU_CV_FRESH=1 reruns it anyway.
 The confusion matrix over all lines (out_of_scope included) goes to bench-nlu-confusion.png.
@@ -64,6 +66,7 @@ CV_TIMEOUT_S = float(os.environ.get("BENCH_CV_TIMEOUT_S", "2400"))
 PARSE_TIMEOUT_S = 900
 CONFUSION_PNG = ROOT / "bench-nlu-confusion.png"
 DEV_DIR = ROOT / "nlu_dev"
+SPOKEN_DEV = ("spoken",)  # dev files also reported on their own: long spoken-style turns
 
 OOS = "out_of_scope"
 STATE_CHANGING = frozenset(
@@ -346,7 +349,7 @@ def _load_dev() -> list[dict]:
     work = tmp_dir("dev-")
     run([RASA_PY, RASA_SIDE, "examples", DEV_DIR, work / "dev.json"], log=work / "examples.log", timeout=300)
     examples = json.loads((work / "dev.json").read_text())
-    return [{"text": text, "intent": intent.split("/")[0]} for text, intent in examples]
+    return [{"text": text, "intent": intent.split("/")[0], "file": stem} for text, intent, stem in examples]
 
 
 def development() -> Figures:
@@ -363,6 +366,17 @@ def development() -> Figures:
         f"  development set: {len(positives)} in-scope lines, accuracy {figures['nlu_dev_accuracy']:.3f}; "
         f"{len(negatives)} out-of-scope lines, {figures['nlu_dev_oos_any_intent_rate']:.1%} given an intent"
     )
+    for stem in SPOKEN_DEV:
+        inside = [r for r in positives if r["file"] == stem]
+        outside = [r for r in negatives if r["file"] == stem]
+        if not inside:
+            continue
+        figures[f"nlu_dev_{stem}_accuracy"] = _r(_share(sum(r["pred"] == r["intent"] for r in inside), len(inside)))
+        figures[f"nlu_dev_{stem}_oos_any_intent_rate"] = _r(_share(sum(r["pred"] != OOS for r in outside), len(outside)))
+        print(
+            f"    of which {stem}.yml: {len(inside)} in-scope lines, accuracy {figures[f'nlu_dev_{stem}_accuracy']:.3f}; "
+            f"{len(outside)} out-of-scope lines, {figures[f'nlu_dev_{stem}_oos_any_intent_rate']:.1%} given an intent"
+        )
     return figures
 
 

@@ -13,8 +13,8 @@ python rasa_side.py encoder TEXTS.json OUT.json
     reference it replaced (tests/rasa_env/minilm_tensorflow.py), interleaved, after a warm-up.
     OUT.json: {"onnx": [[cpu_ms, wall_ms], ...], "tensorflow": [...], "max_abs_diff": float}.
 python rasa_side.py examples FOLDER OUT.json
-    Every intent example of FOLDER/*.yml (Rasa's loader), as [[text, intent], ...]; a retrieval
-    intent's examples keep their full name (faq/hours).
+    Every intent example of FOLDER/*.yml (Rasa's loader), as [[text, intent, file stem], ...]; a
+    retrieval intent's examples keep their full name (faq/hours).
 python rasa_side.py memory MODEL OUT.json
     The resident MB after the imports `make run`'s Rasa makes (patches applied), what loading the model adds per
     component of its graph, and the total. OUT.json: {"imports": mb, "nodes": {class name: mb}, "loaded": mb}.
@@ -104,8 +104,11 @@ def examples(folder: str, out_path: str) -> None:
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    data = TrainingData().merge(*(load_data(str(path)) for path in sorted(Path(folder).glob("*.yml"))))
-    rows = [[m.get(TEXT), m.get(INTENT_RESPONSE_KEY) or m.get(INTENT)] for m in data.intent_examples]
+    rows = [
+        [m.get(TEXT), m.get(INTENT_RESPONSE_KEY) or m.get(INTENT), path.stem]
+        for path in sorted(Path(folder).glob("*.yml"))
+        for m in TrainingData().merge(load_data(str(path))).intent_examples
+    ]
     Path(out_path).write_text(json.dumps(rows))
 
 
