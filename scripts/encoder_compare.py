@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
+from bot.nlu.conversational import variants  # noqa: E402
 from bot.nlu.guard import STATE_CHANGING  # noqa: E402 (the intents that change something)
 
 CACHE = Path(os.environ.get("ENCODER_CACHE", "/tmp/encoder-cache"))
@@ -194,7 +195,8 @@ def load_folder(folder: Path) -> Any:
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    return TrainingData().merge(*(load_data(str(p)) for p in sorted(folder.glob("*.yml"))))
+    pattern = os.environ.get("NLU_DEV_GLOB", "*.yml") if folder.name == "nlu_dev" else "*.yml"
+    return TrainingData().merge(*(load_data(str(p)) for p in sorted(folder.glob(pattern))))
 
 
 class Stages:
@@ -329,8 +331,18 @@ def fresh(messages: list[Any]) -> list[Any]:
 
 
 def training_data(examples: list[Any], like: Any) -> Any:
+    """Training data of ``examples``, with config.yml's ConversationalVariants copies added as
+    `rasa train` adds them (FRAME_SHARE=<share> overrides its share; 0 adds none)."""
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
+    from bot.nlu.conversational import ConversationalVariants
+
+    framing = Stages().settings("ConversationalVariants")
+    if os.environ.get("FRAME_SHARE") is not None:
+        framing["share"] = float(os.environ["FRAME_SHARE"])
+    if framing.get("share", 0.0) > 0:
+        config = {**ConversationalVariants.get_default_config(), **framing}
+        examples = [*examples, *fresh(variants(examples, config["seed"], config["share"]))]
     return TrainingData(
         training_examples=examples,
         entity_synonyms=like.entity_synonyms,
