@@ -135,7 +135,10 @@ def frame(text: str, seed: int = 0, share: float = 0.5) -> Optional[Tuple[str, s
 def framed(example: Message, opening: str, closing: str) -> Message:
     """A copy of ``example`` said inside the frame, its entities moved with their words."""
     text = str(example.get(TEXT)).rstrip()
-    if opening and text[:2] != text[:2].upper():  # "Add 5" -> "add 5"; "I need", "INV-1" stay
+    # "Add 5" -> "add 5"; "I need", "INV-1" and an entity's own words ("Enterprise pricing") stay
+    # as written: a changed entity text would teach EntitySynonymMapper a synonym of its own.
+    starts_entity = any(entity[ENTITY_ATTRIBUTE_START] == 0 for entity in example.get(ENTITIES) or [])
+    if opening and text[:2] != text[:2].upper() and not starts_entity:
         text = text[:1].lower() + text[1:]
     if closing:
         text = text.rstrip(".!?")
