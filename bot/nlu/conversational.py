@@ -16,9 +16,11 @@ other attribute of its example (the FAQ question of a faq example included).
 Which examples get a copy, and which frame, follows from a hash of the example's text and the
 component's ``seed``: training twice on the same data gives the same model, and the copy of an
 example is the same in every cross-validation fold that trains on it (test folds are never
-framed: they are not training data). Intents whose examples are bare answers or a card number
-(``inform``, ``give_card_number``) and short social turns (greet, goodbye, thank, affirm, deny),
-whose point is to be short, get no copy.
+framed: they are not training data). Every intent is framed, the social turns too ("hi, thanks so
+much, cheers" is still thanks): framing every intent but those, on our development set
+(nlu_dev/), sent 5 more greetings and thanks to out_of_scope, where out-of-scope lines had the
+frame words and short thanks did not. Only bare answers and card numbers (``inform``,
+``give_card_number``), whose point is to be nothing else, get no copy.
 
 Place it first in the pipeline's training path, before the tokenizer: it changes only what is
 trained on, and does nothing to a message at run time.
@@ -109,7 +111,7 @@ CLOSINGS: Tuple[str, ...] = (
     ", sorry for the trouble",
 )
 
-UNFRAMED = ("inform", "give_card_number", "greet", "goodbye", "thank", "affirm", "deny")
+UNFRAMED = ("inform", "give_card_number")
 
 
 def _draw(text: str, seed: int) -> int:

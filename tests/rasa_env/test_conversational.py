@@ -72,14 +72,15 @@ def test_every_copy_of_our_data_keeps_its_annotations_intent_and_faq_question() 
         assert after == before, text  # word for word: no synonym of the copy's own (EntitySynonymMapper)
 
 
-def test_about_the_share_asked_for_and_never_the_short_social_turns_or_answers() -> None:
+def test_about_the_share_asked_for_and_never_a_bare_answer_or_card_number() -> None:
     data = our_data()
     eligible = [m for m in data.training_examples if m.get(INTENT) not in UNFRAMED]
     copies = variants(data.training_examples, share=0.5)
     assert 0.45 < len(copies) / len(eligible) < 0.55
     assert not {c.get(INTENT) for c in copies} & set(UNFRAMED)
     by_intent = Counter(c.get(INTENT) for c in copies)
-    assert by_intent["out_of_scope"] > 100  # the frames surround out-of-scope lines as much as requests
+    # The frames surround out-of-scope lines and social turns as much as requests.
+    assert by_intent["out_of_scope"] > 100 and by_intent["greet"] > 20 and by_intent["thank"] > 20
     assert variants(data.training_examples, share=0.0) == []
 
 
