@@ -87,8 +87,8 @@ class MiniLM:
         tokenizer: Tokenizer,
         layers: int | None = None,
         also: Sequence[int] = (),
+        quantized: bool = False,
     ) -> None:
-        import onnxruntime
 
         self.layers = min(int(config["num_hidden_layers"]), layers or 99)
         self.also = tuple(also)
@@ -96,26 +96,14 @@ class MiniLM:
             raise ValueError(f"MiniLM: also-pooled layers must be 1 to {self.layers - 1}, not {self.also}")
         self.tokenizer = tokenizer
         self.dimension = int(weights["embeddings.word_embeddings.weight"].shape[1]) * (1 + len(self.also))
-        options = onnxruntime.SessionOptions()
-        # One thread, no thread pool: the Rasa process shares 2 cores with the action server, the
-        # gateway and the backend, and a batch-1 call is too small to split (measured: 2 threads
-        # made a message no faster and cost more CPU).
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # errors only
-        graph, tensors = encoder_graph(weights, config, self.layers, self.also)
-        options.add_external_initializers(
-            list(tensors), [onnxruntime.OrtValue.ortvalue_from_numpy(t) for t in tensors.values()]
-        )
-        self.session = onnxruntime.InferenceSession(
-            graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
+        self.quantized = quantized
+        self.session = _session(*encoder_graph(weights, config, self.layers, self.also, quantized))
 
     @classmethod
-    def load(cls, directory: Path | None = None, layers: int | None = None, also: Sequence[int] = ()) -> MiniLM:
-        return _load(str(directory or model_dir()), layers, tuple(also))
+    def load(
+        cls, directory: Path | None = None, layers: int | None = None, also: Sequence[int] = (), quantized: bool = False
+    ) -> MiniLM:
+        return _load(str(directory or model_dir()), layers, tuple(also), quantized)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> NDArray[Any]:
         """Sentence vectors, shape (len(texts), 384 x (1 + len(also))), each 384 unit length; float32."""
@@ -128,23 +116,54 @@ class MiniLM:
         return out
 
     def _encode_batch(self, texts: list[str]) -> NDArray[Any]:
-        encodings = self.tokenizer.encode_batch(texts)
-        length = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), length), dtype=np.int64)
-        mask = np.zeros((len(encodings), length), dtype=np.float32)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1.0
-        vectors: NDArray[Any] = self.session.run(None, {"ids": ids, "mask": mask})[0]  # ONNX Runtime is untyped
+        ids, mask = _inputs(self.tokenizer, texts)
+        vectors: NDArray[Any] = self.session.run(["vectors"], {"ids": ids, "mask": mask})[0]  # ONNX Runtime is untyped
         return vectors
 
 
+def _inputs(tokenizer: Tokenizer, texts: list[str]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Word piece ids (int64) and the mask (float32, 1 for a real token), zero-padded to the longest."""
+    encodings = tokenizer.encode_batch(texts)
+    length = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), length), dtype=np.int64)
+    mask = np.zeros((len(encodings), length), dtype=np.float32)
+    for row, encoding in enumerate(encodings):
+        ids[row, : len(encoding.ids)] = encoding.ids
+        mask[row, : len(encoding.ids)] = 1.0
+    return ids, mask
+
+
+def _session(graph: ModelProto, tensors: dict[str, NDArray[Any]]) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # One thread, no thread pool: the Rasa process shares 2 cores with the action server, the
+    # gateway and the backend, and a batch-1 call is too small to split (measured: 2 threads
+    # made a message no faster and cost more CPU).
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only
+    options.add_external_initializers(
+        list(tensors), [onnxruntime.OrtValue.ortvalue_from_numpy(t) for t in tensors.values()]
+    )
+    return onnxruntime.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
 def encoder_graph(
-    weights: dict[str, NDArray[Any]], config: dict[str, Any], layers: int, also: Sequence[int] = ()
+    weights: dict[str, NDArray[Any]],
+    config: dict[str, Any],
+    layers: int,
+    also: Sequence[int] = (),
+    quantized: bool = False,
 ) -> tuple[ModelProto, dict[str, NDArray[Any]]]:
     """The forward pass as an ONNX model: inputs ids (int64) and mask (float32, 1 for a real token),
     both (batch, tokens); output vectors (batch, 384 x (1 + len(also))): the mean over the tokens
     of the last layer's output, then of each layer's in ``also``, each unit length.
+
+    ``quantized``: the 24 dense layers' products in int8 (see ``quantized_dense``); the rest
+    (embeddings, attention scores, layer norms, GELU, pooling) stays float32.
 
     Returns the model and its weight tensors by name: the model only refers to them (as external
     data), to be handed to ONNX Runtime with SessionOptions.add_external_initializers. Copying 90 MB
@@ -199,7 +218,13 @@ def encoder_graph(
         torch's Linear stores W as (out, in): transposed once here."""
         kernel = np.concatenate([weights[f + ".weight"].T * s for f, s in zip(prefixes, scales)], axis=1)
         bias = np.concatenate([weights[f + ".bias"] * s for f, s in zip(prefixes, scales)])
-        return op("Add", op("MatMul", x, const(kernel)), const(bias))
+        if not quantized:
+            return op("Add", op("MatMul", x, const(kernel)), const(bias))
+        integers, steps = quantized_dense(kernel)
+        name = f"DynamicQuantizeMatMul{next(names)}"
+        inputs = [x, const(integers, np.int8), const(steps), "", const(bias)]
+        nodes.append(helper.make_node("DynamicQuantizeMatMul", inputs, [name], name=name, domain="com.microsoft"))
+        return name
 
     def split(x: str, parts: int) -> list[str]:
         outputs = [f"{x}_{i}" for i in range(parts)]
@@ -274,9 +299,20 @@ def encoder_graph(
         [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", width * (1 + len(also))])],
         initializers,
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8), tensors
+    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid("com.microsoft", 1)] if quantized else [])
+    return helper.make_model(graph, opset_imports=opsets, ir_version=8), tensors
+
+
+def quantized_dense(kernel: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """A (in, out) float kernel as int8, one step per output column (symmetric, zero at 0):
+    kernel ~ integers * steps. ONNX Runtime's DynamicQuantizeMatMul (a contrib operator, what its
+    quantize_dynamic makes of a MatMul once fused) turns the input into uint8 per call, one scale
+    for the whole tensor, multiplies in integers and scales back."""
+    steps = np.maximum(np.abs(kernel).max(axis=0), 1e-12) / 127.0
+    integers = np.clip(np.rint(kernel / steps), -127, 127).astype(np.int8)
+    return integers, steps.astype(np.float32)
 
 
 @lru_cache(maxsize=4)
-def _load(directory: str, layers: int | None, also: tuple[int, ...] = ()) -> MiniLM:
-    return MiniLM(*read_model(Path(directory)), layers, also)
+def _load(directory: str, layers: int | None, also: tuple[int, ...] = (), quantized: bool = False) -> MiniLM:
+    return MiniLM(*read_model(Path(directory)), layers, also, quantized)
