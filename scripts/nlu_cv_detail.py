@@ -39,7 +39,7 @@ import encoder_compare as ec
 import numpy as np
 
 RULE_OWNED = ("quantity", "invoice_number", "email", "period")  # bot/nlu/entities.py OWNED
-ENCODER = "minilm+l3"  # config.yml's sentence feature
+ENCODER = "minilm+l3-int8"  # config.yml's sentence feature (quantized)
 
 
 def guard_setting(text: str) -> dict[str, float]:

@@ -372,7 +372,9 @@ def development() -> Figures:
         if not inside:
             continue
         figures[f"nlu_dev_{stem}_accuracy"] = _r(_share(sum(r["pred"] == r["intent"] for r in inside), len(inside)))
-        figures[f"nlu_dev_{stem}_oos_any_intent_rate"] = _r(_share(sum(r["pred"] != OOS for r in outside), len(outside)))
+        figures[f"nlu_dev_{stem}_oos_any_intent_rate"] = _r(
+            _share(sum(r["pred"] != OOS for r in outside), len(outside))
+        )
         print(
             f"    of which {stem}.yml: {len(inside)} in-scope lines, accuracy {figures[f'nlu_dev_{stem}_accuracy']:.3f}; "
             f"{len(outside)} out-of-scope lines, {figures[f'nlu_dev_{stem}_oos_any_intent_rate']:.1%} given an intent"

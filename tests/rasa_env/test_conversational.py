@@ -67,7 +67,9 @@ def test_every_copy_of_our_data_keeps_its_annotations_intent_and_faq_question() 
         assert source.get(TEXT).rstrip(".!? ")[1:] in text
         assert copy.get(INTENT) == source.get(INTENT)
         assert copy.get(INTENT_RESPONSE_KEY) == source.get(INTENT_RESPONSE_KEY)
-        before = [(e["entity"], e["value"], source.get(TEXT)[e["start"] : e["end"]]) for e in source.get(ENTITIES) or []]
+        before = [
+            (e["entity"], e["value"], source.get(TEXT)[e["start"] : e["end"]]) for e in source.get(ENTITIES) or []
+        ]
         after = [(e["entity"], e["value"], text[e["start"] : e["end"]]) for e in copy.get(ENTITIES) or []]
         assert after == before, text  # word for word: no synonym of the copy's own (EntitySynonymMapper)
 

@@ -85,3 +85,25 @@ def test_also_layers_add_an_earlier_layers_mean_to_the_sentence_feature():
     assert np.allclose(data.training_examples[0].get_dense_features(TEXT)[1].features, sentence.features, atol=1e-6)
     with pytest.raises(ValueError, match="also_layers"):
         SentenceEmbeddingFeaturizer.validate_config({**config, "also_layers": [6]})
+
+
+def test_quantized_config_runs_the_int8_encoder_and_keeps_training_and_run_time_vectors_apart():
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "also_layers": [3]}
+    exact = SentenceEmbeddingFeaturizer(config, "exact")
+    int8 = SentenceEmbeddingFeaturizer({**config, "quantized": True}, "int8")
+    assert int8.encoder.quantized and not exact.encoder.quantized
+    texts = ["add five seats to our plan please", "um hi, yeah so where's my last invoice"]
+    # Training examples go through the shared cache: the int8 featurizer must not be handed the
+    # float32 vectors cached for the same texts, nor the other way round.
+    exact.process_training_data(TrainingData([Message(data={TEXT: t}) for t in texts]))
+    trained = TrainingData([Message(data={TEXT: t}) for t in texts])
+    int8.process_training_data(trained)
+    at_run_time = int8.process([Message(data={TEXT: t}) for t in texts])
+    for example, message in zip(trained.training_examples, at_run_time):
+        cached = example.get_dense_features(TEXT)[1].features
+        fresh = message.get_dense_features(TEXT)[1].features
+        assert np.allclose(cached, fresh, atol=1e-5)
+    float_vector = exact.encoder.encode(texts[:1])[0]
+    int8_vector = int8.encoder.encode(texts[:1])[0]
+    assert not np.array_equal(float_vector, int8_vector)
+    assert float(float_vector[:384] @ int8_vector[:384]) > 0.99
