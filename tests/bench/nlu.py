@@ -376,7 +376,8 @@ def development() -> Figures:
             _share(sum(r["pred"] != OOS for r in outside), len(outside))
         )
         print(
-            f"    of which {stem}.yml: {len(inside)} in-scope lines, accuracy {figures[f'nlu_dev_{stem}_accuracy']:.3f}; "
+            f"    of which {stem}.yml: {len(inside)} in-scope lines, "
+            f"accuracy {figures[f'nlu_dev_{stem}_accuracy']:.3f}; "
             f"{len(outside)} out-of-scope lines, {figures[f'nlu_dev_{stem}_oos_any_intent_rate']:.1%} given an intent"
         )
     return figures
