@@ -11,7 +11,9 @@ python rasa_side.py cpu MODEL WARMUP.json TEXTS.json OUT.json
 python rasa_side.py encoder TEXTS.json OUT.json
     Per message, encode([text]) with bot/nlu/minilm.py (ONNX Runtime) and with the TensorFlow
     reference it replaced (tests/rasa_env/minilm_tensorflow.py), interleaved, after a warm-up.
-    OUT.json: {"onnx": [[cpu_ms, wall_ms], ...], "tensorflow": [...], "max_abs_diff": float}.
+    And the int8 engine config.yml runs (MiniLM.load(quantized=True)), with each message's cosine
+    to the float32 vector. OUT.json: {"onnx": [[cpu_ms, wall_ms], ...], "tensorflow": [...],
+    "int8": [...], "max_abs_diff": float, "int8_cosines": [float, ...]}.
 python rasa_side.py examples FOLDER OUT.json
     Every intent example of FOLDER/*.yml (Rasa's loader), as [[text, intent, file stem], ...]; a
     retrieval intent's examples keep their full name (faq/hours).
@@ -83,20 +85,25 @@ def encoder(texts_path: str, out_path: str) -> None:
     from tests.rasa_env.minilm_tensorflow import TensorFlowMiniLM
 
     texts = json.loads(Path(texts_path).read_text())
-    engines = {"onnx": MiniLM.load(), "tensorflow": TensorFlowMiniLM(*read_model(model_dir()))}
+    engines = {
+        "onnx": MiniLM.load(),
+        "tensorflow": TensorFlowMiniLM(*read_model(model_dir())),
+        "int8": MiniLM.load(quantized=True),
+    }
     for engine in engines.values():
         for text in texts[:20]:
             engine.encode([text])  # warm-up, not timed
     times: dict[str, list[list[float]]] = {name: [] for name in engines}
-    worst = 0.0
+    worst, cosines = 0.0, []
     for text in texts:
         vectors = []
         for name, engine in engines.items():
             cpu, wall = time.process_time(), time.perf_counter()
-            vectors.append(engine.encode([text]))
+            vectors.append(engine.encode([text])[0])
             times[name].append([(time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000])
         worst = max(worst, float(np.abs(vectors[0] - vectors[1]).max()))
-    Path(out_path).write_text(json.dumps({**times, "max_abs_diff": worst}))
+        cosines.append(float(vectors[0] @ vectors[2]))
+    Path(out_path).write_text(json.dumps({**times, "max_abs_diff": worst, "int8_cosines": cosines}))
 
 
 def examples(folder: str, out_path: str) -> None:
