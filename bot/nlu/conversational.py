@@ -136,25 +136,25 @@ def frame(text: str, seed: int = 0, share: float = 0.5) -> Optional[Tuple[str, s
 
 def framed(example: Message, opening: str, closing: str) -> Message:
     """A copy of ``example`` said inside the frame, its entities moved with their words."""
-    text = str(example.get(TEXT)).rstrip()
+    entities = example.get(ENTITIES) or []
+    text = str(example.get(TEXT))
     # "Add 5" -> "add 5"; "I need", "INV-1" and an entity's own words ("Enterprise pricing") stay
     # as written: a changed entity text would teach EntitySynonymMapper a synonym of its own.
-    starts_entity = any(entity[ENTITY_ATTRIBUTE_START] == 0 for entity in example.get(ENTITIES) or [])
+    starts_entity = any(entity[ENTITY_ATTRIBUTE_START] == 0 for entity in entities)
     if opening and text[:2] != text[:2].upper() and not starts_entity:
         text = text[:1].lower() + text[1:]
-    if closing:
-        text = text.rstrip(".!?")
-    data: Dict[Text, Any] = dict(example.data)
-    data[TEXT] = opening + text + closing
-    if example.get(ENTITIES):
+    if closing:  # the closing ends the sentence; never cut into an entity's words
+        kept = max((entity[ENTITY_ATTRIBUTE_END] for entity in entities), default=0)
+        text = text[:kept] + text[kept:].rstrip().rstrip(".!?")
+    data: Dict[Text, Any] = {**example.data, TEXT: opening + text + closing}
+    if entities:
         data[ENTITIES] = [
             {
                 **entity,
                 ENTITY_ATTRIBUTE_START: entity[ENTITY_ATTRIBUTE_START] + len(opening),
                 ENTITY_ATTRIBUTE_END: entity[ENTITY_ATTRIBUTE_END] + len(opening),
             }
-            for entity in example.get(ENTITIES)
-            if entity[ENTITY_ATTRIBUTE_END] <= len(text)
+            for entity in entities
         ]
     return Message(data=data)
 
@@ -193,16 +193,9 @@ class ConversationalVariants(GraphComponent):
         return cls({**cls.get_default_config(), **config})
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        copies = variants(training_data.training_examples, self.seed, self.share)
-        if not copies:
-            return training_data
-        return TrainingData(
-            training_examples=[*training_data.training_examples, *copies],
-            entity_synonyms=training_data.entity_synonyms,
-            regex_features=training_data.regex_features,
-            lookup_tables=training_data.lookup_tables,
-            responses=training_data.responses,
-        )
+        # Rasa's merge keeps the synonyms, regexes, lookups and responses, and copies every example
+        # (0.7 s for 10,000): no copy shares a nested value with its original.
+        return training_data.merge(TrainingData(variants(training_data.training_examples, self.seed, self.share)))
 
     def process(self, messages: List[Message]) -> List[Message]:
         return messages

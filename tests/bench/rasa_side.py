@@ -109,12 +109,11 @@ def encoder(texts_path: str, out_path: str) -> None:
 def examples(folder: str, out_path: str) -> None:
     from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
     from rasa.shared.nlu.training_data.loading import load_data
-    from rasa.shared.nlu.training_data.training_data import TrainingData
 
     rows = [
         [m.get(TEXT), m.get(INTENT_RESPONSE_KEY) or m.get(INTENT), path.stem]
         for path in sorted(Path(folder).glob("*.yml"))
-        for m in TrainingData().merge(load_data(str(path))).intent_examples
+        for m in load_data(str(path)).intent_examples
     ]
     Path(out_path).write_text(json.dumps(rows))
 

@@ -3,6 +3,7 @@ that teach the classifier to look past greetings, fillers and thanks around a re
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from pathlib import Path
@@ -55,6 +56,23 @@ def test_a_framed_copy_keeps_its_entities_on_their_words() -> None:
     assert entity["value"] == "enterprise"
     # The original is untouched.
     assert example.get(TEXT) == "Add 5 Enterprise licenses." and example.get(ENTITIES)[0]["start"] == 6
+
+
+def test_a_closing_never_cuts_into_an_entity_that_ends_the_example() -> None:
+    example = Message(
+        data={
+            TEXT: "send it to ap@acme.example.",
+            INTENT: "share_invoice",
+            ENTITIES: [{"entity": "email", "start": 11, "end": 27, "value": "ap@acme.example."}],
+        }
+    )
+    copy = framed(example, "", ", thanks")
+    assert copy.get(TEXT) == "send it to ap@acme.example., thanks"
+    (entity,) = copy.get(ENTITIES)
+    assert copy.get(TEXT)[entity["start"] : entity["end"]] == "ap@acme.example."
+    # Only the sentence's own full stop goes.
+    plain = framed(Message(data={TEXT: "show my invoices.", INTENT: "list_invoices"}), "", ", thanks")
+    assert plain.get(TEXT) == "show my invoices, thanks"
 
 
 def test_every_copy_of_our_data_keeps_its_annotations_intent_and_faq_question() -> None:
@@ -110,3 +128,27 @@ def test_config_frames_the_training_data_first() -> None:
     pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
     names = [c["name"] for c in pipeline]
     assert names.index("bot.nlu.conversational.ConversationalVariants") < names.index("WhitespaceTokenizer")
+
+
+def test_the_trained_model_hears_a_request_said_the_chatty_way(trained_agent) -> None:
+    """What a customer notices: a request wrapped in a greeting, fillers and thanks (written here,
+    in words none of the frames use) is still that request, and someone else's business said the
+    same way is still not ours. `make test` trains first."""
+
+    def intent(text: str) -> str:
+        return asyncio.run(trained_agent.parse_message(text))["intent"]["name"]
+
+    said = {
+        "hey there, um, so we've got two new people starting monday, could you add 2 more Inbox seats "
+        "for them? thanks a bunch": "add_licenses",
+        "hello! quick one from the finance side, how much do we currently owe you? cheers": "check_balance",
+        "hi again, sorry, could you pull up invoice INV-1042 for me please, ta": "get_invoice",
+        "good morning, my manager wants a number before friday, roughly what would Enterprise cost for "
+        "30 users? many thanks": "ask_pricing",
+        "hiya, I'm the new office admin and honestly I'm a bit lost, could I speak to an actual person "
+        "please": "talk_to_human",
+        "hi there, sorry to bug you, um, my parcel from the courier never arrived, any idea where it is? "
+        "thanks": "out_of_scope",
+        "hello, so um, the weather's been awful here, is it going to rain tomorrow in Leeds? thanks": "out_of_scope",
+    }
+    assert {text: intent(text) for text in said} == said
