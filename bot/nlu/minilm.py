@@ -22,7 +22,7 @@ from the same forward pass, after the last layer's: (n, 768), each half unit len
 layers keep more of the words and their order than the last, which the model was trained to make
 similar for paraphrases; bot/nlu/sentence_features.py says what that is worth to the classifier.
 
-``MiniLM.load(quantized=True)`` (off unless asked; issue 21) runs the 24 dense products (query/key/
+``MiniLM.load(quantized=True)`` (config.yml asks for it; issue 21) runs the 24 dense products (query/key/
 value, attention output, the two feed-forward ones) in int8: ONNX Runtime's MatMulNBits contrib
 operator, 8-bit weights with a scale per block of 64 inputs of an output column, at accuracy level
 4, where the input is made int8 too, a scale per row and block of 64. Embeddings, attention scores,
