@@ -7,7 +7,9 @@ one placed orders for another customer. So this is rasa_sdk's app with three cha
 - it listens on loopback unless told otherwise (``ACTIONS_HOST``; deployments name their interface);
 - every request but ``GET /health`` must carry ``Authorization: Bearer <ACTION_SERVER_TOKEN>``, the
   secret Rasa sends on every call (bot/endpoints*.yml); anything else gets 401 and runs nothing;
-- no CORS, and an error answers without echoing the request (rasa_sdk sends the tracker back).
+- no CORS, and an error answers without echoing the request (rasa_sdk sends the tracker back);
+- it keeps each conversation's settled events, so that Rasa need send only the new ones
+  (bot/kept_events.py: the protocol, and why).
 
 An action that fails unexpectedly (a bug, not a billing refusal: those are explained by the action)
 still answers Rasa with a message for the customer: a failed action call would otherwise leave the
@@ -35,6 +37,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import kept_events
 from bot.actions import _metrics
 from bot.settings_check import refuse_unsafe
 from bot.telemetry import logs, metrics_http, request_ids
@@ -111,9 +114,29 @@ def collect_less() -> None:
     gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
-def build(token: str) -> Sanic:
+def whole_events(body: Any, headers: Any, kept: kept_events.KeptEvents) -> str | None:
+    """Put the events kept for the call's conversation in front of those Rasa sent (the body is
+    changed in place) and keep its settled ones; the token kept, if any. Unknown when the call
+    builds on events not kept here. A body without a sender or a list of events is left to rasa_sdk.
+    """
+    since = kept_events.Mark.parse(headers.get(kept_events.SINCE))
+    keep = kept_events.Mark.parse(headers.get(kept_events.KEEP))
+    tracker = body.get("tracker") if isinstance(body, dict) else None
+    events = tracker.get("events") if isinstance(tracker, dict) else None
+    sender = body.get("sender_id") if isinstance(body, dict) else None
+    if (since is None and keep is None) or not isinstance(events, list) or not isinstance(sender, str):
+        if since is not None:
+            raise kept_events.Unknown(sender)
+        return None
+    assert isinstance(tracker, dict)
+    tracker["events"], held = kept.complete(sender, events, since, keep)
+    return keep.token if held and keep is not None else None
+
+
+def build(token: str, kept: kept_events.KeptEvents | None = None) -> Sanic:
     if not token:
         raise SystemExit("ACTION_SERVER_TOKEN is not set: the action server answers only Rasa, which sends it.")
+    kept = kept if kept is not None else kept_events.KeptEvents.from_env()
     app = create_app("bot.actions", cors_origins=None)
 
     @app.middleware("request")
@@ -125,6 +148,16 @@ def build(token: str) -> Sanic:
         if authorized(request, token):
             if request.method == "POST" and request.path == "/webhook":
                 body = parsed(request)
+                try:
+                    request.ctx.kept = whole_events(body, request.headers, kept)
+                except kept_events.Unknown:
+                    _metrics.KEPT_EVENTS.labels("unknown").inc()
+                    return response.json(
+                        {"error": "the events this call builds on are not kept here; send it whole"},
+                        status=kept_events.UNKNOWN_STATUS,
+                        headers={kept_events.UNKNOWN: "1"},
+                    )
+                _metrics.KEPT_EVENTS.labels("since" if kept_events.SINCE in request.headers else "whole").inc()
                 request_ids.bind(turn_request_id(body))
                 request.ctx.action = _metrics.action_label(body.get("next_action") if isinstance(body, dict) else None)
                 request.ctx.started = time.perf_counter()
@@ -134,6 +167,8 @@ def build(token: str) -> Sanic:
 
     @app.middleware("response")
     async def counted(request: Request, answer: HTTPResponse) -> None:
+        if held := getattr(request.ctx, "kept", None):
+            answer.headers[kept_events.KEPT] = held
         action = getattr(request.ctx, "action", None)
         if action is None:
             return

@@ -38,6 +38,12 @@ ORDERS = Counter("assistant_orders", "Orders placed through the assistant (licen
 PAYMENTS = Counter(
     "assistant_payments", "Invoice payments through the assistant, by outcome: paid, declined.", ["channel", "outcome"]
 )
+KEPT_EVENTS = Counter(
+    "assistant_action_calls_by_events",
+    "Rasa's calls by the events they carried (bot/kept_events.py): whole (the whole session), since "
+    "(only those after the events kept here), unknown (built on events not kept here: sent again whole).",
+    ["events"],
+)
 HANDOFFS = Counter("assistant_handoffs", "Handoffs to a person opened by the assistant.", ["queue", "channel"])
 
 BILLING_ERROR_KINDS = frozenset(

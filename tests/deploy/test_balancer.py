@@ -150,9 +150,9 @@ def eventually(condition, timeout: float = 8.0, why=lambda: "") -> None:
 def test_requests_go_round_robin_on_new_and_on_kept_alive_connections(balancer):
     assert who(balancer["gateway"], 6) == Counter({"a": 3, "b": 3})
     with httpx.Client(trust_env=False, timeout=5) as client:
-        assert Counter(client.get(balancer["actions"] + "/who").text for _ in range(6)) == Counter({"a": 3, "b": 3})
-        # Rasa's pool balances by conversation; a request that names none still reaches both
-        assert set(Counter(client.get(balancer["rasa"] + "/who").text for _ in range(12))) == {"a", "b"}
+        # Rasa's and the actions' pools balance by conversation; a request that names none still reaches both
+        for pool in ("rasa", "actions"):
+            assert set(Counter(client.get(balancer[pool] + "/who").text for _ in range(12))) == {"a", "b"}, pool
 
 
 def test_every_request_of_a_kept_alive_connection_carries_the_client_address_and_nothing_forged(balancer):
@@ -211,20 +211,23 @@ def test_a_websocket_passes_through_and_learns_the_client_address(balancer):
     assert replies == {"a:hello", "b:hello"}
 
 
-def test_a_conversations_turns_go_to_one_rasa_server_and_move_only_when_it_is_down(balancer, backends):
-    """The gateways name a conversation in X-Conversation (bot/gateway/rasa.py): its turns go to the
-    Rasa server that has it in memory; conversations spread over both; a server down costs none."""
+@pytest.mark.parametrize("pool", ["rasa", "actions"])
+def test_a_conversations_turns_go_to_one_server_and_move_only_when_it_is_down(balancer, backends, pool):
+    """The gateways name a conversation in X-Conversation (bot/gateway/rasa.py), and Rasa does on
+    its action calls (bot/rasa_server/patches/events_kept.py): its turns go to the Rasa server that
+    has it in memory, its calls to the action server that holds its events; conversations spread
+    over both; a server down costs none."""
     conversations = [conversation_key(f"widget:visitor-{i}") for i in range(16)]
     homes = {}
     for key in conversations:
-        seen = who(balancer["rasa"], 4, **{"X-Conversation": key})
+        seen = who(balancer[pool], 4, **{"X-Conversation": key})
         assert len(seen) == 1 and set(seen) <= {"a", "b"}, seen
         homes[key] = next(iter(seen))
     assert set(homes.values()) == {"a", "b"}
     _a, b = backends
     b.stop()
     for key in conversations:
-        assert who(balancer["rasa"], 2, **{"X-Conversation": key}) == Counter({"a": 2})
+        assert who(balancer[pool], 2, **{"X-Conversation": key}) == Counter({"a": 2})
 
 
 def test_a_killed_backend_costs_no_request_and_is_used_again_when_back(balancer, backends):

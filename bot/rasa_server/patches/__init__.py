@@ -28,6 +28,7 @@ PATCHES = (
     "event_types",
     "endpoint_sessions",
     "action_payload",
+    "events_kept",
     "slot_copies",
     "rule_lookup",
     "rule_window",

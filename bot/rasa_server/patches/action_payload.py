@@ -71,13 +71,21 @@ def _forget_joined(key: int) -> Any:
     return lambda _ref: _joined.pop(key, None)
 
 
-def encoded_events(events: list[Any]) -> str:
-    """``json.dumps([e.as_dict() for e in events])``, from the texts kept where that is safe."""
+def latest_user(events: list[Any]) -> int:
+    """The index of the latest customer message (-1 without one): the events before it are settled."""
     from rasa.shared.core.events import UserUttered
 
-    latest = next((i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), -1)
-    settled = _settled(events, latest)
-    rest = [_text(event, False) for event in itertools.islice(events, max(latest, 0), None)]
+    return next((i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), -1)
+
+
+def encoded_events(events: list[Any], start: int = 0) -> str:
+    """``json.dumps([e.as_dict() for e in events[start:]])``, from the texts kept where that is safe."""
+    latest = latest_user(events)
+    if start == 0:
+        settled = _settled(events, latest)
+    else:
+        settled = ", ".join(_text(event, True) for event in itertools.islice(events, start, max(latest, start)))
+    rest = [_text(event, False) for event in itertools.islice(events, max(latest, start, 0), None)]
     return "[" + ", ".join([settled, *rest] if settled else rest) + "]"
 
 
@@ -87,7 +95,7 @@ def apply() -> None:
     from rasa.plugin import plugin_manager
     from rasa.shared.core.trackers import EventVerbosity
 
-    from bot.rasa_server.patches import endpoint_sessions
+    from bot.rasa_server.patches import endpoint_sessions, events_kept
 
     original = RemoteAction._action_call_format
     if getattr(original, "_encoding_once", False):
@@ -100,15 +108,21 @@ def apply() -> None:
             return original(self, tracker, domain)
         state = tracker.current_state(EventVerbosity.NONE)
         state["events"] = _PLACE
+        events = list(tracker.events)
         body = endpoint_sessions.Encoded(
-            {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+            {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__},
+            lambda: head.replace(_PLACE_TEXT, encoded_events(events), 1),
         )
         if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
             body["domain"] = domain.as_dict()
         head = json.dumps(body)
         if head.count(_PLACE_TEXT) != 1:
             return original(self, tracker, domain)
-        body.text = head.replace(_PLACE_TEXT, encoded_events(list(tracker.events)), 1)
+        if events_kept.applied():
+            # Only the events the action server does not hold yet, when it holds the others.
+            body.offer = events_kept.offer(tracker.sender_id, events, latest_user(events))
+            if body.offer.since is not None:
+                body.since_text = head.replace(_PLACE_TEXT, encoded_events(events, body.offer.since.count), 1)
         return body
 
     _action_call_format._encoding_once = True  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ Test: tests/rasa_env/test_rasa_speed.py (test_calls_to_an_endpoint_reuse_one_con
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 SPEED = True
@@ -19,10 +20,24 @@ _applied = False
 
 
 class Encoded(dict[str, Any]):
-    """A JSON body whose text was already put together (bot/rasa_server/patches/action_payload.py):
-    the kept sessions send ``text`` as it is."""
+    """A JSON body whose text is put together by bot/rasa_server/patches/action_payload.py: the kept
+    sessions send ``text`` as it is. ``text`` is the whole body, made when first asked for: a call
+    that the action server completes from the events it keeps (bot/rasa_server/patches/
+    events_kept.py) sends ``since_text`` instead, and needs the whole only if that is refused."""
 
-    text: str
+    def __init__(self, value: dict[str, Any], whole: Callable[[], str]) -> None:
+        super().__init__(value)
+        self._whole: Callable[[], str] | None = whole
+        self._text: str | None = None
+        self.since_text: str | None = None
+        self.offer: Any = None  # events_kept's Offer, with since_text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            assert self._whole is not None
+            self._text, self._whole = self._whole(), None
+        return self._text
 
 
 def serialise(value: Any) -> str:
