@@ -42,7 +42,7 @@ KEPT_EVENTS = Counter(
     "assistant_action_calls_by_events",
     "Rasa's calls by the events they carried (bot/kept_events.py): whole (the whole session), since "
     "(only those after the events kept here), unknown (built on events not kept here: sent again whole).",
-    ["events"],
+    ["kind"],
 )
 HANDOFFS = Counter("assistant_handoffs", "Handoffs to a person opened by the assistant.", ["queue", "channel"])
 

@@ -38,7 +38,7 @@ from tests.rasa_env.conftest import ROOT, free_port, wait_until_up
 from tests.rasa_env.test_rasa_speed_history import conversations  # noqa: F401 (a fixture)
 
 TOKEN = "the-action-servers-secret"
-CALLS = re.compile(r'^assistant_action_calls_by_events_total\{events="(\w+)"\} (\S+)$', re.MULTILINE)
+CALLS = re.compile(r'^assistant_action_calls_by_events_total\{kind="(\w+)"\} (\S+)$', re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
