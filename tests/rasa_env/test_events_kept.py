@@ -159,7 +159,7 @@ def _events_of(text: str) -> list:
     return json.loads(text)["tracker"]["events"]
 
 
-def test_completed_calls_equal_rasas_whole_calls(conversations, domain):  # noqa: F811
+def test_completed_calls_equal_rasas_whole_calls(conversations, domain):
     """At every step of every training conversation (undos, restarts, a new session, forms), the
     events the action server makes of a short call equal those of Rasa's whole call."""
     _, found = conversations
