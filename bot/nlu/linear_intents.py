@@ -42,7 +42,17 @@ from .linear_model import LinearModel
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"C": 10.0, "dense_weight": 2.0, "ranking_length": 10, "max_iter": 3000}
+        # class_weights: {intent: weight} for LogisticRegression's class_weight (others 1; None:
+        # all 1); solver and tol: scikit-learn's defaults (bot/nlu/linear_model.py).
+        return {
+            "C": 10.0,
+            "dense_weight": 2.0,
+            "ranking_length": 10,
+            "max_iter": 3000,
+            "class_weights": None,
+            "solver": "lbfgs",
+            "tol": 1e-4,
+        }
 
     def __init__(
         self,
