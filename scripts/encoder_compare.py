@@ -11,7 +11,8 @@ encoder's package):
   --cross-validation`` splits), one line per fold seed: intent macro F1 over our intents and
   accuracy, with the real pipeline's intent stages after the featurizers (LinearIntentClassifier,
   NearestExamplesOutOfScope, CardNumberIntent, StateChangeGuard, FallbackClassifier at config.yml's
-  settings; an nlu_fallback counts as an error, as in Rasa's report);
+  settings, the classifier's class_weights, solver and tol included, its dense_weight the
+  encoder's; an nlu_fallback counts as an error, as in Rasa's report);
 * the development set (nlu_dev/), every stage trained on all of nlu_data: accuracy on its in-scope
   lines, the share of its out-of-scope lines given an intent (nlu_fallback counts as out of
   scope, as tests/bench/nlu.py reads it) and of those given a state-changing one.

@@ -4,7 +4,9 @@ Shared by the intent classifier (bot/nlu/linear_intents.py) and the FAQ selector
 (bot/nlu/linear_responses.py). The inputs are what the featurizers put on the message: the sparse
 sentence features (word and character n-gram counts, regexes) and the dense MiniLM sentence
 embedding. Counts are damped (log 1 + n) and each block is scaled to unit length, the embedding
-weighted by ``dense_weight``; the model is scikit-learn's LogisticRegression with ``C``.
+weighted by ``dense_weight``; the model is scikit-learn's LogisticRegression with ``C``, and
+optionally ``class_weights`` (a weight per class name, 1 for the others), ``solver`` and ``tol``
+(the defaults: no weights, lbfgs, 1e-4, scikit-learn's own).
 
 It is stored as arrays (coefficients, intercepts) and JSON (class names), not a pickle.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -90,6 +92,15 @@ def sentence_matrix(messages: List[Message], dense_weight: float) -> Optional[sp
     return sp.hstack(blocks).tocsr()
 
 
+def class_weight(weights: Optional[Mapping[str, float]], labels: List[str]) -> Optional[Dict[str, float]]:
+    """LogisticRegression's ``class_weight`` from a component's ``class_weights``: only the classes
+    the labels have (scikit-learn refuses a weight for a class it does not see, as a fold of
+    cross-validation or a bot without one of the intents would give it); None when none is left."""
+    present = set(labels)
+    kept = {str(name): float(weight) for name, weight in (weights or {}).items() if name in present}
+    return kept or None
+
+
 class LinearModel:
     """Class probabilities as softmax(coef . row + intercept), one row of coef per class."""
 
@@ -101,8 +112,9 @@ class LinearModel:
     @classmethod
     def fit(cls, messages: List[Message], labels: List[str], config: Mapping[str, Any]) -> LinearModel:
         """Trained on the messages' sentence features with a component's ``C``, ``dense_weight`` and
-        ``max_iter``; ValueError without features or labels. One label is always the answer (a bot
-        with one FAQ question: scikit-learn needs two classes to fit anything)."""
+        ``max_iter`` (and ``class_weights``, ``solver``, ``tol`` when it sets them); ValueError without
+        features or labels. One label is always the answer (a bot with one FAQ question: scikit-learn
+        needs two classes to fit anything)."""
         from sklearn.linear_model import LogisticRegression
 
         dense_weight = float(config["dense_weight"])
@@ -112,7 +124,13 @@ class LinearModel:
         if len(set(labels)) == 1:
             zeros = np.zeros((1, matrix.shape[1]), dtype=np.float32)
             return cls(zeros, np.zeros(1, dtype=np.float32), [str(labels[0])], dense_weight)
-        model = LogisticRegression(C=float(config["C"]), max_iter=int(config["max_iter"]))
+        model = LogisticRegression(
+            C=float(config["C"]),
+            max_iter=int(config["max_iter"]),
+            class_weight=class_weight(config.get("class_weights"), labels),
+            solver=str(config.get("solver", "lbfgs")),
+            tol=float(config.get("tol", 1e-4)),
+        )
         model.fit(matrix, labels)
         coef, intercept = model.coef_, model.intercept_
         if len(model.classes_) == 2:

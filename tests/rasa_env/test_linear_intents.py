@@ -113,3 +113,61 @@ def test_two_intents_are_told_apart(tmp_path):
         ranking = classifier.process([featurize(text)])[0].get(INTENT_RANKING_KEY)
         assert ranking[0]["name"] == intent and len(ranking) == 2, text
         assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-5 and ranking[1]["confidence"] > 0
+
+
+OUT_OF_SCOPE = [
+    "what's the weather like tomorrow",
+    "tell me a joke",
+    "who won the football last night",
+    "book me a table for two",
+    "what time is it in tokyo",
+    "how do I bake bread",
+]
+
+
+def test_class_weights_solver_and_tol_reach_logistic_regression(tmp_path, monkeypatch):
+    """The options reach scikit-learn as given; a weight for an intent the data lacks (a fold of
+    cross-validation, a bot without it) is left out instead of failing the fit."""
+    import sklearn.linear_model
+
+    seen = {}
+
+    class Recording(sklearn.linear_model.LogisticRegression):
+        def fit(self, *args, **kwargs):
+            seen.update(self.get_params())
+            return super().fit(*args, **kwargs)
+
+    monkeypatch.setattr(sklearn.linear_model, "LogisticRegression", Recording)
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
+    data = TrainingData(
+        [Message(data={TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts]
+    )
+    featurized(data, storage, context)
+    config = {"class_weights": {"greet": 0.5, "out_of_scope": 0.3}, "solver": "saga", "tol": 1e-3}
+    LinearIntentClassifier.create(config, storage, Resource("intents"), context).train(data)
+    assert seen["class_weight"] == {"greet": 0.5} and seen["solver"] == "saga" and seen["tol"] == 1e-3
+    LinearIntentClassifier.create({}, storage, Resource("plain"), context).train(data)
+    assert seen["class_weight"] is None and seen["solver"] == "lbfgs" and seen["tol"] == 1e-4
+
+
+def test_a_lower_out_of_scope_weight_lowers_its_probability(tmp_path):
+    """Weighing the out-of-scope examples less moves a borderline request away from out_of_scope
+    (and keeps a clear one where it was)."""
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
+    examples = {**EXAMPLES, "out_of_scope": OUT_OF_SCOPE}
+    data = TrainingData(
+        [Message(data={TEXT: text, INTENT: intent}) for intent, texts in examples.items() for text in texts]
+    )
+    featurize = featurized(data, storage, context)
+    plain = LinearIntentClassifier.create({}, storage, Resource("plain"), context)
+    lighter = LinearIntentClassifier.create(
+        {"class_weights": {"out_of_scope": 0.3}}, storage, Resource("lighter"), context
+    )
+    for classifier in (plain, lighter):
+        classifier.train(data)
+    column = plain.model.classes.index("out_of_scope")
+    assert lighter.model.classes == plain.model.classes
+    borderline, clear = featurize("what's the balance like tomorrow"), featurize("tell me a joke about the weather")
+    before, after = plain.probabilities([borderline, clear]), lighter.probabilities([borderline, clear])
+    assert after[0, column] < before[0, column]
+    assert lighter.process([clear])[0].get(INTENT)["name"] == "out_of_scope"
