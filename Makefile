@@ -85,7 +85,7 @@ lint: $(VENV)/app/.installed $(VENV)/rasa/.installed
 	$(VENV)/app/bin/ruff check bot tests scripts
 	$(VENV)/app/bin/ruff format --check bot tests scripts
 	$(VENV)/app/bin/mypy bot/billing bot/billing_client bot/gateway bot/console bot/launch bot/privacy
-	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) --python-version 3.10 bot/actions bot/nlu bot/rasa_server
+	$(VENV)/app/bin/mypy --python-executable $(RASA_PY) --python-version 3.10 bot/actions bot/nlu bot/rasa_server bot/kept_events.py
 
 test-app: test-app-sqlite test-app-postgres
 

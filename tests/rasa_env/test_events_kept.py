@@ -86,7 +86,7 @@ def _turn(tracker: DialogueStateTracker, n: int) -> None:
         ActionExecuted("action_listen"),
         _user(f"message {n}"),
         SlotSet("priced_quantity", n),
-        BotUttered(f"answer {n}", {"buttons": [{"title": "Yes", "payload": f"/affirm{{\"n\": {n}}}"}]}),
+        BotUttered(f"answer {n}", {"buttons": [{"title": "Yes", "payload": f'/affirm{{"n": {n}}}'}]}),
     ):
         tracker.update(event)
 
