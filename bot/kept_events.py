@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.settings_check import events_bound
+
 SINCE = "X-Events-Since"
 KEEP = "X-Events-Keep"
 KEPT = "X-Events-Kept"
@@ -88,14 +90,7 @@ class KeptEvents:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> KeptEvents:
-        raw = environ.get("ACTIONS_KEPT_EVENTS", "").strip()
-        try:
-            size = int(raw) if raw else DEFAULT_EVENTS
-        except ValueError:
-            raise SystemExit(f"ACTIONS_KEPT_EVENTS must be a whole number of events, not {raw!r}") from None
-        if size < 0:
-            raise SystemExit("ACTIONS_KEPT_EVENTS must be 0 (keep none) or more")
-        return cls(size)
+        return cls(events_bound("ACTIONS_KEPT_EVENTS", DEFAULT_EVENTS, environ))
 
     @property
     def events_held(self) -> int:

@@ -86,3 +86,16 @@ def refuse_unsafe(
             "Set real values (for example `openssl rand -hex 32` for a secret), or APP_ENV=development "
             "on a laptop."
         )
+
+
+def events_bound(name: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
+    """A bound on the events a process keeps in memory, from the setting ``name`` (``default`` when
+    unset; 0 keeps none): a whole number, or the process refuses to start saying so."""
+    raw = environ.get(name, "").strip()
+    try:
+        size = int(raw) if raw else default
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise SystemExit(f"{name}={raw!r}: a whole number of events is needed (0 keeps none)")
+    return size

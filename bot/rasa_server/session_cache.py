@@ -35,6 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.settings_check import events_bound
+
 DEFAULT_EVENTS = 20_000  # 3.5 KB an event held (tracker, kept states, JSON texts): 70 MB; 500 to 1,000 conversations
 
 
@@ -54,13 +56,7 @@ class SessionCache:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> SessionCache:
-        raw = environ.get("RASA_TRACKER_CACHE_EVENTS", "").strip()
-        try:
-            size = int(raw) if raw else DEFAULT_EVENTS
-        except ValueError:
-            why = "a whole number of events is needed (0 turns it off)"
-            raise SystemExit(f"RASA_TRACKER_CACHE_EVENTS={raw!r}: {why}") from None
-        return cls(max(size, 0))
+        return cls(events_bound("RASA_TRACKER_CACHE_EVENTS", DEFAULT_EVENTS, environ))
 
     def __len__(self) -> int:
         return len(self._kept)

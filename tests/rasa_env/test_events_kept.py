@@ -207,6 +207,11 @@ def test_kept_events_are_bounded_and_named_exactly():
     assert kept.complete("kim", list(range(12)), None, Mark("e" * 22, 11)) == (list(range(12)), False)
     assert kept.events_held == 8  # more than the bound: not kept, nothing else pushed out
     assert KeptEvents(0).complete("alex", [1, 2], None, Mark("f" * 22, 1)) == ([1, 2], False)
+    assert KeptEvents.from_env({"ACTIONS_KEPT_EVENTS": "0"}).max_events == 0
+    assert KeptEvents.from_env({}).max_events == 20_000
+    for wrong in ("lots", "-3"):
+        with pytest.raises(SystemExit, match="ACTIONS_KEPT_EVENTS='.*': a whole number of events"):
+            KeptEvents.from_env({"ACTIONS_KEPT_EVENTS": wrong})
 
 
 @pytest.mark.parametrize(

@@ -282,3 +282,5 @@ def test_the_cache_size_comes_from_the_environment():
     assert SessionCache.from_env({}).max_events > 10_000
     with pytest.raises(SystemExit, match="a whole number of events"):
         SessionCache.from_env({"RASA_TRACKER_CACHE_EVENTS": "lots"})
+    with pytest.raises(SystemExit, match="a whole number of events"):
+        SessionCache.from_env({"RASA_TRACKER_CACHE_EVENTS": "-1"})

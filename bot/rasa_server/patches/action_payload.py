@@ -78,9 +78,9 @@ def latest_user(events: list[Any]) -> int:
     return next((i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), -1)
 
 
-def encoded_events(events: list[Any], start: int = 0) -> str:
-    """``json.dumps([e.as_dict() for e in events[start:]])``, from the texts kept where that is safe."""
-    latest = latest_user(events)
+def encoded_events(events: list[Any], latest: int, start: int = 0) -> str:
+    """``json.dumps([e.as_dict() for e in events[start:]])``, from the texts kept where that is safe;
+    ``latest`` is ``latest_user(events)``."""
     if start == 0:
         settled = _settled(events, latest)
     else:
@@ -109,9 +109,10 @@ def apply() -> None:
         state = tracker.current_state(EventVerbosity.NONE)
         state["events"] = _PLACE
         events = list(tracker.events)
+        latest = latest_user(events)
         body = endpoint_sessions.Encoded(
             {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__},
-            lambda: head.replace(_PLACE_TEXT, encoded_events(events), 1),
+            lambda: head.replace(_PLACE_TEXT, encoded_events(events, latest), 1),
         )
         if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
             body["domain"] = domain.as_dict()
@@ -120,9 +121,9 @@ def apply() -> None:
             return original(self, tracker, domain)
         if events_kept.applied():
             # Only the events the action server does not hold yet, when it holds the others.
-            body.offer = events_kept.offer(tracker.sender_id, events, latest_user(events))
+            body.offer = events_kept.offer(tracker.sender_id, events, latest)
             if body.offer.since is not None:
-                body.since_text = head.replace(_PLACE_TEXT, encoded_events(events, body.offer.since.count), 1)
+                body.since_text = head.replace(_PLACE_TEXT, encoded_events(events, latest, body.offer.since.count), 1)
         return body
 
     _action_call_format._encoding_once = True  # type: ignore[attr-defined]
