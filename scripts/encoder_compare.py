@@ -421,10 +421,28 @@ def development(data: Any, dev: Any, encoders: list[Encoder]) -> dict[str, dict[
             "dev_false_actions": float(np.mean([p in STATE_CHANGING for p in outside])),
             "dev_wrong_actions": float(np.mean([p in STATE_CHANGING and p != t for p, t in inside])),
         }
+        if PER_INTENT:
+            per_intent(enc.name, pred, truth)
     return out
 
 
+def per_intent(name: str, pred: list[str], truth: list[str]) -> None:
+    """Each intent's development accuracy and its most frequent wrong predictions (counts only)."""
+    from collections import Counter
+
+    print(f"  {name} on nlu_dev, per intent (accuracy, lines, wrong predictions):", flush=True)
+    for intent in sorted(set(truth)):
+        mine = [p for p, t in zip(pred, truth) if t == intent]
+        wrong = Counter(p for p in mine if p != intent).most_common(4)
+        print(
+            f"    {intent:<24} {np.mean([p == intent for p in mine]):6.1%} {len(mine):4}  "
+            + ", ".join(f"{p} {n}" for p, n in wrong),
+            flush=True,
+        )
+
+
 VECTORS: dict[str, CachedVectors] = {}
+PER_INTENT = False  # --per-intent
 
 
 def score(names: list[str], seeds: list[int], dev_set: bool = True) -> None:
@@ -480,10 +498,13 @@ def main() -> None:
     parser.add_argument("encoders", nargs="+", help=f"of {sorted(ENCODERS)}; name@weight sets dense_weight")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     parser.add_argument("--no-dev", action="store_true", help="cross-validation only")
+    parser.add_argument("--per-intent", action="store_true", help="also each intent's nlu_dev accuracy")
     args = parser.parse_args()
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    global PER_INTENT
+    PER_INTENT = args.per_intent
     if args.command == "score":
         score(args.encoders, args.seeds, dev_set=not args.no_dev)
     else:
