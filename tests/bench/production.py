@@ -13,7 +13,9 @@ Two phases, each bounded in time:
   most the stack serves: ``load_saturation_turns_per_s`` and its ``_ms_p95``.
 The floor is the stock `rasa init` bot (tests/bench/floor.py) behind the same people and pace,
 through its REST channel ("hello" / "I am sad"): ``load_floor_turn_ms_p95``,
-``load_floor_turns_per_s`` and ``load_floor_saturation_turns_per_s``.
+``load_floor_turns_per_s`` and ``load_floor_saturation_turns_per_s``; ``load_floor_cpu_ms_per_turn`` is
+the stock Rasa process's CPU time per turn of its saturated phase, and ``load_cpu_ratio_to_floor``
+ours in all (every process) over it: a machine busy with other work raises both, not their ratio.
 
 Afterwards, checked against what the customers were told: every confirmed order applied exactly
 once (each organisation's order count and Enterprise licences), no other order, every emailed
@@ -393,10 +395,24 @@ def run() -> Figures:
         url = f"{server.url}/webhooks/rest/webhook"
         paced = asyncio.run(_floor(url, len(people), PACED_S, THINK_S))
         _report("floor paced", paced)
+        assert server.service.process is not None
+        floor_cpu_before = _cpu_s(server.service.process.pid)
         saturated_floor = asyncio.run(_floor(url, len(people), SATURATION_S, (0.0, 0.0)))
+        floor_cpu_ms = (_cpu_s(server.service.process.pid) - floor_cpu_before) * 1000 / max(len(saturated_floor.ms), 1)
         _report("floor saturation", saturated_floor)
     figures.update(_phase_figures("load_floor_", paced, p99=False))
     figures["load_floor_saturation_turns_per_s"] = round(saturated_floor.per_s, 2)
+    # The stock bot's CPU a turn, measured the same way in the same run, is this machine's yardstick:
+    # on a host slower for concurrent work both grow, and their ratio stays.
+    figures["load_floor_cpu_ms_per_turn"] = round(floor_cpu_ms, 1)
+    ours_ms = sum(v for k, v in figures.items() if k.startswith("load_cpu_ms_per_turn_"))
+    if floor_cpu_ms > 0 and ours_ms:
+        figures["load_cpu_ratio_to_floor"] = round(ours_ms / floor_cpu_ms, 2)
+        print(
+            f"  CPU a saturated turn: the stock bot {floor_cpu_ms:.1f} ms, ours {ours_ms:.1f} ms in all "
+            f"({ours_ms / floor_cpu_ms:.2f}x)",
+            flush=True,
+        )
     if errors := warm.errors + ledger.errors + saturated.errors:
         problems.append(f"{len(errors)} customers met an error (first: {errors[0]})")
     if problems:
