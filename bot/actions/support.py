@@ -25,10 +25,11 @@ from rasa_sdk.types import DomainDict
 from bot.billing_client import ActingClient
 
 from ._base import BillingAction
-from ._form_answers import QUESTIONS, ask_response, latest, requested
+from ._form_answers import QUESTIONS, AskAction, latest, requested
 from ._identity import Identity, identity
 from ._render import buttons, render
 from ._tasks import completed
+from .faq import queue_hours
 from .handoff import customer_now, expectation, open_handoff_of
 
 CASE_NUMBER = re.compile(r"\bCS[-\s]?(\d{3,})\b", re.IGNORECASE)
@@ -71,6 +72,20 @@ REACH = re.compile(
     re.IGNORECASE,
 )
 
+# When support is open ("what are your customer service hours?", "is support around on saturdays?")
+# is no problem to open a case about either: the form's question then starts with the support
+# queue's hours. Words of time inside a problem ("it has been down for 3 hours", "when I log in it
+# crashes") are a description, so only a question's opening or a named kind of hours counts.
+WHEN_OPEN = re.compile(
+    r"^\W*(?:(?:when|what time)\s+(?:is|are|does|do|can|could|will|should|would)\b"
+    r"|(?:till|until)\s+(?:when|what time)\b"
+    r"|(?:is|are)\s+(?:you|support|customer\s+(?:service|support|care)|the\s+(?:support|help)\s*desk|your\s+"
+    r"(?:support\s+)?(?:team|people|agents)|anyone|anybody|someone|somebody)\b[^.?!]*"
+    r"\b(?:open|available|around|staffed|working|there)\b)"
+    r"|\b(?:opening|business|office|support|service|working|your|their)\s+hours\b"
+    r"|\bhours\s+of\s+(?:operation|business|support|service)\b",
+    re.IGNORECASE,
+)
 
 FILLER = {
     "support",
@@ -178,7 +193,13 @@ def description_in(text: str) -> str:
     text = REQUEST.sub("", text, count=1).strip()
     text = RESTATED.sub("", text, count=1).strip()
     content = [w for w in re.findall(r"[\w'-]+", text.lower()) if w not in FILLER]
-    if len(text) < MIN_DESCRIPTION or VAGUE.match(text) or REACH.match(text) or len(content) < 2:
+    if (
+        len(text) < MIN_DESCRIPTION
+        or VAGUE.match(text)
+        or REACH.match(text)
+        or WHEN_OPEN.search(text)
+        or len(content) < 2
+    ):
         return ""
     return text[:1].upper() + text[1:] if text[:1].islower() and not re.match(r"[a-z]+[-_]?\d", text) else text
 
@@ -259,7 +280,18 @@ def _remainder(text: str) -> str:
     return rest if len(rest.split()) >= 3 and not VAGUE.match(rest) else ""
 
 
-AskCaseDescription = ask_response("case_description", "utter_ask_case_description", "utter_case_description_too_short")
+class AskCaseDescription(AskAction):
+    """ "Describe the problem", after the support queue's hours when the request asked when support is open."""
+
+    slot = "case_description"
+
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, invalid: bool) -> None:
+        if invalid:
+            dispatcher.utter_message(response="utter_case_description_too_short")
+        elif WHEN_OPEN.search(latest(tracker)[0]):
+            dispatcher.utter_message(response="utter_ask_case_description_hours", hours=queue_hours("support"))
+        else:
+            dispatcher.utter_message(response="utter_ask_case_description")
 
 
 class ActionOpenCase(BillingAction):

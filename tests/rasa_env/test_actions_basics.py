@@ -20,7 +20,7 @@ from bot.actions.callbacks import ActionRequestCallback, ValidateCallbackForm
 from bot.actions.handoff import ActionHandoff
 from bot.actions.leads import ValidateLeadForm
 from bot.actions.pricing import ActionPricing, ActionProductInfo
-from bot.actions.support import ActionCaseStatus, ActionOpenCase, ValidateSupportForm
+from bot.actions.support import ActionCaseStatus, ActionOpenCase, AskCaseDescription, ValidateSupportForm
 from bot.billing_client import BillingClient
 from bot.nlu.callback_times import parse_window
 
@@ -284,6 +284,41 @@ async def test_support_case_opened_and_its_status(backend):
     assert f"Case {number}" in texts(messages)
     messages, _ = await run(ActionCaseStatus(), tracker(user("status of CS-999999", "case_status", email=alex)))
     assert "can't find case CS-999999" in texts(messages)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what are your customer service hours?",
+        "when is support available",
+        "is customer support open on saturdays",
+        "till what time can I reach support today?",
+    ],
+)
+async def test_asking_when_support_is_open_gets_the_hours_and_opens_no_case(monkeypatch, text):
+    monkeypatch.setenv("HANDOFF_SUPPORT_HOURS", "Mon-Fri 09:00-17:00")
+    monkeypatch.setenv("HANDOFF_SUPPORT_TIMEZONE", "Europe/Dublin")
+    t = tracker(user(text, "contact_support", email="alex@acme.example"))
+    assert await ValidateSupportForm().run(CollectingDispatcher(), t, DOMAIN) == []  # no problem to open a case on
+    messages, _ = await run(AskCaseDescription(), t)
+    assert messages[0]["response"] == "utter_ask_case_description_hours"
+    assert messages[0]["hours"] == "Mon–Fri 9 am–5 pm (Europe/Dublin)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "open a case: the sync has been down for 3 hours now",
+        "when I log in the dashboard shows a blank page",
+        "our service desk team sees duplicate tickets in the inbox",
+    ],
+)
+async def test_a_problem_that_mentions_time_is_still_the_cases_description(text):
+    t = tracker(user(text, "contact_support", email="alex@acme.example"))
+    [slot] = await ValidateSupportForm().run(CollectingDispatcher(), t, DOMAIN)
+    assert slot["name"] == "case_description" and slot["value"]
+    messages, _ = await run(AskCaseDescription(), t)
+    assert messages[0]["response"] == "utter_ask_case_description"
 
 
 async def test_a_visitor_cannot_open_a_case(backend):
