@@ -90,6 +90,20 @@ def test_asking_how_to_reach_support_is_no_description_and_opens_nothing(chat, b
         assert cases(billing_db) == [], question
 
 
+def test_asking_when_support_is_open_gets_its_hours_and_opens_nothing(chat, billing_db):
+    """When support is open is no problem to open a case about either: the answer, the hours FAQ's or
+    the support form's question, states the support queue's hours (Mon-Fri 08:00-20:00, New York)."""
+    for question in (
+        "when is support available",
+        "is customer support open on saturdays",
+        "till what time can I reach support today?",
+    ):
+        tom = chat("tom")
+        said = tom.text(question)
+        assert "Mon–Fri 8 am–8 pm (America/New_York)" in said and not re.search(r"CS-\d+", said), (question, said)
+        assert cases(billing_db) == [], question
+
+
 def test_a_bare_request_asks_once_and_i_just_told_you_keeps_what_was_said(chat, billing_db):
     alex = chat("alex")
     asked = alex.text("I need to open a support ticket")
