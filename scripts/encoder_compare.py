@@ -37,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -399,7 +400,7 @@ def cross_validation(data: Any, encoders: list[Encoder], seed: int, folds: int =
     }
 
 
-def development(data: Any, dev: Any, encoders: list[Encoder]) -> dict[str, dict[str, float]]:
+def development(data: Any, dev: Any, encoders: list[Encoder], by_intent: bool = False) -> dict[str, dict[str, float]]:
     from rasa.shared.nlu.constants import INTENT
 
     stages = Stages()
@@ -421,15 +422,13 @@ def development(data: Any, dev: Any, encoders: list[Encoder]) -> dict[str, dict[
             "dev_false_actions": float(np.mean([p in STATE_CHANGING for p in outside])),
             "dev_wrong_actions": float(np.mean([p in STATE_CHANGING and p != t for p, t in inside])),
         }
-        if PER_INTENT:
+        if by_intent:
             per_intent(enc.name, pred, truth)
     return out
 
 
 def per_intent(name: str, pred: list[str], truth: list[str]) -> None:
     """Each intent's development accuracy and its most frequent wrong predictions (counts only)."""
-    from collections import Counter
-
     print(f"  {name} on nlu_dev, per intent (accuracy, lines, wrong predictions):", flush=True)
     for intent in sorted(set(truth)):
         mine = [p for p, t in zip(pred, truth) if t == intent]
@@ -442,17 +441,16 @@ def per_intent(name: str, pred: list[str], truth: list[str]) -> None:
 
 
 VECTORS: dict[str, CachedVectors] = {}
-PER_INTENT = False  # --per-intent
 
 
-def score(names: list[str], seeds: list[int], dev_set: bool = True) -> None:
+def score(names: list[str], seeds: list[int], dev_set: bool = True, by_intent: bool = False) -> None:
     encoders = [encoder(n) for n in names]
     for enc in encoders:
         VECTORS[enc.name] = CachedVectors(enc)
     data, dev = load_folder(ROOT / "nlu_data"), load_folder(ROOT / "nlu_dev")
     print(f"{len(data.intent_examples)} training examples, {len(dev.intent_examples)} development lines", flush=True)
     rows: dict[str, dict[str, float]] = {e.name: {} for e in encoders}
-    for name, figures in (development(data, dev, encoders) if dev_set else {}).items():
+    for name, figures in (development(data, dev, encoders, by_intent) if dev_set else {}).items():
         rows[name].update(figures)
         print(f"  {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in figures.items()), flush=True)
     for seed in seeds:
@@ -503,10 +501,8 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    global PER_INTENT
-    PER_INTENT = args.per_intent
     if args.command == "score":
-        score(args.encoders, args.seeds, dev_set=not args.no_dev)
+        score(args.encoders, args.seeds, dev_set=not args.no_dev, by_intent=args.per_intent)
     else:
         cpu(args.encoders)
 

@@ -281,7 +281,7 @@ def _remainder(text: str) -> str:
 
 
 class AskCaseDescription(AskAction):
-    """ "Describe the problem", after the support queue's hours when the request asked when support is open."""
+    """Asks for the problem; first gives the support queue's hours when the request asked when support is open."""
 
     slot = "case_description"
 

@@ -405,7 +405,7 @@ def run() -> Figures:
     # The stock bot's CPU a turn, measured the same way in the same run, is this machine's yardstick:
     # on a host slower for concurrent work both grow, and their ratio stays.
     figures["load_floor_cpu_ms_per_turn"] = round(floor_cpu_ms, 1)
-    ours_ms = sum(v for k, v in figures.items() if k.startswith("load_cpu_ms_per_turn_"))
+    ours_ms = sum(cpu.values())
     if floor_cpu_ms > 0 and ours_ms:
         figures["load_cpu_ratio_to_floor"] = round(ours_ms / floor_cpu_ms, 2)
         print(

@@ -24,6 +24,7 @@ class Example(NamedTuple):
     intent: str
     text: str
     file: str
+    written: str = ""  # as in the file, annotations kept
 
 
 def examples(folder: Path = NLU_DATA) -> Iterator[Example]:
@@ -34,7 +35,7 @@ def examples(folder: Path = NLU_DATA) -> Iterator[Example]:
             for line in str(item.get("examples", "")).splitlines():
                 line = line.strip()
                 if line.startswith("- "):
-                    yield Example(item["intent"], ANNOTATION.sub(r"\1", line[2:]).strip(), path.name)
+                    yield Example(item["intent"], ANNOTATION.sub(r"\1", line[2:]).strip(), path.name, line[2:])
 
 
 def normal_form(text: str) -> str:

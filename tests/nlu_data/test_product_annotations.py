@@ -13,9 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
-from .examples import ANNOTATION, NLU_DATA
+from .examples import ANNOTATION, NLU_DATA, examples
 
 PRODUCT = re.compile(
     r"\b(essentials|professional|enterprise|unlimited|dialer|data storage|file storage|field service|full sandbox)\b",
@@ -32,17 +30,14 @@ NOT_ASKED_FOR = {
 
 
 def unannotated(folder: Path = NLU_DATA) -> list[str]:
-    found = []
-    for path in sorted(folder.glob("*.yml")):
-        for item in yaml.safe_load(path.read_text()).get("nlu") or []:
-            intent = str(item.get("intent", ""))
-            if not intent or intent == "out_of_scope" or intent.startswith("faq/"):
-                continue
-            for line in str(item.get("examples", "")).splitlines():
-                text = line.strip()[2:] if line.strip().startswith("- ") else ""
-                if text and text not in NOT_ASKED_FOR and PRODUCT.search(ANNOTATION.sub("", text)):
-                    found.append(f"{path.name} {intent}: {text}")
-    return found
+    return [
+        f"{e.file} {e.intent}: {e.written}"
+        for e in examples(folder)
+        if e.intent != "out_of_scope"
+        and not e.intent.startswith("faq/")
+        and e.written not in NOT_ASKED_FOR
+        and PRODUCT.search(ANNOTATION.sub("", e.written))
+    ]
 
 
 def test_every_product_a_request_names_is_annotated() -> None:
